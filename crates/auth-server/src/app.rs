@@ -1,0 +1,146 @@
+//! Wiring: the application state, start-up (connect, migrate, keys), the background key job, serving.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::Clock;
+use axum::http::HeaderValue;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::domain::clients::ClientRegistry;
+use crate::domain::keys::kek::Kek;
+use crate::domain::keys::lifecycle::Schedule;
+use crate::domain::keys::KeyManager;
+use crate::domain::tokens::TokenIssuer;
+use crate::http::discovery::Metadata;
+use crate::store::Store;
+
+/// Everything a request handler may use. Cheap to clone.
+pub type AppState = Arc<App>;
+
+/// The running identity provider (without its socket).
+#[derive(Debug)]
+pub struct App {
+    /// Configuration, as loaded.
+    pub config: Config,
+    /// Storage.
+    pub store: Store,
+    /// Registered clients.
+    pub clients: ClientRegistry,
+    /// Signing keys and their lifecycle.
+    pub keys: Arc<KeyManager>,
+    /// Token minting.
+    pub issuer: TokenIssuer,
+    /// Rendered metadata documents.
+    pub metadata: Metadata,
+    /// `Cache-Control` of the JWKS.
+    pub jwks_cache_control: HeaderValue,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Start-up failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The KEK could not be loaded.
+    #[error(transparent)]
+    Kek(#[from] crate::domain::keys::kek::KekError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// Key maintenance failed.
+    #[error(transparent)]
+    Keys(#[from] crate::domain::keys::KeyError),
+}
+
+impl App {
+    /// Connects and migrates the database, loads the KEK, creates the first keys if there are none,
+    /// and loads the key ring.
+    pub async fn start(config: Config, clock: Arc<dyn Clock>, kek: Kek) -> Result<AppState, StartError> {
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        let app = Self::from_parts(config, clock, kek, store);
+        app.keys.maintain().await?;
+        Ok(Arc::new(app))
+    }
+
+    /// Loads the KEK as configured: `AUTH_SERVER_KEYS_KEK`, else the file.
+    pub fn load_kek(config: &Config) -> Result<Kek, StartError> {
+        let env = std::env::var("AUTH_SERVER_KEYS_KEK").ok();
+        Ok(Kek::load_or_create(env.as_deref(), &config.keys.kek_file)?)
+    }
+
+    /// Assembles the application over an existing store (no I/O).
+    pub fn from_parts(config: Config, clock: Arc<dyn Clock>, kek: Kek, store: Store) -> Self {
+        let schedule = Schedule {
+            rotation_period: config.keys.rotation_period_secs,
+            publish_lead: config.keys.publish_lead_secs,
+            refresh_interval: config.keys.refresh_interval_secs,
+            access_token_ttl: config.tokens.access_token_ttl_secs,
+        };
+        let keys = Arc::new(KeyManager::new(
+            store.clone(),
+            Arc::new(kek),
+            clock.clone(),
+            schedule,
+            config.keys.rsa_bits,
+        ));
+        let clients = ClientRegistry::new(
+            store.clone(),
+            clock.clone(),
+            Duration::from_secs(config.clients.cache_ttl_secs),
+        );
+        let issuer = TokenIssuer::new(
+            &config.server.issuer,
+            config.tokens.access_token_ttl_secs,
+            keys.clone(),
+            clock.clone(),
+        );
+        let jwks_cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
+                .unwrap_or(HeaderValue::from_static("public, max-age=60"));
+        Self {
+            metadata: Metadata::render(&config),
+            config,
+            store,
+            clients,
+            keys,
+            issuer,
+            jwks_cache_control,
+            clock,
+        }
+    }
+
+    /// Runs key maintenance every `keys.refresh_interval_secs` until the returned task is aborted.
+    /// A failure (database down) is logged and the current keys stay in service.
+    pub fn spawn_key_job(self: &Arc<Self>) -> JoinHandle<()> {
+        let app = self.clone();
+        let every = Duration::from_secs(u64::try_from(app.config.keys.refresh_interval_secs).unwrap_or(60));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await; // the first tick is immediate; start() already ran it
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.keys.maintain().await {
+                    tracing::warn!(error = %e, "key maintenance failed; serving the keys already loaded");
+                }
+            }
+        })
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, running the key job alongside.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let job = self.spawn_key_job();
+        let router = crate::http::router(self);
+        let result = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        job.abort();
+        result
+    }
+}

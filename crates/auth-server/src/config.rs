@@ -1,0 +1,355 @@
+//! The typed configuration, loaded once at start: the TOML file, then `AUTH_SERVER_*` environment
+//! overrides, then validation that names the offending key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listening socket and issuer.
+    pub server: ServerConfig,
+    /// Storage.
+    pub database: DatabaseConfig,
+    /// Token lifetimes.
+    pub tokens: TokensConfig,
+    /// Signing keys and rotation.
+    pub keys: KeysConfig,
+    /// Client registry.
+    pub clients: ClientsConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Socket address to listen on.
+    pub bind: SocketAddr,
+    /// The issuer identifier (RFC 8414 §2).
+    pub issuer: String,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://...` or `postgres://...`.
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// Seconds to wait for a pooled connection.
+    pub acquire_timeout_secs: u64,
+}
+
+/// `[tokens]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl_secs: i64,
+}
+
+/// `[keys]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// Where the key-encryption key lives when `AUTH_SERVER_KEYS_KEK` is not set.
+    pub kek_file: PathBuf,
+    /// Seconds between automatic rotations.
+    pub rotation_period_secs: i64,
+    /// Seconds a key is published before it signs.
+    pub publish_lead_secs: i64,
+    /// Seconds between key-set reloads on each replica.
+    pub refresh_interval_secs: i64,
+    /// RSA modulus size in bits.
+    pub rsa_bits: usize,
+}
+
+/// `[clients]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientsConfig {
+    /// Seconds a client record may be served from the in-memory cache.
+    pub cache_ttl_secs: u64,
+}
+
+/// The configuration could not be loaded; the message names the file, variable or key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file, after environment overrides, is not valid.
+    #[error("invalid configuration: {0}")]
+    Parse(String),
+    /// A value is out of range.
+    #[error("invalid configuration: `{key}` {problem}")]
+    Invalid {
+        /// The dotted key, e.g. `keys.publish_lead_secs`.
+        key: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// The embedded defaults: the documented file, compiled in so the binary runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/auth-server.toml");
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "AUTH_SERVER_";
+
+impl Config {
+    /// Loads `path` (or the embedded defaults when `None`) and applies `AUTH_SERVER_*` variables from
+    /// the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment given explicitly (for tests).
+    pub fn load_with_env(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.to_owned(),
+                source,
+            })?,
+            None => DEFAULT_TOML.to_owned(),
+        };
+        Self::from_toml_and_env(&text, env)
+    }
+
+    /// Parses TOML text, applies overrides, validates.
+    pub fn from_toml_and_env(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let file: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        let defaults: toml::Table = DEFAULT_TOML
+            .parse()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(format!("embedded defaults: {e}")))?;
+        // A file states only what differs from the embedded defaults.
+        let mut table = defaults.clone();
+        merge(&mut table, file);
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if rest == "CONFIG" || rest == "KEYS_KEK" {
+                continue; // handled elsewhere: the file path, and the secret itself.
+            }
+            apply_override(&mut table, &defaults, &name, rest, &value)?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Parse(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The `Cache-Control: max-age` of the JWKS, derived from the rotation schedule.
+    ///
+    /// A new key is published `publish_lead_secs` before it signs, and a replica may need up to
+    /// `refresh_interval_secs` to see it. A verifier that cached the JWKS just before the key appeared
+    /// keeps that copy for `max-age`; so `max-age` must be below `publish_lead - refresh_interval`.
+    /// Half of that leaves room for a verifier's own background refresh and for clock skew.
+    pub fn jwks_max_age_secs(&self) -> i64 {
+        ((self.keys.publish_lead_secs - self.keys.refresh_interval_secs) / 2).clamp(0, 86_400)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, problem: &str| ConfigError::Invalid {
+            key,
+            problem: problem.to_owned(),
+        };
+        validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
+        if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
+        {
+            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if !(30..=86_400).contains(&self.tokens.access_token_ttl_secs) {
+            return Err(invalid(
+                "tokens.access_token_ttl_secs",
+                "must be between 30 and 86400",
+            ));
+        }
+        let k = &self.keys;
+        if !(5..=3600).contains(&k.refresh_interval_secs) {
+            return Err(invalid("keys.refresh_interval_secs", "must be between 5 and 3600"));
+        }
+        if k.publish_lead_secs < 4 * k.refresh_interval_secs {
+            return Err(invalid(
+                "keys.publish_lead_secs",
+                "must be at least 4 x keys.refresh_interval_secs, so verifiers can learn a key before it signs",
+            ));
+        }
+        if k.rotation_period_secs < 2 * k.publish_lead_secs {
+            return Err(invalid(
+                "keys.rotation_period_secs",
+                "must be at least 2 x keys.publish_lead_secs",
+            ));
+        }
+        if ![2048, 3072, 4096].contains(&k.rsa_bits) {
+            return Err(invalid("keys.rsa_bits", "must be 2048, 3072 or 4096"));
+        }
+        if self.clients.cache_ttl_secs > 3600 {
+            return Err(invalid("clients.cache_ttl_secs", "must be at most 3600"));
+        }
+        Ok(())
+    }
+}
+
+/// RFC 8414 §2: "a URL that uses the https scheme and has no query or fragment components". Plain
+/// http is accepted for loopback development only.
+fn validate_issuer(issuer: &str) -> Result<(), &'static str> {
+    let rest = if let Some(r) = issuer.strip_prefix("https://") {
+        r
+    } else if let Some(r) = issuer.strip_prefix("http://") {
+        let host = r.split(['/', ':']).next().unwrap_or_default();
+        if !matches!(host, "127.0.0.1" | "localhost" | "[") && !r.starts_with("[::1]") {
+            return Err("must use https (http is allowed only on 127.0.0.1, localhost or [::1])");
+        }
+        r
+    } else {
+        return Err("must be an https URL");
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("has no host");
+    }
+    if rest.contains(['?', '#']) {
+        return Err("must not have a query or fragment");
+    }
+    if rest.ends_with('/') {
+        return Err("must not end with a slash");
+    }
+    Ok(())
+}
+
+/// Deep-merges `over` into `base` (tables merge, everything else replaces).
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Applies `AUTH_SERVER_SECTION_KEY=value` to the table. The key must exist in the defaults (so a typo is
+/// an error), and the value is read as the type the default has.
+fn apply_override(
+    table: &mut toml::Table,
+    defaults: &toml::Table,
+    var: &str,
+    rest: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    let unknown = || ConfigError::Parse(format!("environment variable {var} names no setting"));
+    let lower = rest.to_ascii_lowercase();
+    let (section, default) = defaults
+        .iter()
+        .find_map(|(section, v)| {
+            let key = lower.strip_prefix(section.as_str())?.strip_prefix('_')?;
+            let default = v.as_table()?.get(key)?;
+            Some(((section.clone(), key.to_owned()), default))
+        })
+        .ok_or_else(unknown)?;
+    let parsed = match default {
+        toml::Value::Integer(_) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
+            ConfigError::Parse(format!("{var} must be an integer, got {value:?}"))
+        })?,
+        toml::Value::Boolean(_) => value.trim().parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
+            ConfigError::Parse(format!("{var} must be true or false, got {value:?}"))
+        })?,
+        _ => toml::Value::String(value.to_owned()),
+    };
+    let entry = table
+        .entry(section.0)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry.as_table_mut() {
+        Some(t) => {
+            t.insert(section.1, parsed);
+            Ok(())
+        }
+        None => Err(unknown()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn embedded_defaults_load_and_derive_a_max_age_below_the_lead() {
+        let c = Config::from_toml_and_env(DEFAULT_TOML, env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.server.issuer, "http://127.0.0.1:8080");
+        assert!(c.database.url.starts_with("sqlite:"));
+        let max_age = c.jwks_max_age_secs();
+        assert!(max_age > 0);
+        assert!(max_age + c.keys.refresh_interval_secs < c.keys.publish_lead_secs);
+    }
+
+    #[test]
+    fn environment_overrides_are_typed() {
+        let c = Config::from_toml_and_env(
+            DEFAULT_TOML,
+            env(&[
+                ("AUTH_SERVER_DATABASE_URL", "postgres://db/x"),
+                ("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "300"),
+                ("UNRELATED", "1"),
+            ]),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.database.url, "postgres://db/x");
+        assert_eq!(c.tokens.access_token_ttl_secs, 300);
+    }
+
+    #[test]
+    fn errors_name_the_bad_key_or_variable() {
+        let err = |pairs: &[(&str, &str)]| {
+            Config::from_toml_and_env(DEFAULT_TOML, env(pairs))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(&[("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "soon")])
+            .contains("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS"));
+        assert!(err(&[("AUTH_SERVER_NOPE_X", "1")]).contains("AUTH_SERVER_NOPE_X"));
+        assert!(err(&[("AUTH_SERVER_SERVER_ISSUER", "http://example.com")]).contains("server.issuer"));
+        assert!(err(&[("AUTH_SERVER_SERVER_ISSUER", "https://idp.example.com/")]).contains("slash"));
+        assert!(err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs"));
+        assert!(err(&[("AUTH_SERVER_KEYS_RSA_BITS", "1024")]).contains("keys.rsa_bits"));
+        let partial = Config::from_toml_and_env("[tokens]\naccess_token_ttl_secs = 60\n", env(&[]));
+        assert_eq!(partial.ok().map(|c| c.tokens.access_token_ttl_secs), Some(60));
+        let typo = Config::from_toml_and_env("[server]\nbnd = 1\n", env(&[]));
+        assert!(typo.err().map(|e| e.to_string()).unwrap_or_default().contains("bnd"));
+    }
+
+    #[test]
+    fn https_issuers_with_paths_are_fine() {
+        assert_eq!(validate_issuer("https://idp.example.com/realms/main"), Ok(()));
+        assert_eq!(validate_issuer("http://localhost:8080"), Ok(()));
+        assert!(validate_issuer("https://idp.example.com?x=1").is_err());
+        assert!(validate_issuer("ftp://x").is_err());
+    }
+}

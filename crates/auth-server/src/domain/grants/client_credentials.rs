@@ -1,0 +1,193 @@
+//! The client-credentials grant (RFC 6749 §4.4).
+
+use super::super::clients::{Client, is_scope_token, validate_resource};
+use super::super::oauth_error::{ErrorCode, OAuthError};
+use super::super::tokens::{AccessTokenRequest, IssueError, TokenIssuer};
+
+/// The grant's parameters, already parsed from the form.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentialsRequest {
+    /// `scope` (RFC 6749 §3.3), if sent.
+    pub scope: Option<String>,
+    /// Every `resource` parameter (RFC 8707 §2; may repeat).
+    pub resources: Vec<String>,
+}
+
+/// The successful response body fields (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The JWT.
+    pub access_token: String,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// Granted scopes, space-separated, if any.
+    pub scope: Option<String>,
+}
+
+/// What the client may have: the scopes and audiences of the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Audiences.
+    pub audience: Vec<String>,
+}
+
+/// Checks the request against the client's registration.
+///
+/// - RFC 6749 §4.4.2 / §3.3: "If the client omits the scope parameter when requesting authorization,
+///   the authorization server MUST either process the request using a pre-defined default value or
+///   fail the request": we use the client's default scopes. A scope it may not have is `invalid_scope`.
+/// - RFC 8707 §2: each `resource` must be an absolute URI without fragment and one the client may
+///   use, else `invalid_target`. Without `resource`, the audience is every resource the client may
+///   use; a client with none registered cannot obtain a token (RFC 9068 §3 requires `aud`).
+pub fn decide(client: &Client, req: &ClientCredentialsRequest) -> Result<Decision, OAuthError> {
+    let scopes = match &req.scope {
+        None => client.default_scopes.clone(),
+        Some(s) => {
+            let mut out: Vec<String> = Vec::new();
+            for token in s.split(' ') {
+                if !is_scope_token(token) {
+                    return Err(OAuthError::new(ErrorCode::InvalidScope, "malformed scope"));
+                }
+                if !client.allowed_scopes.iter().any(|a| a == token) {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        format!("scope {token:?} is not allowed for this client"),
+                    ));
+                }
+                if !out.iter().any(|o| o == token) {
+                    out.push(token.to_owned());
+                }
+            }
+            out
+        }
+    };
+    let audience = if req.resources.is_empty() {
+        client.allowed_resources.clone()
+    } else {
+        let mut out: Vec<String> = Vec::new();
+        for r in &req.resources {
+            if let Err(problem) = validate_resource(r) {
+                return Err(OAuthError::new(ErrorCode::InvalidTarget, format!("resource {problem}")));
+            }
+            if !client.allowed_resources.iter().any(|a| a == r) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    "the requested resource is not allowed for this client",
+                ));
+            }
+            if !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+        out
+    };
+    if audience.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "this client has no resource registered to issue a token for",
+        ));
+    }
+    Ok(Decision { scopes, audience })
+}
+
+/// Runs the grant for an authenticated client.
+pub async fn grant(
+    issuer: &TokenIssuer,
+    client: &Client,
+    req: &ClientCredentialsRequest,
+) -> Result<TokenGrant, OAuthError> {
+    let decision = decide(client, req)?;
+    let scope = (!decision.scopes.is_empty()).then(|| decision.scopes.join(" "));
+    let signed = issuer
+        .access_token(AccessTokenRequest {
+            alg: client.alg,
+            sub: client.id.clone(),
+            client_id: client.id.clone(),
+            audience: decision.audience,
+            scopes: decision.scopes,
+        })
+        .await
+        .map_err(|e| match e {
+            IssueError::NoKey(alg) => {
+                tracing::error!(%alg, "no usable signing key");
+                OAuthError::unavailable()
+            }
+            IssueError::Sign(err) => {
+                tracing::error!(error = %err, "signing failed");
+                OAuthError::server_error()
+            }
+        })?;
+    Ok(TokenGrant {
+        access_token: signed.token,
+        expires_in: signed.expires_in,
+        scope,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::Alg;
+
+    fn client() -> Client {
+        Client {
+            id: "c1".into(),
+            name: "c".into(),
+            secret_sha256: vec![],
+            enabled: true,
+            alg: Alg::Es256,
+            allowed_scopes: vec!["a".into(), "b".into()],
+            default_scopes: vec!["a".into()],
+            allowed_resources: vec!["https://api.one".into(), "https://api.two".into()],
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn req(scope: Option<&str>, resources: &[&str]) -> ClientCredentialsRequest {
+        ClientCredentialsRequest {
+            scope: scope.map(str::to_owned),
+            resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    fn code(r: Result<Decision, OAuthError>) -> Option<ErrorCode> {
+        r.err().map(|e| e.code)
+    }
+
+    #[test]
+    fn defaults_apply_when_omitted() {
+        let d = decide(&client(), &req(None, &[])).ok();
+        assert_eq!(d.as_ref().map(|d| d.scopes.clone()), Some(vec!["a".to_owned()]));
+        assert_eq!(d.map(|d| d.audience.len()), Some(2));
+    }
+
+    #[test]
+    fn requested_scopes_and_resources_are_checked() {
+        let d = decide(&client(), &req(Some("b a b"), &["https://api.two"])).ok();
+        assert_eq!(
+            d,
+            Some(Decision {
+                scopes: vec!["b".into(), "a".into()],
+                audience: vec!["https://api.two".into()]
+            })
+        );
+        assert_eq!(code(decide(&client(), &req(Some("c"), &[]))), Some(ErrorCode::InvalidScope));
+        assert_eq!(code(decide(&client(), &req(Some("a  b"), &[]))), Some(ErrorCode::InvalidScope));
+        assert_eq!(code(decide(&client(), &req(Some(""), &[]))), Some(ErrorCode::InvalidScope));
+        assert_eq!(
+            code(decide(&client(), &req(None, &["https://evil"]))),
+            Some(ErrorCode::InvalidTarget)
+        );
+        assert_eq!(code(decide(&client(), &req(None, &["relative"]))), Some(ErrorCode::InvalidTarget));
+    }
+
+    #[test]
+    fn no_audience_no_token() {
+        let mut c = client();
+        c.allowed_resources.clear();
+        assert_eq!(code(decide(&c, &req(None, &[]))), Some(ErrorCode::InvalidTarget));
+    }
+}

@@ -1,0 +1,210 @@
+//! Signing keys: generation, sealing, the rotation lifecycle, and the in-memory key ring.
+//!
+//! The key that signs for an algorithm is the newest one whose `activates_at` has passed, so every
+//! replica picks the same key from the clock alone, with no leader. A new key is created
+//! `publish_lead` ahead of its activation (longer than the JWKS `max-age`); a retired key stays
+//! published until every token it signed has expired. Creation is guarded by the unique
+//! `(alg, generation)` index, so two replicas never both create the next key.
+
+use std::sync::Arc;
+
+use auth_core::{Alg, Clock, UnixTime};
+
+pub mod kek;
+pub mod keyring;
+pub mod lifecycle;
+pub mod material;
+
+use kek::Kek;
+use keyring::{KeyRing, aad};
+use lifecycle::{Newest, Plan, Schedule};
+
+use crate::store::entities::signing_key;
+use crate::store::{Store, StoreError};
+
+/// A key operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Generating or sealing failed.
+    #[error("{0}")]
+    Crypto(String),
+}
+
+/// What a rotation did for one algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotationOutcome {
+    /// Not due.
+    NotDue,
+    /// A pending key already exists.
+    AlreadyPending {
+        /// When it activates.
+        activates_at: UnixTime,
+    },
+    /// This call created a key.
+    Created {
+        /// Its kid.
+        kid: String,
+        /// Its generation.
+        generation: i64,
+        /// When it starts signing.
+        activates_at: UnixTime,
+    },
+    /// Another replica created the same generation first; nothing was written here.
+    LostRace,
+}
+
+/// Owns the key lifecycle and the key ring of this replica.
+#[derive(Debug)]
+pub struct KeyManager {
+    store: Store,
+    kek: Arc<Kek>,
+    clock: Arc<dyn Clock>,
+    schedule: Schedule,
+    rsa_bits: usize,
+    ring: KeyRing,
+}
+
+impl KeyManager {
+    /// A manager with an empty ring; call [`KeyManager::maintain`] before serving.
+    pub fn new(
+        store: Store,
+        kek: Arc<Kek>,
+        clock: Arc<dyn Clock>,
+        schedule: Schedule,
+        rsa_bits: usize,
+    ) -> Self {
+        Self {
+            store,
+            kek,
+            clock,
+            schedule,
+            rsa_bits,
+            ring: KeyRing::default(),
+        }
+    }
+
+    /// The key ring that signs and publishes.
+    pub fn ring(&self) -> &KeyRing {
+        &self.ring
+    }
+
+    /// The periodic job of every replica: create keys that are due (the first ones on an empty
+    /// database), then reload the ring.
+    pub async fn maintain(&self) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
+        let out = self.rotate_inner(&Alg::ALL, false).await?;
+        self.reload().await?;
+        Ok(out)
+    }
+
+    /// An operator's rotation (`auth-server keys rotate`): creates the next key for each algorithm now,
+    /// to activate after the publish lead. Reloads the ring.
+    pub async fn rotate(&self, algs: &[Alg]) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
+        let out = self.rotate_inner(algs, true).await?;
+        self.reload().await?;
+        Ok(out)
+    }
+
+    /// Reloads the live keys from the database into the ring.
+    pub async fn reload(&self) -> Result<(), KeyError> {
+        let rows = self.store.live_keys(self.clock.now()).await?;
+        if self.ring.install(&rows, &self.kek) {
+            tracing::info!(keys = rows.len(), "published key set changed");
+        }
+        Ok(())
+    }
+
+    async fn rotate_inner(
+        &self,
+        algs: &[Alg],
+        forced: bool,
+    ) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
+        let mut out = Vec::with_capacity(algs.len());
+        for &alg in algs {
+            out.push((alg, self.rotate_one(alg, forced).await?));
+        }
+        Ok(out)
+    }
+
+    async fn rotate_one(&self, alg: Alg, forced: bool) -> Result<RotationOutcome, KeyError> {
+        let newest = self.store.newest_key(alg.as_str()).await?;
+        let now = self.clock.now();
+        let plan = self.schedule.plan(
+            newest.as_ref().map(|k| Newest {
+                generation: k.generation,
+                activates_at: k.activates_at,
+            }),
+            now,
+            forced,
+        );
+        let (generation, activates_at, previous) = match plan {
+            Plan::Nothing => return Ok(RotationOutcome::NotDue),
+            Plan::AlreadyPending { activates_at } => {
+                return Ok(RotationOutcome::AlreadyPending { activates_at });
+            }
+            Plan::First => (1, now, None),
+            Plan::Next {
+                generation,
+                activates_at,
+                predecessor_removed_at,
+            } => {
+                let prev = newest.map(|k| (k.kid, activates_at, predecessor_removed_at));
+                (generation, activates_at, prev)
+            }
+        };
+        let row = self.new_key_row(alg, generation, now, activates_at).await?;
+        let kid = row.kid.clone();
+        match self.store.insert_next_key(row, previous).await {
+            Ok(()) => {
+                tracing::info!(%alg, %kid, generation, activates_at, "created signing key");
+                Ok(RotationOutcome::Created {
+                    kid,
+                    generation,
+                    activates_at,
+                })
+            }
+            Err(StoreError::Conflict(_)) => Ok(RotationOutcome::LostRace),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn new_key_row(
+        &self,
+        alg: Alg,
+        generation: i64,
+        now: UnixTime,
+        activates_at: UnixTime,
+    ) -> Result<signing_key::Model, KeyError> {
+        let bits = self.rsa_bits;
+        // RSA generation takes ~0.1-1 s: never on an async worker.
+        let generated = tokio::task::spawn_blocking(move || material::generate(alg, bits))
+            .await
+            .map_err(|e| KeyError::Crypto(format!("key generation task: {e}")))?
+            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let kid = generated
+            .jwk
+            .kid
+            .clone()
+            .ok_or_else(|| KeyError::Crypto("generated key has no kid".into()))?;
+        let sealed = self
+            .kek
+            .seal(&generated.pkcs8_der, &aad(&kid, alg))
+            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let public_jwk =
+            serde_json::to_string(&generated.jwk).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        Ok(signing_key::Model {
+            kid,
+            alg: alg.as_str().to_owned(),
+            generation,
+            public_jwk,
+            private_key_sealed: sealed,
+            kek_id: self.kek.id().to_owned(),
+            published_at: now,
+            activates_at,
+            retires_at: None,
+            removed_at: None,
+        })
+    }
+}

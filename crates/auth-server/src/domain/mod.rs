@@ -1,0 +1,8 @@
+//! Identity logic: clients, keys, grants. Nothing here knows about axum or HTTP types.
+
+pub mod clients;
+pub mod grants;
+pub mod keys;
+pub mod oauth_error;
+pub mod random;
+pub mod tokens;

@@ -1,0 +1,110 @@
+//! Minting signed access tokens (RFC 9068).
+
+use std::sync::Arc;
+
+use auth_core::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, Audience};
+use auth_core::{Alg, Clock};
+use josekit::jws::JwsHeader;
+
+use super::keys::KeyManager;
+use super::random;
+
+/// A freshly signed token.
+#[derive(Debug, Clone)]
+pub struct SignedToken {
+    /// The compact JWS.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// Signing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// No usable key for the algorithm (none created yet, or none could be opened).
+    #[error("no signing key available for {0}")]
+    NoKey(Alg),
+    /// The signer failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// What goes into an access token besides the issuer-controlled claims.
+#[derive(Debug, Clone)]
+pub struct AccessTokenRequest {
+    /// Algorithm to sign with.
+    pub alg: Alg,
+    /// Subject.
+    pub sub: String,
+    /// Client id.
+    pub client_id: String,
+    /// Audiences (at least one).
+    pub audience: Vec<String>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+}
+
+/// Signs access tokens with the key that is active now.
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    issuer: Arc<str>,
+    access_token_ttl: i64,
+    keys: Arc<KeyManager>,
+    clock: Arc<dyn Clock>,
+}
+
+impl TokenIssuer {
+    /// A new issuer.
+    pub fn new(issuer: &str, access_token_ttl: i64, keys: Arc<KeyManager>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            access_token_ttl,
+            keys,
+            clock,
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Signs an RFC 9068 access token: header `typ: at+jwt`, `alg` and `kid` of the active key.
+    ///
+    /// RS256 signing takes most of a millisecond, so it runs on the blocking pool, not on an async
+    /// worker; ES256 (~30 µs) runs inline.
+    pub async fn access_token(&self, req: AccessTokenRequest) -> Result<SignedToken, IssueError> {
+        let now = self.clock.now();
+        let snapshot = self.keys.ring().snapshot();
+        let (key, signer) = snapshot.signing_key(req.alg, now).ok_or(IssueError::NoKey(req.alg))?;
+        let claims = AccessTokenClaims {
+            iss: self.issuer.to_string(),
+            sub: req.sub,
+            aud: Audience::from_list(req.audience),
+            exp: now + self.access_token_ttl,
+            iat: now,
+            jti: random::token(16),
+            client_id: req.client_id,
+            scope: (!req.scopes.is_empty()).then(|| req.scopes.join(" ")),
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| IssueError::Sign(e.to_string()))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(ACCESS_TOKEN_TYP);
+        header.set_key_id(key.kid.clone());
+        let signer = signer.clone();
+        let sign = move || {
+            josekit::jws::serialize_compact(&payload, &header, &*signer)
+                .map_err(|e| IssueError::Sign(e.to_string()))
+        };
+        let token = match req.alg {
+            Alg::Es256 => sign()?,
+            Alg::Rs256 => tokio::task::spawn_blocking(sign)
+                .await
+                .map_err(|e| IssueError::Sign(format!("signing task: {e}")))??,
+        };
+        Ok(SignedToken {
+            token,
+            expires_in: self.access_token_ttl,
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! Client credentials from the request (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`.
+
+use axum::http::{HeaderMap, header};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::form::{Form, decode_component};
+use crate::domain::oauth_error::OAuthError;
+
+/// How the client presented itself.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub secret: String,
+}
+
+/// Extracts the client's credentials.
+///
+/// RFC 6749 §2.3: "The client MUST NOT use more than one authentication method in each request":
+/// a secret in both the header and the body is `invalid_request`. A `client_id` in the body next to
+/// Basic credentials must name the same client. No credentials at all is `invalid_client`.
+pub fn credentials(headers: &HeaderMap, form: &Form) -> Result<Credentials, OAuthError> {
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    let header_value = auth.next();
+    if auth.next().is_some() {
+        return Err(OAuthError::invalid_request("the Authorization header is repeated"));
+    }
+    let body_id = form.single("client_id")?;
+    let body_secret = form.single("client_secret")?;
+    match header_value {
+        Some(value) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "more than one client authentication method was used",
+                ));
+            }
+            let basic = parse_basic(value.as_bytes()).ok_or_else(OAuthError::invalid_client)?;
+            if body_id.is_some_and(|id| id != basic.client_id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Authorization header",
+                ));
+            }
+            Ok(basic)
+        }
+        None => match (body_id, body_secret) {
+            (Some(id), Some(secret)) => Ok(Credentials {
+                client_id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            _ => Err(OAuthError::invalid_client()),
+        },
+    }
+}
+
+/// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 7617, RFC 6749 §2.3.1).
+fn parse_basic(value: &[u8]) -> Option<Credentials> {
+    let value = std::str::from_utf8(value).ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(rest.trim()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let client_id = decode_component(id).ok()?;
+    let secret = decode_component(secret).ok()?;
+    (!client_id.is_empty()).then_some(Credentials { client_id, secret })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::oauth_error::ErrorCode;
+    use axum::http::HeaderValue;
+
+    fn headers(auth: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for a in auth {
+            h.append(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("x")));
+        }
+        h
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn code(r: Result<Credentials, OAuthError>) -> Option<ErrorCode> {
+        r.err().map(|e| e.code)
+    }
+
+    #[test]
+    fn basic_with_form_encoding() {
+        let f = Form::default();
+        let c = credentials(&headers(&[&basic("my%20client", "s%3Acret")]), &f).ok();
+        assert_eq!(c, Some(Credentials { client_id: "my client".into(), secret: "s:cret".into() }));
+    }
+
+    #[test]
+    fn post_credentials() {
+        let f = Form::parse(b"client_id=a&client_secret=b").unwrap_or_default();
+        let c = credentials(&HeaderMap::new(), &f).ok();
+        assert_eq!(c, Some(Credentials { client_id: "a".into(), secret: "b".into() }));
+    }
+
+    #[test]
+    fn refusals() {
+        let both = Form::parse(b"client_id=a&client_secret=b").unwrap_or_default();
+        assert_eq!(code(credentials(&headers(&[&basic("a", "b")]), &both)), Some(ErrorCode::InvalidRequest));
+        let other_id = Form::parse(b"client_id=z").unwrap_or_default();
+        assert_eq!(code(credentials(&headers(&[&basic("a", "b")]), &other_id)), Some(ErrorCode::InvalidRequest));
+        let none = Form::default();
+        assert_eq!(code(credentials(&HeaderMap::new(), &none)), Some(ErrorCode::InvalidClient));
+        assert_eq!(code(credentials(&headers(&["Bearer x"]), &none)), Some(ErrorCode::InvalidClient));
+        assert_eq!(code(credentials(&headers(&["Basic !!!"]), &none)), Some(ErrorCode::InvalidClient));
+        let two = headers(&[&basic("a", "b"), &basic("a", "b")]);
+        assert_eq!(code(credentials(&two, &none)), Some(ErrorCode::InvalidRequest));
+        let id_only = Form::parse(b"client_id=a").unwrap_or_default();
+        assert_eq!(code(credentials(&HeaderMap::new(), &id_only)), Some(ErrorCode::InvalidClient));
+    }
+}

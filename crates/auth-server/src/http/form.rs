@@ -1,0 +1,109 @@
+//! Strict `application/x-www-form-urlencoded` parsing for the OAuth endpoints.
+//!
+//! Unlike a lenient decoder, it refuses bodies that are not UTF-8 after percent-decoding (instead of
+//! replacing bytes), and it keeps every occurrence of a name so repeated parameters can be refused:
+//! RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode;
+
+use crate::domain::oauth_error::OAuthError;
+
+/// The parsed body, in order.
+#[derive(Debug, Default)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+/// Most parameters a token request may carry; more is malformed.
+const MAX_PAIRS: usize = 64;
+
+impl Form {
+    /// Parses a form body.
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let mut pairs = Vec::new();
+        for part in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+            if pairs.len() == MAX_PAIRS {
+                return Err(OAuthError::invalid_request("too many parameters"));
+            }
+            let (name, value) = match part.iter().position(|b| *b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &[][..]),
+            };
+            pairs.push((decode(name)?, decode(value)?));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of a parameter that may appear at most once.
+    ///
+    /// RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted from
+    /// the request." A repeated parameter is `invalid_request` (§3.2, §5.2).
+    pub fn single(&self, name: &str) -> Result<Option<&str>, OAuthError> {
+        let mut found = self.pairs.iter().filter(|(n, _)| n == name);
+        let first = found.next();
+        if found.next().is_some() {
+            return Err(OAuthError::invalid_request(format!("parameter {name} is repeated")));
+        }
+        Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
+    }
+
+    /// Every non-empty value of a parameter that may repeat (RFC 8707 `resource`).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs
+            .iter()
+            .filter(move |(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn decode(raw: &[u8]) -> Result<String, OAuthError> {
+    let plus_as_space: Cow<'_, [u8]> = if raw.contains(&b'+') {
+        Cow::Owned(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
+    let bytes: Vec<u8> = percent_decode(&plus_as_space).collect();
+    String::from_utf8(bytes)
+        .map_err(|_| OAuthError::invalid_request("the request body is not valid UTF-8"))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component (for the Basic credentials, which
+/// RFC 6749 §2.3.1 encodes this way).
+pub fn decode_component(raw: &str) -> Result<String, OAuthError> {
+    decode(raw.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_and_percent_and_keeps_order() {
+        let f = Form::parse(b"grant_type=client_credentials&scope=a+b%20c&resource=x&resource=y&")
+            .unwrap_or_default();
+        assert_eq!(f.single("scope").ok().flatten(), Some("a b c"));
+        assert_eq!(f.all("resource").collect::<Vec<_>>(), vec!["x", "y"]);
+        assert_eq!(f.single("missing").ok().flatten(), None);
+    }
+
+    #[test]
+    fn empty_values_count_as_omitted_but_repeats_are_refused() {
+        let f = Form::parse(b"scope=&a=1&a=2").unwrap_or_default();
+        assert_eq!(f.single("scope").ok().flatten(), None);
+        assert!(f.single("a").is_err());
+    }
+
+    #[test]
+    fn non_utf8_is_refused() {
+        assert!(Form::parse(b"scope=%ff").is_err());
+        assert!(Form::parse(b"sc\xffope=1").is_err());
+    }
+
+    #[test]
+    fn too_many_parameters_is_refused() {
+        let body = "a=1&".repeat(MAX_PAIRS + 1);
+        assert!(Form::parse(body.as_bytes()).is_err());
+    }
+}

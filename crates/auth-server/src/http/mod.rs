@@ -1,0 +1,129 @@
+//! The HTTP boundary: routes, thin handlers, and the mapping of domain errors to responses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod client_auth;
+pub mod discovery;
+pub mod error;
+pub mod form;
+pub mod token;
+
+use crate::app::AppState;
+use error::json_error;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole router. Routes sit under the issuer's path, so `https://host/realm` serves
+/// `https://host/realm/token`; RFC 8414 §3's `/.well-known/oauth-authorization-server/realm` form is
+/// served too.
+pub fn router(state: AppState) -> Router {
+    let path = issuer_path(&state.config.server.issuer).to_owned();
+    let routes = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(discovery::oauth_authorization_server))
+        .route("/jwks", get(discovery::jwks))
+        .route("/token", post(token::token))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    let app = if path.is_empty() {
+        routes
+    } else {
+        Router::new()
+            .nest(&path, routes)
+            .route(
+                &format!("/.well-known/oauth-authorization-server{path}"),
+                get(discovery::oauth_authorization_server),
+            )
+    };
+    app.fallback(not_found)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, Counter::default()))
+}
+
+/// The path part of the issuer URL, without a trailing slash ("" for none).
+fn issuer_path(issuer: &str) -> &str {
+    let after_scheme = issuer.split_once("://").map_or(issuer, |(_, r)| r);
+    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+}
+
+/// Request ids: a per-process random prefix and a counter. Unique, cheap, and not guessable across
+/// restarts.
+#[derive(Clone, Debug)]
+struct Counter {
+    prefix: Arc<str>,
+    next: Arc<AtomicU64>,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self {
+            prefix: crate::domain::random::token(6).into(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for Counter {
+    fn make_request_id<B>(&mut self, _req: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers.
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "database unavailable")
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_path;
+
+    #[test]
+    fn issuer_paths() {
+        assert_eq!(issuer_path("http://127.0.0.1:8080"), "");
+        assert_eq!(issuer_path("https://idp.example.com/realms/main"), "/realms/main");
+    }
+}

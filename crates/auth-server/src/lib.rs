@@ -1,0 +1,28 @@
+//! `auth-server`: a self-hosted OAuth 2.0 / OpenID Connect identity provider.
+//!
+//! Layers, each unaware of the one above it:
+//!
+//! - [`http`]: axum routes and thin handlers; maps domain errors to RFC 6749 responses.
+//! - [`domain`]: clients, grants, token minting, signing keys and their rotation. No axum types.
+//! - [`store`]: sea-orm entities, migrations and repositories, on SQLite or PostgreSQL.
+//!
+//! [`app::App`] wires them together; the `auth-server` binary adds the CLI.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! use std::sync::Arc;
+//! let config = auth_server::config::Config::load(None)?;
+//! let kek = auth_server::app::App::load_kek(&config)?;
+//! let app = auth_server::app::App::start(config, Arc::new(auth_core::SystemClock), kek).await?;
+//! let listener = tokio::net::TcpListener::bind(app.config.server.bind).await?;
+//! app.serve(listener, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod store;

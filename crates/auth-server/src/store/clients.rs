@@ -1,0 +1,62 @@
+//! The client repository.
+
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+
+use super::entities::client::{self, ActiveModel, Entity};
+use super::{Store, StoreError};
+
+impl Store {
+    /// Inserts a new client; [`StoreError::Conflict`] if the id is taken.
+    pub async fn insert_client(&self, row: client::Model) -> Result<(), StoreError> {
+        let active: ActiveModel = row.into();
+        Entity::insert(active).exec_without_returning(self.conn()).await?;
+        Ok(())
+    }
+
+    /// One client by id.
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<client::Model>, StoreError> {
+        Ok(Entity::find_by_id(client_id.to_owned()).one(self.conn()).await?)
+    }
+
+    /// Every client, by id.
+    pub async fn list_clients(&self) -> Result<Vec<client::Model>, StoreError> {
+        Ok(Entity::find()
+            .order_by_asc(client::Column::ClientId)
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Sets `enabled`; returns false if no such client.
+    pub async fn set_client_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Some(row) = self.find_client(client_id).await? else {
+            return Ok(false);
+        };
+        let mut active: ActiveModel = row.into();
+        active.enabled = Set(enabled);
+        active.updated_at = Set(now);
+        active.update(self.conn()).await?;
+        Ok(true)
+    }
+
+    /// Replaces the secret digest; returns false if no such client.
+    pub async fn set_client_secret(
+        &self,
+        client_id: &str,
+        secret_sha256: Vec<u8>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let Some(row) = self.find_client(client_id).await? else {
+            return Ok(false);
+        };
+        let mut active: ActiveModel = row.into();
+        active.secret_sha256 = Set(secret_sha256);
+        active.updated_at = Set(now);
+        active.update(self.conn()).await?;
+        Ok(true)
+    }
+}

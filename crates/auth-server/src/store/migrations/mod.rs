@@ -1,0 +1,19 @@
+//! Schema migrations, one per file. They run unchanged on SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_clients;
+mod m0002_signing_keys;
+
+/// All migrations in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m0001_clients::Migration),
+            Box::new(m0002_signing_keys::Migration),
+        ]
+    }
+}

@@ -1,0 +1,110 @@
+//! Storage: sea-orm entities, migrations and repositories. No HTTP in here.
+//!
+//! One code path serves SQLite (the embedded default, one file) and PostgreSQL (production).
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm_migration::MigratorTrait;
+
+pub mod clients;
+pub mod entities;
+pub mod keys;
+mod migrations;
+
+pub use migrations::Migrator;
+
+use crate::config::DatabaseConfig;
+
+/// A storage failure, classified for the layers above.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or failed; worth retrying later (HTTP 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] DbErr),
+    /// A uniqueness constraint refused the write (another writer got there first).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A row holds something this version cannot read.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(m)) => StoreError::Conflict(m),
+            _ => StoreError::Unavailable(e),
+        }
+    }
+}
+
+/// The connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file and its directory if needed). Does not migrate.
+    pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
+        if let Some(path) = sqlite_path(&cfg.url)
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Unavailable(DbErr::Custom(format!("cannot create {}: {e}", dir.display())))
+            })?;
+        }
+        let mut opts = ConnectOptions::new(cfg.url.clone());
+        opts.max_connections(cfg.max_connections)
+            .acquire_timeout(Duration::from_secs(cfg.acquire_timeout_secs))
+            .connect_timeout(Duration::from_secs(cfg.acquire_timeout_secs))
+            .sqlx_logging(false)
+            // WAL and synchronous=NORMAL: durable across process crashes, no fsync per commit.
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+            });
+        let db = Database::connect(opts).await?;
+        Ok(Self { db })
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// The underlying connection, for repositories.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+/// The file path of a `sqlite:` URL, if it names a file.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_path("sqlite://data/a.db?mode=rwc"), Some("data/a.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x/y"), None);
+    }
+}
