@@ -1,1 +1,319 @@
-//! End-to-end tests live in tests/it.
+//! The end-to-end test harness: a fresh database per test (SQLite file or PostgreSQL database), the IdP
+//! started in-process on an ephemeral port with a [`ManualClock`], and helpers that talk to it over HTTP
+//! as real clients do. The tests themselves are in `e2e/`.
+//!
+//! PostgreSQL comes from `AUTH_TEST_PG_URL` (an admin URL; `scripts/test.sh` starts a throwaway cluster
+//! and sets it). Without it the PostgreSQL variants are skipped, unless `AUTH_TEST_REQUIRE_PG` is set,
+//! in which case they fail.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+
+pub use auth_core::ManualClock;
+use auth_core::{Clock, SystemClock};
+use auth_server::app::{App, AppState};
+use auth_server::config::{Config, DEFAULT_TOML};
+use auth_server::domain::clients::NewClient;
+use auth_server::domain::keys::kek::Kek;
+use auth_server::domain::random;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use josekit::jws::{ES256, RS256};
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// The test key-encryption key. Never use a constant KEK outside tests.
+pub const TEST_KEK: [u8; 32] = [42; 32];
+
+/// A storage backend to run a test on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on the test PostgreSQL cluster.
+    Postgres,
+}
+
+/// Whether the PostgreSQL variant can run here; panics if it is required but not configured.
+pub fn postgres_available() -> bool {
+    if std::env::var("AUTH_TEST_PG_URL").is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("AUTH_TEST_REQUIRE_PG").is_err(),
+        "AUTH_TEST_REQUIRE_PG is set but AUTH_TEST_PG_URL is not"
+    );
+    eprintln!("AUTH_TEST_PG_URL is not set: PostgreSQL variant skipped (scripts/test.sh sets it)");
+    false
+}
+
+/// For each `async fn NAME(Backend)` listed, defines `mod NAME { sqlite, postgres }` tests running it
+/// on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(::tests::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if ::tests::postgres_available() {
+                    super::$name(::tests::Backend::Postgres).await;
+                }
+            }
+        }
+    )+};
+}
+
+fn unique_name() -> String {
+    random::token(12)
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_ascii_lowercase()
+            } else {
+                'x'
+            }
+        })
+        .collect()
+}
+
+/// The admin URL of the test PostgreSQL cluster.
+pub fn pg_admin_url() -> String {
+    std::env::var("AUTH_TEST_PG_URL").expect("AUTH_TEST_PG_URL")
+}
+
+/// A URL for a new, empty database, with the database's name (for PostgreSQL).
+pub async fn fresh_database(backend: Backend) -> (String, String) {
+    let name = format!("t_{}", unique_name());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(format!("auth-test-{name}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            (format!("sqlite://{}/auth.db?mode=rwc", dir.display()), name)
+        }
+        Backend::Postgres => {
+            let admin = pg_admin_url();
+            let db = sea_orm::Database::connect(admin.as_str()).await.unwrap();
+            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+            (format!("{base}/{name}"), name)
+        }
+    }
+}
+
+/// Runs SQL on the PostgreSQL admin database (to break and mend a test database).
+pub async fn pg_admin(sql: &str) {
+    let db = sea_orm::Database::connect(pg_admin_url().as_str())
+        .await
+        .unwrap();
+    db.execute_unprepared(sql).await.unwrap();
+    db.close().await.unwrap();
+}
+
+/// The configuration tests start from: embedded defaults, small pools, 2048-bit RSA.
+pub fn base_config(db_url: &str) -> Config {
+    let mut c = Config::from_toml_and_env(DEFAULT_TOML, Vec::new()).unwrap();
+    c.database.url = db_url.to_owned();
+    c.database.max_connections = 4;
+    c.database.acquire_timeout_secs = 2;
+    c.keys.rsa_bits = 2048;
+    c.keys.kek_file = std::env::temp_dir().join("auth-test-unused-kek");
+    c
+}
+
+/// The IdP running in-process on an ephemeral port.
+#[allow(missing_debug_implementations)]
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT` (also the issuer).
+    pub base: String,
+    /// The application, for direct access to its registries.
+    pub app: AppState,
+    /// The clock the server reads.
+    pub clock: ManualClock,
+    /// The database URL.
+    pub db_url: String,
+    /// The database name.
+    pub db_name: String,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestServer {
+    /// Starts on a fresh database with the base configuration.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts on a fresh database, letting the test adjust the configuration.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let (db_url, db_name) = fresh_database(backend).await;
+        Self::start_on(
+            &db_url,
+            &db_name,
+            ManualClock::new(SystemClock.now()),
+            tweak,
+        )
+        .await
+    }
+
+    /// Starts on an existing database (a second replica), with its own clock.
+    pub async fn start_on(
+        db_url: &str,
+        db_name: &str,
+        clock: ManualClock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let mut config = base_config(db_url);
+        config.server.issuer = base.clone();
+        tweak(&mut config);
+        let app = App::start(config, Arc::new(clock.clone()), Kek::from_bytes(TEST_KEK))
+            .await
+            .unwrap();
+        let router = auth_server::http::router(app.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            base,
+            app,
+            clock,
+            db_url: db_url.to_owned(),
+            db_name: db_name.to_owned(),
+            http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            task,
+        }
+    }
+
+    /// Registers a client; returns `(client_id, secret)`.
+    pub async fn client(
+        &self,
+        id: &str,
+        alg: auth_core::Alg,
+        scopes: &[&str],
+        resources: &[&str],
+    ) -> (String, String) {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (c, secret) = self
+            .app
+            .clients
+            .create(NewClient {
+                id: Some(id.to_owned()),
+                name: format!("test client {id}"),
+                alg,
+                allowed_scopes: own(scopes),
+                default_scopes: own(&scopes[..scopes.len().min(1)]),
+                allowed_resources: own(resources),
+            })
+            .await
+            .unwrap();
+        (c.id, secret)
+    }
+
+    /// POSTs a raw body to `/token`.
+    pub async fn post_token(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/token", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// GETs a path and returns the response.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The JWKS as JSON.
+    pub async fn jwks(&self) -> Value {
+        self.get("/jwks").await.json().await.unwrap()
+    }
+
+    /// Gets a client-credentials token with Basic authentication, asserting success.
+    pub async fn cc_token(&self, id: &str, secret: &str, extra: &str) -> Value {
+        let res = self
+            .post_token(
+                format!("grant_type=client_credentials{extra}"),
+                &[("authorization", &basic(id, secret))],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            200,
+            "token request failed: {:?}",
+            res.text().await
+        );
+        res.json().await.unwrap()
+    }
+}
+
+/// `Basic base64(id:secret)`.
+pub fn basic(id: &str, secret: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+}
+
+/// Verifies `token` against the keys in `jwks` (chosen by `kid`, with the algorithm the key is bound
+/// to), returning `(header, claims)`. Panics if it does not verify.
+pub fn verify(token: &str, jwks: &Value) -> (Value, Value) {
+    let header = decode_segment(token, 0);
+    let kid = header["kid"].as_str().expect("kid");
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
+    let jose = josekit::jwk::Jwk::from_bytes(serde_json::to_vec(jwk).unwrap()).unwrap();
+    let payload = match jwk["alg"].as_str().unwrap() {
+        "ES256" => {
+            josekit::jws::deserialize_compact(token, &ES256.verifier_from_jwk(&jose).unwrap())
+        }
+        "RS256" => {
+            josekit::jws::deserialize_compact(token, &RS256.verifier_from_jwk(&jose).unwrap())
+        }
+        other => panic!("unexpected alg {other}"),
+    }
+    .expect("signature verifies")
+    .0;
+    (header, serde_json::from_slice(&payload).unwrap())
+}
+
+/// Decodes segment `i` of a compact JWS as JSON, without verifying.
+pub fn decode_segment(token: &str, i: usize) -> Value {
+    let seg = token.split('.').nth(i).expect("segment");
+    let bytes = URL_SAFE_NO_PAD.decode(seg).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The current time of a clock, for assertions.
+pub fn now(clock: &ManualClock) -> i64 {
+    clock.now()
+}

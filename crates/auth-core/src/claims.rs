@@ -67,9 +67,15 @@ mod tests {
     #[test]
     fn single_audience_is_a_string_and_several_are_an_array() {
         let one = Audience::from_list(vec!["https://api".into()]);
-        assert_eq!(serde_json::to_value(&one).ok(), Some(serde_json::json!("https://api")));
+        assert_eq!(
+            serde_json::to_value(&one).ok(),
+            Some(serde_json::json!("https://api"))
+        );
         let many = Audience::from_list(vec!["a".into(), "b".into()]);
-        assert_eq!(serde_json::to_value(&many).ok(), Some(serde_json::json!(["a", "b"])));
+        assert_eq!(
+            serde_json::to_value(&many).ok(),
+            Some(serde_json::json!(["a", "b"]))
+        );
         assert!(many.contains("b") && !many.contains("c") && one.contains("https://api"));
     }
 }

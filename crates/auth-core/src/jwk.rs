@@ -109,16 +109,23 @@ impl Jwk {
         fn req<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, ThumbprintError> {
             v.as_deref().ok_or(ThumbprintError::MissingMember(name))
         }
-        // serde_json escapes strings exactly as RFC 7638 §3.3 requires (no whitespace, minimal escapes).
-        let input = match self.kty.as_str() {
-            "RSA" => serde_json::json!({"e": req(&self.e, "e")?, "kty": "RSA", "n": req(&self.n, "n")?}),
-            "EC" => serde_json::json!({
-                "crv": req(&self.crv, "crv")?, "kty": "EC", "x": req(&self.x, "x")?, "y": req(&self.y, "y")?
-            }),
+        // Members written out in lexicographic order by hand (a JSON map's order depends on serde_json
+        // features); each value is escaped by serde_json, as RFC 7638 §3.3 requires.
+        let s = |v: &str| serde_json::Value::from(v).to_string();
+        let canonical = match self.kty.as_str() {
+            "RSA" => format!(
+                r#"{{"e":{},"kty":"RSA","n":{}}}"#,
+                s(req(&self.e, "e")?),
+                s(req(&self.n, "n")?)
+            ),
+            "EC" => format!(
+                r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+                s(req(&self.crv, "crv")?),
+                s(req(&self.x, "x")?),
+                s(req(&self.y, "y")?)
+            ),
             other => return Err(ThumbprintError::UnsupportedKeyType(other.to_owned())),
         };
-        // serde_json's default map is ordered by key, which is the lexicographic order required.
-        let canonical = input.to_string();
         Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
     }
 }
@@ -152,7 +159,10 @@ mod tests {
         jwk.e = None;
         assert_eq!(jwk.thumbprint(), Err(ThumbprintError::MissingMember("e")));
         jwk.kty = "oct".into();
-        assert!(matches!(jwk.thumbprint(), Err(ThumbprintError::UnsupportedKeyType(_))));
+        assert!(matches!(
+            jwk.thumbprint(),
+            Err(ThumbprintError::UnsupportedKeyType(_))
+        ));
     }
 
     #[test]

@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::domain::clients::ClientRegistry;
+use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
-use crate::domain::keys::KeyManager;
 use crate::domain::tokens::TokenIssuer;
 use crate::http::discovery::Metadata;
 use crate::store::Store;
@@ -58,7 +58,11 @@ pub enum StartError {
 impl App {
     /// Connects and migrates the database, loads the KEK, creates the first keys if there are none,
     /// and loads the key ring.
-    pub async fn start(config: Config, clock: Arc<dyn Clock>, kek: Kek) -> Result<AppState, StartError> {
+    pub async fn start(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        kek: Kek,
+    ) -> Result<AppState, StartError> {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let app = Self::from_parts(config, clock, kek, store);
@@ -117,7 +121,8 @@ impl App {
     /// A failure (database down) is logged and the current keys stay in service.
     pub fn spawn_key_job(self: &Arc<Self>) -> JoinHandle<()> {
         let app = self.clone();
-        let every = Duration::from_secs(u64::try_from(app.config.keys.refresh_interval_secs).unwrap_or(60));
+        let every =
+            Duration::from_secs(u64::try_from(app.config.keys.refresh_interval_secs).unwrap_or(60));
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -139,7 +144,9 @@ impl App {
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
         let router = crate::http::router(self);
-        let result = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let result = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         job.abort();
         result
     }

@@ -130,7 +130,11 @@ pub enum KeysCommand {
 }
 
 /// Runs an administrative command (anything but `serve`) against the configured database.
-pub async fn run_admin(config: Config, command: Command, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn run_admin(
+    config: Config,
+    command: Command,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     run_admin_with_clock(config, command, Arc::new(SystemClock), out).await
 }
 
@@ -141,7 +145,9 @@ pub async fn run_admin_with_clock(
     clock: Arc<dyn Clock>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let store = Store::connect(&config.database).await.context("connecting to the database")?;
+    let store = Store::connect(&config.database)
+        .await
+        .context("connecting to the database")?;
     store.migrate().await.context("migrating the database")?;
     if matches!(command, Command::Migrate) {
         writeln!(out, "migrations applied")?;
@@ -206,7 +212,11 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
         ClientCommand::List(j) => {
             let list = app.clients.list().await?;
             if j.json {
-                writeln!(out, "{}", json!(list.iter().map(client_json).collect::<Vec<_>>()))?;
+                writeln!(
+                    out,
+                    "{}",
+                    json!(list.iter().map(client_json).collect::<Vec<_>>())
+                )?;
             } else {
                 for c in &list {
                     writeln!(out, "{}", client_line(c))?;
@@ -239,7 +249,12 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
     Ok(())
 }
 
-async fn set_enabled(app: &App, id: &str, enabled: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+async fn set_enabled(
+    app: &App,
+    id: &str,
+    enabled: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     if !app.clients.set_enabled(id, enabled).await? {
         bail!("no client {id:?}");
     }
@@ -281,7 +296,10 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
                     .collect();
                 writeln!(out, "{}", json!(v))?;
             } else {
-                writeln!(out, "ALG\tGEN\tSTATE\tKID\tPUBLISHED\tACTIVATES\tRETIRES\tREMOVED")?;
+                writeln!(
+                    out,
+                    "ALG\tGEN\tSTATE\tKID\tPUBLISHED\tACTIVATES\tRETIRES\tREMOVED"
+                )?;
                 let t = |v: Option<i64>| v.map_or("-".to_owned(), fmt_time);
                 for r in &rows {
                     writeln!(
@@ -305,21 +323,36 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
             let mut v = Vec::new();
             for (alg, o) in outcomes {
                 let (status, text) = match &o {
-                    RotationOutcome::Created { kid, activates_at, .. } => (
+                    RotationOutcome::Created {
+                        kid, activates_at, ..
+                    } => (
                         "created",
-                        format!("{alg}: created {kid}, published now, signs from {}", fmt_time(*activates_at)),
+                        format!(
+                            "{alg}: created {kid}, published now, signs from {}",
+                            fmt_time(*activates_at)
+                        ),
                     ),
                     RotationOutcome::AlreadyPending { activates_at } => (
                         "already_pending",
-                        format!("{alg}: a key is already pending; it signs from {}", fmt_time(*activates_at)),
+                        format!(
+                            "{alg}: a key is already pending; it signs from {}",
+                            fmt_time(*activates_at)
+                        ),
                     ),
-                    RotationOutcome::LostRace => ("created_elsewhere", format!("{alg}: another server created the key")),
+                    RotationOutcome::LostRace => (
+                        "created_elsewhere",
+                        format!("{alg}: another server created the key"),
+                    ),
                     RotationOutcome::NotDue => ("not_due", format!("{alg}: nothing to do")),
                 };
                 if j.json {
                     let (kid, activates_at) = match o {
-                        RotationOutcome::Created { kid, activates_at, .. } => (Some(kid), Some(activates_at)),
-                        RotationOutcome::AlreadyPending { activates_at } => (None, Some(activates_at)),
+                        RotationOutcome::Created {
+                            kid, activates_at, ..
+                        } => (Some(kid), Some(activates_at)),
+                        RotationOutcome::AlreadyPending { activates_at } => {
+                            (None, Some(activates_at))
+                        }
                         _ => (None, None),
                     };
                     v.push(json!({"alg": alg, "status": status, "kid": kid, "activates_at": activates_at}));
@@ -338,6 +371,9 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
 fn fmt_time(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
         .ok()
-        .and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| t.to_string())
 }

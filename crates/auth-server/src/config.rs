@@ -176,7 +176,10 @@ impl Config {
         validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
-            return Err(invalid("database.url", "must start with sqlite: or postgres://"));
+            return Err(invalid(
+                "database.url",
+                "must start with sqlite: or postgres://",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
@@ -189,7 +192,10 @@ impl Config {
         }
         let k = &self.keys;
         if !(5..=3600).contains(&k.refresh_interval_secs) {
-            return Err(invalid("keys.refresh_interval_secs", "must be between 5 and 3600"));
+            return Err(invalid(
+                "keys.refresh_interval_secs",
+                "must be between 5 and 3600",
+            ));
         }
         if k.publish_lead_secs < 4 * k.refresh_interval_secs {
             return Err(invalid(
@@ -271,12 +277,18 @@ fn apply_override(
         })
         .ok_or_else(unknown)?;
     let parsed = match default {
-        toml::Value::Integer(_) => value.trim().parse::<i64>().map(toml::Value::Integer).map_err(|_| {
-            ConfigError::Parse(format!("{var} must be an integer, got {value:?}"))
-        })?,
-        toml::Value::Boolean(_) => value.trim().parse::<bool>().map(toml::Value::Boolean).map_err(|_| {
-            ConfigError::Parse(format!("{var} must be true or false, got {value:?}"))
-        })?,
+        toml::Value::Integer(_) => value
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| ConfigError::Parse(format!("{var} must be an integer, got {value:?}")))?,
+        toml::Value::Boolean(_) => value
+            .trim()
+            .parse::<bool>()
+            .map(toml::Value::Boolean)
+            .map_err(|_| {
+                ConfigError::Parse(format!("{var} must be true or false, got {value:?}"))
+            })?,
         _ => toml::Value::String(value.to_owned()),
     };
     let entry = table
@@ -296,7 +308,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
     }
 
     #[test]
@@ -332,22 +347,41 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_default()
         };
-        assert!(err(&[("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "soon")])
-            .contains("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS"));
+        assert!(
+            err(&[("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "soon")])
+                .contains("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS")
+        );
         assert!(err(&[("AUTH_SERVER_NOPE_X", "1")]).contains("AUTH_SERVER_NOPE_X"));
-        assert!(err(&[("AUTH_SERVER_SERVER_ISSUER", "http://example.com")]).contains("server.issuer"));
-        assert!(err(&[("AUTH_SERVER_SERVER_ISSUER", "https://idp.example.com/")]).contains("slash"));
-        assert!(err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs"));
+        assert!(
+            err(&[("AUTH_SERVER_SERVER_ISSUER", "http://example.com")]).contains("server.issuer")
+        );
+        assert!(
+            err(&[("AUTH_SERVER_SERVER_ISSUER", "https://idp.example.com/")]).contains("slash")
+        );
+        assert!(
+            err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs")
+        );
         assert!(err(&[("AUTH_SERVER_KEYS_RSA_BITS", "1024")]).contains("keys.rsa_bits"));
         let partial = Config::from_toml_and_env("[tokens]\naccess_token_ttl_secs = 60\n", env(&[]));
-        assert_eq!(partial.ok().map(|c| c.tokens.access_token_ttl_secs), Some(60));
+        assert_eq!(
+            partial.ok().map(|c| c.tokens.access_token_ttl_secs),
+            Some(60)
+        );
         let typo = Config::from_toml_and_env("[server]\nbnd = 1\n", env(&[]));
-        assert!(typo.err().map(|e| e.to_string()).unwrap_or_default().contains("bnd"));
+        assert!(
+            typo.err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+                .contains("bnd")
+        );
     }
 
     #[test]
     fn https_issuers_with_paths_are_fine() {
-        assert_eq!(validate_issuer("https://idp.example.com/realms/main"), Ok(()));
+        assert_eq!(
+            validate_issuer("https://idp.example.com/realms/main"),
+            Ok(())
+        );
         assert_eq!(validate_issuer("http://localhost:8080"), Ok(()));
         assert!(validate_issuer("https://idp.example.com?x=1").is_err());
         assert!(validate_issuer("ftp://x").is_err());

@@ -128,7 +128,10 @@ impl ClientRegistry {
         Self {
             store,
             clock,
-            cache: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
         }
     }
 
@@ -194,7 +197,8 @@ impl ClientRegistry {
             )));
         }
         for r in &new.allowed_resources {
-            validate_resource(r).map_err(|p| RegistryError::Invalid(format!("resource {r:?} {p}")))?;
+            validate_resource(r)
+                .map_err(|p| RegistryError::Invalid(format!("resource {r:?} {p}")))?;
         }
         let secret = random::token(SECRET_BYTES);
         let now = self.clock.now();
@@ -232,7 +236,10 @@ impl ClientRegistry {
 
     /// Enables or disables; false if no such client.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
-        let found = self.store.set_client_enabled(id, enabled, self.clock.now()).await?;
+        let found = self
+            .store
+            .set_client_enabled(id, enabled, self.clock.now())
+            .await?;
         self.cache.invalidate(id).await;
         Ok(found)
     }
@@ -241,7 +248,10 @@ impl ClientRegistry {
     pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, StoreError> {
         let secret = random::token(SECRET_BYTES);
         let digest = random::sha256(secret.as_bytes());
-        let found = self.store.set_client_secret(id, digest, self.clock.now()).await?;
+        let found = self
+            .store
+            .set_client_secret(id, digest, self.clock.now())
+            .await?;
         self.cache.invalidate(id).await;
         Ok(found.then_some(secret))
     }
@@ -264,14 +274,18 @@ fn validate_client_id(id: &str) -> Result<(), RegistryError> {
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
 }
 
 fn validate_scope_token(s: &str) -> Result<(), RegistryError> {
     if is_scope_token(s) {
         Ok(())
     } else {
-        Err(RegistryError::Invalid(format!("{s:?} is not a valid scope token (RFC 6749 §3.3)")))
+        Err(RegistryError::Invalid(format!(
+            "{s:?} is not a valid scope token (RFC 6749 §3.3)"
+        )))
     }
 }
 
@@ -281,7 +295,9 @@ pub fn validate_resource(r: &str) -> Result<(), &'static str> {
         return Err("must be an absolute URI");
     };
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
     if !scheme_ok || rest.is_empty() {
         return Err("must be an absolute URI");
     }

@@ -55,7 +55,12 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     /// A new issuer.
-    pub fn new(issuer: &str, access_token_ttl: i64, keys: Arc<KeyManager>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        issuer: &str,
+        access_token_ttl: i64,
+        keys: Arc<KeyManager>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             issuer: issuer.into(),
             access_token_ttl,
@@ -76,7 +81,9 @@ impl TokenIssuer {
     pub async fn access_token(&self, req: AccessTokenRequest) -> Result<SignedToken, IssueError> {
         let now = self.clock.now();
         let snapshot = self.keys.ring().snapshot();
-        let (key, signer) = snapshot.signing_key(req.alg, now).ok_or(IssueError::NoKey(req.alg))?;
+        let (key, signer) = snapshot
+            .signing_key(req.alg, now)
+            .ok_or(IssueError::NoKey(req.alg))?;
         let claims = AccessTokenClaims {
             iss: self.issuer.to_string(),
             sub: req.sub,

@@ -25,7 +25,9 @@ pub fn credentials(headers: &HeaderMap, form: &Form) -> Result<Credentials, OAut
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     let header_value = auth.next();
     if auth.next().is_some() {
-        return Err(OAuthError::invalid_request("the Authorization header is repeated"));
+        return Err(OAuthError::invalid_request(
+            "the Authorization header is repeated",
+        ));
     }
     let body_id = form.single("client_id")?;
     let body_secret = form.single("client_secret")?;
@@ -78,7 +80,10 @@ mod tests {
     fn headers(auth: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for a in auth {
-            h.append(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("x")));
+            h.append(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(a).unwrap_or(HeaderValue::from_static("x")),
+            );
         }
         h
     }
@@ -95,29 +100,62 @@ mod tests {
     fn basic_with_form_encoding() {
         let f = Form::default();
         let c = credentials(&headers(&[&basic("my%20client", "s%3Acret")]), &f).ok();
-        assert_eq!(c, Some(Credentials { client_id: "my client".into(), secret: "s:cret".into() }));
+        assert_eq!(
+            c,
+            Some(Credentials {
+                client_id: "my client".into(),
+                secret: "s:cret".into()
+            })
+        );
     }
 
     #[test]
     fn post_credentials() {
         let f = Form::parse(b"client_id=a&client_secret=b").unwrap_or_default();
         let c = credentials(&HeaderMap::new(), &f).ok();
-        assert_eq!(c, Some(Credentials { client_id: "a".into(), secret: "b".into() }));
+        assert_eq!(
+            c,
+            Some(Credentials {
+                client_id: "a".into(),
+                secret: "b".into()
+            })
+        );
     }
 
     #[test]
     fn refusals() {
         let both = Form::parse(b"client_id=a&client_secret=b").unwrap_or_default();
-        assert_eq!(code(credentials(&headers(&[&basic("a", "b")]), &both)), Some(ErrorCode::InvalidRequest));
+        assert_eq!(
+            code(credentials(&headers(&[&basic("a", "b")]), &both)),
+            Some(ErrorCode::InvalidRequest)
+        );
         let other_id = Form::parse(b"client_id=z").unwrap_or_default();
-        assert_eq!(code(credentials(&headers(&[&basic("a", "b")]), &other_id)), Some(ErrorCode::InvalidRequest));
+        assert_eq!(
+            code(credentials(&headers(&[&basic("a", "b")]), &other_id)),
+            Some(ErrorCode::InvalidRequest)
+        );
         let none = Form::default();
-        assert_eq!(code(credentials(&HeaderMap::new(), &none)), Some(ErrorCode::InvalidClient));
-        assert_eq!(code(credentials(&headers(&["Bearer x"]), &none)), Some(ErrorCode::InvalidClient));
-        assert_eq!(code(credentials(&headers(&["Basic !!!"]), &none)), Some(ErrorCode::InvalidClient));
+        assert_eq!(
+            code(credentials(&HeaderMap::new(), &none)),
+            Some(ErrorCode::InvalidClient)
+        );
+        assert_eq!(
+            code(credentials(&headers(&["Bearer x"]), &none)),
+            Some(ErrorCode::InvalidClient)
+        );
+        assert_eq!(
+            code(credentials(&headers(&["Basic !!!"]), &none)),
+            Some(ErrorCode::InvalidClient)
+        );
         let two = headers(&[&basic("a", "b"), &basic("a", "b")]);
-        assert_eq!(code(credentials(&two, &none)), Some(ErrorCode::InvalidRequest));
+        assert_eq!(
+            code(credentials(&two, &none)),
+            Some(ErrorCode::InvalidRequest)
+        );
         let id_only = Form::parse(b"client_id=a").unwrap_or_default();
-        assert_eq!(code(credentials(&HeaderMap::new(), &id_only)), Some(ErrorCode::InvalidClient));
+        assert_eq!(
+            code(credentials(&HeaderMap::new(), &id_only)),
+            Some(ErrorCode::InvalidClient)
+        );
     }
 }

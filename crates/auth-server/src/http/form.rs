@@ -44,7 +44,9 @@ impl Form {
         let mut found = self.pairs.iter().filter(|(n, _)| n == name);
         let first = found.next();
         if found.next().is_some() {
-            return Err(OAuthError::invalid_request(format!("parameter {name} is repeated")));
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {name} is repeated"
+            )));
         }
         Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
     }
@@ -60,7 +62,11 @@ impl Form {
 
 fn decode(raw: &[u8]) -> Result<String, OAuthError> {
     let plus_as_space: Cow<'_, [u8]> = if raw.contains(&b'+') {
-        Cow::Owned(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
+        Cow::Owned(
+            raw.iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
     } else {
         Cow::Borrowed(raw)
     };

@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -31,8 +33,14 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(state: AppState) -> Router {
     let path = issuer_path(&state.config.server.issuer).to_owned();
     let routes = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::oauth_authorization_server))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::oauth_authorization_server),
+        )
         .route("/jwks", get(discovery::jwks))
         .route("/token", post(token::token))
         .route("/healthz", get(healthz))
@@ -40,12 +48,10 @@ pub fn router(state: AppState) -> Router {
     let app = if path.is_empty() {
         routes
     } else {
-        Router::new()
-            .nest(&path, routes)
-            .route(
-                &format!("/.well-known/oauth-authorization-server{path}"),
-                get(discovery::oauth_authorization_server),
-            )
+        Router::new().nest(&path, routes).route(
+            &format!("/.well-known/oauth-authorization-server{path}"),
+            get(discovery::oauth_authorization_server),
+        )
     };
     app.fallback(not_found)
         .with_state(state)
@@ -108,7 +114,11 @@ async fn readyz(State(app): State<AppState>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            json_error(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "database unavailable")
+            json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "database unavailable",
+            )
         }
     }
 }
@@ -124,6 +134,9 @@ mod tests {
     #[test]
     fn issuer_paths() {
         assert_eq!(issuer_path("http://127.0.0.1:8080"), "");
-        assert_eq!(issuer_path("https://idp.example.com/realms/main"), "/realms/main");
+        assert_eq!(
+            issuer_path("https://idp.example.com/realms/main"),
+            "/realms/main"
+        );
     }
 }

@@ -41,7 +41,10 @@ async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Respo
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_type {
         return Err(OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",
@@ -55,7 +58,11 @@ async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Respo
     let grant_type = form
         .single("grant_type")?
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    let client = match app.clients.authenticate(&creds.client_id, &creds.secret).await {
+    let client = match app
+        .clients
+        .authenticate(&creds.client_id, &creds.secret)
+        .await
+    {
         Ok(c) => c,
         Err(AuthnError::Rejected) => return Err(OAuthError::invalid_client()),
         Err(AuthnError::Store(e)) => {
@@ -95,8 +102,8 @@ fn success(body: &TokenResponse<'_>) -> Response {
 }
 
 fn too_large() -> Response {
-    let mut res = OAuthResponse(OAuthError::invalid_request("the request body is too large"))
-        .into_response();
+    let mut res =
+        OAuthResponse(OAuthError::invalid_request("the request body is too large")).into_response();
     *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     res
 }

@@ -9,13 +9,17 @@ impl Store {
     /// Inserts a new client; [`StoreError::Conflict`] if the id is taken.
     pub async fn insert_client(&self, row: client::Model) -> Result<(), StoreError> {
         let active: ActiveModel = row.into();
-        Entity::insert(active).exec_without_returning(self.conn()).await?;
+        Entity::insert(active)
+            .exec_without_returning(self.conn())
+            .await?;
         Ok(())
     }
 
     /// One client by id.
     pub async fn find_client(&self, client_id: &str) -> Result<Option<client::Model>, StoreError> {
-        Ok(Entity::find_by_id(client_id.to_owned()).one(self.conn()).await?)
+        Ok(Entity::find_by_id(client_id.to_owned())
+            .one(self.conn())
+            .await?)
     }
 
     /// Every client, by id.

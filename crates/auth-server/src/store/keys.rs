@@ -1,8 +1,8 @@
 //! The signing-key repository.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 use super::entities::signing_key::{self, ActiveModel, Column, Entity};

@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
+    TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 pub mod clients;
@@ -16,6 +19,9 @@ mod migrations;
 pub use migrations::Migrator;
 
 use crate::config::DatabaseConfig;
+
+/// The PostgreSQL advisory-lock key that serialises migrations across replicas.
+const MIGRATION_LOCK_ID: i64 = 0x0061_7574_686d_6967; // "authmig" in ASCII
 
 /// A storage failure, classified for the layers above.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +60,10 @@ impl Store {
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(DbErr::Custom(format!("cannot create {}: {e}", dir.display())))
+                StoreError::Unavailable(DbErr::Custom(format!(
+                    "cannot create {}: {e}",
+                    dir.display()
+                )))
             })?;
         }
         let mut opts = ConnectOptions::new(cfg.url.clone());
@@ -72,10 +81,32 @@ impl Store {
         Ok(Self { db })
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. Safe when several replicas start at once: on PostgreSQL the
+    /// migrations run in one transaction under an advisory lock, so the second replica waits and then
+    /// finds nothing to do; on SQLite (one file, normally one process) a lost race is retried.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.db, None).await?;
-        Ok(())
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let txn = self.db.begin().await?;
+            txn.execute_unprepared(&format!(
+                "SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})"
+            ))
+            .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+            return Ok(());
+        }
+        let mut attempt = 0u64;
+        loop {
+            match Migrator::up(&self.db, None).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// A cheap round trip, for readiness checks.
@@ -92,7 +123,9 @@ impl Store {
 
 /// The file path of a `sqlite:` URL, if it names a file.
 fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
@@ -103,7 +136,10 @@ mod tests {
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite://data/a.db?mode=rwc"), Some("data/a.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/a.db?mode=rwc"),
+            Some("data/a.db")
+        );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://x/y"), None);
     }

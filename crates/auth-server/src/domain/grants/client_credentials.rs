@@ -69,7 +69,10 @@ pub fn decide(client: &Client, req: &ClientCredentialsRequest) -> Result<Decisio
         let mut out: Vec<String> = Vec::new();
         for r in &req.resources {
             if let Err(problem) = validate_resource(r) {
-                return Err(OAuthError::new(ErrorCode::InvalidTarget, format!("resource {problem}")));
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    format!("resource {problem}"),
+                ));
             }
             if !client.allowed_resources.iter().any(|a| a == r) {
                 return Err(OAuthError::new(
@@ -160,7 +163,10 @@ mod tests {
     #[test]
     fn defaults_apply_when_omitted() {
         let d = decide(&client(), &req(None, &[])).ok();
-        assert_eq!(d.as_ref().map(|d| d.scopes.clone()), Some(vec!["a".to_owned()]));
+        assert_eq!(
+            d.as_ref().map(|d| d.scopes.clone()),
+            Some(vec!["a".to_owned()])
+        );
         assert_eq!(d.map(|d| d.audience.len()), Some(2));
     }
 
@@ -174,20 +180,35 @@ mod tests {
                 audience: vec!["https://api.two".into()]
             })
         );
-        assert_eq!(code(decide(&client(), &req(Some("c"), &[]))), Some(ErrorCode::InvalidScope));
-        assert_eq!(code(decide(&client(), &req(Some("a  b"), &[]))), Some(ErrorCode::InvalidScope));
-        assert_eq!(code(decide(&client(), &req(Some(""), &[]))), Some(ErrorCode::InvalidScope));
+        assert_eq!(
+            code(decide(&client(), &req(Some("c"), &[]))),
+            Some(ErrorCode::InvalidScope)
+        );
+        assert_eq!(
+            code(decide(&client(), &req(Some("a  b"), &[]))),
+            Some(ErrorCode::InvalidScope)
+        );
+        assert_eq!(
+            code(decide(&client(), &req(Some(""), &[]))),
+            Some(ErrorCode::InvalidScope)
+        );
         assert_eq!(
             code(decide(&client(), &req(None, &["https://evil"]))),
             Some(ErrorCode::InvalidTarget)
         );
-        assert_eq!(code(decide(&client(), &req(None, &["relative"]))), Some(ErrorCode::InvalidTarget));
+        assert_eq!(
+            code(decide(&client(), &req(None, &["relative"]))),
+            Some(ErrorCode::InvalidTarget)
+        );
     }
 
     #[test]
     fn no_audience_no_token() {
         let mut c = client();
         c.allowed_resources.clear();
-        assert_eq!(code(decide(&c, &req(None, &[]))), Some(ErrorCode::InvalidTarget));
+        assert_eq!(
+            code(decide(&c, &req(None, &[]))),
+            Some(ErrorCode::InvalidTarget)
+        );
     }
 }

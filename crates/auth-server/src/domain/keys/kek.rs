@@ -24,7 +24,9 @@ pub struct Kek {
 
 impl std::fmt::Debug for Kek {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kek").field("id", &self.id).finish_non_exhaustive()
+        f.debug_struct("Kek")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -123,8 +125,15 @@ impl Kek {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| KekError::Seal(format!("random: {e}")))?;
         let mut tag = [0u8; TAG_LEN];
-        let ct = encrypt_aead(Cipher::aes_256_gcm(), &self.key, Some(&nonce), aad, plaintext, &mut tag)
-            .map_err(|e| KekError::Seal(e.to_string()))?;
+        let ct = encrypt_aead(
+            Cipher::aes_256_gcm(),
+            &self.key,
+            Some(&nonce),
+            aad,
+            plaintext,
+            &mut tag,
+        )
+        .map_err(|e| KekError::Seal(e.to_string()))?;
         let mut out = Vec::with_capacity(NONCE_LEN + ct.len() + TAG_LEN);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
@@ -134,7 +143,9 @@ impl Kek {
 
     /// Opens a blob made by [`Kek::seal`] with the same `aad`.
     pub fn open(&self, sealed: &[u8], aad: &[u8], kid: &str) -> Result<Vec<u8>, KekError> {
-        let err = || KekError::Open { kid: kid.to_owned() };
+        let err = || KekError::Open {
+            kid: kid.to_owned(),
+        };
         if sealed.len() < NONCE_LEN + TAG_LEN {
             return Err(err());
         }
@@ -153,26 +164,42 @@ mod tests {
         let kek = Kek::from_bytes([7; 32]);
         let sealed = kek.seal(b"private", b"kid|ES256").unwrap_or_default();
         assert!(!sealed.windows(7).any(|w| w == b"private"));
-        assert_eq!(kek.open(&sealed, b"kid|ES256", "kid").ok(), Some(b"private".to_vec()));
-        assert!(kek.open(&sealed, b"other|ES256", "kid").is_err(), "aad binds the row");
+        assert_eq!(
+            kek.open(&sealed, b"kid|ES256", "kid").ok(),
+            Some(b"private".to_vec())
+        );
+        assert!(
+            kek.open(&sealed, b"other|ES256", "kid").is_err(),
+            "aad binds the row"
+        );
         let mut bad = sealed.clone();
         bad[NONCE_LEN] ^= 1;
         assert!(kek.open(&bad, b"kid|ES256", "kid").is_err());
-        assert!(Kek::from_bytes([8; 32]).open(&sealed, b"kid|ES256", "kid").is_err());
+        assert!(
+            Kek::from_bytes([8; 32])
+                .open(&sealed, b"kid|ES256", "kid")
+                .is_err()
+        );
     }
 
     #[test]
     fn file_is_created_with_mode_0600_and_reused() {
         let dir = std::env::temp_dir().join(format!("kek-test-{}", random::token(8)));
         let path = dir.join("kek");
-        let a = Kek::load_or_create(None, &path).map(|k| k.id().to_owned()).ok();
-        let b = Kek::load_or_create(None, &path).map(|k| k.id().to_owned()).ok();
+        let a = Kek::load_or_create(None, &path)
+            .map(|k| k.id().to_owned())
+            .ok();
+        let b = Kek::load_or_create(None, &path)
+            .map(|k| k.id().to_owned())
+            .ok();
         assert!(a.is_some());
         assert_eq!(a, b);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).ok();
+            let mode = std::fs::metadata(&path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok();
             assert_eq!(mode, Some(0o600));
         }
         assert!(Kek::from_base64("c2hvcnQ=", "test").is_err());

@@ -58,7 +58,10 @@ impl Snapshot {
             keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         };
         let body = serde_json::to_vec(&set).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
-        let etag = format!("\"{}\"", URL_SAFE_NO_PAD.encode(&random::sha256(&body)[..18]));
+        let etag = format!(
+            "\"{}\"",
+            URL_SAFE_NO_PAD.encode(&random::sha256(&body)[..18])
+        );
         Self {
             keys,
             jwks: Bytes::from(body),
@@ -68,7 +71,11 @@ impl Snapshot {
 
     /// The key that signs for `alg` at `now`: the newest whose `activates_at` has passed (and that
     /// this replica can use). Every replica computes the same answer from the clock alone.
-    pub fn signing_key(&self, alg: Alg, now: UnixTime) -> Option<(&LoadedKey, &Arc<dyn JwsSigner>)> {
+    pub fn signing_key(
+        &self,
+        alg: Alg,
+        now: UnixTime,
+    ) -> Option<(&LoadedKey, &Arc<dyn JwsSigner>)> {
         self.keys
             .iter()
             .filter(|k| k.alg == alg && k.activates_at <= now)
@@ -115,7 +122,9 @@ impl KeyRing {
         for row in rows {
             match load(row, kek, reuse.get(row.kid.as_str()).copied()) {
                 Ok(k) => keys.push(k),
-                Err(e) => tracing::error!(kid = %row.kid, error = %e, "skipping unusable signing key"),
+                Err(e) => {
+                    tracing::error!(kid = %row.kid, error = %e, "skipping unusable signing key")
+                }
             }
         }
         let new = Snapshot::render(keys);

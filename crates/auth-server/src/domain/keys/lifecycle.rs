@@ -109,10 +109,17 @@ mod tests {
 
     #[test]
     fn next_key_is_published_ahead_and_activates_on_schedule() {
-        let newest = Some(Newest { generation: 1, activates_at: 0 });
+        let newest = Some(Newest {
+            generation: 1,
+            activates_at: 0,
+        });
         assert_eq!(S.plan(newest, 8_999, false), Plan::Nothing);
         match S.plan(newest, 9_000, false) {
-            Plan::Next { generation, activates_at, predecessor_removed_at } => {
+            Plan::Next {
+                generation,
+                activates_at,
+                predecessor_removed_at,
+            } => {
                 assert_eq!(generation, 2);
                 assert_eq!(activates_at, 10_000);
                 assert_eq!(predecessor_removed_at, 10_000 + 60 + 900 + 300);
@@ -123,16 +130,47 @@ mod tests {
 
     #[test]
     fn late_rotation_still_gets_the_full_lead() {
-        let newest = Some(Newest { generation: 3, activates_at: 0 });
-        assert!(matches!(S.plan(newest, 50_000, false), Plan::Next { activates_at: 51_000, .. }));
+        let newest = Some(Newest {
+            generation: 3,
+            activates_at: 0,
+        });
+        assert!(matches!(
+            S.plan(newest, 50_000, false),
+            Plan::Next {
+                activates_at: 51_000,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn forced_rotation_keeps_the_lead_and_never_stacks() {
-        let newest = Some(Newest { generation: 1, activates_at: 100 });
-        assert!(matches!(S.plan(newest, 200, true), Plan::Next { activates_at: 1_200, .. }));
-        let pending = Some(Newest { generation: 2, activates_at: 1_200 });
-        assert_eq!(S.plan(pending, 300, true), Plan::AlreadyPending { activates_at: 1_200 });
-        assert_eq!(S.plan(pending, 300, false), Plan::AlreadyPending { activates_at: 1_200 });
+        let newest = Some(Newest {
+            generation: 1,
+            activates_at: 100,
+        });
+        assert!(matches!(
+            S.plan(newest, 200, true),
+            Plan::Next {
+                activates_at: 1_200,
+                ..
+            }
+        ));
+        let pending = Some(Newest {
+            generation: 2,
+            activates_at: 1_200,
+        });
+        assert_eq!(
+            S.plan(pending, 300, true),
+            Plan::AlreadyPending {
+                activates_at: 1_200
+            }
+        );
+        assert_eq!(
+            S.plan(pending, 300, false),
+            Plan::AlreadyPending {
+                activates_at: 1_200
+            }
+        );
     }
 }

@@ -79,12 +79,16 @@ pub fn generate(alg: Alg, rsa_bits: usize) -> Result<Generated, MaterialError> {
 pub fn signer(alg: Alg, pkcs8_der: &[u8], kid: &str) -> Result<Arc<dyn JwsSigner>, MaterialError> {
     Ok(match alg {
         Alg::Rs256 => {
-            let mut s = RS256.signer_from_der(pkcs8_der).map_err(|e| crypto(alg, e))?;
+            let mut s = RS256
+                .signer_from_der(pkcs8_der)
+                .map_err(|e| crypto(alg, e))?;
             s.set_key_id(kid);
             Arc::new(s)
         }
         Alg::Es256 => {
-            let mut s = ES256.signer_from_der(pkcs8_der).map_err(|e| crypto(alg, e))?;
+            let mut s = ES256
+                .signer_from_der(pkcs8_der)
+                .map_err(|e| crypto(alg, e))?;
             s.set_key_id(kid);
             Arc::new(s)
         }
@@ -106,8 +110,12 @@ mod tests {
         let json = serde_json::to_vec(&g.jwk).unwrap_or_default();
         let jose = JoseJwk::from_bytes(&json).unwrap_or_else(|e| panic!("{e}"));
         let ok = match alg {
-            Alg::Rs256 => RS256.verifier_from_jwk(&jose).map(|v| v.verify(b"message", &sig)),
-            Alg::Es256 => ES256.verifier_from_jwk(&jose).map(|v| v.verify(b"message", &sig)),
+            Alg::Rs256 => RS256
+                .verifier_from_jwk(&jose)
+                .map(|v| v.verify(b"message", &sig)),
+            Alg::Es256 => ES256
+                .verifier_from_jwk(&jose)
+                .map(|v| v.verify(b"message", &sig)),
         };
         assert!(matches!(ok, Ok(Ok(()))), "{alg}: {ok:?}");
         if alg == Alg::Es256 {

@@ -1,0 +1,244 @@
+//! The administrative CLI, against the same database a running server uses.
+
+use std::sync::Arc;
+
+use auth_server::cli::{Cli, run_admin_with_clock};
+use auth_server::config::Config;
+use base64::Engine;
+use clap::Parser;
+use tests::{Backend, ManualClock, TEST_KEK, TestServer, basic, fresh_database};
+
+tests::on_both_backends!(
+    clients_and_keys_from_the_cli,
+    replicas_see_cli_changes_within_the_cache_ttl,
+);
+
+async fn cli(config: &Config, clock: &ManualClock, args: &[&str]) -> Result<String, String> {
+    let parsed = Cli::try_parse_from(std::iter::once("auth-server").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    run_admin_with_clock(
+        config.clone(),
+        parsed.command.unwrap(),
+        Arc::new(clock.clone()),
+        &mut out,
+    )
+    .await
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+fn cli_config(url: &str) -> Config {
+    let mut c = tests::base_config(url);
+    let dir = std::env::temp_dir().join(format!(
+        "auth-cli-{}",
+        auth_server::domain::random::token(8)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kek = dir.join("kek");
+    std::fs::write(
+        &kek,
+        base64::engine::general_purpose::STANDARD.encode(TEST_KEK),
+    )
+    .unwrap();
+    c.keys.kek_file = kek;
+    c
+}
+
+async fn clients_and_keys_from_the_cli(backend: Backend) {
+    let (url, name) = fresh_database(backend).await;
+    let config = cli_config(&url);
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let created = cli(
+        &config,
+        &clock,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Partner",
+            "--id",
+            "partner",
+            "--alg",
+            "RS256",
+            "--scope",
+            "p:read",
+            "--scope",
+            "p:write",
+            "--default-scope",
+            "p:read",
+            "--resource",
+            "https://partner-api",
+            "--json",
+        ],
+    )
+    .await
+    .unwrap();
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    assert_eq!(created["client_id"], "partner");
+    assert_eq!(created["alg"], "RS256");
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 43, "at least 256 bits");
+
+    let dup = cli(
+        &config,
+        &clock,
+        &["client", "create", "--name", "x", "--id", "partner"],
+    )
+    .await;
+    assert!(dup.unwrap_err().contains("already exists"));
+    let bad = cli(
+        &config,
+        &clock,
+        &[
+            "client",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "a",
+            "--default-scope",
+            "b",
+        ],
+    )
+    .await;
+    assert!(bad.unwrap_err().contains("default scope"));
+    assert!(
+        cli(
+            &config,
+            &clock,
+            &["client", "create", "--name", "x", "--alg", "HS256"]
+        )
+        .await
+        .is_err()
+    );
+
+    let list: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["client", "list", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(list[0].get("client_secret").is_none() && list[0].get("secret_sha256").is_none());
+    let show = cli(&config, &clock, &["client", "show", "partner"])
+        .await
+        .unwrap();
+    assert!(show.contains("partner") && show.contains("enabled"));
+    assert!(
+        cli(&config, &clock, &["client", "show", "nobody"])
+            .await
+            .is_err()
+    );
+
+    // A server on the same database issues tokens to the CLI-made client.
+    let s = TestServer::start_on(&url, &name, clock.clone(), |_| {}).await;
+    let body = s.cc_token("partner", &secret, "").await;
+    let (header, _) = tests::verify(body["access_token"].as_str().unwrap(), &s.jwks().await);
+    assert_eq!(header["alg"], "RS256");
+
+    let rotated: serde_json::Value = serde_json::from_str(
+        &cli(
+            &config,
+            &clock,
+            &["client", "rotate-secret", "partner", "--json"],
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_ne!(rotated["client_secret"], secret.as_str());
+    assert!(
+        cli(&config, &clock, &["client", "disable", "partner"])
+            .await
+            .unwrap()
+            .contains("disabled")
+    );
+    let show: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["client", "show", "partner", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(show["enabled"], false);
+
+    // Keys: the server created one per algorithm; the CLI rotates and lists.
+    let keys: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["keys", "list", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(
+        keys.as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["state"] == "active")
+    );
+    let rotated: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["keys", "rotate", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        rotated
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "created"),
+        "{rotated}"
+    );
+    let keys: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["keys", "list", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let states: Vec<&str> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.iter().filter(|s| **s == "pending").count(), 2);
+    assert_eq!(states.iter().filter(|s| **s == "active").count(), 2);
+    let human = cli(&config, &clock, &["keys", "list"]).await.unwrap();
+    assert!(human.starts_with("ALG\tGEN\tSTATE"));
+    // The running server publishes the CLI's keys after its next reload, and can sign with them.
+    s.app.keys.reload().await.unwrap();
+    assert_eq!(s.jwks().await["keys"].as_array().unwrap().len(), 4);
+}
+
+async fn replicas_see_cli_changes_within_the_cache_ttl(backend: Backend) {
+    let (url, name) = fresh_database(backend).await;
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let a =
+        TestServer::start_on(&url, &name, clock.clone(), |c| c.clients.cache_ttl_secs = 1).await;
+    let b =
+        TestServer::start_on(&url, &name, clock.clone(), |c| c.clients.cache_ttl_secs = 1).await;
+    let (id, secret) = a
+        .client("svc", auth_core::Alg::Es256, &["x"], &["https://api"])
+        .await;
+    b.cc_token(&id, &secret, "").await; // now cached on b
+    assert!(a.app.clients.set_enabled(&id, false).await.unwrap());
+    // b may serve its cached copy for at most cache_ttl_secs; poll with a deadline well beyond it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = b
+            .post_token(
+                "grant_type=client_credentials",
+                &[("authorization", &basic(&id, &secret))],
+            )
+            .await;
+        if r.status() == 401 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "replica b never saw the change"
+        );
+        tokio::task::yield_now().await;
+    }
+}

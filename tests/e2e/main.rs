@@ -1,0 +1,12 @@
+//! End-to-end tests of the IdP over HTTP, each on SQLite and PostgreSQL.
+//!
+//! One test binary (each file under `tests/` would be its own binary and cost link time); one module
+//! per capability.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bad_input;
+mod cli;
+mod client_credentials;
+mod jwks_and_discovery;
+mod outage;
+mod rotation;
