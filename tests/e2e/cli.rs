@@ -49,6 +49,10 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
     let (url, name) = fresh_database(backend).await;
     let config = cli_config(&url);
     let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let migrated = cli(&config, &clock, &["migrate"]).await.unwrap();
+    assert_eq!(migrated.trim(), "migrations applied");
+    let empty = cli(&config, &clock, &["client", "list", "--json"]).await.unwrap();
+    assert_eq!(empty.trim(), "[]");
     let created = cli(
         &config,
         &clock,

@@ -106,6 +106,10 @@ pub const DEFAULT_TOML: &str = include_str!("../../../config/auth-server.toml");
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "AUTH_SERVER_";
 
+/// `AUTH_SERVER_*` variables that are not settings: the file path (`AUTH_SERVER_CONFIG`), the KEK
+/// itself (`AUTH_SERVER_KEYS_KEK`, read only by the key loader), and the log filter (`AUTH_SERVER_LOG`).
+const NOT_SETTINGS: [&str; 3] = ["CONFIG", "KEYS_KEK", "LOG"];
+
 impl Config {
     /// Loads `path` (or the embedded defaults when `None`) and applies `AUTH_SERVER_*` variables from
     /// the process environment.
@@ -146,8 +150,8 @@ impl Config {
             let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
                 continue;
             };
-            if rest == "CONFIG" || rest == "KEYS_KEK" {
-                continue; // handled elsewhere: the file path, and the secret itself.
+            if NOT_SETTINGS.contains(&rest) {
+                continue;
             }
             apply_override(&mut table, &defaults, &name, rest, &value)?;
         }
@@ -332,6 +336,9 @@ mod tests {
                 ("AUTH_SERVER_DATABASE_URL", "postgres://db/x"),
                 ("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "300"),
                 ("UNRELATED", "1"),
+                ("AUTH_SERVER_LOG", "debug"),
+                ("AUTH_SERVER_CONFIG", "x.toml"),
+                ("AUTH_SERVER_KEYS_KEK", "not-a-setting"),
             ]),
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -374,6 +381,15 @@ mod tests {
                 .unwrap_or_default()
                 .contains("bnd")
         );
+    }
+
+    #[test]
+    fn production_example_loads() {
+        let text = include_str!("../../../config/production.example.toml");
+        let c = Config::from_toml_and_env(text, env(&[])).unwrap_or_else(|e| panic!("{e}"));
+        assert!(c.server.issuer.starts_with("https://"));
+        assert!(c.database.url.starts_with("postgres://"));
+        assert_eq!(c.jwks_max_age_secs(), 3570);
     }
 
     #[test]
