@@ -51,7 +51,9 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
     let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
     let migrated = cli(&config, &clock, &["migrate"]).await.unwrap();
     assert_eq!(migrated.trim(), "migrations applied");
-    let empty = cli(&config, &clock, &["client", "list", "--json"]).await.unwrap();
+    let empty = cli(&config, &clock, &["client", "list", "--json"])
+        .await
+        .unwrap();
     assert_eq!(empty.trim(), "[]");
     let created = cli(
         &config,

@@ -50,7 +50,10 @@ fn main() {
     println!("alg\tkey\tthreads\tsignatures/s");
     for (alg, bits) in [(Alg::Es256, 256), (Alg::Rs256, 2048), (Alg::Rs256, 3072)] {
         for threads in [1, cores] {
-            println!("{alg}\t{bits}\t{threads}\t{:.0}", rate(alg, bits, threads, secs));
+            println!(
+                "{alg}\t{bits}\t{threads}\t{:.0}",
+                rate(alg, bits, threads, secs)
+            );
         }
     }
 }

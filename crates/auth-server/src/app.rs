@@ -13,6 +13,7 @@ use crate::domain::clients::ClientRegistry;
 use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
+use crate::domain::signing_pool::SigningPool;
 use crate::domain::tokens::TokenIssuer;
 use crate::http::discovery::Metadata;
 use crate::store::Store;
@@ -53,6 +54,9 @@ pub enum StartError {
     /// Key maintenance failed.
     #[error(transparent)]
     Keys(#[from] crate::domain::keys::KeyError),
+    /// The signing threads could not be started.
+    #[error("cannot start signing threads: {0}")]
+    Threads(std::io::Error),
 }
 
 impl App {
@@ -65,7 +69,7 @@ impl App {
     ) -> Result<AppState, StartError> {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
-        let app = Self::from_parts(config, clock, kek, store);
+        let app = Self::from_parts(config, clock, kek, store)?;
         app.keys.maintain().await?;
         Ok(Arc::new(app))
     }
@@ -76,8 +80,13 @@ impl App {
         Ok(Kek::load_or_create(env.as_deref(), &config.keys.kek_file)?)
     }
 
-    /// Assembles the application over an existing store (no I/O).
-    pub fn from_parts(config: Config, clock: Arc<dyn Clock>, kek: Kek, store: Store) -> Self {
+    /// Assembles the application over an existing store (no I/O but starting the signing threads).
+    pub fn from_parts(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        kek: Kek,
+        store: Store,
+    ) -> Result<Self, StartError> {
         let schedule = Schedule {
             rotation_period: config.keys.rotation_period_secs,
             publish_lead: config.keys.publish_lead_secs,
@@ -101,11 +110,12 @@ impl App {
             config.tokens.access_token_ttl_secs,
             keys.clone(),
             clock.clone(),
+            SigningPool::per_core().map_err(StartError::Threads)?,
         );
         let jwks_cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
                 .unwrap_or(HeaderValue::from_static("public, max-age=60"));
-        Self {
+        Ok(Self {
             metadata: Metadata::render(&config),
             config,
             store,
@@ -114,7 +124,7 @@ impl App {
             issuer,
             jwks_cache_control,
             clock,
-        }
+        })
     }
 
     /// Runs key maintenance every `keys.refresh_interval_secs` until the returned task is aborted.

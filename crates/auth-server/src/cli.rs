@@ -154,7 +154,7 @@ pub async fn run_admin_with_clock(
         return Ok(());
     }
     let kek = App::load_kek(&config)?;
-    let app = App::from_parts(config, clock, kek, store);
+    let app = App::from_parts(config, clock, kek, store)?;
     match command {
         Command::Serve | Command::Migrate => bail!("not an administrative command"),
         Command::Client(c) => client(&app, c, out).await,

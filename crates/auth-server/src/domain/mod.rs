@@ -5,4 +5,5 @@ pub mod grants;
 pub mod keys;
 pub mod oauth_error;
 pub mod random;
+pub mod signing_pool;
 pub mod tokens;

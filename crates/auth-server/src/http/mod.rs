@@ -32,7 +32,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// served too.
 pub fn router(state: AppState) -> Router {
     let path = issuer_path(&state.config.server.issuer).to_owned();
-    let routes = Router::new()
+    // Documents served from memory: no per-request timer, span or id, so they stay cheap under load.
+    let documents = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(discovery::openid_configuration),
@@ -42,9 +43,23 @@ pub fn router(state: AppState) -> Router {
             get(discovery::oauth_authorization_server),
         )
         .route("/jwks", get(discovery::jwks))
+        .route("/healthz", get(healthz));
+    // Endpoints that do work: a timeout, and a request id on every log line and response.
+    let work = Router::new()
         .route("/token", post(token::token))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, Counter::default()));
+    let routes = documents.merge(work);
     let app = if path.is_empty() {
         routes
     } else {
@@ -55,21 +70,10 @@ pub fn router(state: AppState) -> Router {
     };
     app.fallback(not_found)
         .with_state(state)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, Counter::default()))
 }
 
 /// The path part of the issuer URL, without a trailing slash ("" for none).

@@ -117,6 +117,7 @@ pub async fn grant(
                 tracing::error!(%alg, "no usable signing key");
                 OAuthError::unavailable()
             }
+            IssueError::Busy => OAuthError::unavailable(),
             IssueError::Sign(err) => {
                 tracing::error!(error = %err, "signing failed");
                 OAuthError::server_error()
