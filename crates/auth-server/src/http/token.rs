@@ -36,6 +36,10 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Body) 
 }
 
 async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
+    // Read the body first (up to the cap), so the connection stays usable whatever we answer.
+    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        return Ok(too_large());
+    };
     // RFC 6749 §3.2: the client MUST use POST with application/x-www-form-urlencoded.
     let form_type = headers
         .get(header::CONTENT_TYPE)
@@ -50,9 +54,6 @@ async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Respo
             "Content-Type must be application/x-www-form-urlencoded",
         ));
     }
-    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return Ok(too_large());
-    };
     let form = Form::parse(&bytes)?;
     let creds = credentials(headers, &form)?;
     let grant_type = form
@@ -101,9 +102,13 @@ fn success(body: &TokenResponse<'_>) -> Response {
     res
 }
 
+/// 413 with `Connection: close`: the rest of the body was not read, so the connection cannot be
+/// reused (RFC 9110 §15.5.14).
 fn too_large() -> Response {
     let mut res =
         OAuthResponse(OAuthError::invalid_request("the request body is too large")).into_response();
     *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     res
 }
