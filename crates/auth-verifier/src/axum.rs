@@ -1,0 +1,309 @@
+//! axum integration: a layer that requires a valid bearer token, an extractor for its claims, and a
+//! per-route scope requirement, answering as RFC 6750 §3 prescribes.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
+
+use crate::{Claims, Verifier, VerifyError};
+
+/// The verified claims of the request, put in its extensions by [`RequireBearer`].
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Arc<Claims>);
+
+/// An RFC 6750 error response.
+#[derive(Debug)]
+pub struct BearerError {
+    status: StatusCode,
+    challenge: String,
+    code: Option<&'static str>,
+    description: Option<String>,
+}
+
+impl BearerError {
+    /// 401 with no error code: the request carried no token (RFC 6750 §3.1: "If the request lacks any
+    /// authentication information ... the resource server SHOULD NOT include an error code").
+    pub fn missing() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: "Bearer".into(),
+            code: None,
+            description: None,
+        }
+    }
+
+    /// 401 `invalid_token` (RFC 6750 §3.1).
+    pub fn invalid(why: &VerifyError) -> Self {
+        // The reason is safe to show: it names the failed check, not a secret.
+        let description = why.to_string().replace('"', "'");
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            challenge: format!(
+                "Bearer error=\"invalid_token\", error_description=\"{description}\""
+            ),
+            code: Some("invalid_token"),
+            description: Some(description),
+        }
+    }
+
+    /// 400 `invalid_request` (RFC 6750 §3.1): a malformed Authorization header.
+    pub fn malformed(why: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            challenge: format!("Bearer error=\"invalid_request\", error_description=\"{why}\""),
+            code: Some("invalid_request"),
+            description: Some(why.to_owned()),
+        }
+    }
+
+    /// 403 `insufficient_scope` naming the scope needed (RFC 6750 §3.1).
+    pub fn insufficient_scope(scope: &str) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            challenge: format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+            code: Some("insufficient_scope"),
+            description: Some(format!("this request requires the scope {scope}")),
+        }
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let body = match self.code {
+            Some(code) => serde_json::json!({"error": code, "error_description": self.description}),
+            None => {
+                serde_json::json!({"error": "unauthorized", "error_description": "a bearer token is required"})
+            }
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        if let Ok(v) = HeaderValue::from_str(&self.challenge) {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). Query and body tokens are not
+/// accepted. `Ok(None)` when there is no Authorization header.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(BearerError::malformed("more than one Authorization header"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| BearerError::malformed("Authorization header is not ASCII"))?;
+    let Some((scheme, token)) = value.split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None); // another scheme: as if no bearer token was sent
+    }
+    let token = token.trim();
+    // RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+    let ok = !token.is_empty()
+        && token
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
+    if ok {
+        Ok(Some(token))
+    } else {
+        Err(BearerError::malformed("malformed bearer token"))
+    }
+}
+
+/// A layer that lets through only requests with a valid bearer token, and puts [`Authenticated`]
+/// into their extensions.
+#[derive(Debug, Clone)]
+pub struct RequireBearer {
+    verifier: Verifier,
+}
+
+impl RequireBearer {
+    /// Verifies with `verifier`.
+    pub fn new(verifier: Verifier) -> Self {
+        Self { verifier }
+    }
+}
+
+impl<S> Layer<S> for RequireBearer {
+    type Service = RequireBearerService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireBearerService {
+            inner,
+            verifier: self.verifier.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireBearer`].
+#[derive(Debug, Clone)]
+pub struct RequireBearerService<S> {
+    inner: S,
+    verifier: Verifier,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+impl<S> Service<Request<Body>> for RequireBearerService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        // The clone that was made ready is the one that must serve this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = self.verifier.clone();
+        Box::pin(async move {
+            let token = match bearer_token(req.headers()) {
+                Ok(Some(t)) => t.to_owned(),
+                Ok(None) => return Ok(BearerError::missing().into_response()),
+                Err(e) => return Ok(e.into_response()),
+            };
+            match verifier.verify(&token).await {
+                Ok(claims) => {
+                    req.extensions_mut().insert(Authenticated(claims));
+                    inner.call(req).await
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "bearer token rejected");
+                    Ok(BearerError::invalid(&e).into_response())
+                }
+            }
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = BearerError;
+
+    /// The claims put there by [`RequireBearer`]. A route not behind the layer gets 401: failing
+    /// closed is the safe answer to a wiring mistake.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .cloned()
+            .ok_or_else(BearerError::missing)
+    }
+}
+
+/// A per-route scope requirement (`route_layer`), to be used inside [`RequireBearer`]: 403
+/// `insufficient_scope` unless the token has the scope.
+#[derive(Debug, Clone)]
+pub struct RequireScope {
+    scope: Arc<str>,
+}
+
+impl RequireScope {
+    /// Requires `scope`.
+    pub fn new(scope: &str) -> Self {
+        Self {
+            scope: scope.into(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RequireScope {
+    type Service = RequireScopeService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequireScopeService {
+            inner,
+            scope: self.scope.clone(),
+        }
+    }
+}
+
+/// The service of [`RequireScope`].
+#[derive(Debug, Clone)]
+pub struct RequireScopeService<S> {
+    inner: S,
+    scope: Arc<str>,
+}
+
+impl<S> Service<Request<Body>> for RequireScopeService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let allowed = match req.extensions().get::<Authenticated>() {
+            None => Err(BearerError::missing()),
+            Some(Authenticated(c)) if c.has_scope(&self.scope) => Ok(()),
+            Some(_) => Err(BearerError::insufficient_scope(&self.scope)),
+        };
+        match allowed {
+            Ok(()) => {
+                let fut = self.inner.call(req);
+                Box::pin(fut)
+            }
+            Err(e) => Box::pin(async move { Ok(e.into_response()) }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &[&str]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for x in v {
+            if let Ok(v) = HeaderValue::from_str(x) {
+                m.append(header::AUTHORIZATION, v);
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        assert_eq!(
+            bearer_token(&h(&["Bearer abc.def-_~+/="])).ok().flatten(),
+            Some("abc.def-_~+/=")
+        );
+        assert_eq!(
+            bearer_token(&h(&["bearer abc"])).ok().flatten(),
+            Some("abc")
+        );
+        assert_eq!(bearer_token(&h(&[])).ok().flatten(), None);
+        assert_eq!(bearer_token(&h(&["Basic abc"])).ok().flatten(), None);
+        assert!(bearer_token(&h(&["Bearer a b"])).is_err());
+        assert!(bearer_token(&h(&["Bearer a", "Bearer b"])).is_err());
+    }
+}

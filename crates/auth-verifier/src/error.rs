@@ -1,0 +1,68 @@
+//! Typed errors: one type for building a verifier, one for verifying a token.
+
+/// Building the verifier failed (configuration; not a network outage, which is retried).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// A URL or setting is invalid.
+    #[error("invalid verifier configuration: {0}")]
+    Config(String),
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(String),
+}
+
+/// Why a token was rejected. `Display` is safe to log; none of it should be echoed to the caller
+/// beyond the RFC 6750 error code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// Over the size cap (checked before any decoding).
+    #[error("token exceeds {0} bytes")]
+    TooLarge(usize),
+    /// Not three base64url segments, or a segment is not valid JSON of the right shape.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    /// The header lacks a `kid`.
+    #[error("token has no kid")]
+    MissingKid,
+    /// The header's `alg` is not the algorithm its key is bound to (includes `none` and HS*).
+    #[error("alg {0:?} does not match the key")]
+    AlgMismatch(String),
+    /// The header names critical extensions (RFC 7515 §4.1.11), none of which is supported.
+    #[error("unsupported critical header parameters")]
+    UnsupportedCrit,
+    /// `typ` is not `at+jwt` (RFC 9068 §2.1).
+    #[error("typ is not at+jwt")]
+    WrongType,
+    /// `iss` is not a trusted issuer (no fetch was made).
+    #[error("untrusted issuer")]
+    UntrustedIssuer,
+    /// No key with this `kid` (after at most one refetch per cooldown).
+    #[error("unknown key id")]
+    UnknownKid,
+    /// The signature does not verify, or has the wrong form (e.g. DER ECDSA, `r = 0`).
+    #[error("invalid signature")]
+    BadSignature,
+    /// A registered claim is missing or of the wrong JSON type.
+    #[error("invalid claim {0}")]
+    InvalidClaim(&'static str),
+    /// `exp` has passed.
+    #[error("token expired")]
+    Expired,
+    /// `nbf` or `iat` is in the future.
+    #[error("token not yet valid")]
+    NotYetValid,
+    /// `aud` does not contain this service.
+    #[error("wrong audience")]
+    WrongAudience,
+    /// The token was revoked.
+    #[error("token revoked")]
+    Revoked,
+    /// The issuer's keys are older than `max_stale` (the IdP has been unreachable too long).
+    #[error("the issuer's keys are stale; failing closed")]
+    KeysStale,
+    /// The issuer's keys have never been fetched.
+    #[error("the issuer's keys are not available yet")]
+    KeysUnavailable,
+}

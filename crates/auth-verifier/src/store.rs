@@ -1,0 +1,304 @@
+//! The key store of one trusted issuer: cached keys, background refresh, refetch on unknown `kid` with a
+//! cooldown, one shared in-flight fetch, and bounded serving of stale keys while the IdP is down.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use auth_core::{Alg, Clock, UnixTime};
+
+use crate::error::VerifyError;
+use crate::fetch::{self, FetchError};
+use crate::keys::{KeySet, VerifyingKey, parse_jwks};
+
+/// Freshness and abuse limits of a key store. See [`crate::VerifierBuilder`] for the defaults.
+#[derive(Debug, Clone)]
+pub struct StorePolicy {
+    /// Algorithms keys may be bound to.
+    pub algorithms: Vec<Alg>,
+    /// At most one refetch for unknown kids per this many seconds (also after a failed fetch).
+    pub refetch_cooldown: i64,
+    /// How long a kid still unknown after a refetch is remembered as unknown.
+    pub unknown_kid_ttl: i64,
+    /// Bounds on the cache lifetime taken from `Cache-Control: max-age`.
+    pub min_ttl: i64,
+    /// Upper bound, see `min_ttl`.
+    pub max_ttl: i64,
+    /// Lifetime when the response has no `max-age`.
+    pub default_ttl: i64,
+    /// How long past their lifetime keys keep being used while refreshes fail. Then: fail closed.
+    pub max_stale: i64,
+    /// Largest JWKS or discovery document accepted.
+    pub max_document_bytes: usize,
+}
+
+/// Most unknown kids remembered at once; a flood beyond that clears the memory (the cooldown still
+/// bounds fetches).
+const MAX_REMEMBERED_UNKNOWN: usize = 4096;
+
+#[derive(Debug, Default)]
+struct Snapshot {
+    keys: KeySet,
+    /// When the keys were fetched (clock time), `None` before the first success.
+    fetched_at: Option<UnixTime>,
+    /// Until when they are fresh.
+    fresh_until: UnixTime,
+    /// Bumped by every successful fetch (to share one in-flight fetch).
+    generation: u64,
+}
+
+#[derive(Debug, Default)]
+struct RefetchState {
+    last_refetch: Option<UnixTime>,
+    unknown: HashMap<String, UnixTime>,
+}
+
+/// The keys of one issuer.
+#[derive(Debug)]
+pub struct IssuerKeys {
+    issuer: String,
+    configured_jwks_uri: Option<String>,
+    discovered_jwks_uri: Mutex<Option<String>>,
+    http: reqwest::Client,
+    policy: Arc<StorePolicy>,
+    clock: Arc<dyn Clock>,
+    current: RwLock<Arc<Snapshot>>,
+    fetch_lock: tokio::sync::Mutex<()>,
+    refetch: Mutex<RefetchState>,
+    fetches: AtomicU64,
+}
+
+impl IssuerKeys {
+    pub(crate) fn new(
+        issuer: String,
+        jwks_uri: Option<String>,
+        http: reqwest::Client,
+        policy: Arc<StorePolicy>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            issuer,
+            configured_jwks_uri: jwks_uri,
+            discovered_jwks_uri: Mutex::new(None),
+            http,
+            policy,
+            clock,
+            current: RwLock::new(Arc::new(Snapshot::default())),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            refetch: Mutex::new(RefetchState::default()),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// How many JWKS fetches were attempted (for monitoring and tests).
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The kids currently held.
+    pub fn kids(&self) -> Vec<String> {
+        self.snapshot().keys.kids().map(str::to_owned).collect()
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// The key for `kid`. On an unknown kid, refetches at most once per cooldown (shared between all
+    /// concurrent callers); kids still unknown afterwards are remembered and refused without a fetch.
+    pub async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
+        let snap = self.snapshot();
+        if let Some(key) = snap.keys.get(kid) {
+            self.check_stale(&snap)?;
+            return Ok(key.clone());
+        }
+        let now = self.clock.now();
+        {
+            let state = lock(&self.refetch);
+            if state.unknown.get(kid).is_some_and(|until| *until > now) {
+                return Err(VerifyError::UnknownKid);
+            }
+            if state
+                .last_refetch
+                .is_some_and(|t| now < t + self.policy.refetch_cooldown)
+            {
+                return Err(self.unknown_or_unavailable(&snap));
+            }
+        }
+        let seen = snap.generation;
+        let _guard = self.fetch_lock.lock().await;
+        // Someone else fetched while we waited: use their result.
+        if self.snapshot().generation == seen {
+            let allowed = {
+                let mut state = lock(&self.refetch);
+                let now = self.clock.now();
+                let free = state
+                    .last_refetch
+                    .is_none_or(|t| now >= t + self.policy.refetch_cooldown);
+                if free {
+                    // The cooldown starts now, whatever the fetch's outcome.
+                    state.last_refetch = Some(now);
+                }
+                free
+            };
+            if allowed && let Err(e) = self.fetch_locked().await {
+                tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refetch for an unknown kid failed");
+            }
+        }
+        let snap = self.snapshot();
+        match snap.keys.get(kid) {
+            Some(key) => {
+                self.check_stale(&snap)?;
+                Ok(key.clone())
+            }
+            None => {
+                let now = self.clock.now();
+                let mut state = lock(&self.refetch);
+                if state.unknown.len() >= MAX_REMEMBERED_UNKNOWN {
+                    state.unknown.retain(|_, until| *until > now);
+                    if state.unknown.len() >= MAX_REMEMBERED_UNKNOWN {
+                        state.unknown.clear();
+                    }
+                }
+                if snap.fetched_at.is_some() {
+                    state
+                        .unknown
+                        .insert(kid.to_owned(), now + self.policy.unknown_kid_ttl);
+                }
+                Err(self.unknown_or_unavailable(&snap))
+            }
+        }
+    }
+
+    fn unknown_or_unavailable(&self, snap: &Snapshot) -> VerifyError {
+        if snap.fetched_at.is_none() {
+            VerifyError::KeysUnavailable
+        } else {
+            VerifyError::UnknownKid
+        }
+    }
+
+    fn check_stale(&self, snap: &Snapshot) -> Result<(), VerifyError> {
+        if self.clock.now() > snap.fresh_until + self.policy.max_stale {
+            return Err(VerifyError::KeysStale);
+        }
+        Ok(())
+    }
+
+    /// Fetches the JWKS now (sharing a fetch already in flight). Keeps the current keys on failure.
+    pub async fn refresh(&self) -> Result<(), FetchError> {
+        let seen = self.snapshot().generation;
+        let _guard = self.fetch_lock.lock().await;
+        if self.snapshot().generation != seen {
+            return Ok(()); // a concurrent fetch just completed
+        }
+        self.fetch_locked().await
+    }
+
+    async fn jwks_uri(&self) -> Result<String, FetchError> {
+        if let Some(u) = &self.configured_jwks_uri {
+            return Ok(u.clone());
+        }
+        if let Some(u) = lock(&self.discovered_jwks_uri).clone() {
+            return Ok(u);
+        }
+        let url = format!("{}/.well-known/openid-configuration", self.issuer);
+        let doc = fetch::get(&self.http, &url, self.policy.max_document_bytes).await?;
+        let uri = fetch::jwks_uri_from_discovery(&doc.body, &self.issuer)?;
+        *lock(&self.discovered_jwks_uri) = Some(uri.clone());
+        Ok(uri)
+    }
+
+    /// Must be called with `fetch_lock` held.
+    async fn fetch_locked(&self) -> Result<(), FetchError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let uri = self.jwks_uri().await?;
+        let fetched = fetch::get(&self.http, &uri, self.policy.max_document_bytes).await?;
+        let (keys, skipped) = parse_jwks(&fetched.body, &self.policy.algorithms)
+            .map_err(|e| FetchError::Invalid(e.to_string()))?;
+        for why in &skipped {
+            tracing::warn!(issuer = %self.issuer, "skipping JWKS key: {why}");
+        }
+        let p = &self.policy;
+        let ttl = fetched
+            .max_age
+            .map_or(p.default_ttl, |m| i64::try_from(m).unwrap_or(i64::MAX))
+            .clamp(p.min_ttl, p.max_ttl);
+        let now = self.clock.now();
+        let generation = self.snapshot().generation + 1;
+        let snap = Arc::new(Snapshot {
+            keys,
+            fetched_at: Some(now),
+            fresh_until: now + ttl,
+            generation,
+        });
+        match self.current.write() {
+            Ok(mut g) => *g = snap,
+            Err(p) => *p.into_inner() = snap,
+        }
+        // Kids remembered as unknown may exist now.
+        lock(&self.refetch).unknown.clear();
+        Ok(())
+    }
+
+    /// Seconds until the background job should refresh: at 80% of the keys' lifetime, or soon after a
+    /// failure.
+    fn next_refresh_in(&self) -> Duration {
+        let snap = self.snapshot();
+        let now = self.clock.now();
+        let secs = match snap.fetched_at {
+            None => self.policy.refetch_cooldown.min(30),
+            Some(at) => {
+                let lifetime = snap.fresh_until - at;
+                let due = at + lifetime * 4 / 5;
+                if due > now {
+                    due - now
+                } else {
+                    self.policy.refetch_cooldown.min(30)
+                }
+            }
+        };
+        Duration::from_secs(u64::try_from(secs.max(1)).unwrap_or(1))
+    }
+
+    /// Starts the background refresher; it stops when the store is dropped.
+    pub(crate) fn spawn_refresher(self: &Arc<Self>) {
+        let weak: Weak<Self> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let Some(wait) = weak.upgrade().map(|s| s.next_refresh_in()) else {
+                    return;
+                };
+                tokio::time::sleep(wait).await;
+                let Some(store) = weak.upgrade() else { return };
+                if let Err(e) = store.refresh().await {
+                    let snap = store.snapshot();
+                    let now = store.clock.now();
+                    if now > snap.fresh_until + store.policy.max_stale {
+                        tracing::error!(issuer = %store.issuer, error = %e,
+                            "JWKS refresh failed and the keys are past max_stale: failing closed");
+                    } else {
+                        tracing::warn!(issuer = %store.issuer, error = %e,
+                            "JWKS refresh failed; still using the keys fetched earlier");
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}

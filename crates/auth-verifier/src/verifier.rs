@@ -1,0 +1,383 @@
+//! The verifier: trusted issuers, policy, the verified-token cache, revocations.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{Alg, Clock, SystemClock, UnixTime};
+use sha2::{Digest, Sha256};
+
+use crate::claims::{self, Claims};
+use crate::error::{InitError, VerifyError};
+use crate::fetch;
+use crate::revocation::Revocations;
+use crate::store::{IssuerKeys, StorePolicy};
+use crate::validate;
+
+/// Default leeway for `exp`, `nbf` and `iat`: small, but never zero (clocks drift; a zero leeway makes
+/// fresh tokens fail at random on `iat`).
+pub const DEFAULT_LEEWAY_SECS: i64 = 30;
+/// Default size cap of a token, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Verifies access tokens locally. Cheap to clone; share one per process.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    issuers: HashMap<String, Arc<IssuerKeys>>,
+    audience: String,
+    leeway: i64,
+    max_token_bytes: usize,
+    clock: Arc<dyn Clock>,
+    cache: Option<moka::sync::Cache<[u8; 32], Arc<Claims>>>,
+    revocations: Revocations,
+}
+
+/// One trusted issuer.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    issuer: String,
+    jwks_uri: Option<String>,
+}
+
+impl IssuerConfig {
+    /// An issuer whose JWKS is found through OpenID Connect discovery.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            jwks_uri: None,
+        }
+    }
+
+    /// Uses this JWKS URL instead of discovery.
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+}
+
+/// Builds a [`Verifier`]. Every setting has a safe default except the issuers and the audience.
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    issuers: Vec<IssuerConfig>,
+    audience: Option<String>,
+    algorithms: Vec<Alg>,
+    leeway: i64,
+    max_token_bytes: usize,
+    policy: StorePolicy,
+    connect_timeout: Duration,
+    total_timeout: Duration,
+    cache_capacity: u64,
+    clock: Arc<dyn Clock>,
+    background_refresh: bool,
+}
+
+impl Default for VerifierBuilder {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            audience: None,
+            algorithms: Alg::ALL.to_vec(),
+            leeway: DEFAULT_LEEWAY_SECS,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            policy: StorePolicy {
+                algorithms: Alg::ALL.to_vec(),
+                refetch_cooldown: 30,
+                unknown_kid_ttl: 300,
+                min_ttl: 30,
+                max_ttl: 86_400,
+                default_ttl: 300,
+                max_stale: 2 * 3600,
+                max_document_bytes: 256 * 1024,
+            },
+            connect_timeout: Duration::from_secs(2),
+            total_timeout: Duration::from_secs(5),
+            cache_capacity: 10_000,
+            clock: Arc::new(SystemClock),
+            background_refresh: true,
+        }
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl VerifierBuilder {
+    /// Trusts an issuer (repeatable). Tokens are routed by their exact `iss`.
+    pub fn issuer(mut self, issuer: IssuerConfig) -> Self {
+        self.issuers.push(issuer);
+        self
+    }
+    /// This service's audience: `aud` must contain it.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+    /// The algorithms accepted (default: ES256 and RS256).
+    pub fn algorithms(mut self, algs: &[Alg]) -> Self {
+        self.algorithms = algs.to_vec();
+        self
+    }
+    /// Leeway for `exp`, `nbf`, `iat` (default 30 s).
+    pub fn leeway(mut self, d: Duration) -> Self {
+        self.leeway = secs(d);
+        self
+    }
+    /// Token size cap (default 8 KiB).
+    pub fn max_token_bytes(mut self, n: usize) -> Self {
+        self.max_token_bytes = n;
+        self
+    }
+    /// At most one refetch for unknown kids per this period (default 30 s).
+    pub fn refetch_cooldown(mut self, d: Duration) -> Self {
+        self.policy.refetch_cooldown = secs(d);
+        self
+    }
+    /// How long a kid that stayed unknown after a refetch is refused without a fetch (default 5 min).
+    pub fn unknown_kid_ttl(mut self, d: Duration) -> Self {
+        self.policy.unknown_kid_ttl = secs(d);
+        self
+    }
+    /// Bounds on the JWKS lifetime taken from `Cache-Control: max-age` (default 30 s .. 24 h), and
+    /// the lifetime when there is none (default 5 min).
+    pub fn key_ttl(mut self, min: Duration, default: Duration, max: Duration) -> Self {
+        self.policy.min_ttl = secs(min);
+        self.policy.default_ttl = secs(default);
+        self.policy.max_ttl = secs(max);
+        self
+    }
+    /// How long keys past their lifetime stay in use while the IdP is unreachable (default 2 h).
+    /// After that, verification fails closed until a refresh succeeds.
+    pub fn max_stale(mut self, d: Duration) -> Self {
+        self.policy.max_stale = secs(d);
+        self
+    }
+    /// Connect and total timeouts of JWKS fetches (default 2 s and 5 s).
+    pub fn http_timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.total_timeout = total;
+        self
+    }
+    /// Size of the verified-token cache (default 10,000 entries; 0 disables it).
+    pub fn token_cache(mut self, capacity: u64) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Whether to refresh keys in the background (default true; tests turn it off and call
+    /// [`Verifier::refresh`]).
+    pub fn background_refresh(mut self, on: bool) -> Self {
+        self.background_refresh = on;
+        self
+    }
+
+    /// Builds the verifier and fetches every issuer's keys once. A failed first fetch is not an
+    /// error (the IdP may be starting too): it is logged and retried in the background, and tokens
+    /// are refused with [`VerifyError::KeysUnavailable`] until keys arrive.
+    pub async fn build(mut self) -> Result<Verifier, InitError> {
+        let audience = self
+            .audience
+            .ok_or_else(|| InitError::Config("an audience is required".into()))?;
+        if self.issuers.is_empty() {
+            return Err(InitError::Config("at least one issuer is required".into()));
+        }
+        if self.algorithms.is_empty() {
+            return Err(InitError::Config(
+                "at least one algorithm is required".into(),
+            ));
+        }
+        if self.policy.min_ttl > self.policy.max_ttl || self.leeway < 0 || self.leeway > 300 {
+            return Err(InitError::Config(
+                "inconsistent key TTL bounds or leeway".into(),
+            ));
+        }
+        self.policy.algorithms = self.algorithms.clone();
+        let http =
+            fetch::client(self.connect_timeout, self.total_timeout).map_err(InitError::Http)?;
+        let policy = Arc::new(self.policy);
+        let mut issuers = HashMap::new();
+        for i in self.issuers {
+            check_url(&i.issuer)?;
+            if let Some(u) = &i.jwks_uri {
+                check_url(u)?;
+            }
+            let store = Arc::new(IssuerKeys::new(
+                i.issuer.clone(),
+                i.jwks_uri,
+                http.clone(),
+                policy.clone(),
+                self.clock.clone(),
+            ));
+            issuers.insert(i.issuer, store);
+        }
+        for store in issuers.values() {
+            if let Err(e) = store.refresh().await {
+                tracing::warn!(issuer = %store.issuer(), error = %e, "initial JWKS fetch failed; retrying in the background");
+            }
+            if self.background_refresh {
+                store.spawn_refresher();
+            }
+        }
+        let cache = (self.cache_capacity > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(self.cache_capacity)
+                // Entries are re-checked against the clock on every hit; this only bounds memory.
+                .time_to_live(Duration::from_secs(3600))
+                .build()
+        });
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                issuers,
+                audience,
+                leeway: self.leeway,
+                max_token_bytes: self.max_token_bytes,
+                clock: self.clock,
+                cache,
+                revocations: Revocations::default(),
+            }),
+        })
+    }
+}
+
+/// https, or http on loopback only.
+fn check_url(url: &str) -> Result<(), InitError> {
+    let ok = url.starts_with("https://")
+        || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                url.strip_prefix(p)
+                    .is_some_and(|r| r.is_empty() || r.starts_with([':', '/']))
+            });
+    if ok {
+        Ok(())
+    } else {
+        Err(InitError::Config(format!(
+            "{url:?} must be https (http only on loopback)"
+        )))
+    }
+}
+
+impl Verifier {
+    /// A builder with safe defaults.
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::default()
+    }
+
+    /// The audience this verifier requires.
+    pub fn audience(&self) -> &str {
+        &self.inner.audience
+    }
+
+    /// The key store of a trusted issuer (for monitoring and tests).
+    pub fn issuer_keys(&self, issuer: &str) -> Option<&Arc<IssuerKeys>> {
+        self.inner.issuers.get(issuer)
+    }
+
+    /// Refreshes every issuer's keys now.
+    pub async fn refresh(&self) {
+        for store in self.inner.issuers.values() {
+            if let Err(e) = store.refresh().await {
+                tracing::warn!(issuer = %store.issuer(), error = %e, "JWKS refresh failed");
+            }
+        }
+    }
+
+    /// Verifies an access token and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_bytes {
+            return Err(VerifyError::TooLarge(inner.max_token_bytes));
+        }
+        let now = inner.clock.now();
+        let cache_key: Option<[u8; 32]> =
+            inner.cache.as_ref().map(|_| Sha256::digest(token).into());
+        if let (Some(cache), Some(k)) = (&inner.cache, &cache_key)
+            && let Some(hit) = cache.get(k)
+        {
+            // A hit is re-checked against time and revocations, which may have changed since.
+            self.check_time(&hit, now)?;
+            if inner.revocations.is_revoked(&hit) {
+                return Err(VerifyError::Revoked);
+            }
+            return Ok(hit);
+        }
+        let parts = validate::split(token)?;
+        let kid = validate::check_header(&parts.header)?;
+        let claims = claims::parse(&parts.payload)?;
+        // Route by the exact issuer; an unknown one is refused without any fetch.
+        let store = inner
+            .issuers
+            .get(&claims.iss)
+            .ok_or(VerifyError::UntrustedIssuer)?;
+        let key = store.key(kid).await?;
+        validate::check_signature(&parts, &key)?;
+        self.check_time(&claims, now)?;
+        if !claims.aud.contains(&inner.audience) {
+            return Err(VerifyError::WrongAudience);
+        }
+        if inner.revocations.is_revoked(&claims) {
+            return Err(VerifyError::Revoked);
+        }
+        let claims = Arc::new(claims);
+        if let (Some(cache), Some(k)) = (&inner.cache, cache_key) {
+            cache.insert(k, claims.clone());
+        }
+        Ok(claims)
+    }
+
+    fn check_time(&self, c: &Claims, now: UnixTime) -> Result<(), VerifyError> {
+        let leeway = self.inner.leeway;
+        if now >= c.exp + leeway {
+            return Err(VerifyError::Expired);
+        }
+        if c.nbf.is_some_and(|nbf| nbf > now + leeway)
+            || c.iat.is_some_and(|iat| iat > now + leeway)
+        {
+            return Err(VerifyError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    /// Revokes one token by `jti` until `exp` (cached verifications included).
+    pub fn revoke_jti(&self, jti: &str, exp: UnixTime) {
+        self.inner
+            .revocations
+            .revoke_jti(jti, exp + self.inner.leeway);
+        self.inner.revocations.prune(self.inner.clock.now());
+    }
+
+    /// Revokes every token of `sub` issued before `before` (logout everywhere, password change).
+    pub fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
+        self.inner.revocations.revoke_subject_before(sub, before);
+    }
+
+    /// Empties the verified-token cache.
+    pub fn purge_cache(&self) {
+        if let Some(c) = &self.inner.cache {
+            c.invalidate_all();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn urls_must_be_https_or_loopback() {
+        assert!(check_url("https://idp.example.com").is_ok());
+        assert!(check_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_url("http://localhost").is_ok());
+        assert!(check_url("http://idp.example.com").is_err());
+        assert!(check_url("http://127.0.0.1.evil.com").is_err());
+    }
+}
