@@ -10,3 +10,6 @@ mod client_credentials;
 mod jwks_and_discovery;
 mod outage;
 mod rotation;
+mod services;
+mod verifier;
+mod verifier_attacks;

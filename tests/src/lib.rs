@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use auth_core::ManualClock;
 use auth_core::{Clock, SystemClock};
@@ -144,7 +145,38 @@ pub struct TestServer {
     pub db_name: String,
     /// An HTTP client.
     pub http: reqwest::Client,
+    /// How many `GET .../jwks` requests the server has received.
+    pub jwks_hits: Arc<AtomicU64>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: JoinHandle<()>,
+}
+
+impl TestServer {
+    /// `GET .../jwks` requests received so far.
+    pub fn jwks_hit_count(&self) -> u64 {
+        self.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// The `host:port` the server listens on.
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Stops serving (the port is released once the task ends).
+    /// Stops the server for real: it stops accepting, closes idle keep-alive connections, and the
+    /// port is free when this returns.
+    pub async fn stop(mut self) -> (String, String, ManualClock, String) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        (
+            self.db_url.clone(),
+            self.db_name.clone(),
+            self.clock.clone(),
+            self.addr().to_owned(),
+        )
+    }
 }
 
 impl Drop for TestServer {
@@ -178,7 +210,18 @@ impl TestServer {
         clock: ManualClock,
         tweak: impl FnOnce(&mut Config),
     ) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_at("127.0.0.1:0", db_url, db_name, clock, tweak).await
+    }
+
+    /// As [`TestServer::start_on`], listening on `addr` (to restart an IdP on the port it had).
+    pub async fn start_at(
+        addr: &str,
+        db_url: &str,
+        db_name: &str,
+        clock: ManualClock,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let mut config = base_config(db_url);
         config.server.issuer = base.clone();
@@ -186,9 +229,23 @@ impl TestServer {
         let app = App::start(config, Arc::new(clock.clone()), Kek::from_bytes(TEST_KEK))
             .await
             .unwrap();
-        let router = auth_server::http::router(app.clone());
+        let jwks_hits = Arc::new(AtomicU64::new(0));
+        let hits = jwks_hits.clone();
+        let router = auth_server::http::router(app.clone()).layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| {
+                if req.uri().path().ends_with("/jwks") {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                }
+                next.run(req)
+            },
+        ));
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
         });
         Self {
             base,
@@ -197,6 +254,8 @@ impl TestServer {
             db_url: db_url.to_owned(),
             db_name: db_name.to_owned(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
+            jwks_hits,
+            shutdown: Some(shutdown),
             task,
         }
     }

@@ -187,6 +187,21 @@ impl IssuerKeys {
         }
     }
 
+    /// Fails closed once the keys are past their lifetime plus `max_stale` (used on cache hits too).
+    pub fn ensure_not_stale(&self) -> Result<(), VerifyError> {
+        self.check_stale(&self.snapshot())
+    }
+
+    /// Whether the background job would refresh now (80% of the keys' lifetime has passed, or there
+    /// are no keys yet).
+    pub fn refresh_due(&self) -> bool {
+        let snap = self.snapshot();
+        match snap.fetched_at {
+            None => true,
+            Some(at) => self.clock.now() >= at + (snap.fresh_until - at) * 4 / 5,
+        }
+    }
+
     fn check_stale(&self, snap: &Snapshot) -> Result<(), VerifyError> {
         if self.clock.now() > snap.fresh_until + self.policy.max_stale {
             return Err(VerifyError::KeysStale);

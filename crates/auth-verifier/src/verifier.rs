@@ -303,8 +303,12 @@ impl Verifier {
         if let (Some(cache), Some(k)) = (&inner.cache, &cache_key)
             && let Some(hit) = cache.get(k)
         {
-            // A hit is re-checked against time and revocations, which may have changed since.
+            // A hit is re-checked against time, key staleness and revocations, which may have
+            // changed since it was cached.
             self.check_time(&hit, now)?;
+            if let Some(store) = inner.issuers.get(&hit.iss) {
+                store.ensure_not_stale()?;
+            }
             if inner.revocations.is_revoked(&hit) {
                 return Err(VerifyError::Revoked);
             }

@@ -1,0 +1,117 @@
+//! `inventory-service`: an example *internal* service. It keeps stock levels per SKU in memory and
+//! lets other services reserve stock. Every protected request carries an access token from the IdP,
+//! verified locally by [`auth_verifier`] (cached JWKS, no call to the IdP per request): audience
+//! `https://inventory.internal`, plus a scope per route.
+//!
+//! | route | scope | answer |
+//! |---|---|---|
+//! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /items/{sku}` | `inventory:read` | `{"sku","available"}`, or 404 `{"error":"unknown_sku"}` |
+//! | `POST /reservations` `{"sku","quantity"}` | `inventory:reserve` | 201 `{"reservation_id","sku","quantity"}`; 409 `{"error":"insufficient_stock"}`; 404 unknown SKU; 400 `invalid_request` (quantity not in 1..=1000, unknown field, bad JSON) |
+//!
+//! Token failures are RFC 6750 answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate:
+//! Bearer` (no token) or `error="invalid_token"`; 403 `error="insufficient_scope"`. The client that
+//! made each reservation (the token's `client_id`) is recorded.
+//!
+//! # Running it against a local IdP
+//!
+//! Environment variables (all optional):
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `INVENTORY_BIND` | `127.0.0.1:8082` | listening address |
+//! | `INVENTORY_ISSUER` | `http://127.0.0.1:8080` | the IdP's issuer (https, or http on loopback) |
+//! | `INVENTORY_AUDIENCE` | `https://inventory.internal` | the `aud` tokens must carry |
+//! | `INVENTORY_STOCK` | `widget=100,gadget=25,gizmo=0` | initial stock, `sku=units,...` |
+//! | `INVENTORY_LOG` | `info` | log filter (`tracing` env-filter syntax) |
+//!
+//! ```sh
+//! cargo run -p auth-server &                       # the IdP on http://127.0.0.1:8080
+//! cargo run -p auth-server -- client create --name "Inventory ops" --id inventory-ops \
+//!     --scope inventory:read --default-scope inventory:read --resource https://inventory.internal
+//! cargo run -p inventory-service &                 # http://127.0.0.1:8082
+//! TOKEN=$(curl -s -u "inventory-ops:$SECRET" -d grant_type=client_credentials \
+//!     -d resource=https://inventory.internal http://127.0.0.1:8080/token | jq -r .access_token)
+//! curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8082/items/widget
+//! # {"sku":"widget","available":100}
+//! ```
+//!
+//! In-process (as the end-to-end tests do):
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let state = inventory_service::build(inventory_service::Config {
+//!     issuer: "http://127.0.0.1:8080".into(),
+//!     audience: inventory_service::DEFAULT_AUDIENCE.into(),
+//!     stock: inventory_service::parse_levels("widget=10")?,
+//! })
+//! .await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! axum::serve(listener, inventory_service::router(state)).await?;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use auth_verifier::{InitError, IssuerConfig, Verifier};
+
+mod http;
+pub mod stock;
+
+pub use http::{ApiError, router};
+pub use stock::{LevelsError, Reservation, ReserveError, Stock, parse_levels};
+
+/// The audience this service expects by default.
+pub const DEFAULT_AUDIENCE: &str = "https://inventory.internal";
+/// Scope of `GET /items/{sku}`.
+pub const SCOPE_READ: &str = "inventory:read";
+/// Scope of `POST /reservations`.
+pub const SCOPE_RESERVE: &str = "inventory:reserve";
+/// The largest quantity one reservation may take.
+pub const MAX_QUANTITY: u32 = 1000;
+
+/// What the service needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The trusted issuer.
+    pub issuer: String,
+    /// This service's audience.
+    pub audience: String,
+    /// Initial stock per SKU.
+    pub stock: HashMap<String, u32>,
+}
+
+/// The shared state of the handlers. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    verifier: Verifier,
+    stock: Arc<Stock>,
+}
+
+impl AppState {
+    /// State from a verifier and stock.
+    pub fn new(verifier: Verifier, stock: Stock) -> Self {
+        Self {
+            verifier,
+            stock: Arc::new(stock),
+        }
+    }
+
+    /// The stock (for inspection).
+    pub fn stock(&self) -> &Stock {
+        &self.stock
+    }
+}
+
+/// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
+/// the background) and the stock.
+pub async fn build(config: Config) -> Result<AppState, InitError> {
+    let verifier = Verifier::builder()
+        .issuer(IssuerConfig::new(config.issuer))
+        .audience(config.audience)
+        .build()
+        .await?;
+    Ok(AppState::new(verifier, Stock::new(config.stock)))
+}

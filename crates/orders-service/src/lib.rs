@@ -1,0 +1,213 @@
+//! `orders-service`: an example user- and partner-facing service. Callers place orders with an
+//! access token from the IdP (audience `https://orders.example.com`), verified locally by
+//! [`auth_verifier`]; each order is owned by the token's `sub`. To place one, this service reserves
+//! stock in `inventory-service` **service-to-service**, with its *own* client-credentials token
+//! (audience `https://inventory.internal`, scope `inventory:reserve`), fetched and cached by
+//! [`TokenSource`] — the caller's token is never forwarded.
+//!
+//! | route | scope | answer |
+//! |---|---|---|
+//! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /orders` | `orders:read` | the caller's orders, `[{"id","sku","quantity","reservation_id","owner"}]` |
+//! | `GET /orders/{id}` | `orders:read` | one of the caller's orders; 404 `{"error":"not_found"}` otherwise |
+//! | `POST /orders` `{"sku","quantity"}` | `orders:write` | 201 the order; 409 `{"error":"insufficient_stock"}`; 404 `unknown_sku`; 400 `invalid_request`; 503 `inventory_unavailable` (inventory or the IdP unreachable or failing) |
+//!
+//! Token failures are RFC 6750 answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate:
+//! Bearer` (no token) or `error="invalid_token"` (bad signature, expired, wrong audience...); 403
+//! `error="insufficient_scope", scope="..."`.
+//!
+//! # Running it against a local IdP
+//!
+//! Environment variables:
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `ORDERS_BIND` | `127.0.0.1:8081` | listening address |
+//! | `ORDERS_ISSUER` | `http://127.0.0.1:8080` | the IdP's issuer (https, or http on loopback) |
+//! | `ORDERS_AUDIENCE` | `https://orders.example.com` | the `aud` callers' tokens must carry |
+//! | `ORDERS_INVENTORY_URL` | `http://127.0.0.1:8082` | inventory-service's base URL |
+//! | `ORDERS_INVENTORY_AUDIENCE` | `https://inventory.internal` | inventory's audience (`resource` of our token) |
+//! | `ORDERS_CLIENT_ID` | required | this service's client id at the IdP |
+//! | `ORDERS_CLIENT_SECRET` | required | its secret |
+//! | `ORDERS_TOKEN_ENDPOINT` | `{ORDERS_ISSUER}/token` | the IdP's token endpoint |
+//! | `ORDERS_TOKEN_REFRESH_MARGIN_SECS` | `60` | our token is replaced this long before it expires |
+//! | `ORDERS_LOG` | `info` | log filter (`tracing` env-filter syntax) |
+//!
+//! ```sh
+//! cargo run -p auth-server &                       # the IdP on http://127.0.0.1:8080
+//! # This service's own identity, allowed to reserve stock:
+//! cargo run -p auth-server -- client create --name "Orders service" --id orders-service \
+//!     --scope inventory:reserve --default-scope inventory:reserve --resource https://inventory.internal
+//! # A partner calling this service:
+//! cargo run -p auth-server -- client create --name "Partner" --id partner-app \
+//!     --scope orders:read --scope orders:write --default-scope orders:read \
+//!     --resource https://orders.example.com
+//! cargo run -p inventory-service &                 # http://127.0.0.1:8082
+//! ORDERS_CLIENT_ID=orders-service ORDERS_CLIENT_SECRET=$ORDERS_SECRET cargo run -p orders-service &
+//! TOKEN=$(curl -s -u "partner-app:$PARTNER_SECRET" -d grant_type=client_credentials \
+//!     -d scope="orders:read orders:write" -d resource=https://orders.example.com \
+//!     http://127.0.0.1:8080/token | jq -r .access_token)
+//! curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+//!     -d '{"sku":"widget","quantity":2}' http://127.0.0.1:8081/orders
+//! # {"id":"ord-1","sku":"widget","quantity":2,"reservation_id":"res-1","owner":"partner-app"}
+//! curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8081/orders
+//! ```
+#![warn(missing_docs)]
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_verifier::{InitError, IssuerConfig, Verifier};
+
+mod http;
+pub mod inventory;
+pub mod orders;
+pub mod token_source;
+
+pub use http::{ApiError, router};
+pub use inventory::{InventoryClient, InventoryError};
+pub use orders::{Order, Orders};
+pub use token_source::{ClientCredentials, TokenError, TokenSource};
+
+/// The audience this service expects by default.
+pub const DEFAULT_AUDIENCE: &str = "https://orders.example.com";
+/// inventory-service's default audience.
+pub const DEFAULT_INVENTORY_AUDIENCE: &str = "https://inventory.internal";
+/// Scope of the `GET` routes.
+pub const SCOPE_READ: &str = "orders:read";
+/// Scope of `POST /orders`.
+pub const SCOPE_WRITE: &str = "orders:write";
+/// The scope this service asks for to call inventory.
+pub const INVENTORY_SCOPE: &str = "inventory:reserve";
+/// The largest quantity one order may take.
+pub const MAX_QUANTITY: u32 = 1000;
+
+/// What the service needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// The trusted issuer.
+    pub issuer: String,
+    /// This service's audience.
+    pub audience: String,
+    /// inventory-service's base URL.
+    pub inventory_url: String,
+    /// inventory-service's audience.
+    pub inventory_audience: String,
+    /// This service's client id at the IdP.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+    /// The token endpoint; `None` is `{issuer}/token`.
+    pub token_endpoint: Option<String>,
+    /// Our token is replaced this long before it expires.
+    pub token_refresh_margin: Duration,
+    /// Connect and total timeouts of calls to the IdP and inventory.
+    pub http_timeouts: (Duration, Duration),
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("inventory_url", &self.inventory_url)
+            .field("inventory_audience", &self.inventory_audience)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("token_endpoint", &self.token_endpoint)
+            .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("http_timeouts", &self.http_timeouts)
+            .finish()
+    }
+}
+
+impl Config {
+    /// The defaults above, with this service's client credentials.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            audience: DEFAULT_AUDIENCE.into(),
+            inventory_url: "http://127.0.0.1:8082".into(),
+            inventory_audience: DEFAULT_INVENTORY_AUDIENCE.into(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            token_endpoint: None,
+            token_refresh_margin: token_source::DEFAULT_REFRESH_MARGIN,
+            http_timeouts: (Duration::from_secs(2), Duration::from_secs(5)),
+        }
+    }
+}
+
+/// Starting failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The verifier's configuration is invalid.
+    #[error(transparent)]
+    Verifier(#[from] InitError),
+    /// The outgoing HTTP client could not be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The shared state of the handlers. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    verifier: Verifier,
+    orders: Arc<Orders>,
+    inventory: InventoryClient,
+}
+
+impl AppState {
+    /// State from its parts.
+    pub fn new(verifier: Verifier, inventory: InventoryClient) -> Self {
+        Self {
+            verifier,
+            orders: Arc::default(),
+            inventory,
+        }
+    }
+
+    /// The token source used to call inventory (to observe token reuse).
+    pub fn token_source(&self) -> &TokenSource {
+        self.inventory.tokens()
+    }
+
+    /// The orders (for inspection).
+    pub fn orders(&self) -> &Orders {
+        &self.orders
+    }
+}
+
+/// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
+/// the background), the token source and the inventory client. No token is fetched until needed.
+pub async fn build(config: Config) -> Result<AppState, BuildError> {
+    let verifier = Verifier::builder()
+        .issuer(IssuerConfig::new(config.issuer.clone()))
+        .audience(config.audience)
+        .build()
+        .await?;
+    let (connect, total) = config.http_timeouts;
+    let http = reqwest::Client::builder()
+        .connect_timeout(connect)
+        .timeout(total)
+        // Never follow a redirect with credentials or a token attached.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let token_endpoint = config
+        .token_endpoint
+        .unwrap_or_else(|| format!("{}/token", config.issuer.trim_end_matches('/')));
+    let tokens = TokenSource::new(
+        http.clone(),
+        ClientCredentials {
+            token_endpoint,
+            client_id: config.client_id,
+            client_secret: config.client_secret,
+            resource: config.inventory_audience,
+            scope: INVENTORY_SCOPE.into(),
+        },
+    )
+    .refresh_margin(config.token_refresh_margin);
+    let inventory = InventoryClient::new(http, &config.inventory_url, Arc::new(tokens));
+    Ok(AppState::new(verifier, inventory))
+}

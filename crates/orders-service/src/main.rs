@@ -1,0 +1,98 @@
+//! The `orders-service` binary: configuration from the environment (see the library docs), then
+//! serve until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use orders_service::{Config, build, router};
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn required(name: &str) -> anyhow::Result<String> {
+    var(name).with_context(|| format!("{name} is required"))
+}
+
+fn config() -> anyhow::Result<(SocketAddr, Config)> {
+    let bind = var("ORDERS_BIND")
+        .as_deref()
+        .unwrap_or("127.0.0.1:8081")
+        .parse()
+        .context("ORDERS_BIND must be host:port")?;
+    let mut c = Config::new(
+        required("ORDERS_CLIENT_ID")?,
+        required("ORDERS_CLIENT_SECRET")?,
+    );
+    if let Some(v) = var("ORDERS_ISSUER") {
+        c.issuer = v;
+    }
+    if let Some(v) = var("ORDERS_AUDIENCE") {
+        c.audience = v;
+    }
+    if let Some(v) = var("ORDERS_INVENTORY_URL") {
+        c.inventory_url = v;
+    }
+    if let Some(v) = var("ORDERS_INVENTORY_AUDIENCE") {
+        c.inventory_audience = v;
+    }
+    c.token_endpoint = var("ORDERS_TOKEN_ENDPOINT");
+    if let Some(v) = var("ORDERS_TOKEN_REFRESH_MARGIN_SECS") {
+        let secs = v
+            .parse()
+            .context("ORDERS_TOKEN_REFRESH_MARGIN_SECS must be a number of seconds")?;
+        c.token_refresh_margin = Duration::from_secs(secs);
+    }
+    Ok((bind, c))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ORDERS_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let (bind, config) = config()?;
+    tracing::info!(?config, "starting");
+    let state = build(config).await?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    tracing::info!(%bind, "orders-service listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}

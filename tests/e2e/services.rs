@@ -1,0 +1,550 @@
+//! The example resource services against the real IdP: orders-service and inventory-service run
+//! in-process, verify tokens locally through auth-verifier, and orders-service calls inventory with
+//! its own client-credentials token.
+
+use auth_core::Alg;
+use serde_json::{Value, json};
+use tests::{Backend, TestServer};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+const ORDERS: &str = orders_service::DEFAULT_AUDIENCE;
+const INVENTORY: &str = inventory_service::DEFAULT_AUDIENCE;
+
+tests::on_both_backends!(
+    order_flow_with_service_token,
+    service_token_is_reused,
+    concurrent_orders_share_one_token_fetch,
+    missing_garbage_and_insufficient_scope,
+    audiences_are_enforced,
+    insufficient_stock_changes_nothing,
+    inventory_validates_reservations,
+    inventory_down_is_503,
+);
+
+/// The IdP, both services, and the clients every test uses.
+struct Env {
+    s: TestServer,
+    orders: String,
+    inventory: String,
+    orders_state: orders_service::AppState,
+    inventory_state: inventory_service::AppState,
+    partner: (String, String),
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A status, the `WWW-Authenticate` header, and the JSON body (every answer must be JSON).
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    www_authenticate: Option<String>,
+    body: Value,
+}
+
+async fn serve(router: axum::Router) -> (String, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (base, task)
+}
+
+/// A loopback URL nothing listens on.
+async fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+impl Env {
+    /// Starts everything; `inventory_up: false` points orders-service at a closed port.
+    async fn start(backend: Backend, inventory_up: bool) -> Self {
+        let s = TestServer::start(backend).await;
+        let (svc_id, svc_secret) = s
+            .client(
+                "orders-svc",
+                Alg::Es256,
+                &["inventory:reserve"],
+                &[INVENTORY],
+            )
+            .await;
+        let partner = s
+            .client(
+                "partner",
+                Alg::Es256,
+                &["orders:read", "orders:write"],
+                &[ORDERS],
+            )
+            .await;
+
+        let inventory_state = inventory_service::build(inventory_service::Config {
+            issuer: s.base.clone(),
+            audience: INVENTORY.into(),
+            stock: inventory_service::parse_levels("widget=10,gadget=3").unwrap(),
+        })
+        .await
+        .unwrap();
+        let (inventory, inv_task) = serve(inventory_service::router(inventory_state.clone())).await;
+
+        let mut config = orders_service::Config::new(svc_id, svc_secret);
+        config.issuer = s.base.clone();
+        config.inventory_url = if inventory_up {
+            inventory.clone()
+        } else {
+            dead_url().await
+        };
+        let orders_state = orders_service::build(config).await.unwrap();
+        let (orders, ord_task) = serve(orders_service::router(orders_state.clone())).await;
+        Self {
+            s,
+            orders,
+            inventory,
+            orders_state,
+            inventory_state,
+            partner,
+            tasks: vec![inv_task, ord_task],
+        }
+    }
+
+    /// A token from the IdP for a registered client.
+    async fn token(&self, (id, secret): &(String, String), scope: &str, resource: &str) -> String {
+        let body = self
+            .s
+            .cc_token(
+                id,
+                secret,
+                &format!("&scope={}&resource={resource}", scope.replace(' ', "+")),
+            )
+            .await;
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The partner's token for orders-service.
+    async fn partner_token(&self, scope: &str) -> String {
+        self.token(&self.partner, scope, ORDERS).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, token: Option<&str>) -> Reply {
+        let req = match token {
+            Some(t) => req.header("authorization", format!("Bearer {t}")),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let www_authenticate = res
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{status}: {content_type}"
+        );
+        let body = res.json().await.unwrap();
+        Reply {
+            status,
+            www_authenticate,
+            body,
+        }
+    }
+
+    async fn get(&self, url: String, token: Option<&str>) -> Reply {
+        self.send(self.s.http.get(url), token).await
+    }
+
+    async fn post(&self, url: String, token: Option<&str>, body: Value) -> Reply {
+        self.send(self.s.http.post(url).json(&body), token).await
+    }
+
+    async fn order(&self, token: &str, sku: &str, quantity: u32) -> Reply {
+        let body = json!({"sku": sku, "quantity": quantity});
+        self.post(format!("{}/orders", self.orders), Some(token), body)
+            .await
+    }
+
+    fn available(&self, sku: &str) -> Option<u32> {
+        self.inventory_state.stock().available(sku)
+    }
+}
+
+async fn order_flow_with_service_token(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let token = env.partner_token("orders:read orders:write").await;
+    assert_eq!(env.orders_state.token_source().fetch_count(), 0);
+
+    let created = env.order(&token, "widget", 2).await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let order = created.body;
+    assert_eq!(order["sku"], "widget");
+    assert_eq!(order["quantity"], 2);
+    assert_eq!(order["owner"], "partner", "owned by the token's sub");
+    let id = order["id"].as_str().unwrap();
+    let reservation_id = order["reservation_id"].as_str().unwrap();
+
+    // orders-service got its own token from the IdP, and inventory recorded it as the reserver.
+    assert_eq!(env.orders_state.token_source().fetch_count(), 1);
+    let r = env
+        .inventory_state
+        .stock()
+        .reservation(reservation_id)
+        .unwrap();
+    assert_eq!((r.sku.as_str(), r.quantity), ("widget", 2));
+    assert_eq!(r.client_id.as_deref(), Some("orders-svc"));
+
+    // Stock went down, as an inventory reader sees it over HTTP.
+    let ops = env
+        .s
+        .client("ops", Alg::Rs256, &["inventory:read"], &[INVENTORY])
+        .await;
+    let ops_token = env.token(&ops, "inventory:read", INVENTORY).await;
+    let item = env
+        .get(format!("{}/items/widget", env.inventory), Some(&ops_token))
+        .await;
+    assert_eq!(item.status, 200);
+    assert_eq!(item.body, json!({"sku": "widget", "available": 8}));
+
+    let list = env
+        .get(format!("{}/orders", env.orders), Some(&token))
+        .await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.body, json!([order.clone()]));
+    let one = env
+        .get(format!("{}/orders/{id}", env.orders), Some(&token))
+        .await;
+    assert_eq!((one.status, &one.body), (200, &order));
+    let missing = env
+        .get(format!("{}/orders/ord-999", env.orders), Some(&token))
+        .await;
+    assert_eq!(
+        (missing.status, missing.body),
+        (404, json!({"error": "not_found"}))
+    );
+
+    // Another caller sees none of it.
+    let other = env
+        .s
+        .client("partner-b", Alg::Es256, &["orders:read"], &[ORDERS])
+        .await;
+    let other_token = env.token(&other, "orders:read", ORDERS).await;
+    let theirs = env
+        .get(format!("{}/orders", env.orders), Some(&other_token))
+        .await;
+    assert_eq!((theirs.status, theirs.body), (200, json!([])));
+    let not_theirs = env
+        .get(format!("{}/orders/{id}", env.orders), Some(&other_token))
+        .await;
+    assert_eq!(not_theirs.status, 404);
+}
+
+async fn service_token_is_reused(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let token = env.partner_token("orders:write").await;
+    let first = env.order(&token, "widget", 1).await;
+    let second = env.order(&token, "widget", 2).await;
+    assert_eq!((first.status, second.status), (201, 201));
+    assert_ne!(first.body["reservation_id"], second.body["reservation_id"]);
+    assert_ne!(first.body["id"], second.body["id"]);
+    assert_eq!(
+        env.orders_state.token_source().fetch_count(),
+        1,
+        "the second call reuses the cached inventory token"
+    );
+    assert_eq!(env.available("widget"), Some(7));
+}
+
+async fn concurrent_orders_share_one_token_fetch(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let token = env.partner_token("orders:write").await;
+    let (a, b, c, d) = tokio::join!(
+        env.order(&token, "widget", 1),
+        env.order(&token, "widget", 1),
+        env.order(&token, "widget", 1),
+        env.order(&token, "widget", 1),
+    );
+    for r in [a, b, c, d] {
+        assert_eq!(r.status, 201, "{:?}", r.body);
+    }
+    assert_eq!(
+        env.orders_state.token_source().fetch_count(),
+        1,
+        "one refresh at a time; the others wait for it and share its token"
+    );
+    assert_eq!(env.available("widget"), Some(6));
+}
+
+async fn missing_garbage_and_insufficient_scope(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let health = env.get(format!("{}/healthz", env.orders), None).await;
+    assert_eq!((health.status, health.body), (200, json!({"status": "ok"})));
+
+    // No token: 401 with a bare challenge, no error code (RFC 6750 §3.1).
+    for reply in [
+        env.get(format!("{}/orders", env.orders), None).await,
+        env.post(
+            format!("{}/orders", env.orders),
+            None,
+            json!({"sku": "widget", "quantity": 1}),
+        )
+        .await,
+    ] {
+        assert_eq!(reply.status, 401);
+        assert_eq!(reply.www_authenticate.as_deref(), Some("Bearer"));
+        assert_ne!(reply.body["error"], "invalid_token");
+    }
+
+    let garbage = env
+        .get(format!("{}/orders", env.orders), Some("not.a.jwt"))
+        .await;
+    assert_eq!(garbage.status, 401);
+    let challenge = garbage.www_authenticate.unwrap();
+    assert!(
+        challenge.starts_with("Bearer error=\"invalid_token\""),
+        "{challenge}"
+    );
+    assert_eq!(garbage.body["error"], "invalid_token");
+
+    // orders:read only: can list, cannot order.
+    let read_only = env.partner_token("orders:read").await;
+    let list = env
+        .get(format!("{}/orders", env.orders), Some(&read_only))
+        .await;
+    assert_eq!((list.status, list.body), (200, json!([])));
+    let denied = env.order(&read_only, "widget", 1).await;
+    assert_eq!(denied.status, 403);
+    let challenge = denied.www_authenticate.unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("scope=\"orders:write\""), "{challenge}");
+    assert_eq!(denied.body["error"], "insufficient_scope");
+    assert_eq!(
+        env.available("widget"),
+        Some(10),
+        "inventory was not called"
+    );
+    assert_eq!(env.orders_state.token_source().fetch_count(), 0);
+}
+
+async fn audiences_are_enforced(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    // The right scopes, but issued for inventory: orders-service refuses it.
+    let confused = env
+        .s
+        .client(
+            "confused",
+            Alg::Es256,
+            &["orders:read", "orders:write"],
+            &[INVENTORY],
+        )
+        .await;
+    let for_inventory = env
+        .token(&confused, "orders:read orders:write", INVENTORY)
+        .await;
+    let reply = env
+        .get(format!("{}/orders", env.orders), Some(&for_inventory))
+        .await;
+    assert_eq!(reply.status, 401);
+    let challenge = reply.www_authenticate.unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    assert!(challenge.contains("wrong audience"), "{challenge}");
+
+    // The reserve scope, but issued for orders: inventory refuses it, and nothing is reserved.
+    let sneaky = env
+        .s
+        .client("sneaky", Alg::Rs256, &["inventory:reserve"], &[ORDERS])
+        .await;
+    let for_orders = env.token(&sneaky, "inventory:reserve", ORDERS).await;
+    let reply = env
+        .post(
+            format!("{}/reservations", env.inventory),
+            Some(&for_orders),
+            json!({"sku": "widget", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body["error"], "invalid_token");
+    assert!(
+        reply
+            .www_authenticate
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+    );
+    // A partner's orders token cannot be replayed at inventory either.
+    let partner = env.partner_token("orders:write").await;
+    let reply = env
+        .get(format!("{}/items/widget", env.inventory), Some(&partner))
+        .await;
+    assert_eq!(reply.status, 401);
+    assert_eq!(env.available("widget"), Some(10));
+}
+
+async fn insufficient_stock_changes_nothing(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let token = env.partner_token("orders:read orders:write").await;
+    let refused = env.order(&token, "gadget", 4).await;
+    assert_eq!(
+        (refused.status, refused.body),
+        (409, json!({"error": "insufficient_stock"}))
+    );
+    assert_eq!(env.available("gadget"), Some(3), "stock unchanged");
+    let list = env
+        .get(format!("{}/orders", env.orders), Some(&token))
+        .await;
+    assert_eq!(list.body, json!([]), "no order stored");
+
+    let unknown = env.order(&token, "nope", 1).await;
+    assert_eq!(
+        (unknown.status, unknown.body),
+        (404, json!({"error": "unknown_sku"}))
+    );
+
+    // Exactly the stock is fine, and then there is none.
+    assert_eq!(env.order(&token, "gadget", 3).await.status, 201);
+    assert_eq!(env.available("gadget"), Some(0));
+    assert_eq!(env.order(&token, "gadget", 1).await.status, 409);
+}
+
+async fn inventory_validates_reservations(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let (id, secret) = env
+        .s
+        .client(
+            "inv-client",
+            Alg::Es256,
+            &["inventory:reserve", "inventory:read"],
+            &[INVENTORY],
+        )
+        .await;
+    let creds = (id, secret);
+    let token = env.token(&creds, "inventory:reserve", INVENTORY).await;
+    let url = format!("{}/reservations", env.inventory);
+
+    for (body, why) in [
+        (json!({"sku": "widget", "quantity": 0}), "quantity 0"),
+        (
+            json!({"sku": "widget", "quantity": 1001}),
+            "quantity over 1000",
+        ),
+        (
+            json!({"sku": "widget", "quantity": -1}),
+            "negative quantity",
+        ),
+        (
+            json!({"sku": "widget", "quantity": 1, "price": 0}),
+            "unknown field",
+        ),
+        (json!({"sku": "widget"}), "missing field"),
+    ] {
+        let reply = env.post(url.clone(), Some(&token), body).await;
+        assert_eq!(reply.status, 400, "{why}: {:?}", reply.body);
+        assert_eq!(reply.body["error"], "invalid_request", "{why}");
+        assert!(reply.body["error_description"].is_string(), "{why}");
+    }
+    let malformed = env
+        .send(
+            env.s
+                .http
+                .post(url.clone())
+                .header("content-type", "application/json")
+                .body("{\"sku\": "),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (malformed.status, &malformed.body["error"]),
+        (400, &json!("invalid_request"))
+    );
+    let not_json = env
+        .send(
+            env.s.http.post(url.clone()).body("sku=widget"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(not_json.status, 415);
+
+    let unknown = env
+        .post(
+            url.clone(),
+            Some(&token),
+            json!({"sku": "nope", "quantity": 1}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.body),
+        (404, json!({"error": "unknown_sku"}))
+    );
+    assert_eq!(env.available("widget"), Some(10), "nothing reserved so far");
+
+    let ok = env
+        .post(
+            url.clone(),
+            Some(&token),
+            json!({"sku": "widget", "quantity": 4}),
+        )
+        .await;
+    assert_eq!(ok.status, 201);
+    assert_eq!(ok.body["sku"], "widget");
+    assert_eq!(ok.body["quantity"], 4);
+    let rid = ok.body["reservation_id"].as_str().unwrap();
+    let r = env.inventory_state.stock().reservation(rid).unwrap();
+    assert_eq!(r.client_id.as_deref(), Some("inv-client"));
+    assert_eq!(env.available("widget"), Some(6));
+
+    // inventory:read cannot reserve.
+    let reader = env.token(&creds, "inventory:read", INVENTORY).await;
+    let denied = env
+        .post(url, Some(&reader), json!({"sku": "widget", "quantity": 1}))
+        .await;
+    assert_eq!(denied.status, 403);
+    assert!(
+        denied
+            .www_authenticate
+            .unwrap()
+            .contains("scope=\"inventory:reserve\"")
+    );
+    let missing = env
+        .get(format!("{}/items/nope", env.inventory), Some(&reader))
+        .await;
+    assert_eq!(
+        (missing.status, missing.body),
+        (404, json!({"error": "unknown_sku"}))
+    );
+}
+
+async fn inventory_down_is_503(backend: Backend) {
+    let env = Env::start(backend, false).await;
+    let token = env.partner_token("orders:read orders:write").await;
+    let reply = env.order(&token, "widget", 1).await;
+    assert_eq!(reply.status, 503);
+    assert_eq!(reply.body["error"], "inventory_unavailable");
+    let text = reply.body.to_string();
+    assert!(
+        !text.contains("127.0.0.1") && !text.contains("connect"),
+        "no internals: {text}"
+    );
+    assert_eq!(
+        env.orders_state.token_source().fetch_count(),
+        1,
+        "the IdP was reached, inventory was not"
+    );
+    let list = env
+        .get(format!("{}/orders", env.orders), Some(&token))
+        .await;
+    assert_eq!(list.body, json!([]));
+
+    // Bad input is refused before any call.
+    let bad = env.order(&token, "widget", 0).await;
+    assert_eq!(
+        (bad.status, &bad.body["error"]),
+        (400, &json!("invalid_request"))
+    );
+}
