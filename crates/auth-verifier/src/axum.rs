@@ -105,28 +105,32 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
     if values.next().is_some() {
         return Err(BearerError::malformed("more than one Authorization header"));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| BearerError::malformed("Authorization header is not ASCII"))?;
-    let Some((scheme, token)) = value.split_once(' ') else {
-        return Ok(None);
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let bytes = value.as_bytes();
+    if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
         return Ok(None); // another scheme: as if no bearer token was sent
     }
-    let token = token.trim();
-    // RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-    let ok = !token.is_empty()
-        && token
-            .trim_end_matches('=')
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
-    if ok {
-        Ok(Some(token))
-    } else {
-        Err(BearerError::malformed("malformed bearer token"))
+    let token = bytes[7..].trim_ascii();
+    // RFC 6750 §2.1 b64token: 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+    // One pass over a lookup table; the check also proves the token is ASCII.
+    let body_len = token.len() - token.iter().rev().take_while(|b| **b == b'=').count();
+    let ok = body_len > 0 && token[..body_len].iter().all(|b| B64TOKEN[usize::from(*b)]);
+    match (ok, std::str::from_utf8(token)) {
+        (true, Ok(t)) => Ok(Some(t)),
+        _ => Err(BearerError::malformed("malformed bearer token")),
     }
 }
+
+/// Bytes allowed in a b64token (RFC 6750 §2.1), before the trailing `=`s.
+static B64TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    t
+};
 
 /// A layer that lets through only requests with a valid bearer token, and puts [`Authenticated`]
 /// into their extensions.
@@ -181,12 +185,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         Box::pin(async move {
-            let token = match bearer_token(req.headers()) {
-                Ok(Some(t)) => t.to_owned(),
+            let verified = match bearer_token(req.headers()) {
+                Ok(Some(token)) => verifier.verify(token).await,
                 Ok(None) => return Ok(BearerError::missing().into_response()),
                 Err(e) => return Ok(e.into_response()),
             };
-            match verifier.verify(&token).await {
+            match verified {
                 Ok(claims) => {
                     req.extensions_mut().insert(Authenticated(claims));
                     inner.call(req).await
@@ -304,6 +308,12 @@ mod tests {
         assert_eq!(bearer_token(&h(&[])).ok().flatten(), None);
         assert_eq!(bearer_token(&h(&["Basic abc"])).ok().flatten(), None);
         assert!(bearer_token(&h(&["Bearer a b"])).is_err());
+        assert!(bearer_token(&h(&["Bearer =="])).is_err());
+        assert!(bearer_token(&h(&["Bearer a=b"])).is_err());
+        assert_eq!(
+            bearer_token(&h(&["BEARER  abc  "])).ok().flatten(),
+            Some("abc")
+        );
         assert!(bearer_token(&h(&["Bearer a", "Bearer b"])).is_err());
     }
 }

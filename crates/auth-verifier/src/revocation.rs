@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use auth_core::UnixTime;
 
@@ -21,16 +22,20 @@ struct Lists {
 #[derive(Debug, Default)]
 pub struct Revocations {
     lists: RwLock<Lists>,
+    /// Set once anything is revoked: until then a check costs one atomic load.
+    any: AtomicBool,
 }
 
 impl Revocations {
     pub(crate) fn revoke_jti(&self, jti: &str, until: UnixTime) {
+        self.any.store(true, Ordering::SeqCst);
         if let Ok(mut l) = self.lists.write() {
             l.jtis.insert(jti.to_owned(), until);
         }
     }
 
     pub(crate) fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
+        self.any.store(true, Ordering::SeqCst);
         if let Ok(mut l) = self.lists.write() {
             let e = l.subjects.entry(sub.to_owned()).or_insert(before);
             *e = (*e).max(before);

@@ -60,7 +60,7 @@ use auth_verifier::{InitError, IssuerConfig, Verifier};
 mod http;
 pub mod stock;
 
-pub use http::{ApiError, router};
+pub use http::{ApiError, item_routes, router};
 pub use stock::{LevelsError, Reservation, ReserveError, Stock, parse_levels};
 
 /// The audience this service expects by default.

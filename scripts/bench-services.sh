@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Load benchmark of a resource service: inventory-service's GET /items/{sku} behind the real bearer and
+# scope checks against the same handler with no authentication, with a warm verified-token cache.
+# Also the verifier's per-verification cost against raw josekit, in the same run.
+# Usage: scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]     (defaults: 10, 64)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-64}
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+
+cargo build --release -q -p auth-server -p inventory-service --example auth_overhead
+idp_bin=$PWD/target/release/auth-server
+work=$(mktemp -d /tmp/auth-bench-svc.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
+export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
+export AUTH_SERVER_LOG=warn
+idp="http://127.0.0.1:$port"
+
+secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
+es=$("$idp_bin" client create --name ops-es --id ops-es --alg ES256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
+rs=$("$idp_bin" client create --name ops-rs --id ops-rs --alg RS256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
+"$idp_bin" serve & idp_pid=$!
+svc_pid=
+trap 'kill $idp_pid $svc_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "$idp/healthz" >/dev/null && break; sleep 0.1; done
+
+token() { curl -sf -u "$1:$2" -d grant_type=client_credentials "$idp/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+es_token=$(token ops-es "$es")
+rs_token=$(token ops-rs "$rs")
+
+INVENTORY_ISSUER="$idp" target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
+for _ in $(seq 100); do [ "$(wc -l < "$work/urls")" -ge 2 ] && break; sleep 0.1; done
+protected=$(awk '/^protected/ {print $2}' "$work/urls")
+open=$(awk '/^open/ {print $2}' "$work/urls")
+curl -sf -H "Authorization: Bearer $es_token" "$protected/items/widget" >/dev/null
+curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/null
+
+echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -c$conns -d${secs}s on the same machine; IdP idle"
+rps() { wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
+echo "| endpoint | requests/s |"
+echo "|---|---|"
+open_rps=$(rps "$open/items/widget"); echo "| GET /items/widget, no authentication | $open_rps |"
+es_rps=$(rps -H "Authorization: Bearer $es_token" "$protected/items/widget"); echo "| GET /items/widget, ES256 bearer token (cache warm) | $es_rps |"
+rs_rps=$(rps -H "Authorization: Bearer $rs_token" "$protected/items/widget"); echo "| GET /items/widget, RS256 bearer token (cache warm) | $rs_rps |"
+open2_rps=$(rps "$open/items/widget"); echo "| GET /items/widget, no authentication (again) | $open2_rps |"
+hdr_rps=$(rps -H "Authorization: Bearer $es_token" "$open/items/widget"); echo "| GET /items/widget, no authentication, same Authorization header sent and ignored | $hdr_rps |"
+python3 - "$open_rps" "$open2_rps" "$es_rps" "$rs_rps" "$hdr_rps" <<'PY'
+import sys
+o1, o2, es, rs, h = map(float, sys.argv[1:])
+o = (o1 + o2) / 2
+print(f"\nratio to the mean unauthenticated rate ({o:.0f}/s): ES256 {es/o:.1%}, RS256 {rs/o:.1%}")
+print(f"ratio to the unauthenticated rate with the same bytes on the wire ({h:.0f}/s): ES256 {es/h:.1%}, RS256 {rs/h:.1%}")
+PY
+echo
+echo "verifier cost per token against raw josekit (cargo bench -p auth-verifier --bench verify):"
+cargo bench -q -p auth-verifier --bench verify 2>/dev/null
