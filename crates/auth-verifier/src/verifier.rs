@@ -230,8 +230,10 @@ impl VerifierBuilder {
         let cache = (self.cache_capacity > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(self.cache_capacity)
-                // Entries are re-checked against the clock on every hit; this only bounds memory.
-                .time_to_live(Duration::from_secs(3600))
+                .expire_after(UntilExp {
+                    clock: self.clock.clone(),
+                    leeway: self.leeway,
+                })
                 .build()
         });
         Ok(Verifier {
@@ -245,6 +247,25 @@ impl VerifierBuilder {
                 revocations: Revocations::default(),
             }),
         })
+    }
+}
+
+/// Each cached verification lives no longer than its token (`exp` + leeway, by the verifier's clock).
+/// Hits are also re-checked against the clock, so this bounds memory rather than correctness.
+struct UntilExp {
+    clock: Arc<dyn Clock>,
+    leeway: i64,
+}
+
+impl moka::Expiry<[u8; 32], Arc<Claims>> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &[u8; 32],
+        claims: &Arc<Claims>,
+        _created_at: std::time::Instant,
+    ) -> Option<Duration> {
+        let left = (claims.exp + self.leeway - self.clock.now()).max(0);
+        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Routes, handlers and the JSON error type.
 
-use auth_verifier::axum::{Authenticated, RequireBearer, RequireScope};
+use auth_verifier::axum::{Authenticated, RequireBearer};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
@@ -16,15 +16,14 @@ use crate::{AppState, MAX_QUANTITY, SCOPE_READ, SCOPE_RESERVE};
 /// The service's routes: `GET /healthz` (open), `GET /items/{sku}` (`inventory:read`),
 /// `POST /reservations` (`inventory:reserve`).
 pub fn router(state: AppState) -> Router {
-    // A route layer applies to the routes added before it: one sub-router per scope.
-    let read = item_routes().route_layer(RequireScope::new(SCOPE_READ));
+    // A route layer applies to the routes added before it: one sub-router per scope, each behind
+    // one layer that checks the token and then the scope.
+    let bearer = |scope| RequireBearer::new(state.verifier.clone()).scope(scope);
+    let read = item_routes().route_layer(bearer(SCOPE_READ));
     let reserve = Router::new()
         .route("/reservations", post(create_reservation))
-        .route_layer(RequireScope::new(SCOPE_RESERVE));
-    // Outermost: the token must be valid before any scope is looked at.
-    let protected = read
-        .merge(reserve)
-        .route_layer(RequireBearer::new(state.verifier.clone()));
+        .route_layer(bearer(SCOPE_RESERVE));
+    let protected = read.merge(reserve);
     Router::new()
         .route("/healthz", get(healthz))
         .merge(protected)

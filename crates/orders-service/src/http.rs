@@ -1,7 +1,7 @@
 //! Routes, handlers and the JSON error type.
 
 use auth_verifier::Claims;
-use auth_verifier::axum::{Authenticated, RequireBearer, RequireScope};
+use auth_verifier::axum::{Authenticated, RequireBearer};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
@@ -18,19 +18,18 @@ use crate::{AppState, MAX_QUANTITY, SCOPE_READ, SCOPE_WRITE};
 /// The service's routes: `GET /healthz` (open), `GET /orders` and `GET /orders/{id}`
 /// (`orders:read`), `POST /orders` (`orders:write`).
 pub fn router(state: AppState) -> Router {
-    // A route layer applies to the routes added before it: one sub-router per scope. Merging
-    // joins `GET /orders` and `POST /orders`, each keeping its own scope.
+    // A route layer applies to the routes added before it: one sub-router per scope, each behind
+    // one layer that checks the token and then the scope. Merging joins `GET /orders` and
+    // `POST /orders`, each keeping its own scope.
+    let bearer = |scope| RequireBearer::new(state.verifier.clone()).scope(scope);
     let read = Router::new()
         .route("/orders", get(list_orders))
         .route("/orders/{id}", get(get_order))
-        .route_layer(RequireScope::new(SCOPE_READ));
+        .route_layer(bearer(SCOPE_READ));
     let write = Router::new()
         .route("/orders", post(create_order))
-        .route_layer(RequireScope::new(SCOPE_WRITE));
-    // Outermost: the token must be valid before any scope is looked at.
-    let protected = read
-        .merge(write)
-        .route_layer(RequireBearer::new(state.verifier.clone()));
+        .route_layer(bearer(SCOPE_WRITE));
+    let protected = read.merge(write);
     Router::new()
         .route("/healthz", get(healthz))
         .merge(protected)
