@@ -2,10 +2,10 @@
 # Load benchmark of a resource service: inventory-service's GET /items/{sku} behind the real bearer and
 # scope checks against the same handler with no authentication, with a warm verified-token cache.
 # Also the verifier's per-verification cost against raw josekit, in the same run.
-# Usage: scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]     (defaults: 10, 64)
+# Usage: [ROUNDS=5] scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]     (defaults: 5, 64)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}
+secs=${1:-5}
 conns=${2:-64}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
@@ -37,21 +37,32 @@ open=$(awk '/^open/ {print $2}' "$work/urls")
 curl -sf -H "Authorization: Bearer $es_token" "$protected/items/widget" >/dev/null
 curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/null
 
+rounds=${ROUNDS:-5}
 echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -c$conns -d${secs}s on the same machine; IdP idle"
+echo "$rounds interleaved rounds of the four variants (the machine is noisy: medians are compared)"
 rps() { wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
-echo "| endpoint | requests/s |"
-echo "|---|---|"
-open_rps=$(rps "$open/items/widget"); echo "| GET /items/widget, no authentication | $open_rps |"
-es_rps=$(rps -H "Authorization: Bearer $es_token" "$protected/items/widget"); echo "| GET /items/widget, ES256 bearer token (cache warm) | $es_rps |"
-rs_rps=$(rps -H "Authorization: Bearer $rs_token" "$protected/items/widget"); echo "| GET /items/widget, RS256 bearer token (cache warm) | $rs_rps |"
-open2_rps=$(rps "$open/items/widget"); echo "| GET /items/widget, no authentication (again) | $open2_rps |"
-hdr_rps=$(rps -H "Authorization: Bearer $es_token" "$open/items/widget"); echo "| GET /items/widget, no authentication, same Authorization header sent and ignored | $hdr_rps |"
-python3 - "$open_rps" "$open2_rps" "$es_rps" "$rs_rps" "$hdr_rps" <<'PY'
-import sys
-o1, o2, es, rs, h = map(float, sys.argv[1:])
-o = (o1 + o2) / 2
-print(f"\nratio to the mean unauthenticated rate ({o:.0f}/s): ES256 {es/o:.1%}, RS256 {rs/o:.1%}")
-print(f"ratio to the unauthenticated rate with the same bytes on the wire ({h:.0f}/s): ES256 {es/h:.1%}, RS256 {rs/h:.1%}")
+: > "$work/results"
+for r in $(seq "$rounds"); do
+  echo "open $(rps "$open/items/widget")" >> "$work/results"
+  echo "open_hdr $(rps -H "Authorization: Bearer $es_token" "$open/items/widget")" >> "$work/results"
+  echo "es $(rps -H "Authorization: Bearer $es_token" "$protected/items/widget")" >> "$work/results"
+  echo "rs $(rps -H "Authorization: Bearer $rs_token" "$protected/items/widget")" >> "$work/results"
+done
+python3 - "$work/results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    k, v = line.split()
+    runs.setdefault(k, []).append(float(v))
+names = {"open": "no authentication", "open_hdr": "no authentication, same Authorization header sent and ignored",
+         "es": "ES256 bearer token, cache warm", "rs": "RS256 bearer token, cache warm"}
+print("| GET /items/widget | runs (requests/s) | median |")
+print("|---|---|---|")
+for k in ["open", "open_hdr", "es", "rs"]:
+    print(f"| {names[k]} | {', '.join(f'{x:.0f}' for x in runs[k])} | {statistics.median(runs[k]):.0f} |")
+m = {k: statistics.median(v) for k, v in runs.items()}
+print(f"\nmedian ratio to no authentication: ES256 {m['es']/m['open']:.1%}, RS256 {m['rs']/m['open']:.1%}")
+print(f"median ratio to no authentication with the same bytes sent: ES256 {m['es']/m['open_hdr']:.1%}, RS256 {m['rs']/m['open_hdr']:.1%}")
 PY
 echo
 echo "verifier cost per token against raw josekit (cargo bench -p auth-verifier --bench verify):"

@@ -154,8 +154,7 @@ impl<S> Layer<S> for RequireBearer {
     fn layer(&self, inner: S) -> Self::Service {
         RequireBearerService {
             inner,
-            verifier: self.verifier.clone(),
-            scope: self.scope.clone(),
+            check: Arc::new((self.verifier.clone(), self.scope.clone())),
         }
     }
 }
@@ -164,8 +163,8 @@ impl<S> Layer<S> for RequireBearer {
 #[derive(Debug, Clone)]
 pub struct RequireBearerService<S> {
     inner: S,
-    verifier: Verifier,
-    scope: Option<Arc<str>>,
+    /// One shared reference per request instead of two.
+    check: Arc<(Verifier, Option<Arc<str>>)>,
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -187,9 +186,9 @@ where
         // The clone that was made ready is the one that must serve this request.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let verifier = self.verifier.clone();
-        let scope = self.scope.clone();
+        let check = self.check.clone();
         Box::pin(async move {
+            let (verifier, scope) = &*check;
             let verified = match bearer_token(req.headers()) {
                 Ok(Some(token)) => verifier.verify(token).await,
                 Ok(None) => return Ok(BearerError::missing().into_response()),

@@ -12,7 +12,7 @@
 //!   comes from the key; no `crit`; `jku`/`x5u`/`x5c`/`jwk` never used; `typ` `at+jwt`; exact `iss`
 //!   (which selects the issuer's keys); `aud`; `exp` required; `nbf`/`iat` with a small leeway; claims of
 //!   the wrong JSON type refused; ECDSA signatures only in the 64-byte `r || s` form.
-//! - **Cache**: verified tokens under the SHA-256 of the whole token, re-checked against the clock and
+//! - **Cache**: verified tokens under the SHA-256 of the whole token (sharded maps), re-checked against the clock and
 //!   revocations on every hit.
 //! - **axum** (feature `axum`, on by default): [`axum::RequireBearer`] layer, [`axum::Authenticated`]
 //!   extractor, [`axum::RequireScope`], with RFC 6750 responses.
@@ -40,6 +40,7 @@ pub mod fetch;
 pub mod keys;
 mod revocation;
 pub mod store;
+mod token_cache;
 mod validate;
 mod verifier;
 

@@ -2,7 +2,7 @@
 //! cooldown, one shared in-flight fetch, and bounded serving of stale keys while the IdP is down.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -67,6 +67,8 @@ pub struct IssuerKeys {
     fetch_lock: tokio::sync::Mutex<()>,
     refetch: Mutex<RefetchState>,
     fetches: AtomicU64,
+    /// `fresh_until + max_stale` of the current keys, readable without the lock (cache hits check it).
+    usable_until: AtomicI64,
 }
 
 impl IssuerKeys {
@@ -88,6 +90,7 @@ impl IssuerKeys {
             fetch_lock: tokio::sync::Mutex::new(()),
             refetch: Mutex::new(RefetchState::default()),
             fetches: AtomicU64::new(0),
+            usable_until: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -189,7 +192,10 @@ impl IssuerKeys {
 
     /// Fails closed once the keys are past their lifetime plus `max_stale` (used on cache hits too).
     pub fn ensure_not_stale(&self) -> Result<(), VerifyError> {
-        self.check_stale(&self.snapshot())
+        if self.clock.now() > self.usable_until.load(Ordering::Acquire) {
+            return Err(VerifyError::KeysStale);
+        }
+        Ok(())
     }
 
     /// Whether the background job would refresh now (80% of the keys' lifetime has passed, or there
@@ -256,10 +262,12 @@ impl IssuerKeys {
             fresh_until: now + ttl,
             generation,
         });
+        let usable_until = snap.fresh_until.saturating_add(self.policy.max_stale);
         match self.current.write() {
             Ok(mut g) => *g = snap,
             Err(p) => *p.into_inner() = snap,
         }
+        self.usable_until.store(usable_until, Ordering::Release);
         // Kids remembered as unknown may exist now.
         lock(&self.refetch).unknown.clear();
         Ok(())

@@ -12,6 +12,7 @@ use crate::error::{InitError, VerifyError};
 use crate::fetch;
 use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
+use crate::token_cache::TokenCache;
 use crate::validate;
 
 /// Default leeway for `exp`, `nbf` and `iat`: small, but never zero (clocks drift; a zero leeway makes
@@ -33,7 +34,7 @@ struct Inner {
     leeway: i64,
     max_token_bytes: usize,
     clock: Arc<dyn Clock>,
-    cache: Option<moka::sync::Cache<[u8; 32], Arc<Claims>>>,
+    cache: Option<TokenCache>,
     revocations: Revocations,
 }
 
@@ -227,15 +228,7 @@ impl VerifierBuilder {
                 store.spawn_refresher();
             }
         }
-        let cache = (self.cache_capacity > 0).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(self.cache_capacity)
-                .expire_after(UntilExp {
-                    clock: self.clock.clone(),
-                    leeway: self.leeway,
-                })
-                .build()
-        });
+        let cache = (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity));
         Ok(Verifier {
             inner: Arc::new(Inner {
                 issuers,
@@ -247,25 +240,6 @@ impl VerifierBuilder {
                 revocations: Revocations::default(),
             }),
         })
-    }
-}
-
-/// Each cached verification lives no longer than its token (`exp` + leeway, by the verifier's clock).
-/// Hits are also re-checked against the clock, so this bounds memory rather than correctness.
-struct UntilExp {
-    clock: Arc<dyn Clock>,
-    leeway: i64,
-}
-
-impl moka::Expiry<[u8; 32], Arc<Claims>> for UntilExp {
-    fn expire_after_create(
-        &self,
-        _key: &[u8; 32],
-        claims: &Arc<Claims>,
-        _created_at: std::time::Instant,
-    ) -> Option<Duration> {
-        let left = (claims.exp + self.leeway - self.clock.now()).max(0);
-        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
     }
 }
 
@@ -354,7 +328,7 @@ impl Verifier {
         }
         let claims = Arc::new(claims);
         if let (Some(cache), Some(k)) = (&inner.cache, cache_key) {
-            cache.insert(k, claims.clone());
+            cache.insert(k, claims.clone(), now);
         }
         Ok(claims)
     }
@@ -388,7 +362,7 @@ impl Verifier {
     /// Empties the verified-token cache.
     pub fn purge_cache(&self) {
         if let Some(c) = &self.inner.cache {
-            c.invalidate_all();
+            c.clear();
         }
     }
 }
