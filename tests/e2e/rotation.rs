@@ -208,15 +208,9 @@ async fn private_keys_are_sealed_at_rest(backend: Backend) {
                 .windows(32)
                 .any(|w| der.windows(32).any(|d| d == w))
         );
-        let as_key = match alg {
-            Alg::Es256 => josekit::jws::ES256
-                .signer_from_der(&row.private_key_sealed)
-                .is_ok(),
-            Alg::Rs256 => josekit::jws::RS256
-                .signer_from_der(&row.private_key_sealed)
-                .is_ok(),
-        };
-        assert!(!as_key);
+        // Nor does it start like the DER key (a PKCS#8 SEQUENCE header). It is not handed to a DER
+        // parser: josekit's aborts the process on some random input (it trusts a length field).
+        assert_ne!(row.private_key_sealed[..4], der[..4]);
         // Another KEK, or the blob moved to another row, does not open it.
         assert!(
             Kek::from_bytes([1; 32])
