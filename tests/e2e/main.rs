@@ -11,5 +11,6 @@ mod jwks_and_discovery;
 mod outage;
 mod rotation;
 mod services;
+mod users;
 mod verifier;
 mod verifier_attacks;

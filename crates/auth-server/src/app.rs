@@ -13,8 +13,10 @@ use crate::domain::clients::ClientRegistry;
 use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
+use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
 use crate::domain::tokens::TokenIssuer;
+use crate::domain::users::Users;
 use crate::http::discovery::Metadata;
 use crate::store::Store;
 
@@ -30,6 +32,8 @@ pub struct App {
     pub store: Store,
     /// Registered clients.
     pub clients: ClientRegistry,
+    /// Users.
+    pub users: Users,
     /// Signing keys and their lifecycle.
     pub keys: Arc<KeyManager>,
     /// Token minting.
@@ -54,6 +58,9 @@ pub enum StartError {
     /// Key maintenance failed.
     #[error(transparent)]
     Keys(#[from] crate::domain::keys::KeyError),
+    /// The password parameters are unusable.
+    #[error(transparent)]
+    Passwords(crate::domain::passwords::PasswordError),
     /// The signing threads could not be started.
     #[error("cannot start signing threads: {0}")]
     Threads(std::io::Error),
@@ -105,6 +112,23 @@ impl App {
             clock.clone(),
             Duration::from_secs(config.clients.cache_ttl_secs),
         );
+        let p = &config.passwords;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hasher = PasswordHasher::new(
+            Cost {
+                memory_kib: p.memory_kib,
+                iterations: p.iterations,
+                parallelism: p.parallelism,
+            },
+            if p.max_concurrent == 0 {
+                cores
+            } else {
+                p.max_concurrent
+            },
+            p.max_waiting,
+        )
+        .map_err(StartError::Passwords)?;
+        let users = Users::new(store.clone(), hasher, clock.clone());
         let issuer = TokenIssuer::new(
             &config.server.issuer,
             config.tokens.access_token_ttl_secs,
@@ -120,6 +144,7 @@ impl App {
             config,
             store,
             clients,
+            users,
             keys,
             issuer,
             jwks_cache_control,

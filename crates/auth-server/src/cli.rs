@@ -2,7 +2,7 @@
 //!
 //! Commands write to a caller-supplied writer so they are testable; `--json` gives output for scripts.
 
-use std::io::Write;
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use crate::app::App;
 use crate::config::Config;
 use crate::domain::clients::{Client, NewClient, RegistryError};
 use crate::domain::keys::RotationOutcome;
+use crate::domain::users::{NewUser, User};
 use crate::store::Store;
 
 /// auth-server: a self-hosted OAuth 2.0 / OpenID Connect identity provider.
@@ -42,6 +43,63 @@ pub enum Command {
     /// Inspect and rotate signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage users. Passwords are read from a prompt or standard input, never from the command line.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (asks for a password unless `--no-password`).
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password as one line from standard input instead of prompting.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// Create the user without a password (cannot sign in until one is set).
+        #[arg(long)]
+        no_password: bool,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List users.
+    List(JsonFlag),
+    /// Show one user.
+    Show {
+        /// Login name.
+        username: String,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Refuse sign-in for a user.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Allow sign-in again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password (prompted, or one line from standard input).
+    SetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password as one line from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 /// `client ...`
@@ -129,20 +187,52 @@ pub enum KeysCommand {
     },
 }
 
-/// Runs an administrative command (anything but `serve`) against the configured database.
+/// Where a command reads passwords from.
+pub enum PasswordInput<'a> {
+    /// Lines of this reader (standard input, or a test's buffer), for `--password-stdin`.
+    Lines(&'a mut dyn BufRead),
+    /// Nothing: commands that need a password and have no `--password-stdin` prompt on the terminal.
+    Terminal,
+}
+
+impl std::fmt::Debug for PasswordInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PasswordInput::Lines(_) => "Lines",
+            PasswordInput::Terminal => "Terminal",
+        })
+    }
+}
+
+/// Runs an administrative command (anything but `serve`) against the configured database, reading
+/// passwords from standard input (`--password-stdin`) or the terminal.
 pub async fn run_admin(
     config: Config,
     command: Command,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    run_admin_with_clock(config, command, Arc::new(SystemClock), out).await
+    let stdin = std::io::stdin();
+    let mut lock = stdin.lock();
+    let input = PasswordInput::Lines(&mut lock);
+    run_admin_with(config, command, Arc::new(SystemClock), input, out).await
 }
 
-/// As [`run_admin`] with an explicit clock.
+/// As [`run_admin`] with an explicit clock and no password input.
 pub async fn run_admin_with_clock(
     config: Config,
     command: Command,
     clock: Arc<dyn Clock>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    run_admin_with(config, command, clock, PasswordInput::Terminal, out).await
+}
+
+/// As [`run_admin`] with an explicit clock and password input.
+pub async fn run_admin_with(
+    config: Config,
+    command: Command,
+    clock: Arc<dyn Clock>,
+    mut input: PasswordInput<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
     let store = Store::connect(&config.database)
@@ -159,6 +249,7 @@ pub async fn run_admin_with_clock(
         Command::Serve | Command::Migrate => bail!("not an administrative command"),
         Command::Client(c) => client(&app, c, out).await,
         Command::Keys(k) => keys(&app, k, out).await,
+        Command::User(u) => user(&app, u, &mut input, out).await,
     }
 }
 
@@ -376,4 +467,133 @@ fn fmt_time(t: i64) -> String {
                 .ok()
         })
         .unwrap_or_else(|| t.to_string())
+}
+
+/// Reads a password: one line of the input with `--password-stdin`, else a terminal prompt (twice).
+fn read_password(from_stdin: bool, input: &mut PasswordInput<'_>) -> anyhow::Result<String> {
+    if from_stdin {
+        let PasswordInput::Lines(reader) = input else {
+            bail!("--password-stdin needs standard input");
+        };
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+        if pw.is_empty() {
+            bail!("no password on standard input");
+        }
+        return Ok(pw);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no terminal to ask for a password: pass --password-stdin and give it on standard input"
+        );
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Repeat password: ")?;
+    if first != second {
+        bail!("the passwords differ");
+    }
+    Ok(first)
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "sub": u.id, "username": u.username, "email": u.email, "display_name": u.display_name,
+        "disabled": u.disabled, "has_password": u.has_password,
+        "created_at": u.created_at, "updated_at": u.updated_at,
+    })
+}
+
+fn user_line(u: &User) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        u.username,
+        if u.disabled { "DISABLED" } else { "enabled" },
+        if u.has_password {
+            "password"
+        } else {
+            "no-password"
+        },
+        u.email.as_deref().unwrap_or("-"),
+        u.display_name
+    )
+}
+
+async fn user(
+    app: &App,
+    cmd: UserCommand,
+    input: &mut PasswordInput<'_>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Create {
+            username,
+            email,
+            name,
+            password_stdin,
+            no_password,
+            json: j,
+        } => {
+            let password = if no_password {
+                None
+            } else {
+                Some(read_password(password_stdin, input)?)
+            };
+            let u = app
+                .users
+                .create(NewUser {
+                    username,
+                    email,
+                    display_name: name,
+                    password,
+                })
+                .await?;
+            if j.json {
+                writeln!(out, "{}", user_json(&u))?;
+            } else {
+                writeln!(out, "created user {} (sub {})", u.username, u.id)?;
+            }
+        }
+        UserCommand::List(j) => {
+            let list = app.users.list().await?;
+            if j.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!(list.iter().map(user_json).collect::<Vec<_>>())
+                )?;
+            } else {
+                for u in &list {
+                    writeln!(out, "{}", user_line(u))?;
+                }
+            }
+        }
+        UserCommand::Show { username, json: j } => {
+            let Some(u) = app.users.find(&username).await? else {
+                bail!("no user named {username:?}");
+            };
+            if j.json {
+                writeln!(out, "{}", user_json(&u))?;
+            } else {
+                writeln!(out, "{}", user_line(&u))?;
+            }
+        }
+        UserCommand::Disable { username } => {
+            app.users.set_disabled(&username, true).await?;
+            writeln!(out, "user {username} disabled")?;
+        }
+        UserCommand::Enable { username } => {
+            app.users.set_disabled(&username, false).await?;
+            writeln!(out, "user {username} enabled")?;
+        }
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, input)?;
+            app.users.set_password(&username, password).await?;
+            writeln!(out, "password of {username} set")?;
+        }
+    }
+    Ok(())
 }

@@ -20,6 +20,24 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Client registry.
     pub clients: ClientsConfig,
+    /// User password hashing.
+    pub passwords: PasswordsConfig,
+}
+
+/// `[passwords]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordsConfig {
+    /// argon2id memory in KiB.
+    pub memory_kib: u32,
+    /// argon2id iterations.
+    pub iterations: u32,
+    /// argon2id lanes.
+    pub parallelism: u32,
+    /// Hashes at once (0: one per core).
+    pub max_concurrent: usize,
+    /// Hashes waiting beyond those.
+    pub max_waiting: usize,
 }
 
 /// `[server]`
@@ -216,6 +234,16 @@ impl Config {
         if ![2048, 3072, 4096].contains(&k.rsa_bits) {
             return Err(invalid("keys.rsa_bits", "must be 2048, 3072 or 4096"));
         }
+        let p = &self.passwords;
+        if p.memory_kib < crate::domain::passwords::OWASP_MEMORY_KIB
+            || p.iterations < crate::domain::passwords::OWASP_ITERATIONS
+            || p.parallelism < crate::domain::passwords::OWASP_PARALLELISM
+        {
+            return Err(invalid(
+                "passwords.memory_kib",
+                "with iterations and parallelism must be at least the OWASP argon2id minimum (19456 KiB, 2, 1)",
+            ));
+        }
         if self.clients.cache_ttl_secs > 3600 {
             return Err(invalid("clients.cache_ttl_secs", "must be at most 3600"));
         }
@@ -369,6 +397,9 @@ mod tests {
             err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs")
         );
         assert!(err(&[("AUTH_SERVER_KEYS_RSA_BITS", "1024")]).contains("keys.rsa_bits"));
+        assert!(
+            err(&[("AUTH_SERVER_PASSWORDS_MEMORY_KIB", "4096")]).contains("passwords.memory_kib")
+        );
         let partial = Config::from_toml_and_env("[tokens]\naccess_token_ttl_secs = 60\n", env(&[]));
         assert_eq!(
             partial.ok().map(|c| c.tokens.access_token_ttl_secs),

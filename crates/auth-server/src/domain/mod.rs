@@ -4,6 +4,8 @@ pub mod clients;
 pub mod grants;
 pub mod keys;
 pub mod oauth_error;
+pub mod passwords;
 pub mod random;
 pub mod signing_pool;
 pub mod tokens;
+pub mod users;

@@ -2,3 +2,4 @@
 
 pub mod client;
 pub mod signing_key;
+pub mod user;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_clients;
 mod m0002_signing_keys;
+mod m0003_users;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_clients::Migration),
             Box::new(m0002_signing_keys::Migration),
+            Box::new(m0003_users::Migration),
         ]
     }
 }

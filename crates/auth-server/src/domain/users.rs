@@ -1,0 +1,277 @@
+//! Users: registration, passwords, and password authentication (the login page will call
+//! [`Users::authenticate`]).
+
+use std::sync::Arc;
+
+use auth_core::Clock;
+use tokio::sync::OnceCell;
+
+use super::passwords::{PasswordError, PasswordHasher};
+use super::random;
+use crate::store::entities::user;
+use crate::store::{Store, StoreError};
+
+/// Shortest password accepted (NIST SP 800-63B §5.1.1.2: at least 8 characters).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted: hashing cost is bounded, and nobody types more.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// A user, without the password hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Subject identifier.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Display name.
+    pub display_name: String,
+    /// Whether sign-in is refused.
+    pub disabled: bool,
+    /// Whether a password is set.
+    pub has_password: bool,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+impl From<&user::Model> for User {
+    fn from(m: &user::Model) -> Self {
+        Self {
+            id: m.id.clone(),
+            username: m.username.clone(),
+            email: m.email.clone(),
+            display_name: m.display_name.clone(),
+            disabled: m.disabled,
+            has_password: m.password_hash.is_some(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// What an operator gives to create a user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name.
+    pub username: String,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Display name (default: the username).
+    pub display_name: Option<String>,
+    /// Initial password, if any.
+    pub password: Option<String>,
+}
+
+/// An administrative user operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// Invalid input, with a message for the operator.
+    #[error("{0}")]
+    Invalid(String),
+    /// The username is taken.
+    #[error("a user named {0:?} already exists")]
+    Exists(String),
+    /// No such user.
+    #[error("no user named {0:?}")]
+    NotFound(String),
+    /// Hashing failed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for UserError {
+    fn from(e: StoreError) -> Self {
+        UserError::Store(e)
+    }
+}
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown user, wrong password, no password, or disabled: one answer for all.
+    #[error("invalid username or password")]
+    Rejected,
+    /// Too many password checks in progress: retry later.
+    #[error("busy")]
+    Busy,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The user registry.
+#[derive(Debug, Clone)]
+pub struct Users {
+    store: Store,
+    hasher: PasswordHasher,
+    clock: Arc<dyn Clock>,
+    dummy: Arc<OnceCell<String>>,
+}
+
+fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(UserError::Invalid(format!(
+            "a password needs at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(UserError::Invalid(format!(
+            "a password has at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+fn check_username(username: &str) -> Result<(), UserError> {
+    let ok = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(UserError::Invalid(format!(
+            "username {username:?} must be 1-64 characters of A-Z a-z 0-9 . _ - @"
+        )))
+    }
+}
+
+impl Users {
+    /// A registry hashing with `hasher`.
+    pub fn new(store: Store, hasher: PasswordHasher, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            hasher,
+            clock,
+            dummy: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Registers a user.
+    pub async fn create(&self, new: NewUser) -> Result<User, UserError> {
+        check_username(&new.username)?;
+        if let Some(e) = &new.email
+            && (!e.contains('@') || e.len() > 254 || e.contains(char::is_whitespace))
+        {
+            return Err(UserError::Invalid(format!(
+                "{e:?} is not an e-mail address"
+            )));
+        }
+        let password_hash = match new.password {
+            Some(p) => {
+                check_password(&p)?;
+                Some(self.hasher.hash(p).await?)
+            }
+            None => None,
+        };
+        let now = self.clock.now();
+        let row = user::Model {
+            id: random::token(16),
+            display_name: new.display_name.unwrap_or_else(|| new.username.clone()),
+            username: new.username,
+            email: new.email,
+            password_hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_user(row.clone()).await {
+            Ok(()) => Ok(User::from(&row)),
+            Err(StoreError::Conflict(_)) => Err(UserError::Exists(row.username)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every user.
+    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .map(User::from)
+            .collect())
+    }
+
+    /// One user by login name.
+    pub async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .store
+            .find_user_by_username(username)
+            .await?
+            .as_ref()
+            .map(User::from))
+    }
+
+    async fn row(&self, username: &str) -> Result<user::Model, UserError> {
+        self.store
+            .find_user_by_username(username)
+            .await?
+            .ok_or_else(|| UserError::NotFound(username.to_owned()))
+    }
+
+    /// Sets a new password.
+    pub async fn set_password(&self, username: &str, password: String) -> Result<(), UserError> {
+        check_password(&password)?;
+        let row = self.row(username).await?;
+        let phc = self.hasher.hash(password).await?;
+        self.store
+            .set_user_password(&row.id, phc, self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Disables or enables sign-in.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), UserError> {
+        let row = self.row(username).await?;
+        self.store
+            .set_user_disabled(&row.id, disabled, self.clock.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a username and password. An unknown user costs the same hash as a wrong password, so
+    /// the answer and its timing do not tell which usernames exist. A hash made with weaker
+    /// parameters than today's is replaced after a successful check.
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<User, LoginError> {
+        let pw = password.to_owned();
+        let row = if check_username(username).is_ok() && password.len() <= MAX_PASSWORD_BYTES {
+            self.store.find_user_by_username(username).await?
+        } else {
+            None
+        };
+        let Some((row, phc)) = row.and_then(|r| r.password_hash.clone().map(|h| (r, h))) else {
+            let dummy = self
+                .dummy
+                .get_or_try_init(|| self.hasher.hash(random::token(16)))
+                .await
+                .map_err(|_| LoginError::Busy)?;
+            let _ = self.hasher.verify(pw, dummy.clone()).await;
+            return Err(LoginError::Rejected);
+        };
+        let verified = self.hasher.verify(pw, phc).await.map_err(|e| match e {
+            PasswordError::Busy => LoginError::Busy,
+            PasswordError::Hash(_) => LoginError::Rejected,
+        })?;
+        if !verified.ok || row.disabled {
+            return Err(LoginError::Rejected);
+        }
+        if verified.needs_rehash
+            && let Ok(new_phc) = self.hasher.hash(password.to_owned()).await
+            && let Err(e) = self
+                .store
+                .set_user_password(&row.id, new_phc, self.clock.now())
+                .await
+        {
+            tracing::warn!(error = %e, "could not store the upgraded password hash");
+        }
+        Ok(User::from(&row))
+    }
+}

@@ -1,0 +1,320 @@
+//! Users and passwords: registration, argon2id, sign-in checks, hash upgrades, the `user` CLI.
+
+use std::sync::Arc;
+
+use auth_server::cli::{Cli, PasswordInput, run_admin_with};
+use auth_server::domain::passwords::{Cost, PasswordHasher};
+use auth_server::domain::users::{LoginError, NewUser, UserError, Users};
+use clap::Parser;
+use tests::{Backend, ManualClock, TestServer, fresh_database};
+
+tests::on_both_backends!(sign_in_checks_and_hash_upgrade, user_cli);
+
+/// Cheap parameters: these tests are about the logic, not the hash's cost.
+const CHEAP: Cost = Cost {
+    memory_kib: 64,
+    iterations: 1,
+    parallelism: 1,
+};
+
+fn users(s: &TestServer, cost: Cost) -> Users {
+    Users::new(
+        s.app.store.clone(),
+        PasswordHasher::new(cost, 2, 16).unwrap(),
+        Arc::new(s.clock.clone()),
+    )
+}
+
+fn alice(password: Option<&str>) -> NewUser {
+    NewUser {
+        username: "alice".into(),
+        email: Some("alice@example.com".into()),
+        display_name: Some("Alice Liddell".into()),
+        password: password.map(str::to_owned),
+    }
+}
+
+async fn sign_in_checks_and_hash_upgrade(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let weak = users(&s, CHEAP);
+    let created = weak.create(alice(Some("correct horse"))).await.unwrap();
+    assert_eq!(created.display_name, "Alice Liddell");
+    assert!(created.has_password && !created.disabled);
+    assert!(created.id.len() >= 22, "random subject id");
+    assert!(matches!(
+        weak.create(alice(None)).await,
+        Err(UserError::Exists(_))
+    ));
+    assert!(matches!(
+        weak.create(NewUser {
+            username: "bob".into(),
+            ..alice(Some("short"))
+        })
+        .await,
+        Err(UserError::Invalid(_))
+    ));
+    assert!(matches!(
+        weak.create(NewUser {
+            username: "b b".into(),
+            ..alice(None)
+        })
+        .await,
+        Err(UserError::Invalid(_))
+    ));
+    let row = s
+        .app
+        .store
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let stored = row.password_hash.unwrap();
+    assert!(
+        stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
+        "PHC string keeps the parameters"
+    );
+    assert!(!stored.contains("correct horse"));
+
+    assert_eq!(
+        weak.authenticate("alice", "correct horse")
+            .await
+            .unwrap()
+            .id,
+        created.id
+    );
+    assert!(matches!(
+        weak.authenticate("alice", "wrong horse").await,
+        Err(LoginError::Rejected)
+    ));
+    assert!(matches!(
+        weak.authenticate("nobody", "correct horse").await,
+        Err(LoginError::Rejected)
+    ));
+    assert!(matches!(
+        weak.authenticate("", "x").await,
+        Err(LoginError::Rejected)
+    ));
+
+    // A stronger policy: the next successful sign-in replaces the weak hash; a failed one does not.
+    let stronger = Cost {
+        memory_kib: 128,
+        ..CHEAP
+    };
+    let strong = users(&s, stronger);
+    assert!(strong.authenticate("alice", "wrong horse").await.is_err());
+    let still = s
+        .app
+        .store
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert_eq!(still, stored);
+    strong.authenticate("alice", "correct horse").await.unwrap();
+    let upgraded = s
+        .app
+        .store
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert_eq!(Cost::of_phc(&upgraded), Some(stronger));
+    assert!(strong.authenticate("alice", "correct horse").await.is_ok());
+
+    strong.set_disabled("alice", true).await.unwrap();
+    assert!(matches!(
+        strong.authenticate("alice", "correct horse").await,
+        Err(LoginError::Rejected)
+    ));
+    strong.set_disabled("alice", false).await.unwrap();
+    strong
+        .set_password("alice", "battery staple".into())
+        .await
+        .unwrap();
+    assert!(strong.authenticate("alice", "correct horse").await.is_err());
+    assert!(strong.authenticate("alice", "battery staple").await.is_ok());
+    assert!(matches!(
+        strong.set_password("nobody", "whatever1".into()).await,
+        Err(UserError::NotFound(_))
+    ));
+}
+
+async fn cli(
+    config: &auth_server::config::Config,
+    args: &[&str],
+    stdin: &str,
+) -> Result<String, String> {
+    let parsed = Cli::try_parse_from(std::iter::once("auth-server").chain(args.iter().copied()))
+        .map_err(|e| e.to_string())?;
+    let mut input = std::io::Cursor::new(stdin.as_bytes().to_vec());
+    let mut out = Vec::new();
+    let clock = Arc::new(ManualClock::new(auth_core::Clock::now(
+        &auth_core::SystemClock,
+    )));
+    run_admin_with(
+        config.clone(),
+        parsed.command.unwrap(),
+        clock,
+        PasswordInput::Lines(&mut input),
+        &mut out,
+    )
+    .await
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(String::from_utf8(out).unwrap())
+}
+
+async fn user_cli(backend: Backend) {
+    let (url, name) = fresh_database(backend).await;
+    let mut config = tests::base_config(&url);
+    config.keys.kek_file = std::env::temp_dir().join(format!("auth-users-kek-{name}"));
+    let created: serde_json::Value = serde_json::from_str(
+        &cli(
+            &config,
+            &[
+                "user",
+                "create",
+                "--username",
+                "alice",
+                "--email",
+                "a@example.com",
+                "--password-stdin",
+                "--json",
+            ],
+            "correct horse battery\n",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(created["username"], "alice");
+    assert_eq!(created["has_password"], true);
+    assert!(created.get("password_hash").is_none());
+
+    // Hashed at the configured (OWASP) cost, and the server accepts the password.
+    let s = TestServer::start_on(
+        &url,
+        &name,
+        ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock)),
+        |_| {},
+    )
+    .await;
+    let phc = s
+        .app
+        .store
+        .find_user_by_username("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap();
+    assert_eq!(Cost::of_phc(&phc), Some(Cost::OWASP));
+    assert!(
+        s.app
+            .users
+            .authenticate("alice", "correct horse battery")
+            .await
+            .is_ok()
+    );
+
+    // Passwords never come from the command line.
+    assert!(
+        cli(
+            &config,
+            &["user", "create", "--username", "eve", "--password", "x"],
+            ""
+        )
+        .await
+        .is_err()
+    );
+    // Without --password-stdin and without a terminal, the CLI says how to give one.
+    let e = cli(&config, &["user", "set-password", "alice"], "")
+        .await
+        .unwrap_err();
+    assert!(e.contains("--password-stdin"), "{e}");
+    assert!(
+        cli(
+            &config,
+            &["user", "set-password", "alice", "--password-stdin"],
+            "short\n"
+        )
+        .await
+        .unwrap_err()
+        .contains("at least")
+    );
+    assert!(
+        cli(
+            &config,
+            &["user", "set-password", "alice", "--password-stdin"],
+            "a new passphrase\n"
+        )
+        .await
+        .is_ok()
+    );
+    assert!(
+        s.app
+            .users
+            .authenticate("alice", "a new passphrase")
+            .await
+            .is_ok()
+    );
+    assert!(
+        s.app
+            .users
+            .authenticate("alice", "correct horse battery")
+            .await
+            .is_err()
+    );
+
+    assert!(
+        cli(
+            &config,
+            &["user", "create", "--username", "bob", "--no-password"],
+            ""
+        )
+        .await
+        .is_ok()
+    );
+    let list: serde_json::Value =
+        serde_json::from_str(&cli(&config, &["user", "list", "--json"], "").await.unwrap())
+            .unwrap();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(
+        s.app
+            .users
+            .authenticate("bob", "anything at all")
+            .await
+            .is_err(),
+        "no password, no sign-in"
+    );
+    assert!(
+        cli(&config, &["user", "disable", "alice"], "")
+            .await
+            .unwrap()
+            .contains("disabled")
+    );
+    let shown: serde_json::Value = serde_json::from_str(
+        &cli(&config, &["user", "show", "alice", "--json"], "")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(shown["disabled"], true);
+    assert!(
+        s.app
+            .users
+            .authenticate("alice", "a new passphrase")
+            .await
+            .is_err()
+    );
+    assert!(cli(&config, &["user", "show", "nobody"], "").await.is_err());
+}
