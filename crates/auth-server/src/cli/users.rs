@@ -1,0 +1,139 @@
+//! `auth-server user ...`: users and their passwords.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::bail;
+use serde_json::json;
+
+use super::{PasswordInput, UserCommand};
+use crate::app::App;
+use crate::domain::users::{NewUser, User};
+
+/// Reads a password: one line of the input with `--password-stdin`, else a terminal prompt (twice).
+fn read_password(from_stdin: bool, input: &mut PasswordInput<'_>) -> anyhow::Result<String> {
+    if from_stdin {
+        let PasswordInput::Lines(reader) = input else {
+            bail!("--password-stdin needs standard input");
+        };
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+        if pw.is_empty() {
+            bail!("no password on standard input");
+        }
+        return Ok(pw);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no terminal to ask for a password: pass --password-stdin and give it on standard input"
+        );
+    }
+    let first = rpassword::prompt_password("Password: ")?;
+    let second = rpassword::prompt_password("Repeat password: ")?;
+    if first != second {
+        bail!("the passwords differ");
+    }
+    Ok(first)
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "sub": u.id, "username": u.username, "email": u.email, "display_name": u.display_name,
+        "disabled": u.disabled, "has_password": u.has_password,
+        "created_at": u.created_at, "updated_at": u.updated_at,
+    })
+}
+
+fn user_line(u: &User) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        u.username,
+        if u.disabled { "DISABLED" } else { "enabled" },
+        if u.has_password {
+            "password"
+        } else {
+            "no-password"
+        },
+        u.email.as_deref().unwrap_or("-"),
+        u.display_name
+    )
+}
+
+pub(super) async fn run(
+    app: &App,
+    cmd: UserCommand,
+    input: &mut PasswordInput<'_>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Create {
+            username,
+            email,
+            name,
+            password_stdin,
+            no_password,
+            json: j,
+        } => {
+            let password = if no_password {
+                None
+            } else {
+                Some(read_password(password_stdin, input)?)
+            };
+            let u = app
+                .users
+                .create(NewUser {
+                    username,
+                    email,
+                    display_name: name,
+                    password,
+                })
+                .await?;
+            if j.json {
+                writeln!(out, "{}", user_json(&u))?;
+            } else {
+                writeln!(out, "created user {} (sub {})", u.username, u.id)?;
+            }
+        }
+        UserCommand::List(j) => {
+            let list = app.users.list().await?;
+            if j.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!(list.iter().map(user_json).collect::<Vec<_>>())
+                )?;
+            } else {
+                for u in &list {
+                    writeln!(out, "{}", user_line(u))?;
+                }
+            }
+        }
+        UserCommand::Show { username, json: j } => {
+            let Some(u) = app.users.find(&username).await? else {
+                bail!("no user named {username:?}");
+            };
+            if j.json {
+                writeln!(out, "{}", user_json(&u))?;
+            } else {
+                writeln!(out, "{}", user_line(&u))?;
+            }
+        }
+        UserCommand::Disable { username } => {
+            app.users.set_disabled(&username, true).await?;
+            writeln!(out, "user {username} disabled")?;
+        }
+        UserCommand::Enable { username } => {
+            app.users.set_disabled(&username, false).await?;
+            writeln!(out, "user {username} enabled")?;
+        }
+        UserCommand::SetPassword {
+            username,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin, input)?;
+            app.users.set_password(&username, password).await?;
+            writeln!(out, "password of {username} set")?;
+        }
+    }
+    Ok(())
+}
