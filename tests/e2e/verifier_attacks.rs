@@ -236,6 +236,25 @@ async fn forged_tokens_are_refused_with_the_right_error() {
     )
     .await;
 
+    // Extreme numbers: no overflow, no panic (an IdP-signed far-future exp is simply valid).
+    assert!(
+        v.verify(&forge(&h, &with("exp", json!(i64::MAX)), sign_es))
+            .await
+            .is_ok()
+    );
+    let r = v
+        .verify(&forge(&h, &with("exp", json!(i64::MIN)), sign_es))
+        .await;
+    assert_eq!(r.err(), Some(VerifyError::Expired));
+    let r = v
+        .verify(&forge(&h, &with("nbf", json!(i64::MAX)), sign_es))
+        .await;
+    assert_eq!(r.err(), Some(VerifyError::NotYetValid));
+    let r = v
+        .verify(&forge(&h, &with("exp", json!(1e300)), sign_es))
+        .await;
+    assert_eq!(r.err(), Some(VerifyError::InvalidClaim("exp")));
+
     // Shape.
     let ok = forge(&h, &good, sign_es);
     expect(

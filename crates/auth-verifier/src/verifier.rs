@@ -335,12 +335,12 @@ impl Verifier {
 
     fn check_time(&self, c: &Claims, now: UnixTime) -> Result<(), VerifyError> {
         let leeway = self.inner.leeway;
-        if now >= c.exp + leeway {
+        // Saturating: the claims are attacker-controlled numbers (i64::MAX must not overflow).
+        if now >= c.exp.saturating_add(leeway) {
             return Err(VerifyError::Expired);
         }
-        if c.nbf.is_some_and(|nbf| nbf > now + leeway)
-            || c.iat.is_some_and(|iat| iat > now + leeway)
-        {
+        let latest = now.saturating_add(leeway);
+        if c.nbf.is_some_and(|nbf| nbf > latest) || c.iat.is_some_and(|iat| iat > latest) {
             return Err(VerifyError::NotYetValid);
         }
         Ok(())
@@ -350,7 +350,7 @@ impl Verifier {
     pub fn revoke_jti(&self, jti: &str, exp: UnixTime) {
         self.inner
             .revocations
-            .revoke_jti(jti, exp + self.inner.leeway);
+            .revoke_jti(jti, exp.saturating_add(self.inner.leeway));
         self.inner.revocations.prune(self.inner.clock.now());
     }
 
