@@ -8,6 +8,7 @@ use auth_server::domain::keys::keyring::aad;
 use tests::{Backend, ManualClock, TEST_KEK, TestServer, decode_segment, fresh_database};
 
 tests::on_both_backends!(
+    a_replica_with_another_kek_refuses_to_start,
     operator_rotation_publishes_ahead_then_switches,
     automatic_rotation_follows_the_schedule,
     replicas_never_both_create_a_key,
@@ -222,4 +223,19 @@ async fn private_keys_are_sealed_at_rest(backend: Backend) {
                 .is_err()
         );
     }
+}
+
+async fn a_replica_with_another_kek_refuses_to_start(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let config = tests::base_config(&s.db_url);
+    let other = auth_server::app::App::start(
+        config,
+        std::sync::Arc::new(s.clock.clone()),
+        Kek::from_bytes([9; 32]),
+    )
+    .await;
+    let err = other.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("AUTH_SERVER_KEYS_KEK"), "{err}");
+    // The keys were not touched: the first replica still signs.
+    assert_eq!(s.app.keys.algorithms_without_signer(), vec![]);
 }

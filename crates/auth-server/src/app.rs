@@ -58,6 +58,12 @@ pub enum StartError {
     /// Key maintenance failed.
     #[error(transparent)]
     Keys(#[from] crate::domain::keys::KeyError),
+    /// No stored key can be used to sign: most likely this replica's key-encryption key is not the
+    /// one the others use.
+    #[error(
+        "no usable signing key for {0}: is AUTH_SERVER_KEYS_KEK the key-encryption key the other replicas use?"
+    )]
+    NoSigningKey(String),
     /// The password parameters are unusable.
     #[error(transparent)]
     Passwords(crate::domain::passwords::PasswordError),
@@ -78,6 +84,10 @@ impl App {
         store.migrate().await?;
         let app = Self::from_parts(config, clock, kek, store)?;
         app.keys.maintain().await?;
+        let unusable = app.keys.algorithms_without_signer();
+        if !unusable.is_empty() {
+            return Err(StartError::NoSigningKey(format!("{unusable:?}")));
+        }
         Ok(Arc::new(app))
     }
 

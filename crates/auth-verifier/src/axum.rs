@@ -44,15 +44,19 @@ impl BearerError {
 
     /// 401 `invalid_token` (RFC 6750 §3.1).
     pub fn invalid(why: &VerifyError) -> Self {
-        // The reason is safe to show: it names the failed check, not a secret.
-        let description = why.to_string().replace('"', "'");
+        // Only "expired" is told apart (clients act on it); every other reason is logged, not shown,
+        // so a caller learns nothing about keys, the IdP's state, or which check failed.
+        let description = match why {
+            VerifyError::Expired => "the access token has expired",
+            _ => "the access token is invalid",
+        };
         Self {
             status: StatusCode::UNAUTHORIZED,
             challenge: format!(
                 "Bearer error=\"invalid_token\", error_description=\"{description}\""
             ),
             code: Some("invalid_token"),
-            description: Some(description),
+            description: Some(description.to_owned()),
         }
     }
 

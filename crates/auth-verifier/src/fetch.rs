@@ -99,6 +99,32 @@ pub fn parse_max_age(value: &str) -> Option<u64> {
     max_age
 }
 
+/// https, or http on loopback only; no userinfo (`http://127.0.0.1:80@evil.example` is refused).
+pub fn check_url(url: &str) -> Result<(), String> {
+    let bad = || Err(format!("{url:?} must be https (http only on loopback)"));
+    let (scheme, rest) = match url.split_once("://") {
+        Some(x) => x,
+        None => return bad(),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() || authority.contains('@') {
+        return bad();
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']')
+            .next()
+            .map(|h| format!("[{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default().to_owned()
+    };
+    match scheme {
+        "https" => Ok(()),
+        "http" if matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") => Ok(()),
+        _ => bad(),
+    }
+}
+
 /// Reads `jwks_uri` from an OpenID Connect discovery document, checking its `issuer`
 /// (OpenID Connect Discovery 1.0 §4.3: it MUST be identical to the issuer the document was fetched for).
 pub fn jwks_uri_from_discovery(body: &[u8], issuer: &str) -> Result<String, FetchError> {
@@ -128,6 +154,19 @@ mod tests {
         assert_eq!(parse_max_age("no-store"), Some(0));
         assert_eq!(parse_max_age("public"), None);
         assert_eq!(parse_max_age("max-age=abc"), None);
+    }
+
+    #[test]
+    fn urls_must_be_https_or_loopback() {
+        assert!(check_url("https://idp.example.com").is_ok());
+        assert!(check_url("http://127.0.0.1:8080/jwks").is_ok());
+        assert!(check_url("http://localhost").is_ok());
+        assert!(check_url("http://[::1]:8080").is_ok());
+        assert!(check_url("http://idp.example.com").is_err());
+        assert!(check_url("http://127.0.0.1.evil.com").is_err());
+        assert!(check_url("http://127.0.0.1:80@evil.com/jwks").is_err());
+        assert!(check_url("https://user@idp.example.com").is_err());
+        assert!(check_url("ftp://127.0.0.1").is_err());
     }
 
     #[test]

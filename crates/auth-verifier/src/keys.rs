@@ -85,13 +85,15 @@ pub fn parse_jwks(body: &[u8], allowed: &[Alg]) -> Result<(KeySet, Vec<String>),
     let raw: Raw = serde_json::from_slice(body).map_err(|e| JwksError(e.to_string()))?;
     let mut set = KeySet::default();
     let mut skipped = Vec::new();
+    let mut duplicated = std::collections::HashSet::new();
     for (i, value) in raw.keys.into_iter().enumerate() {
         match parse_key(value, allowed) {
             Ok(key) => {
-                if set.by_kid.contains_key(&key.kid) {
+                if duplicated.contains(&key.kid) || set.by_kid.contains_key(&key.kid) {
                     skipped.push(format!("key {i} ({}): duplicate kid", key.kid));
-                    // Two keys with one kid make `kid -> key` ambiguous: use neither.
+                    // Two keys with one kid make `kid -> key` ambiguous: use none of them.
                     set.by_kid.remove(&key.kid);
+                    duplicated.insert(key.kid);
                 } else {
                     set.by_kid.insert(key.kid.clone(), Arc::new(key));
                 }

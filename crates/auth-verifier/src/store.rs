@@ -64,7 +64,7 @@ pub struct IssuerKeys {
     policy: Arc<StorePolicy>,
     clock: Arc<dyn Clock>,
     current: RwLock<Arc<Snapshot>>,
-    fetch_lock: tokio::sync::Mutex<()>,
+    fetch_lock: Arc<tokio::sync::Mutex<()>>,
     refetch: Mutex<RefetchState>,
     fetches: AtomicU64,
     /// `fresh_until + max_stale` of the current keys, readable without the lock (cache hits check it).
@@ -87,7 +87,7 @@ impl IssuerKeys {
             policy,
             clock,
             current: RwLock::new(Arc::new(Snapshot::default())),
-            fetch_lock: tokio::sync::Mutex::new(()),
+            fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
             refetch: Mutex::new(RefetchState::default()),
             fetches: AtomicU64::new(0),
             usable_until: AtomicI64::new(i64::MIN),
@@ -118,7 +118,10 @@ impl IssuerKeys {
 
     /// The key for `kid`. On an unknown kid, refetches at most once per cooldown (shared between all
     /// concurrent callers); kids still unknown afterwards are remembered and refused without a fetch.
-    pub async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
+    ///
+    /// The refetch runs in its own task holding the fetch lock: a caller that goes away (client
+    /// disconnect, timeout) cannot cancel it and so cannot spend the cooldown for nothing.
+    pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
         let snap = self.snapshot();
         if let Some(key) = snap.keys.get(kid) {
             self.check_stale(&snap)?;
@@ -132,13 +135,13 @@ impl IssuerKeys {
             }
             if state
                 .last_refetch
-                .is_some_and(|t| now < t + self.policy.refetch_cooldown)
+                .is_some_and(|t| now < t.saturating_add(self.policy.refetch_cooldown))
             {
                 return Err(self.unknown_or_unavailable(&snap));
             }
         }
         let seen = snap.generation;
-        let _guard = self.fetch_lock.lock().await;
+        let guard = self.fetch_lock.clone().lock_owned().await;
         // Someone else fetched while we waited: use their result.
         if self.snapshot().generation == seen {
             let allowed = {
@@ -146,15 +149,22 @@ impl IssuerKeys {
                 let now = self.clock.now();
                 let free = state
                     .last_refetch
-                    .is_none_or(|t| now >= t + self.policy.refetch_cooldown);
+                    .is_none_or(|t| now >= t.saturating_add(self.policy.refetch_cooldown));
                 if free {
                     // The cooldown starts now, whatever the fetch's outcome.
                     state.last_refetch = Some(now);
                 }
                 free
             };
-            if allowed && let Err(e) = self.fetch_locked().await {
-                tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refetch for an unknown kid failed");
+            if allowed {
+                let store = Arc::clone(self);
+                let fetch = tokio::spawn(async move {
+                    let _guard = guard;
+                    if let Err(e) = store.fetch_locked().await {
+                        tracing::warn!(issuer = %store.issuer, error = %e, "JWKS refetch for an unknown kid failed");
+                    }
+                });
+                let _ = fetch.await;
             }
         }
         let snap = self.snapshot();
@@ -172,10 +182,13 @@ impl IssuerKeys {
                         state.unknown.clear();
                     }
                 }
-                if snap.fetched_at.is_some() {
-                    state
-                        .unknown
-                        .insert(kid.to_owned(), now + self.policy.unknown_kid_ttl);
+                // Remember the kid only if a fetch completed after it was missed: a failed or
+                // skipped fetch proves nothing about it.
+                if snap.generation != seen {
+                    state.unknown.insert(
+                        kid.to_owned(),
+                        now.saturating_add(self.policy.unknown_kid_ttl),
+                    );
                 }
                 Err(self.unknown_or_unavailable(&snap))
             }
@@ -209,7 +222,7 @@ impl IssuerKeys {
     }
 
     fn check_stale(&self, snap: &Snapshot) -> Result<(), VerifyError> {
-        if self.clock.now() > snap.fresh_until + self.policy.max_stale {
+        if self.clock.now() > snap.fresh_until.saturating_add(self.policy.max_stale) {
             return Err(VerifyError::KeysStale);
         }
         Ok(())
@@ -235,6 +248,8 @@ impl IssuerKeys {
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let doc = fetch::get(&self.http, &url, self.policy.max_document_bytes).await?;
         let uri = fetch::jwks_uri_from_discovery(&doc.body, &self.issuer)?;
+        // The discovered URL gets the same rule as a configured one: https (http on loopback only).
+        fetch::check_url(&uri).map_err(FetchError::Invalid)?;
         *lock(&self.discovered_jwks_uri) = Some(uri.clone());
         Ok(uri)
     }
@@ -259,7 +274,7 @@ impl IssuerKeys {
         let snap = Arc::new(Snapshot {
             keys,
             fetched_at: Some(now),
-            fresh_until: now + ttl,
+            fresh_until: now.saturating_add(ttl),
             generation,
         });
         let usable_until = snap.fresh_until.saturating_add(self.policy.max_stale);
@@ -306,7 +321,7 @@ impl IssuerKeys {
                 if let Err(e) = store.refresh().await {
                     let snap = store.snapshot();
                     let now = store.clock.now();
-                    if now > snap.fresh_until + store.policy.max_stale {
+                    if now > snap.fresh_until.saturating_add(store.policy.max_stale) {
                         tracing::error!(issuer = %store.issuer, error = %e,
                             "JWKS refresh failed and the keys are past max_stale: failing closed");
                     } else {

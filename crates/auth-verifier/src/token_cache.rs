@@ -1,11 +1,16 @@
 //! The verified-token cache: claims of tokens already verified, keyed by the SHA-256 of the whole token.
 //!
-//! Sharded maps behind plain mutexes: a hit takes one uncontended lock on one of 32 shards and clones
-//! an `Arc`. (A moka cache measured slower under load on two cores; see docs/BENCHMARKS.md.) Entries
-//! are dropped once their token has expired; when a shard is full, expired entries go first, then
-//! arbitrary ones: the bound is on memory, and correctness never depends on an entry being present.
+//! Two levels. A small per-thread map in front (no shared memory is written on a hit: each thread
+//! holds its own copy of the claims, so even their reference count is not shared), and behind it
+//! sharded maps under plain mutexes. (A moka cache measured slower under load on two cores; see
+//! docs/BENCHMARKS.md.) Entries are dropped once their token has expired; when a map is full, expired
+//! entries go first, then arbitrary ones: the bound is on memory, and correctness never depends on an
+//! entry being present, because every hit is re-checked (expiry, key staleness, revocations) by the
+//! verifier. `clear` bumps an epoch that empties every thread's map on its next use.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use auth_core::UnixTime;
@@ -13,9 +18,26 @@ use auth_core::UnixTime;
 use crate::claims::Claims;
 
 const SHARDS: usize = 32;
+/// Entries in each thread's own map.
+const PER_THREAD: usize = 256;
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+#[derive(Default)]
+struct Local {
+    owner: usize,
+    epoch: u64,
+    map: HashMap<[u8; 32], Arc<Claims>>,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::new(Local::default());
+}
 
 #[derive(Debug)]
 pub(crate) struct TokenCache {
+    id: usize,
+    epoch: AtomicU64,
     shards: Vec<Mutex<HashMap<[u8; 32], Arc<Claims>>>>,
     per_shard: usize,
 }
@@ -27,6 +49,8 @@ impl TokenCache {
             .div_ceil(SHARDS)
             .max(1);
         Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            epoch: AtomicU64::new(0),
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard,
         }
@@ -37,13 +61,48 @@ impl TokenCache {
     }
 
     pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<Claims>> {
-        match self.shard(key).lock() {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let local = LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.owner != self.id || l.epoch != epoch {
+                *l = Local {
+                    owner: self.id,
+                    epoch,
+                    map: HashMap::new(),
+                };
+            }
+            l.map.get(key).cloned()
+        });
+        if local.is_some() {
+            return local;
+        }
+        let shared = match self.shard(key).lock() {
             Ok(map) => map.get(key).cloned(),
             Err(_) => None,
-        }
+        }?;
+        // This thread's own copy, so later hits share nothing with other threads.
+        let own = Arc::new((*shared).clone());
+        self.put_local(*key, own.clone());
+        Some(own)
+    }
+
+    fn put_local(&self, key: [u8; 32], claims: Arc<Claims>) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        LOCAL.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.owner != self.id || l.epoch != epoch || l.map.len() >= PER_THREAD {
+                *l = Local {
+                    owner: self.id,
+                    epoch,
+                    map: HashMap::new(),
+                };
+            }
+            l.map.insert(key, claims);
+        });
     }
 
     pub(crate) fn insert(&self, key: [u8; 32], claims: Arc<Claims>, now: UnixTime) {
+        self.put_local(key, claims.clone());
         let Ok(mut map) = self.shard(&key).lock() else {
             return;
         };
@@ -59,6 +118,7 @@ impl TokenCache {
     }
 
     pub(crate) fn clear(&self) {
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         for s in &self.shards {
             if let Ok(mut m) = s.lock() {
                 m.clear();
@@ -94,10 +154,40 @@ mod tests {
         k2[1] = 1; // same shard as k1
         c.insert(k1, claims(10), 0);
         assert!(c.get(&k1).is_some());
-        c.insert(k2, claims(100), 20); // k1 expired at 20: it goes first
-        assert!(c.get(&k1).is_none());
+        c.insert(k2, claims(100), 20); // k1 expired at 20: it leaves the shared level first
+        // Seen from a thread with no local copy (this one may keep its own until it is full or
+        // cleared: hits are re-checked against expiry by the verifier anyway).
+        let (has1, has2) = std::thread::scope(|s| {
+            s.spawn(|| (c.get(&k1).is_some(), c.get(&k2).is_some()))
+                .join()
+                .unwrap_or((true, false))
+        });
+        assert!(!has1 && has2);
         assert!(c.get(&k2).is_some());
         c.clear();
-        assert!(c.get(&k2).is_none());
+        assert!(c.get(&k2).is_none(), "clear empties this thread's map too");
+    }
+
+    #[test]
+    fn per_thread_copies_and_owner_isolation() {
+        let a = TokenCache::new(64);
+        let b = TokenCache::new(64);
+        let k = [7u8; 32];
+        a.insert(k, claims(50), 0);
+        let first = a.get(&k).unwrap_or_else(|| claims(0));
+        let second = a.get(&k).unwrap_or_else(|| claims(0));
+        assert!(
+            Arc::ptr_eq(&first, &second),
+            "the second hit comes from this thread's map"
+        );
+        assert_eq!(first.exp, 50);
+        assert!(
+            b.get(&k).is_none(),
+            "another cache's entries are not visible"
+        );
+        assert!(a.get(&k).is_some());
+        let other_thread =
+            std::thread::scope(|s| s.spawn(|| a.get(&k).map(|c| c.exp)).join().ok().flatten());
+        assert_eq!(other_thread, Some(50));
     }
 }

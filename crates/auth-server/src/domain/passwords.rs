@@ -131,14 +131,21 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst)
-            >= self.max_waiting + self.running.available_permits()
-        {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
+        // A guard, not a bare decrement: a caller dropped while it waits (client gone, timeout) must
+        // give its place back, or the queue would fill up with ghosts and refuse every sign-in.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let already = self.waiting.fetch_add(1, Ordering::SeqCst);
+        let waiting = Waiting(&self.waiting);
+        if already >= self.max_waiting + self.running.available_permits() {
             return Err(PasswordError::Busy);
         }
         let permit = self.running.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        drop(waiting);
         let permit = permit.map_err(|_| PasswordError::Busy)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         let out = tokio::task::spawn_blocking(move || {
@@ -241,5 +248,31 @@ mod tests {
         // Hold the only slot: with no room to wait, the next operation is refused at once.
         let _slot = h.running.clone().acquire_owned().await;
         assert!(matches!(h.hash("x".into()).await, Err(PasswordError::Busy)));
+    }
+
+    #[tokio::test]
+    async fn a_caller_dropped_while_waiting_gives_its_place_back() {
+        let h = PasswordHasher::new(CHEAP, 1, 1).unwrap_or_else(|e| panic!("{e}"));
+        let slot = h.running.clone().acquire_owned().await;
+        for _ in 0..5 {
+            // Polled once (it queues for the slot), then dropped before it gets it.
+            let mut waiter = Box::pin(h.hash("x".into()));
+            let polled = futures_poll_once(waiter.as_mut());
+            assert!(polled.is_none(), "it was waiting");
+        }
+        assert_eq!(h.waiting.load(Ordering::SeqCst), 0);
+        drop(slot);
+        assert!(
+            h.hash("x".into()).await.is_ok(),
+            "the queue is not full of ghosts"
+        );
+    }
+
+    fn futures_poll_once<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> Option<F::Output> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.poll(&mut cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        }
     }
 }

@@ -29,6 +29,8 @@ pub struct LoadedKey {
     pub generation: i64,
     /// When it may start signing.
     pub activates_at: UnixTime,
+    /// When it stops signing (its successor activates), if scheduled.
+    pub retires_at: Option<UnixTime>,
     /// When it leaves the JWKS, if scheduled.
     pub removed_at: Option<UnixTime>,
     /// Its public JWK.
@@ -69,8 +71,11 @@ impl Snapshot {
         }
     }
 
-    /// The key that signs for `alg` at `now`: the newest whose `activates_at` has passed (and that
-    /// this replica can use). Every replica computes the same answer from the clock alone.
+    /// The key that signs for `alg` at `now`: the newest whose `activates_at` has passed, that has not
+    /// retired, and that this replica can use. Every replica computes the same answer from the clock
+    /// alone. A retired key never signs again, even when its successor cannot be used here (wrong
+    /// KEK): then there is no key and token requests fail, rather than signing with a key that is
+    /// about to leave the JWKS.
     pub fn signing_key(
         &self,
         alg: Alg,
@@ -79,6 +84,7 @@ impl Snapshot {
         self.keys
             .iter()
             .filter(|k| k.alg == alg && k.activates_at <= now)
+            .filter(|k| k.retires_at.is_none_or(|r| r > now))
             .filter(|k| k.removed_at.is_none_or(|r| r > now))
             .filter_map(|k| k.signer.as_ref().map(|s| (k, s)))
             .max_by_key(|(k, _)| (k.activates_at, k.generation))
@@ -168,6 +174,7 @@ fn load(
         alg,
         generation: row.generation,
         activates_at: row.activates_at,
+        retires_at: row.retires_at,
         removed_at: row.removed_at,
         jwk,
         signer,

@@ -94,17 +94,34 @@ impl KeyManager {
     /// The periodic job of every replica: create keys that are due (the first ones on an empty
     /// database), then reload the ring.
     pub async fn maintain(&self) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
-        let out = self.rotate_inner(&Alg::ALL, false).await?;
-        self.reload().await?;
+        // Reload even when a rotation failed: successors and removals made by other replicas must
+        // still reach this one.
+        let rotated = self.rotate_inner(&Alg::ALL, false).await;
+        let reloaded = self.reload().await;
+        let out = rotated?;
+        reloaded?;
         Ok(out)
     }
 
     /// An operator's rotation (`auth-server keys rotate`): creates the next key for each algorithm now,
     /// to activate after the publish lead. Reloads the ring.
     pub async fn rotate(&self, algs: &[Alg]) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
-        let out = self.rotate_inner(algs, true).await?;
-        self.reload().await?;
+        let rotated = self.rotate_inner(algs, true).await;
+        let reloaded = self.reload().await;
+        let out = rotated?;
+        reloaded?;
         Ok(out)
+    }
+
+    /// Algorithms for which this replica has no key it can sign with at `now` (e.g. its KEK does not
+    /// open the stored keys).
+    pub fn algorithms_without_signer(&self) -> Vec<Alg> {
+        let snap = self.ring.snapshot();
+        let now = self.clock.now();
+        Alg::ALL
+            .into_iter()
+            .filter(|a| snap.signing_key(*a, now).is_none())
+            .collect()
     }
 
     /// Reloads the live keys from the database into the ring.
