@@ -293,3 +293,58 @@ async fn cached_verifications_still_honour_expiry_and_revocation() {
         "a cache hit past exp is refused"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_goes_away_cannot_cancel_the_unknown_kid_refetch() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let v = verifier_for(&s, |b| b.token_cache(0)).await;
+    let store = v.issuer_keys(&s.base).unwrap().clone();
+    // A new key is published (not yet signing) after the verifier fetched the JWKS.
+    s.app.keys.rotate(&[Alg::Es256]).await.unwrap();
+    let snap = s.app.keys.ring().snapshot();
+    let pending = snap
+        .keys
+        .iter()
+        .find(|k| !store.kids().contains(&k.kid))
+        .unwrap()
+        .clone();
+    let signer = pending.signer.clone().unwrap();
+    let now = s.clock.now();
+    let h = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}"}}"#,
+        pending.kid
+    ));
+    let p = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"iss":"{}","aud":"{AUD}","exp":{}}}"#,
+        s.base,
+        now + 300
+    ));
+    let input = format!("{h}.{p}");
+    let token = format!(
+        "{input}.{}",
+        URL_SAFE_NO_PAD.encode(signer.sign(input.as_bytes()).unwrap())
+    );
+
+    // The first request with the new kid starts the refetch and is then dropped (client gone).
+    let hits = s.jwks_hit_count();
+    {
+        let mut fut = Box::pin(v.verify(&token));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    // The fetch completes anyway: the kid becomes known without anyone waiting for it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !store.kids().contains(&pending.kid) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refetch was cancelled with its caller"
+        );
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(s.jwks_hit_count(), hits + 1);
+    assert!(
+        v.verify(&token).await.is_ok(),
+        "no second fetch needed, and no cooldown wasted"
+    );
+    assert_eq!(s.jwks_hit_count(), hits + 1);
+}

@@ -434,3 +434,52 @@ async fn a_jwks_with_bad_keys_still_serves_its_good_ones() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
+    let key_a = ES256.generate_key_pair().unwrap();
+    let key_b = ES256.generate_key_pair().unwrap();
+    let public = |k: &josekit::jwk::alg::ec::EcKeyPair, kid: &str| {
+        let mut j = k.to_jwk_public_key();
+        j.set_key_id(kid);
+        serde_json::to_value(j.as_ref()).unwrap()
+    };
+    let (pa, pb) = (public(&key_a, "a"), public(&key_b, "b"));
+    let served = Arc::new(std::sync::Mutex::new(json!({"keys": [pa, pb]}).to_string()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let body = served.clone();
+    let app = axum::Router::new().route(
+        "/keys",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { body.lock().unwrap().clone() }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys")))
+        .audience(AUD)
+        .clock(Arc::new(clock.clone()))
+        .background_refresh(false)
+        .build()
+        .await
+        .unwrap();
+    let signer_a = ES256.signer_from_jwk(&key_a.to_jwk_private_key()).unwrap();
+    let claims = json!({"iss": issuer, "aud": AUD, "exp": clock.now() + 600});
+    let token = forge(&header("ES256", "a"), &claims, |m| {
+        signer_a.sign(m).unwrap()
+    });
+    assert!(v.verify(&token).await.is_ok());
+    assert!(v.verify(&token).await.is_ok(), "now a cache hit");
+
+    // The issuer withdraws key "a" (say it leaked); the verifier's next refresh sees it gone.
+    *served.lock().unwrap() = json!({"keys": [pb]}).to_string();
+    v.refresh().await;
+    assert_eq!(
+        v.verify(&token).await.err(),
+        Some(VerifyError::UnknownKid),
+        "the cached verification is not reused"
+    );
+}

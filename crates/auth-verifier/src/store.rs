@@ -69,6 +69,9 @@ pub struct IssuerKeys {
     fetches: AtomicU64,
     /// `fresh_until + max_stale` of the current keys, readable without the lock (cache hits check it).
     usable_until: AtomicI64,
+    /// Bumped whenever the set of kids changes: cached verifications made under another version are
+    /// verified again, so a key removed from the JWKS stops being trusted at once.
+    keyset_version: AtomicU64,
 }
 
 impl IssuerKeys {
@@ -91,12 +94,18 @@ impl IssuerKeys {
             refetch: Mutex::new(RefetchState::default()),
             fetches: AtomicU64::new(0),
             usable_until: AtomicI64::new(i64::MIN),
+            keyset_version: AtomicU64::new(0),
         }
     }
 
     /// The issuer identifier.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The version of the set of kids (changes when a key appears or disappears).
+    pub fn keyset_version(&self) -> u64 {
+        self.keyset_version.load(Ordering::Acquire)
     }
 
     /// How many JWKS fetches were attempted (for monitoring and tests).
@@ -270,7 +279,13 @@ impl IssuerKeys {
             .map_or(p.default_ttl, |m| i64::try_from(m).unwrap_or(i64::MAX))
             .clamp(p.min_ttl, p.max_ttl);
         let now = self.clock.now();
-        let generation = self.snapshot().generation + 1;
+        let old = self.snapshot();
+        let generation = old.generation + 1;
+        let mut old_kids: Vec<&str> = old.keys.kids().collect();
+        let mut new_kids: Vec<&str> = keys.kids().collect();
+        old_kids.sort_unstable();
+        new_kids.sort_unstable();
+        let kids_changed = old_kids != new_kids;
         let snap = Arc::new(Snapshot {
             keys,
             fetched_at: Some(now),
@@ -283,6 +298,9 @@ impl IssuerKeys {
             Err(p) => *p.into_inner() = snap,
         }
         self.usable_until.store(usable_until, Ordering::Release);
+        if kids_changed {
+            self.keyset_version.fetch_add(1, Ordering::AcqRel);
+        }
         // Kids remembered as unknown may exist now.
         lock(&self.refetch).unknown.clear();
         Ok(())

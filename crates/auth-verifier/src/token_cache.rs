@@ -18,6 +18,9 @@ use auth_core::UnixTime;
 use crate::claims::Claims;
 
 const SHARDS: usize = 32;
+
+/// Cached claims and the issuer's key-set version they were verified under.
+pub(crate) type Entry = (Arc<Claims>, u64);
 /// Entries in each thread's own map.
 const PER_THREAD: usize = 256;
 
@@ -27,7 +30,7 @@ static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
 struct Local {
     owner: usize,
     epoch: u64,
-    map: HashMap<[u8; 32], Arc<Claims>>,
+    map: HashMap<[u8; 32], Entry>,
 }
 
 thread_local! {
@@ -38,7 +41,7 @@ thread_local! {
 pub(crate) struct TokenCache {
     id: usize,
     epoch: AtomicU64,
-    shards: Vec<Mutex<HashMap<[u8; 32], Arc<Claims>>>>,
+    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
     per_shard: usize,
 }
 
@@ -56,11 +59,11 @@ impl TokenCache {
         }
     }
 
-    fn shard(&self, key: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Arc<Claims>>> {
+    fn shard(&self, key: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry>> {
         &self.shards[usize::from(key[0]) % SHARDS]
     }
 
-    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Arc<Claims>> {
+    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Entry> {
         let epoch = self.epoch.load(Ordering::Acquire);
         let local = LOCAL.with(|l| {
             let mut l = l.borrow_mut();
@@ -81,12 +84,12 @@ impl TokenCache {
             Err(_) => None,
         }?;
         // This thread's own copy, so later hits share nothing with other threads.
-        let own = Arc::new((*shared).clone());
+        let own = (Arc::new((*shared.0).clone()), shared.1);
         self.put_local(*key, own.clone());
         Some(own)
     }
 
-    fn put_local(&self, key: [u8; 32], claims: Arc<Claims>) {
+    fn put_local(&self, key: [u8; 32], entry: Entry) {
         let epoch = self.epoch.load(Ordering::Acquire);
         LOCAL.with(|l| {
             let mut l = l.borrow_mut();
@@ -97,24 +100,24 @@ impl TokenCache {
                     map: HashMap::new(),
                 };
             }
-            l.map.insert(key, claims);
+            l.map.insert(key, entry);
         });
     }
 
-    pub(crate) fn insert(&self, key: [u8; 32], claims: Arc<Claims>, now: UnixTime) {
-        self.put_local(key, claims.clone());
+    pub(crate) fn insert(&self, key: [u8; 32], entry: Entry, now: UnixTime) {
+        self.put_local(key, entry.clone());
         let Ok(mut map) = self.shard(&key).lock() else {
             return;
         };
         if map.len() >= self.per_shard {
-            map.retain(|_, c| c.exp > now);
+            map.retain(|_, (c, _)| c.exp > now);
             if map.len() >= self.per_shard
                 && let Some(k) = map.keys().next().copied()
             {
                 map.remove(&k);
             }
         }
-        map.insert(key, claims);
+        map.insert(key, entry);
     }
 
     pub(crate) fn clear(&self) {
@@ -152,9 +155,9 @@ mod tests {
         let k1 = [0u8; 32];
         let mut k2 = [0u8; 32];
         k2[1] = 1; // same shard as k1
-        c.insert(k1, claims(10), 0);
+        c.insert(k1, (claims(10), 0), 0);
         assert!(c.get(&k1).is_some());
-        c.insert(k2, claims(100), 20); // k1 expired at 20: it leaves the shared level first
+        c.insert(k2, (claims(100), 0), 20); // k1 expired at 20: it leaves the shared level first
         // Seen from a thread with no local copy (this one may keep its own until it is full or
         // cleared: hits are re-checked against expiry by the verifier anyway).
         let (has1, has2) = std::thread::scope(|s| {
@@ -173,9 +176,9 @@ mod tests {
         let a = TokenCache::new(64);
         let b = TokenCache::new(64);
         let k = [7u8; 32];
-        a.insert(k, claims(50), 0);
-        let first = a.get(&k).unwrap_or_else(|| claims(0));
-        let second = a.get(&k).unwrap_or_else(|| claims(0));
+        a.insert(k, (claims(50), 0), 0);
+        let first = a.get(&k).map_or_else(|| claims(0), |e| e.0);
+        let second = a.get(&k).map_or_else(|| claims(0), |e| e.0);
         assert!(
             Arc::ptr_eq(&first, &second),
             "the second hit comes from this thread's map"
@@ -187,7 +190,7 @@ mod tests {
         );
         assert!(a.get(&k).is_some());
         let other_thread =
-            std::thread::scope(|s| s.spawn(|| a.get(&k).map(|c| c.exp)).join().ok().flatten());
+            std::thread::scope(|s| s.spawn(|| a.get(&k).map(|e| e.0.exp)).join().ok().flatten());
         assert_eq!(other_thread, Some(50));
     }
 }

@@ -278,14 +278,15 @@ impl Verifier {
         let cache_key: Option<[u8; 32]> =
             inner.cache.as_ref().map(|_| Sha256::digest(token).into());
         if let (Some(cache), Some(k)) = (&inner.cache, &cache_key)
-            && let Some(hit) = cache.get(k)
+            && let Some((hit, version)) = cache.get(k)
+            && let Some(store) = inner.issuers.get(&hit.iss)
+            // Verified under another key set (a key may have left the JWKS): verify again below.
+            && store.keyset_version() == version
         {
             // A hit is re-checked against time, key staleness and revocations, which may have
             // changed since it was cached.
             self.check_time(&hit, now)?;
-            if let Some(store) = inner.issuers.get(&hit.iss) {
-                store.ensure_not_stale()?;
-            }
+            store.ensure_not_stale()?;
             if inner.revocations.is_revoked(&hit) {
                 return Err(VerifyError::Revoked);
             }
@@ -299,6 +300,7 @@ impl Verifier {
             .issuers
             .get(&claims.iss)
             .ok_or(VerifyError::UntrustedIssuer)?;
+        let version = store.keyset_version();
         let key = store.key(kid).await?;
         validate::check_signature(&parts, &key)?;
         self.check_time(&claims, now)?;
@@ -310,7 +312,7 @@ impl Verifier {
         }
         let claims = Arc::new(claims);
         if let (Some(cache), Some(k)) = (&inner.cache, cache_key) {
-            cache.insert(k, claims.clone(), now);
+            cache.insert(k, (claims.clone(), version), now);
         }
         Ok(claims)
     }
