@@ -325,7 +325,10 @@ async fn a_caller_that_goes_away_cannot_cancel_the_unknown_kid_refetch() {
         URL_SAFE_NO_PAD.encode(signer.sign(input.as_bytes()).unwrap())
     );
 
-    // The first request with the new kid starts the refetch and is then dropped (client gone).
+    // The first request with the new kid starts the refetch and is then dropped (client gone). The
+    // IdP answers the JWKS slowly, so the request is certainly still waiting when it is dropped.
+    s.jwks_delay_ms
+        .store(300, std::sync::atomic::Ordering::SeqCst);
     let hits = s.jwks_hit_count();
     {
         let mut fut = Box::pin(v.verify(&token));

@@ -147,6 +147,8 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// How many `GET .../jwks` requests the server has received.
     pub jwks_hits: Arc<AtomicU64>,
+    /// Milliseconds the server waits before answering `GET .../jwks` (0: none).
+    pub jwks_delay_ms: Arc<AtomicU64>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: JoinHandle<()>,
 }
@@ -230,13 +232,26 @@ impl TestServer {
             .await
             .unwrap();
         let jwks_hits = Arc::new(AtomicU64::new(0));
-        let hits = jwks_hits.clone();
+        let jwks_delay_ms = Arc::new(AtomicU64::new(0));
+        let (hits, delay) = (jwks_hits.clone(), jwks_delay_ms.clone());
         let router = auth_server::http::router(app.clone()).layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
-                if req.uri().path().ends_with("/jwks") {
+                let is_jwks = req.uri().path().ends_with("/jwks");
+                if is_jwks {
                     hits.fetch_add(1, Ordering::SeqCst);
                 }
-                next.run(req)
+                let delay = if is_jwks {
+                    delay.load(Ordering::SeqCst)
+                } else {
+                    0
+                };
+                async move {
+                    // A slow IdP, when a test asks for one (the server waits, not the test).
+                    if delay > 0 {
+                        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+                    }
+                    next.run(req).await
+                }
             },
         ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -255,6 +270,7 @@ impl TestServer {
             db_name: db_name.to_owned(),
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
             jwks_hits,
+            jwks_delay_ms,
             shutdown: Some(shutdown),
             task,
         }
