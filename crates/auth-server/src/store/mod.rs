@@ -78,7 +78,20 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(5))
             });
-        let db = Database::connect(opts).await?;
+        // Two processes opening a new SQLite file at once race to switch it to WAL, and the loser gets
+        // "database is locked" at connect time, without the busy timeout applying: retry briefly.
+        let is_sqlite = sqlite_path(&cfg.url).is_some();
+        let mut attempt = 0u64;
+        let db = loop {
+            match Database::connect(opts.clone()).await {
+                Ok(db) => break db,
+                Err(e) if is_sqlite && attempt < 10 && e.to_string().contains("locked") => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         Ok(Self { db })
     }
 
