@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine: installs what is missing (OpenSSL headers, PostgreSQL),
-# starts a throwaway PostgreSQL cluster, checks formatting and lints, and runs every test on SQLite and
-# PostgreSQL. Usage: scripts/test.sh [extra nextest args]
+# The whole test suite, on a fresh machine: installs what is missing (OpenSSL headers, PostgreSQL,
+# Chromium and chromedriver for the browser tests), starts a throwaway PostgreSQL cluster, checks
+# formatting and lints, and runs every test on SQLite and PostgreSQL.
+# Usage: scripts/test.sh [extra nextest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ missing=()
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -35,6 +37,7 @@ cleanup() { as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 
 trap cleanup EXIT
 export AUTH_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export AUTH_TEST_REQUIRE_PG=1
+export AUTH_TEST_REQUIRE_BROWSER=1
 
 echo "== cargo fmt --check"
 cargo fmt --all --check

@@ -10,6 +10,7 @@ use tests::{Backend, ManualClock, TEST_KEK, TestServer, basic, fresh_database};
 
 tests::on_both_backends!(
     clients_and_keys_from_the_cli,
+    public_clients_and_redirect_uris_from_the_cli,
     replicas_see_cli_changes_within_the_cache_ttl,
 );
 
@@ -215,6 +216,145 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
     // The running server publishes the CLI's keys after its next reload, and can sign with them.
     s.app.keys.reload().await.unwrap();
     assert_eq!(s.jwks().await["keys"].as_array().unwrap().len(), 4);
+}
+
+async fn public_clients_and_redirect_uris_from_the_cli(backend: Backend) {
+    let (url, name) = fresh_database(backend).await;
+    let config = cli_config(&url);
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let created = cli(
+        &config,
+        &clock,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Mobile app",
+            "--id",
+            "mobile",
+            "--scope",
+            "openid",
+            "--public",
+            "--first-party",
+            "--always-refresh",
+            "--redirect-uri",
+            "com.example.app:/oauth2redirect",
+            "--redirect-uri",
+            "http://127.0.0.1:51004/cb",
+            "--post-logout-redirect-uri",
+            "https://app.example.com/bye",
+            "--json",
+        ],
+    )
+    .await
+    .unwrap();
+    let created: serde_json::Value = serde_json::from_str(created.trim()).unwrap();
+    assert_eq!(created["public"], true);
+    assert!(
+        created.get("client_secret").is_none(),
+        "a public client has no secret: {created}"
+    );
+
+    let show: serde_json::Value = serde_json::from_str(
+        &cli(&config, &clock, &["client", "show", "mobile", "--json"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        show["redirect_uris"],
+        serde_json::json!([
+            "com.example.app:/oauth2redirect",
+            "http://127.0.0.1:51004/cb"
+        ])
+    );
+    assert_eq!(
+        show["post_logout_redirect_uris"],
+        serde_json::json!(["https://app.example.com/bye"])
+    );
+    assert_eq!(show["public"], true);
+    assert_eq!(show["first_party"], true);
+    assert_eq!(show["always_refresh"], true);
+    let human = cli(&config, &clock, &["client", "show", "mobile"])
+        .await
+        .unwrap();
+    assert!(
+        human.contains("type=public")
+            && human.contains(
+                "redirect_uris=[com.example.app:/oauth2redirect http://127.0.0.1:51004/cb]"
+            ),
+        "{human}"
+    );
+
+    // Text output of a public create: no secret line, and it says so.
+    let text = cli(
+        &config,
+        &clock,
+        &[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--id",
+            "spa",
+            "--public",
+            "--redirect-uri",
+            "https://spa.example.com/cb",
+        ],
+    )
+    .await
+    .unwrap();
+    assert!(!text.contains("client_secret"), "{text}");
+    assert!(text.contains("public client"), "{text}");
+    assert!(
+        text.contains("redirect_uri:  https://spa.example.com/cb"),
+        "{text}"
+    );
+
+    // A public client has no secret to rotate, and cannot use client credentials.
+    let err = cli(&config, &clock, &["client", "rotate-secret", "mobile"])
+        .await
+        .unwrap_err();
+    assert!(err.contains("public"), "{err}");
+    let s = TestServer::start_on(&url, &name, clock.clone(), |_| {}).await;
+    for secret in ["", "x"] {
+        let r = s
+            .post_token(
+                "grant_type=client_credentials",
+                &[("authorization", &basic("mobile", secret))],
+            )
+            .await;
+        assert_eq!(r.status(), 401);
+    }
+
+    // Invalid redirect URIs are refused, and nothing is stored.
+    for (flag, uri, why) in [
+        (
+            "--redirect-uri",
+            "https://app.example.com/cb#frag",
+            "fragment",
+        ),
+        ("--redirect-uri", "http://example.com/cb", "must use https"),
+        ("--redirect-uri", "javascript:alert(1)", "javascript:"),
+        ("--redirect-uri", "myapp:/cb", "private-use scheme"),
+        ("--post-logout-redirect-uri", "/relative", "absolute URI"),
+    ] {
+        let err = cli(
+            &config,
+            &clock,
+            &[
+                "client", "create", "--name", "Bad", "--id", "bad", flag, uri,
+            ],
+        )
+        .await
+        .unwrap_err();
+        assert!(err.contains(uri) && err.contains(why), "{uri}: {err}");
+    }
+    assert!(
+        cli(&config, &clock, &["client", "show", "bad"])
+            .await
+            .is_err()
+    );
 }
 
 async fn replicas_see_cli_changes_within_the_cache_ttl(backend: Backend) {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bad_input;
+mod browser;
 mod cli;
 mod client_credentials;
 mod jwks_and_discovery;

@@ -25,6 +25,9 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod rp;
+pub mod webdriver;
+
 /// The test key-encryption key. Never use a constant KEK outside tests.
 pub const TEST_KEK: [u8; 32] = [42; 32];
 
@@ -295,10 +298,15 @@ impl TestServer {
                 allowed_scopes: own(scopes),
                 default_scopes: own(&scopes[..scopes.len().min(1)]),
                 allowed_resources: own(resources),
+                redirect_uris: vec![],
+                post_logout_redirect_uris: vec![],
+                public: false,
+                first_party: false,
+                always_refresh: false,
             })
             .await
             .unwrap();
-        (c.id, secret)
+        (c.id, secret.unwrap())
     }
 
     /// POSTs a raw body to `/token`.

@@ -22,6 +22,46 @@ pub struct Config {
     pub clients: ClientsConfig,
     /// User password hashing.
     pub passwords: PasswordsConfig,
+    /// The single sign-on session.
+    pub sessions: SessionsConfig,
+    /// The authorization endpoint.
+    pub authorize: AuthorizeConfig,
+    /// Sign-in throttling.
+    pub login: LoginConfig,
+}
+
+/// `[sessions]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionsConfig {
+    /// Seconds without use after which a session ends.
+    pub idle_timeout_secs: i64,
+    /// Seconds after sign-in after which a session ends.
+    pub absolute_timeout_secs: i64,
+}
+
+/// `[authorize]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorizeConfig {
+    /// Authorization-code lifetime.
+    pub code_ttl_secs: i64,
+    /// Whether confidential clients must use PKCE too.
+    pub require_pkce: bool,
+}
+
+/// `[login]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// Failures per account (or unknown username) before a lockout.
+    pub max_failures_per_account: i32,
+    /// Failures per client address before a lockout.
+    pub max_failures_per_address: i32,
+    /// The counting window.
+    pub failure_window_secs: i64,
+    /// How long a lockout lasts.
+    pub lockout_secs: i64,
 }
 
 /// `[passwords]`
@@ -68,6 +108,14 @@ pub struct DatabaseConfig {
 pub struct TokensConfig {
     /// Access-token lifetime in seconds.
     pub access_token_ttl_secs: i64,
+    /// ID-token lifetime in seconds.
+    pub id_token_ttl_secs: i64,
+    /// Refresh tokens expire after this long unused.
+    pub refresh_token_idle_secs: i64,
+    /// No refresh token of a grant lives longer than this.
+    pub refresh_token_absolute_secs: i64,
+    /// A rotated refresh token presented again within this many seconds is a retry, not a theft.
+    pub refresh_reuse_grace_secs: i64,
 }
 
 /// `[keys]`
@@ -242,6 +290,51 @@ impl Config {
             return Err(invalid(
                 "passwords.memory_kib",
                 "with iterations and parallelism must be at least the OWASP argon2id minimum (19456 KiB, 2, 1)",
+            ));
+        }
+        let t = &self.tokens;
+        if !(30..=86_400).contains(&t.id_token_ttl_secs) {
+            return Err(invalid(
+                "tokens.id_token_ttl_secs",
+                "must be between 30 and 86400",
+            ));
+        }
+        if t.refresh_token_idle_secs < 60
+            || t.refresh_token_absolute_secs < t.refresh_token_idle_secs
+        {
+            return Err(invalid(
+                "tokens.refresh_token_idle_secs",
+                "must be at least 60 and at most tokens.refresh_token_absolute_secs",
+            ));
+        }
+        if !(0..=60).contains(&t.refresh_reuse_grace_secs) {
+            return Err(invalid(
+                "tokens.refresh_reuse_grace_secs",
+                "must be between 0 and 60",
+            ));
+        }
+        let s = &self.sessions;
+        if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < s.idle_timeout_secs {
+            return Err(invalid(
+                "sessions.idle_timeout_secs",
+                "must be at least 60 and at most sessions.absolute_timeout_secs",
+            ));
+        }
+        if !(10..=600).contains(&self.authorize.code_ttl_secs) {
+            return Err(invalid(
+                "authorize.code_ttl_secs",
+                "must be between 10 and 600 (RFC 6749 §4.1.2: at most 10 minutes)",
+            ));
+        }
+        let l = &self.login;
+        if l.max_failures_per_account < 1
+            || l.max_failures_per_address < 1
+            || l.failure_window_secs < 1
+            || l.lockout_secs < 1
+        {
+            return Err(invalid(
+                "login.max_failures_per_account",
+                "and the other [login] settings must be at least 1",
             ));
         }
         if self.clients.cache_ttl_secs > 3600 {

@@ -106,7 +106,7 @@ pub enum UserCommand {
 /// `client ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Register a client; prints its secret once.
+    /// Register a client; prints its secret once (a public client has none).
     Create(CreateClient),
     /// List clients.
     List(JsonFlag),
@@ -128,7 +128,8 @@ pub enum ClientCommand {
         /// Client id.
         id: String,
     },
-    /// Issue a new secret; the old one stops working. Prints the new secret once.
+    /// Issue a new secret; the old one stops working. Prints the new secret once. Refused for a
+    /// public client, which has no secret.
     RotateSecret {
         /// Client id.
         id: String,
@@ -159,6 +160,22 @@ pub struct CreateClient {
     /// A resource indicator (RFC 8707) the client may get tokens for (repeatable).
     #[arg(long = "resource")]
     pub resources: Vec<String>,
+    /// A redirection URI for the authorization-code flow (repeatable): https, http only on
+    /// 127.0.0.1 / [::1] / localhost, or a private-use scheme like com.example.app:/cb; no fragment.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A URI the client may be sent back to after logout (repeatable; same rules).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, must use PKCE.
+    #[arg(long)]
+    pub public: bool,
+    /// A first-party client: users are not asked for consent.
+    #[arg(long)]
+    pub first_party: bool,
+    /// Issue a refresh token from the authorization code even without the offline_access scope.
+    #[arg(long)]
+    pub always_refresh: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -258,20 +275,29 @@ fn client_json(c: &Client) -> serde_json::Value {
     json!({
         "client_id": c.id, "name": c.name, "enabled": c.enabled, "alg": c.alg,
         "allowed_scopes": c.allowed_scopes, "default_scopes": c.default_scopes,
-        "allowed_resources": c.allowed_resources, "created_at": c.created_at, "updated_at": c.updated_at,
+        "allowed_resources": c.allowed_resources, "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris, "public": c.public,
+        "first_party": c.first_party, "always_refresh": c.always_refresh,
+        "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
 
 fn client_line(c: &Client) -> String {
     format!(
-        "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}]",
+        "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
+         post_logout_redirect_uris=[{}] first_party={} always_refresh={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
         c.name,
         c.allowed_scopes.join(" "),
         c.default_scopes.join(" "),
-        c.allowed_resources.join(" ")
+        c.allowed_resources.join(" "),
+        if c.public { "public" } else { "confidential" },
+        c.redirect_uris.join(" "),
+        c.post_logout_redirect_uris.join(" "),
+        c.first_party,
+        c.always_refresh
     )
 }
 
@@ -285,6 +311,11 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
                 allowed_scopes: c.scopes,
                 default_scopes: c.default_scopes,
                 allowed_resources: c.resources,
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                public: c.public,
+                first_party: c.first_party,
+                always_refresh: c.always_refresh,
             };
             let (client, secret) = match app.clients.create(new).await {
                 Ok(x) => x,
@@ -293,12 +324,34 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
             };
             if c.json.json {
                 let mut v = client_json(&client);
-                v["client_secret"] = json!(secret);
+                if let Some(secret) = &secret {
+                    v["client_secret"] = json!(secret);
+                }
                 writeln!(out, "{v}")?;
             } else {
                 writeln!(out, "client_id:     {}", client.id)?;
-                writeln!(out, "client_secret: {secret}")?;
-                writeln!(out, "(the secret is shown only now; store it safely)")?;
+                match &secret {
+                    Some(secret) => {
+                        writeln!(out, "client_secret: {secret}")?;
+                        writeln!(out, "(the secret is shown only now; store it safely)")?;
+                    }
+                    None => writeln!(out, "(a public client: it has no secret and must use PKCE)")?,
+                }
+                for uri in &client.redirect_uris {
+                    writeln!(out, "redirect_uri:  {uri}")?;
+                }
+                for uri in &client.post_logout_redirect_uris {
+                    writeln!(out, "post_logout_redirect_uri: {uri}")?;
+                }
+                if client.first_party {
+                    writeln!(out, "(first party: users are not asked for consent)")?;
+                }
+                if client.always_refresh {
+                    writeln!(
+                        out,
+                        "(always refresh: the code grant issues a refresh token without offline_access)"
+                    )?;
+                }
             }
         }
         ClientCommand::List(j) => {
@@ -328,8 +381,11 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
         ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
         ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,
         ClientCommand::RotateSecret { id, json: j } => {
-            let Some(secret) = app.clients.rotate_secret(&id).await? else {
-                bail!("no client {id:?}");
+            let secret = match app.clients.rotate_secret(&id).await {
+                Ok(Some(secret)) => secret,
+                Ok(None) => bail!("no client {id:?}"),
+                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(e) => bail!("{e}"),
             };
             if j.json {
                 writeln!(out, "{}", json!({"client_id": id, "client_secret": secret}))?;

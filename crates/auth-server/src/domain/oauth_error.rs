@@ -23,6 +23,22 @@ pub enum ErrorCode {
     InvalidScope,
     /// RFC 8707 §2: "The requested resource is invalid, missing, unknown, or malformed."
     InvalidTarget,
+    /// §4.1.2.1: "The authorization server does not support obtaining an authorization code using
+    /// this method."
+    UnsupportedResponseType,
+    /// §4.1.2.1: "The resource owner or authorization server denied the request."
+    AccessDenied,
+    /// OIDC Core §3.1.2.6: `prompt=none` and the user is not signed in.
+    LoginRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none` and consent is needed.
+    ConsentRequired,
+    /// OIDC Core §3.1.2.6: the `request` parameter is not supported.
+    RequestNotSupported,
+    /// OIDC Core §3.1.2.6: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
+    /// RFC 7009 §2.2.1: "The authorization server does not support the revocation of the presented
+    /// token type."
+    UnsupportedTokenType,
     /// An unexpected failure (HTTP 500); details are logged, never returned.
     ServerError,
     /// A dependency (the database) is down; retry later (HTTP 503).
@@ -40,6 +56,13 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

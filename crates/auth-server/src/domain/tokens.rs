@@ -17,6 +17,10 @@ pub struct SignedToken {
     pub token: String,
     /// Seconds until it expires.
     pub expires_in: i64,
+    /// Its `exp`.
+    pub expires_at: i64,
+    /// Its `jti`.
+    pub jti: String,
 }
 
 /// Signing failed.
@@ -82,44 +86,73 @@ impl TokenIssuer {
     }
 
     /// Signs an RFC 9068 access token: header `typ: at+jwt`, `alg` and `kid` of the active key.
-    ///
-    /// RS256 signing takes most of a millisecond, so it runs on the [`SigningPool`], not on an async
-    /// worker; ES256 (~30 µs) runs inline.
     pub async fn access_token(&self, req: AccessTokenRequest) -> Result<SignedToken, IssueError> {
         let now = self.clock.now();
-        let snapshot = self.keys.ring().snapshot();
-        let (key, signer) = snapshot
-            .signing_key(req.alg, now)
-            .ok_or(IssueError::NoKey(req.alg))?;
+        let jti = random::token(16);
         let claims = AccessTokenClaims {
             iss: self.issuer.to_string(),
             sub: req.sub,
             aud: Audience::from_list(req.audience),
             exp: now + self.access_token_ttl,
             iat: now,
-            jti: random::token(16),
+            jti: jti.clone(),
             client_id: req.client_id,
             scope: (!req.scopes.is_empty()).then(|| req.scopes.join(" ")),
         };
-        let payload = serde_json::to_vec(&claims).map_err(|e| IssueError::Sign(e.to_string()))?;
+        let token = self.sign(req.alg, ACCESS_TOKEN_TYP, &claims).await?;
+        Ok(SignedToken {
+            token,
+            expires_in: self.access_token_ttl,
+            expires_at: claims.exp,
+            jti,
+        })
+    }
+
+    /// Signs any claims as a compact JWS with the key active now for `alg`, with header `typ`.
+    ///
+    /// RS256 signing takes most of a millisecond, so it runs on the [`SigningPool`], not on an async
+    /// worker; ES256 (~30 µs) runs inline.
+    pub async fn sign(
+        &self,
+        alg: Alg,
+        typ: &str,
+        claims: &impl serde::Serialize,
+    ) -> Result<String, IssueError> {
+        let now = self.clock.now();
+        let snapshot = self.keys.ring().snapshot();
+        let (key, signer) = snapshot
+            .signing_key(alg, now)
+            .ok_or(IssueError::NoKey(alg))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| IssueError::Sign(e.to_string()))?;
         let mut header = JwsHeader::new();
-        header.set_token_type(ACCESS_TOKEN_TYP);
+        header.set_token_type(typ);
         header.set_key_id(key.kid.clone());
         let signer = signer.clone();
         let sign = move || {
             josekit::jws::serialize_compact(&payload, &header, &*signer)
                 .map_err(|e| IssueError::Sign(e.to_string()))
         };
-        let token = match req.alg {
-            Alg::Es256 => sign()?,
+        match alg {
+            Alg::Es256 => sign(),
             Alg::Rs256 => self.rsa_pool.run(sign).await.map_err(|e| match e {
                 PoolError::Busy => IssueError::Busy,
                 PoolError::Stopped => IssueError::Sign(e.to_string()),
-            })??,
-        };
-        Ok(SignedToken {
-            token,
-            expires_in: self.access_token_ttl,
-        })
+            })?,
+        }
+    }
+
+    /// Access-token lifetime.
+    pub fn access_token_ttl(&self) -> i64 {
+        self.access_token_ttl
+    }
+
+    /// The clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// The key manager (for verifying our own tokens).
+    pub fn keys(&self) -> &KeyManager {
+        &self.keys
     }
 }

@@ -210,6 +210,11 @@ impl Users {
             .map(User::from))
     }
 
+    /// One user by subject id.
+    pub async fn get(&self, id: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.store.find_user(id).await?.as_ref().map(User::from))
+    }
+
     async fn row(&self, username: &str) -> Result<user::Model, UserError> {
         self.store
             .find_user_by_username(username)

@@ -20,6 +20,7 @@ pub mod client_auth;
 pub mod discovery;
 pub mod error;
 pub mod form;
+pub mod pages;
 pub mod token;
 
 use crate::app::AppState;

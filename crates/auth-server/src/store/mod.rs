@@ -15,6 +15,7 @@ pub mod clients;
 pub mod entities;
 pub mod keys;
 mod migrations;
+pub mod sso;
 pub mod users;
 
 pub use migrations::Migrator;

@@ -28,6 +28,11 @@ impl Store {
             .await?)
     }
 
+    /// One user by subject id.
+    pub async fn find_user(&self, id: &str) -> Result<Option<user::Model>, StoreError> {
+        Ok(Entity::find_by_id(id.to_owned()).one(self.conn()).await?)
+    }
+
     /// Every user, by login name.
     pub async fn list_users(&self) -> Result<Vec<user::Model>, StoreError> {
         Ok(Entity::find()

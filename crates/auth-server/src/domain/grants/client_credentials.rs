@@ -145,6 +145,11 @@ mod tests {
             allowed_scopes: vec!["a".into(), "b".into()],
             default_scopes: vec!["a".into()],
             allowed_resources: vec!["https://api.one".into(), "https://api.two".into()],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: false,
+            always_refresh: false,
             created_at: 0,
             updated_at: 0,
         }

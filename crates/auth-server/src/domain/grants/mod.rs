@@ -1,3 +1,4 @@
-//! One module per grant type (RFC 6749 §4).
+//! Token-endpoint grants.
 
 pub mod client_credentials;
+pub mod user_grants;

@@ -23,6 +23,18 @@ pub struct Model {
     pub default_scopes: String,
     /// Space-separated resource indicators (RFC 8707) the client may obtain tokens for.
     pub allowed_resources: String,
+    /// Space-separated redirection URIs (RFC 6749 §3.1.2) for the authorization-code flow, matched
+    /// exactly. Empty: the client cannot use that flow.
+    pub redirect_uris: String,
+    /// Space-separated URIs it may return to after logout (OpenID Connect RP-Initiated Logout).
+    pub post_logout_redirect_uris: String,
+    /// A public client (RFC 6749 §2.1): no secret (`secret_sha256` is empty), token endpoint
+    /// authentication `none`, PKCE required.
+    pub public: bool,
+    /// A first-party client: users are not asked for consent.
+    pub first_party: bool,
+    /// The authorization-code grant gives it a refresh token even without `offline_access`.
+    pub always_refresh: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -5,6 +5,8 @@ use sea_orm_migration::prelude::*;
 mod m0001_clients;
 mod m0002_signing_keys;
 mod m0003_users;
+mod m0004_client_redirects;
+mod m0005_sso;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -16,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_clients::Migration),
             Box::new(m0002_signing_keys::Migration),
             Box::new(m0003_users::Migration),
+            Box::new(m0004_client_redirects::Migration),
+            Box::new(m0005_sso::Migration),
         ]
     }
 }

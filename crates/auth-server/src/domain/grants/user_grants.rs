@@ -1,0 +1,430 @@
+//! The grants that act for a user: `authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6) and
+//! `refresh_token` (RFC 6749 §6, with rotation and reuse detection per RFC 9700 §4.14.2).
+
+use std::sync::Arc;
+
+use auth_core::Clock;
+
+use super::super::clients::Client;
+use super::super::oauth_error::{ErrorCode, OAuthError};
+use super::super::random;
+use super::super::sso::claims::{ID_TOKEN_TYP, IdTokenClaims, UserClaims, at_hash};
+use super::super::sso::pkce;
+use super::super::sso::sessions::Sessions;
+use super::super::tokens::{AccessTokenRequest, IssueError, TokenIssuer};
+use super::super::users::{User, Users};
+use crate::store::entities::{refresh_token, token_family};
+use crate::store::{Store, StoreError};
+
+/// Bytes of randomness in a refresh token.
+const REFRESH_BYTES: usize = 32;
+
+/// Tokens for a user (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserTokens {
+    /// The access token (RFC 9068 JWT).
+    pub access_token: String,
+    /// Its lifetime.
+    pub expires_in: i64,
+    /// Granted scopes.
+    pub scope: String,
+    /// The ID token, when `openid` was granted.
+    pub id_token: Option<String>,
+    /// The new refresh token, if the grant has one.
+    pub refresh_token: Option<String>,
+}
+
+/// Refresh-token policy.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshPolicy {
+    /// Idle lifetime.
+    pub idle: i64,
+    /// Absolute lifetime of a family.
+    pub absolute: i64,
+    /// Grace window for retries of a rotated token.
+    pub grace: i64,
+}
+
+/// The user grants.
+#[derive(Debug, Clone)]
+pub struct UserGrants {
+    store: Store,
+    users: Users,
+    sessions: Sessions,
+    tokens: TokenIssuer,
+    clock: Arc<dyn Clock>,
+    id_token_ttl: i64,
+    refresh: RefreshPolicy,
+    userinfo_audience: String,
+}
+
+/// What a token is issued from: a code or a refresh-token family.
+struct Grant<'a> {
+    user: &'a User,
+    scopes: Vec<String>,
+    resources: Vec<String>,
+    session_id: Option<String>,
+    auth_time: i64,
+    amr: Vec<String>,
+    nonce: Option<String>,
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn invalid_grant(why: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, why)
+}
+
+fn unavailable(e: StoreError) -> OAuthError {
+    tracing::warn!(error = %e, "storage failed during a grant");
+    OAuthError::unavailable()
+}
+
+impl UserGrants {
+    /// The grants. `issuer` is our issuer identifier (the userinfo audience is derived from it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Store,
+        users: Users,
+        sessions: Sessions,
+        tokens: TokenIssuer,
+        clock: Arc<dyn Clock>,
+        issuer: &str,
+        id_token_ttl: i64,
+        refresh: RefreshPolicy,
+    ) -> Self {
+        Self {
+            store,
+            users,
+            sessions,
+            tokens,
+            clock,
+            id_token_ttl,
+            refresh,
+            userinfo_audience: format!("{issuer}/userinfo"),
+        }
+    }
+
+    /// The audience that lets an access token call `userinfo`.
+    pub fn userinfo_audience(&self) -> &str {
+        &self.userinfo_audience
+    }
+
+    /// RFC 6749 §4.1.3: redeems a code. The code must exist, belong to this client, be unused and
+    /// unexpired, `redirect_uri` must equal the authorization request's, and the PKCE verifier must
+    /// match. "If an authorization code is used more than once, the authorization server MUST deny the
+    /// request and SHOULD revoke (when possible) all tokens previously issued based on that
+    /// authorization code" (§4.1.2): the second redemption revokes the refresh-token family and the
+    /// access token the first one issued.
+    pub async fn redeem_code(
+        &self,
+        client: &Client,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<UserTokens, OAuthError> {
+        let now = self.clock.now();
+        if code.is_empty() || code.len() > 256 {
+            return Err(invalid_grant("invalid authorization code"));
+        }
+        let digest = random::sha256(code.as_bytes());
+        let row = self
+            .store
+            .find_code(&digest)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| invalid_grant("invalid authorization code"))?;
+        if row.client_id != client.id {
+            return Err(invalid_grant("invalid authorization code"));
+        }
+        if !self
+            .store
+            .consume_code(&digest, now)
+            .await
+            .map_err(unavailable)?
+        {
+            tracing::warn!(client = %client.id, "authorization code reused; revoking what it issued");
+            self.store
+                .revoke_code_tokens(&row, now)
+                .await
+                .map_err(unavailable)?;
+            return Err(invalid_grant("the authorization code was already used"));
+        }
+        if now >= row.expires_at {
+            return Err(invalid_grant("the authorization code has expired"));
+        }
+        if redirect_uri != Some(row.redirect_uri.as_str()) {
+            return Err(invalid_grant(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        match (&row.code_challenge, verifier) {
+            (Some(challenge), Some(v)) if pkce::verify_s256(v, challenge) => {}
+            (Some(_), _) => return Err(invalid_grant("PKCE verification failed")),
+            // RFC 9700 §4.8.2: a verifier for a request made without a challenge is a downgrade attempt.
+            (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
+            (None, None) => {}
+        }
+        if !self
+            .sessions
+            .is_live(&row.session_id)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(invalid_grant("the user's session has ended"));
+        }
+        let user = self.active_user(&row.user_id).await?;
+        let scopes = words(&row.scope);
+        let wants_refresh = scopes.iter().any(|s| s == "offline_access") || client.always_refresh;
+        let grant = Grant {
+            user: &user,
+            scopes,
+            resources: words(&row.resources),
+            session_id: Some(row.session_id.clone()),
+            auth_time: row.auth_time,
+            amr: words(&row.amr),
+            nonce: row.nonce.clone(),
+        };
+        let family = if wants_refresh {
+            Some(self.new_family(client, &grant).await?)
+        } else {
+            None
+        };
+        let (tokens, jti, exp) = self
+            .mint(client, &grant, family.as_ref().map(|f| f.1.clone()))
+            .await?;
+        self.store
+            .record_code_tokens(&digest, family.map(|f| f.0), &jti, exp)
+            .await
+            .map_err(unavailable)?;
+        Ok(tokens)
+    }
+
+    /// RFC 6749 §6 with rotation: every use returns a new refresh token and retires the old one. A
+    /// retired token presented again revokes the whole family (RFC 9700 §4.14.2), unless it comes
+    /// within the grace window (a client retrying after a lost response), which re-issues instead.
+    /// `scope`, if sent, may only narrow the original grant.
+    pub async fn refresh(
+        &self,
+        client: &Client,
+        token: &str,
+        scope: Option<&str>,
+    ) -> Result<UserTokens, OAuthError> {
+        let now = self.clock.now();
+        if token.is_empty() || token.len() > 256 {
+            return Err(invalid_grant("invalid refresh token"));
+        }
+        let digest = random::sha256(token.as_bytes());
+        let (row, family) = self
+            .store
+            .find_refresh(&digest)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| invalid_grant("invalid refresh token"))?;
+        if family.client_id != client.id {
+            return Err(invalid_grant("invalid refresh token"));
+        }
+        if family.revoked_at.is_some() || now >= family.expires_at || now >= row.expires_at {
+            return Err(invalid_grant("the refresh token has expired or been revoked"));
+        }
+        let granted = words(&family.scope);
+        let scopes = match scope {
+            None => granted.clone(),
+            Some(s) => {
+                let asked = words(s);
+                if asked.is_empty() || asked.iter().any(|a| !granted.contains(a)) {
+                    return Err(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        "scope may only narrow the original grant",
+                    ));
+                }
+                asked
+            }
+        };
+        let next_secret = random::token(REFRESH_BYTES);
+        let next = refresh_token::Model {
+            token_sha256: random::sha256(next_secret.as_bytes()),
+            family_id: family.id.clone(),
+            created_at: now,
+            expires_at: (now + self.refresh.idle).min(family.expires_at),
+            used_at: None,
+        };
+        let rotated = row.used_at.is_none()
+            && self
+                .store
+                .rotate_refresh(&digest, next.clone(), now)
+                .await
+                .map_err(unavailable)?;
+        if !rotated {
+            // Already used: this call or a concurrent one lost. Re-read when it was used.
+            let used_at = self
+                .store
+                .find_refresh(&digest)
+                .await
+                .map_err(unavailable)?
+                .and_then(|(r, _)| r.used_at)
+                .unwrap_or(now);
+            if now - used_at > self.refresh.grace {
+                tracing::warn!(client = %client.id, family = %family.id, "refresh token reuse; revoking the family");
+                self.store
+                    .revoke_family(&family.id, now)
+                    .await
+                    .map_err(unavailable)?;
+                return Err(invalid_grant("the refresh token was already used"));
+            }
+            self.store
+                .reissue_refresh(&family.id, next, now)
+                .await
+                .map_err(unavailable)?;
+        }
+        let user = match self.active_user(&family.user_id).await {
+            Ok(u) => u,
+            Err(e) => {
+                let _ = self.store.revoke_family(&family.id, now).await;
+                return Err(e);
+            }
+        };
+        let grant = Grant {
+            user: &user,
+            scopes,
+            resources: words(&family.resources),
+            session_id: family.session_id.clone(),
+            auth_time: family.auth_time,
+            amr: words(&family.amr),
+            nonce: None,
+        };
+        Ok(self.mint(client, &grant, Some(next_secret)).await?.0)
+    }
+
+    async fn active_user(&self, id: &str) -> Result<User, OAuthError> {
+        self.users
+            .get(id)
+            .await
+            .map_err(unavailable)?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| invalid_grant("the user is disabled or no longer exists"))
+    }
+
+    /// A new family with its first token: (family id, token).
+    async fn new_family(
+        &self,
+        client: &Client,
+        g: &Grant<'_>,
+    ) -> Result<(String, String), OAuthError> {
+        let now = self.clock.now();
+        let id = random::token(16);
+        let secret = random::token(REFRESH_BYTES);
+        let family = token_family::Model {
+            id: id.clone(),
+            client_id: client.id.clone(),
+            user_id: g.user.id.clone(),
+            session_id: g.session_id.clone(),
+            scope: g.scopes.join(" "),
+            resources: g.resources.join(" "),
+            auth_time: g.auth_time,
+            amr: g.amr.join(" "),
+            created_at: now,
+            expires_at: now + self.refresh.absolute,
+            revoked_at: None,
+        };
+        let first = refresh_token::Model {
+            token_sha256: random::sha256(secret.as_bytes()),
+            family_id: id.clone(),
+            created_at: now,
+            expires_at: now + self.refresh.idle,
+            used_at: None,
+        };
+        self.store
+            .insert_family(family, first)
+            .await
+            .map_err(unavailable)?;
+        Ok((id, secret))
+    }
+
+    /// Signs the access token (and the ID token when `openid` was granted). Returns the tokens, the
+    /// access token's `jti` and its `exp`.
+    async fn mint(
+        &self,
+        client: &Client,
+        g: &Grant<'_>,
+        refresh_token: Option<String>,
+    ) -> Result<(UserTokens, String, i64), OAuthError> {
+        let openid = g.scopes.iter().any(|s| s == "openid");
+        let mut audience = g.resources.clone();
+        if audience.is_empty() {
+            audience = client.allowed_resources.clone();
+        }
+        if openid {
+            audience.push(self.userinfo_audience.clone());
+        }
+        if audience.is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "this client has no resource registered to issue a token for",
+            ));
+        }
+        let access = self
+            .tokens
+            .access_token(AccessTokenRequest {
+                alg: client.alg,
+                sub: g.user.id.clone(),
+                client_id: client.id.clone(),
+                audience,
+                scopes: g.scopes.clone(),
+            })
+            .await
+            .map_err(issue_error)?;
+        let id_token = if openid {
+            let now = self.clock.now();
+            let claims = IdTokenClaims {
+                iss: self.tokens.issuer().to_owned(),
+                sub: g.user.id.clone(),
+                aud: client.id.clone(),
+                azp: client.id.clone(),
+                exp: now + self.id_token_ttl,
+                iat: now,
+                auth_time: g.auth_time,
+                nonce: g.nonce.clone(),
+                at_hash: at_hash(&access.token),
+                sid: g.session_id.clone(),
+                amr: g.amr.clone(),
+                user: UserClaims::for_scopes(g.user, &g.scopes),
+            };
+            Some(
+                self.tokens
+                    .sign(client.alg, ID_TOKEN_TYP, &claims)
+                    .await
+                    .map_err(issue_error)?,
+            )
+        } else {
+            None
+        };
+        Ok((
+            UserTokens {
+                access_token: access.token,
+                expires_in: access.expires_in,
+                scope: g.scopes.join(" "),
+                id_token,
+                refresh_token,
+            },
+            access.jti,
+            access.expires_at,
+        ))
+    }
+}
+
+fn issue_error(e: IssueError) -> OAuthError {
+    match e {
+        IssueError::NoKey(alg) => {
+            tracing::error!(%alg, "no usable signing key");
+            OAuthError::unavailable()
+        }
+        IssueError::Busy => OAuthError::unavailable(),
+        IssueError::Sign(err) => {
+            tracing::error!(error = %err, "signing failed");
+            OAuthError::server_error()
+        }
+    }
+}

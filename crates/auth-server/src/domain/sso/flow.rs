@@ -1,0 +1,365 @@
+//! The browser side of the authorization-code flow: from an authorization request, through sign-in
+//! and consent, to the redirect that carries the code. No HTTP types: the handlers turn a [`Step`]
+//! into a page or a redirect.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use auth_core::Clock;
+
+use super::request::{
+    self, AuthorizeParams, AuthorizeRequest, RequestError, code_redirect, error_redirect,
+};
+use super::sessions::{Session, Sessions};
+use super::throttle::Throttle;
+use crate::domain::clients::ClientRegistry;
+use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::domain::random;
+use crate::domain::users::{LoginError, User, Users};
+use crate::store::entities::{authorization_code, consent};
+use crate::store::{Store, StoreError};
+
+/// Bytes of randomness in an authorization code.
+const CODE_BYTES: usize = 32;
+
+/// What the browser gets next.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// An error page; the redirect URI is not trusted (RFC 6749 §4.1.2.1).
+    Error(&'static str),
+    /// A redirect to the client (with a code, or an error).
+    Redirect(String),
+    /// The sign-in page.
+    Login {
+        /// The request to carry through the form.
+        request: Box<AuthorizeRequest>,
+        /// Why the last attempt failed, if it did.
+        problem: Option<LoginProblem>,
+        /// What to prefill.
+        username: String,
+    },
+    /// The consent page.
+    Consent {
+        /// The request to carry through the form.
+        request: Box<AuthorizeRequest>,
+        /// Who is signed in.
+        user: User,
+    },
+}
+
+/// Why a sign-in attempt failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginProblem {
+    /// Wrong username or password (one answer for both).
+    Rejected,
+    /// Too many failures: try later.
+    Locked,
+    /// The server is saturated with sign-ins: try again.
+    Busy,
+}
+
+/// The result of a sign-in: the next step, and the new session's cookie secret if one was created.
+#[derive(Debug)]
+pub struct LoginOutcome {
+    /// What to show next.
+    pub step: Step,
+    /// The secret to set as the session cookie.
+    pub new_session: Option<String>,
+}
+
+/// The authorization-code flow's browser steps.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    store: Store,
+    clients: ClientRegistry,
+    users: Users,
+    sessions: Sessions,
+    throttle: Throttle,
+    clock: Arc<dyn Clock>,
+    issuer: Arc<str>,
+    code_ttl: i64,
+    require_pkce: bool,
+}
+
+/// What the flow needs, grouped.
+#[derive(Debug, Clone)]
+pub struct FlowParts {
+    /// Storage.
+    pub store: Store,
+    /// Clients.
+    pub clients: ClientRegistry,
+    /// Users.
+    pub users: Users,
+    /// Sessions.
+    pub sessions: Sessions,
+    /// Throttling.
+    pub throttle: Throttle,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Our issuer identifier.
+    pub issuer: String,
+    /// Code lifetime.
+    pub code_ttl: i64,
+    /// PKCE for confidential clients too.
+    pub require_pkce: bool,
+}
+
+impl Flow {
+    /// Assembles the flow.
+    pub fn new(p: FlowParts) -> Self {
+        Self {
+            store: p.store,
+            clients: p.clients,
+            users: p.users,
+            sessions: p.sessions,
+            throttle: p.throttle,
+            clock: p.clock,
+            issuer: p.issuer.into(),
+            code_ttl: p.code_ttl,
+            require_pkce: p.require_pkce,
+        }
+    }
+
+    /// The sessions.
+    pub fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
+    /// Validates the parameters: an error step, or the request.
+    pub async fn validate(
+        &self,
+        params: AuthorizeParams,
+    ) -> Result<Result<AuthorizeRequest, Step>, StoreError> {
+        let client = match params.client_id.as_deref() {
+            Some(id) if !id.is_empty() && id.len() <= 255 => self.clients.get(id).await?,
+            _ => None,
+        };
+        Ok(
+            request::validate(params, client, &self.issuer, self.require_pkce).map_err(
+                |e| match e {
+                    RequestError::Page(m) => Step::Error(m),
+                    RequestError::Redirect(u) => Step::Redirect(u),
+                },
+            ),
+        )
+    }
+
+    /// `GET /authorize`: decides between sign-in, consent, and an immediate code, given the session
+    /// cookie's secret if the browser sent one (OIDC Core §3.1.2.2-§3.1.2.4).
+    pub async fn authorize(
+        &self,
+        params: AuthorizeParams,
+        session_secret: Option<&str>,
+    ) -> Result<Step, StoreError> {
+        let req = match self.validate(params).await? {
+            Ok(r) => r,
+            Err(step) => return Ok(step),
+        };
+        let session = match session_secret {
+            Some(s) => self.sessions.current(s).await?,
+            None => None,
+        };
+        let user = match &session {
+            Some(s) => self.users.get(&s.user_id).await?.filter(|u| !u.disabled),
+            None => None,
+        };
+        let now = self.clock.now();
+        let fresh_enough = |s: &Session| req.max_age.is_none_or(|m| now - s.auth_time <= m);
+        let (session, user) = match (session, user) {
+            (Some(s), Some(u)) if !req.prompt.login && fresh_enough(&s) => (s, u),
+            _ => {
+                if req.prompt.none {
+                    return Ok(self.deny(&req, ErrorCode::LoginRequired, "the user is not signed in"));
+                }
+                let username = req.login_hint.clone().unwrap_or_default();
+                return Ok(Step::Login {
+                    request: Box::new(req),
+                    problem: None,
+                    username,
+                });
+            }
+        };
+        self.after_authentication(req, &session, user).await
+    }
+
+    /// `POST /login`: checks the password (throttled), starts a new session, and continues the flow.
+    pub async fn login(
+        &self,
+        params: AuthorizeParams,
+        username: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+        old_session_secret: Option<&str>,
+    ) -> Result<LoginOutcome, StoreError> {
+        let req = match self.validate(params).await? {
+            Ok(r) => r,
+            Err(step) => {
+                return Ok(LoginOutcome {
+                    step,
+                    new_session: None,
+                });
+            }
+        };
+        let retry = |req: AuthorizeRequest, problem| LoginOutcome {
+            step: Step::Login {
+                request: Box::new(req),
+                problem: Some(problem),
+                username: username.to_owned(),
+            },
+            new_session: None,
+        };
+        if self.throttle.is_locked(username, addr).await? {
+            return Ok(retry(req, LoginProblem::Locked));
+        }
+        let user = match self.users.authenticate(username, password).await {
+            Ok(u) => u,
+            Err(LoginError::Rejected) => {
+                self.throttle.failed(username, addr).await?;
+                return Ok(retry(req, LoginProblem::Rejected));
+            }
+            Err(LoginError::Busy) => return Ok(retry(req, LoginProblem::Busy)),
+            Err(LoginError::Store(e)) => return Err(e),
+        };
+        self.throttle.succeeded(username).await?;
+        // A sign-in always starts a new session (new id, new secret): whatever session the browser had
+        // is ended, so a planted cookie can never become an authenticated one (session fixation).
+        if let Some(old) = old_session_secret
+            && let Some(s) = self.sessions.current(old).await?
+        {
+            self.sessions.end(&s.id).await?;
+        }
+        let (secret, session) = self.sessions.create(&user.id, &["pwd"]).await?;
+        let step = self.after_authentication(req, &session, user).await?;
+        Ok(LoginOutcome {
+            step,
+            new_session: Some(secret),
+        })
+    }
+
+    /// `POST /consent`: the user's answer.
+    pub async fn consent(
+        &self,
+        params: AuthorizeParams,
+        session_secret: Option<&str>,
+        allow: bool,
+    ) -> Result<Step, StoreError> {
+        let req = match self.validate(params).await? {
+            Ok(r) => r,
+            Err(step) => return Ok(step),
+        };
+        let session = match session_secret {
+            Some(s) => self.sessions.current(s).await?,
+            None => None,
+        };
+        let Some(session) = session else {
+            // The session ended while the page was open: sign in again.
+            let username = req.login_hint.clone().unwrap_or_default();
+            return Ok(Step::Login {
+                request: Box::new(req),
+                problem: None,
+                username,
+            });
+        };
+        if !allow {
+            return Ok(self.deny(&req, ErrorCode::AccessDenied, "the user denied the request"));
+        }
+        let mut scopes: Vec<String> = self
+            .store
+            .find_consent(&session.user_id, &req.client.id)
+            .await?
+            .map(|c| c.scope.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        for s in &req.scopes {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        scopes.sort();
+        self.store
+            .save_consent(consent::Model {
+                user_id: session.user_id.clone(),
+                client_id: req.client.id.clone(),
+                scope: scopes.join(" "),
+                updated_at: self.clock.now(),
+            })
+            .await?;
+        self.issue_code(&req, &session).await
+    }
+
+    async fn after_authentication(
+        &self,
+        req: AuthorizeRequest,
+        session: &Session,
+        user: User,
+    ) -> Result<Step, StoreError> {
+        if self.needs_consent(&req, &user).await? {
+            if req.prompt.none {
+                return Ok(self.deny(&req, ErrorCode::ConsentRequired, "consent is required"));
+            }
+            return Ok(Step::Consent {
+                request: Box::new(req),
+                user,
+            });
+        }
+        self.issue_code(&req, session).await
+    }
+
+    /// First-party clients never ask; others ask unless every requested scope was allowed before
+    /// (remembered per user, client and scope set), or when `prompt=consent`.
+    async fn needs_consent(&self, req: &AuthorizeRequest, user: &User) -> Result<bool, StoreError> {
+        if req.client.first_party {
+            return Ok(false);
+        }
+        if req.prompt.consent {
+            return Ok(true);
+        }
+        let granted = self.store.find_consent(&user.id, &req.client.id).await?;
+        Ok(!granted.is_some_and(|c| {
+            let have: Vec<&str> = c.scope.split_whitespace().collect();
+            req.scopes.iter().all(|s| have.contains(&s.as_str()))
+        }))
+    }
+
+    fn deny(&self, req: &AuthorizeRequest, code: ErrorCode, why: &'static str) -> Step {
+        Step::Redirect(error_redirect(
+            &req.redirect_uri,
+            &OAuthError::new(code, why),
+            req.state.as_deref(),
+            &self.issuer,
+        ))
+    }
+
+    /// RFC 6749 §4.1.2: a random, single-use code bound to the client, redirect URI, PKCE challenge,
+    /// nonce and session, stored only as its digest.
+    async fn issue_code(&self, req: &AuthorizeRequest, session: &Session) -> Result<Step, StoreError> {
+        let now = self.clock.now();
+        let code = random::token(CODE_BYTES);
+        self.store
+            .insert_code(authorization_code::Model {
+                code_sha256: random::sha256(code.as_bytes()),
+                client_id: req.client.id.clone(),
+                user_id: session.user_id.clone(),
+                session_id: session.id.clone(),
+                redirect_uri: req.redirect_uri.clone(),
+                scope: req.scopes.join(" "),
+                resources: req.resources.join(" "),
+                nonce: req.nonce.clone(),
+                code_challenge: req.code_challenge.clone(),
+                auth_time: session.auth_time,
+                amr: session.amr.join(" "),
+                created_at: now,
+                expires_at: now + self.code_ttl,
+                used_at: None,
+                family_id: None,
+                access_jti: None,
+                access_exp: None,
+            })
+            .await?;
+        Ok(Step::Redirect(code_redirect(
+            &req.redirect_uri,
+            &code,
+            req.state.as_deref(),
+            &self.issuer,
+        )))
+    }
+}

@@ -1,0 +1,11 @@
+//! Single sign-on: the authorization request, the SSO session, sign-in throttling, consent, PKCE,
+//! ID-token claims, and verification of our own tokens.
+
+pub mod claims;
+pub mod flow;
+pub mod own_tokens;
+pub mod pkce;
+pub mod request;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens_admin;

@@ -1,0 +1,539 @@
+//! The authorization request (RFC 6749 §4.1.1, OpenID Connect Core §3.1.2.1) and its validation.
+
+use std::sync::Arc;
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::domain::clients::{Client, is_scope_token, validate_resource};
+use crate::domain::oauth_error::{ErrorCode, OAuthError};
+
+/// The parameters as received (from the query or a form), each at most once (`resource` may repeat).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    /// `response_type`.
+    pub response_type: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// `state`.
+    pub state: Option<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// `code_challenge` (RFC 7636 §4.3).
+    pub code_challenge: Option<String>,
+    /// `code_challenge_method`.
+    pub code_challenge_method: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<String>,
+    /// `max_age`.
+    pub max_age: Option<String>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// `response_mode`.
+    pub response_mode: Option<String>,
+    /// `request` (not supported).
+    pub request: Option<String>,
+    /// `request_uri` (not supported).
+    pub request_uri: Option<String>,
+    /// `resource` (RFC 8707), repeatable.
+    pub resources: Vec<String>,
+}
+
+impl AuthorizeParams {
+    /// The names this request understands; others are ignored (OIDC Core §3.1.2.1 lets an OP ignore
+    /// parameters it does not understand).
+    pub const NAMES: [&'static str; 15] = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "response_mode",
+        "request",
+        "request_uri",
+        "resource",
+    ];
+
+    /// Sets a single-valued parameter by name; false for an unknown name.
+    pub fn set(&mut self, name: &str, value: String) -> bool {
+        let slot = match name {
+            "response_type" => &mut self.response_type,
+            "client_id" => &mut self.client_id,
+            "redirect_uri" => &mut self.redirect_uri,
+            "scope" => &mut self.scope,
+            "state" => &mut self.state,
+            "nonce" => &mut self.nonce,
+            "code_challenge" => &mut self.code_challenge,
+            "code_challenge_method" => &mut self.code_challenge_method,
+            "prompt" => &mut self.prompt,
+            "max_age" => &mut self.max_age,
+            "login_hint" => &mut self.login_hint,
+            "response_mode" => &mut self.response_mode,
+            "request" => &mut self.request,
+            "request_uri" => &mut self.request_uri,
+            "resource" => {
+                self.resources.push(value);
+                return true;
+            }
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+
+    /// The parameters as (name, value) pairs, to carry them through the login and consent forms.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let single = [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("prompt", &self.prompt),
+            ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+            ("response_mode", &self.response_mode),
+        ];
+        let mut out: Vec<(String, String)> = single
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), v.clone())))
+            .collect();
+        out.extend(
+            self.resources
+                .iter()
+                .map(|r| ("resource".to_owned(), r.clone())),
+        );
+        out
+    }
+}
+
+/// `prompt` (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Prompt {
+    /// `none`: never show a page; answer `login_required` / `consent_required` instead.
+    pub none: bool,
+    /// `login`: ask for the password even with a session.
+    pub login: bool,
+    /// `consent`: ask for consent even when remembered.
+    pub consent: bool,
+}
+
+/// A validated request.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    /// The client.
+    pub client: Arc<Client>,
+    /// The exact, registered redirect URI.
+    pub redirect_uri: String,
+    /// `state`, echoed back.
+    pub state: Option<String>,
+    /// Requested scopes (deduplicated, in order).
+    pub scopes: Vec<String>,
+    /// `nonce`.
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge.
+    pub code_challenge: Option<String>,
+    /// `prompt`.
+    pub prompt: Prompt,
+    /// `max_age` in seconds.
+    pub max_age: Option<i64>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// Resource indicators.
+    pub resources: Vec<String>,
+    /// The original parameters (for the forms).
+    pub params: AuthorizeParams,
+}
+
+/// Why a request cannot proceed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// RFC 6749 §4.1.2.1: "If the request fails due to a missing, invalid, or mismatching redirection
+    /// URI, or if the client identifier is missing or invalid, the authorization server SHOULD inform
+    /// the resource owner of the error and MUST NOT automatically redirect the user-agent to the
+    /// invalid redirection URI." An error page, with this message.
+    Page(&'static str),
+    /// Any other error goes back to the client by redirect.
+    Redirect(String),
+}
+
+/// Longest accepted `state` / `nonce` / `login_hint`.
+const MAX_PARAM_LEN: usize = 2048;
+
+/// Validates `params` against `client` (already looked up by `client_id`; `None` when unknown).
+pub fn validate(
+    params: AuthorizeParams,
+    client: Option<Arc<Client>>,
+    issuer: &str,
+    require_pkce: bool,
+) -> Result<AuthorizeRequest, RequestError> {
+    let Some(client) = client.filter(|c| c.enabled) else {
+        return Err(RequestError::Page(
+            "The application that sent you here is not registered or is disabled.",
+        ));
+    };
+    let Some(redirect_uri) = params.redirect_uri.clone() else {
+        return Err(RequestError::Page(
+            "The application did not say where to return you (redirect_uri is missing).",
+        ));
+    };
+    // RFC 9700 §4.1.3 / OIDC Core §3.1.2.1: exact string matching.
+    if !client.redirect_uris.iter().any(|r| *r == redirect_uri) {
+        return Err(RequestError::Page(
+            "The application asked to return you to an address it has not registered.",
+        ));
+    }
+    let state = params.state.clone();
+    let fail = |code: ErrorCode, description: &'static str| {
+        RequestError::Redirect(error_redirect(
+            &redirect_uri,
+            &OAuthError::new(code, description),
+            state.as_deref(),
+            issuer,
+        ))
+    };
+    let too_long = [&params.state, &params.nonce, &params.login_hint]
+        .iter()
+        .any(|p| p.as_ref().is_some_and(|v| v.len() > MAX_PARAM_LEN));
+    if too_long {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "state, nonce and login_hint are limited to 2048 bytes",
+        ));
+    }
+    if params.request.is_some() {
+        return Err(fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
+    }
+    if params.request_uri.is_some() {
+        return Err(fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None => return Err(fail(ErrorCode::InvalidRequest, "response_type is required")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if params.response_mode.as_deref().is_some_and(|m| m != "query") {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    let scopes = match params.scope.as_deref() {
+        None => client.default_scopes.clone(),
+        Some(s) => {
+            let mut out: Vec<String> = Vec::new();
+            for token in s.split(' ') {
+                if !is_scope_token(token) {
+                    return Err(fail(ErrorCode::InvalidScope, "malformed scope"));
+                }
+                if !client.allowed_scopes.iter().any(|a| a == token) {
+                    return Err(fail(
+                        ErrorCode::InvalidScope,
+                        "a requested scope is not allowed for this client",
+                    ));
+                }
+                if !out.iter().any(|o| o == token) {
+                    out.push(token.to_owned());
+                }
+            }
+            out
+        }
+    };
+    // RFC 7636 §4.4.1 and RFC 9700 §2.1.1: S256 only; required for public clients, and for all by default.
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if client.public || require_pkce => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE is required: send code_challenge with code_challenge_method=S256",
+            ));
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "transform algorithm not supported: only S256 is accepted",
+            ));
+        }
+        (Some(_), None) => {
+            // RFC 7636 §4.3 would default to "plain", which is refused.
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method=S256 is required (plain is not accepted)",
+            ));
+        }
+        (Some(c), Some(_)) => {
+            if !super::pkce::is_valid_challenge(c) {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "code_challenge must be the base64url SHA-256 of the verifier (43 characters)",
+                ));
+            }
+            Some(c.to_owned())
+        }
+    };
+    let mut prompt = Prompt::default();
+    if let Some(p) = params.prompt.as_deref() {
+        for v in p.split(' ') {
+            match v {
+                "none" => prompt.none = true,
+                "login" => prompt.login = true,
+                "consent" => prompt.consent = true,
+                "select_account" => {}
+                _ => return Err(fail(ErrorCode::InvalidRequest, "unknown prompt value")),
+            }
+        }
+        // OIDC Core §3.1.2.1: "If this parameter contains none with any other value, an error is returned."
+        if prompt.none && p.split(' ').count() > 1 {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            ));
+        }
+    }
+    let max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => {
+                return Err(fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                ));
+            }
+        },
+    };
+    let mut resources: Vec<String> = Vec::new();
+    for r in &params.resources {
+        if validate_resource(r).is_err() || !client.allowed_resources.iter().any(|a| a == r) {
+            return Err(fail(
+                ErrorCode::InvalidTarget,
+                "a requested resource is invalid or not allowed for this client",
+            ));
+        }
+        if !resources.contains(r) {
+            resources.push(r.clone());
+        }
+    }
+    Ok(AuthorizeRequest {
+        redirect_uri,
+        state,
+        scopes,
+        nonce: params.nonce.clone(),
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params.login_hint.clone(),
+        resources,
+        client,
+        params,
+    })
+}
+
+/// Appends `pairs` to `uri`'s query, percent-encoded.
+pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut out = uri.to_owned();
+    let mut sep = if uri.contains('?') { '&' } else { '?' };
+    for (k, v) in pairs {
+        out.push(sep);
+        out.push_str(k);
+        out.push('=');
+        out.extend(utf8_percent_encode(v, NON_ALPHANUMERIC));
+        sep = '&';
+    }
+    out
+}
+
+/// RFC 6749 §4.1.2.1 error response, with `state` and RFC 9207 `iss`.
+pub fn error_redirect(
+    redirect_uri: &str,
+    error: &OAuthError,
+    state: Option<&str>,
+    issuer: &str,
+) -> String {
+    let mut pairs = vec![("error", error.code.as_str())];
+    if let Some(d) = error.description.as_deref() {
+        pairs.push(("error_description", d));
+    }
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", issuer));
+    with_query(redirect_uri, &pairs)
+}
+
+/// RFC 6749 §4.1.2 success response, with `state` and RFC 9207 `iss`.
+pub fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>, issuer: &str) -> String {
+    let mut pairs = vec![("code", code)];
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", issuer));
+    with_query(redirect_uri, &pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auth_core::Alg;
+
+    fn client() -> Arc<Client> {
+        Arc::new(Client {
+            id: "app".into(),
+            name: "App".into(),
+            secret_sha256: vec![1],
+            enabled: true,
+            alg: Alg::Es256,
+            allowed_scopes: vec!["openid".into(), "profile".into()],
+            default_scopes: vec!["openid".into()],
+            allowed_resources: vec![],
+            created_at: 0,
+            updated_at: 0,
+            redirect_uris: vec!["https://app.example/cb".into()],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: false,
+            always_refresh: false,
+        })
+    }
+
+    fn params(extra: &[(&str, &str)]) -> AuthorizeParams {
+        let mut p = AuthorizeParams::default();
+        for (k, v) in [
+            ("response_type", "code"),
+            ("client_id", "app"),
+            ("redirect_uri", "https://app.example/cb"),
+            ("state", "s1"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .chain(extra)
+        {
+            p.set(k, (*v).to_owned());
+        }
+        p
+    }
+
+    fn redirect_error(r: Result<AuthorizeRequest, RequestError>) -> String {
+        match r {
+            Err(RequestError::Redirect(u)) => u,
+            other => format!("not a redirect: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_request_passes() {
+        let r = validate(params(&[]), Some(client()), "https://idp", true);
+        let r = r.ok();
+        assert_eq!(r.as_ref().map(|r| r.scopes.clone()), Some(vec!["openid".to_owned()]));
+        assert_eq!(r.and_then(|r| r.state), Some("s1".to_owned()));
+    }
+
+    #[test]
+    fn an_untrusted_redirect_is_never_followed() {
+        let mut p = params(&[]);
+        p.redirect_uri = Some("https://evil.example/cb".into());
+        assert!(matches!(
+            validate(p, Some(client()), "https://idp", true),
+            Err(RequestError::Page(_))
+        ));
+        let mut p = params(&[]);
+        p.redirect_uri = Some("https://app.example/cb/".into());
+        assert!(matches!(
+            validate(p, Some(client()), "https://idp", true),
+            Err(RequestError::Page(_))
+        ));
+        assert!(matches!(
+            validate(params(&[]), None, "https://idp", true),
+            Err(RequestError::Page(_))
+        ));
+    }
+
+    #[test]
+    fn other_errors_redirect_with_state_and_iss() {
+        let u = redirect_error(validate(
+            params(&[("response_type", "token")]),
+            Some(client()),
+            "https://idp",
+            true,
+        ));
+        assert!(u.starts_with("https://app.example/cb?error=unsupported_response_type&"), "{u}");
+        assert!(u.contains("&state=s1&iss=https%3A%2F%2Fidp"), "{u}");
+        let u = redirect_error(validate(
+            params(&[("scope", "openid admin")]),
+            Some(client()),
+            "https://idp",
+            true,
+        ));
+        assert!(u.contains("error=invalid_scope"), "{u}");
+        let u = redirect_error(validate(
+            params(&[("code_challenge_method", "plain")]),
+            Some(client()),
+            "https://idp",
+            true,
+        ));
+        assert!(u.contains("error=invalid_request"), "{u}");
+        let u = redirect_error(validate(
+            params(&[("prompt", "none login")]),
+            Some(client()),
+            "https://idp",
+            true,
+        ));
+        assert!(u.contains("error=invalid_request"), "{u}");
+    }
+
+    #[test]
+    fn pkce_is_required_by_default_and_always_for_public_clients() {
+        let mut p = params(&[]);
+        p.code_challenge = None;
+        p.code_challenge_method = None;
+        assert!(validate(p.clone(), Some(client()), "i", true).is_err());
+        assert!(validate(p.clone(), Some(client()), "i", false).is_ok());
+        let mut public = (*client()).clone();
+        public.public = true;
+        assert!(validate(p, Some(Arc::new(public)), "i", false).is_err());
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        assert_eq!(
+            with_query("https://a/cb?x=1", &[("code", "a b&c")]),
+            "https://a/cb?x=1&code=a%20b%26c"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! The single sign-on session: a server-side record (the database is the source of truth, so any
+//! replica can serve it) referenced by a random secret in an HttpOnly cookie. Only the secret's
+//! SHA-256 is stored, so a copy of the database does not hold usable cookies.
+
+use std::sync::Arc;
+
+use auth_core::Clock;
+
+use crate::domain::random;
+use crate::store::entities::sso_session;
+use crate::store::{Store, StoreError};
+
+/// Bytes of randomness in a session cookie.
+const SECRET_BYTES: usize = 32;
+/// A session's `last_seen_at` is written at most this often (seconds): the idle timeout stays exact to
+/// within this, and a burst of authorization requests costs one write.
+const TOUCH_EVERY: i64 = 30;
+
+/// A live session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Session id (`sid`).
+    pub id: String,
+    /// The user.
+    pub user_id: String,
+    /// When the user entered the password.
+    pub auth_time: i64,
+    /// Authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// Sessions and their timeouts.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    idle: i64,
+    absolute: i64,
+}
+
+impl Sessions {
+    /// Sessions ending after `idle` seconds without use or `absolute` seconds after sign-in.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, idle: i64, absolute: i64) -> Self {
+        Self {
+            store,
+            clock,
+            idle,
+            absolute,
+        }
+    }
+
+    /// Starts a new session for `user_id` (always a new id and secret: an existing cookie is never
+    /// adopted, which is what defeats session fixation). Returns the cookie secret.
+    pub async fn create(
+        &self,
+        user_id: &str,
+        amr: &[&str],
+    ) -> Result<(String, Session), StoreError> {
+        let now = self.clock.now();
+        let secret = random::token(SECRET_BYTES);
+        let row = sso_session::Model {
+            id: random::token(16),
+            secret_sha256: random::sha256(secret.as_bytes()),
+            user_id: user_id.to_owned(),
+            auth_time: now,
+            amr: amr.join(" "),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + self.absolute,
+            ended_at: None,
+        };
+        self.store.insert_session(row.clone()).await?;
+        Ok((secret, to_session(row)))
+    }
+
+    /// The live session behind a cookie secret, if any; records the use for the idle timeout.
+    pub async fn current(&self, secret: &str) -> Result<Option<Session>, StoreError> {
+        if secret.is_empty() || secret.len() > 128 {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let Some(row) = self
+            .store
+            .find_session_by_secret(&random::sha256(secret.as_bytes()))
+            .await?
+        else {
+            return Ok(None);
+        };
+        if row.ended_at.is_some() || now >= row.expires_at || now - row.last_seen_at >= self.idle
+        {
+            return Ok(None);
+        }
+        if now - row.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(&row.id, now).await?;
+        }
+        Ok(Some(to_session(row)))
+    }
+
+    /// Whether session `id` is still live (for the token endpoint and refresh).
+    pub async fn is_live(&self, id: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        Ok(self.store.find_session(id).await?.is_some_and(|r| {
+            r.ended_at.is_none() && now < r.expires_at && now - r.last_seen_at < self.idle
+        }))
+    }
+
+    /// Ends session `id` and the refresh tokens issued under it.
+    pub async fn end(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.end_session(id, self.clock.now()).await
+    }
+}
+
+fn to_session(row: sso_session::Model) -> Session {
+    Session {
+        amr: row.amr.split_whitespace().map(str::to_owned).collect(),
+        id: row.id,
+        user_id: row.user_id,
+        auth_time: row.auth_time,
+    }
+}

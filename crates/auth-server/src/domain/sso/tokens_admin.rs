@@ -1,0 +1,266 @@
+//! Introspection (RFC 7662), revocation (RFC 7009) and userinfo (OIDC Core §5.3) for the tokens this
+//! issuer minted: JWT access tokens checked against our keys and the revocation list, opaque refresh
+//! tokens looked up by digest.
+
+use std::sync::Arc;
+
+use auth_core::Clock;
+use auth_core::claims::ACCESS_TOKEN_TYP;
+use serde_json::{Map, Value, json};
+
+use super::claims::UserClaims;
+use super::own_tokens::{self, audiences, str_claim};
+use crate::domain::clients::Client;
+use crate::domain::keys::KeyManager;
+use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::domain::random;
+use crate::domain::users::Users;
+use crate::store::{Store, StoreError};
+
+/// Why userinfo refused a token (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum UserinfoError {
+    /// `invalid_token`.
+    #[error("invalid token")]
+    InvalidToken,
+    /// `insufficient_scope`: the token was not granted `openid`.
+    #[error("insufficient scope")]
+    InsufficientScope,
+    /// Storage is down.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Introspection, revocation and userinfo.
+#[derive(Debug, Clone)]
+pub struct TokenAdmin {
+    store: Store,
+    users: Users,
+    keys: Arc<KeyManager>,
+    clock: Arc<dyn Clock>,
+    issuer: String,
+    userinfo_audience: String,
+}
+
+/// A token presented to introspection or revocation, classified.
+enum Presented {
+    /// One of our access tokens, signature checked (maybe expired).
+    Access(Map<String, Value>),
+    /// A refresh token (maybe unknown).
+    Refresh,
+}
+
+impl TokenAdmin {
+    /// The service.
+    pub fn new(
+        store: Store,
+        users: Users,
+        keys: Arc<KeyManager>,
+        clock: Arc<dyn Clock>,
+        issuer: &str,
+    ) -> Self {
+        Self {
+            store,
+            users,
+            keys,
+            clock,
+            issuer: issuer.to_owned(),
+            userinfo_audience: format!("{issuer}/userinfo"),
+        }
+    }
+
+    fn classify(&self, token: &str) -> Option<Presented> {
+        // Refresh tokens are base64url without dots; JWTs have exactly two dots. The hint is only a
+        // hint (RFC 7009 §2.1, RFC 7662 §2.1): the shape decides.
+        if !token.contains('.') {
+            return Some(Presented::Refresh);
+        }
+        own_tokens::verify(
+            &self.keys,
+            &self.issuer,
+            token,
+            ACCESS_TOKEN_TYP,
+            self.clock.now(),
+            true,
+        )
+        .ok()
+        .map(Presented::Access)
+    }
+
+    /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to; access
+    /// tokens to any authenticated confidential client (typically a resource server). Anything not
+    /// active is just `{"active": false}`, saying nothing about why.
+    pub async fn introspect(&self, caller: &Client, token: &str) -> Result<Value, StoreError> {
+        let now = self.clock.now();
+        let inactive = json!({ "active": false });
+        match self.classify(token) {
+            None => Ok(inactive),
+            Some(Presented::Access(claims)) => {
+                let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+                let jti = str_claim(&claims, "jti").unwrap_or_default();
+                if now >= exp || self.store.is_access_token_revoked(jti).await? {
+                    return Ok(inactive);
+                }
+                let mut out = Map::new();
+                out.insert("active".into(), Value::Bool(true));
+                for name in [
+                    "scope",
+                    "client_id",
+                    "sub",
+                    "exp",
+                    "iat",
+                    "aud",
+                    "iss",
+                    "jti",
+                ] {
+                    if let Some(v) = claims.get(name) {
+                        out.insert(name.into(), v.clone());
+                    }
+                }
+                out.insert("token_type".into(), Value::from("Bearer"));
+                Ok(Value::Object(out))
+            }
+            Some(Presented::Refresh) => {
+                let Some((row, family)) = self
+                    .store
+                    .find_refresh(&random::sha256(token.as_bytes()))
+                    .await?
+                else {
+                    return Ok(inactive);
+                };
+                let live = family.client_id == caller.id
+                    && row.used_at.is_none()
+                    && family.revoked_at.is_none()
+                    && now < row.expires_at
+                    && now < family.expires_at;
+                if !live {
+                    return Ok(inactive);
+                }
+                Ok(json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "scope": family.scope,
+                    "client_id": family.client_id,
+                    "sub": family.user_id,
+                    "iat": row.created_at,
+                    "exp": row.expires_at,
+                    "iss": self.issuer,
+                }))
+            }
+        }
+    }
+
+    /// RFC 7009 §2.1: revokes a refresh token (its whole family: "the authorization server SHOULD
+    /// also invalidate all access tokens based on the same authorization grant" — the family's
+    /// refresh tokens all stop working) or an access token (by `jti`, until its expiry; resource
+    /// servers that introspect see it at once, local verifiers at its expiry). An invalid or unknown
+    /// token is not an error (§2.2). A token of another client is refused.
+    pub async fn revoke(&self, caller: &Client, token: &str) -> Result<(), OAuthError> {
+        let now = self.clock.now();
+        let store_err = |e: StoreError| {
+            tracing::warn!(error = %e, "revocation failed");
+            OAuthError::unavailable()
+        };
+        let not_yours = || {
+            OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the token was not issued to this client",
+            )
+        };
+        match self.classify(token) {
+            None => Ok(()),
+            Some(Presented::Access(claims)) => {
+                if str_claim(&claims, "client_id") != Some(caller.id.as_str()) {
+                    return Err(not_yours());
+                }
+                let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+                if let Some(jti) = str_claim(&claims, "jti")
+                    && exp > now
+                {
+                    self.store
+                        .revoke_access_token(jti, exp)
+                        .await
+                        .map_err(store_err)?;
+                }
+                Ok(())
+            }
+            Some(Presented::Refresh) => {
+                let found = self
+                    .store
+                    .find_refresh(&random::sha256(token.as_bytes()))
+                    .await
+                    .map_err(store_err)?;
+                let Some((_, family)) = found else {
+                    return Ok(());
+                };
+                if family.client_id != caller.id {
+                    return Err(not_yours());
+                }
+                self.store
+                    .revoke_family(&family.id, now)
+                    .await
+                    .map_err(store_err)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// OIDC Core §5.3: the claims about the token's user that its scopes release. The token must be
+    /// one of our unexpired, unrevoked access tokens with our userinfo endpoint in `aud` and `openid`
+    /// in `scope`; the user must still exist and be enabled.
+    pub async fn userinfo(&self, token: &str) -> Result<Value, UserinfoError> {
+        let claims = own_tokens::verify(
+            &self.keys,
+            &self.issuer,
+            token,
+            ACCESS_TOKEN_TYP,
+            self.clock.now(),
+            false,
+        )
+        .map_err(|_| UserinfoError::InvalidToken)?;
+        if !audiences(&claims).contains(&self.userinfo_audience.as_str()) {
+            return Err(UserinfoError::InvalidToken);
+        }
+        let jti = str_claim(&claims, "jti").ok_or(UserinfoError::InvalidToken)?;
+        if self.store.is_access_token_revoked(jti).await? {
+            return Err(UserinfoError::InvalidToken);
+        }
+        let scopes: Vec<String> = str_claim(&claims, "scope")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        if !scopes.iter().any(|s| s == "openid") {
+            return Err(UserinfoError::InsufficientScope);
+        }
+        let sub = str_claim(&claims, "sub").ok_or(UserinfoError::InvalidToken)?;
+        let user = self
+            .users
+            .get(sub)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(UserinfoError::InvalidToken)?;
+        let mut out = serde_json::to_value(UserClaims::for_scopes(&user, &scopes))
+            .map_err(|_| UserinfoError::InvalidToken)?;
+        if let Some(o) = out.as_object_mut() {
+            o.insert("sub".into(), Value::from(user.id));
+        }
+        Ok(out)
+    }
+
+    /// Checks an `id_token_hint` (OIDC RP-Initiated Logout §2): our signature and issuer, expired
+    /// or not. Returns (client id, session id).
+    pub fn id_token_hint(&self, token: &str) -> Option<(String, Option<String>)> {
+        let claims = own_tokens::verify(
+            &self.keys,
+            &self.issuer,
+            token,
+            super::claims::ID_TOKEN_TYP,
+            self.clock.now(),
+            true,
+        )
+        .ok()?;
+        let aud = str_claim(&claims, "aud")?.to_owned();
+        Some((aud, str_claim(&claims, "sid").map(str::to_owned)))
+    }
+}

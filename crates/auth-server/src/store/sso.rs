@@ -1,0 +1,404 @@
+//! Repositories of the single sign-on state: sessions, authorization codes, refresh-token families,
+//! revoked access tokens, consents and login throttling. Every multi-row change is one transaction.
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
+    QueryFilter, TransactionTrait,
+};
+
+use super::entities::{
+    authorization_code as code, consent, login_failure, refresh_token, revoked_access_token,
+    sso_session as session, token_family as family,
+};
+use super::{Store, StoreError};
+
+impl Store {
+    /// Inserts a new session.
+    pub async fn insert_session(&self, row: session::Model) -> Result<(), StoreError> {
+        session::Entity::insert(session::ActiveModel::from(row))
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The session whose cookie secret hashes to `digest`.
+    pub async fn find_session_by_secret(
+        &self,
+        digest: &[u8],
+    ) -> Result<Option<session::Model>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::SecretSha256.eq(digest.to_vec()))
+            .one(self.conn())
+            .await?)
+    }
+
+    /// One session by id.
+    pub async fn find_session(&self, id: &str) -> Result<Option<session::Model>, StoreError> {
+        Ok(session::Entity::find_by_id(id.to_owned())
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Records a use of the session (for the idle timeout).
+    pub async fn touch_session(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a session and revokes every refresh-token family issued under it, in one transaction.
+    /// Returns whether a live session was ended.
+    pub async fn end_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let ended = session::Entity::update_many()
+            .col_expr(session::Column::EndedAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::EndedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        family::Entity::update_many()
+            .col_expr(family::Column::RevokedAt, Expr::value(now))
+            .filter(family::Column::SessionId.eq(id))
+            .filter(family::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(ended > 0)
+    }
+
+    /// Inserts an authorization code.
+    pub async fn insert_code(&self, row: code::Model) -> Result<(), StoreError> {
+        code::Entity::insert(code::ActiveModel::from(row))
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// One code by digest.
+    pub async fn find_code(&self, digest: &[u8]) -> Result<Option<code::Model>, StoreError> {
+        Ok(code::Entity::find_by_id(digest.to_vec())
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two
+    /// concurrent redemptions exactly one wins.
+    pub async fn consume_code(&self, digest: &[u8], now: i64) -> Result<bool, StoreError> {
+        let n = code::Entity::update_many()
+            .col_expr(code::Column::UsedAt, Expr::value(now))
+            .filter(code::Column::CodeSha256.eq(digest.to_vec()))
+            .filter(code::Column::UsedAt.is_null())
+            .exec(self.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
+    /// Records what a redemption issued, so that a second redemption can revoke it.
+    pub async fn record_code_tokens(
+        &self,
+        digest: &[u8],
+        family_id: Option<String>,
+        access_jti: &str,
+        access_exp: i64,
+    ) -> Result<(), StoreError> {
+        code::Entity::update_many()
+            .col_expr(code::Column::FamilyId, Expr::value(family_id))
+            .col_expr(code::Column::AccessJti, Expr::value(access_jti))
+            .col_expr(code::Column::AccessExp, Expr::value(access_exp))
+            .filter(code::Column::CodeSha256.eq(digest.to_vec()))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Revokes what a code's first redemption issued: its refresh-token family and its access token.
+    pub async fn revoke_code_tokens(&self, row: &code::Model, now: i64) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
+        if let Some(f) = &row.family_id {
+            revoke_family_in(&txn, f, now).await?;
+        }
+        if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp) {
+            insert_revoked_jti_in(&txn, jti, exp).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts a new family and its first refresh token.
+    pub async fn insert_family(
+        &self,
+        fam: family::Model,
+        first: refresh_token::Model,
+    ) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
+        family::Entity::insert(family::ActiveModel::from(fam))
+            .exec_without_returning(&txn)
+            .await?;
+        refresh_token::Entity::insert(refresh_token::ActiveModel::from(first))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// A refresh token by digest, with its family.
+    pub async fn find_refresh(
+        &self,
+        digest: &[u8],
+    ) -> Result<Option<(refresh_token::Model, family::Model)>, StoreError> {
+        let Some(token) = refresh_token::Entity::find_by_id(digest.to_vec())
+            .one(self.conn())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let fam = family::Entity::find_by_id(token.family_id.clone())
+            .one(self.conn())
+            .await?;
+        Ok(fam.map(|f| (token, f)))
+    }
+
+    /// One family by id.
+    pub async fn find_family(&self, id: &str) -> Result<Option<family::Model>, StoreError> {
+        Ok(family::Entity::find_by_id(id.to_owned())
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Rotates: marks `old` used and inserts `next`, atomically. False (and nothing written) if `old`
+    /// was already used, so of two concurrent rotations exactly one wins.
+    pub async fn rotate_refresh(
+        &self,
+        old: &[u8],
+        next: refresh_token::Model,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let n = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::TokenSha256.eq(old.to_vec()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        refresh_token::Entity::insert(refresh_token::ActiveModel::from(next))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// A retry within the grace window: every unused token of the family is retired and `next`
+    /// becomes the family's only live token.
+    pub async fn reissue_refresh(
+        &self,
+        family_id: &str,
+        next: refresh_token::Model,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::FamilyId.eq(family_id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?;
+        refresh_token::Entity::insert(refresh_token::ActiveModel::from(next))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Revokes a family; true if it was live.
+    pub async fn revoke_family(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        revoke_family_in(self.conn(), id, now).await
+    }
+
+    /// Records a revoked access token until its expiry.
+    pub async fn revoke_access_token(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
+        insert_revoked_jti_in(self.conn(), jti, exp).await
+    }
+
+    /// Whether an access token was revoked.
+    pub async fn is_access_token_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        Ok(revoked_access_token::Entity::find_by_id(jti.to_owned())
+            .one(self.conn())
+            .await?
+            .is_some())
+    }
+
+    /// The scopes `user` has allowed `client`, if any.
+    pub async fn find_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> Result<Option<consent::Model>, StoreError> {
+        Ok(
+            consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
+                .one(self.conn())
+                .await?,
+        )
+    }
+
+    /// Stores (or replaces) a consent.
+    pub async fn save_consent(&self, row: consent::Model) -> Result<(), StoreError> {
+        consent::Entity::insert(consent::ActiveModel::from(row))
+            .on_conflict(
+                OnConflict::columns([consent::Column::UserId, consent::Column::ClientId])
+                    .update_columns([consent::Column::Scope, consent::Column::UpdatedAt])
+                    .to_owned(),
+            )
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The throttling record of `key`.
+    pub async fn find_login_failures(
+        &self,
+        key: &str,
+    ) -> Result<Option<login_failure::Model>, StoreError> {
+        Ok(login_failure::Entity::find_by_id(key.to_owned())
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Counts one failure for `key` in a window of `window` seconds (a new window starts when the old
+    /// one has passed) and locks the key until `now + lockout` once `limit` failures are reached.
+    /// The increment is one atomic statement, so concurrent failures are all counted. Returns the
+    /// failures in the window.
+    pub async fn record_login_failure(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        limit: i32,
+        lockout: i64,
+    ) -> Result<i32, StoreError> {
+        let db = self.conn();
+        let bumped = login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::col(login_failure::Column::Failures).add(1),
+            )
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::WindowStart.gt(now - window))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if bumped == 0 {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                key: Set(key.to_owned()),
+                failures: Set(1),
+                window_start: Set(now),
+                locked_until: Set(0),
+            })
+            .on_conflict(
+                OnConflict::column(login_failure::Column::Key)
+                    .update_columns([
+                        login_failure::Column::Failures,
+                        login_failure::Column::WindowStart,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        }
+        let failures = self
+            .find_login_failures(key)
+            .await?
+            .map_or(1, |r| r.failures);
+        if failures >= limit {
+            login_failure::ActiveModel {
+                key: Set(key.to_owned()),
+                locked_until: Set(now + lockout),
+                ..Default::default()
+            }
+            .update(db)
+            .await?;
+        }
+        Ok(failures)
+    }
+
+    /// Forgets the failures of `key` (after a successful sign-in).
+    pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        login_failure::Entity::delete_by_id(key.to_owned())
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes state that can no longer matter at `now`: expired sessions, codes, families and their
+    /// tokens, revoked-token records past their expiry, and old throttling windows.
+    pub async fn purge_expired(&self, now: i64) -> Result<(), StoreError> {
+        let db = self.conn();
+        // Codes stay a day past expiry, so a late second redemption still revokes what the first issued.
+        code::Entity::delete_many()
+            .filter(code::Column::ExpiresAt.lt(now - 86_400))
+            .exec(db)
+            .await?;
+        session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
+        refresh_token::Entity::delete_many()
+            .filter(refresh_token::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
+        family::Entity::delete_many()
+            .filter(family::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
+        revoked_access_token::Entity::delete_many()
+            .filter(revoked_access_token::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::WindowStart.lt(now - 86_400))
+            .filter(login_failure::Column::LockedUntil.lt(now))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+async fn revoke_family_in(
+    db: &impl ConnectionTrait,
+    id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let n = family::Entity::update_many()
+        .col_expr(family::Column::RevokedAt, Expr::value(now))
+        .filter(family::Column::Id.eq(id))
+        .filter(family::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(n > 0)
+}
+
+async fn insert_revoked_jti_in(
+    db: &impl ConnectionTrait,
+    jti: &str,
+    exp: i64,
+) -> Result<(), StoreError> {
+    revoked_access_token::Entity::insert(revoked_access_token::ActiveModel {
+        jti: Set(jti.to_owned()),
+        expires_at: Set(exp),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
