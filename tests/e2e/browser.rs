@@ -32,26 +32,11 @@ const PAGE: Duration = Duration::from_secs(20);
 const SESSION_COOKIE: &str = "auth_session";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// Waits until one of `selectors` matches and returns which, with the element. Waiting for the
-/// wrong pages too means a test fails at once, showing the page it got, instead of at the deadline.
-async fn wait_for_any<'d>(
-    browser: &'d Driver,
-    selectors: &[&str],
-) -> Result<(String, Element<'d>), WebDriverError> {
-    browser.wait_for(&selectors.join(", "), PAGE).await?;
-    for css in selectors {
-        if let Some(e) = browser.try_find(css).await? {
-            return Ok(((*css).to_owned(), e));
-        }
-    }
-    Err(WebDriverError::Timeout(format!(
-        "{selectors:?} matched, then vanished"
-    )))
-}
-
-/// Waits for one of `selectors` and asserts it is `expected`, showing the page otherwise.
+/// Waits for one of `selectors` and asserts it is `expected`, showing the page otherwise. Listing
+/// the wrong pages too makes a wrong turn fail at once, with the page it led to.
 async fn expect_page<'d>(browser: &'d Driver, expected: &str, selectors: &[&str]) -> Element<'d> {
-    let (found, element) = wait_for_any(browser, selectors)
+    let (found, element) = browser
+        .wait_for_any(selectors, PAGE)
         .await
         .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
     if found != expected {
@@ -142,13 +127,9 @@ async fn browser_sso_across_two_apps_and_logout() {
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    browser
-        .find("#sign-in")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let sign_in = browser.find("#sign-in").await.unwrap();
+    sign_in.click().await.unwrap();
+    sign_in.wait_stale(PAGE).await.unwrap();
     let welcome = expect_page(&browser, "#welcome", &pages).await;
     assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
     let at = browser.current_url().await.unwrap();
@@ -184,14 +165,10 @@ async fn browser_sso_across_two_apps_and_logout() {
         "{at}"
     );
     assert!(browser.try_find("#login-form").await.unwrap().is_none());
-    // Two ID tokens, one per app, for the same user.
+    // Two ID tokens, one per app (each app checked its `aud`), for the same user.
     let (t1, t2) = (wiki.last_id_token().unwrap(), dash.last_id_token().unwrap());
-    let (c1, c2) = (decode_segment(&t1, 1), decode_segment(&t2, 1));
-    assert_eq!(c1["sub"], c2["sub"]);
-    assert_eq!(
-        (&c1["aud"], &c2["aud"]),
-        (&json!("wiki"), &json!("dashboard"))
-    );
+    assert_ne!(t1, t2);
+    assert_eq!(decode_segment(&t1, 1)["sub"], decode_segment(&t2, 1)["sub"]);
 
     // 3. Logout from the wiki: with a valid id_token_hint the IdP does not ask, and sends the browser
     // back to the wiki with its state.
@@ -369,13 +346,9 @@ async fn webdriver_drives_a_local_page() {
         .send_keys("hunter22")
         .await
         .unwrap();
-    browser
-        .find("#sign-in")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let sign_in = browser.find("#sign-in").await.unwrap();
+    sign_in.click().await.unwrap();
+    sign_in.wait_stale(PAGE).await.unwrap();
     let welcome = expect_page(&browser, "#welcome", &pages).await;
     assert_eq!(welcome.text().await.unwrap(), "Signed in to Notes as carol");
     let at = browser.current_url().await.unwrap();

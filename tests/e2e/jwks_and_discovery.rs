@@ -129,16 +129,24 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         assert_eq!(doc["jwks_uri"], format!("{}/jwks", s.base).as_str());
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        assert!(
-            doc.get("authorization_endpoint").is_none(),
-            "not implemented, so not listed"
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
         );
+        for (name, path) in [
+            ("authorization_endpoint", "/authorize"),
+            ("revocation_endpoint", "/revoke"),
+            ("introspection_endpoint", "/introspect"),
+        ] {
+            assert_eq!(doc[name], format!("{}{path}", s.base).as_str(), "{name}");
+        }
         let jwks = s
             .http
             .get(doc["jwks_uri"].as_str().unwrap())
@@ -157,6 +165,19 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         oidc["subject_types_supported"],
         serde_json::json!(["public"])
     );
+    assert_eq!(oidc["userinfo_endpoint"], format!("{}/userinfo", s.base).as_str());
+    assert_eq!(oidc["end_session_endpoint"], format!("{}/logout", s.base).as_str());
+    // Every endpoint the document names answers (none is a 404).
+    for name in [
+        "authorization_endpoint",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+        "revocation_endpoint",
+        "introspection_endpoint",
+    ] {
+        let res = s.http.get(oidc[name].as_str().unwrap()).send().await.unwrap();
+        assert_ne!(res.status(), 404, "{name}");
+    }
 
     let missing = s.get("/nope").await;
     assert_eq!(missing.status(), 404);

@@ -326,6 +326,43 @@ impl Driver {
         }
     }
 
+    /// Polls until one of `selectors` matches, for at most `timeout`, and returns the first that
+    /// does, with its element. For pages without scripts, whose content is final once loaded: a page
+    /// that has finished loading (`document.readyState` is `complete`) and matches none of them ends
+    /// the wait at once with a [`WebDriverError::Timeout`] naming the page and its HTML.
+    pub async fn wait_for_any(
+        &self,
+        selectors: &[&str],
+        timeout: Duration,
+    ) -> Result<(String, Element<'_>)> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Read the state first: a page complete before the search cannot change under it.
+            let complete = self
+                .execute("return document.readyState;", Vec::new())
+                .await?
+                == "complete";
+            for css in selectors {
+                if let Some(e) = self.try_find(css).await? {
+                    return Ok(((*css).to_owned(), e));
+                }
+            }
+            if complete || Instant::now() >= deadline {
+                let url = self.current_url().await.unwrap_or_default();
+                let source = self.page_source().await.unwrap_or_default();
+                let why = if complete {
+                    "the page has loaded".to_owned()
+                } else {
+                    format!("after {timeout:?}")
+                };
+                return Err(WebDriverError::Timeout(format!(
+                    "none of {selectors:?} ({why}); the browser is on {url}:\n{source}"
+                )));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its result.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
         self.post("/execute/sync", json!({ "script": script, "args": args }))
@@ -407,11 +444,7 @@ impl Element<'_> {
     pub async fn wait_stale(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            match self
-                .driver
-                .get(&format!("/element/{}/name", self.id))
-                .await
-            {
+            match self.driver.get(&format!("/element/{}/name", self.id)).await {
                 Ok(_) => {}
                 // The element's document is gone ("no such element" when the reference belongs to
                 // a document the browser no longer has).

@@ -17,6 +17,12 @@ use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
 use crate::domain::tokens::TokenIssuer;
 use crate::domain::users::Users;
+use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
+use crate::domain::sso::flow::{Flow, FlowParts};
+use crate::domain::sso::sessions::Sessions;
+use crate::domain::sso::throttle::Throttle;
+use crate::domain::sso::tokens_admin::TokenAdmin;
+use crate::http::cookies::CookiePolicy;
 use crate::http::discovery::Metadata;
 use crate::store::Store;
 
@@ -38,6 +44,14 @@ pub struct App {
     pub keys: Arc<KeyManager>,
     /// Token minting.
     pub issuer: TokenIssuer,
+    /// The browser side of the authorization-code flow.
+    pub flow: Flow,
+    /// The authorization-code and refresh-token grants.
+    pub user_grants: UserGrants,
+    /// Introspection, revocation, userinfo.
+    pub token_admin: TokenAdmin,
+    /// The IdP's cookies.
+    pub cookies: CookiePolicy,
     /// Rendered metadata documents.
     pub metadata: Metadata,
     /// `Cache-Control` of the JWKS.
@@ -146,11 +160,54 @@ impl App {
             clock.clone(),
             SigningPool::per_core().map_err(StartError::Threads)?,
         );
+        let sessions = Sessions::new(
+            store.clone(),
+            clock.clone(),
+            config.sessions.idle_timeout_secs,
+            config.sessions.absolute_timeout_secs,
+        );
+        let flow = Flow::new(FlowParts {
+            store: store.clone(),
+            clients: clients.clone(),
+            users: users.clone(),
+            sessions: sessions.clone(),
+            throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
+            clock: clock.clone(),
+            issuer: config.server.issuer.clone(),
+            code_ttl: config.authorize.code_ttl_secs,
+            require_pkce: config.authorize.require_pkce,
+        });
+        let t = &config.tokens;
+        let user_grants = UserGrants::new(
+            store.clone(),
+            users.clone(),
+            sessions,
+            issuer.clone(),
+            clock.clone(),
+            &config.server.issuer,
+            t.id_token_ttl_secs,
+            RefreshPolicy {
+                idle: t.refresh_token_idle_secs,
+                absolute: t.refresh_token_absolute_secs,
+                grace: t.refresh_reuse_grace_secs,
+            },
+        );
+        let token_admin = TokenAdmin::new(
+            store.clone(),
+            users.clone(),
+            keys.clone(),
+            clock.clone(),
+            &config.server.issuer,
+        );
         let jwks_cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
                 .unwrap_or(HeaderValue::from_static("public, max-age=60"));
         Ok(Self {
             metadata: Metadata::render(&config),
+            cookies: CookiePolicy::for_issuer(&config.server.issuer),
+            flow,
+            user_grants,
+            token_admin,
             config,
             store,
             clients,
@@ -162,7 +219,7 @@ impl App {
         })
     }
 
-    /// Runs key maintenance every `keys.refresh_interval_secs` until the returned task is aborted.
+    /// Runs key maintenance (and purges expired sessions, codes and tokens) every `keys.refresh_interval_secs` until the returned task is aborted.
     /// A failure (database down) is logged and the current keys stay in service.
     pub fn spawn_key_job(self: &Arc<Self>) -> JoinHandle<()> {
         let app = self.clone();
@@ -177,6 +234,9 @@ impl App {
                 if let Err(e) = app.keys.maintain().await {
                     tracing::warn!(error = %e, "key maintenance failed; serving the keys already loaded");
                 }
+                if let Err(e) = app.store.purge_expired(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired sessions and tokens failed");
+                }
             }
         })
     }
@@ -189,8 +249,11 @@ impl App {
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
         let router = crate::http::router(self);
-        let result = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
+        let result = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
             .await;
         job.abort();
         result

@@ -29,13 +29,24 @@ impl Metadata {
         let algs = ["ES256", "RS256"];
         let base = json!({
             "issuer": iss,
+            "authorization_endpoint": format!("{iss}/authorize"),
             "token_endpoint": format!("{iss}/token"),
             "jwks_uri": format!("{iss}/jwks"),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            // RFC 8414 §2 and OIDC Discovery §3 make this member REQUIRED; no response type
-            // (authorization endpoint) is implemented yet, so the list is empty.
-            "response_types_supported": [],
+            "revocation_endpoint": format!("{iss}/revoke"),
+            "introspection_endpoint": format!("{iss}/introspect"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post", "none"],
+            "introspection_endpoint_auth_methods_supported":
+                ["client_secret_basic", "client_secret_post"],
+            "scopes_supported": ["openid", "profile", "email", "offline_access"],
+            // RFC 9207: every authorization response carries `iss`.
+            "authorization_response_iss_parameter_supported": true,
             // RFC 9068 access tokens are signed with the client's configured algorithm.
             "access_token_signing_alg_values_supported": algs,
         });
@@ -45,6 +56,20 @@ impl Metadata {
             // REQUIRED by OpenID Connect Discovery 1.0 §3.
             o.insert("subject_types_supported".into(), json!(["public"]));
             o.insert("id_token_signing_alg_values_supported".into(), json!(algs));
+            o.insert("userinfo_endpoint".into(), json!(format!("{iss}/userinfo")));
+            o.insert("end_session_endpoint".into(), json!(format!("{iss}/logout")));
+            o.insert(
+                "claims_supported".into(),
+                json!([
+                    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
+                    "amr", "azp", "name", "preferred_username", "updated_at", "email",
+                    "email_verified"
+                ]),
+            );
+            o.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
+            o.insert("request_parameter_supported".into(), json!(false));
+            o.insert("request_uri_parameter_supported".into(), json!(false));
+            o.insert("claims_parameter_supported".into(), json!(false));
         }
         let render = |v: &serde_json::Value| Bytes::from(serde_json::to_vec(v).unwrap_or_default());
         Self {

@@ -16,12 +16,17 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub mod authorize;
 pub mod client_auth;
+pub mod cookies;
 pub mod discovery;
 pub mod error;
 pub mod form;
+pub mod logout;
 pub mod pages;
 pub mod token;
+pub mod token_admin;
+pub mod userinfo;
 
 use crate::app::AppState;
 use error::json_error;
@@ -48,6 +53,16 @@ pub fn router(state: AppState) -> Router {
     // Endpoints that do work: a timeout, and a request id on every log line and response.
     let work = Router::new()
         .route("/token", post(token::token))
+        .route(
+            "/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route("/login", post(authorize::login))
+        .route("/consent", post(authorize::consent))
+        .route("/userinfo", get(userinfo::get).post(userinfo::post))
+        .route("/revoke", post(token_admin::revoke))
+        .route("/introspect", post(token_admin::introspect))
+        .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -40,6 +40,9 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     /// `resource` (RFC 8707), repeatable.
     pub resources: Vec<String>,
+    /// Whether a single-valued parameter was repeated (RFC 6749 §3.1: "MUST NOT be included more
+    /// than once"), which is `invalid_request` once the redirect URI is trusted.
+    pub repeated: bool,
 }
 
 impl AuthorizeParams {
@@ -190,7 +193,7 @@ pub fn validate(
         ));
     };
     // RFC 9700 §4.1.3 / OIDC Core §3.1.2.1: exact string matching.
-    if !client.redirect_uris.iter().any(|r| *r == redirect_uri) {
+    if !client.redirect_uris.contains(&redirect_uri) {
         return Err(RequestError::Page(
             "The application asked to return you to an address it has not registered.",
         ));
@@ -204,6 +207,12 @@ pub fn validate(
             issuer,
         ))
     };
+    if params.repeated {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "a parameter is repeated",
+        ));
+    }
     let too_long = [&params.state, &params.nonce, &params.login_hint]
         .iter()
         .any(|p| p.as_ref().is_some_and(|v| v.len() > MAX_PARAM_LEN));

@@ -1,0 +1,85 @@
+//! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), both client-authenticated.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::error::OAuthResponse;
+use super::form::Form;
+use super::token::{MAX_BODY_BYTES, authenticate_client, success_json};
+use crate::app::AppState;
+use crate::domain::oauth_error::{ErrorCode, OAuthError};
+
+async fn read(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
+    let bytes = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| OAuthError::invalid_request("the request body is too large"))?;
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    Form::parse(&bytes)
+}
+
+/// `POST /revoke`. RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if
+/// the token has been revoked successfully or if the client submitted an invalid token."
+pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let run = async {
+        let form = read(&headers, body).await?;
+        let client = authenticate_client(&app, &headers, &form).await?;
+        let token = form
+            .single("token")?
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        if let Some(hint) = form.single("token_type_hint")?
+            && hint != "access_token"
+            && hint != "refresh_token"
+        {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "token_type_hint must be access_token or refresh_token",
+            ));
+        }
+        app.token_admin.revoke(&client, token).await
+    };
+    match run.await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(e) => OAuthResponse(e).into_response(),
+    }
+}
+
+/// `POST /introspect`. RFC 7662 §2.1: "the endpoint MUST also require some form of authorization";
+/// only confidential clients, authenticated, may introspect.
+pub async fn introspect(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let run = async {
+        let form = read(&headers, body).await?;
+        let client = authenticate_client(&app, &headers, &form).await?;
+        if client.public {
+            return Err(OAuthError::invalid_client());
+        }
+        let token = form
+            .single("token")?
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+        form.single("token_type_hint")?;
+        app.token_admin
+            .introspect(&client, token)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "introspection failed");
+                OAuthError::unavailable()
+            })
+    };
+    match run.await {
+        Ok(v) => success_json(&v),
+        Err(e) => OAuthResponse(e).into_response(),
+    }
+}
