@@ -165,8 +165,14 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         oidc["subject_types_supported"],
         serde_json::json!(["public"])
     );
-    assert_eq!(oidc["userinfo_endpoint"], format!("{}/userinfo", s.base).as_str());
-    assert_eq!(oidc["end_session_endpoint"], format!("{}/logout", s.base).as_str());
+    assert_eq!(
+        oidc["userinfo_endpoint"],
+        format!("{}/userinfo", s.base).as_str()
+    );
+    assert_eq!(
+        oidc["end_session_endpoint"],
+        format!("{}/logout", s.base).as_str()
+    );
     // Every endpoint the document names answers (none is a 404).
     for name in [
         "authorization_endpoint",
@@ -175,7 +181,12 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         "revocation_endpoint",
         "introspection_endpoint",
     ] {
-        let res = s.http.get(oidc[name].as_str().unwrap()).send().await.unwrap();
+        let res = s
+            .http
+            .get(oidc[name].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
         assert_ne!(res.status(), 404, "{name}");
     }
 

@@ -12,6 +12,7 @@ mod jwks_and_discovery;
 mod outage;
 mod rotation;
 mod services;
+mod sso_flow;
 mod users;
 mod verifier;
 mod verifier_attacks;

@@ -10,18 +10,18 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::domain::clients::ClientRegistry;
+use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
 use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
 use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
-use crate::domain::tokens::TokenIssuer;
-use crate::domain::users::Users;
-use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
 use crate::domain::sso::flow::{Flow, FlowParts};
 use crate::domain::sso::sessions::Sessions;
 use crate::domain::sso::throttle::Throttle;
 use crate::domain::sso::tokens_admin::TokenAdmin;
+use crate::domain::tokens::TokenIssuer;
+use crate::domain::users::Users;
 use crate::http::cookies::CookiePolicy;
 use crate::http::discovery::Metadata;
 use crate::store::Store;
@@ -254,7 +254,7 @@ impl App {
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
-            .await;
+        .await;
         job.abort();
         result
     }

@@ -6,7 +6,7 @@ pub mod keys;
 pub mod oauth_error;
 pub mod passwords;
 pub mod random;
-pub mod sso;
 pub mod signing_pool;
+pub mod sso;
 pub mod tokens;
 pub mod users;

@@ -32,7 +32,11 @@ pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, uri:
 
 /// `POST /authorize` (OIDC Core §3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET
 /// and POST methods").
-pub async fn authorize_post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn authorize_post(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(form) = read_form(&headers, body).await else {
         return bad_request();
     };

@@ -25,7 +25,11 @@ impl CookiePolicy {
             } else {
                 "auth_session"
             },
-            csrf: if secure { "__Host-auth_csrf" } else { "auth_csrf" },
+            csrf: if secure {
+                "__Host-auth_csrf"
+            } else {
+                "auth_csrf"
+            },
         }
     }
 
@@ -99,13 +103,19 @@ mod tests {
         assert_eq!(http.session(&h), Some("xyz"));
         assert_eq!(http.csrf(&h), None);
         assert_eq!(
-            http.set_session("s").map(|v| v.to_str().unwrap_or_default().to_owned()),
+            http.set_session("s")
+                .map(|v| v.to_str().unwrap_or_default().to_owned()),
             Some("auth_session=s; Path=/; HttpOnly; SameSite=Lax".to_owned())
         );
         let https = CookiePolicy::for_issuer("https://idp.example.com");
         assert_eq!(
-            https.clear_session().map(|v| v.to_str().unwrap_or_default().to_owned()),
-            Some("__Host-auth_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure".to_owned())
+            https
+                .clear_session()
+                .map(|v| v.to_str().unwrap_or_default().to_owned()),
+            Some(
+                "__Host-auth_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure"
+                    .to_owned()
+            )
         );
     }
 }

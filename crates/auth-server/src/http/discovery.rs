@@ -57,16 +57,35 @@ impl Metadata {
             o.insert("subject_types_supported".into(), json!(["public"]));
             o.insert("id_token_signing_alg_values_supported".into(), json!(algs));
             o.insert("userinfo_endpoint".into(), json!(format!("{iss}/userinfo")));
-            o.insert("end_session_endpoint".into(), json!(format!("{iss}/logout")));
+            o.insert(
+                "end_session_endpoint".into(),
+                json!(format!("{iss}/logout")),
+            );
             o.insert(
                 "claims_supported".into(),
                 json!([
-                    "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid",
-                    "amr", "azp", "name", "preferred_username", "updated_at", "email",
+                    "iss",
+                    "sub",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "auth_time",
+                    "nonce",
+                    "at_hash",
+                    "sid",
+                    "amr",
+                    "azp",
+                    "name",
+                    "preferred_username",
+                    "updated_at",
+                    "email",
                     "email_verified"
                 ]),
             );
-            o.insert("prompt_values_supported".into(), json!(["none", "login", "consent"]));
+            o.insert(
+                "prompt_values_supported".into(),
+                json!(["none", "login", "consent"]),
+            );
             o.insert("request_parameter_supported".into(), json!(false));
             o.insert("request_uri_parameter_supported".into(), json!(false));
             o.insert("claims_parameter_supported".into(), json!(false));

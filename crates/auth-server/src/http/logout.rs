@@ -66,9 +66,7 @@ async fn logout(app: &AppState, headers: &HeaderMap, form: &Form, post: bool) ->
     let target = match one("post_logout_redirect_uri") {
         None => None,
         Some(uri) => match &client {
-            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => {
-                Some(uri.to_owned())
-            }
+            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => Some(uri.to_owned()),
             _ => {
                 return invalid(
                     "The application asked to return you to an address it has not registered.",

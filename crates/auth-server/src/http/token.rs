@@ -13,8 +13,8 @@ use crate::app::AppState;
 use std::sync::Arc;
 
 use crate::domain::clients::{AuthnError, Client};
-use crate::domain::grants::user_grants::UserTokens;
 use crate::domain::grants::client_credentials::{self, ClientCredentialsRequest};
+use crate::domain::grants::user_grants::UserTokens;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 
 /// Largest token request body accepted.

@@ -164,7 +164,9 @@ impl UserGrants {
             (Some(challenge), Some(v)) if pkce::verify_s256(v, challenge) => {}
             (Some(_), _) => return Err(invalid_grant("PKCE verification failed")),
             // RFC 9700 §4.8.2: a verifier for a request made without a challenge is a downgrade attempt.
-            (None, Some(_)) => return Err(invalid_grant("no code_challenge was sent for this code")),
+            (None, Some(_)) => {
+                return Err(invalid_grant("no code_challenge was sent for this code"));
+            }
             (None, None) => {}
         }
         if !self
@@ -227,7 +229,9 @@ impl UserGrants {
             return Err(invalid_grant("invalid refresh token"));
         }
         if family.revoked_at.is_some() || now >= family.expires_at || now >= row.expires_at {
-            return Err(invalid_grant("the refresh token has expired or been revoked"));
+            return Err(invalid_grant(
+                "the refresh token has expired or been revoked",
+            ));
         }
         let granted = words(&family.scope);
         let scopes = match scope {

@@ -114,7 +114,10 @@ mod tests {
             created_at: 1,
             updated_at: 2,
         };
-        assert_eq!(UserClaims::for_scopes(&u, &["openid".into()]), UserClaims::default());
+        assert_eq!(
+            UserClaims::for_scopes(&u, &["openid".into()]),
+            UserClaims::default()
+        );
         let c = UserClaims::for_scopes(&u, &["openid".into(), "email".into()]);
         assert_eq!(c.email.as_deref(), Some("a@example.com"));
         assert_eq!(c.name, None);

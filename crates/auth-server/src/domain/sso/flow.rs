@@ -169,7 +169,11 @@ impl Flow {
             (Some(s), Some(u)) if !req.prompt.login && fresh_enough(&s) => (s, u),
             _ => {
                 if req.prompt.none {
-                    return Ok(self.deny(&req, ErrorCode::LoginRequired, "the user is not signed in"));
+                    return Ok(self.deny(
+                        &req,
+                        ErrorCode::LoginRequired,
+                        "the user is not signed in",
+                    ));
                 }
                 let username = req.login_hint.clone().unwrap_or_default();
                 return Ok(Step::Login {
@@ -331,7 +335,11 @@ impl Flow {
 
     /// RFC 6749 §4.1.2: a random, single-use code bound to the client, redirect URI, PKCE challenge,
     /// nonce and session, stored only as its digest.
-    async fn issue_code(&self, req: &AuthorizeRequest, session: &Session) -> Result<Step, StoreError> {
+    async fn issue_code(
+        &self,
+        req: &AuthorizeRequest,
+        session: &Session,
+    ) -> Result<Step, StoreError> {
         let now = self.clock.now();
         let code = random::token(CODE_BYTES);
         self.store

@@ -208,10 +208,7 @@ pub fn validate(
         ))
     };
     if params.repeated {
-        return Err(fail(
-            ErrorCode::InvalidRequest,
-            "a parameter is repeated",
-        ));
+        return Err(fail(ErrorCode::InvalidRequest, "a parameter is repeated"));
     }
     let too_long = [&params.state, &params.nonce, &params.login_hint]
         .iter()
@@ -244,7 +241,11 @@ pub fn validate(
             ));
         }
     }
-    if params.response_mode.as_deref().is_some_and(|m| m != "query") {
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| m != "query")
+    {
         return Err(fail(
             ErrorCode::InvalidRequest,
             "only response_mode=query is supported",
@@ -469,7 +470,10 @@ mod tests {
     fn a_good_request_passes() {
         let r = validate(params(&[]), Some(client()), "https://idp", true);
         let r = r.ok();
-        assert_eq!(r.as_ref().map(|r| r.scopes.clone()), Some(vec!["openid".to_owned()]));
+        assert_eq!(
+            r.as_ref().map(|r| r.scopes.clone()),
+            Some(vec!["openid".to_owned()])
+        );
         assert_eq!(r.and_then(|r| r.state), Some("s1".to_owned()));
     }
 
@@ -501,7 +505,10 @@ mod tests {
             "https://idp",
             true,
         ));
-        assert!(u.starts_with("https://app.example/cb?error=unsupported_response_type&"), "{u}");
+        assert!(
+            u.starts_with("https://app.example/cb?error=unsupported_response_type&"),
+            "{u}"
+        );
         assert!(u.contains("&state=s1&iss=https%3A%2F%2Fidp"), "{u}");
         let u = redirect_error(validate(
             params(&[("scope", "openid admin")]),

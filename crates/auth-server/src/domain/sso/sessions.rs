@@ -86,8 +86,7 @@ impl Sessions {
         else {
             return Ok(None);
         };
-        if row.ended_at.is_some() || now >= row.expires_at || now - row.last_seen_at >= self.idle
-        {
+        if row.ended_at.is_some() || now >= row.expires_at || now - row.last_seen_at >= self.idle {
             return Ok(None);
         }
         if now - row.last_seen_at >= TOUCH_EVERY {

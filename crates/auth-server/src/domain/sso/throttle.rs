@@ -44,7 +44,11 @@ impl Throttle {
     }
 
     /// Whether a sign-in for `username` from `addr` is refused right now (checked before any hashing).
-    pub async fn is_locked(&self, username: &str, addr: Option<IpAddr>) -> Result<bool, StoreError> {
+    pub async fn is_locked(
+        &self,
+        username: &str,
+        addr: Option<IpAddr>,
+    ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let mut keys = vec![account_key(username)];
         keys.extend(addr.map(address_key));
@@ -87,7 +91,9 @@ impl Throttle {
 
     /// Forgets an account's failures after a successful sign-in (the address keeps its count).
     pub async fn succeeded(&self, username: &str) -> Result<(), StoreError> {
-        self.store.clear_login_failures(&account_key(username)).await
+        self.store
+            .clear_login_failures(&account_key(username))
+            .await
     }
 }
 
@@ -99,7 +105,11 @@ mod tests {
     fn keys() {
         assert_eq!(account_key("Alice"), "user:alice");
         assert_eq!(
-            address_key("2001:db8:1:2:3:4:5:6".parse().unwrap_or(IpAddr::from([0; 4]))),
+            address_key(
+                "2001:db8:1:2:3:4:5:6"
+                    .parse()
+                    .unwrap_or(IpAddr::from([0; 4]))
+            ),
             "addr:2001:db8:1:2::/64"
         );
         assert_eq!(address_key(IpAddr::from([10, 0, 0, 1])), "addr:10.0.0.1");
