@@ -13,6 +13,7 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   as_root apt-get update -qq
@@ -46,3 +47,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests (SQLite and PostgreSQL)"
 cargo test --workspace --doc --locked -q
 cargo nextest run --workspace --locked --no-fail-fast "$@"
+echo "== the code flow through Python's authlib"
+scripts/authlib-check.sh

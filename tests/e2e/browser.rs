@@ -151,7 +151,6 @@ async fn browser_sso_across_two_apps_and_logout() {
     assert_eq!(cookie["httpOnly"], true, "{cookie}");
     assert_eq!(cookie["sameSite"], "Lax", "{cookie}");
 
-    browser.delete_cookies().await.unwrap();
     // 2. The dashboard: straight through, no password asked. `goto` returns once the final page has
     // loaded, and only redirects lie between the dashboard and its callback.
     browser.goto(&format!("{}/", dash.base_url)).await.unwrap();

@@ -166,7 +166,13 @@ impl Driver {
         };
         driver.wait_ready().await?;
         let mut options = json!({
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            // The background-networking flags keep Chromium from dialling Google's hosts at start,
+            // which a machine without internet access refuses (slowly, many connections at once).
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"
+            ],
         });
         if Path::new("/usr/bin/chromium").exists() {
             options["binary"] = json!("/usr/bin/chromium");

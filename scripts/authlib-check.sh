@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs the authorization-code flow with Python's authlib (unmodified, from PyPI) against a real
+# auth-server binary on a throwaway SQLite database: see scripts/authlib_check.py.
+# Usage: scripts/authlib-check.sh   (needs python3 with venv and pip; installs authlib in a venv)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${AUTHLIB_VENV:-/tmp/auth-server-authlib-venv}
+if ! "$venv/bin/python" -c 'import authlib, requests' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check authlib==1.9.9 requests==2.34.2
+fi
+cargo build -q --locked -p auth-server
+bin=target/debug/auth-server
+
+work=$(mktemp -d /tmp/auth-authlib.XXXXXX)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port"
+export AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
+export AUTH_SERVER_DATABASE_URL="sqlite://$work/idp.db?mode=rwc"
+export AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
+export AUTH_SERVER_LOG=warn
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+secret=$("$bin" client create --name "authlib app" --id authlib-app --first-party \
+  --scope openid --scope profile --scope email --scope offline_access \
+  --redirect-uri http://127.0.0.1:9/cb --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
+"$bin" client create --name "authlib public app" --id authlib-public --public --first-party \
+  --scope openid --scope profile --scope offline_access --redirect-uri http://127.0.0.1:9/cb >/dev/null
+echo 'authlib-check-password' | "$bin" user create --username alice --email alice@example.com --password-stdin >/dev/null
+
+"$bin" serve &
+pid=$!
+for _ in $(seq 1 200); do
+  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$pid" || { echo "auth-server exited"; exit 1; }
+  sleep 0.05
+done
+"$venv/bin/python" scripts/authlib_check.py "http://127.0.0.1:$port" authlib-app "$secret" \
+  authlib-public alice authlib-check-password

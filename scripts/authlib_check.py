@@ -1,0 +1,98 @@
+"""The authorization-code flow through Python's authlib, unmodified, against a running auth-server.
+
+authlib (https://authlib.org) plays the relying party: it builds the authorization URL with PKCE S256
+and a nonce, redeems the code, validates the ID token (signature from the JWKS, iss, aud, nonce,
+at_hash, exp), refreshes, calls userinfo, introspects and revokes. `requests` plays the browser that
+fills in the IdP's login form. Every step asserts what it got; any failure exits non-zero.
+
+Usage: authlib_check.py ISSUER CLIENT_ID CLIENT_SECRET PUBLIC_CLIENT_ID USERNAME PASSWORD
+"""
+
+import re
+import secrets
+import sys
+from html import unescape
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.jose import JsonWebKey, jwt
+from authlib.oidc.core import CodeIDToken
+
+issuer, client_id, client_secret, public_id, username, password = sys.argv[1:7]
+REDIRECT = "http://127.0.0.1:9/cb"
+
+
+def check(cond, what):
+    if not cond:
+        sys.exit(f"authlib check FAILED: {what}")
+    print(f"ok - {what}")
+
+
+meta = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+check(meta["issuer"] == issuer, "discovery names the issuer")
+keys = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+
+
+def browser_sign_in(url):
+    """The user's part: open the authorization URL, fill in the login form, return the redirect."""
+    browser = requests.Session()
+    page = browser.get(url, allow_redirects=False, timeout=10)
+    check(page.status_code == 200 and 'id="login-form"' in page.text, "the IdP shows its login page")
+    action = unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
+    fields = {unescape(n): unescape(v) for n, v in
+              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)}
+    fields.update(username=username, password=password)
+    done = browser.post(action, data=fields, allow_redirects=False, timeout=10)
+    check(done.status_code in (302, 303), "signing in redirects back to the client")
+    return done.headers["Location"]
+
+
+def run(client, label):
+    verifier = secrets.token_urlsafe(48)
+    nonce = secrets.token_urlsafe(16)
+    url, state = client.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+    callback = browser_sign_in(url)
+    query = parse_qs(urlparse(callback).query)
+    check(query["state"] == [state], f"{label}: state comes back")
+    check(query["iss"] == [issuer], f"{label}: RFC 9207 iss comes back")
+    token = client.fetch_token(meta["token_endpoint"], authorization_response=callback,
+                               code_verifier=verifier)
+    check(token["token_type"] == "Bearer" and "refresh_token" in token,
+          f"{label}: code redeemed for access, ID and refresh tokens")
+    claims = jwt.decode(token["id_token"], keys, claims_cls=CodeIDToken,
+                        claims_options={"iss": {"essential": True, "value": issuer}},
+                        claims_params={"nonce": nonce, "client_id": client.client_id,
+                                       "access_token": token["access_token"]})
+    claims.validate()
+    check(claims["preferred_username"] == username,
+          f"{label}: ID token verified by authlib (signature, iss, aud, nonce, at_hash, exp)")
+    at = jwt.decode(token["access_token"], keys)
+    at.validate()
+    check(at["client_id"] == client.client_id, f"{label}: access token verifies against the JWKS")
+    info = client.get(meta["userinfo_endpoint"], timeout=10).json()
+    check(info["sub"] == claims["sub"], f"{label}: userinfo answers for the same subject")
+    old_refresh = token["refresh_token"]
+    new = client.refresh_token(meta["token_endpoint"], refresh_token=old_refresh)
+    check(new["refresh_token"] != old_refresh, f"{label}: refresh rotates the refresh token")
+    return new
+
+
+confidential = OAuth2Session(client_id, client_secret, scope="openid profile email offline_access",
+                             redirect_uri=REDIRECT, code_challenge_method="S256")
+tokens = run(confidential, "confidential client")
+intro = confidential.introspect_token(meta["introspection_endpoint"],
+                                      token=tokens["access_token"]).json()
+check(intro["active"] is True, "introspection: the access token is active")
+resp = confidential.revoke_token(meta["revocation_endpoint"], token=tokens["refresh_token"],
+                                 token_type_hint="refresh_token")
+check(resp.status_code == 200, "revocation accepted")
+intro = confidential.introspect_token(meta["introspection_endpoint"],
+                                      token=tokens["refresh_token"]).json()
+check(intro["active"] is False, "introspection: the revoked refresh token is inactive")
+
+public = OAuth2Session(public_id, scope="openid profile offline_access", redirect_uri=REDIRECT,
+                       code_challenge_method="S256", token_endpoint_auth_method="none")
+run(public, "public client")
+print("authlib check passed")
