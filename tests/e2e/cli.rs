@@ -388,3 +388,31 @@ async fn replicas_see_cli_changes_within_the_cache_ttl(backend: Backend) {
         tokio::task::yield_now().await;
     }
 }
+
+tests::on_both_backends!(a_client_id_cannot_be_a_user_subject);
+
+/// Client-credentials tokens have the client id as `sub`; a client named after a user's subject id
+/// would get tokens that look like that user's. Registration refuses it.
+async fn a_client_id_cannot_be_a_user_subject(backend: tests::Backend) {
+    let s = tests::TestServer::start(backend).await;
+    let sub = s.user("victim", "correct horse battery").await;
+    let refused = s
+        .app
+        .clients
+        .create(auth_server::domain::clients::NewClient {
+            id: Some(sub.clone()),
+            name: "impostor".into(),
+            alg: auth_core::Alg::Es256,
+            allowed_scopes: vec![],
+            default_scopes: vec![],
+            allowed_resources: vec!["https://api.example".into()],
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: false,
+            always_refresh: false,
+        })
+        .await;
+    let err = refused.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(err.contains("subject id of a user"), "{err}");
+}

@@ -225,6 +225,19 @@ impl ClientRegistry {
             None => random::token(16),
         };
         validate_client_id(&id)?;
+        // Client-credentials tokens carry the client id as `sub`, user tokens the user id: the two
+        // must never meet, or a client could obtain tokens that name a user as their subject.
+        if self
+            .store
+            .find_user(&id)
+            .await
+            .map_err(RegistryError::Store)?
+            .is_some()
+        {
+            return Err(RegistryError::Invalid(format!(
+                "client id {id:?} is the subject id of a user; choose another"
+            )));
+        }
         for s in new.allowed_scopes.iter().chain(&new.default_scopes) {
             validate_scope_token(s)?;
         }

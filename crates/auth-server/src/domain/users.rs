@@ -172,8 +172,13 @@ impl Users {
             None => None,
         };
         let now = self.clock.now();
+        // A user id never equals a client id (client-credentials tokens use the client id as `sub`).
+        let mut id = random::token(16);
+        while self.store.find_client(&id).await?.is_some() {
+            id = random::token(16);
+        }
         let row = user::Model {
-            id: random::token(16),
+            id,
             display_name: new.display_name.unwrap_or_else(|| new.username.clone()),
             username: new.username,
             email: new.email,
