@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
+
+use super::signing_pool::SigningPool;
 use tokio::sync::Semaphore;
 
 /// OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1 (the minimum accepted).
@@ -100,6 +102,7 @@ pub struct PasswordHasher {
     running: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
+    threads: SigningPool,
 }
 
 impl PasswordHasher {
@@ -119,6 +122,11 @@ impl PasswordHasher {
             running: Arc::new(Semaphore::new(max_concurrent.max(1))),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting,
+            // Dedicated threads, not the blocking pool: each argon2 run allocates m KiB, and glibc
+            // keeps freed blocks in per-thread arenas, so dozens of blocking threads took turns and held
+            // ~400 MB after a login storm (docs/BENCHMARKS.md). A fixed thread per slot reuses its own.
+            threads: SigningPool::named("argon2", max_concurrent.max(1), max_concurrent.max(1))
+                .map_err(|e| PasswordError::Hash(format!("cannot start hashing threads: {e}")))?,
         })
     }
 
@@ -148,13 +156,21 @@ impl PasswordHasher {
         drop(waiting);
         let permit = permit.map_err(|_| PasswordError::Busy)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
-        let out = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            f(argon)
-        })
-        .await
-        .map_err(|e| PasswordError::Hash(format!("hashing task: {e}")))?;
+        let out = self
+            .threads
+            .run(move || {
+                let _permit = permit;
+                f(argon)
+            })
+            .await
+            .map_err(|e| PasswordError::Hash(format!("hashing task: {e}")))?;
         Ok(out)
+    }
+
+    /// Whether a new operation would be refused as busy right now (a cheap check, so a storm of
+    /// sign-ins can be answered before any database work).
+    pub fn is_saturated(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) >= self.max_waiting + self.running.available_permits()
     }
 
     /// A PHC string for `password` with a fresh salt.

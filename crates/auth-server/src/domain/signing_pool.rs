@@ -1,4 +1,4 @@
-//! A small pool of threads for RSA signatures.
+//! A small pool of threads for CPU-heavy work: RSA signatures, and (a second pool) password hashes.
 //!
 //! An RS256 signature takes most of a millisecond of CPU, too long for an async worker. Measured on the
 //! 2-core machine (docs/BENCHMARKS.md), `spawn_blocking` per signature reached 78% of the raw signing
@@ -35,12 +35,20 @@ impl SigningPool {
     /// # Errors
     /// If the operating system refuses to start a thread.
     pub fn new(threads: usize, queue: usize) -> std::io::Result<Self> {
+        Self::named("rsa-sign", threads, queue)
+    }
+
+    /// As [`SigningPool::new`], with threads named `{name}-{i}`.
+    ///
+    /// # Errors
+    /// If the operating system refuses to start a thread.
+    pub fn named(name: &str, threads: usize, queue: usize) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
             let rx = Arc::clone(&rx);
             std::thread::Builder::new()
-                .name(format!("rsa-sign-{i}"))
+                .name(format!("{name}-{i}"))
                 .spawn(move || worker(&rx))?;
         }
         Ok(Self { tx })

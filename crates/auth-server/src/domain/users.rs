@@ -247,6 +247,11 @@ impl Users {
         Ok(())
     }
 
+    /// Whether password checks are saturated: a sign-in now would be answered "busy".
+    pub fn is_busy(&self) -> bool {
+        self.hasher.is_saturated()
+    }
+
     /// Checks a username and password. An unknown user costs the same hash as a wrong password, so
     /// the answer and its timing do not tell which usernames exist. A hash made with weaker
     /// parameters than today's is replaced after a successful check.

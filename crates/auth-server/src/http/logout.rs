@@ -1,7 +1,8 @@
 //! `GET|POST /logout`: OpenID Connect RP-Initiated Logout 1.0 (the `end_session_endpoint`).
 //!
-//! With a valid `id_token_hint` the session ends at once; without one the user confirms on a page
-//! (a CSRF-protected form), so a cross-site link cannot sign anyone out. A
+//! With a valid `id_token_hint` for the browser's current session (its `sid`), the session ends at
+//! once; without one, or with a hint from another session, the user confirms on a page (a
+//! CSRF-protected form), so a cross-site link cannot sign anyone out. A
 //! `post_logout_redirect_uri` is followed only when it is registered, exactly, for the client the
 //! hint (or `client_id`) names (§3: "The OP MUST NOT perform post-logout redirection if ... not
 //! previously registered"). Ending the session also ends its refresh tokens.
@@ -75,7 +76,22 @@ async fn logout(app: &AppState, headers: &HeaderMap, form: &Form, post: bool) ->
         },
     };
     let confirmed = post && one("confirm") == Some("yes") && csrf_ok(app, headers, form);
-    if hint.is_none() && !confirmed {
+    let current = match app.cookies.session(headers) {
+        Some(secret) => match app.flow.sessions().current(secret).await {
+            Ok(s) => s,
+            Err(e) => return unavailable(&e),
+        },
+        None => None,
+    };
+    // §2: "the OP MUST ask the End-User ... if an id_token_hint was not provided or if the supplied
+    // ID Token does not belong to the current OP session": a hint from another session (anyone's
+    // own ID token, put in a link) must not sign this browser out unasked.
+    let hint_is_for_this_session = match (&hint, &current) {
+        (Some((_, Some(sid))), Some(s)) => *sid == s.id,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if !hint_is_for_this_session && !confirmed {
         let (csrf, set) = csrf_token(app, headers);
         let mut hidden = vec![("confirm".to_owned(), "yes".to_owned())];
         for name in ["client_id", "post_logout_redirect_uri", "state"] {
@@ -103,16 +119,10 @@ async fn logout(app: &AppState, headers: &HeaderMap, form: &Form, post: bool) ->
         }
         return res;
     }
-    if let Some(secret) = app.cookies.session(headers) {
-        match app.flow.sessions().current(secret).await {
-            Ok(Some(s)) => {
-                if let Err(e) = app.flow.sessions().end(&s.id).await {
-                    return unavailable(&e);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return unavailable(&e),
-        }
+    if let Some(s) = current
+        && let Err(e) = app.flow.sessions().end(&s.id).await
+    {
+        return unavailable(&e);
     }
     let mut res = match target {
         Some(uri) => {

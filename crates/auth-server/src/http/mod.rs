@@ -14,7 +14,7 @@ use tower_http::request_id::{
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub mod authorize;
 pub mod client_auth;
@@ -66,7 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        // 5xx answers are logged by the handlers that know why (a database error is a warning with
+        // its cause); the layer's own failure line would log every "busy" of a login storm as an error.
+        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)).make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()
                 .get(REQUEST_ID)

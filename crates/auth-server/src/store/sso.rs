@@ -13,6 +13,10 @@ use super::entities::{
 };
 use super::{Store, StoreError};
 
+/// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
+/// real `jti`, which is base64url).
+const REUSED_MARK: &str = "!reused";
+
 impl Store {
     /// Inserts a new session.
     pub async fn insert_session(&self, row: session::Model) -> Result<(), StoreError> {
@@ -99,22 +103,43 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records what a redemption issued, so that a second redemption can revoke it.
+    /// Records what a redemption issued, so that a second redemption can revoke it. False (and
+    /// nothing written) if a second redemption came first and marked the code with
+    /// [`Store::mark_code_reused`]: the caller must then revoke what it issued itself. Together, the
+    /// two make "a reused code leaves no live tokens" hold whichever of two concurrent redemptions
+    /// finishes first.
     pub async fn record_code_tokens(
         &self,
         digest: &[u8],
         family_id: Option<String>,
         access_jti: &str,
         access_exp: i64,
-    ) -> Result<(), StoreError> {
-        code::Entity::update_many()
+    ) -> Result<bool, StoreError> {
+        let n = code::Entity::update_many()
             .col_expr(code::Column::FamilyId, Expr::value(family_id))
             .col_expr(code::Column::AccessJti, Expr::value(access_jti))
             .col_expr(code::Column::AccessExp, Expr::value(access_exp))
             .filter(code::Column::CodeSha256.eq(digest.to_vec()))
+            .filter(code::Column::AccessJti.is_null())
             .exec(self.conn())
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
+    /// A second redemption of a used code whose first redemption has not recorded its tokens (yet,
+    /// or ever: it may have failed): marks the code so that the recording fails and the first
+    /// redemption revokes what it issued. True if marked; false if the tokens were recorded already
+    /// (re-read the code and revoke them with [`Store::revoke_code_tokens`]).
+    pub async fn mark_code_reused(&self, digest: &[u8]) -> Result<bool, StoreError> {
+        let n = code::Entity::update_many()
+            .col_expr(code::Column::AccessJti, Expr::value(REUSED_MARK))
+            .filter(code::Column::CodeSha256.eq(digest.to_vec()))
+            .filter(code::Column::AccessJti.is_null())
+            .exec(self.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
     }
 
     /// Revokes what a code's first redemption issued: its refresh-token family and its access token.
@@ -123,7 +148,9 @@ impl Store {
         if let Some(f) = &row.family_id {
             revoke_family_in(&txn, f, now).await?;
         }
-        if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp) {
+        if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp)
+            && jti != REUSED_MARK
+        {
             insert_revoked_jti_in(&txn, jti, exp).await?;
         }
         txn.commit().await?;

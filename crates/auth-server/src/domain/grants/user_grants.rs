@@ -13,7 +13,7 @@ use super::super::sso::pkce;
 use super::super::sso::sessions::Sessions;
 use super::super::tokens::{AccessTokenRequest, IssueError, TokenIssuer};
 use super::super::users::{User, Users};
-use crate::store::entities::{refresh_token, token_family};
+use crate::store::entities::{authorization_code, refresh_token, token_family};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a refresh token.
@@ -146,10 +146,21 @@ impl UserGrants {
             .map_err(unavailable)?
         {
             tracing::warn!(client = %client.id, "authorization code reused; revoking what it issued");
-            self.store
-                .revoke_code_tokens(&row, now)
+            // The first redemption may still be running (it records its tokens last): the mark makes
+            // it revoke them itself. If it has recorded them, they are revoked here, from a fresh
+            // read (`row` was read before either redemption consumed the code).
+            if !self
+                .store
+                .mark_code_reused(&digest)
                 .await
-                .map_err(unavailable)?;
+                .map_err(unavailable)?
+                && let Some(current) = self.store.find_code(&digest).await.map_err(unavailable)?
+            {
+                self.store
+                    .revoke_code_tokens(&current, now)
+                    .await
+                    .map_err(unavailable)?;
+            }
             return Err(invalid_grant("the authorization code was already used"));
         }
         if now >= row.expires_at {
@@ -189,6 +200,8 @@ impl UserGrants {
             amr: words(&row.amr),
             nonce: row.nonce.clone(),
         };
+        // Before anything is stored: a grant that cannot give an access token an audience.
+        self.audience(client, &grant.scopes, &grant.resources)?;
         let family = if wants_refresh {
             Some(self.new_family(client, &grant).await?)
         } else {
@@ -197,10 +210,28 @@ impl UserGrants {
         let (tokens, jti, exp) = self
             .mint(client, &grant, family.as_ref().map(|f| f.1.clone()))
             .await?;
-        self.store
-            .record_code_tokens(&digest, family.map(|f| f.0), &jti, exp)
+        let family_id = family.map(|f| f.0);
+        let recorded = self
+            .store
+            .record_code_tokens(&digest, family_id.clone(), &jti, exp)
             .await
             .map_err(unavailable)?;
+        if !recorded {
+            // A second redemption came while this one was running: §4.1.2 again, for what this one
+            // has just issued.
+            tracing::warn!(client = %client.id, "authorization code reused during its redemption; revoking what it issued");
+            let issued = authorization_code::Model {
+                family_id,
+                access_jti: Some(jti),
+                access_exp: Some(exp),
+                ..row
+            };
+            self.store
+                .revoke_code_tokens(&issued, now)
+                .await
+                .map_err(unavailable)?;
+            return Err(invalid_grant("the authorization code was already used"));
+        }
         Ok(tokens)
     }
 
@@ -247,6 +278,9 @@ impl UserGrants {
                 asked
             }
         };
+        // Checked before the token is rotated: a refused request must not spend it (the client would
+        // retry with it later and look like a thief).
+        self.audience(client, &scopes, &words(&family.resources))?;
         let next_secret = random::token(REFRESH_BYTES);
         let next = refresh_token::Model {
             token_sha256: random::sha256(next_secret.as_bytes()),
@@ -347,6 +381,31 @@ impl UserGrants {
         Ok((id, secret))
     }
 
+    /// The audience of an access token for `scopes` and `resources`: the resources asked for (else
+    /// the client's registered ones), plus userinfo when `openid` was granted. `invalid_target` if
+    /// that leaves nothing.
+    fn audience(
+        &self,
+        client: &Client,
+        scopes: &[String],
+        resources: &[String],
+    ) -> Result<Vec<String>, OAuthError> {
+        let mut audience = resources.to_vec();
+        if audience.is_empty() {
+            audience.clone_from(&client.allowed_resources);
+        }
+        if scopes.iter().any(|s| s == "openid") {
+            audience.push(self.userinfo_audience.clone());
+        }
+        if audience.is_empty() {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "this client has no resource registered to issue a token for",
+            ));
+        }
+        Ok(audience)
+    }
+
     /// Signs the access token (and the ID token when `openid` was granted). Returns the tokens, the
     /// access token's `jti` and its `exp`.
     async fn mint(
@@ -356,19 +415,7 @@ impl UserGrants {
         refresh_token: Option<String>,
     ) -> Result<(UserTokens, String, i64), OAuthError> {
         let openid = g.scopes.iter().any(|s| s == "openid");
-        let mut audience = g.resources.clone();
-        if audience.is_empty() {
-            audience = client.allowed_resources.clone();
-        }
-        if openid {
-            audience.push(self.userinfo_audience.clone());
-        }
-        if audience.is_empty() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidTarget,
-                "this client has no resource registered to issue a token for",
-            ));
-        }
+        let audience = self.audience(client, &g.scopes, &g.resources)?;
         let access = self
             .tokens
             .access_token(AccessTokenRequest {

@@ -131,7 +131,15 @@ impl Flow {
         params: AuthorizeParams,
     ) -> Result<Result<AuthorizeRequest, Step>, StoreError> {
         let client = match params.client_id.as_deref() {
-            Some(id) if !id.is_empty() && id.len() <= 255 => self.clients.get(id).await?,
+            // Only a plausible id reaches the store: a NUL, for one, is refused by PostgreSQL, which
+            // would turn a bad link into "temporarily unavailable" instead of the error page.
+            Some(id)
+                if !id.is_empty()
+                    && id.len() <= 255
+                    && id.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                self.clients.get(id).await?
+            }
             _ => None,
         };
         Ok(
@@ -212,6 +220,10 @@ impl Flow {
             },
             new_session: None,
         };
+        // Shed a storm before any database work: the same answer the hasher would give.
+        if self.users.is_busy() {
+            return Ok(retry(req, LoginProblem::Busy));
+        }
         if self.throttle.is_locked(username, addr).await? {
             return Ok(retry(req, LoginProblem::Locked));
         }
@@ -255,8 +267,13 @@ impl Flow {
             Some(s) => self.sessions.current(s).await?,
             None => None,
         };
-        let Some(session) = session else {
-            // The session ended while the page was open: sign in again.
+        // A user disabled while the page was open is treated as signed out, as at /authorize.
+        let user = match &session {
+            Some(s) => self.users.get(&s.user_id).await?.filter(|u| !u.disabled),
+            None => None,
+        };
+        let (Some(session), Some(_)) = (session, user) else {
+            // The session ended (or its user was disabled) while the page was open: sign in again.
             let username = req.login_hint.clone().unwrap_or_default();
             return Ok(Step::Login {
                 request: Box::new(req),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::domain::clients::{Client, is_scope_token, validate_resource};
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
@@ -219,6 +219,17 @@ pub fn validate(
             "state, nonce and login_hint are limited to 2048 bytes",
         ));
     }
+    // Control characters (NUL above all: PostgreSQL cannot store it in the code's nonce) are never
+    // meaningful here; RFC 6749 Appendix A.5 limits state to VSCHAR.
+    let has_control = [&params.state, &params.nonce, &params.login_hint]
+        .iter()
+        .any(|p| p.as_ref().is_some_and(|v| v.chars().any(char::is_control)));
+    if has_control {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "state, nonce and login_hint must not contain control characters",
+        ));
+    }
     if params.request.is_some() {
         return Err(fail(
             ErrorCode::RequestNotSupported,
@@ -371,6 +382,14 @@ pub fn validate(
     })
 }
 
+/// Everything but RFC 3986 unreserved characters is percent-encoded in a redirect's query, so
+/// `error=invalid_request` and a base64url code read as themselves.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Appends `pairs` to `uri`'s query, percent-encoded.
 pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let mut out = uri.to_owned();
@@ -379,7 +398,7 @@ pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
         out.push(sep);
         out.push_str(k);
         out.push('=');
-        out.extend(utf8_percent_encode(v, NON_ALPHANUMERIC));
+        out.extend(utf8_percent_encode(v, QUERY_VALUE));
         sep = '&';
     }
     out
@@ -534,6 +553,20 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_in_free_text_are_refused() {
+        for name in ["state", "nonce", "login_hint"] {
+            let u = redirect_error(validate(
+                params(&[(name, "a\0b")]),
+                Some(client()),
+                "https://idp",
+                true,
+            ));
+            assert!(u.contains("error=invalid_request"), "{name}: {u}");
+        }
+        assert!(validate(params(&[("nonce", "é ü")]), Some(client()), "i", true).is_ok());
+    }
+
+    #[test]
     fn pkce_is_required_by_default_and_always_for_public_clients() {
         let mut p = params(&[]);
         p.code_challenge = None;
@@ -550,6 +583,13 @@ mod tests {
         assert_eq!(
             with_query("https://a/cb?x=1", &[("code", "a b&c")]),
             "https://a/cb?x=1&code=a%20b%26c"
+        );
+        assert_eq!(
+            with_query(
+                "https://a/cb",
+                &[("error", "invalid_request"), ("code", "Ab-_.~+/=")]
+            ),
+            "https://a/cb?error=invalid_request&code=Ab-_.~%2B%2F%3D"
         );
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use auth_core::Clock;
 
 use crate::config::LoginConfig;
+use crate::domain::random;
 use crate::store::{Store, StoreError};
 
 /// Throttling policy and state.
@@ -19,7 +20,18 @@ pub struct Throttle {
 }
 
 fn account_key(username: &str) -> String {
-    format!("user:{}", username.to_ascii_lowercase())
+    let name = username.to_ascii_lowercase();
+    // A username that cannot exist (too long, or with control characters such as a NUL, which
+    // PostgreSQL refuses) is still counted, under a digest: bounded, and storable everywhere.
+    if name.len() <= 64 && !name.chars().any(char::is_control) {
+        format!("user:{name}")
+    } else {
+        let digest: String = random::sha256(name.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("user#{digest}")
+    }
 }
 
 fn address_key(addr: IpAddr) -> String {
@@ -104,6 +116,10 @@ mod tests {
     #[test]
     fn keys() {
         assert_eq!(account_key("Alice"), "user:alice");
+        let odd = account_key("a\0b");
+        assert!(odd.starts_with("user#") && odd.len() == 5 + 64, "{odd}");
+        assert_eq!(account_key(&"X".repeat(500)), account_key(&"x".repeat(500)));
+        assert_ne!(account_key(&"x".repeat(500)), account_key(&"x".repeat(501)));
         assert_eq!(
             address_key(
                 "2001:db8:1:2:3:4:5:6"
