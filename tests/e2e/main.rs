@@ -14,6 +14,7 @@ mod rotation;
 mod services;
 mod sso_attacks;
 mod sso_flow;
+mod sso_lifetimes;
 mod sso_tokens;
 mod users;
 mod verifier;

@@ -881,7 +881,8 @@ async fn disabled_user_cannot_refresh(backend: Backend) {
     s.app.users.set_disabled("alice", false).await.unwrap();
     assert_eq!(s.introspect(&app, &rt).await, inactive());
     assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
-    assert_eq!(userinfo(&s, &access).await.0, 200);
+    // Disabling signed the user out: the session's grants and their access tokens were revoked.
+    assert_eq!(userinfo(&s, &access).await.0, 401);
 }
 
 async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {

@@ -175,6 +175,11 @@ impl ClientRegistry {
 
     /// The client `id`, from the cache or the database.
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        // An id no client can have is answered without a lookup (and a NUL byte never reaches
+        // PostgreSQL, which would refuse the query).
+        if validate_client_id(id).is_err() {
+            return Ok(None);
+        }
         if let Some(hit) = self.cache.get(id).await {
             return Ok(hit);
         }

@@ -241,9 +241,12 @@ impl Users {
     /// Disables or enables sign-in.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), UserError> {
         let row = self.row(username).await?;
-        self.store
-            .set_user_disabled(&row.id, disabled, self.clock.now())
-            .await?;
+        let now = self.clock.now();
+        self.store.set_user_disabled(&row.id, disabled, now).await?;
+        if disabled {
+            // Signed out everywhere: the sessions end, and the refresh tokens issued under them.
+            self.store.end_user_sessions(&row.id, now).await?;
+        }
         Ok(())
     }
 

@@ -65,14 +65,45 @@ impl Store {
             .exec(&txn)
             .await?
             .rows_affected;
-        family::Entity::update_many()
-            .col_expr(family::Column::RevokedAt, Expr::value(now))
+        let families = family::Entity::find()
             .filter(family::Column::SessionId.eq(id))
             .filter(family::Column::RevokedAt.is_null())
-            .exec(&txn)
+            .all(&txn)
             .await?;
+        for f in families {
+            revoke_family_in(&txn, &f.id, now).await?;
+        }
         txn.commit().await?;
         Ok(ended > 0)
+    }
+
+    /// Ends every live session of a user (and their refresh tokens): for a user being disabled.
+    pub async fn end_user_sessions(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let live = session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::EndedAt.is_null())
+            .all(self.conn())
+            .await?;
+        for s in live {
+            self.end_session(&s.id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Records the access token issued together with refresh token `digest`.
+    pub async fn record_refresh_access(
+        &self,
+        digest: &[u8],
+        access_jti: &str,
+        access_exp: i64,
+    ) -> Result<(), StoreError> {
+        refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::AccessJti, Expr::value(access_jti))
+            .col_expr(refresh_token::Column::AccessExp, Expr::value(access_exp))
+            .filter(refresh_token::Column::TokenSha256.eq(digest.to_vec()))
+            .exec(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Inserts an authorization code.
@@ -400,11 +431,23 @@ impl Store {
     }
 }
 
+/// Revokes a family: its refresh tokens stop working, and the access tokens issued with them that
+/// have not expired are put on the revocation list (introspection and userinfo refuse them).
 async fn revoke_family_in(
     db: &impl ConnectionTrait,
     id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let issued = refresh_token::Entity::find()
+        .filter(refresh_token::Column::FamilyId.eq(id))
+        .filter(refresh_token::Column::AccessExp.gt(now))
+        .all(db)
+        .await?;
+    for t in issued {
+        if let (Some(jti), Some(exp)) = (t.access_jti, t.access_exp) {
+            insert_revoked_jti_in(db, &jti, exp).await?;
+        }
+    }
     let n = family::Entity::update_many()
         .col_expr(family::Column::RevokedAt, Expr::value(now))
         .filter(family::Column::Id.eq(id))

@@ -210,6 +210,12 @@ impl UserGrants {
         let (tokens, jti, exp) = self
             .mint(client, &grant, family.as_ref().map(|f| f.1.clone()))
             .await?;
+        if let Some((_, first)) = &family {
+            self.store
+                .record_refresh_access(&random::sha256(first.as_bytes()), &jti, exp)
+                .await
+                .map_err(unavailable)?;
+        }
         let family_id = family.map(|f| f.0);
         let recorded = self
             .store
@@ -281,6 +287,23 @@ impl UserGrants {
         // Checked before the token is rotated: a refused request must not spend it (the client would
         // retry with it later and look like a thief).
         self.audience(client, &scopes, &words(&family.resources))?;
+        // Without `offline_access` a refresh token lives only as long as the sign-in session it came
+        // from (OIDC Core §11: access while the user is away is what offline_access asks for); using it
+        // keeps that session alive, as the user's activity would.
+        if !granted.iter().any(|s| s == "offline_access")
+            && let Some(sid) = &family.session_id
+            && !self
+                .sessions
+                .touch_if_live(sid)
+                .await
+                .map_err(unavailable)?
+        {
+            self.store
+                .revoke_family(&family.id, now)
+                .await
+                .map_err(unavailable)?;
+            return Err(invalid_grant("the sign-in session has ended"));
+        }
         let next_secret = random::token(REFRESH_BYTES);
         let next = refresh_token::Model {
             token_sha256: random::sha256(next_secret.as_bytes()),
@@ -288,6 +311,8 @@ impl UserGrants {
             created_at: now,
             expires_at: (now + self.refresh.idle).min(family.expires_at),
             used_at: None,
+            access_jti: None,
+            access_exp: None,
         };
         let rotated = row.used_at.is_none()
             && self
@@ -333,7 +358,13 @@ impl UserGrants {
             amr: words(&family.amr),
             nonce: None,
         };
-        Ok(self.mint(client, &grant, Some(next_secret)).await?.0)
+        let next_digest = random::sha256(next_secret.as_bytes());
+        let (tokens, jti, exp) = self.mint(client, &grant, Some(next_secret)).await?;
+        self.store
+            .record_refresh_access(&next_digest, &jti, exp)
+            .await
+            .map_err(unavailable)?;
+        Ok(tokens)
     }
 
     async fn active_user(&self, id: &str) -> Result<User, OAuthError> {
@@ -373,6 +404,8 @@ impl UserGrants {
             created_at: now,
             expires_at: now + self.refresh.idle,
             used_at: None,
+            access_jti: None,
+            access_exp: None,
         };
         self.store
             .insert_family(family, first)

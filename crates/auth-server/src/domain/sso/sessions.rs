@@ -103,6 +103,21 @@ impl Sessions {
         }))
     }
 
+    /// Whether session `id` is live; if so, records a use (for the idle timeout).
+    pub async fn touch_if_live(&self, id: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let Some(r) = self.store.find_session(id).await? else {
+            return Ok(false);
+        };
+        if r.ended_at.is_some() || now >= r.expires_at || now - r.last_seen_at >= self.idle {
+            return Ok(false);
+        }
+        if now - r.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(id, now).await?;
+        }
+        Ok(true)
+    }
+
     /// Ends session `id` and the refresh tokens issued under it.
     pub async fn end(&self, id: &str) -> Result<bool, StoreError> {
         self.store.end_session(id, self.clock.now()).await

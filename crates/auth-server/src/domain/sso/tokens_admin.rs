@@ -101,6 +101,14 @@ impl TokenAdmin {
                 if now >= exp || self.store.is_access_token_revoked(jti).await? {
                     return Ok(inactive);
                 }
+                // A user's token (not a client's own, whose `sub` is its client id) is active only
+                // while the user exists and is enabled.
+                let sub = str_claim(&claims, "sub").unwrap_or_default();
+                if Some(sub) != str_claim(&claims, "client_id")
+                    && self.users.get(sub).await?.is_none_or(|u| u.disabled)
+                {
+                    return Ok(inactive);
+                }
                 let mut out = Map::new();
                 out.insert("active".into(), Value::Bool(true));
                 for name in [

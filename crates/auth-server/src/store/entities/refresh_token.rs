@@ -17,6 +17,10 @@ pub struct Model {
     pub expires_at: i64,
     /// When it was rotated (used); a later use is a reuse.
     pub used_at: Option<i64>,
+    /// `jti` of the access token issued with it (revoked with the family).
+    pub access_jti: Option<String>,
+    /// That access token's `exp`.
+    pub access_exp: Option<i64>,
 }
 
 /// No relations.

@@ -66,6 +66,8 @@ enum RefreshTokens {
     CreatedAt,
     ExpiresAt,
     UsedAt,
+    AccessJti,
+    AccessExp,
 }
 
 #[derive(DeriveIden)]
@@ -172,6 +174,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer(RefreshTokens::CreatedAt))
                     .col(big_integer(RefreshTokens::ExpiresAt))
                     .col(big_integer_null(RefreshTokens::UsedAt))
+                    .col(string_null(RefreshTokens::AccessJti))
+                    .col(big_integer_null(RefreshTokens::AccessExp))
                     .to_owned(),
             )
             .await?;

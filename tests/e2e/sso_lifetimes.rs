@@ -1,0 +1,170 @@
+//! How long user grants live beyond their session, and what dies with a grant or a user. Every test
+//! runs on SQLite and PostgreSQL.
+
+use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions};
+use tests::{Backend, TestServer};
+
+const PW: &str = "correct horse battery";
+
+tests::on_both_backends!(
+    refresh_without_offline_access_ends_with_the_session,
+    offline_access_outlives_an_idle_session_but_not_logout,
+    revoking_a_grant_revokes_every_access_token_it_issued,
+    disabling_a_user_signs_them_out_and_deactivates_their_tokens,
+    a_nul_client_id_is_invalid_client_not_unavailable,
+);
+
+async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> serde_json::Value {
+    let pkce = Pkce::new();
+    let code = s.code_for(b, app, &pkce, scope, "ann", PW).await;
+    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn refresh(s: &TestServer, app: &WebClient, rt: &str) -> (u16, serde_json::Value) {
+    s.token_as(
+        app,
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+fn always_refresh() -> WebClientOptions {
+    WebClientOptions {
+        first_party: true,
+        always_refresh: true,
+        ..Default::default()
+    }
+}
+
+async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", always_refresh()).await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid").await;
+    let mut rt = t["refresh_token"].as_str().unwrap().to_owned();
+    // Refreshing keeps the session alive past its idle timeout (1800 s): 3 x 1000 s.
+    for _ in 0..3 {
+        s.clock.advance(1000);
+        let (status, body) = refresh(&s, &app, &rt).await;
+        assert_eq!(status, 200, "{body}");
+        rt = body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    let page = b
+        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
+        .await;
+    assert!(
+        page.location_param("code").is_some(),
+        "the session is still alive"
+    );
+    // Left alone longer than the idle timeout, the session ends, and the refresh token with it.
+    s.clock.advance(1801);
+    let (status, body) = refresh(&s, &app, &rt).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(s.introspect(&app, &rt).await["active"], false);
+}
+
+async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s
+        .web_client(
+            "app",
+            WebClientOptions {
+                first_party: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
+    s.clock.advance(7200);
+    let (status, body) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        status, 200,
+        "offline access survives an idle session: {body}"
+    );
+    // A new session, then logout: its offline tokens end too (logout ends the session's tokens).
+    let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
+    let hint = t["id_token"].as_str().unwrap();
+    let out = b
+        .get(&format!("{}/logout?id_token_hint={hint}", s.base))
+        .await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+}
+
+async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", always_refresh()).await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
+    let first_access = t["access_token"].as_str().unwrap().to_owned();
+    let (_, t2) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let second_access = t2["access_token"].as_str().unwrap().to_owned();
+    let rt = t2["refresh_token"].as_str().unwrap().to_owned();
+    for at in [&first_access, &second_access] {
+        assert_eq!(s.introspect(&app, at).await["active"], true);
+    }
+    let (status, _) = s.endpoint_as("/revoke", &app, &[("token", &rt)]).await;
+    assert_eq!(status, 200);
+    for at in [&first_access, &second_access] {
+        assert_eq!(
+            s.introspect(&app, at).await["active"],
+            false,
+            "every access token of the grant is revoked with it"
+        );
+        let res = s
+            .http
+            .get(format!("{}/userinfo", s.base))
+            .bearer_auth(at)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+    }
+}
+
+async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", always_refresh()).await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
+    let at = t["access_token"].as_str().unwrap();
+    s.app.users.set_disabled("ann", true).await.unwrap();
+    assert_eq!(s.introspect(&app, at).await["active"], false);
+    // Enabled again: the old session does not come back; a password is needed.
+    s.app.users.set_disabled("ann", false).await.unwrap();
+    let page = b
+        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        page.location_param("error").as_deref(),
+        Some("login_required")
+    );
+    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "the session's refresh tokens ended with it");
+}
+
+async fn a_nul_client_id_is_invalid_client_not_unavailable(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let res = s
+        .post_token("grant_type=client_credentials&client_id=a%00b", &[])
+        .await;
+    assert_eq!(res.status(), 401);
+    let res = s
+        .post_token(
+            "grant_type=client_credentials&client_id=a%00b&client_secret=x",
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 401);
+}
