@@ -93,4 +93,4 @@ kill $pid; wait $pid 2>/dev/null || true
 echo
 echo "| measurement | rate |"
 echo "|---|---|"
-cargo bench -q -p auth-server --bench raw_argon2 -- 10 2>/dev/null
+cargo bench -q -p auth-server --bench raw_argon2 -- 8 2>/dev/null

@@ -1,18 +1,24 @@
 //! Password hashing: argon2id, off the async workers, with bounded concurrency.
 //!
 //! Each argon2id hash at the OWASP parameters takes ~20 ms of CPU and 19 MiB of memory. Hashing runs on
-//! the blocking pool, at most `max_concurrent` at a time (memory is bounded by that times `m`), and at
-//! most `max_waiting` more may queue; beyond that the answer is [`PasswordError::Busy`] at once, so a
-//! login storm can neither exhaust memory nor starve the token and JWKS endpoints.
+//! `max_concurrent` dedicated threads (memory is bounded by that times `m`), fed by a queue of at most
+//! `max_waiting` jobs; beyond that the answer is [`PasswordError::Busy`] at once, so a login storm can
+//! neither exhaust memory nor starve the token and JWKS endpoints.
+//!
+//! Why a queue and dedicated threads: with a semaphore in front of the blocking pool, a finished hash
+//! released its slot, and the next waiter had to be woken on an async worker before it could start
+//! hashing; under load the hashing cores idled in that gap (66% of the raw argon2 rate, measured in
+//! docs/BENCHMARKS.md). The threads now take the next job the moment they finish. And blocking-pool
+//! threads took turns, each keeping its freed 19 MiB in a glibc arena (~400 MB resident after a login
+//! storm); a fixed thread reuses its own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::PasswordHasher as _;
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use super::signing_pool::SigningPool;
-use tokio::sync::Semaphore;
+use super::signing_pool::{PoolError, SigningPool};
 
 /// OWASP Password Storage Cheat Sheet, argon2id: m = 19 MiB, t = 2, p = 1 (the minimum accepted).
 pub const OWASP_MEMORY_KIB: u32 = 19_456;
@@ -99,10 +105,11 @@ impl Cost {
 pub struct PasswordHasher {
     cost: Cost,
     params: Params,
-    running: Arc<Semaphore>,
-    waiting: Arc<AtomicUsize>,
-    max_waiting: usize,
     threads: SigningPool,
+    /// Jobs queued or running.
+    in_flight: Arc<AtomicUsize>,
+    /// Most jobs queued or running.
+    capacity: usize,
 }
 
 impl PasswordHasher {
@@ -119,14 +126,16 @@ impl PasswordHasher {
         Ok(Self {
             cost,
             params,
-            running: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting,
-            // Dedicated threads, not the blocking pool: each argon2 run allocates m KiB, and glibc
-            // keeps freed blocks in per-thread arenas, so dozens of blocking threads took turns and held
-            // ~400 MB after a login storm (docs/BENCHMARKS.md). A fixed thread per slot reuses its own.
-            threads: SigningPool::named("argon2", max_concurrent.max(1), max_concurrent.max(1))
+            // The channel holds every job the limit allows, so a job is never refused only because a
+            // free thread has not yet returned to the queue; `in_flight` enforces the limit.
+            threads: SigningPool::named(
+                "argon2",
+                max_concurrent.max(1),
+                max_concurrent.max(1) + max_waiting,
+            )
                 .map_err(|e| PasswordError::Hash(format!("cannot start hashing threads: {e}")))?,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            capacity: max_concurrent.max(1) + max_waiting,
         })
     }
 
@@ -139,38 +148,34 @@ impl PasswordHasher {
         &self,
         f: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        // A guard, not a bare decrement: a caller dropped while it waits (client gone, timeout) must
-        // give its place back, or the queue would fill up with ghosts and refuse every sign-in.
-        struct Waiting<'a>(&'a AtomicUsize);
-        impl Drop for Waiting<'_> {
+        // Counted while the caller waits, by a guard rather than a bare decrement, so a caller that
+        // goes away (client gone, timeout) gives its place back at once. Its job, if still queued, is
+        // skipped by the pool; the channel's own bound covers such leftovers.
+        struct InFlight(Arc<AtomicUsize>);
+        impl Drop for InFlight {
             fn drop(&mut self) {
                 self.0.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        let already = self.waiting.fetch_add(1, Ordering::SeqCst);
-        let waiting = Waiting(&self.waiting);
-        if already >= self.max_waiting + self.running.available_permits() {
+        let before = self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _guard = InFlight(self.in_flight.clone());
+        if before >= self.capacity {
             return Err(PasswordError::Busy);
         }
-        let permit = self.running.clone().acquire_owned().await;
-        drop(waiting);
-        let permit = permit.map_err(|_| PasswordError::Busy)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
-        let out = self
-            .threads
-            .run(move || {
-                let _permit = permit;
-                f(argon)
-            })
+        self.threads
+            .run(move || f(argon))
             .await
-            .map_err(|e| PasswordError::Hash(format!("hashing task: {e}")))?;
-        Ok(out)
+            .map_err(|e| match e {
+                PoolError::Busy => PasswordError::Busy,
+                PoolError::Stopped => PasswordError::Hash(format!("hashing task: {e}")),
+            })
     }
 
     /// Whether a new operation would be refused as busy right now (a cheap check, so a storm of
     /// sign-ins can be answered before any database work).
     pub fn is_saturated(&self) -> bool {
-        self.waiting.load(Ordering::SeqCst) >= self.max_waiting + self.running.available_permits()
+        self.in_flight.load(Ordering::SeqCst) >= self.capacity
     }
 
     /// A PHC string for `password` with a fresh salt.
@@ -187,15 +192,57 @@ impl PasswordHasher {
     /// Checks `password` against a stored PHC string (with the parameters stored in it).
     pub async fn verify(&self, password: String, phc: String) -> Result<Verified, PasswordError> {
         let current = self.cost;
-        self.run(move |argon| {
-            let ok = argon
-                .verify_password(password.as_bytes(), phc.as_str())
-                .is_ok();
+        self.run(move |_| {
+            let ok = verify_reusing_memory(password.as_bytes(), &phc);
             let needs_rehash = Cost::of_phc(&phc).is_none_or(|c| !c.at_least(&current));
             Verified { ok, needs_rehash }
         })
         .await
     }
+}
+
+thread_local! {
+    /// Each hashing thread's argon2 working memory, kept between runs (a fixed thread count bounds
+    /// it): allocating and zeroing m KiB per verification cost page faults and, through glibc's
+    /// arenas, left ~200 MB resident after a login storm (docs/BENCHMARKS.md).
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Verifies `password` against a PHC string with the parameters stored in it, in this thread's
+/// reused working memory, comparing in constant time. Argon2 overwrites every block it reads, so
+/// reusing the memory without clearing it does not change the result.
+fn verify_reusing_memory(password: &[u8], phc: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    let Ok(hash) = argon2::PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let done = BLOCKS.with(|cell| {
+        let mut memory = cell.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        argon
+            .hash_password_into_with_memory(password, salt, &mut out, &mut memory[..blocks])
+            .is_ok()
+    });
+    done && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -258,30 +305,48 @@ mod tests {
         assert_eq!(Cost::of_phc("garbage"), None);
     }
 
+    /// Occupies the hasher's only thread until the returned sender is dropped or sent to.
+    async fn occupy(h: &PasswordHasher) -> std::sync::mpsc::Sender<()> {
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let h2 = h.clone();
+        tokio::spawn(async move {
+            let _ = h2
+                .run(move |_| {
+                    let _ = started_tx.send(());
+                    let _ = release_rx.recv();
+                })
+                .await;
+        });
+        let _ = started_rx.await;
+        release_tx
+    }
+
     #[tokio::test]
     async fn a_full_queue_is_busy_not_unbounded() {
         let h = PasswordHasher::new(CHEAP, 1, 0).unwrap_or_else(|e| panic!("{e}"));
-        // Hold the only slot: with no room to wait, the next operation is refused at once.
-        let _slot = h.running.clone().acquire_owned().await;
+        let release = occupy(&h).await;
+        // The only thread is busy and nothing may wait: refused at once.
+        assert!(h.is_saturated());
         assert!(matches!(h.hash("x".into()).await, Err(PasswordError::Busy)));
+        drop(release);
     }
 
     #[tokio::test]
     async fn a_caller_dropped_while_waiting_gives_its_place_back() {
         let h = PasswordHasher::new(CHEAP, 1, 1).unwrap_or_else(|e| panic!("{e}"));
-        let slot = h.running.clone().acquire_owned().await;
-        for _ in 0..5 {
-            // Polled once (it queues for the slot), then dropped before it gets it.
-            let mut waiter = Box::pin(h.hash("x".into()));
-            let polled = futures_poll_once(waiter.as_mut());
-            assert!(polled.is_none(), "it was waiting");
-        }
-        assert_eq!(h.waiting.load(Ordering::SeqCst), 0);
-        drop(slot);
+        let release = occupy(&h).await;
+        // Queued (polled once), then dropped before its turn: its job is skipped, its place freed.
+        let mut waiter = Box::pin(h.hash("x".into()));
+        assert!(futures_poll_once(waiter.as_mut()).is_none(), "it was queued");
+        assert!(h.is_saturated(), "one running and one queued fill a queue of one");
+        drop(waiter);
+        drop(release);
         assert!(
             h.hash("x".into()).await.is_ok(),
             "the queue is not full of ghosts"
         );
+        assert!(!h.is_saturated());
     }
 
     fn futures_poll_once<F: std::future::Future>(f: std::pin::Pin<&mut F>) -> Option<F::Output> {

@@ -69,6 +69,10 @@ impl SigningPool {
     ) -> Result<T, PoolError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
+            // The caller went away while the job waited in the queue: skip the work.
+            if tx.is_closed() {
+                return;
+            }
             let _ = tx.send(f());
         });
         self.tx.try_send(job).map_err(|e| match e {
