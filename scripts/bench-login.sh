@@ -34,6 +34,7 @@ for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1;
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 peak_rss() { awk '/VmHWM/ {print $2}' "/proc/$pid/status"; }
 
+idle_rss=$(rss)
 csrf=benchcsrfbenchcsrfbenchcsrfbenchcsrfbench12
 cat > "$work/login.lua" <<LUA
 wrk.method = "POST"
@@ -47,7 +48,7 @@ case "$loc" in https://bench.example/cb\?code=*) ;; *) echo "sign-in does not wo
 
 basic=$(printf '%s' "bench-cc:$cc" | base64 -w0)
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r); wrk on the same machine; ${secs}s per run"
-echo "idle RSS: $(rss) KiB"
+echo "idle RSS: $idle_rss KiB (after start); after one sign-in: $(rss) KiB"
 echo
 echo "latency probes (one request every 20 ms on one connection; p50 / p99 / max ms, errors, requests):"
 echo
