@@ -133,7 +133,7 @@ impl PasswordHasher {
                 max_concurrent.max(1),
                 max_concurrent.max(1) + max_waiting,
             )
-                .map_err(|e| PasswordError::Hash(format!("cannot start hashing threads: {e}")))?,
+            .map_err(|e| PasswordError::Hash(format!("cannot start hashing threads: {e}")))?,
             in_flight: Arc::new(AtomicUsize::new(0)),
             capacity: max_concurrent.max(1) + max_waiting,
         })
@@ -338,8 +338,14 @@ mod tests {
         let release = occupy(&h).await;
         // Queued (polled once), then dropped before its turn: its job is skipped, its place freed.
         let mut waiter = Box::pin(h.hash("x".into()));
-        assert!(futures_poll_once(waiter.as_mut()).is_none(), "it was queued");
-        assert!(h.is_saturated(), "one running and one queued fill a queue of one");
+        assert!(
+            futures_poll_once(waiter.as_mut()).is_none(),
+            "it was queued"
+        );
+        assert!(
+            h.is_saturated(),
+            "one running and one queued fill a queue of one"
+        );
         drop(waiter);
         drop(release);
         assert!(

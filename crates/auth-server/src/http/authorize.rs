@@ -10,7 +10,7 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::form::Form;
+use super::form::{Form, is_form_content_type};
 use super::pages::{self, ConsentPage, LoginPage};
 use crate::app::AppState;
 use crate::domain::random;
@@ -134,14 +134,7 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
 
 /// Reads a form body (Content-Type checked, size capped).
 pub async fn read_form(headers: &HeaderMap, body: Body) -> Option<Form> {
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let is_form = is_form_content_type(headers);
     if !is_form {
         return None;
     }

@@ -10,6 +10,19 @@ use percent_encoding::percent_decode;
 
 use crate::domain::oauth_error::OAuthError;
 
+/// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such as
+/// `charset` allowed): RFC 6749 §3.2 and the HTML form encoding.
+pub fn is_form_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// The parsed body, in order.
 #[derive(Debug, Default)]
 pub struct Form {

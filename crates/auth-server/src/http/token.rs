@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::client_auth::credentials;
 use super::error::OAuthResponse;
-use super::form::Form;
+use super::form::{Form, is_form_content_type};
 use crate::app::AppState;
 use std::sync::Arc;
 
@@ -48,14 +48,7 @@ async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Respo
         return Ok(too_large());
     };
     // RFC 6749 §3.2: the client MUST use POST with application/x-www-form-urlencoded.
-    let form_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let form_type = is_form_content_type(headers);
     if !form_type {
         return Err(OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",

@@ -2,11 +2,11 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::OAuthResponse;
-use super::form::Form;
+use super::form::{Form, is_form_content_type};
 use super::token::{MAX_BODY_BYTES, authenticate_client, success_json};
 use crate::app::AppState;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
@@ -15,14 +15,7 @@ async fn read(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| OAuthError::invalid_request("the request body is too large"))?;
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
+    let is_form = is_form_content_type(headers);
     if !is_form {
         return Err(OAuthError::invalid_request(
             "Content-Type must be application/x-www-form-urlencoded",

@@ -2,7 +2,7 @@
 
 use super::super::clients::{Client, is_scope_token, validate_resource};
 use super::super::oauth_error::{ErrorCode, OAuthError};
-use super::super::tokens::{AccessTokenRequest, IssueError, TokenIssuer};
+use super::super::tokens::{AccessTokenRequest, TokenIssuer};
 
 /// The grant's parameters, already parsed from the form.
 #[derive(Debug, Clone, Default)]
@@ -112,17 +112,7 @@ pub async fn grant(
             scopes: decision.scopes,
         })
         .await
-        .map_err(|e| match e {
-            IssueError::NoKey(alg) => {
-                tracing::error!(%alg, "no usable signing key");
-                OAuthError::unavailable()
-            }
-            IssueError::Busy => OAuthError::unavailable(),
-            IssueError::Sign(err) => {
-                tracing::error!(error = %err, "signing failed");
-                OAuthError::server_error()
-            }
-        })?;
+        .map_err(super::issue_error)?;
     Ok(TokenGrant {
         access_token: signed.token,
         expires_in: signed.expires_in,

@@ -11,8 +11,9 @@ use super::super::random;
 use super::super::sso::claims::{ID_TOKEN_TYP, IdTokenClaims, UserClaims, at_hash};
 use super::super::sso::pkce;
 use super::super::sso::sessions::Sessions;
-use super::super::tokens::{AccessTokenRequest, IssueError, TokenIssuer};
+use super::super::tokens::{AccessTokenRequest, TokenIssuer};
 use super::super::users::{User, Users};
+use super::issue_error;
 use crate::store::entities::{authorization_code, refresh_token, token_family};
 use crate::store::{Store, StoreError};
 
@@ -496,19 +497,5 @@ impl UserGrants {
             access.jti,
             access.expires_at,
         ))
-    }
-}
-
-fn issue_error(e: IssueError) -> OAuthError {
-    match e {
-        IssueError::NoKey(alg) => {
-            tracing::error!(%alg, "no usable signing key");
-            OAuthError::unavailable()
-        }
-        IssueError::Busy => OAuthError::unavailable(),
-        IssueError::Sign(err) => {
-            tracing::error!(error = %err, "signing failed");
-            OAuthError::server_error()
-        }
     }
 }

@@ -163,14 +163,7 @@ impl Flow {
             Ok(r) => r,
             Err(step) => return Ok(step),
         };
-        let session = match session_secret {
-            Some(s) => self.sessions.current(s).await?,
-            None => None,
-        };
-        let user = match &session {
-            Some(s) => self.users.get(&s.user_id).await?.filter(|u| !u.disabled),
-            None => None,
-        };
+        let (session, user) = self.signed_in(session_secret).await?;
         let now = self.clock.now();
         let fresh_enough = |s: &Session| req.max_age.is_none_or(|m| now - s.auth_time <= m);
         let (session, user) = match (session, user) {
@@ -263,15 +256,8 @@ impl Flow {
             Ok(r) => r,
             Err(step) => return Ok(step),
         };
-        let session = match session_secret {
-            Some(s) => self.sessions.current(s).await?,
-            None => None,
-        };
         // A user disabled while the page was open is treated as signed out, as at /authorize.
-        let user = match &session {
-            Some(s) => self.users.get(&s.user_id).await?.filter(|u| !u.disabled),
-            None => None,
-        };
+        let (session, user) = self.signed_in(session_secret).await?;
         let (Some(session), Some(_)) = (session, user) else {
             // The session ended (or its user was disabled) while the page was open: sign in again.
             let username = req.login_hint.clone().unwrap_or_default();
@@ -305,6 +291,22 @@ impl Flow {
             })
             .await?;
         self.issue_code(&req, &session).await
+    }
+
+    /// The live session behind a cookie secret, and its user if enabled.
+    async fn signed_in(
+        &self,
+        session_secret: Option<&str>,
+    ) -> Result<(Option<Session>, Option<User>), StoreError> {
+        let session = match session_secret {
+            Some(s) => self.sessions.current(s).await?,
+            None => None,
+        };
+        let user = match &session {
+            Some(s) => self.users.get(&s.user_id).await?.filter(|u| !u.disabled),
+            None => None,
+        };
+        Ok((session, user))
     }
 
     async fn after_authentication(
