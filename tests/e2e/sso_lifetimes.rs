@@ -12,6 +12,10 @@ tests::on_both_backends!(
     revoking_a_grant_revokes_every_access_token_it_issued,
     disabling_a_user_signs_them_out_and_deactivates_their_tokens,
     a_nul_client_id_is_invalid_client_not_unavailable,
+    parallel_guesses_cannot_outrun_the_limit,
+    successful_sign_ins_do_not_lock_out_a_shared_address,
+    a_cross_site_logout_post_is_completed_with_the_cookie,
+    a_new_password_signs_the_user_out,
 );
 
 async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> serde_json::Value {
@@ -167,4 +171,123 @@ async fn a_nul_client_id_is_invalid_client_not_unavailable(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 401);
+}
+
+/// Twenty wrong passwords sent at once for one account: no more than the limit (5) are checked;
+/// the rest are refused as locked out without a password check.
+async fn parallel_guesses_cannot_outrun_the_limit(backend: Backend) {
+    let s = std::sync::Arc::new(TestServer::start(backend).await);
+    s.user("ann", PW).await;
+    let app = s.web_client("app", WebClientOptions::default()).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
+        tasks.push(tokio::spawn(async move {
+            let mut b = Agent::new();
+            let page = b.get(&url).await;
+            s.sign_in(&mut b, &page, "ann", "wrong password")
+                .await
+                .status
+        }));
+    }
+    let mut checked = 0;
+    let mut locked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            401 => checked += 1,
+            429 => locked += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(checked + locked, 20);
+}
+
+async fn successful_sign_ins_do_not_lock_out_a_shared_address(backend: Backend) {
+    let s = TestServer::start_with(backend, |c| c.login.max_failures_per_address = 3).await;
+    s.user("ann", PW).await;
+    let app = s
+        .web_client(
+            "app",
+            WebClientOptions {
+                first_party: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    // Eight people behind one address sign in; the address limit (3) counts failures only.
+    for _ in 0..8 {
+        let mut b = Agent::new();
+        s.code_for(&mut b, &app, &Pkce::new(), "openid", "ann", PW)
+            .await;
+    }
+}
+
+/// An application may POST the logout request from its own site; SameSite=Lax keeps the session
+/// cookie off that POST, so the IdP sends the browser to the same request by GET, which carries it.
+async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s
+        .web_client(
+            "app",
+            WebClientOptions {
+                first_party: true,
+                post_logout: Some("https://app.example/bye".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
+    let hint = t["id_token"].as_str().unwrap();
+    // The cross-site POST: no cookies at all.
+    let mut cross_site = Agent::new();
+    let first = cross_site
+        .post(
+            &format!("{}/logout", s.base),
+            &[
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", "https://app.example/bye"),
+                ("state", "s1"),
+            ],
+        )
+        .await;
+    assert_eq!(first.status, 303, "{}", first.body);
+    let next = first.location().unwrap().to_owned();
+    assert!(next.starts_with(&format!("{}/logout?", s.base)), "{next}");
+    // The browser follows it by GET, with its cookie: signed out, sent back with state.
+    let done = b.get(&next).await;
+    assert_eq!(done.status, 302, "{}", done.body);
+    assert_eq!(done.location(), Some("https://app.example/bye?state=s1"));
+    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400, "the session's grants ended");
+}
+
+async fn a_new_password_signs_the_user_out(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", always_refresh()).await;
+    let mut b = Agent::new();
+    let t = sign_in(&s, &mut b, &app, "openid").await;
+    s.app
+        .users
+        .set_password("ann", "a brand new password".into())
+        .await
+        .unwrap();
+    let page = b
+        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
+        .await;
+    assert_eq!(
+        page.location_param("error").as_deref(),
+        Some("login_required")
+    );
+    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        s.introspect(&app, t["access_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
 }

@@ -313,7 +313,21 @@ impl Config {
                 "must be between 0 and 60",
             ));
         }
+        // Upper bounds keep `now + lifetime` far from overflow, whatever the file says.
+        const TEN_YEARS: i64 = 10 * 366 * 86_400;
+        if t.refresh_token_absolute_secs > TEN_YEARS {
+            return Err(invalid(
+                "tokens.refresh_token_absolute_secs",
+                "must be at most 10 years",
+            ));
+        }
         let s = &self.sessions;
+        if s.absolute_timeout_secs > TEN_YEARS {
+            return Err(invalid(
+                "sessions.absolute_timeout_secs",
+                "must be at most 10 years",
+            ));
+        }
         if s.idle_timeout_secs < 60 || s.absolute_timeout_secs < s.idle_timeout_secs {
             return Err(invalid(
                 "sessions.idle_timeout_secs",
@@ -329,12 +343,12 @@ impl Config {
         let l = &self.login;
         if l.max_failures_per_account < 1
             || l.max_failures_per_address < 1
-            || l.failure_window_secs < 1
-            || l.lockout_secs < 1
+            || !(1..=TEN_YEARS).contains(&l.failure_window_secs)
+            || !(1..=TEN_YEARS).contains(&l.lockout_secs)
         {
             return Err(invalid(
                 "login.max_failures_per_account",
-                "and the other [login] settings must be at least 1",
+                "and the other [login] settings must be at least 1 (windows at most 10 years)",
             ));
         }
         if self.clients.cache_ttl_secs > 3600 {

@@ -232,9 +232,10 @@ impl Users {
         check_password(&password)?;
         let row = self.row(username).await?;
         let phc = self.hasher.hash(password).await?;
-        self.store
-            .set_user_password(&row.id, phc, self.clock.now())
-            .await?;
+        let now = self.clock.now();
+        self.store.set_user_password(&row.id, phc, now).await?;
+        // A new password signs the user out everywhere (the old one may have been stolen).
+        self.store.end_user_sessions(&row.id, now).await?;
         Ok(())
     }
 
@@ -271,7 +272,12 @@ impl Users {
                 .get_or_try_init(|| self.hasher.hash(random::token(16)))
                 .await
                 .map_err(|_| LoginError::Busy)?;
-            let _ = self.hasher.verify(pw, dummy.clone()).await;
+            // Busy must look the same for unknown and known users, or a saturated server would tell
+            // which usernames exist.
+            self.hasher
+                .verify(pw, dummy.clone())
+                .await
+                .map_err(|_| LoginError::Busy)?;
             return Err(LoginError::Rejected);
         };
         let verified = self.hasher.verify(pw, phc).await.map_err(|e| match e {

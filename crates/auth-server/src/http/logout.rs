@@ -75,6 +75,24 @@ async fn logout(app: &AppState, headers: &HeaderMap, form: &Form, post: bool) ->
             }
         },
     };
+    // A cross-site POST from an application carries no session cookie (SameSite=Lax): answering it
+    // as done would leave the session alive. Send the browser to the same request by GET, which
+    // carries the cookie.
+    if post && hint.is_some() && app.cookies.session(headers).is_none() {
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
+        for name in [
+            "id_token_hint",
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+        ] {
+            if let Some(v) = one(name) {
+                pairs.push((name, v));
+            }
+        }
+        let url = with_query(&format!("{}/logout", app.config.server.issuer), &pairs);
+        return redirect(&url, true);
+    }
     let confirmed = post && one("confirm") == Some("yes") && csrf_ok(app, headers, form);
     let current = match app.cookies.session(headers) {
         Some(secret) => match app.flow.sessions().current(secret).await {

@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait,
-    QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
+    TransactionTrait,
 };
 
 use super::entities::{
@@ -72,6 +72,17 @@ impl Store {
             .await?;
         for f in families {
             revoke_family_in(&txn, &f.id, now).await?;
+        }
+        // Access tokens of the session's code grants that came without a refresh token.
+        let codes = code::Entity::find()
+            .filter(code::Column::SessionId.eq(id))
+            .filter(code::Column::AccessExp.gt(now))
+            .all(&txn)
+            .await?;
+        for c in codes {
+            if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
+                insert_revoked_jti_in(&txn, &jti, exp).await?;
+            }
         }
         txn.commit().await?;
         Ok(ended > 0)
@@ -345,48 +356,69 @@ impl Store {
         lockout: i64,
     ) -> Result<i32, StoreError> {
         let db = self.conn();
-        let bumped = login_failure::Entity::update_many()
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            window_start: Set(now),
+            locked_until: Set(0),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+        // A window that has passed, or a lockout that has ended, starts a new count (a lockout still
+        // running is never cut short).
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::LockedUntil.lte(now))
+            .filter(
+                login_failure::Column::WindowStart
+                    .lte(now - window)
+                    .or(login_failure::Column::LockedUntil.gt(0)),
+            )
+            .exec(db)
+            .await?;
+        // One atomic increment: concurrent attempts are all counted.
+        login_failure::Entity::update_many()
             .col_expr(
                 login_failure::Column::Failures,
                 Expr::col(login_failure::Column::Failures).add(1),
             )
             .filter(login_failure::Column::Key.eq(key))
-            .filter(login_failure::Column::WindowStart.gt(now - window))
             .exec(db)
-            .await?
-            .rows_affected;
-        if bumped == 0 {
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                key: Set(key.to_owned()),
-                failures: Set(1),
-                window_start: Set(now),
-                locked_until: Set(0),
-            })
-            .on_conflict(
-                OnConflict::column(login_failure::Column::Key)
-                    .update_columns([
-                        login_failure::Column::Failures,
-                        login_failure::Column::WindowStart,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
             .await?;
-        }
         let failures = self
             .find_login_failures(key)
             .await?
             .map_or(1, |r| r.failures);
         if failures >= limit {
-            login_failure::ActiveModel {
-                key: Set(key.to_owned()),
-                locked_until: Set(now + lockout),
-                ..Default::default()
-            }
-            .update(db)
-            .await?;
+            login_failure::Entity::update_many()
+                .col_expr(
+                    login_failure::Column::LockedUntil,
+                    Expr::value(now + lockout),
+                )
+                .filter(login_failure::Column::Key.eq(key))
+                .filter(login_failure::Column::LockedUntil.lte(now))
+                .exec(db)
+                .await?;
         }
         Ok(failures)
+    }
+
+    /// Gives back one counted attempt of `key` (never below zero).
+    pub async fn refund_login_attempt(&self, key: &str) -> Result<(), StoreError> {
+        login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::col(login_failure::Column::Failures).sub(1),
+            )
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::Failures.gt(0))
+            .exec(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Forgets the failures of `key` (after a successful sign-in).

@@ -288,6 +288,22 @@ impl UserGrants {
         // Checked before the token is rotated: a refused request must not spend it (the client would
         // retry with it later and look like a thief).
         self.audience(client, &scopes, &words(&family.resources))?;
+        // A grant whose session was ended (logout, user disabled, password changed) is over, whatever
+        // its scope: this also catches a family created while its session was being ended.
+        if let Some(sid) = &family.session_id
+            && self
+                .store
+                .find_session(sid)
+                .await
+                .map_err(unavailable)?
+                .is_some_and(|s| s.ended_at.is_some())
+        {
+            self.store
+                .revoke_family(&family.id, now)
+                .await
+                .map_err(unavailable)?;
+            return Err(invalid_grant("the sign-in session has ended"));
+        }
         // Without `offline_access` a refresh token lives only as long as the sign-in session it came
         // from (OIDC Core §11: access while the user is away is what offline_access asks for); using it
         // keeps that session alive, as the user's activity would.

@@ -220,16 +220,20 @@ impl Flow {
         if self.throttle.is_locked(username, addr).await? {
             return Ok(retry(req, LoginProblem::Locked));
         }
+        // Counted before the password is checked, so parallel guesses cannot outrun the limit.
+        if !self.throttle.attempt(username, addr).await? {
+            return Ok(retry(req, LoginProblem::Locked));
+        }
         let user = match self.users.authenticate(username, password).await {
             Ok(u) => u,
-            Err(LoginError::Rejected) => {
-                self.throttle.failed(username, addr).await?;
-                return Ok(retry(req, LoginProblem::Rejected));
+            Err(LoginError::Rejected) => return Ok(retry(req, LoginProblem::Rejected)),
+            Err(LoginError::Busy) => {
+                self.throttle.not_checked(username, addr).await?;
+                return Ok(retry(req, LoginProblem::Busy));
             }
-            Err(LoginError::Busy) => return Ok(retry(req, LoginProblem::Busy)),
             Err(LoginError::Store(e)) => return Err(e),
         };
-        self.throttle.succeeded(username).await?;
+        self.throttle.succeeded(username, addr).await?;
         // A sign-in always starts a new session (new id, new secret): whatever session the browser had
         // is ended, so a planted cookie can never become an authenticated one (session fixation).
         if let Some(old) = old_session_secret

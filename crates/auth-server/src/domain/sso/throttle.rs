@@ -20,7 +20,9 @@ pub struct Throttle {
 }
 
 fn account_key(username: &str) -> String {
-    let name = username.to_ascii_lowercase();
+    // Exactly as typed: usernames are case-sensitive, so `Alice` is another (probably unknown) account
+    // whose guesses cannot sign anyone in as `alice`.
+    let name = username;
     // A username that cannot exist (too long, or with control characters such as a NUL, which
     // PostgreSQL refuses) is still counted, under a digest: bounded, and storable everywhere.
     if name.len() <= 64 && !name.chars().any(char::is_control) {
@@ -35,8 +37,9 @@ fn account_key(username: &str) -> String {
 }
 
 fn address_key(addr: IpAddr) -> String {
-    // An IPv6 client controls its whole /64, so count the /64.
-    match addr {
+    // An IPv6 client controls its whole /64, so count the /64. An IPv4 client reaching a dual-stack
+    // socket arrives as `::ffff:a.b.c.d`: count it as the IPv4 address it is, not as one shared /64.
+    match addr.to_canonical() {
         IpAddr::V4(a) => format!("addr:{a}"),
         IpAddr::V6(a) => {
             let s = a.segments();
@@ -74,11 +77,18 @@ impl Throttle {
         Ok(false)
     }
 
-    /// Counts a failed sign-in.
-    pub async fn failed(&self, username: &str, addr: Option<IpAddr>) -> Result<(), StoreError> {
+    /// Counts an attempt before its password is checked, and says whether it may go ahead.
+    ///
+    /// Counting first is what makes the limit hold under concurrency: if failures were counted after
+    /// the (slow) check, every attempt already in flight when the limit was reached would still be
+    /// checked, so parallel requests could make many more guesses than the limit. An attempt that
+    /// turns out to succeed (or is not checked at all) is given back with [`Throttle::succeeded`] or
+    /// [`Throttle::not_checked`].
+    pub async fn attempt(&self, username: &str, addr: Option<IpAddr>) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let p = &self.policy;
-        self.store
+        let account = self
+            .store
             .record_login_failure(
                 &account_key(username),
                 now,
@@ -87,8 +97,10 @@ impl Throttle {
                 p.lockout_secs,
             )
             .await?;
+        let mut allowed = account <= p.max_failures_per_account;
         if let Some(a) = addr {
-            self.store
+            let from_address = self
+                .store
                 .record_login_failure(
                     &address_key(a),
                     now,
@@ -97,15 +109,36 @@ impl Throttle {
                     p.lockout_secs,
                 )
                 .await?;
+            allowed &= from_address <= p.max_failures_per_address;
+        }
+        Ok(allowed)
+    }
+
+    /// A successful sign-in: the account's failures are forgotten, and the address's count gets back
+    /// the attempt (an office behind one address signing in all day is not an attack).
+    pub async fn succeeded(&self, username: &str, addr: Option<IpAddr>) -> Result<(), StoreError> {
+        self.store
+            .clear_login_failures(&account_key(username))
+            .await?;
+        if let Some(a) = addr {
+            self.store.refund_login_attempt(&address_key(a)).await?;
         }
         Ok(())
     }
 
-    /// Forgets an account's failures after a successful sign-in (the address keeps its count).
-    pub async fn succeeded(&self, username: &str) -> Result<(), StoreError> {
+    /// An attempt that was counted but never checked (the server was busy): given back.
+    pub async fn not_checked(
+        &self,
+        username: &str,
+        addr: Option<IpAddr>,
+    ) -> Result<(), StoreError> {
         self.store
-            .clear_login_failures(&account_key(username))
-            .await
+            .refund_login_attempt(&account_key(username))
+            .await?;
+        if let Some(a) = addr {
+            self.store.refund_login_attempt(&address_key(a)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -115,7 +148,11 @@ mod tests {
 
     #[test]
     fn keys() {
-        assert_eq!(account_key("Alice"), "user:alice");
+        assert_eq!(account_key("Alice"), "user:Alice");
+        assert_eq!(
+            address_key("::ffff:192.0.2.7".parse().unwrap_or(IpAddr::from([0; 4]))),
+            "addr:192.0.2.7"
+        );
         let odd = account_key("a\0b");
         assert!(odd.starts_with("user#") && odd.len() == 5 + 64, "{odd}");
         assert_eq!(account_key(&"X".repeat(500)), account_key(&"x".repeat(500)));
