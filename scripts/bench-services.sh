@@ -2,7 +2,9 @@
 # Load benchmark of a resource service: inventory-service's GET /items/{sku} behind the real bearer and
 # scope checks against the same handler with no authentication, with a warm verified-token cache.
 # Also the verifier's per-verification cost against raw josekit, in the same run.
-# Usage: [ROUNDS=5] scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]     (defaults: 5, 64)
+# Usage: [ROUNDS=5] [PIN=1] scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]   (defaults: 5, 64)
+# PIN=1 runs the service on core 0 and wrk (one thread) and the idle IdP on core 1, so the load
+# generator does not compete with the service it measures; without it everything shares both cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
@@ -17,11 +19,16 @@ export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http
 export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
 export AUTH_SERVER_LOG=warn
 idp="http://127.0.0.1:$port"
+if [ "${PIN:-0}" = 1 ]; then
+  pin_svc="taskset -c 0"; pin_load="taskset -c 1"; wrk_threads=1
+else
+  pin_svc=""; pin_load=""; wrk_threads=2
+fi
 
 secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
 es=$("$idp_bin" client create --name ops-es --id ops-es --alg ES256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
 rs=$("$idp_bin" client create --name ops-rs --id ops-rs --alg RS256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
-"$idp_bin" serve & idp_pid=$!
+$pin_load "$idp_bin" serve & idp_pid=$!
 svc_pid=
 trap 'kill $idp_pid $svc_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "$idp/healthz" >/dev/null && break; sleep 0.1; done
@@ -30,7 +37,7 @@ token() { curl -sf -u "$1:$2" -d grant_type=client_credentials "$idp/token" | py
 es_token=$(token ops-es "$es")
 rs_token=$(token ops-rs "$rs")
 
-INVENTORY_ISSUER="$idp" target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
+INVENTORY_ISSUER="$idp" $pin_svc target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
 for _ in $(seq 100); do [ "$(wc -l < "$work/urls")" -ge 2 ] && break; sleep 0.1; done
 protected=$(awk '/^protected/ {print $2}' "$work/urls")
 open=$(awk '/^open/ {print $2}' "$work/urls")
@@ -38,9 +45,9 @@ curl -sf -H "Authorization: Bearer $es_token" "$protected/items/widget" >/dev/nu
 curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/null
 
 rounds=${ROUNDS:-5}
-echo "machine: $(nproc) cores, $(uname -r); wrk -t2 -c$conns -d${secs}s on the same machine; IdP idle"
+echo "machine: $(nproc) cores, $(uname -r); wrk -t$wrk_threads -c$conns -d${secs}s on the same machine; IdP idle; PIN=${PIN:-0}"
 echo "$rounds interleaved rounds of the four variants (the machine is noisy: medians are compared)"
-rps() { wrk -t2 -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
+rps() { $pin_load wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
 : > "$work/results"
 for r in $(seq "$rounds"); do
   echo "open $(rps "$open/items/widget")" >> "$work/results"
