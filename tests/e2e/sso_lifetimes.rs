@@ -291,3 +291,27 @@ async fn a_new_password_signs_the_user_out(backend: Backend) {
         false
     );
 }
+
+tests::on_both_backends!(a_session_cannot_mint_codes_without_bound);
+
+async fn a_session_cannot_mint_codes_without_bound(backend: Backend) {
+    use auth_server::domain::sso::flow::MAX_CODES_PER_SESSION_PER_TTL as CAP;
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", always_refresh()).await;
+    let mut b = Agent::new();
+    s.code_for(&mut b, &app, &Pkce::new(), "openid", "ann", PW)
+        .await;
+    let url = s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]);
+    for _ in 1..CAP {
+        assert!(b.get(&url).await.location_param("code").is_some());
+    }
+    let over = b.get(&url).await;
+    assert_eq!(
+        over.location_param("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(over.location_param("state").as_deref(), Some("st"));
+    s.clock.advance(61);
+    assert!(b.get(&url).await.location_param("code").is_some());
+}

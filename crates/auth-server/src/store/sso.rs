@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait,
 };
 
 use super::entities::{
@@ -123,6 +123,15 @@ impl Store {
             .exec_without_returning(self.conn())
             .await?;
         Ok(())
+    }
+
+    /// Codes issued under a session since `since`.
+    pub async fn count_codes_since(&self, session_id: &str, since: i64) -> Result<u64, StoreError> {
+        Ok(code::Entity::find()
+            .filter(code::Column::SessionId.eq(session_id))
+            .filter(code::Column::CreatedAt.gt(since))
+            .count(self.conn())
+            .await?)
     }
 
     /// One code by digest.

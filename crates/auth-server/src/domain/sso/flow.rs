@@ -21,6 +21,8 @@ use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in an authorization code.
 const CODE_BYTES: usize = 32;
+/// Most codes one session may be issued within one code lifetime.
+pub const MAX_CODES_PER_SESSION_PER_TTL: u64 = 32;
 
 /// What the browser gets next.
 #[derive(Debug, Clone)]
@@ -364,6 +366,20 @@ impl Flow {
         session: &Session,
     ) -> Result<Step, StoreError> {
         let now = self.clock.now();
+        // Codes are kept a day (for replay detection): a signed-in browser may not mint them without
+        // bound. Signing in to dozens of apps a minute is still far below the cap.
+        if self
+            .store
+            .count_codes_since(&session.id, now - self.code_ttl)
+            .await?
+            >= MAX_CODES_PER_SESSION_PER_TTL
+        {
+            return Ok(self.deny(
+                req,
+                ErrorCode::TemporarilyUnavailable,
+                "too many authorization requests; try again in a minute",
+            ));
+        }
         let code = random::token(CODE_BYTES);
         self.store
             .insert_code(authorization_code::Model {
