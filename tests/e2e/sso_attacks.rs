@@ -3,7 +3,7 @@
 //! disabled users (RFC 6749 §4.1.2.1 and §10, RFC 9700, OIDC Core §3.1.2, OIDC RP-Initiated Logout).
 //! Every test runs on SQLite and PostgreSQL.
 
-use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, encode_form};
+use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, encode_form, first_party};
 use tests::{Backend, TestServer, decode_segment};
 
 const PW: &str = "correct horse battery";
@@ -37,13 +37,6 @@ tests::on_both_backends!(
     hostile_input_gets_a_plain_page_never_a_500,
     disabled_users_cannot_sign_in_and_lose_their_session,
 );
-
-fn first_party() -> WebClientOptions {
-    WebClientOptions {
-        first_party: true,
-        ..Default::default()
-    }
-}
 
 fn header<'a>(p: &'a Page, name: &str) -> &'a str {
     p.headers

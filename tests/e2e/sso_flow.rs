@@ -1,17 +1,10 @@
 //! The browser side of single sign-on over HTTP: code + PKCE, SSO across clients, prompt, max_age,
 //! consent, logout. Every test runs on SQLite and PostgreSQL.
 
-use tests::oauth::{Agent, Pkce, WebClientOptions};
+use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::{Backend, TestServer, decode_segment, verify};
 
 const PW: &str = "correct horse battery";
-
-fn first_party() -> WebClientOptions {
-    WebClientOptions {
-        first_party: true,
-        ..Default::default()
-    }
-}
 
 tests::on_both_backends!(
     code_with_pkce_gives_verified_id_and_access_tokens,

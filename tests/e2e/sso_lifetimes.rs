@@ -1,7 +1,7 @@
 //! How long user grants live beyond their session, and what dies with a grant or a user. Every test
 //! runs on SQLite and PostgreSQL.
 
-use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions};
+use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
 use tests::{Backend, TestServer};
 
 const PW: &str = "correct horse battery";
@@ -26,14 +26,6 @@ async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) ->
     body
 }
 
-async fn refresh(s: &TestServer, app: &WebClient, rt: &str) -> (u16, serde_json::Value) {
-    s.token_as(
-        app,
-        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
-    )
-    .await
-}
-
 fn always_refresh() -> WebClientOptions {
     WebClientOptions {
         first_party: true,
@@ -52,7 +44,7 @@ async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) 
     // Refreshing keeps the session alive past its idle timeout (1800 s): 3 x 1000 s.
     for _ in 0..3 {
         s.clock.advance(1000);
-        let (status, body) = refresh(&s, &app, &rt).await;
+        let (status, body) = s.refresh(&app, &rt, None).await;
         assert_eq!(status, 200, "{body}");
         rt = body["refresh_token"].as_str().unwrap().to_owned();
     }
@@ -65,7 +57,7 @@ async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) 
     );
     // Left alone longer than the idle timeout, the session ends, and the refresh token with it.
     s.clock.advance(1801);
-    let (status, body) = refresh(&s, &app, &rt).await;
+    let (status, body) = s.refresh(&app, &rt, None).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -76,19 +68,13 @@ async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) 
 async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend) {
     let s = TestServer::start(backend).await;
     s.user("ann", PW).await;
-    let app = s
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let app = s.web_client("app", first_party()).await;
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     s.clock.advance(7200);
-    let (status, body) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (status, body) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     assert_eq!(
         status, 200,
         "offline access survives an idle session: {body}"
@@ -100,7 +86,9 @@ async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend
         .get(&format!("{}/logout?id_token_hint={hint}", s.base))
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
-    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (status, _) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -111,7 +99,9 @@ async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend)
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     let first_access = t["access_token"].as_str().unwrap().to_owned();
-    let (_, t2) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (_, t2) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     let second_access = t2["access_token"].as_str().unwrap().to_owned();
     let rt = t2["refresh_token"].as_str().unwrap().to_owned();
     for at in [&first_access, &second_access] {
@@ -154,7 +144,9 @@ async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: B
         page.location_param("error").as_deref(),
         Some("login_required")
     );
-    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (status, _) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     assert_eq!(status, 400, "the session's refresh tokens ended with it");
 }
 
@@ -207,15 +199,7 @@ async fn parallel_guesses_cannot_outrun_the_limit(backend: Backend) {
 async fn successful_sign_ins_do_not_lock_out_a_shared_address(backend: Backend) {
     let s = TestServer::start_with(backend, |c| c.login.max_failures_per_address = 3).await;
     s.user("ann", PW).await;
-    let app = s
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let app = s.web_client("app", first_party()).await;
     // Eight people behind one address sign in; the address limit (3) counts failures only.
     for _ in 0..8 {
         let mut b = Agent::new();
@@ -261,7 +245,9 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
     let done = b.get(&next).await;
     assert_eq!(done.status, 302, "{}", done.body);
     assert_eq!(done.location(), Some("https://app.example/bye?state=s1"));
-    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (status, _) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     assert_eq!(status, 400, "the session's grants ended");
 }
 
@@ -283,7 +269,9 @@ async fn a_new_password_signs_the_user_out(backend: Backend) {
         page.location_param("error").as_deref(),
         Some("login_required")
     );
-    let (status, _) = refresh(&s, &app, t["refresh_token"].as_str().unwrap()).await;
+    let (status, _) = s
+        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         s.introspect(&app, t["access_token"].as_str().unwrap())

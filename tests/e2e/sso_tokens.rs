@@ -4,18 +4,11 @@
 //! runs on SQLite and PostgreSQL.
 
 use serde_json::{Value, json};
-use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, encode_form};
+use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, encode_form, first_party};
 use tests::{Backend, TestServer, basic, decode_segment, verify};
 
 const PW: &str = "correct horse battery";
 const OFFLINE: &str = "openid offline_access";
-
-fn first_party() -> WebClientOptions {
-    WebClientOptions {
-        first_party: true,
-        ..Default::default()
-    }
-}
 
 fn inactive() -> Value {
     json!({ "active": false })
@@ -53,18 +46,9 @@ async fn tokens(
     body
 }
 
-/// `grant_type=refresh_token` as `app`, optionally with `scope`.
-async fn refresh(s: &TestServer, app: &WebClient, rt: &str, scope: Option<&str>) -> (u16, Value) {
-    let mut pairs = vec![("grant_type", "refresh_token"), ("refresh_token", rt)];
-    if let Some(scope) = scope {
-        pairs.push(("scope", scope));
-    }
-    s.token_as(app, &pairs).await
-}
-
 /// Refreshes, asserting success; returns the body.
 async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> Value {
-    let (status, body) = refresh(s, app, rt, None).await;
+    let (status, body) = s.refresh(app, rt, None).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -244,7 +228,7 @@ async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
     // Everything the first redemption issued is revoked.
     assert_eq!(s.introspect(&app, &access).await, inactive());
     assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
     let (status, challenge) = userinfo(&s, &access).await;
     assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
@@ -294,7 +278,7 @@ async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
                 inactive(),
                 "round {round}: the refresh token of a reused code is revoked"
             );
-            assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+            assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
             assert_eq!(userinfo(&s, &access).await.0, 401, "round {round}");
         }
         // A third try is refused too.
@@ -462,7 +446,7 @@ async fn public_client_uses_client_id_only_and_no_client_credentials(backend: Ba
     // It may revoke its own refresh token (RFC 7009 §2.1 allows public clients).
     let rt = field(&next, "refresh_token");
     assert_eq!(revoke(&s, &spa, &rt, None).await.0, 200);
-    assert_error(&refresh(&s, &spa, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&spa, &rt, None).await, 400, "invalid_grant");
 }
 
 async fn confidential_client_without_its_secret_is_invalid_client(backend: Backend) {
@@ -651,11 +635,11 @@ async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
 
     // tokens.refresh_reuse_grace_secs = 10.
     s.clock.advance(11);
-    assert_error(&refresh(&s, &app, &rt1, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt1, None).await, 400, "invalid_grant");
     // The whole family is dead, the newest token included.
     assert_eq!(s.introspect(&app, &rt3).await, inactive());
-    assert_error(&refresh(&s, &app, &rt3, None).await, 400, "invalid_grant");
-    assert_error(&refresh(&s, &app, &rt2, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt3, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
     // The other family is untouched.
     assert_eq!(s.introspect(&app, &other).await["active"], true);
     refreshed(&s, &app, &other).await;
@@ -702,9 +686,9 @@ async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend
 
     // ...and 11 s is a reuse: the family goes, the newest token with it.
     s.clock.advance(1);
-    assert_error(&refresh(&s, &app, &rt1, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt1, None).await, 400, "invalid_grant");
     assert_eq!(s.introspect(&app, &rt5).await, inactive());
-    assert_error(&refresh(&s, &app, &rt5, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt5, None).await, 400, "invalid_grant");
 
     // The same with the token retired by a retry, presented after the window.
     let rt1 = field(
@@ -715,9 +699,9 @@ async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend
     let rt3 = field(&refreshed(&s, &app, &rt1).await, "refresh_token");
     let rt4 = field(&refreshed(&s, &app, &rt3).await, "refresh_token");
     s.clock.advance(11);
-    assert_error(&refresh(&s, &app, &rt2, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
     assert_eq!(s.introspect(&app, &rt4).await, inactive());
-    assert_error(&refresh(&s, &app, &rt4, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt4, None).await, 400, "invalid_grant");
 }
 
 async fn refresh_token_expires_when_idle(backend: Backend) {
@@ -746,7 +730,7 @@ async fn refresh_token_expires_when_idle(backend: Backend) {
     );
     s.clock.advance(121);
     assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
 }
 
 async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
@@ -780,7 +764,7 @@ async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
     );
     s.clock.advance(1);
     assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
     // A new sign-in is a new family with a lifetime of its own.
     let mut fresh = Agent::new();
     let rt = field(
@@ -801,14 +785,16 @@ async fn refresh_scope_may_narrow_but_not_widen(backend: Backend) {
     );
 
     // profile is allowed for the client but was not granted: widening.
-    let got = refresh(&s, &app, &rt, Some("openid profile")).await;
+    let got = s.refresh(&app, &rt, Some("openid profile")).await;
     assert_error(&got, 400, "invalid_scope");
-    let got = refresh(&s, &app, &rt, Some("openid offline_access email")).await;
+    let got = s
+        .refresh(&app, &rt, Some("openid offline_access email"))
+        .await;
     assert_error(&got, 400, "invalid_scope");
     // A refused request does not spend the token.
     assert_eq!(s.introspect(&app, &rt).await["active"], true);
 
-    let (status, narrow) = refresh(&s, &app, &rt, Some("openid")).await;
+    let (status, narrow) = s.refresh(&app, &rt, Some("openid")).await;
     assert_eq!(status, 200, "{narrow}");
     assert_eq!(narrow["scope"], "openid");
     let (_, at) = verify(&field(&narrow, "access_token"), &s.jwks().await);
@@ -834,7 +820,7 @@ async fn refresh_without_an_audience_does_not_spend_the_token(backend: Backend) 
         &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
         "refresh_token",
     );
-    let got = refresh(&s, &app, &rt, Some("offline_access")).await;
+    let got = s.refresh(&app, &rt, Some("offline_access")).await;
     assert_error(&got, 400, "invalid_target");
     assert!(got.1.get("refresh_token").is_none());
     assert_eq!(s.introspect(&app, &rt).await["active"], true);
@@ -853,7 +839,7 @@ async fn refresh_token_is_bound_to_its_client(backend: Backend) {
         &tokens(&s, &mut browser, &a, OFFLINE, "alice").await,
         "refresh_token",
     );
-    let got = refresh(&s, &b, &rt, None).await;
+    let got = s.refresh(&b, &rt, None).await;
     assert_error(&got, 400, "invalid_grant");
     assert!(got.1.get("access_token").is_none());
     // B learns nothing from introspection either, and A's token is unharmed.
@@ -875,12 +861,12 @@ async fn disabled_user_cannot_refresh(backend: Backend) {
     let rt = field(&t, "refresh_token");
     let access = field(&t, "access_token");
     s.app.users.set_disabled("alice", true).await.unwrap();
-    assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
     assert_eq!(userinfo(&s, &access).await.0, 401);
     // The grant was revoked, not just refused: enabling the user again does not revive it.
     s.app.users.set_disabled("alice", false).await.unwrap();
     assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_error(&refresh(&s, &app, &rt, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
     // Disabling signed the user out: the session's grants and their access tokens were revoked.
     assert_eq!(userinfo(&s, &access).await.0, 401);
 }
@@ -910,14 +896,14 @@ async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().is_empty());
     assert_eq!(s.introspect(&app, &rt2).await, inactive());
-    assert_error(&refresh(&s, &app, &rt2, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
     // Revoking again is still a success (RFC 7009 §2.2).
     assert_eq!(revoke(&s, &app, &rt2, None).await.0, 200);
     // Other grants are untouched; a wrong hint is only a hint.
     assert_eq!(s.introspect(&app, &other).await["active"], true);
     assert_eq!(revoke(&s, &app, &other, Some("access_token")).await.0, 200);
     assert_eq!(s.introspect(&app, &other).await, inactive());
-    assert_error(&refresh(&s, &app, &other, None).await, 400, "invalid_grant");
+    assert_error(&s.refresh(&app, &other, None).await, 400, "invalid_grant");
 }
 
 async fn revoking_an_access_token(backend: Backend) {

@@ -258,7 +258,32 @@ pub struct WebClientOptions {
     pub post_logout: Option<String>,
 }
 
+/// Options for a first-party client (no consent page).
+pub fn first_party() -> WebClientOptions {
+    WebClientOptions {
+        first_party: true,
+        ..Default::default()
+    }
+}
+
 impl TestServer {
+    /// `grant_type=refresh_token` as `client`, optionally narrowing `scope`.
+    pub async fn refresh(
+        &self,
+        client: &WebClient,
+        refresh_token: &str,
+        scope: Option<&str>,
+    ) -> (u16, Value) {
+        let mut pairs = vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ];
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        self.token_as(client, &pairs).await
+    }
+
     /// Creates a user with a password; returns the subject id.
     pub async fn user(&self, username: &str, password: &str) -> String {
         self.app
