@@ -14,6 +14,9 @@ dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 command -v curl >/dev/null || missing+=(curl)
+# The authlib check (scripts/authlib-check.sh) makes a virtualenv and installs authlib from PyPI.
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing: ${missing[*]}"
   as_root apt-get update -qq

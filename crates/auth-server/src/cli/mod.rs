@@ -161,7 +161,7 @@ pub struct CreateClient {
     #[arg(long = "resource")]
     pub resources: Vec<String>,
     /// A redirection URI for the authorization-code flow (repeatable): https, http only on
-    /// 127.0.0.1 / [::1] / localhost, or a private-use scheme like com.example.app:/cb; no fragment.
+    /// 127.0.0.1 / `[::1]` / localhost, or a private-use scheme like com.example.app:/cb; no fragment.
     #[arg(long = "redirect-uri", value_name = "URI")]
     pub redirect_uris: Vec<String>,
     /// A URI the client may be sent back to after logout (repeatable; same rules).

@@ -140,19 +140,4 @@ impl TokenIssuer {
             })?,
         }
     }
-
-    /// Access-token lifetime.
-    pub fn access_token_ttl(&self) -> i64 {
-        self.access_token_ttl
-    }
-
-    /// The clock.
-    pub fn now(&self) -> i64 {
-        self.clock.now()
-    }
-
-    /// The key manager (for verifying our own tokens).
-    pub fn keys(&self) -> &KeyManager {
-        &self.keys
-    }
 }

@@ -33,11 +33,6 @@ impl CookiePolicy {
         }
     }
 
-    /// The session cookie's name.
-    pub fn session_name(&self) -> &'static str {
-        self.session
-    }
-
     /// The session secret the browser sent, if any.
     pub fn session<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         get(headers, self.session)

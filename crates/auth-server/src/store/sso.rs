@@ -242,13 +242,6 @@ impl Store {
         Ok(fam.map(|f| (token, f)))
     }
 
-    /// One family by id.
-    pub async fn find_family(&self, id: &str) -> Result<Option<family::Model>, StoreError> {
-        Ok(family::Entity::find_by_id(id.to_owned())
-            .one(self.conn())
-            .await?)
-    }
-
     /// Rotates: marks `old` used and inserts `next`, atomically. False (and nothing written) if `old`
     /// was already used, so of two concurrent rotations exactly one wins.
     pub async fn rotate_refresh(

@@ -10,7 +10,7 @@ use super::super::oauth_error::{ErrorCode, OAuthError};
 use super::super::random;
 use super::super::sso::claims::{ID_TOKEN_TYP, IdTokenClaims, UserClaims, at_hash};
 use super::super::sso::pkce;
-use super::super::sso::sessions::Sessions;
+use super::super::sso::sessions::{SessionState, Sessions};
 use super::super::tokens::{AccessTokenRequest, TokenIssuer};
 use super::super::users::{User, Users};
 use super::issue_error;
@@ -108,11 +108,6 @@ impl UserGrants {
         }
     }
 
-    /// The audience that lets an access token call `userinfo`.
-    pub fn userinfo_audience(&self) -> &str {
-        &self.userinfo_audience
-    }
-
     /// RFC 6749 §4.1.3: redeems a code. The code must exist, belong to this client, be unused and
     /// unexpired, `redirect_uri` must equal the authorization request's, and the PKCE verifier must
     /// match. "If an authorization code is used more than once, the authorization server MUST deny the
@@ -181,11 +176,12 @@ impl UserGrants {
             }
             (None, None) => {}
         }
-        if !self
+        if self
             .sessions
-            .is_live(&row.session_id)
+            .state(&row.session_id, false)
             .await
             .map_err(unavailable)?
+            != SessionState::Live
         {
             return Err(invalid_grant("the user's session has ended"));
         }
@@ -289,37 +285,24 @@ impl UserGrants {
         // retry with it later and look like a thief).
         self.audience(client, &scopes, &words(&family.resources))?;
         // A grant whose session was ended (logout, user disabled, password changed) is over, whatever
-        // its scope: this also catches a family created while its session was being ended.
-        if let Some(sid) = &family.session_id
-            && self
-                .store
-                .find_session(sid)
-                .await
-                .map_err(unavailable)?
-                .is_some_and(|s| s.ended_at.is_some())
-        {
-            self.store
-                .revoke_family(&family.id, now)
-                .await
-                .map_err(unavailable)?;
-            return Err(invalid_grant("the sign-in session has ended"));
-        }
-        // Without `offline_access` a refresh token lives only as long as the sign-in session it came
-        // from (OIDC Core §11: access while the user is away is what offline_access asks for); using it
+        // its scope: this also catches a family created while its session was being ended. Without
+        // `offline_access` a refresh token lives only as long as the sign-in session it came from (OIDC
+        // Core §11: access while the user is away is what offline_access asks for), and using it
         // keeps that session alive, as the user's activity would.
-        if !granted.iter().any(|s| s == "offline_access")
-            && let Some(sid) = &family.session_id
-            && !self
+        if let Some(sid) = &family.session_id {
+            let offline = granted.iter().any(|s| s == "offline_access");
+            let state = self
                 .sessions
-                .touch_if_live(sid)
-                .await
-                .map_err(unavailable)?
-        {
-            self.store
-                .revoke_family(&family.id, now)
+                .state(sid, !offline)
                 .await
                 .map_err(unavailable)?;
-            return Err(invalid_grant("the sign-in session has ended"));
+            if state == SessionState::Ended || (state == SessionState::Expired && !offline) {
+                self.store
+                    .revoke_family(&family.id, now)
+                    .await
+                    .map_err(unavailable)?;
+                return Err(invalid_grant("the sign-in session has ended"));
+            }
         }
         let next_secret = random::token(REFRESH_BYTES);
         let next = refresh_token::Model {

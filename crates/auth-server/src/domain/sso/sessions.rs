@@ -29,6 +29,17 @@ pub struct Session {
     pub amr: Vec<String>,
 }
 
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// In use.
+    Live,
+    /// Timed out (idle or absolute), or already purged.
+    Expired,
+    /// Ended on purpose: logout, the user disabled, a new password.
+    Ended,
+}
+
 /// Sessions and their timeouts.
 #[derive(Debug, Clone)]
 pub struct Sessions {
@@ -78,44 +89,43 @@ impl Sessions {
         if secret.is_empty() || secret.len() > 128 {
             return Ok(None);
         }
-        let now = self.clock.now();
-        let Some(row) = self
+        let row = self
             .store
             .find_session_by_secret(&random::sha256(secret.as_bytes()))
-            .await?
-        else {
-            return Ok(None);
-        };
-        if row.ended_at.is_some() || now >= row.expires_at || now - row.last_seen_at >= self.idle {
-            return Ok(None);
-        }
-        if now - row.last_seen_at >= TOUCH_EVERY {
-            self.store.touch_session(&row.id, now).await?;
-        }
-        Ok(Some(to_session(row)))
+            .await?;
+        Ok(match row {
+            Some(r) if self.observe(&r, true).await? == SessionState::Live => Some(to_session(r)),
+            _ => None,
+        })
     }
 
-    /// Whether session `id` is still live (for the token endpoint and refresh).
-    pub async fn is_live(&self, id: &str) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        Ok(self.store.find_session(id).await?.is_some_and(|r| {
-            r.ended_at.is_none() && now < r.expires_at && now - r.last_seen_at < self.idle
-        }))
+    /// The state of session `id` (for grants issued under it); a live session's use is recorded
+    /// when `touch`.
+    pub async fn state(&self, id: &str, touch: bool) -> Result<SessionState, StoreError> {
+        match self.store.find_session(id).await? {
+            Some(r) => self.observe(&r, touch).await,
+            // Purged: it expired at least a maintenance interval ago.
+            None => Ok(SessionState::Expired),
+        }
     }
 
-    /// Whether session `id` is live; if so, records a use (for the idle timeout).
-    pub async fn touch_if_live(&self, id: &str) -> Result<bool, StoreError> {
+    /// Classifies a session row, recording a use of a live one (at most every [`TOUCH_EVERY`]).
+    async fn observe(
+        &self,
+        r: &sso_session::Model,
+        touch: bool,
+    ) -> Result<SessionState, StoreError> {
         let now = self.clock.now();
-        let Some(r) = self.store.find_session(id).await? else {
-            return Ok(false);
-        };
-        if r.ended_at.is_some() || now >= r.expires_at || now - r.last_seen_at >= self.idle {
-            return Ok(false);
+        if r.ended_at.is_some() {
+            return Ok(SessionState::Ended);
         }
-        if now - r.last_seen_at >= TOUCH_EVERY {
-            self.store.touch_session(id, now).await?;
+        if now >= r.expires_at || now - r.last_seen_at >= self.idle {
+            return Ok(SessionState::Expired);
         }
-        Ok(true)
+        if touch && now - r.last_seen_at >= TOUCH_EVERY {
+            self.store.touch_session(&r.id, now).await?;
+        }
+        Ok(SessionState::Live)
     }
 
     /// Ends session `id` and the refresh tokens issued under it.

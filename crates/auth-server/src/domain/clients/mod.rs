@@ -1,0 +1,366 @@
+//! The client registry: creation, lookup through an in-memory cache, and authentication.
+//!
+//! Client secrets are generated here (256 random bits), shown once, and stored only as a SHA-256
+//! digest. They are not human passwords, so a fast digest compared in constant time is as strong as a
+//! slow hash and costs microseconds; authenticating a client does no database write.
+//!
+//! A *public* client (RFC 6749 §2.1: a browser or native app that cannot keep a secret) gets no
+//! secret at all: its stored digest is empty, [`ClientRegistry::authenticate`] always refuses it, and
+//! it takes part only in the authorization-code flow, with PKCE.
+
+mod validate;
+
+pub use validate::{
+    MAX_REDIRECT_URI_LEN, is_scope_token, validate_redirect_uri, validate_resource,
+};
+use validate::{validate_client_id, validate_scope_token};
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{Alg, Clock};
+use moka::future::Cache;
+
+use crate::domain::random;
+use crate::store::entities::client;
+use crate::store::{Store, StoreError};
+
+/// Bytes of randomness in a generated client secret.
+pub const SECRET_BYTES: usize = 32;
+/// Longest client secret accepted for comparison; anything longer is refused unhashed.
+pub const MAX_SECRET_LEN: usize = 512;
+/// Longest client id accepted for lookup.
+pub const MAX_CLIENT_ID_LEN: usize = 255;
+
+/// A registered client, parsed from its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Client id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 of the secret; empty for a public client (which has none).
+    pub secret_sha256: Vec<u8>,
+    /// Whether it may authenticate.
+    pub enabled: bool,
+    /// Algorithm for its access tokens.
+    pub alg: Alg,
+    /// Scopes it may be granted.
+    pub allowed_scopes: Vec<String>,
+    /// Scopes granted when it asks for none.
+    pub default_scopes: Vec<String>,
+    /// Resource indicators it may ask for.
+    pub allowed_resources: Vec<String>,
+    /// Redirection URIs for the authorization-code flow (RFC 6749 §3.1.2), each valid by
+    /// [`validate_redirect_uri`]; a request's `redirect_uri` must equal one of them exactly.
+    pub redirect_uris: Vec<String>,
+    /// URIs it may be sent back to after logout, checked like the redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (RFC 6749 §2.1): no secret, `token_endpoint_auth_method` `none`, must use
+    /// PKCE. It can never authenticate with a secret, so it cannot use client credentials.
+    pub public: bool,
+    /// A first-party client: the user is not asked for consent.
+    pub first_party: bool,
+    /// The authorization-code grant gives it a refresh token even without the `offline_access` scope.
+    pub always_refresh: bool,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+impl TryFrom<client::Model> for Client {
+    type Error = StoreError;
+
+    fn try_from(m: client::Model) -> Result<Self, Self::Error> {
+        let alg = m
+            .signing_alg
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("client {}: {e}", m.client_id)))?;
+        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect();
+        Ok(Self {
+            alg,
+            allowed_scopes: words(&m.allowed_scopes),
+            default_scopes: words(&m.default_scopes),
+            allowed_resources: words(&m.allowed_resources),
+            redirect_uris: words(&m.redirect_uris),
+            post_logout_redirect_uris: words(&m.post_logout_redirect_uris),
+            public: m.public,
+            first_party: m.first_party,
+            always_refresh: m.always_refresh,
+            id: m.client_id,
+            name: m.name,
+            secret_sha256: m.secret_sha256,
+            enabled: m.enabled,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+/// What an operator asks for when registering a client.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    /// A chosen id, or `None` for a random one.
+    pub id: Option<String>,
+    /// Display name.
+    pub name: String,
+    /// Token algorithm.
+    pub alg: Alg,
+    /// Scopes it may be granted.
+    pub allowed_scopes: Vec<String>,
+    /// Scopes granted by default (must be a subset of the allowed ones).
+    pub default_scopes: Vec<String>,
+    /// Resource indicators it may ask for.
+    pub allowed_resources: Vec<String>,
+    /// Redirection URIs (each must pass [`validate_redirect_uri`]; duplicates are dropped).
+    pub redirect_uris: Vec<String>,
+    /// Post-logout redirect URIs (same rules).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Register a public client: no secret is generated, PKCE is required.
+    pub public: bool,
+    /// Skip the consent screen for this client.
+    pub first_party: bool,
+    /// Issue a refresh token from the code grant even without `offline_access`.
+    pub always_refresh: bool,
+}
+
+/// Why client authentication failed (all become `invalid_client` on the wire).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    /// No such client, wrong secret, or disabled.
+    #[error("client authentication failed")]
+    Rejected,
+    /// Storage is down.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// An operator's request was not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Invalid input, with a message for the operator.
+    #[error("{0}")]
+    Invalid(String),
+    /// The client id is taken.
+    #[error("a client with id {0:?} already exists")]
+    Exists(String),
+    /// The client is public and has no secret (refused by [`ClientRegistry::rotate_secret`]).
+    #[error(
+        "client {0:?} is public: it has no secret to rotate (it authenticates with PKCE, not a secret)"
+    )]
+    PublicClient(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Clients, cached.
+#[derive(Debug, Clone)]
+pub struct ClientRegistry {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    cache: Cache<String, Option<Arc<Client>>>,
+}
+
+impl ClientRegistry {
+    /// A registry whose cache entries live `ttl`: the bound on how long a change made elsewhere
+    /// (CLI, another replica) takes to be seen. Unknown ids are cached too, so a flood of made-up
+    /// ids does not reach the database more than once per id and `ttl`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, ttl: Duration) -> Self {
+        Self {
+            store,
+            clock,
+            cache: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ttl)
+                .build(),
+        }
+    }
+
+    /// The client `id`, from the cache or the database.
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        // An id no client can have is answered without a lookup (and a NUL byte never reaches
+        // PostgreSQL, which would refuse the query).
+        if validate_client_id(id).is_err() {
+            return Ok(None);
+        }
+        if let Some(hit) = self.cache.get(id).await {
+            return Ok(hit);
+        }
+        let store = self.store.clone();
+        let key = id.to_owned();
+        self.cache
+            .try_get_with(key.clone(), async move {
+                match store.find_client(&key).await? {
+                    Some(row) => Ok(Some(Arc::new(Client::try_from(row)?))),
+                    None => Ok(None),
+                }
+            })
+            .await
+            .map_err(|e: Arc<StoreError>| match &*e {
+                StoreError::Unavailable(db) => {
+                    StoreError::Unavailable(sea_orm::DbErr::Custom(db.to_string()))
+                }
+                StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+                StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+            })
+    }
+
+    /// Authenticates with a client secret (RFC 6749 §2.3.1).
+    pub async fn authenticate(&self, id: &str, secret: &str) -> Result<Arc<Client>, AuthnError> {
+        if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN || secret.len() > MAX_SECRET_LEN {
+            return Err(AuthnError::Rejected);
+        }
+        let Some(client) = self.get(id).await? else {
+            // Same work as a wrong secret, so timing does not separate the two.
+            let _ = random::secret_matches(secret, &[0u8; 32]);
+            return Err(AuthnError::Rejected);
+        };
+        // Hashed even for a public client, so timing does not tell it apart either. A public
+        // client's digest is empty and a 32-byte digest never equals it, but it is refused explicitly.
+        let secret_ok = random::secret_matches(secret, &client.secret_sha256);
+        if secret_ok && client.enabled && !client.public && !client.secret_sha256.is_empty() {
+            Ok(client)
+        } else {
+            Err(AuthnError::Rejected)
+        }
+    }
+
+    /// Registers a client; returns it with its secret, which is not stored and cannot be shown again.
+    /// A public client gets no secret (`None`) and an empty stored digest.
+    pub async fn create(&self, new: NewClient) -> Result<(Client, Option<String>), RegistryError> {
+        let id = match new.id {
+            Some(id) => id,
+            None => random::token(16),
+        };
+        validate_client_id(&id)?;
+        // Client-credentials tokens carry the client id as `sub`, user tokens the user id: the two
+        // must never meet, or a client could obtain tokens that name a user as their subject.
+        if self
+            .store
+            .find_user(&id)
+            .await
+            .map_err(RegistryError::Store)?
+            .is_some()
+        {
+            return Err(RegistryError::Invalid(format!(
+                "client id {id:?} is the subject id of a user; choose another"
+            )));
+        }
+        for s in new.allowed_scopes.iter().chain(&new.default_scopes) {
+            validate_scope_token(s)?;
+        }
+        if let Some(extra) = new
+            .default_scopes
+            .iter()
+            .find(|s| !new.allowed_scopes.contains(s))
+        {
+            return Err(RegistryError::Invalid(format!(
+                "default scope {extra:?} is not among the allowed scopes"
+            )));
+        }
+        for r in &new.allowed_resources {
+            validate_resource(r)
+                .map_err(|p| RegistryError::Invalid(format!("resource {r:?} {p}")))?;
+        }
+        let redirect_uris = checked_uris("redirect URI", new.redirect_uris)?;
+        let post_logout_redirect_uris =
+            checked_uris("post-logout redirect URI", new.post_logout_redirect_uris)?;
+        let (secret, secret_sha256) = if new.public {
+            (None, Vec::new())
+        } else {
+            let secret = random::token(SECRET_BYTES);
+            let digest = random::sha256(secret.as_bytes());
+            (Some(secret), digest)
+        };
+        let now = self.clock.now();
+        let row = client::Model {
+            client_id: id.clone(),
+            name: new.name,
+            secret_sha256,
+            enabled: true,
+            signing_alg: new.alg.as_str().to_owned(),
+            allowed_scopes: new.allowed_scopes.join(" "),
+            default_scopes: new.default_scopes.join(" "),
+            allowed_resources: new.allowed_resources.join(" "),
+            redirect_uris: redirect_uris.join(" "),
+            post_logout_redirect_uris: post_logout_redirect_uris.join(" "),
+            public: new.public,
+            first_party: new.first_party,
+            always_refresh: new.always_refresh,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_client(row.clone()).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(RegistryError::Exists(id)),
+            Err(e) => return Err(RegistryError::Store(e)),
+        }
+        self.cache.invalidate(&id).await;
+        let client = Client::try_from(row).map_err(RegistryError::Store)?;
+        Ok((client, secret))
+    }
+
+    /// Every client.
+    pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
+        self.store
+            .list_clients()
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    /// Enables or disables; false if no such client.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
+        let found = self
+            .store
+            .set_client_enabled(id, enabled, self.clock.now())
+            .await?;
+        self.cache.invalidate(id).await;
+        Ok(found)
+    }
+
+    /// Issues a new secret (the old one stops working); `None` if no such client.
+    /// [`RegistryError::PublicClient`] for a public client, which never has a secret.
+    pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, RegistryError> {
+        let Some(row) = self
+            .store
+            .find_client(id)
+            .await
+            .map_err(RegistryError::Store)?
+        else {
+            return Ok(None);
+        };
+        if row.public {
+            return Err(RegistryError::PublicClient(id.to_owned()));
+        }
+        let secret = random::token(SECRET_BYTES);
+        let digest = random::sha256(secret.as_bytes());
+        let found = self
+            .store
+            .set_client_secret(id, digest, self.clock.now())
+            .await
+            .map_err(RegistryError::Store)?;
+        self.cache.invalidate(id).await;
+        Ok(found.then_some(secret))
+    }
+}
+
+/// Validates each URI (`what` names them in the error) and drops exact duplicates, keeping order.
+fn checked_uris(what: &str, uris: Vec<String>) -> Result<Vec<String>, RegistryError> {
+    let mut out: Vec<String> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        validate_redirect_uri(&uri)
+            .map_err(|p| RegistryError::Invalid(format!("{what} {uri:?} {p}")))?;
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
