@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 
 pub mod oauth;
 pub mod rp;
+pub mod sso_support;
 pub mod webdriver;
 
 /// The test key-encryption key. Never use a constant KEK outside tests.

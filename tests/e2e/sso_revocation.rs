@@ -1,0 +1,326 @@
+//! Revocation (RFC 7009) and introspection (RFC 7662) of the tokens of the user grants over HTTP.
+//! Every test runs on SQLite and PostgreSQL.
+
+use serde_json::Value;
+use tests::oauth::{Agent, WebClient, WebClientOptions, first_party};
+use tests::sso_support::{
+    OFFLINE, PW, assert_error, field, inactive, post_form, read, refreshed, revoke, tokens,
+    userinfo,
+};
+use tests::{Backend, TestServer, basic, verify};
+
+/// A confidential client with no redirect URI, standing for a resource server that introspects.
+async fn resource_server(s: &TestServer, id: &str) -> WebClient {
+    let (id, secret) = s
+        .client(
+            id,
+            auth_core::Alg::Es256,
+            &["api"],
+            &["https://api.example"],
+        )
+        .await;
+    WebClient {
+        id,
+        secret: Some(secret),
+        redirect_uri: String::new(),
+    }
+}
+
+tests::on_both_backends!(
+    revoking_a_refresh_token_kills_its_family,
+    revoking_an_access_token,
+    revoking_unknown_foreign_or_mis_hinted_tokens,
+    introspection_of_access_and_refresh_tokens,
+    introspection_needs_an_authenticated_confidential_client,
+);
+
+async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("alice", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let mut browser = Agent::new();
+    let rt1 = field(
+        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
+        "refresh_token",
+    );
+    let rt2 = field(&refreshed(&s, &app, &rt1).await, "refresh_token");
+    let other = field(
+        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
+        "refresh_token",
+    );
+
+    let res = post_form(
+        &s,
+        "/revoke",
+        Some(&basic(&app.id, app.secret.as_deref().unwrap())),
+        &[("token", &rt2), ("token_type_hint", "refresh_token")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().is_empty());
+    assert_eq!(s.introspect(&app, &rt2).await, inactive());
+    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
+    // Revoking again is still a success (RFC 7009 §2.2).
+    assert_eq!(revoke(&s, &app, &rt2, None).await.0, 200);
+    // Other grants are untouched; a wrong hint is only a hint.
+    assert_eq!(s.introspect(&app, &other).await["active"], true);
+    assert_eq!(revoke(&s, &app, &other, Some("access_token")).await.0, 200);
+    assert_eq!(s.introspect(&app, &other).await, inactive());
+    assert_error(&s.refresh(&app, &other, None).await, 400, "invalid_grant");
+}
+
+async fn revoking_an_access_token(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("alice", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let rs = resource_server(&s, "rs").await;
+    let mut browser = Agent::new();
+    let t = tokens(&s, &mut browser, &app, "openid email", "alice").await;
+    let access = field(&t, "access_token");
+    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    assert_eq!(userinfo(&s, &access).await.0, 200);
+
+    let (status, body) = revoke(&s, &app, &access, Some("access_token")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.introspect(&rs, &access).await, inactive());
+    let (status, challenge) = userinfo(&s, &access).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    // POST userinfo too.
+    let res = post_form(&s, "/userinfo", None, &[("access_token", &access)]).await;
+    assert_eq!(res.status(), 401);
+
+    // Without a hint, and with the wrong one: the shape decides.
+    let other = field(
+        &tokens(&s, &mut browser, &app, "openid", "alice").await,
+        "access_token",
+    );
+    assert_eq!(revoke(&s, &app, &other, Some("refresh_token")).await.0, 200);
+    assert_eq!(s.introspect(&rs, &other).await, inactive());
+    assert_eq!(userinfo(&s, &other).await.0, 401);
+    // A token issued later is not affected.
+    let fresh = field(
+        &tokens(&s, &mut browser, &app, "openid", "alice").await,
+        "access_token",
+    );
+    assert_eq!(userinfo(&s, &fresh).await.0, 200);
+    // An expired token: nothing to revoke, still 200.
+    s.clock.advance(901);
+    assert_eq!(revoke(&s, &app, &fresh, None).await.0, 200);
+}
+
+async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("alice", PW).await;
+    let a = s.web_client("app-a", first_party()).await;
+    let b = s.web_client("app-b", first_party()).await;
+    let mut browser = Agent::new();
+    let t = tokens(&s, &mut browser, &a, OFFLINE, "alice").await;
+    let rt = field(&t, "refresh_token");
+    let access = field(&t, "access_token");
+
+    // Unknown and malformed tokens: 200, nothing said (RFC 7009 §2.2).
+    for garbage in [
+        "garbage",
+        "a.b.c",
+        "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.",
+        "x".repeat(300).as_str(),
+    ] {
+        let (status, body) = revoke(&s, &a, garbage, None).await;
+        assert_eq!(status, 200, "{garbage}: {body}");
+    }
+    // Somebody else's tokens: refused, and they stay live.
+    let got = revoke(&s, &b, &rt, None).await;
+    assert_error(&got, 400, "unauthorized_client");
+    let got = revoke(&s, &b, &access, Some("access_token")).await;
+    assert_error(&got, 400, "unauthorized_client");
+    assert_eq!(s.introspect(&a, &rt).await["active"], true);
+    assert_eq!(s.introspect(&a, &access).await["active"], true);
+    assert_eq!(userinfo(&s, &access).await.0, 200);
+    // A hint the server does not know.
+    let got = revoke(&s, &a, &rt, Some("id_token")).await;
+    assert_error(&got, 400, "unsupported_token_type");
+    assert_eq!(s.introspect(&a, &rt).await["active"], true);
+    // No token, no client authentication.
+    assert_error(
+        &s.endpoint_as("/revoke", &a, &[]).await,
+        400,
+        "invalid_request",
+    );
+    let (status, challenge, body) =
+        read(post_form(&s, "/revoke", None, &[("token", &rt)]).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(challenge.starts_with("Basic "), "{challenge}");
+    let (status, _, _) = read(
+        post_form(
+            &s,
+            "/revoke",
+            Some(&basic(&a.id, "wrong")),
+            &[("token", &rt)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    // After all that, A's refresh token still works.
+    refreshed(&s, &a, &rt).await;
+}
+
+async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let sub = s.user("alice", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let rs = resource_server(&s, "rs").await;
+    let mut browser = Agent::new();
+    let t = tokens(&s, &mut browser, &app, OFFLINE, "alice").await;
+    let access = field(&t, "access_token");
+    let rt = field(&t, "refresh_token");
+    let now = tests::now(&s.clock);
+    let (_, claims) = verify(&access, &s.jwks().await);
+
+    let res = post_form(
+        &s,
+        "/introspect",
+        Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
+        &[("token", &access), ("token_type_hint", "access_token")],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let info: Value = res.json().await.unwrap();
+    assert_eq!(info["active"], true);
+    assert_eq!(info["token_type"], "Bearer");
+    assert_eq!(info["sub"], sub.as_str());
+    assert_eq!(info["client_id"], "app");
+    assert_eq!(info["scope"], OFFLINE);
+    assert_eq!(info["iss"], s.base.as_str());
+    assert_eq!(info["aud"], format!("{}/userinfo", s.base).as_str());
+    assert_eq!(info["iat"].as_i64(), Some(now));
+    assert_eq!(info["exp"].as_i64(), Some(now + 900));
+    assert_eq!(info["jti"], claims["jti"]);
+    // The client the token was issued to may introspect it too.
+    assert_eq!(s.introspect(&app, &access).await, info);
+
+    // A refresh token, by its own client.
+    let r = s.introspect(&app, &rt).await;
+    assert_eq!(r["active"], true);
+    assert_eq!(r["token_type"], "refresh_token");
+    assert_eq!(r["client_id"], "app");
+    assert_eq!(r["sub"], sub.as_str());
+    assert_eq!(r["scope"], OFFLINE);
+    assert_eq!(r["iss"], s.base.as_str());
+    assert_eq!(r["iat"].as_i64(), Some(now));
+    assert_eq!(r["exp"].as_i64(), Some(now + 1_209_600));
+    // A hint is only a hint.
+    let (status, hinted) = s
+        .endpoint_as(
+            "/introspect",
+            &app,
+            &[("token", &rt), ("token_type_hint", "access_token")],
+        )
+        .await;
+    assert_eq!((status, &hinted), (200, &r));
+    // Not to another client: it is not theirs to know about.
+    assert_eq!(s.introspect(&rs, &rt).await, inactive());
+    // An ID token is not an access token.
+    assert_eq!(s.introspect(&rs, &field(&t, "id_token")).await, inactive());
+
+    // access_token_ttl_secs = 900.
+    s.clock.advance(899);
+    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    s.clock.advance(1);
+    let res = post_form(
+        &s,
+        "/introspect",
+        Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    assert_eq!(res.json::<Value>().await.unwrap(), inactive());
+    // The refresh token outlives it.
+    assert_eq!(s.introspect(&app, &rt).await["active"], true);
+}
+
+async fn introspection_needs_an_authenticated_confidential_client(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    s.user("alice", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let spa = s
+        .web_client(
+            "spa",
+            WebClientOptions {
+                public: true,
+                first_party: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    let mut browser = Agent::new();
+    let t = tokens(&s, &mut browser, &spa, OFFLINE, "alice").await;
+    let access = field(&t, "access_token");
+    let rt = field(&t, "refresh_token");
+
+    // A public client, even about its own tokens.
+    for token in [&access, &rt] {
+        let (status, challenge, body) = read(
+            post_form(
+                &s,
+                "/introspect",
+                None,
+                &[("token", token), ("client_id", "spa")],
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        assert!(challenge.starts_with("Basic "), "{challenge}");
+        assert!(body.get("active").is_none());
+    }
+    // Nobody.
+    let res = post_form(&s, "/introspect", None, &[("token", &access)]).await;
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let (status, challenge, body) = read(res).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(challenge.starts_with("Basic "), "{challenge}");
+    // A wrong secret.
+    let (status, _, body) = read(
+        post_form(
+            &s,
+            "/introspect",
+            Some(&basic(&app.id, "wrong")),
+            &[("token", &access)],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.get("active").is_none());
+    // A confidential client: the access token is active, the public client's refresh token is not
+    // its to see, garbage is inactive, and a missing token is a bad request.
+    assert_eq!(s.introspect(&app, &access).await["active"], true);
+    assert_eq!(s.introspect(&app, &rt).await, inactive());
+    assert_eq!(s.introspect(&app, "garbage").await, inactive());
+    assert_eq!(s.introspect(&app, "a.b.c").await, inactive());
+    assert_error(
+        &s.endpoint_as("/introspect", &app, &[]).await,
+        400,
+        "invalid_request",
+    );
+}

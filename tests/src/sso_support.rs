@@ -1,0 +1,283 @@
+//! Helpers shared by the `sso_*` end-to-end modules: the token endpoints (codes, refresh,
+//! revocation, introspection) and the browser pages under attack (error pages, authorization
+//! requests, sign-in forms).
+
+use serde_json::{Value, json};
+
+use crate::TestServer;
+use crate::oauth::{Agent, Page, Pkce, WebClient, encode_form};
+
+pub const PW: &str = "correct horse battery";
+
+// Tokens -----------------------------------------------------------------------------------------
+
+pub const OFFLINE: &str = "openid offline_access";
+
+pub fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+/// A string field of a JSON body.
+pub fn field(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("no string {k} in {v}"))
+        .to_owned()
+}
+
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16, error: &str) {
+    assert_eq!(
+        (got.0, got.1["error"].as_str()),
+        (status, Some(error)),
+        "{}",
+        got.1
+    );
+}
+
+/// Gets a code for `scope` (signing `user` in unless the browser has a session) and redeems it.
+pub async fn tokens(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+    user: &str,
+) -> Value {
+    let pkce = Pkce::new();
+    let code = s.code_for(browser, app, &pkce, scope, user, PW).await;
+    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Refreshes, asserting success; returns the body.
+pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> Value {
+    let (status, body) = s.refresh(app, rt, None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// `POST /revoke` as `app`.
+pub async fn revoke(
+    s: &TestServer,
+    app: &WebClient,
+    token: &str,
+    hint: Option<&str>,
+) -> (u16, Value) {
+    let mut pairs = vec![("token", token)];
+    if let Some(hint) = hint {
+        pairs.push(("token_type_hint", hint));
+    }
+    s.endpoint_as("/revoke", app, &pairs).await
+}
+
+/// A form POST to `path` with an optional `Authorization` header, as is.
+pub async fn post_form(
+    s: &TestServer,
+    path: &str,
+    authorization: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = s
+        .http
+        .post(format!("{}{path}", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(encode_form(pairs));
+    if let Some(a) = authorization {
+        req = req.header("authorization", a);
+    }
+    req.send().await.unwrap()
+}
+
+/// Status, `WWW-Authenticate` and body of a response.
+pub async fn read(res: reqwest::Response) -> (u16, String, Value) {
+    let status = res.status().as_u16();
+    let challenge = res
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null);
+    (status, challenge, body)
+}
+
+/// `GET /userinfo` with a bearer token: status and `WWW-Authenticate`.
+pub async fn userinfo(s: &TestServer, access: &str) -> (u16, String) {
+    let res = s
+        .http
+        .get(format!("{}/userinfo", s.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    let (status, challenge, _) = read(res).await;
+    (status, challenge)
+}
+
+// Pages ------------------------------------------------------------------------------------------
+
+/// Strings that would mean a page shows the server's internals.
+pub const INTERNALS: &[&str] = &[
+    "sqlx",
+    "panicked",
+    "DbErr",
+    "Error(",
+    "sea_orm",
+    "SeaORM",
+    "StoreError",
+    "backtrace",
+    ".rs:",
+    "SQLSTATE",
+    "syntax error",
+];
+
+pub fn header<'a>(p: &'a Page, name: &str) -> &'a str {
+    p.headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The `Set-Cookie` line for cookie `name`, if the response sets it.
+pub fn set_cookie(p: &Page, name: &str) -> Option<String> {
+    p.set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+pub fn assert_no_internals(p: &Page) {
+    assert!(p.status < 500, "{} {}", p.status, p.body);
+    for bad in INTERNALS {
+        assert!(!p.body.contains(bad), "the page shows {bad:?}: {}", p.body);
+    }
+}
+
+/// Every IdP page: HTML, not framable, not cached, nothing internal.
+pub fn assert_locked_page(p: &Page) {
+    assert_eq!(header(p, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(header(p, "x-frame-options"), "DENY");
+    let csp = header(p, "content-security-policy");
+    assert!(
+        csp.split(';').any(|d| d.trim() == "frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(header(p, "cache-control"), "no-store");
+    assert_eq!(header(p, "x-content-type-options"), "nosniff");
+    assert_eq!(header(p, "referrer-policy"), "no-referrer");
+    assert_no_internals(p);
+}
+
+/// An error page: `status`, no redirect, no form, no session started.
+pub fn assert_error_page(p: &Page, status: u16) {
+    assert_eq!(p.status, status, "{}", p.body);
+    assert!(p.location().is_none(), "{:?}", p.location());
+    assert!(p.body.contains("id=\"error-title\""), "{}", p.body);
+    assert!(!p.body.contains("<form"), "{}", p.body);
+    assert!(!p.body.contains("http-equiv"), "{}", p.body);
+    assert!(set_cookie(p, "auth_session").is_none());
+    assert_locked_page(p);
+}
+
+/// An error redirect to exactly `app`'s registered URI, with `error`, `state` (if given) and `iss`,
+/// and no code.
+pub fn assert_error_redirect(
+    p: &Page,
+    s: &TestServer,
+    app: &WebClient,
+    error: &str,
+    state: Option<&str>,
+) {
+    assert!(matches!(p.status, 302 | 303), "{} {}", p.status, p.body);
+    let loc = p.location().expect("a Location");
+    let (target, _) = loc.split_once('?').expect("a query");
+    assert_eq!(target, app.redirect_uri, "{loc}");
+    assert_eq!(p.location_param("error").as_deref(), Some(error), "{loc}");
+    assert_eq!(p.location_param("state").as_deref(), state, "{loc}");
+    assert_eq!(
+        p.location_param("iss").as_deref(),
+        Some(s.base.as_str()),
+        "{loc}"
+    );
+    assert!(p.location_param("code").is_none(), "{loc}");
+    assert!(!loc.contains('#'), "{loc}");
+    assert_eq!(header(p, "cache-control"), "no-store");
+    assert!(set_cookie(p, "auth_session").is_none());
+}
+
+/// Authorization request parameters, in order (a name may repeat).
+pub type Params = Vec<(String, String)>;
+
+/// The parameters of a good authorization request for `app`.
+pub fn good_params(app: &WebClient, pkce: &Pkce) -> Params {
+    [
+        ("response_type", "code"),
+        ("client_id", app.id.as_str()),
+        ("redirect_uri", app.redirect_uri.as_str()),
+        ("scope", "openid"),
+        ("state", "st"),
+        ("nonce", "n-0S6"),
+        ("code_challenge", pkce.challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect()
+}
+
+/// `params` with `name` set to `value` (replacing it), or removed when `value` is `None`.
+pub fn with(params: &[(String, String)], name: &str, value: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        params.iter().filter(|(k, _)| k != name).cloned().collect();
+    if let Some(v) = value {
+        out.push((name.to_owned(), v.to_owned()));
+    }
+    out
+}
+
+pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+pub fn authorize(s: &TestServer, params: &[(String, String)]) -> String {
+    format!("{}/authorize?{}", s.base, encode_form(&refs(params)))
+}
+
+/// Submits the login form on `page` (whatever its status).
+pub async fn try_login(
+    s: &TestServer,
+    agent: &mut Agent,
+    page: &Page,
+    user: &str,
+    pw: &str,
+) -> Page {
+    assert!(page.body.contains("id=\"login-form\""), "{}", page.body);
+    agent
+        .submit(
+            page,
+            &format!("{}/login", s.base),
+            &[("username", user), ("password", pw)],
+        )
+        .await
+}
+
+pub fn is_login_page(p: &Page) -> bool {
+    p.body.contains("id=\"login-form\"")
+}
+
+/// Whether `agent` has a live session: `prompt=none` gets a code rather than `login_required`.
+pub async fn has_session(s: &TestServer, agent: &mut Agent, app: &WebClient) -> bool {
+    let p = agent
+        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]))
+        .await;
+    assert_eq!(p.status, 302, "{}", p.body);
+    match p.location_param("error").as_deref() {
+        None => {
+            assert!(p.location_param("code").is_some(), "{:?}", p.location());
+            true
+        }
+        Some("login_required") => false,
+        Some(other) => panic!("unexpected error {other}"),
+    }
+}
