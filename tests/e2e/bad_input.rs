@@ -175,10 +175,9 @@ async fn hostile_requests_get_standard_errors(backend: Backend) {
     expect_error(none, 400, "invalid_request").await;
     let big = format!("{cc}&pad={}", "a".repeat(64 * 1024));
     let r = s.post_token(big, &[("authorization", &auth)]).await;
-    assert_eq!(
-        r.headers()["connection"],
-        "close",
-        "the unread body makes the connection unusable"
+    assert!(
+        r.headers().get("connection").is_none(),
+        "the over-long body was read to its end, so the connection stays usable"
     );
     expect_error(r, 413, "invalid_request").await;
     let bad_utf8: Vec<u8> = [cc.as_bytes(), b"&scope=%ff%fe"].concat();

@@ -4,13 +4,13 @@
 
 use std::net::SocketAddr;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
-use super::form::{Form, is_form_content_type};
+use super::form::{Form, is_form_content_type, read_body};
 use super::pages::{self, ConsentPage, LoginPage};
 use crate::app::AppState;
 use crate::domain::random;
@@ -134,11 +134,11 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
 
 /// Reads a form body (Content-Type checked, size capped).
 pub async fn read_form(headers: &HeaderMap, body: Body) -> Option<Form> {
-    let is_form = is_form_content_type(headers);
-    if !is_form {
+    // Read (or drain) the body before judging it, so the client always receives our answer.
+    let bytes = read_body(body, MAX_FORM_BYTES).await.ok()?;
+    if !is_form_content_type(headers) {
         return None;
     }
-    let bytes = to_bytes(body, MAX_FORM_BYTES).await.ok()?;
     Form::parse(&bytes).ok()
 }
 

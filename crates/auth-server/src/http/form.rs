@@ -5,7 +5,10 @@
 //! RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
 
 use std::borrow::Cow;
+use std::future::poll_fn;
+use std::pin::pin;
 
+use axum::body::{Body, Bytes, HttpBody};
 use percent_encoding::percent_decode;
 
 use crate::domain::oauth_error::OAuthError;
@@ -21,6 +24,50 @@ pub fn is_form_content_type(headers: &axum::http::HeaderMap) -> bool {
             v.trim()
                 .eq_ignore_ascii_case("application/x-www-form-urlencoded")
         })
+}
+
+/// Most bytes of an over-long body that are read and thrown away before answering.
+///
+/// Answering before the client has finished sending makes the server close a socket with unread
+/// data, which the kernel answers with a TCP reset: the client then sees "connection reset" or
+/// "broken pipe" instead of our error. Reading (and discarding) a bounded rest of the body lets
+/// the error reach it; anything longer than this is abuse and gets the reset.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// The request body was longer than the endpoint accepts.
+#[derive(Debug)]
+pub struct BodyTooLarge {
+    /// Whether the whole body was read, so the connection can be kept open.
+    pub drained: bool,
+}
+
+/// Reads a request body of at most `limit` bytes.
+///
+/// A longer body is read to its end when that end is within [`DRAIN_LIMIT`] so the client
+/// receives the error answer; a body that fails mid-way counts as too large and not drained.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyTooLarge> {
+    let mut body = pin!(body);
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let Ok(frame) = frame else {
+            return Err(BodyTooLarge { drained: false });
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > DRAIN_LIMIT {
+            return Err(BodyTooLarge { drained: false });
+        }
+        if seen <= limit {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > limit {
+        return Err(BodyTooLarge { drained: true });
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// The parsed body, in order.
@@ -118,6 +165,20 @@ mod tests {
     fn non_utf8_is_refused() {
         assert!(Form::parse(b"scope=%ff").is_err());
         assert!(Form::parse(b"sc\xffope=1").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_limit_is_read_whole() {
+        let body = read_body(Body::from("a=1&b=2"), 7).await.map_err(|_| ());
+        assert_eq!(body.as_deref(), Ok(&b"a=1&b=2"[..]));
+    }
+
+    #[tokio::test]
+    async fn a_long_body_is_drained_up_to_the_drain_limit() {
+        let long = read_body(Body::from(vec![b'a'; 8]), 7).await;
+        assert!(matches!(long, Err(BodyTooLarge { drained: true })));
+        let huge = read_body(Body::from(vec![b'a'; DRAIN_LIMIT + 1]), 7).await;
+        assert!(matches!(huge, Err(BodyTooLarge { drained: false })));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `POST /token` (RFC 6749 §3.2).
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::client_auth::credentials;
 use super::error::OAuthResponse;
-use super::form::{Form, is_form_content_type};
+use super::form::{BodyTooLarge, Form, is_form_content_type, read_body};
 use crate::app::AppState;
 use std::sync::Arc;
 
@@ -44,8 +44,9 @@ pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: Body) 
 
 async fn handle(app: &AppState, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
     // Read the body first (up to the cap), so the connection stays usable whatever we answer.
-    let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
-        return Ok(too_large());
+    let bytes = match read_body(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => return Ok(too_large(e)),
     };
     // RFC 6749 §3.2: the client MUST use POST with application/x-www-form-urlencoded.
     let form_type = is_form_content_type(headers);
@@ -176,11 +177,13 @@ fn success(body: &TokenResponse<'_>) -> Response {
 
 /// 413 with `Connection: close`: the rest of the body was not read, so the connection cannot be
 /// reused (RFC 9110 §15.5.14).
-fn too_large() -> Response {
+fn too_large(e: BodyTooLarge) -> Response {
     let mut res =
         OAuthResponse(OAuthError::invalid_request("the request body is too large")).into_response();
     *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-    res.headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if !e.drained {
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     res
 }

@@ -1,18 +1,18 @@
 //! `POST /revoke` (RFC 7009) and `POST /introspect` (RFC 7662), both client-authenticated.
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::OAuthResponse;
-use super::form::{Form, is_form_content_type};
+use super::form::{Form, is_form_content_type, read_body};
 use super::token::{MAX_BODY_BYTES, authenticate_client, success_json};
 use crate::app::AppState;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 
 async fn read(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
-    let bytes = to_bytes(body, MAX_BODY_BYTES)
+    let bytes = read_body(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| OAuthError::invalid_request("the request body is too large"))?;
     let is_form = is_form_content_type(headers);
