@@ -2,9 +2,13 @@
 # Load benchmark of a resource service: inventory-service's GET /items/{sku} behind the real bearer and
 # scope checks against the same handler with no authentication, with a warm verified-token cache.
 # Also the verifier's per-verification cost against raw josekit, in the same run.
-# Usage: [ROUNDS=5] [PIN=1] scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]   (defaults: 5, 64)
+# Usage: [ROUNDS=5] [PIN=1] [WORKERS=n] scripts/bench-services.sh [SECONDS_PER_RUN] [CONNECTIONS]
+#        (defaults: 5 s, 64 connections)
 # PIN=1 runs the service on core 0 and wrk (one thread) and the idle IdP on core 1, so the load
 # generator does not compete with the service it measures; without it everything shares both cores.
+# WORKERS sets the service's tokio worker threads (default: one per core; 1 suits PIN=1's one core).
+# Each round runs the four variants back to back, in reverse order every other round, and the ratios
+# are taken within each round, so slow drifts of this noisy machine hit both sides of a ratio alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
@@ -37,7 +41,8 @@ token() { curl -sf -u "$1:$2" -d grant_type=client_credentials "$idp/token" | py
 es_token=$(token ops-es "$es")
 rs_token=$(token ops-rs "$rs")
 
-INVENTORY_ISSUER="$idp" $pin_svc target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
+workers=${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS}
+env INVENTORY_ISSUER="$idp" $workers $pin_svc target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
 for _ in $(seq 100); do [ "$(wc -l < "$work/urls")" -ge 2 ] && break; sleep 0.1; done
 protected=$(awk '/^protected/ {print $2}' "$work/urls")
 open=$(awk '/^open/ {print $2}' "$work/urls")
@@ -45,22 +50,29 @@ curl -sf -H "Authorization: Bearer $es_token" "$protected/items/widget" >/dev/nu
 curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/null
 
 rounds=${ROUNDS:-5}
-echo "machine: $(nproc) cores, $(uname -r); wrk -t$wrk_threads -c$conns -d${secs}s on the same machine; IdP idle; PIN=${PIN:-0}"
-echo "$rounds interleaved rounds of the four variants (the machine is noisy: medians are compared)"
+echo "machine: $(nproc) cores, $(uname -r); wrk -t$wrk_threads -c$conns -d${secs}s on the same machine; IdP idle; PIN=${PIN:-0} WORKERS=${WORKERS:-default}"
+echo "$rounds interleaved rounds of the four variants (the machine is noisy: per-round ratios and medians are compared)"
 rps() { $pin_load wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
 : > "$work/results"
+variant() {
+  case $1 in
+    open) echo "open $r $(rps "$open/items/widget")" ;;
+    open_hdr) echo "open_hdr $r $(rps -H "Authorization: Bearer $es_token" "$open/items/widget")" ;;
+    es) echo "es $r $(rps -H "Authorization: Bearer $es_token" "$protected/items/widget")" ;;
+    rs) echo "rs $r $(rps -H "Authorization: Bearer $rs_token" "$protected/items/widget")" ;;
+  esac >> "$work/results"
+}
 for r in $(seq "$rounds"); do
-  echo "open $(rps "$open/items/widget")" >> "$work/results"
-  echo "open_hdr $(rps -H "Authorization: Bearer $es_token" "$open/items/widget")" >> "$work/results"
-  echo "es $(rps -H "Authorization: Bearer $es_token" "$protected/items/widget")" >> "$work/results"
-  echo "rs $(rps -H "Authorization: Bearer $rs_token" "$protected/items/widget")" >> "$work/results"
+  if [ $((r % 2)) = 1 ]; then order="open open_hdr es rs"; else order="rs es open_hdr open"; fi
+  for v in $order; do variant "$v"; done
 done
 python3 - "$work/results" <<'PY'
 import statistics, sys
-runs = {}
+runs, rounds = {}, {}
 for line in open(sys.argv[1]):
-    k, v = line.split()
+    k, r, v = line.split()
     runs.setdefault(k, []).append(float(v))
+    rounds.setdefault(r, {})[k] = float(v)
 names = {"open": "no authentication", "open_hdr": "no authentication, same Authorization header sent and ignored",
          "es": "ES256 bearer token, cache warm", "rs": "RS256 bearer token, cache warm"}
 print("| GET /items/widget | runs (requests/s) | median |")
@@ -70,6 +82,12 @@ for k in ["open", "open_hdr", "es", "rs"]:
 m = {k: statistics.median(v) for k, v in runs.items()}
 print(f"\nmedian ratio to no authentication: ES256 {m['es']/m['open']:.1%}, RS256 {m['rs']/m['open']:.1%}")
 print(f"median ratio to no authentication with the same bytes sent: ES256 {m['es']/m['open_hdr']:.1%}, RS256 {m['rs']/m['open_hdr']:.1%}")
+def per_round(a, b):
+    return [x[a] / x[b] for x in rounds.values()]
+print("\nratios within each round (the same minute of the machine), and their median:")
+for a, b in [("es", "open"), ("rs", "open"), ("es", "open_hdr"), ("rs", "open_hdr")]:
+    rs_ = per_round(a, b)
+    print(f"  {a} / {b}: {', '.join(f'{x:.1%}' for x in rs_)}; median {statistics.median(rs_):.1%}")
 PY
 echo
 echo "verifier cost per token against raw josekit (cargo bench -p auth-verifier --bench verify):"

@@ -213,8 +213,9 @@ impl IssuerKeys {
     }
 
     /// Fails closed once the keys are past their lifetime plus `max_stale` (used on cache hits too).
-    pub fn ensure_not_stale(&self) -> Result<(), VerifyError> {
-        if self.clock.now() > self.usable_until.load(Ordering::Acquire) {
+    /// `now` is the caller's reading of this store's clock, so a hit reads the clock once.
+    pub fn ensure_not_stale(&self, now: UnixTime) -> Result<(), VerifyError> {
+        if now > self.usable_until.load(Ordering::Acquire) {
             return Err(VerifyError::KeysStale);
         }
         Ok(())

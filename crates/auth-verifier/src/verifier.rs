@@ -286,7 +286,7 @@ impl Verifier {
             // A hit is re-checked against time, key staleness and revocations, which may have
             // changed since it was cached.
             self.check_time(&hit, now)?;
-            store.ensure_not_stale()?;
+            store.ensure_not_stale(now)?;
             if inner.revocations.is_revoked(&hit) {
                 return Err(VerifyError::Revoked);
             }
