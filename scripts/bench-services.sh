@@ -52,7 +52,19 @@ curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/nu
 rounds=${ROUNDS:-5}
 echo "machine: $(nproc) cores, $(uname -r); wrk -t$wrk_threads -c$conns -d${secs}s on the same machine; IdP idle; PIN=${PIN:-0} WORKERS=${WORKERS:-default}"
 echo "$rounds interleaved rounds of the four variants (the machine is noisy: per-round ratios and medians are compared)"
-rps() { $pin_load wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" "$@" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "NON-2XX: " $0 > "/dev/stderr"}'; }
+# CPU time (user + system, clock ticks) the service has used so far.
+svc_ticks() { awk '{print $14 + $15}' "/proc/$svc_pid/stat"; }
+# Prints "requests/s  service-CPU-µs-per-request" for one wrk run.
+rps() {
+  local t0 t1 out
+  t0=$(svc_ticks)
+  out=$($pin_load wrk -t"$wrk_threads" -c"$conns" -d"${secs}s" "$@")
+  t1=$(svc_ticks)
+  grep -q Non-2xx <<<"$out" && echo "NON-2XX: $out" >&2
+  awk -v t0="$t0" -v t1="$t1" -v hz="$(getconf CLK_TCK)" '
+    / requests in / {n = $1} /Requests\/sec/ {r = $2}
+    END {printf "%s %.3f\n", r, (t1 - t0) / hz * 1e6 / n}' <<<"$out"
+}
 : > "$work/results"
 variant() {
   case $1 in
@@ -68,11 +80,12 @@ for r in $(seq "$rounds"); do
 done
 python3 - "$work/results" <<'PY'
 import statistics, sys
-runs, rounds = {}, {}
+runs, rounds, cpu = {}, {}, {}
 for line in open(sys.argv[1]):
-    k, r, v = line.split()
+    k, r, v, us = line.split()
     runs.setdefault(k, []).append(float(v))
     rounds.setdefault(r, {})[k] = float(v)
+    cpu.setdefault(r, {})[k] = float(us)
 names = {"open": "no authentication", "open_hdr": "no authentication, same Authorization header sent and ignored",
          "es": "ES256 bearer token, cache warm", "rs": "RS256 bearer token, cache warm"}
 print("| GET /items/widget | runs (requests/s) | median |")
@@ -88,6 +101,14 @@ print("\nratios within each round (the same minute of the machine), and their me
 for a, b in [("es", "open"), ("rs", "open"), ("es", "open_hdr"), ("rs", "open_hdr")]:
     rs_ = per_round(a, b)
     print(f"  {a} / {b}: {', '.join(f'{x:.1%}' for x in rs_)}; median {statistics.median(rs_):.1%}")
+print("\nservice CPU per request (user + system, µs), per round:")
+for k in ["open", "open_hdr", "es", "rs"]:
+    xs = [c[k] for c in cpu.values()]
+    print(f"  {k}: {', '.join(f'{x:.2f}' for x in xs)}; median {statistics.median(xs):.2f}")
+print("throughput that CPU cost allows, as a ratio (no-auth CPU / authenticated CPU, within each round):")
+for a, b in [("es", "open"), ("rs", "open"), ("es", "open_hdr"), ("rs", "open_hdr")]:
+    xs = [c[b] / c[a] for c in cpu.values()]
+    print(f"  {a} vs {b}: {', '.join(f'{x:.1%}' for x in xs)}; median {statistics.median(xs):.1%}")
 PY
 echo
 echo "verifier cost per token against raw josekit (cargo bench -p auth-verifier --bench verify):"

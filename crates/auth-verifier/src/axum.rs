@@ -173,6 +173,74 @@ pub struct RequireBearerService<S> {
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
+pin_project_lite::pin_project! {
+    /// The future of [`RequireBearerService`] and [`RequireScopeService`].
+    ///
+    /// A request whose token is a verified-token cache hit (or that is refused at once) is answered
+    /// without allocating: only a token that must be verified in full, which may have to fetch keys,
+    /// goes through a boxed future.
+    pub struct BearerFuture<F> {
+        #[pin]
+        state: State<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        // Refused without calling the inner service; the answer is taken when polled.
+        Refused { response: Option<Response> },
+        // Admitted: the inner service's own future.
+        Admitted { #[pin] inner: F },
+        // Verifying in full, then calling the inner service.
+        Verifying { fut: BoxFuture },
+    }
+}
+
+impl<F> BearerFuture<F> {
+    fn refused(e: BearerError) -> Self {
+        let response = Some(e.into_response());
+        Self {
+            state: State::Refused { response },
+        }
+    }
+
+    fn admitted(inner: F) -> Self {
+        Self {
+            state: State::Admitted { inner },
+        }
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for BearerFuture<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            // `None` only if polled again after completing, which the Future contract leaves open.
+            StateProj::Refused { response } => match response.take() {
+                Some(r) => Poll::Ready(Ok(r)),
+                None => Poll::Pending,
+            },
+            StateProj::Admitted { inner } => inner.poll(cx),
+            StateProj::Verifying { fut } => fut.as_mut().poll(cx),
+        }
+    }
+}
+
+/// Admits verified claims when they carry the required scope.
+fn admit(claims: &Claims, scope: Option<&str>) -> Result<(), BearerError> {
+    match scope {
+        Some(scope) if !claims.has_scope(scope) => Err(BearerError::insufficient_scope(scope)),
+        _ => Ok(()),
+    }
+}
+
+fn rejected(e: &VerifyError) -> BearerError {
+    tracing::debug!(error = %e, "bearer token rejected");
+    BearerError::invalid(e)
+}
+
 impl<S> Service<Request<Body>> for RequireBearerService<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -180,40 +248,55 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture;
+    type Future = BearerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        // The clone that was made ready is the one that must serve this request.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let check = self.check.clone();
-        Box::pin(async move {
-            let (verifier, scope) = &*check;
-            let verified = match bearer_token(req.headers()) {
-                Ok(Some(token)) => verifier.verify(token).await,
-                Ok(None) => return Ok(BearerError::missing().into_response()),
-                Err(e) => return Ok(e.into_response()),
-            };
-            match verified {
-                Ok(claims) => {
-                    if let Some(scope) = scope.as_deref()
-                        && !claims.has_scope(scope)
-                    {
-                        return Ok(BearerError::insufficient_scope(scope).into_response());
+        let (verifier, scope) = &*self.check;
+        let token = match bearer_token(req.headers()) {
+            Ok(Some(token)) => token,
+            Ok(None) => return BearerFuture::refused(BearerError::missing()),
+            Err(e) => return BearerFuture::refused(e),
+        };
+        let cached = verifier.verify_cached(token);
+        // Only a token verified in full is copied (next to a signature check, the copy is free).
+        let token = cached.is_none().then(|| token.to_owned());
+        match (cached, token) {
+            // The hot path: no allocation, and `self.inner`, the service made ready, serves it.
+            (Some(Ok(claims)), _) => {
+                if let Err(e) = admit(&claims, scope.as_deref()) {
+                    return BearerFuture::refused(e);
+                }
+                req.extensions_mut().insert(Authenticated(claims));
+                BearerFuture::admitted(self.inner.call(req))
+            }
+            (Some(Err(e)), _) => BearerFuture::refused(rejected(&e)),
+            (None, token) => {
+                // The clone that was made ready is the one that must serve this request.
+                let clone = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, clone);
+                let check = self.check.clone();
+                let fut = Box::pin(async move {
+                    let (verifier, scope) = &*check;
+                    let token = token.unwrap_or_default();
+                    let claims = match verifier.verify(&token).await {
+                        Ok(claims) => claims,
+                        Err(e) => return Ok(rejected(&e).into_response()),
+                    };
+                    if let Err(e) = admit(&claims, scope.as_deref()) {
+                        return Ok(e.into_response());
                     }
                     req.extensions_mut().insert(Authenticated(claims));
                     inner.call(req).await
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "bearer token rejected");
-                    Ok(BearerError::invalid(&e).into_response())
+                });
+                BearerFuture {
+                    state: State::Verifying { fut },
                 }
             }
-        })
+        }
     }
 }
 
@@ -272,7 +355,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture;
+    type Future = BearerFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -285,11 +368,8 @@ where
             Some(_) => Err(BearerError::insufficient_scope(&self.scope)),
         };
         match allowed {
-            Ok(()) => {
-                let fut = self.inner.call(req);
-                Box::pin(fut)
-            }
-            Err(e) => Box::pin(async move { Ok(e.into_response()) }),
+            Ok(()) => BearerFuture::admitted(self.inner.call(req)),
+            Err(e) => BearerFuture::refused(e),
         }
     }
 }

@@ -1,12 +1,16 @@
-//! The verified-token cache: claims of tokens already verified, keyed by the SHA-256 of the whole token.
+//! The verified-token cache: claims of tokens already verified.
 //!
-//! Two levels. A small per-thread map in front (no shared memory is written on a hit: each thread
-//! holds its own copy of the claims, so even their reference count is not shared), and behind it
-//! sharded maps under plain mutexes. (A moka cache measured slower under load on two cores; see
-//! docs/BENCHMARKS.md.) Entries are dropped once their token has expired; when a map is full, expired
-//! entries go first, then arbitrary ones: the bound is on memory, and correctness never depends on an
-//! entry being present, because every hit is re-checked (expiry, key staleness, revocations) by the
-//! verifier. `clear` bumps an epoch that empties every thread's map on its next use.
+//! Two levels. Behind, sharded maps under plain mutexes, keyed by the SHA-256 of the whole token (a
+//! moka cache measured slower under load on two cores; see docs/BENCHMARKS.md). In front, a small
+//! per-thread map keyed by the token itself under a fast seeded hash, so that a hit computes no
+//! SHA-256 and writes no memory another core reads (each thread holds its own copy of the claims,
+//! so even their reference count is not shared). A front entry is found only by the exact token
+//! bytes; only verified tokens ever enter it.
+//!
+//! Entries are dropped once their token has expired; when a map is full, expired entries go first,
+//! then arbitrary ones: the bound is on memory, and correctness never depends on an entry being
+//! present, because every hit is re-checked (expiry, key staleness, revocations) by the verifier.
+//! `clear` bumps an epoch that empties every thread's map on its next use.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -14,6 +18,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use auth_core::UnixTime;
+use sha2::{Digest, Sha256};
 
 use crate::claims::Claims;
 
@@ -21,16 +26,18 @@ const SHARDS: usize = 32;
 
 /// Cached claims and the issuer's key-set version they were verified under.
 pub(crate) type Entry = (Arc<Claims>, u64);
-/// Entries in each thread's own map.
+/// Entries in each thread's own map (tokens are about 1 KB: a few hundred KB per thread at most).
 const PER_THREAD: usize = 256;
 
 static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+type Digest32 = [u8; 32];
 
 #[derive(Default)]
 struct Local {
     owner: usize,
     epoch: u64,
-    map: HashMap<[u8; 32], Entry>,
+    map: HashMap<Box<str>, Entry, foldhash::fast::RandomState>,
 }
 
 thread_local! {
@@ -41,7 +48,7 @@ thread_local! {
 pub(crate) struct TokenCache {
     id: usize,
     epoch: AtomicU64,
-    shards: Vec<Mutex<HashMap<[u8; 32], Entry>>>,
+    shards: Vec<Mutex<HashMap<Digest32, Entry>>>,
     per_shard: usize,
 }
 
@@ -59,53 +66,53 @@ impl TokenCache {
         }
     }
 
-    fn shard(&self, key: &[u8; 32]) -> &Mutex<HashMap<[u8; 32], Entry>> {
+    fn shard(&self, key: &Digest32) -> &Mutex<HashMap<Digest32, Entry>> {
         &self.shards[usize::from(key[0]) % SHARDS]
     }
 
-    pub(crate) fn get(&self, key: &[u8; 32]) -> Option<Entry> {
+    /// Runs `f` on this thread's map, emptied first if it belongs to another cache or epoch.
+    fn with_local<R>(&self, f: impl FnOnce(&mut Local) -> R) -> R {
         let epoch = self.epoch.load(Ordering::Acquire);
-        let local = LOCAL.with(|l| {
+        LOCAL.with(|l| {
             let mut l = l.borrow_mut();
             if l.owner != self.id || l.epoch != epoch {
                 *l = Local {
                     owner: self.id,
                     epoch,
-                    map: HashMap::new(),
+                    map: HashMap::default(),
                 };
             }
-            l.map.get(key).cloned()
-        });
-        if local.is_some() {
-            return local;
+            f(&mut l)
+        })
+    }
+
+    pub(crate) fn get(&self, token: &str) -> Option<Entry> {
+        if let Some(hit) = self.with_local(|l| l.map.get(token).cloned()) {
+            return Some(hit);
         }
-        let shared = match self.shard(key).lock() {
-            Ok(map) => map.get(key).cloned(),
+        let key: Digest32 = Sha256::digest(token).into();
+        let shared = match self.shard(&key).lock() {
+            Ok(map) => map.get(&key).cloned(),
             Err(_) => None,
         }?;
         // This thread's own copy, so later hits share nothing with other threads.
         let own = (Arc::new((*shared.0).clone()), shared.1);
-        self.put_local(*key, own.clone());
+        self.put_local(token, own.clone());
         Some(own)
     }
 
-    fn put_local(&self, key: [u8; 32], entry: Entry) {
-        let epoch = self.epoch.load(Ordering::Acquire);
-        LOCAL.with(|l| {
-            let mut l = l.borrow_mut();
-            if l.owner != self.id || l.epoch != epoch || l.map.len() >= PER_THREAD {
-                *l = Local {
-                    owner: self.id,
-                    epoch,
-                    map: HashMap::new(),
-                };
+    fn put_local(&self, token: &str, entry: Entry) {
+        self.with_local(|l| {
+            if l.map.len() >= PER_THREAD {
+                l.map.clear();
             }
-            l.map.insert(key, entry);
+            l.map.insert(token.into(), entry);
         });
     }
 
-    pub(crate) fn insert(&self, key: [u8; 32], entry: Entry, now: UnixTime) {
-        self.put_local(key, entry.clone());
+    pub(crate) fn insert(&self, token: &str, entry: Entry, now: UnixTime) {
+        self.put_local(token, entry.clone());
+        let key: Digest32 = Sha256::digest(token).into();
         let Ok(mut map) = self.shard(&key).lock() else {
             return;
         };
@@ -149,48 +156,65 @@ mod tests {
         })
     }
 
+    fn shard_of(token: &str) -> usize {
+        usize::from(Sha256::digest(token)[0]) % SHARDS
+    }
+
     #[test]
     fn bounded_and_expired_first() {
         let c = TokenCache::new(SHARDS as u64); // one entry per shard
-        let k1 = [0u8; 32];
-        let mut k2 = [0u8; 32];
-        k2[1] = 1; // same shard as k1
-        c.insert(k1, (claims(10), 0), 0);
-        assert!(c.get(&k1).is_some());
-        c.insert(k2, (claims(100), 0), 20); // k1 expired at 20: it leaves the shared level first
+        let t1 = "token-0";
+        let t2 = (1..10_000)
+            .map(|i| format!("token-{i}"))
+            .find(|t| shard_of(t) == shard_of(t1))
+            .unwrap_or_default();
+        c.insert(t1, (claims(10), 0), 0);
+        assert!(c.get(t1).is_some());
+        c.insert(&t2, (claims(100), 0), 20); // t1 expired at 20: it leaves the shared level first
         // Seen from a thread with no local copy (this one may keep its own until it is full or
         // cleared: hits are re-checked against expiry by the verifier anyway).
         let (has1, has2) = std::thread::scope(|s| {
-            s.spawn(|| (c.get(&k1).is_some(), c.get(&k2).is_some()))
+            s.spawn(|| (c.get(t1).is_some(), c.get(&t2).is_some()))
                 .join()
                 .unwrap_or((true, false))
         });
         assert!(!has1 && has2);
-        assert!(c.get(&k2).is_some());
+        assert!(c.get(&t2).is_some());
         c.clear();
-        assert!(c.get(&k2).is_none(), "clear empties this thread's map too");
+        assert!(c.get(&t2).is_none(), "clear empties this thread's map too");
     }
 
     #[test]
     fn per_thread_copies_and_owner_isolation() {
         let a = TokenCache::new(64);
         let b = TokenCache::new(64);
-        let k = [7u8; 32];
-        a.insert(k, (claims(50), 0), 0);
-        let first = a.get(&k).map_or_else(|| claims(0), |e| e.0);
-        let second = a.get(&k).map_or_else(|| claims(0), |e| e.0);
+        let t = "a.b.c";
+        a.insert(t, (claims(50), 0), 0);
+        let first = a.get(t).map_or_else(|| claims(0), |e| e.0);
+        let second = a.get(t).map_or_else(|| claims(0), |e| e.0);
         assert!(
             Arc::ptr_eq(&first, &second),
             "the second hit comes from this thread's map"
         );
         assert_eq!(first.exp, 50);
         assert!(
-            b.get(&k).is_none(),
+            b.get(t).is_none(),
             "another cache's entries are not visible"
         );
-        assert!(a.get(&k).is_some());
+        assert!(a.get("a.b.d").is_none(), "only the exact token is a hit");
         let other_thread =
-            std::thread::scope(|s| s.spawn(|| a.get(&k).map(|e| e.0.exp)).join().ok().flatten());
+            std::thread::scope(|s| s.spawn(|| a.get(t).map(|e| e.0.exp)).join().ok().flatten());
         assert_eq!(other_thread, Some(50));
+    }
+
+    #[test]
+    fn a_full_thread_map_starts_over_but_the_shared_level_still_answers() {
+        let c = TokenCache::new(10_000);
+        for i in 0..=PER_THREAD {
+            c.insert(&format!("t{i}"), (claims(50), 0), 0);
+        }
+        let local_len = c.with_local(|l| l.map.len());
+        assert!(local_len <= PER_THREAD, "{local_len}");
+        assert!((0..=PER_THREAD).all(|i| c.get(&format!("t{i}")).is_some()));
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{Alg, Clock, SystemClock, UnixTime};
-use sha2::{Digest, Sha256};
 
 use crate::claims::{self, Claims};
 use crate::error::{InitError, VerifyError};
@@ -270,28 +269,46 @@ impl Verifier {
 
     /// Verifies an access token and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+        if let Some(answer) = self.verify_cached(token) {
+            return answer;
+        }
+        self.verify_in_full(token).await
+    }
+
+    /// The answer for a token this verifier has verified before, with no I/O and no signature check:
+    /// `Some` on a cache hit (re-checked against time, key staleness and revocations, which may have
+    /// changed since), `None` when the token must go through [`Verifier::verify`].
+    ///
+    /// This is the hot path of [`crate::axum::RequireBearer`], which answers a hit without boxing a
+    /// future.
+    pub fn verify_cached(&self, token: &str) -> Option<Result<Arc<Claims>, VerifyError>> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_bytes {
+            return Some(Err(VerifyError::TooLarge(inner.max_token_bytes)));
+        }
+        let (hit, version) = inner.cache.as_ref()?.get(token)?;
+        let store = inner.issuers.get(&hit.iss)?;
+        // Verified under another key set (a key may have left the JWKS): verify again in full.
+        if store.keyset_version() != version {
+            return None;
+        }
+        let now = inner.clock.now();
+        let answer = self
+            .check_time(&hit, now)
+            .and_then(|()| store.ensure_not_stale(now))
+            .and_then(|()| match inner.revocations.is_revoked(&hit) {
+                true => Err(VerifyError::Revoked),
+                false => Ok(hit),
+            });
+        Some(answer)
+    }
+
+    async fn verify_in_full(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_bytes {
             return Err(VerifyError::TooLarge(inner.max_token_bytes));
         }
         let now = inner.clock.now();
-        let cache_key: Option<[u8; 32]> =
-            inner.cache.as_ref().map(|_| Sha256::digest(token).into());
-        if let (Some(cache), Some(k)) = (&inner.cache, &cache_key)
-            && let Some((hit, version)) = cache.get(k)
-            && let Some(store) = inner.issuers.get(&hit.iss)
-            // Verified under another key set (a key may have left the JWKS): verify again below.
-            && store.keyset_version() == version
-        {
-            // A hit is re-checked against time, key staleness and revocations, which may have
-            // changed since it was cached.
-            self.check_time(&hit, now)?;
-            store.ensure_not_stale(now)?;
-            if inner.revocations.is_revoked(&hit) {
-                return Err(VerifyError::Revoked);
-            }
-            return Ok(hit);
-        }
         let parts = validate::split(token)?;
         let kid = validate::check_header(&parts.header)?;
         let claims = claims::parse(&parts.payload)?;
@@ -311,8 +328,8 @@ impl Verifier {
             return Err(VerifyError::Revoked);
         }
         let claims = Arc::new(claims);
-        if let (Some(cache), Some(k)) = (&inner.cache, cache_key) {
-            cache.insert(k, (claims.clone(), version), now);
+        if let Some(cache) = &inner.cache {
+            cache.insert(token, (claims.clone(), version), now);
         }
         Ok(claims)
     }
