@@ -13,39 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 conns=${2:-64}
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-
-cargo build --release -q -p auth-server -p inventory-service --example auth_overhead
-idp_bin=$PWD/target/release/auth-server
-work=$(mktemp -d /tmp/auth-bench-svc.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
-export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
-export AUTH_SERVER_LOG=warn
-idp="http://127.0.0.1:$port"
 if [ "${PIN:-0}" = 1 ]; then
   pin_svc="taskset -c 0"; pin_load="taskset -c 1"; wrk_threads=1
 else
   pin_svc=""; pin_load=""; wrk_threads=2
 fi
-
-secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
-es=$("$idp_bin" client create --name ops-es --id ops-es --alg ES256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
-rs=$("$idp_bin" client create --name ops-rs --id ops-rs --alg RS256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
-$pin_load "$idp_bin" serve & idp_pid=$!
-svc_pid=
-trap 'kill $idp_pid $svc_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 100); do curl -sf "$idp/healthz" >/dev/null && break; sleep 0.1; done
-
-token() { curl -sf -u "$1:$2" -d grant_type=client_credentials "$idp/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
-es_token=$(token ops-es "$es")
-rs_token=$(token ops-rs "$rs")
+. scripts/lib/bench-idp.sh
 
 workers=${WORKERS:+TOKIO_WORKER_THREADS=$WORKERS}
-env INVENTORY_ISSUER="$idp" $workers $pin_svc target/release/examples/auth_overhead > "$work/urls" & svc_pid=$!
-for _ in $(seq 100); do [ "$(wc -l < "$work/urls")" -ge 2 ] && break; sleep 0.1; done
-protected=$(awk '/^protected/ {print $2}' "$work/urls")
-open=$(awk '/^open/ {print $2}' "$work/urls")
+start_service both $workers $pin_svc
+protected=$(awk '/^protected/ {print $2}' "$work/urls.both")
+open=$(awk '/^open/ {print $2}' "$work/urls.both")
 curl -sf -H "Authorization: Bearer $es_token" "$protected/items/widget" >/dev/null
 curl -sf -H "Authorization: Bearer $rs_token" "$protected/items/widget" >/dev/null
 

@@ -317,6 +317,47 @@ async fn missing_garbage_and_insufficient_scope(backend: Backend) {
         .get(format!("{}/orders", env.orders), Some(&read_only))
         .await;
     assert_eq!((list.status, list.body), (200, json!([])));
+
+    // Malformed Authorization headers are 400 invalid_request, also once the token is cached (a
+    // cache hit is looked up by the exact bytes, before the syntax check).
+    let url = format!("{}/orders", env.orders);
+    let malformed: [Vec<(&str, Vec<u8>)>; 3] = [
+        vec![(
+            "authorization",
+            format!("Bearer {read_only} x").into_bytes(),
+        )],
+        vec![("authorization", b"Bearer \xff\xfe.a.b".to_vec())],
+        vec![
+            ("authorization", format!("Bearer {read_only}").into_bytes()),
+            ("authorization", format!("Bearer {read_only}").into_bytes()),
+        ],
+    ];
+    for headers in malformed {
+        let mut req = env.s.http.get(url.clone());
+        for (name, value) in &headers {
+            let value = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+            req = req.header(*name, value);
+        }
+        let reply = env.send(req, None).await;
+        assert_eq!(reply.status, 400, "{headers:?}: {reply:?}");
+        assert_eq!(reply.body["error"], "invalid_request", "{headers:?}");
+        let challenge = reply.www_authenticate.unwrap_or_default();
+        assert!(
+            challenge.contains("error=\"invalid_request\""),
+            "{challenge}"
+        );
+    }
+    // Surrounding whitespace is not part of the token: still the cached token, still admitted.
+    let spaced = env
+        .send(
+            env.s
+                .http
+                .get(url.clone())
+                .header("authorization", format!("bearer   {read_only}  ")),
+            None,
+        )
+        .await;
+    assert_eq!(spaced.status, 200, "{spaced:?}");
     let denied = env.order(&read_only, "widget", 1).await;
     assert_eq!(denied.status, 403);
     let challenge = denied.www_authenticate.unwrap();

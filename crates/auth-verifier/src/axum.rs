@@ -102,6 +102,14 @@ impl IntoResponse for BearerError {
 /// The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). Query and body tokens are not
 /// accepted. `Ok(None)` when there is no Authorization header.
 pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
+    match bearer_bytes(headers)? {
+        Some(raw) => token_syntax(raw).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The credentials of a single `Authorization: Bearer` header, trimmed, not yet checked.
+fn bearer_bytes(headers: &HeaderMap) -> Result<Option<&[u8]>, BearerError> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -113,16 +121,17 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
     if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
         return Ok(None); // another scheme: as if no bearer token was sent
     }
-    let token = bytes[7..].trim_ascii();
-    // RFC 6750 §2.1 b64token. The syntax is not re-checked byte by byte here: anything that is not
-    // three base64url segments fails verification anyway (and the cache is keyed by a hash of the
-    // bytes), so only what would make the value unusable as a token is refused.
+    Ok(Some(bytes[7..].trim_ascii()))
+}
+
+/// RFC 6750 §2.1 b64token. The syntax is not re-checked byte by byte here: anything that is not
+/// three base64url segments fails verification anyway, so only what would make the value unusable
+/// as a token is refused.
+fn token_syntax(token: &[u8]) -> Result<&str, BearerError> {
     if token.is_empty() || token.contains(&b' ') {
         return Err(BearerError::malformed("malformed bearer token"));
     }
-    std::str::from_utf8(token)
-        .map(Some)
-        .map_err(|_| BearerError::malformed("malformed bearer token"))
+    std::str::from_utf8(token).map_err(|_| BearerError::malformed("malformed bearer token"))
 }
 
 /// A layer that lets through only requests with a valid bearer token (and, with
@@ -256,14 +265,21 @@ where
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
         let (verifier, scope) = &*self.check;
-        let token = match bearer_token(req.headers()) {
-            Ok(Some(token)) => token,
+        let raw = match bearer_bytes(req.headers()) {
+            Ok(Some(raw)) => raw,
             Ok(None) => return BearerFuture::refused(BearerError::missing()),
             Err(e) => return BearerFuture::refused(e),
         };
-        let cached = verifier.verify_cached(token);
-        // Only a token verified in full is copied (next to a signature check, the copy is free).
-        let token = cached.is_none().then(|| token.to_owned());
+        // The exact bytes of a token verified before need no syntax check: look them up first.
+        let cached = verifier.verify_cached(raw);
+        // Only a token verified in full is checked and copied (next to a signature, both are free).
+        let token = match cached {
+            Some(_) => None,
+            None => match token_syntax(raw) {
+                Ok(token) => Some(token.to_owned()),
+                Err(e) => return BearerFuture::refused(e),
+            },
+        };
         match (cached, token) {
             // The hot path: no allocation, and `self.inner`, the service made ready, serves it.
             (Some(Ok(claims)), _) => {

@@ -37,7 +37,7 @@ type Digest32 = [u8; 32];
 struct Local {
     owner: usize,
     epoch: u64,
-    map: HashMap<Box<str>, Entry, foldhash::fast::RandomState>,
+    map: HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>,
 }
 
 thread_local! {
@@ -86,7 +86,7 @@ impl TokenCache {
         })
     }
 
-    pub(crate) fn get(&self, token: &str) -> Option<Entry> {
+    pub(crate) fn get(&self, token: &[u8]) -> Option<Entry> {
         if let Some(hit) = self.with_local(|l| l.map.get(token).cloned()) {
             return Some(hit);
         }
@@ -101,7 +101,7 @@ impl TokenCache {
         Some(own)
     }
 
-    fn put_local(&self, token: &str, entry: Entry) {
+    fn put_local(&self, token: &[u8], entry: Entry) {
         self.with_local(|l| {
             if l.map.len() >= PER_THREAD {
                 l.map.clear();
@@ -110,7 +110,7 @@ impl TokenCache {
         });
     }
 
-    pub(crate) fn insert(&self, token: &str, entry: Entry, now: UnixTime) {
+    pub(crate) fn insert(&self, token: &[u8], entry: Entry, now: UnixTime) {
         self.put_local(token, entry.clone());
         let key: Digest32 = Sha256::digest(token).into();
         let Ok(mut map) = self.shard(&key).lock() else {
@@ -168,20 +168,28 @@ mod tests {
             .map(|i| format!("token-{i}"))
             .find(|t| shard_of(t) == shard_of(t1))
             .unwrap_or_default();
-        c.insert(t1, (claims(10), 0), 0);
-        assert!(c.get(t1).is_some());
-        c.insert(&t2, (claims(100), 0), 20); // t1 expired at 20: it leaves the shared level first
+        c.insert(t1.as_bytes(), (claims(10), 0), 0);
+        assert!(c.get(t1.as_bytes()).is_some());
+        c.insert(t2.as_bytes(), (claims(100), 0), 20); // t1 expired at 20: it leaves the shared level first
         // Seen from a thread with no local copy (this one may keep its own until it is full or
         // cleared: hits are re-checked against expiry by the verifier anyway).
         let (has1, has2) = std::thread::scope(|s| {
-            s.spawn(|| (c.get(t1).is_some(), c.get(&t2).is_some()))
-                .join()
-                .unwrap_or((true, false))
+            s.spawn(|| {
+                (
+                    c.get(t1.as_bytes()).is_some(),
+                    c.get(t2.as_bytes()).is_some(),
+                )
+            })
+            .join()
+            .unwrap_or((true, false))
         });
         assert!(!has1 && has2);
-        assert!(c.get(&t2).is_some());
+        assert!(c.get(t2.as_bytes()).is_some());
         c.clear();
-        assert!(c.get(&t2).is_none(), "clear empties this thread's map too");
+        assert!(
+            c.get(t2.as_bytes()).is_none(),
+            "clear empties this thread's map too"
+        );
     }
 
     #[test]
@@ -189,21 +197,25 @@ mod tests {
         let a = TokenCache::new(64);
         let b = TokenCache::new(64);
         let t = "a.b.c";
-        a.insert(t, (claims(50), 0), 0);
-        let first = a.get(t).map_or_else(|| claims(0), |e| e.0);
-        let second = a.get(t).map_or_else(|| claims(0), |e| e.0);
+        a.insert(t.as_bytes(), (claims(50), 0), 0);
+        let first = a.get(t.as_bytes()).map_or_else(|| claims(0), |e| e.0);
+        let second = a.get(t.as_bytes()).map_or_else(|| claims(0), |e| e.0);
         assert!(
             Arc::ptr_eq(&first, &second),
             "the second hit comes from this thread's map"
         );
         assert_eq!(first.exp, 50);
         assert!(
-            b.get(t).is_none(),
+            b.get(t.as_bytes()).is_none(),
             "another cache's entries are not visible"
         );
-        assert!(a.get("a.b.d").is_none(), "only the exact token is a hit");
-        let other_thread =
-            std::thread::scope(|s| s.spawn(|| a.get(t).map(|e| e.0.exp)).join().ok().flatten());
+        assert!(a.get(b"a.b.d").is_none(), "only the exact token is a hit");
+        let other_thread = std::thread::scope(|s| {
+            s.spawn(|| a.get(t.as_bytes()).map(|e| e.0.exp))
+                .join()
+                .ok()
+                .flatten()
+        });
         assert_eq!(other_thread, Some(50));
     }
 
@@ -211,10 +223,10 @@ mod tests {
     fn a_full_thread_map_starts_over_but_the_shared_level_still_answers() {
         let c = TokenCache::new(10_000);
         for i in 0..=PER_THREAD {
-            c.insert(&format!("t{i}"), (claims(50), 0), 0);
+            c.insert(format!("t{i}").as_bytes(), (claims(50), 0), 0);
         }
         let local_len = c.with_local(|l| l.map.len());
         assert!(local_len <= PER_THREAD, "{local_len}");
-        assert!((0..=PER_THREAD).all(|i| c.get(&format!("t{i}")).is_some()));
+        assert!((0..=PER_THREAD).all(|i| c.get(format!("t{i}").as_bytes()).is_some()));
     }
 }

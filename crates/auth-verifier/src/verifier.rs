@@ -269,7 +269,7 @@ impl Verifier {
 
     /// Verifies an access token and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
-        if let Some(answer) = self.verify_cached(token) {
+        if let Some(answer) = self.verify_cached(token.as_bytes()) {
             return answer;
         }
         self.verify_in_full(token).await
@@ -279,9 +279,10 @@ impl Verifier {
     /// `Some` on a cache hit (re-checked against time, key staleness and revocations, which may have
     /// changed since), `None` when the token must go through [`Verifier::verify`].
     ///
-    /// This is the hot path of [`crate::axum::RequireBearer`], which answers a hit without boxing a
-    /// future.
-    pub fn verify_cached(&self, token: &str) -> Option<Result<Arc<Claims>, VerifyError>> {
+    /// It takes the token's bytes as received: only the exact bytes of a token verified before are
+    /// a hit, so a caller may look them up before checking their syntax. This is the hot path of
+    /// [`crate::axum::RequireBearer`], which answers a hit without boxing a future.
+    pub fn verify_cached(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_bytes {
             return Some(Err(VerifyError::TooLarge(inner.max_token_bytes)));
@@ -329,7 +330,7 @@ impl Verifier {
         }
         let claims = Arc::new(claims);
         if let Some(cache) = &inner.cache {
-            cache.insert(token, (claims.clone(), version), now);
+            cache.insert(token.as_bytes(), (claims.clone(), version), now);
         }
         Ok(claims)
     }

@@ -3,6 +3,9 @@
 //! generator can compare the two. Prints `protected URL` and `open URL`, then serves until killed.
 //!
 //! `INVENTORY_ISSUER=http://127.0.0.1:8080 cargo run --release -p inventory-service --example auth_overhead`
+//!
+//! With `AUTH_OVERHEAD_ONLY=protected` or `=open` it serves (and prints) only that one, so that
+//! `scripts/bench-auth-ab.sh` can load two such processes at the same time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -17,17 +20,27 @@ async fn main() -> anyhow::Result<()> {
         stock: inventory_service::parse_levels("widget=100")?,
     })
     .await?;
-    let protected = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let open = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let only = std::env::var("AUTH_OVERHEAD_ONLY").unwrap_or_default();
     let mut out = std::io::stdout();
-    writeln!(out, "protected http://{}", protected.local_addr()?)?;
-    writeln!(out, "open http://{}", open.local_addr()?)?;
+    let mut servers = tokio::task::JoinSet::new();
+    if only != "open" {
+        let protected = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        writeln!(out, "protected http://{}", protected.local_addr()?)?;
+        let app = inventory_service::router(state.clone());
+        servers.spawn(async move { axum::serve(protected, app).await });
+    }
+    if only != "protected" {
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        writeln!(out, "open http://{}", open.local_addr()?)?;
+        // The same handler and the same other layers as `router`, minus authentication.
+        let bare = inventory_service::item_routes()
+            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+            .with_state(state);
+        servers.spawn(async move { axum::serve(open, bare).await });
+    }
     out.flush()?;
-    // The same handler and the same other layers as `router`, minus authentication.
-    let bare = inventory_service::item_routes()
-        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(open, bare).await });
-    axum::serve(protected, inventory_service::router(state)).await?;
+    while let Some(done) = servers.join_next().await {
+        done??;
+    }
     Ok(())
 }
