@@ -6,8 +6,9 @@
 # Here both sides run at once, under the very same conditions: two `auth_overhead` processes (one
 # tokio worker each) share core 0, so the scheduler gives each half of it, and two wrk processes on
 # core 1 load them at the same time. The ratio of their throughputs is the ratio of their costs per
-# request. An A/A pair (two unauthenticated processes) in every round shows the method's own bias,
-# and which side's load starts first alternates between rounds.
+# request. An A/A pair (two unauthenticated processes) in every round shows the method's own bias;
+# which side's load starts first, and which unauthenticated process is the baseline, alternate
+# between rounds.
 #
 # Pairs, each with the same Authorization header sent to both sides (so both receive the same bytes):
 #   control  open (header ignored)   vs  open (header ignored), a second process
@@ -56,9 +57,15 @@ $(( (a1 - a0) )) $(( (b1 - b0) ))" >> "$work/results"
 echo "machine: $(nproc) cores, $(uname -r); per side wrk -t1 -c$conns -d${secs}s on core 1; both services on core 0, one tokio worker each; IdP idle on core 1"
 : > "$work/results"
 for r in $(seq "$rounds"); do
-  pair control "$es_token" "$open2" "$open2_pid" "$open" "$open_pid"
-  pair es "$es_token" "$protected" "$prot_pid" "$open" "$open_pid"
-  pair rs "$rs_token" "$protected" "$prot_pid" "$open" "$open_pid"
+  # The two unauthenticated processes take turns as the baseline (and as A in the control).
+  if [ $((r % 2)) = 1 ]; then
+    base=$open base_pid=$open_pid other=$open2 other_pid=$open2_pid
+  else
+    base=$open2 base_pid=$open2_pid other=$open other_pid=$open_pid
+  fi
+  pair control "$es_token" "$other" "$other_pid" "$base" "$base_pid"
+  pair es "$es_token" "$protected" "$prot_pid" "$base" "$base_pid"
+  pair rs "$rs_token" "$protected" "$prot_pid" "$base" "$base_pid"
 done
 python3 - "$work/results" "$secs" "$(getconf CLK_TCK)" <<'PY'
 import statistics, sys
