@@ -9,7 +9,7 @@ use super::error::OAuthResponse;
 use super::form::{Form, is_form_content_type, read_body};
 use super::token::{MAX_BODY_BYTES, authenticate_client, success_json};
 use crate::app::AppState;
-use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::domain::oauth_error::OAuthError;
 
 async fn read(headers: &HeaderMap, body: Body) -> Result<Form, OAuthError> {
     let bytes = read_body(body, MAX_BODY_BYTES)
@@ -33,15 +33,11 @@ pub async fn revoke(State(app): State<AppState>, headers: HeaderMap, body: Body)
         let token = form
             .single("token")?
             .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-        if let Some(hint) = form.single("token_type_hint")?
-            && hint != "access_token"
-            && hint != "refresh_token"
-        {
-            return Err(OAuthError::new(
-                ErrorCode::UnsupportedTokenType,
-                "token_type_hint must be access_token or refresh_token",
-            ));
-        }
+        // RFC 7009 §2.1: the hint only helps the lookup, and "if the server is unable to locate
+        // the token using the given hint, it MUST extend its search across all of its supported
+        // token types". Both types are searched anyway, so any hint, known or not, is ignored
+        // (it may appear at most once, like every parameter).
+        form.single("token_type_hint")?;
         app.token_admin.revoke(&client, token).await
     };
     match run.await {
