@@ -10,6 +10,7 @@ mod cli;
 mod client_credentials;
 mod jwks_and_discovery;
 mod outage;
+mod revocation_feed;
 mod rotation;
 mod services;
 mod sso_bruteforce;

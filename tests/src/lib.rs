@@ -169,7 +169,6 @@ impl TestServer {
         self.base.trim_start_matches("http://")
     }
 
-    /// Stops serving (the port is released once the task ends).
     /// Stops the server for real: it stops accepting, closes idle keep-alive connections, and the
     /// port is free when this returns.
     pub async fn stop(mut self) -> (String, String, ManualClock, String) {

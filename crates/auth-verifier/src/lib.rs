@@ -36,6 +36,7 @@
 pub mod axum;
 mod claims;
 mod error;
+mod feed;
 pub mod fetch;
 pub mod keys;
 mod revocation;
@@ -48,4 +49,5 @@ pub use claims::Claims;
 pub use error::{InitError, VerifyError};
 pub use verifier::{
     DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, IssuerConfig, Verifier, VerifierBuilder,
+    revocation_feed,
 };

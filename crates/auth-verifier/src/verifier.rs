@@ -8,7 +8,8 @@ use auth_core::{Alg, Clock, SystemClock, UnixTime};
 
 use crate::claims::{self, Claims};
 use crate::error::{InitError, VerifyError};
-use crate::fetch;
+use crate::feed::Feed;
+use crate::fetch::{self, FetchError};
 use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
 use crate::token_cache::TokenCache;
@@ -19,6 +20,11 @@ use crate::validate;
 pub const DEFAULT_LEEWAY_SECS: i64 = 30;
 /// Default size cap of a token, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The revocation feed of an auth-server issuer: `<issuer>/revocations`.
+pub fn revocation_feed(issuer: &str) -> String {
+    format!("{}/revocations", issuer.trim_end_matches('/'))
+}
 
 /// Verifies access tokens locally. Cheap to clone; share one per process.
 #[derive(Debug, Clone)]
@@ -35,6 +41,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     cache: Option<TokenCache>,
     revocations: Revocations,
+    feeds: Vec<Feed>,
+    http: reqwest::Client,
 }
 
 /// One trusted issuer.
@@ -42,6 +50,7 @@ struct Inner {
 pub struct IssuerConfig {
     issuer: String,
     jwks_uri: Option<String>,
+    revocation_feed: Option<String>,
 }
 
 impl IssuerConfig {
@@ -50,7 +59,15 @@ impl IssuerConfig {
         Self {
             issuer: issuer.into(),
             jwks_uri: None,
+            revocation_feed: None,
         }
+    }
+
+    /// Polls this revocation feed in the background (auth-server serves it at
+    /// `<issuer>/revocations`), so tokens revoked at the issuer are refused before their `exp`.
+    pub fn revocation_feed(mut self, url: impl Into<String>) -> Self {
+        self.revocation_feed = Some(url.into());
+        self
     }
 
     /// Uses this JWKS URL instead of discovery.
@@ -74,6 +91,7 @@ pub struct VerifierBuilder {
     cache_capacity: u64,
     clock: Arc<dyn Clock>,
     background_refresh: bool,
+    revocation_poll: Duration,
 }
 
 impl Default for VerifierBuilder {
@@ -99,6 +117,7 @@ impl Default for VerifierBuilder {
             cache_capacity: 10_000,
             clock: Arc::new(SystemClock),
             background_refresh: true,
+            revocation_poll: Duration::from_secs(15),
         }
     }
 }
@@ -180,6 +199,13 @@ impl VerifierBuilder {
         self
     }
 
+    /// How often the issuers' revocation feeds are polled (default 15 s): how long a token revoked
+    /// at the IdP may still be accepted here.
+    pub fn revocation_poll(mut self, every: Duration) -> Self {
+        self.revocation_poll = every.max(Duration::from_secs(1));
+        self
+    }
+
     /// Builds the verifier and fetches every issuer's keys once. A failed first fetch is not an
     /// error (the IdP may be starting too): it is logged and retried in the background, and tokens
     /// are refused with [`VerifyError::KeysUnavailable`] until keys arrive.
@@ -205,10 +231,18 @@ impl VerifierBuilder {
             fetch::client(self.connect_timeout, self.total_timeout).map_err(InitError::Http)?;
         let policy = Arc::new(self.policy);
         let mut issuers = HashMap::new();
+        let mut feeds = Vec::new();
         for i in self.issuers {
             fetch::check_url(&i.issuer).map_err(InitError::Config)?;
             if let Some(u) = &i.jwks_uri {
                 fetch::check_url(u).map_err(InitError::Config)?;
+            }
+            if let Some(url) = i.revocation_feed {
+                fetch::check_url(&url).map_err(InitError::Config)?;
+                feeds.push(Feed {
+                    issuer: i.issuer.clone(),
+                    url,
+                });
             }
             let store = Arc::new(IssuerKeys::new(
                 i.issuer.clone(),
@@ -228,7 +262,7 @@ impl VerifierBuilder {
             }
         }
         let cache = (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity));
-        Ok(Verifier {
+        let verifier = Verifier {
             inner: Arc::new(Inner {
                 issuers,
                 audience,
@@ -237,8 +271,18 @@ impl VerifierBuilder {
                 clock: self.clock,
                 cache,
                 revocations: Revocations::default(),
+                feeds,
+                http,
             }),
-        })
+        };
+        if !verifier.inner.feeds.is_empty() {
+            // A failure is logged inside and retried at the next poll, like the keys.
+            let _ = verifier.refresh_revocations().await;
+            if self.background_refresh {
+                verifier.spawn_revocation_poller(self.revocation_poll);
+            }
+        }
+        Ok(verifier)
     }
 }
 
@@ -359,6 +403,44 @@ impl Verifier {
     /// Revokes every token of `sub` issued before `before` (logout everywhere, password change).
     pub fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
         self.inner.revocations.revoke_subject_before(sub, before);
+    }
+
+    /// Polls every issuer's revocation feed now. Entries from earlier polls stay until their token
+    /// expires, whatever this poll brings. Returns the first failure (all feeds are polled).
+    pub async fn refresh_revocations(&self) -> Result<(), FetchError> {
+        let inner = &*self.inner;
+        let mut outcome = Ok(());
+        for feed in &inner.feeds {
+            match feed
+                .poll(&inner.http, &inner.revocations, inner.leeway)
+                .await
+            {
+                Ok(n) => {
+                    tracing::debug!(issuer = %feed.issuer, revoked = n, "revocation feed polled")
+                }
+                Err(e) => {
+                    tracing::warn!(issuer = %feed.issuer, error = %e,
+                        "revocation feed poll failed; keeping the revocations already known");
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                }
+            }
+        }
+        inner.revocations.prune(inner.clock.now());
+        outcome
+    }
+
+    /// Polls the feeds every `every` until the verifier is dropped.
+    fn spawn_revocation_poller(&self, every: Duration) {
+        let weak = Arc::downgrade(&self.inner);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(inner) = weak.upgrade() else { return };
+                let _ = Verifier { inner }.refresh_revocations().await;
+            }
+        });
     }
 
     /// Empties the verified-token cache.

@@ -55,7 +55,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auth_verifier::{InitError, IssuerConfig, Verifier};
+use auth_verifier::{InitError, IssuerConfig, Verifier, revocation_feed};
 
 mod http;
 pub mod stock;
@@ -109,7 +109,7 @@ impl AppState {
 /// the background) and the stock.
 pub async fn build(config: Config) -> Result<AppState, InitError> {
     let verifier = Verifier::builder()
-        .issuer(IssuerConfig::new(config.issuer))
+        .issuer(IssuerConfig::new(&config.issuer).revocation_feed(revocation_feed(&config.issuer)))
         .audience(config.audience)
         .build()
         .await?;

@@ -58,7 +58,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_verifier::{InitError, IssuerConfig, Verifier};
+use auth_verifier::{InitError, IssuerConfig, Verifier, revocation_feed};
 
 mod http;
 pub mod inventory;
@@ -183,7 +183,7 @@ impl AppState {
 /// the background), the token source and the inventory client. No token is fetched until needed.
 pub async fn build(config: Config) -> Result<AppState, BuildError> {
     let verifier = Verifier::builder()
-        .issuer(IssuerConfig::new(config.issuer.clone()))
+        .issuer(IssuerConfig::new(&config.issuer).revocation_feed(revocation_feed(&config.issuer)))
         .audience(config.audience)
         .build()
         .await?;

@@ -34,6 +34,9 @@ impl Metadata {
             "jwks_uri": format!("{iss}/jwks"),
             "revocation_endpoint": format!("{iss}/revoke"),
             "introspection_endpoint": format!("{iss}/introspect"),
+            // Not registered metadata (RFC 8414 §2 allows extensions): the revocation feed that
+            // auth-verifier polls.
+            "revocation_feed_endpoint": format!("{iss}/revocations"),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -149,7 +152,7 @@ pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 /// RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current representation.
-fn etag_matches(header_value: &str, etag: &str) -> bool {
+pub(crate) fn etag_matches(header_value: &str, etag: &str) -> bool {
     header_value.split(',').map(str::trim).any(|candidate| {
         candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
     })

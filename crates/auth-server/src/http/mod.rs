@@ -24,6 +24,7 @@ pub mod error;
 pub mod form;
 pub mod logout;
 pub mod pages;
+pub mod revocation_feed;
 pub mod token;
 pub mod token_admin;
 pub mod userinfo;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/userinfo", get(userinfo::get).post(userinfo::post))
         .route("/revoke", post(token_admin::revoke))
         .route("/introspect", post(token_admin::introspect))
+        .route("/revocations", get(revocation_feed::revocations))
         .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

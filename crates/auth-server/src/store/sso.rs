@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, PaginatorTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use super::entities::{
@@ -299,6 +299,24 @@ impl Store {
     /// Records a revoked access token until its expiry.
     pub async fn revoke_access_token(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
         insert_revoked_jti_in(self.conn(), jti, exp).await
+    }
+
+    /// The access tokens revoked before their expiry that have not expired yet (`jti`, `exp`), in
+    /// `jti` order, at most `limit` of them: the revocation feed.
+    pub async fn live_revoked_access_tokens(
+        &self,
+        now: i64,
+        limit: u64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(revoked_access_token::Entity::find()
+            .filter(revoked_access_token::Column::ExpiresAt.gt(now))
+            .order_by_asc(revoked_access_token::Column::Jti)
+            .limit(limit)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|r| (r.jti, r.expires_at))
+            .collect())
     }
 
     /// Whether an access token was revoked.

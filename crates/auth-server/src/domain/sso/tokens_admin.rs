@@ -31,6 +31,10 @@ pub enum UserinfoError {
     Store(#[from] StoreError),
 }
 
+/// Most entries the revocation feed lists. Revocations live only as long as their token (15 minutes
+/// by default), so reaching this takes tens of thousands of revocations within one token lifetime.
+pub const FEED_LIMIT: u64 = 100_000;
+
 /// Introspection, revocation and userinfo.
 #[derive(Debug, Clone)]
 pub struct TokenAdmin {
@@ -85,6 +89,16 @@ impl TokenAdmin {
         )
         .ok()
         .map(Presented::Access)
+    }
+
+    /// The revocation feed: every access token revoked before its expiry that has not expired yet,
+    /// as `(jti, exp)`, for resource servers that verify tokens locally (DESIGN.md, "Sessions,
+    /// refresh tokens, revocation"). A `jti` is random and says nothing about its token or user, so
+    /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] entries.
+    pub async fn revoked_access_tokens(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.store
+            .live_revoked_access_tokens(self.clock.now(), FEED_LIMIT)
+            .await
     }
 
     /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to; access

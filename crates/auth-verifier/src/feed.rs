@@ -1,0 +1,66 @@
+//! The issuer's revocation feed, polled in the background and never on the request path.
+//!
+//! An access token revoked at the IdP (RFC 7009 `/revoke`, logout, a reused refresh token, a disabled
+//! user's grants) would otherwise keep working at a service that verifies locally until its `exp`.
+//! The feed (`GET <issuer>/revocations` on auth-server) lists every such token that has not expired,
+//! as `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}]}`; each poll adds them to the
+//! verifier's revocation list, which cache hits honour too.
+//!
+//! A failed poll keeps what the earlier polls brought (each entry lives until its token's `exp`) and
+//! is logged: revocation fails open during an IdP outage, while the keys themselves fail closed
+//! after `max_stale`.
+
+use serde::Deserialize;
+
+use crate::fetch::{self, FetchError};
+use crate::revocation::Revocations;
+
+/// Largest feed body read: 100,000 entries of about 60 bytes, with room to spare.
+const MAX_FEED_BYTES: usize = 8 * 1024 * 1024;
+/// Longest `jti` taken from a feed (ours are 22 characters).
+const MAX_JTI_LEN: usize = 256;
+
+/// One issuer's feed.
+#[derive(Debug, Clone)]
+pub(crate) struct Feed {
+    pub(crate) issuer: String,
+    pub(crate) url: String,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    issuer: String,
+    revoked: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    jti: String,
+    exp: i64,
+}
+
+impl Feed {
+    /// Fetches the feed once and records its entries (`exp` plus `leeway`, since a token is
+    /// accepted that long past its `exp`). Returns how many entries it listed.
+    pub(crate) async fn poll(
+        &self,
+        http: &reqwest::Client,
+        revocations: &Revocations,
+        leeway: i64,
+    ) -> Result<usize, FetchError> {
+        let fetched = fetch::get(http, &self.url, MAX_FEED_BYTES).await?;
+        let doc: Document = serde_json::from_slice(&fetched.body)
+            .map_err(|e| FetchError::Invalid(format!("revocation feed: {e}")))?;
+        if doc.issuer != self.issuer {
+            return Err(FetchError::Invalid(
+                "revocation feed of another issuer".into(),
+            ));
+        }
+        for e in &doc.revoked {
+            if !e.jti.is_empty() && e.jti.len() <= MAX_JTI_LEN {
+                revocations.revoke_jti(&e.jti, e.exp.saturating_add(leeway));
+            }
+        }
+        Ok(doc.revoked.len())
+    }
+}

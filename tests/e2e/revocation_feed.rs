@@ -1,0 +1,148 @@
+//! The revocation feed: `GET /revocations` at the IdP lists the access tokens revoked before their
+//! expiry, and a verifier that polls it refuses them, cache hits included, without calling the IdP
+//! per request.
+
+use std::sync::Arc;
+
+use auth_core::{Alg, Clock};
+use auth_verifier::{IssuerConfig, Verifier, VerifyError, revocation_feed};
+use serde_json::{Value, json};
+use tests::{Backend, TestServer, basic};
+
+tests::on_both_backends!(
+    the_feed_lists_live_revocations_only,
+    a_polling_verifier_refuses_revoked_tokens_cache_hits_included,
+);
+
+const AUD: &str = "https://api.test";
+
+async fn token(s: &TestServer, (id, secret): &(String, String)) -> String {
+    s.cc_token(id, secret, "").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Revokes `token` at the IdP as its client (RFC 7009).
+async fn revoke(s: &TestServer, (id, secret): &(String, String), token: &str) {
+    let res = s
+        .http
+        .post(format!("{}/revoke", s.base))
+        .header("authorization", basic(id, secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// `GET /revocations`: status, ETag, and the body (null on a 304).
+async fn feed(s: &TestServer, if_none_match: Option<&str>) -> (u16, String, Value) {
+    let mut req = s.http.get(format!("{}/revocations", s.base));
+    if let Some(etag) = if_none_match {
+        req = req.header("if-none-match", etag);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    assert_eq!(res.headers()["cache-control"], "no-cache");
+    let etag = res.headers()["etag"].to_str().unwrap().to_owned();
+    let body = if status == 200 {
+        assert_eq!(res.headers()["content-type"], "application/json");
+        res.json().await.unwrap()
+    } else {
+        Value::Null
+    };
+    (status, etag, body)
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn the_feed_lists_live_revocations_only(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let discovery: Value = s
+        .http
+        .get(format!("{}/.well-known/openid-configuration", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        discovery["revocation_feed_endpoint"],
+        format!("{}/revocations", s.base)
+    );
+
+    let (status, empty_etag, body) = feed(&s, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({"issuer": s.base, "revoked": []}));
+    assert_eq!(feed(&s, Some(&empty_etag)).await.0, 304);
+
+    let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let (first, _kept) = (token(&s, &client).await, token(&s, &client).await);
+    revoke(&s, &client, &first).await;
+    let (status, etag, body) = feed(&s, Some(&empty_etag)).await;
+    assert_eq!(status, 200, "a new revocation changes the ETag");
+    assert_ne!(etag, empty_etag);
+    let c = claims_of(&first);
+    assert_eq!(
+        body["revoked"],
+        json!([{"jti": c["jti"], "exp": c["exp"]}]),
+        "only the revoked token, with its expiry"
+    );
+    assert_eq!(feed(&s, Some(&etag)).await.0, 304);
+
+    // Once the token has expired, the entry is no use to anyone and leaves the feed.
+    let exp = c["exp"].as_i64().unwrap();
+    s.clock.advance(exp - s.clock.now() + 1);
+    let (_, _, body) = feed(&s, None).await;
+    assert_eq!(body["revoked"], json!([]));
+}
+
+async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
+        .audience(AUD)
+        .clock(Arc::new(s.clock.clone()))
+        .background_refresh(false)
+        .build()
+        .await
+        .unwrap();
+    let (revoked, kept) = (token(&s, &client).await, token(&s, &client).await);
+    assert!(v.verify(&revoked).await.is_ok());
+    assert!(v.verify(&kept).await.is_ok());
+
+    revoke(&s, &client, &revoked).await;
+    assert!(
+        v.verify(&revoked).await.is_ok(),
+        "no call to the IdP per request: the revocation is not known before the next poll"
+    );
+    let jwks_fetches = s.jwks_hit_count();
+    v.refresh_revocations().await.unwrap();
+    assert_eq!(
+        v.verify(&revoked).await.err(),
+        Some(VerifyError::Revoked),
+        "refused after the poll, although its verification was cached"
+    );
+    assert!(v.verify(&kept).await.is_ok(), "other tokens are unaffected");
+    assert_eq!(
+        s.jwks_hit_count(),
+        jwks_fetches,
+        "polling is not a key fetch"
+    );
+
+    // With the IdP down, a poll fails and what is known stays known.
+    let _stopped = s.stop().await;
+    assert!(v.refresh_revocations().await.is_err());
+    assert_eq!(v.verify(&revoked).await.err(), Some(VerifyError::Revoked));
+    assert!(v.verify(&kept).await.is_ok());
+}
