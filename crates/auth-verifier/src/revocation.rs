@@ -1,6 +1,6 @@
 //! Revocations that verification honours before a token's `exp`, on every verification (cache hits
-//! included). Fed today through [`crate::Verifier::revoke_jti`] and
-//! [`crate::Verifier::revoke_subject_before`]; the IdP's revocation feed will call the same methods.
+//! included). Fed by the issuers' revocation feeds (`crate::feed`) and by hand through
+//! [`crate::Verifier::revoke_jti`] and [`crate::Verifier::revoke_subject_before`].
 
 use std::collections::HashMap;
 use std::sync::RwLock;

@@ -1,4 +1,4 @@
-//! Users: registration, passwords, and password authentication (the login page will call
+//! Users: registration, passwords, and password authentication (the login page calls
 //! [`Users::authenticate`]).
 
 use std::sync::Arc;
