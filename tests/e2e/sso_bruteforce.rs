@@ -1,7 +1,7 @@
 //! Sign-in under attack: brute force (per-account and per-address throttling), hostile input and
 //! disabled users. Every test runs on SQLite and PostgreSQL.
 
-use tests::oauth::{Agent, Page, Pkce, WebClientOptions, first_party};
+use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
     PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, good_params,
     has_session, is_login_page, set_cookie, try_login, with,
@@ -15,6 +15,8 @@ tests::on_both_backends!(
     lockout_after_repeated_failures_looks_the_same_for_unknown_users,
     per_address_throttling_locks_every_username,
     hostile_input_gets_a_plain_page_never_a_500,
+    behind_a_trusted_proxy_each_client_address_is_throttled_alone,
+    without_trusted_proxies_x_forwarded_for_is_ignored,
     disabled_users_cannot_sign_in_and_lose_their_session,
 );
 
@@ -127,6 +129,58 @@ async fn per_address_throttling_locks_every_username(backend: Backend) {
     s.clock.advance(lockout + 1);
     let done = try_login(&s, &mut browser, &page, "real-user", PW).await;
     assert_eq!(done.status, 303, "{}", done.body);
+}
+
+/// Fails one sign-in for each of three usernames from `agent`, then checks it is locked out.
+async fn spray_until_locked(s: &TestServer, agent: &mut Agent, app: &WebClient) {
+    let page = agent
+        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[]))
+        .await;
+    for user in ["spray-1", "spray-2", "spray-3"] {
+        fail_n(s, agent, &page, user, 1).await;
+    }
+    assert_locked_out(&try_login(s, agent, &page, "real-user", PW).await);
+}
+
+async fn signs_in(s: &TestServer, agent: &mut Agent, app: &WebClient) -> bool {
+    let page = agent
+        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[]))
+        .await;
+    let done = try_login(s, agent, &page, "real-user", PW).await;
+    match done.status {
+        303 => true,
+        429 => false,
+        other => panic!("unexpected {other}: {}", done.body),
+    }
+}
+
+async fn behind_a_trusted_proxy_each_client_address_is_throttled_alone(backend: Backend) {
+    // The tests connect from 127.0.0.1: here, that is the load balancer.
+    let s = TestServer::start_with(backend, |c| {
+        c.login.max_failures_per_address = 3;
+        c.server.trusted_proxies = "127.0.0.0/8, 10.0.0.0/8".into();
+    })
+    .await;
+    s.user("real-user", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    spray_until_locked(&s, &mut Agent::forwarded_for("203.0.113.1"), &app).await;
+    // Another client behind the same proxy keeps its own allowance.
+    assert!(signs_in(&s, &mut Agent::forwarded_for("203.0.113.2"), &app).await);
+    // Through a second trusted proxy, the same client is still the same client...
+    let mut via_two = Agent::forwarded_for("203.0.113.1, 10.1.1.1");
+    assert!(!signs_in(&s, &mut via_two, &app).await);
+    // ...and an address it writes itself, left of what our proxy appended, changes nothing.
+    let mut forger = Agent::forwarded_for("198.51.100.99, 203.0.113.1");
+    assert!(!signs_in(&s, &mut forger, &app).await);
+}
+
+async fn without_trusted_proxies_x_forwarded_for_is_ignored(backend: Backend) {
+    let s = TestServer::start_with(backend, |c| c.login.max_failures_per_address = 3).await;
+    s.user("real-user", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    spray_until_locked(&s, &mut Agent::forwarded_for("203.0.113.1"), &app).await;
+    // Claiming another address does not escape the lockout of the real (TCP) address.
+    assert!(!signs_in(&s, &mut Agent::forwarded_for("203.0.113.2"), &app).await);
 }
 
 // 2. Hostile input -------------------------------------------------------------------------------

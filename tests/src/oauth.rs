@@ -140,6 +140,22 @@ impl Agent {
         }
     }
 
+    /// A browser whose requests reach the IdP through a reverse proxy that reports the client as
+    /// `forwarded_for` (the `X-Forwarded-For` value, sent on every request).
+    pub fn forwarded_for(forwarded_for: &str) -> Self {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", forwarded_for.parse().unwrap());
+        Self {
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+            cookies: HashMap::new(),
+        }
+    }
+
     fn cookie_header(&self) -> String {
         self.cookies
             .iter()

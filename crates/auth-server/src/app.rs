@@ -56,6 +56,8 @@ pub struct App {
     pub metadata: Metadata,
     /// `Cache-Control` of the JWKS.
     pub jwks_cache_control: HeaderValue,
+    /// `server.trusted_proxies`, parsed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -202,7 +204,12 @@ impl App {
         let jwks_cache_control =
             HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
                 .unwrap_or(HeaderValue::from_static("public, max-age=60"));
+        // Validated with the configuration; an invalid list cannot get here.
+        let trusted_proxies =
+            crate::http::client_addr::parse_trusted(&config.server.trusted_proxies)
+                .unwrap_or_default();
         Ok(Self {
+            trusted_proxies,
             metadata: Metadata::render(&config),
             cookies: CookiePolicy::for_issuer(&config.server.issuer),
             flow,

@@ -88,6 +88,10 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// The issuer identifier (RFC 8414 §2).
     pub issuer: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed, for throttling sign-ins per client
+    /// address: addresses or CIDR blocks, separated by commas (empty: none, the header is ignored).
+    #[serde(default)]
+    pub trusted_proxies: String,
 }
 
 /// `[database]`
@@ -244,6 +248,8 @@ impl Config {
             problem: problem.to_owned(),
         };
         validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
+        crate::http::client_addr::parse_trusted(&self.server.trusted_proxies)
+            .map_err(|p| invalid("server.trusted_proxies", &p))?;
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
             return Err(invalid(

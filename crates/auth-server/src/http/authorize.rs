@@ -10,6 +10,7 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use subtle::ConstantTimeEq;
 
+use super::client_addr::client_ip;
 use super::form::{Form, is_form_content_type, read_body};
 use super::pages::{self, ConsentPage, LoginPage};
 use crate::app::AppState;
@@ -69,7 +70,7 @@ pub async fn login(
     let password = form.single("password").ok().flatten().unwrap_or_default();
     let addr = ext
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| a.ip());
+        .map(|ConnectInfo(a)| client_ip(a.ip(), &headers, &app.trusted_proxies));
     let outcome = app
         .flow
         .login(

@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub mod authorize;
+pub mod client_addr;
 pub mod client_auth;
 pub mod cookies;
 pub mod discovery;

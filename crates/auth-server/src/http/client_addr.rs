@@ -1,0 +1,145 @@
+//! The client's address, for throttling sign-ins per address, through trusted reverse proxies.
+//!
+//! Behind a load balancer every connection comes from the balancer, so the TCP peer alone would put
+//! every user into one throttling bucket. When the peer is one of `server.trusted_proxies`, the
+//! `X-Forwarded-For` chain is read from the right (the hop nearest to us) and the first address
+//! that is not a trusted proxy is the client, as nginx's `real_ip_recursive` does. Addresses a client
+//! wrote itself (further left) are never believed: only proxies we trust append to the chain. With
+//! no trusted proxies (the default) the header is ignored entirely.
+
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
+use ipnet::IpNet;
+
+/// The address to throttle `peer`'s request under.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut addr = peer.to_canonical();
+    if !is_trusted(&addr) {
+        return addr;
+    }
+    // Several header lines form one list, in order (RFC 9110 §5.3).
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        // An entry that is not an address ends the walk at the last trusted hop: all such requests
+        // share that proxy's bucket, which is the safe side.
+        let Some(ip) = parse_hop(hop) else {
+            return addr;
+        };
+        addr = ip;
+        if !is_trusted(&addr) {
+            return addr;
+        }
+    }
+    addr
+}
+
+/// `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        let (ip, _) = rest.split_once(']')?;
+        return ip.parse::<IpAddr>().ok().map(|ip| ip.to_canonical());
+    }
+    let (ip, port) = hop.rsplit_once(':')?;
+    port.parse::<u16>().ok()?;
+    ip.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+/// Parses `server.trusted_proxies`: addresses or CIDR blocks separated by commas or spaces.
+pub fn parse_trusted(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    fn xff(lines: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for l in lines {
+            if let Ok(v) = l.parse() {
+                h.append("x-forwarded-for", v);
+            }
+        }
+        h
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_header_is_ignored() {
+        let h = xff(&["198.51.100.7"]);
+        assert_eq!(client_ip(ip("10.0.0.2"), &h, &[]), ip("10.0.0.2"));
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_claim_another_address() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap_or_default();
+        let h = xff(&["198.51.100.7"]);
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &h, &trusted),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let trusted = parse_trusted("10.0.0.0/8, 192.168.1.5").unwrap_or_default();
+        // The client forged the leftmost entry; our two proxies appended the rest.
+        let h = xff(&["1.1.1.1, 198.51.100.7", "192.168.1.5"]);
+        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted), ip("198.51.100.7"));
+        // Ports and brackets are allowed, and IPv4-mapped IPv6 reads as IPv4.
+        let h = xff(&["[2001:db8::1]:443"]);
+        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted), ip("2001:db8::1"));
+        let h = xff(&["198.51.100.7:5000"]);
+        assert_eq!(
+            client_ip(ip("::ffff:10.1.2.3"), &h, &trusted),
+            ip("198.51.100.7")
+        );
+    }
+
+    #[test]
+    fn garbage_or_an_all_trusted_chain_stops_at_the_last_trusted_hop() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap_or_default();
+        let h = xff(&["198.51.100.7, nonsense, 10.0.0.9"]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.9"));
+        let h = xff(&["10.0.0.8"]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.8"));
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &xff(&[]), &trusted),
+            ip("10.0.0.1")
+        );
+    }
+
+    #[test]
+    fn the_setting_parses_addresses_and_blocks() {
+        assert_eq!(parse_trusted("").map(|v| v.len()), Ok(0));
+        assert_eq!(
+            parse_trusted("10.0.0.0/8,::1  192.168.0.1/24").map(|v| v.len()),
+            Ok(3)
+        );
+        assert!(parse_trusted("10.0.0.0/33").is_err());
+        assert!(parse_trusted("proxy.internal").is_err());
+    }
+}
