@@ -8,8 +8,12 @@
 //!
 //! A failed poll keeps what the earlier polls brought (each entry lives until its token's `exp`) and
 //! is logged: revocation fails open during an IdP outage, while the keys themselves fail closed
-//! after `max_stale`.
+//! after `max_stale`. An entry already held keeps the later expiry (no feed can shorten a
+//! revocation), an `exp` is clamped to two days, and the list holds at most a million `jti`s. The
+//! `jti`s of all trusted issuers share one namespace (they are random), so a trusted issuer's feed
+//! could revoke another issuer's token whose `jti` it knows: it can deny, never admit.
 
+use auth_core::UnixTime;
 use serde::Deserialize;
 
 use crate::fetch::{self, FetchError};
@@ -31,6 +35,13 @@ pub(crate) struct Feed {
 struct Document {
     issuer: String,
     revoked: Vec<Entry>,
+    /// False when the IdP cut the list short: some revoked tokens are missing.
+    #[serde(default = "yes")]
+    complete: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -47,6 +58,7 @@ impl Feed {
         http: &reqwest::Client,
         revocations: &Revocations,
         leeway: i64,
+        now: UnixTime,
     ) -> Result<usize, FetchError> {
         let fetched = fetch::get(http, &self.url, MAX_FEED_BYTES).await?;
         let doc: Document = serde_json::from_slice(&fetched.body)
@@ -56,10 +68,20 @@ impl Feed {
                 "revocation feed of another issuer".into(),
             ));
         }
-        for e in &doc.revoked {
-            if !e.jti.is_empty() && e.jti.len() <= MAX_JTI_LEN {
-                revocations.revoke_jti(&e.jti, e.exp.saturating_add(leeway));
-            }
+        if !doc.complete {
+            tracing::error!(issuer = %self.issuer,
+                "the revocation feed is incomplete: some revoked tokens may still be accepted until they expire");
+        }
+        let entries = doc
+            .revoked
+            .iter()
+            .filter(|e| !e.jti.is_empty() && e.jti.len() <= MAX_JTI_LEN)
+            .map(|e| (e.jti.as_str(), e.exp.saturating_add(leeway)));
+        // One write lock for the whole feed, so a large poll does not contend with every request.
+        let dropped = revocations.revoke_jtis(entries, now);
+        if dropped > 0 {
+            tracing::error!(issuer = %self.issuer, dropped,
+                "revocation list full: some revoked tokens may still be accepted until they expire");
         }
         Ok(doc.revoked.len())
     }

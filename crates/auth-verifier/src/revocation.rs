@@ -26,12 +26,42 @@ pub struct Revocations {
     any: AtomicBool,
 }
 
+/// Most revoked `jti`s held at once; past it, new ones are dropped with a warning (the memory a
+/// hostile or broken feed can take is bounded).
+pub(crate) const MAX_JTIS: usize = 1_000_000;
+/// Longest an entry is kept: no access token lives longer (a feed's `exp` far in the future is
+/// clamped to this, so it cannot pin memory).
+pub(crate) const MAX_KEEP_SECS: i64 = 2 * 86_400;
+
 impl Revocations {
-    pub(crate) fn revoke_jti(&self, jti: &str, until: UnixTime) {
+    pub(crate) fn revoke_jti(&self, jti: &str, until: UnixTime, now: UnixTime) {
+        self.revoke_jtis(std::iter::once((jti, until)), now);
+    }
+
+    /// Records many `jti`s under one write lock. An entry already held keeps the later of its two
+    /// expiries, so nothing can shorten a revocation. Returns how many were dropped at the cap.
+    pub(crate) fn revoke_jtis<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (&'a str, UnixTime)>,
+        now: UnixTime,
+    ) -> usize {
         self.any.store(true, Ordering::Release);
-        if let Ok(mut l) = self.lists.write() {
-            l.jtis.insert(jti.to_owned(), until);
+        let latest = now.saturating_add(MAX_KEEP_SECS);
+        let Ok(mut l) = self.lists.write() else {
+            return 0;
+        };
+        let mut dropped = 0;
+        for (jti, until) in entries {
+            let until = until.min(latest);
+            if let Some(e) = l.jtis.get_mut(jti) {
+                *e = (*e).max(until);
+            } else if l.jtis.len() < MAX_JTIS {
+                l.jtis.insert(jti.to_owned(), until);
+            } else {
+                dropped += 1;
+            }
         }
+        dropped
     }
 
     pub(crate) fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
@@ -71,5 +101,47 @@ impl Revocations {
                 .is_some_and(|before| iat.is_none_or(|i| i < *before)),
             (None, _) => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(jti: &str) -> Claims {
+        Claims {
+            iss: "i".into(),
+            sub: None,
+            aud: vec![],
+            exp: 0,
+            nbf: None,
+            iat: None,
+            jti: Some(jti.into()),
+            client_id: None,
+            scopes: vec![],
+            extra: serde_json::Map::new(),
+        }
+    }
+
+    #[test]
+    fn nothing_can_shorten_a_revocation() {
+        let r = Revocations::default();
+        r.revoke_jti("a", 1_000, 0);
+        r.revoke_jtis([("a", 0)], 0); // a feed listing it again with an earlier expiry
+        r.prune(500);
+        assert!(r.is_revoked(&token("a")));
+        r.prune(1_000);
+        assert!(!r.is_revoked(&token("a")));
+    }
+
+    #[test]
+    fn a_far_future_expiry_is_clamped() {
+        let r = Revocations::default();
+        r.revoke_jtis([("a", i64::MAX)], 100);
+        r.prune(100 + MAX_KEEP_SECS - 1);
+        assert!(r.is_revoked(&token("a")));
+        r.prune(100 + MAX_KEEP_SECS);
+        assert!(!r.is_revoked(&token("a")));
+        assert!(!r.is_revoked(&token("b")));
     }
 }

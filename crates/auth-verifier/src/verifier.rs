@@ -394,10 +394,11 @@ impl Verifier {
 
     /// Revokes one token by `jti` until `exp` (cached verifications included).
     pub fn revoke_jti(&self, jti: &str, exp: UnixTime) {
+        let now = self.inner.clock.now();
         self.inner
             .revocations
-            .revoke_jti(jti, exp.saturating_add(self.inner.leeway));
-        self.inner.revocations.prune(self.inner.clock.now());
+            .revoke_jti(jti, exp.saturating_add(self.inner.leeway), now);
+        self.inner.revocations.prune(now);
     }
 
     /// Revokes every token of `sub` issued before `before` (logout everywhere, password change).
@@ -411,8 +412,9 @@ impl Verifier {
         let inner = &*self.inner;
         let mut outcome = Ok(());
         for feed in &inner.feeds {
+            let now = inner.clock.now();
             match feed
-                .poll(&inner.http, &inner.revocations, inner.leeway)
+                .poll(&inner.http, &inner.revocations, inner.leeway, now)
                 .await
             {
                 Ok(n) => {

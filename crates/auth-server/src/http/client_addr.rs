@@ -19,23 +19,22 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     if !is_trusted(&addr) {
         return addr;
     }
-    // Several header lines form one list, in order (RFC 9110 §5.3).
-    let hops: Vec<&str> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    for hop in hops.iter().rev() {
-        // An entry that is not an address ends the walk at the last trusted hop: all such requests
-        // share that proxy's bucket, which is the safe side.
-        let Some(ip) = parse_hop(hop) else {
+    // Several header lines form one list, in order (RFC 9110 §5.3); walk it from the right. Anything
+    // that is not an address (a line that is not text, an entry that does not parse) ends the walk
+    // at the last trusted hop: all such requests share that proxy's bucket, which is the safe side.
+    let lines: Vec<_> = headers.get_all("x-forwarded-for").iter().collect();
+    for line in lines.iter().rev() {
+        let Ok(line) = line.to_str() else {
             return addr;
         };
-        addr = ip;
-        if !is_trusted(&addr) {
-            return addr;
+        for hop in line.rsplit(',').map(str::trim) {
+            let Some(ip) = parse_hop(hop) else {
+                return addr;
+            };
+            addr = ip;
+            if !is_trusted(&addr) {
+                return addr;
+            }
         }
     }
     addr
@@ -130,6 +129,16 @@ mod tests {
             client_ip(ip("10.0.0.1"), &xff(&[]), &trusted),
             ip("10.0.0.1")
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_text_ends_the_walk() {
+        let trusted = parse_trusted("10.0.0.0/8").unwrap_or_default();
+        let mut h = xff(&["9.9.9.9"]);
+        if let Ok(v) = axum::http::HeaderValue::from_bytes(b"\x80") {
+            h.append("x-forwarded-for", v);
+        }
+        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.1"));
     }
 
     #[test]

@@ -2,9 +2,14 @@
 //! background (DESIGN.md, "Sessions, refresh tokens, revocation"), so that an access token revoked at
 //! the IdP stops working at every service well before its `exp`, without a call per request.
 //!
-//! The body is `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}, ...]}`: every access
-//! token revoked before its expiry that has not expired yet. It is the whole current list, not a
-//! delta, so a poll that was missed loses nothing; an `ETag` makes an unchanged poll a 304.
+//! The body is `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}, ...], "complete": true}`:
+//! every access token revoked before its expiry that a verifier may still accept (expired less
+//! than five minutes ago, for clock leeway). It is the whole current list, not a delta, so a poll
+//! that was missed loses nothing; an `ETag` makes an unchanged poll a 304. `complete` is false
+//! when the list was cut at 100,000 entries.
+//!
+//! Known cost: every request runs one query over the live revocations (a small table, purged as
+//! tokens expire) and renders it; there is no per-caller rate limit.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -22,6 +27,8 @@ use crate::domain::random;
 struct Feed<'a> {
     issuer: &'a str,
     revoked: Vec<Entry<'a>>,
+    /// False when the list was cut at its limit (verifiers then warn).
+    complete: bool,
 }
 
 #[derive(Serialize)]
@@ -32,8 +39,8 @@ struct Entry<'a> {
 
 /// `GET /revocations`.
 pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let list = match app.token_admin.revoked_access_tokens().await {
-        Ok(list) => list,
+    let (list, complete) = match app.token_admin.revoked_access_tokens().await {
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "revocation feed: storage failed");
             let mut res = json_error(
@@ -52,6 +59,7 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
             .iter()
             .map(|(jti, exp)| Entry { jti, exp: *exp })
             .collect(),
+        complete,
     };
     let body = serde_json::to_vec(&feed).unwrap_or_default();
     let etag = format!(

@@ -301,15 +301,15 @@ impl Store {
         insert_revoked_jti_in(self.conn(), jti, exp).await
     }
 
-    /// The access tokens revoked before their expiry that have not expired yet (`jti`, `exp`), in
+    /// The access tokens revoked before their expiry whose `exp` is after `since` (`jti`, `exp`), in
     /// `jti` order, at most `limit` of them: the revocation feed.
     pub async fn live_revoked_access_tokens(
         &self,
-        now: i64,
+        since: i64,
         limit: u64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(revoked_access_token::Entity::find()
-            .filter(revoked_access_token::Column::ExpiresAt.gt(now))
+            .filter(revoked_access_token::Column::ExpiresAt.gt(since))
             .order_by_asc(revoked_access_token::Column::Jti)
             .limit(limit)
             .all(self.conn())
@@ -470,8 +470,10 @@ impl Store {
             .filter(family::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?;
+        // Kept a little past `exp`: the revocation feed lists them while verifiers' clock leeway
+        // may still accept the token.
         revoked_access_token::Entity::delete_many()
-            .filter(revoked_access_token::Column::ExpiresAt.lt(now))
+            .filter(revoked_access_token::Column::ExpiresAt.lt(now - 3600))
             .exec(db)
             .await?;
         login_failure::Entity::delete_many()

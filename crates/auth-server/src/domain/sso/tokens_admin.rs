@@ -31,6 +31,10 @@ pub enum UserinfoError {
     Store(#[from] StoreError),
 }
 
+/// How long after its `exp` a revoked token stays in the feed: the largest clock leeway a verifier
+/// may allow (auth-verifier accepts at most 300 s).
+pub const FEED_LEEWAY_SECS: i64 = 300;
+
 /// Most entries the revocation feed lists. Revocations live only as long as their token (15 minutes
 /// by default), so reaching this takes tens of thousands of revocations within one token lifetime.
 pub const FEED_LIMIT: u64 = 100_000;
@@ -91,14 +95,21 @@ impl TokenAdmin {
         .map(Presented::Access)
     }
 
-    /// The revocation feed: every access token revoked before its expiry that has not expired yet,
+    /// The revocation feed: every access token revoked before its expiry that a verifier may still
+    /// accept (its `exp` is less than [`FEED_LEEWAY_SECS`] ago: verifiers allow some clock leeway),
     /// as `(jti, exp)`, for resource servers that verify tokens locally (DESIGN.md, "Sessions,
     /// refresh tokens, revocation"). A `jti` is random and says nothing about its token or user, so
-    /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] entries.
-    pub async fn revoked_access_tokens(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        self.store
-            .live_revoked_access_tokens(self.clock.now(), FEED_LIMIT)
-            .await
+    /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] entries; the flag is false when
+    /// there were more.
+    pub async fn revoked_access_tokens(&self) -> Result<(Vec<(String, i64)>, bool), StoreError> {
+        let since = self.clock.now().saturating_sub(FEED_LEEWAY_SECS);
+        let mut list = self
+            .store
+            .live_revoked_access_tokens(since, FEED_LIMIT + 1)
+            .await?;
+        let complete = list.len() as u64 <= FEED_LIMIT;
+        list.truncate(usize::try_from(FEED_LIMIT).unwrap_or(usize::MAX));
+        Ok((list, complete))
     }
 
     /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to; access
@@ -175,7 +186,8 @@ impl TokenAdmin {
     /// RFC 7009 §2.1: revokes a refresh token (its whole family: "the authorization server SHOULD
     /// also invalidate all access tokens based on the same authorization grant" — the family's
     /// refresh tokens all stop working) or an access token (by `jti`, until its expiry; resource
-    /// servers that introspect see it at once, local verifiers at its expiry). An invalid or unknown
+    /// servers that introspect see it at once, local verifiers at their next poll of the revocation
+    /// feed). An invalid or unknown
     /// token is not an error (§2.2). A token of another client is refused.
     pub async fn revoke(&self, caller: &Client, token: &str) -> Result<(), OAuthError> {
         let now = self.clock.now();
