@@ -474,7 +474,22 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
     assert!(v.verify(&token).await.is_ok());
     assert!(v.verify(&token).await.is_ok(), "now a cache hit");
 
+    // The issuer replaces key "a" with new material under the same kid: the cached verification
+    // was made with the old key, so it is not reused.
+    let key_c = ES256.generate_key_pair().unwrap();
+    *served.lock().unwrap() = json!({"keys": [public(&key_c, "a"), pb.clone()]}).to_string();
+    v.refresh().await;
+    assert_eq!(
+        v.verify(&token).await.err(),
+        Some(VerifyError::BadSignature),
+        "a kid with new material is another key"
+    );
+
     // The issuer withdraws key "a" (say it leaked); the verifier's next refresh sees it gone.
+    *served.lock().unwrap() = json!({"keys": [pa, pb.clone()]}).to_string();
+    v.refresh().await;
+    assert!(v.verify(&token).await.is_ok());
+    assert!(v.verify(&token).await.is_ok(), "a cache hit again");
     *served.lock().unwrap() = json!({"keys": [pb]}).to_string();
     v.refresh().await;
     assert_eq!(

@@ -24,6 +24,9 @@ pub struct VerifyingKey {
     pub alg: Alg,
     /// The signature length this key produces (64 for ES256, the modulus length for RS256).
     pub signature_len: usize,
+    /// The algorithm and public members, as one string: two keys with equal material are the same
+    /// key (a kid that comes back with other material is another key).
+    pub material: String,
     verifier: Box<dyn JwsVerifier>,
 }
 
@@ -68,6 +71,17 @@ impl KeySet {
     /// The key ids, in no particular order.
     pub fn kids(&self) -> impl Iterator<Item = &str> {
         self.by_kid.keys().map(String::as_str)
+    }
+
+    /// Whether `other` holds exactly the same keys: the same kids with the same material.
+    pub fn same_keys(&self, other: &KeySet) -> bool {
+        self.by_kid.len() == other.by_kid.len()
+            && self.by_kid.iter().all(|(kid, k)| {
+                other
+                    .by_kid
+                    .get(kid)
+                    .is_some_and(|o| o.material == k.material)
+            })
     }
 }
 
@@ -164,6 +178,7 @@ fn parse_key(value: serde_json::Value, allowed: &[Alg]) -> Result<VerifyingKey, 
             )
         }
     };
+    let material = format!("{alg}|{public}");
     let jose = josekit::jwk::Jwk::from_map(match public {
         serde_json::Value::Object(m) => m,
         _ => return Err("internal: not an object".into()),
@@ -177,6 +192,7 @@ fn parse_key(value: serde_json::Value, allowed: &[Alg]) -> Result<VerifyingKey, 
         kid,
         alg,
         signature_len,
+        material,
         verifier,
     })
 }

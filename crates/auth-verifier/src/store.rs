@@ -282,11 +282,9 @@ impl IssuerKeys {
         let now = self.clock.now();
         let old = self.snapshot();
         let generation = old.generation + 1;
-        let mut old_kids: Vec<&str> = old.keys.kids().collect();
-        let mut new_kids: Vec<&str> = keys.kids().collect();
-        old_kids.sort_unstable();
-        new_kids.sort_unstable();
-        let kids_changed = old_kids != new_kids;
+        // Cached verifications stay valid only under the same keys: the same kids *and* the same
+        // material (an issuer that puts new material under an old kid has replaced the key).
+        let keys_changed = !old.keys.same_keys(&keys);
         let snap = Arc::new(Snapshot {
             keys,
             fetched_at: Some(now),
@@ -299,7 +297,7 @@ impl IssuerKeys {
             Err(p) => *p.into_inner() = snap,
         }
         self.usable_until.store(usable_until, Ordering::Release);
-        if kids_changed {
+        if keys_changed {
             self.keyset_version.fetch_add(1, Ordering::AcqRel);
         }
         // Kids remembered as unknown may exist now.
