@@ -1,16 +1,22 @@
 //! Revocations that verification honours before a token's `exp`, on every verification (cache hits
 //! included). Fed by the issuers' revocation feeds (`crate::feed`) and by hand through
 //! [`crate::Verifier::revoke_jti`] and [`crate::Verifier::revoke_subject_before`].
+//!
+//! Checked on every request, changed every poll: the lists are an immutable snapshot replaced as a
+//! whole on each change (copy on write), with a generation counter. Each thread keeps its own
+//! reference to the snapshot and re-reads it only when the generation moves, so a check writes no
+//! memory another core reads (a read lock would: its reader count bounces between cores).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use auth_core::UnixTime;
 
 use crate::claims::Claims;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Lists {
     /// jti -> until when to remember it (the token's own expiry).
     jtis: HashMap<String, UnixTime>,
@@ -18,12 +24,34 @@ struct Lists {
     subjects: HashMap<String, UnixTime>,
 }
 
+static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// This thread's view: which `Revocations`, at which generation, and its snapshot.
+type Local = Option<(usize, u64, Arc<Lists>)>;
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const { RefCell::new(None) };
+}
+
 /// The revocation lists of one verifier.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Revocations {
-    lists: RwLock<Lists>,
+    id: usize,
+    lists: RwLock<Arc<Lists>>,
+    generation: AtomicU64,
     /// Set once anything is revoked: until then a check costs one atomic load.
     any: AtomicBool,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            lists: RwLock::default(),
+            generation: AtomicU64::new(0),
+            any: AtomicBool::new(false),
+        }
+    }
 }
 
 /// Most revoked `jti`s held at once; past it, new ones are dropped with a warning (the memory a
@@ -34,11 +62,28 @@ pub(crate) const MAX_JTIS: usize = 1_000_000;
 pub(crate) const MAX_KEEP_SECS: i64 = 2 * 86_400;
 
 impl Revocations {
+    /// Applies `change` to a copy of the lists and publishes the copy if `change` says it changed
+    /// anything. Returns what `change` returned.
+    fn update<R>(&self, change: impl FnOnce(&mut Lists) -> (bool, R)) -> R {
+        let mut guard = match self.lists.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut next = Lists::clone(&guard);
+        let (changed, out) = change(&mut next);
+        if changed {
+            *guard = Arc::new(next);
+            // Published after the swap: a reader that sees the new generation reads the new lists.
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+        out
+    }
+
     pub(crate) fn revoke_jti(&self, jti: &str, until: UnixTime, now: UnixTime) {
         self.revoke_jtis(std::iter::once((jti, until)), now);
     }
 
-    /// Records many `jti`s under one write lock. An entry already held keeps the later of its two
+    /// Records many `jti`s in one change. An entry already held keeps the later of its two
     /// expiries, so nothing can shorten a revocation. Returns how many were dropped at the cap.
     pub(crate) fn revoke_jtis<'a>(
         &self,
@@ -47,60 +92,83 @@ impl Revocations {
     ) -> usize {
         self.any.store(true, Ordering::Release);
         let latest = now.saturating_add(MAX_KEEP_SECS);
-        let Ok(mut l) = self.lists.write() else {
-            return 0;
-        };
-        let mut dropped = 0;
-        for (jti, until) in entries {
-            let until = until.min(latest);
-            if let Some(e) = l.jtis.get_mut(jti) {
-                *e = (*e).max(until);
-            } else if l.jtis.len() < MAX_JTIS {
-                l.jtis.insert(jti.to_owned(), until);
-            } else {
-                dropped += 1;
+        self.update(|l| {
+            let (mut changed, mut dropped) = (false, 0);
+            for (jti, until) in entries {
+                let until = until.min(latest);
+                if let Some(e) = l.jtis.get_mut(jti) {
+                    if until > *e {
+                        *e = until;
+                        changed = true;
+                    }
+                } else if l.jtis.len() < MAX_JTIS {
+                    l.jtis.insert(jti.to_owned(), until);
+                    changed = true;
+                } else {
+                    dropped += 1;
+                }
             }
-        }
-        dropped
+            (changed, dropped)
+        })
     }
 
     pub(crate) fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
         self.any.store(true, Ordering::Release);
-        if let Ok(mut l) = self.lists.write() {
+        self.update(|l| {
             let e = l.subjects.entry(sub.to_owned()).or_insert(before);
             *e = (*e).max(before);
-        }
+            (true, ())
+        });
     }
 
     /// Drops entries that can no longer match an unexpired token.
     pub(crate) fn prune(&self, now: UnixTime) {
-        if let Ok(mut l) = self.lists.write() {
-            l.jtis.retain(|_, until| *until > now);
+        let stale = match self.lists.read() {
+            Ok(l) => l.jtis.values().any(|until| *until <= now),
+            Err(_) => true,
+        };
+        if stale {
+            self.update(|l| {
+                l.jtis.retain(|_, until| *until > now);
+                (true, ())
+            });
         }
     }
 
     pub(crate) fn is_revoked(&self, claims: &Claims) -> bool {
-        // The common case, nothing ever revoked, reads one flag and writes no shared memory (a read
-        // lock would: its reader count bounces between cores on every request).
+        // The common case, nothing ever revoked, reads one flag.
         if !self.any.load(Ordering::Acquire) {
             return false;
         }
-        let Ok(l) = self.lists.read() else {
-            return true;
-        }; // fail closed
-        if l.jtis.is_empty() && l.subjects.is_empty() {
-            return false;
-        }
-        if claims.jti.as_ref().is_some_and(|j| l.jtis.contains_key(j)) {
-            return true;
-        }
-        match (&claims.sub, claims.iat) {
-            (Some(sub), iat) => l
-                .subjects
-                .get(sub)
-                .is_some_and(|before| iat.is_none_or(|i| i < *before)),
-            (None, _) => false,
-        }
+        let generation = self.generation.load(Ordering::Acquire);
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            let current = matches!(&*local, Some((id, g, _)) if *id == self.id && *g == generation);
+            if !current {
+                let lists = match self.lists.read() {
+                    Ok(l) => Arc::clone(&l),
+                    Err(_) => return true, // fail closed
+                };
+                *local = Some((self.id, generation, lists));
+            }
+            match &*local {
+                Some((_, _, l)) => revoked_by(l, claims),
+                None => true,
+            }
+        })
+    }
+}
+
+fn revoked_by(l: &Lists, claims: &Claims) -> bool {
+    if claims.jti.as_ref().is_some_and(|j| l.jtis.contains_key(j)) {
+        return true;
+    }
+    match (&claims.sub, claims.iat) {
+        (Some(sub), iat) => l
+            .subjects
+            .get(sub)
+            .is_some_and(|before| iat.is_none_or(|i| i < *before)),
+        (None, _) => false,
     }
 }
 
@@ -132,6 +200,37 @@ mod tests {
         assert!(r.is_revoked(&token("a")));
         r.prune(1_000);
         assert!(!r.is_revoked(&token("a")));
+    }
+
+    #[test]
+    fn every_thread_sees_a_change_at_its_next_check() {
+        let r = Revocations::default();
+        r.revoke_jti("a", 1_000, 0);
+        assert!(r.is_revoked(&token("a")), "this thread caches the snapshot");
+        let other = Revocations::default();
+        assert!(
+            !other.is_revoked(&token("a")),
+            "another verifier's lists are its own"
+        );
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(r.is_revoked(&token("a")));
+                r.revoke_jti("b", 1_000, 0);
+            });
+        });
+        assert!(
+            r.is_revoked(&token("b")),
+            "a change made elsewhere is seen here"
+        );
+        r.prune(1_000);
+        assert!(!r.is_revoked(&token("a")) && !r.is_revoked(&token("b")));
+        r.revoke_subject_before("alice", 50);
+        let mut old = token("c");
+        old.sub = Some("alice".into());
+        old.iat = Some(49);
+        assert!(r.is_revoked(&old));
+        old.iat = Some(50);
+        assert!(!r.is_revoked(&old));
     }
 
     #[test]
