@@ -15,7 +15,9 @@
 #   es       ES256 bearer, cache warm  vs  open (header ignored)
 #   rs       RS256 bearer, cache warm  vs  open (header ignored)
 #
-# Usage: [ROUNDS=10] scripts/bench-auth-ab.sh [SECONDS_PER_RUN] [CONNECTIONS_PER_SIDE]   (defaults: 4, 32)
+# Usage: [ROUNDS=10] [REVOKED=1] scripts/bench-auth-ab.sh [SECONDS_PER_RUN] [CONNECTIONS_PER_SIDE]
+#        (defaults: 4 s, 32 connections). REVOKED=1 revokes one other token first, so every
+#        verification also checks a non-empty revocation list (polled from the IdP's feed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-4}
@@ -54,7 +56,7 @@ pair() {
 $(( (a1 - a0) )) $(( (b1 - b0) ))" >> "$work/results"
 }
 
-echo "machine: $(nproc) cores, $(uname -r); per side wrk -t1 -c$conns -d${secs}s on core 1; both services on core 0, one tokio worker each; IdP idle on core 1"
+echo "machine: $(nproc) cores, $(uname -r); REVOKED=${REVOKED:-0}; per side wrk -t1 -c$conns -d${secs}s on core 1; both services on core 0, one tokio worker each; IdP idle on core 1"
 : > "$work/results"
 for r in $(seq "$rounds"); do
   # The two unauthenticated processes take turns as the baseline (and as A in the control).

@@ -24,6 +24,12 @@ for _ in $(seq 100); do curl -sf "$idp/healthz" >/dev/null && break; sleep 0.1; 
 token() { curl -sf -u "$1:$2" -d grant_type=client_credentials "$idp/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
 es_token=$(token ops-es "$es")
 rs_token=$(token ops-rs "$rs")
+# REVOKED=1: revoke one (other) token first, so the services' revocation feed is not empty and every
+# verification checks the revocation list, as in a deployment where tokens get revoked.
+if [ "${REVOKED:-0}" = 1 ]; then
+  curl -sf -u "ops-es:$es" --data-urlencode "token=$(token ops-es "$es")" "$idp/revoke" >/dev/null
+  [ "$(curl -sf "$idp/revocations" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["revoked"]))')" = 1 ]
+fi
 
 # Starts `auth_overhead` serving $1 (protected, open, or both) with extra env $2..; waits for its
 # URLs in "$work/urls.<name>", where <name> is $1. Sets $svc_pid.

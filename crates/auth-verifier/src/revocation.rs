@@ -39,7 +39,8 @@ pub struct Revocations {
     id: usize,
     lists: RwLock<Arc<Lists>>,
     generation: AtomicU64,
-    /// Set once anything is revoked: until then a check costs one atomic load.
+    /// Set once anything is revoked (an empty feed sets nothing): until then a check costs one
+    /// atomic load.
     any: AtomicBool,
 }
 
@@ -72,6 +73,7 @@ impl Revocations {
         let mut next = Lists::clone(&guard);
         let (changed, out) = change(&mut next);
         if changed {
+            self.any.store(true, Ordering::Release);
             *guard = Arc::new(next);
             // Published after the swap: a reader that sees the new generation reads the new lists.
             self.generation.fetch_add(1, Ordering::Release);
@@ -90,7 +92,6 @@ impl Revocations {
         entries: impl IntoIterator<Item = (&'a str, UnixTime)>,
         now: UnixTime,
     ) -> usize {
-        self.any.store(true, Ordering::Release);
         let latest = now.saturating_add(MAX_KEEP_SECS);
         self.update(|l| {
             let (mut changed, mut dropped) = (false, 0);
@@ -113,7 +114,6 @@ impl Revocations {
     }
 
     pub(crate) fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
-        self.any.store(true, Ordering::Release);
         self.update(|l| {
             let e = l.subjects.entry(sub.to_owned()).or_insert(before);
             *e = (*e).max(before);
