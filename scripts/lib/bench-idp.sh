@@ -4,7 +4,9 @@
 # Processes appended to $pids are killed on exit.
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 
-cargo build --release -q -p auth-server -p inventory-service --example auth_overhead
+# Two commands: with `--example`, cargo would build only that example, leaving a stale IdP binary.
+cargo build --release -q -p auth-server
+cargo build --release -q -p inventory-service --example auth_overhead
 idp_bin=$PWD/target/release/auth-server
 work=$(mktemp -d /tmp/auth-bench-svc.XXXXXX)
 pids=""
