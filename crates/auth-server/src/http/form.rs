@@ -43,7 +43,7 @@ pub struct BodyTooLarge {
 
 /// Reads a request body of at most `limit` bytes.
 ///
-/// A longer body is read to its end when that end is within [`DRAIN_LIMIT`] so the client
+/// A longer body is read to its end when that end is within 1 MiB (`DRAIN_LIMIT`) so the client
 /// receives the error answer; a body that fails mid-way counts as too large and not drained.
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyTooLarge> {
     let mut body = pin!(body);
