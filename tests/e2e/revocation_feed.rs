@@ -12,6 +12,7 @@ use tests::{Backend, TestServer, basic};
 tests::on_both_backends!(
     the_feed_lists_live_revocations_only,
     a_polling_verifier_refuses_revoked_tokens_cache_hits_included,
+    a_disabled_users_tokens_appear_in_the_feed_at_once,
 );
 
 const AUD: &str = "https://api.test";
@@ -152,4 +153,28 @@ async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: 
     assert!(v.refresh_revocations().await.is_err());
     assert_eq!(v.verify(&revoked).await.err(), Some(VerifyError::Revoked));
     assert!(v.verify(&kept).await.is_ok());
+}
+
+async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
+    use tests::oauth::{Agent, first_party};
+    use tests::sso_support::{OFFLINE, PW, field, tokens};
+    let s = TestServer::start(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let mut browser = Agent::new();
+    let access = field(
+        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
+        "access_token",
+    );
+    let (_, _, before) = feed(&s, None).await;
+    assert_eq!(before["revoked"], json!([]));
+    // Not through /revoke: disabling the user ends their sessions and grants. The feed rendered a
+    // moment ago is not reused, although the clock has not moved.
+    s.app.users.set_disabled("ann", true).await.unwrap();
+    let (_, _, after) = feed(&s, None).await;
+    assert_eq!(
+        after["revoked"][0]["jti"],
+        claims_of(&access)["jti"],
+        "{after}"
+    );
 }

@@ -58,6 +58,8 @@ pub struct App {
     pub jwks_cache_control: HeaderValue,
     /// `server.trusted_proxies`, parsed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The last rendered revocation feed.
+    pub feed_cache: crate::http::revocation_feed::FeedCache,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -210,6 +212,7 @@ impl App {
                 .unwrap_or_default();
         Ok(Self {
             trusted_proxies,
+            feed_cache: Default::default(),
             metadata: Metadata::render(&config),
             cookies: CookiePolicy::for_issuer(&config.server.issuer),
             flow,

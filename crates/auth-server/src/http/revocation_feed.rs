@@ -8,9 +8,13 @@
 //! that was missed loses nothing; an `ETag` makes an unchanged poll a 304. `complete` is false
 //! when the list was cut at 100,000 entries.
 //!
-//! Known cost: every request runs one query over the live revocations (a small table, purged as
-//! tokens expire) and renders it; there is no per-caller rate limit.
+//! The rendered feed is reused for up to a second (one query and one rendering per second at most,
+//! whoever asks, with concurrent requests waiting for the one in flight), and re-rendered at once
+//! when this replica revokes a token; another replica's revocation shows within that second.
 
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +41,61 @@ struct Entry<'a> {
     exp: i64,
 }
 
+/// How long a rendered feed is reused when nothing was revoked here meanwhile.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// The last rendered feed.
+#[derive(Debug, Default)]
+pub struct FeedCache(tokio::sync::Mutex<Option<Rendered>>);
+
+#[derive(Debug, Clone)]
+struct Rendered {
+    /// The store's revocation epoch and the clock's second it was rendered at.
+    epoch: u64,
+    second: i64,
+    at: Instant,
+    body: Bytes,
+    etag: String,
+}
+
 /// `GET /revocations`.
 pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    // Held while rendering: concurrent requests wait for that one rendering and share it.
+    let mut cache = app.feed_cache.0.lock().await;
+    let (epoch, second) = (app.store.revocation_epoch(), app.clock.now());
+    let rendered = match &*cache {
+        Some(r) if r.epoch == epoch && r.second == second && r.at.elapsed() < FRESH_FOR => {
+            r.clone()
+        }
+        _ => match render(&app, epoch, second).await {
+            Ok(r) => {
+                *cache = Some(r.clone());
+                r
+            }
+            Err(res) => return res,
+        },
+    };
+    drop(cache);
+    let not_modified = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| etag_matches(v, &rendered.etag));
+    let mut res = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], rendered.body).into_response()
+    };
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
+        h.insert(header::ETAG, v);
+    }
+    // Always revalidate: a cached copy would hide a new revocation.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Response> {
     let (list, complete) = match app.token_admin.revoked_access_tokens().await {
         Ok(found) => found,
         Err(e) => {
@@ -50,7 +107,7 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
             );
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return res;
+            return Err(res);
         }
     };
     let feed = Feed {
@@ -66,21 +123,11 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
         "\"{}\"",
         URL_SAFE_NO_PAD.encode(&random::sha256(&body)[..18])
     );
-    let not_modified = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| etag_matches(v, &etag));
-    let mut res = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-    };
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        h.insert(header::ETAG, v);
-    }
-    // Always revalidate: a cached copy would hide a new revocation.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
+    Ok(Rendered {
+        epoch,
+        second,
+        at: Instant::now(),
+        body: Bytes::from(body),
+        etag,
+    })
 }

@@ -52,6 +52,8 @@ impl From<DbErr> for StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Moves whenever this process revokes access tokens (see [`Store::revocation_epoch`]).
+    revocation_epoch: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -93,7 +95,24 @@ impl Store {
                 Err(e) => return Err(e.into()),
             }
         };
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            revocation_epoch: Default::default(),
+        })
+    }
+
+    /// A number that changes whenever this process has recorded a revoked access token, so a
+    /// rendered revocation feed can be reused until it does. Other replicas' revocations do not
+    /// move it; they are seen when the cached feed ages out.
+    pub fn revocation_epoch(&self) -> u64 {
+        self.revocation_epoch
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks that access tokens were (or may have been) revoked.
+    pub(crate) fn revocations_changed(&self) {
+        self.revocation_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Applies every pending migration. Safe when several replicas start at once: on PostgreSQL the

@@ -57,6 +57,12 @@ impl Store {
     /// Ends a session and revokes every refresh-token family issued under it, in one transaction.
     /// Returns whether a live session was ended.
     pub async fn end_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let ended = self.end_session_txn(id, now).await;
+        self.revocations_changed();
+        ended
+    }
+
+    async fn end_session_txn(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let txn = self.conn().begin().await?;
         let ended = session::Entity::update_many()
             .col_expr(session::Column::EndedAt, Expr::value(now))
@@ -195,6 +201,12 @@ impl Store {
 
     /// Revokes what a code's first redemption issued: its refresh-token family and its access token.
     pub async fn revoke_code_tokens(&self, row: &code::Model, now: i64) -> Result<(), StoreError> {
+        let done = self.revoke_code_tokens_txn(row, now).await;
+        self.revocations_changed();
+        done
+    }
+
+    async fn revoke_code_tokens_txn(&self, row: &code::Model, now: i64) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
         if let Some(f) = &row.family_id {
             revoke_family_in(&txn, f, now).await?;
@@ -293,12 +305,16 @@ impl Store {
 
     /// Revokes a family; true if it was live.
     pub async fn revoke_family(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        revoke_family_in(self.conn(), id, now).await
+        let revoked = revoke_family_in(self.conn(), id, now).await;
+        self.revocations_changed();
+        revoked
     }
 
     /// Records a revoked access token until its expiry.
     pub async fn revoke_access_token(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
-        insert_revoked_jti_in(self.conn(), jti, exp).await
+        let done = insert_revoked_jti_in(self.conn(), jti, exp).await;
+        self.revocations_changed();
+        done
     }
 
     /// The access tokens revoked before their expiry whose `exp` is after `since` (`jti`, `exp`), in
