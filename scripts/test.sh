@@ -22,6 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# fmt and clippy are rustup components, absent from a minimal toolchain.
+if ! { cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1; then
+  echo "== installing rustfmt and clippy"
+  rustup component add rustfmt clippy >/dev/null
+fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "== installing cargo-nextest"
   cargo install --locked cargo-nextest >/dev/null

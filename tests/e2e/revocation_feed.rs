@@ -57,12 +57,7 @@ async fn feed(s: &TestServer, if_none_match: Option<&str>) -> (u16, String, Valu
 }
 
 fn claims_of(token: &str) -> Value {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    tests::decode_segment(token, 1)
 }
 
 async fn the_feed_lists_live_revocations_only(backend: Backend) {

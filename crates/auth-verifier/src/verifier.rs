@@ -348,7 +348,9 @@ impl Verifier {
         Some(answer)
     }
 
-    async fn verify_in_full(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+    /// Verifies a token that [`Verifier::verify_cached`] did not find: signature and every claim,
+    /// fetching keys if needed, then caches the result.
+    pub(crate) async fn verify_in_full(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_bytes {
             return Err(VerifyError::TooLarge(inner.max_token_bytes));

@@ -22,6 +22,11 @@ pub fn sha256(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
 }
 
+/// A strong entity tag for a document: a quoted digest of its bytes (RFC 9110 §8.8.3).
+pub fn strong_etag(body: &[u8]) -> String {
+    format!("\"{}\"", URL_SAFE_NO_PAD.encode(&sha256(body)[..18]))
+}
+
 /// Whether `presented` hashes to `expected_digest`, compared in constant time.
 pub fn secret_matches(presented: &str, expected_digest: &[u8]) -> bool {
     let digest = Sha256::digest(presented.as_bytes());

@@ -22,8 +22,7 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
     // Several header lines form one list, in order (RFC 9110 §5.3); walk it from the right. Anything
     // that is not an address (a line that is not text, an entry that does not parse) ends the walk
     // at the last trusted hop: all such requests share that proxy's bucket, which is the safe side.
-    let lines: Vec<_> = headers.get_all("x-forwarded-for").iter().collect();
-    for line in lines.iter().rev() {
+    for line in headers.get_all("x-forwarded-for").iter().rev() {
         let Ok(line) = line.to_str() else {
             return addr;
         };

@@ -129,30 +129,48 @@ pub async fn oauth_authorization_server(State(app): State<AppState>) -> Response
 /// schedule (see [`Config::jwks_max_age_secs`]).
 pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let snap = app.keys.ring().snapshot();
-    let etag = HeaderValue::from_str(&snap.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    conditional(
+        &headers,
+        &snap.etag,
+        JWKS_CONTENT_TYPE,
+        snap.jwks.clone(),
+        app.jwks_cache_control.clone(),
+    )
+}
+
+/// A document with a strong `ETag`: `304 Not Modified` when `If-None-Match` names it (RFC 9110
+/// §13.1.2), else the body with its content type; `Cache-Control` on both.
+pub(crate) fn conditional(
+    headers: &HeaderMap,
+    etag: &str,
+    content_type: &'static str,
+    body: Bytes,
+    cache_control: HeaderValue,
+) -> Response {
     let not_modified = headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| etag_matches(v, &snap.etag));
+        .any(|v| etag_matches(v, etag));
     let mut res = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(snap.jwks.clone()));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(JWKS_CONTENT_TYPE),
-        );
+        let mut r = Response::new(Body::from(body));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         r
     };
     let h = res.headers_mut();
-    h.insert(header::ETAG, etag);
-    h.insert(header::CACHE_CONTROL, app.jwks_cache_control.clone());
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
+    );
+    h.insert(header::CACHE_CONTROL, cache_control);
     res
 }
 
 /// RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current representation.
-pub(crate) fn etag_matches(header_value: &str, etag: &str) -> bool {
+fn etag_matches(header_value: &str, etag: &str) -> bool {
     header_value.split(',').map(str::trim).any(|candidate| {
         candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
     })

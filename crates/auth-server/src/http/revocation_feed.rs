@@ -17,12 +17,10 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use axum::response::Response;
 use serde::Serialize;
 
-use super::discovery::etag_matches;
+use super::discovery::conditional;
 use super::error::json_error;
 use crate::app::AppState;
 use crate::domain::random;
@@ -76,23 +74,14 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
         },
     };
     drop(cache);
-    let not_modified = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| etag_matches(v, &rendered.etag));
-    let mut res = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "application/json")], rendered.body).into_response()
-    };
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
-        h.insert(header::ETAG, v);
-    }
     // Always revalidate: a cached copy would hide a new revocation.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    res
+    conditional(
+        &headers,
+        &rendered.etag,
+        "application/json",
+        rendered.body,
+        HeaderValue::from_static("no-cache"),
+    )
 }
 
 async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Response> {
@@ -119,10 +108,7 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
         complete,
     };
     let body = serde_json::to_vec(&feed).unwrap_or_default();
-    let etag = format!(
-        "\"{}\"",
-        URL_SAFE_NO_PAD.encode(&random::sha256(&body)[..18])
-    );
+    let etag = random::strong_etag(&body);
     Ok(Rendered {
         epoch,
         second,

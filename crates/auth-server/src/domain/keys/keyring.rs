@@ -8,8 +8,6 @@ use std::sync::{Arc, RwLock};
 
 use auth_core::jwk::{Jwk, JwkSet};
 use auth_core::{Alg, UnixTime};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
 use josekit::jws::JwsSigner;
 
@@ -60,10 +58,7 @@ impl Snapshot {
             keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         };
         let body = serde_json::to_vec(&set).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
-        let etag = format!(
-            "\"{}\"",
-            URL_SAFE_NO_PAD.encode(&random::sha256(&body)[..18])
-        );
+        let etag = random::strong_etag(&body);
         Self {
             keys,
             jwks: Bytes::from(body),
