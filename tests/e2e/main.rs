@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod client_credentials;
+mod invariants;
 mod jwks_and_discovery;
 mod outage;
 mod revocation_feed;

@@ -52,6 +52,17 @@ pub struct AccessTokenRequest {
     pub scopes: Vec<String>,
 }
 
+/// The identity and lifetime of an access token not signed yet (see [`TokenIssuer::reserve`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reserved {
+    /// Its `jti`.
+    pub jti: String,
+    /// Its `iat`.
+    pub iat: i64,
+    /// Its `exp`.
+    pub exp: i64,
+}
+
 /// Signs access tokens with the key that is active now.
 #[derive(Debug, Clone)]
 pub struct TokenIssuer {
@@ -87,14 +98,36 @@ impl TokenIssuer {
 
     /// Signs an RFC 9068 access token: header `typ: at+jwt`, `alg` and `kid` of the active key.
     pub async fn access_token(&self, req: AccessTokenRequest) -> Result<SignedToken, IssueError> {
+        self.reserved_access_token(req, self.reserve()).await
+    }
+
+    /// The `jti`, `iat` and `exp` of an access token to be signed later with
+    /// [`TokenIssuer::reserved_access_token`]. A grant records them in the same transaction that
+    /// checks the grant is still live, before anything is signed: a revocation that commits after
+    /// that transaction then finds the `jti` and lists it, and one that commits before makes the
+    /// grant refuse. So no access token escapes a revocation.
+    pub fn reserve(&self) -> Reserved {
         let now = self.clock.now();
-        let jti = random::token(16);
+        Reserved {
+            jti: random::token(16),
+            iat: now,
+            exp: now + self.access_token_ttl,
+        }
+    }
+
+    /// Signs an access token with reserved `jti`, `iat` and `exp`.
+    pub async fn reserved_access_token(
+        &self,
+        req: AccessTokenRequest,
+        reserved: Reserved,
+    ) -> Result<SignedToken, IssueError> {
+        let Reserved { jti, iat, exp } = reserved;
         let claims = AccessTokenClaims {
             iss: self.issuer.to_string(),
             sub: req.sub,
             aud: Audience::from_list(req.audience),
-            exp: now + self.access_token_ttl,
-            iat: now,
+            exp,
+            iat,
             jti: jti.clone(),
             client_id: req.client_id,
             scope: (!req.scopes.is_empty()).then(|| req.scopes.join(" ")),

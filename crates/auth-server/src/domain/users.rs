@@ -35,6 +35,8 @@ pub struct User {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// Moves whenever the password changes or the user is disabled or enabled.
+    pub security_stamp: i64,
 }
 
 impl From<&user::Model> for User {
@@ -48,6 +50,7 @@ impl From<&user::Model> for User {
             has_password: m.password_hash.is_some(),
             created_at: m.created_at,
             updated_at: m.updated_at,
+            security_stamp: m.security_stamp,
         }
     }
 }
@@ -186,6 +189,7 @@ impl Users {
             disabled: false,
             created_at: now,
             updated_at: now,
+            security_stamp: 0,
         };
         match self.store.insert_user(row.clone()).await {
             Ok(()) => Ok(User::from(&row)),
@@ -234,8 +238,9 @@ impl Users {
         let phc = self.hasher.hash(password).await?;
         let now = self.clock.now();
         self.store.set_user_password(&row.id, phc, now).await?;
-        // A new password signs the user out everywhere (the old one may have been stolen).
-        self.store.end_user_sessions(&row.id, now).await?;
+        // A new password signs the user out everywhere and ends every grant (the old one may have
+        // been stolen), whether or not the session a grant came from still exists.
+        self.store.end_user_grants(&row.id, now).await?;
         Ok(())
     }
 
@@ -245,8 +250,9 @@ impl Users {
         let now = self.clock.now();
         self.store.set_user_disabled(&row.id, disabled, now).await?;
         if disabled {
-            // Signed out everywhere: the sessions end, and the refresh tokens issued under them.
-            self.store.end_user_sessions(&row.id, now).await?;
+            // Signed out everywhere: the sessions end, and every grant with them (enabling the user
+            // again brings none back).
+            self.store.end_user_grants(&row.id, now).await?;
         }
         Ok(())
     }
@@ -280,10 +286,14 @@ impl Users {
                 .map_err(|_| LoginError::Busy)?;
             return Err(LoginError::Rejected);
         };
-        let verified = self.hasher.verify(pw, phc).await.map_err(|e| match e {
-            PasswordError::Busy => LoginError::Busy,
-            PasswordError::Hash(_) => LoginError::Rejected,
-        })?;
+        let verified = self
+            .hasher
+            .verify(pw, phc.clone())
+            .await
+            .map_err(|e| match e {
+                PasswordError::Busy => LoginError::Busy,
+                PasswordError::Hash(_) => LoginError::Rejected,
+            })?;
         if !verified.ok || row.disabled {
             return Err(LoginError::Rejected);
         }
@@ -291,7 +301,7 @@ impl Users {
             && let Ok(new_phc) = self.hasher.hash(password.to_owned()).await
             && let Err(e) = self
                 .store
-                .set_user_password(&row.id, new_phc, self.clock.now())
+                .upgrade_password_hash(&row.id, &phc, new_phc)
                 .await
         {
             tracing::warn!(error = %e, "could not store the upgraded password hash");

@@ -17,15 +17,32 @@ use super::{Store, StoreError};
 /// real `jti`, which is base64url).
 const REUSED_MARK: &str = "!reused";
 
-impl Store {
-    /// Inserts a new session.
-    pub async fn insert_session(&self, row: session::Model) -> Result<(), StoreError> {
-        session::Entity::insert(session::ActiveModel::from(row))
-            .exec_without_returning(self.conn())
-            .await?;
-        Ok(())
-    }
+/// What [`Store::advance_family`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advance {
+    /// The presented token was live; it is retired and the new one is the family's only live token.
+    Rotated,
+    /// A retry within the grace window; every earlier token is retired and the new one is the
+    /// family's only live token.
+    Reissued,
+    /// A retired token presented after the grace window: the family is revoked.
+    Reused,
+    /// The family was revoked or has expired; nothing was written.
+    Revoked,
+}
 
+/// What [`Store::commit_code_grant`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCommit {
+    /// Recorded: sign the tokens.
+    Committed,
+    /// The code's session has ended; nothing was written.
+    SessionEnded,
+    /// Another redemption of the code came first; nothing was written.
+    Reused,
+}
+
+impl Store {
     /// The session whose cookie secret hashes to `digest`.
     pub async fn find_session_by_secret(
         &self,
@@ -94,32 +111,51 @@ impl Store {
         Ok(ended > 0)
     }
 
-    /// Ends every live session of a user (and their refresh tokens): for a user being disabled.
-    pub async fn end_user_sessions(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+    /// Ends every grant of a user: their live sessions, every refresh-token family they hold
+    /// (whether or not its session still exists: an `offline_access` grant outlives its session),
+    /// and the access tokens of their code grants; every live access token among them goes to the
+    /// revocation feed. For a new password and a disabled user.
+    ///
+    /// Races are closed by what each step locks: a session can only be started under the user's
+    /// security stamp ([`Store::start_session`]), which the caller has already moved; a family is
+    /// only created under a live session ([`Store::commit_code_grant`]) and only advanced under its
+    /// own live row ([`Store::advance_family`]), and every revocation here writes those rows before
+    /// it reads what they issued.
+    pub async fn end_user_grants(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let done = self.end_user_grants_inner(user_id, now).await;
+        self.revocations_changed();
+        done
+    }
+
+    async fn end_user_grants_inner(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
         let live = session::Entity::find()
             .filter(session::Column::UserId.eq(user_id))
             .filter(session::Column::EndedAt.is_null())
             .all(self.conn())
             .await?;
         for s in live {
-            self.end_session(&s.id, now).await?;
+            self.end_session_txn(&s.id, now).await?;
         }
-        Ok(())
-    }
-
-    /// Records the access token issued together with refresh token `digest`.
-    pub async fn record_refresh_access(
-        &self,
-        digest: &[u8],
-        access_jti: &str,
-        access_exp: i64,
-    ) -> Result<(), StoreError> {
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::AccessJti, Expr::value(access_jti))
-            .col_expr(refresh_token::Column::AccessExp, Expr::value(access_exp))
-            .filter(refresh_token::Column::TokenSha256.eq(digest.to_vec()))
-            .exec(self.conn())
+        let families = family::Entity::find()
+            .filter(family::Column::UserId.eq(user_id))
+            .filter(family::Column::RevokedAt.is_null())
+            .all(self.conn())
             .await?;
+        for f in families {
+            let txn = self.conn().begin().await?;
+            revoke_family_in(&txn, &f.id, now).await?;
+            txn.commit().await?;
+        }
+        let codes = code::Entity::find()
+            .filter(code::Column::UserId.eq(user_id))
+            .filter(code::Column::AccessExp.gt(now))
+            .all(self.conn())
+            .await?;
+        for c in codes {
+            if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
+                insert_revoked_jti_in(self.conn(), &jti, exp).await?;
+            }
+        }
         Ok(())
     }
 
@@ -160,33 +196,66 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Records what a redemption issued, so that a second redemption can revoke it. False (and
-    /// nothing written) if a second redemption came first and marked the code with
-    /// [`Store::mark_code_reused`]: the caller must then revoke what it issued itself. Together, the
-    /// two make "a reused code leaves no live tokens" hold whichever of two concurrent redemptions
-    /// finishes first.
-    pub async fn record_code_tokens(
+    /// Commits a code redemption before anything is signed, in one transaction: the session row is
+    /// locked and must not have ended; the new refresh-token family (if any) is inserted with its
+    /// first token; and the code records what it issued (the family and the reserved access token),
+    /// unless a second redemption has marked it reused ([`Store::mark_code_reused`]).
+    ///
+    /// So a logout, a new password or a disabled user either commits first (and this refuses) or
+    /// finds what this recorded and revokes it; and a replay either marks the code first (and this
+    /// refuses, with nothing issued) or finds what this recorded and revokes it.
+    pub async fn commit_code_grant(
         &self,
         digest: &[u8],
-        family_id: Option<String>,
+        session_id: &str,
+        new_family: Option<(family::Model, refresh_token::Model)>,
         access_jti: &str,
         access_exp: i64,
-    ) -> Result<bool, StoreError> {
-        let n = code::Entity::update_many()
+    ) -> Result<CodeCommit, StoreError> {
+        let txn = self.conn().begin().await?;
+        let locked = session::Entity::update_many()
+            .col_expr(
+                session::Column::EndedAt,
+                Expr::col(session::Column::EndedAt),
+            )
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::EndedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if locked != 1 {
+            txn.rollback().await?;
+            return Ok(CodeCommit::SessionEnded);
+        }
+        let family_id = new_family.as_ref().map(|(f, _)| f.id.clone());
+        if let Some((fam, first)) = new_family {
+            family::Entity::insert(family::ActiveModel::from(fam))
+                .exec_without_returning(&txn)
+                .await?;
+            refresh_token::Entity::insert(refresh_token::ActiveModel::from(first))
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        let recorded = code::Entity::update_many()
             .col_expr(code::Column::FamilyId, Expr::value(family_id))
             .col_expr(code::Column::AccessJti, Expr::value(access_jti))
             .col_expr(code::Column::AccessExp, Expr::value(access_exp))
             .filter(code::Column::CodeSha256.eq(digest.to_vec()))
             .filter(code::Column::AccessJti.is_null())
-            .exec(self.conn())
+            .exec(&txn)
             .await?
             .rows_affected;
-        Ok(n == 1)
+        if recorded != 1 {
+            txn.rollback().await?;
+            return Ok(CodeCommit::Reused);
+        }
+        txn.commit().await?;
+        Ok(CodeCommit::Committed)
     }
 
-    /// A second redemption of a used code whose first redemption has not recorded its tokens (yet,
-    /// or ever: it may have failed): marks the code so that the recording fails and the first
-    /// redemption revokes what it issued. True if marked; false if the tokens were recorded already
+    /// A second redemption of a used code whose first redemption has not committed (yet, or ever:
+    /// it may have failed): marks the code so that [`Store::commit_code_grant`] refuses and nothing
+    /// is issued. True if marked; false if the tokens were recorded already
     /// (re-read the code and revoke them with [`Store::revoke_code_tokens`]).
     pub async fn mark_code_reused(&self, digest: &[u8]) -> Result<bool, StoreError> {
         let n = code::Entity::update_many()
@@ -220,23 +289,6 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a new family and its first refresh token.
-    pub async fn insert_family(
-        &self,
-        fam: family::Model,
-        first: refresh_token::Model,
-    ) -> Result<(), StoreError> {
-        let txn = self.conn().begin().await?;
-        family::Entity::insert(family::ActiveModel::from(fam))
-            .exec_without_returning(&txn)
-            .await?;
-        refresh_token::Entity::insert(refresh_token::ActiveModel::from(first))
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
     /// A refresh token by digest, with its family.
     pub async fn find_refresh(
         &self,
@@ -254,58 +306,107 @@ impl Store {
         Ok(fam.map(|f| (token, f)))
     }
 
-    /// Rotates: marks `old` used and inserts `next`, atomically. False (and nothing written) if `old`
-    /// was already used, so of two concurrent rotations exactly one wins.
-    pub async fn rotate_refresh(
+    /// One step of a refresh-token family (RFC 9700 §4.14.2), decided and written in one
+    /// transaction under the family's row lock, so that concurrent refreshes, on any replica, are
+    /// serialised and the family never has more than one live token:
+    ///
+    /// - the family must be live (not revoked, not expired), else [`Advance::Revoked`];
+    /// - `presented` unused: it is retired and `next` inserted ([`Advance::Rotated`]);
+    /// - `presented` retired at most `grace` seconds ago (a retry after a lost response): every
+    ///   unused token of the family is retired and `next` inserted ([`Advance::Reissued`]);
+    /// - retired longer ago: the family is revoked with the access tokens it issued
+    ///   ([`Advance::Reused`]).
+    ///
+    /// `next` carries the `jti` and `exp` of the access token to be signed with it, so a revocation
+    /// that comes after this commits lists that token.
+    pub async fn advance_family(
         &self,
-        old: &[u8],
+        family_id: &str,
+        presented: &[u8],
         next: refresh_token::Model,
         now: i64,
-    ) -> Result<bool, StoreError> {
+        grace: i64,
+    ) -> Result<Advance, StoreError> {
+        let out = self
+            .advance_family_txn(family_id, presented, next, now, grace)
+            .await;
+        if matches!(out, Ok(Advance::Reused)) {
+            self.revocations_changed();
+        }
+        out
+    }
+
+    async fn advance_family_txn(
+        &self,
+        family_id: &str,
+        presented: &[u8],
+        next: refresh_token::Model,
+        now: i64,
+        grace: i64,
+    ) -> Result<Advance, StoreError> {
         let txn = self.conn().begin().await?;
-        let n = refresh_token::Entity::update_many()
+        // The lock: a write first, so PostgreSQL holds the family's row lock and SQLite its write
+        // lock (a write before any read cannot fail with SQLITE_BUSY_SNAPSHOT) until commit.
+        let live = family::Entity::update_many()
+            .col_expr(
+                family::Column::RevokedAt,
+                Expr::col(family::Column::RevokedAt),
+            )
+            .filter(family::Column::Id.eq(family_id))
+            .filter(family::Column::RevokedAt.is_null())
+            .filter(family::Column::ExpiresAt.gt(now))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if live != 1 {
+            txn.rollback().await?;
+            return Ok(Advance::Revoked);
+        }
+        let rotated = refresh_token::Entity::update_many()
             .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-            .filter(refresh_token::Column::TokenSha256.eq(old.to_vec()))
+            .filter(refresh_token::Column::TokenSha256.eq(presented.to_vec()))
+            .filter(refresh_token::Column::FamilyId.eq(family_id))
             .filter(refresh_token::Column::UsedAt.is_null())
             .exec(&txn)
             .await?
             .rows_affected;
-        if n != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
+        let step = if rotated == 1 {
+            Advance::Rotated
+        } else {
+            let used_at = refresh_token::Entity::find_by_id(presented.to_vec())
+                .one(&txn)
+                .await?
+                .and_then(|r| r.used_at)
+                .unwrap_or(i64::MIN);
+            if now.saturating_sub(used_at) > grace {
+                revoke_family_in(&txn, family_id, now).await?;
+                txn.commit().await?;
+                return Ok(Advance::Reused);
+            }
+            refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+                .filter(refresh_token::Column::FamilyId.eq(family_id))
+                .filter(refresh_token::Column::UsedAt.is_null())
+                .exec(&txn)
+                .await?;
+            Advance::Reissued
+        };
         refresh_token::Entity::insert(refresh_token::ActiveModel::from(next))
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
-        Ok(true)
-    }
-
-    /// A retry within the grace window: every unused token of the family is retired and `next`
-    /// becomes the family's only live token.
-    pub async fn reissue_refresh(
-        &self,
-        family_id: &str,
-        next: refresh_token::Model,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let txn = self.conn().begin().await?;
-        refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-            .filter(refresh_token::Column::FamilyId.eq(family_id))
-            .filter(refresh_token::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
-        refresh_token::Entity::insert(refresh_token::ActiveModel::from(next))
-            .exec_without_returning(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
+        Ok(step)
     }
 
     /// Revokes a family; true if it was live.
     pub async fn revoke_family(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let revoked = revoke_family_in(self.conn(), id, now).await;
+        let revoked = async {
+            let txn = self.conn().begin().await?;
+            let revoked = revoke_family_in(&txn, id, now).await?;
+            txn.commit().await?;
+            Ok(revoked)
+        }
+        .await;
         self.revocations_changed();
         revoked
     }
@@ -503,11 +604,22 @@ impl Store {
 
 /// Revokes a family: its refresh tokens stop working, and the access tokens issued with them that
 /// have not expired are put on the revocation list (introspection and userinfo refuse them).
+///
+/// The family row is written first: that takes its lock (see [`Store::advance_family`]), so a
+/// refresh that committed before is seen by the read that follows, and one that comes after finds
+/// the family revoked.
 async fn revoke_family_in(
     db: &impl ConnectionTrait,
     id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let n = family::Entity::update_many()
+        .col_expr(family::Column::RevokedAt, Expr::value(now))
+        .filter(family::Column::Id.eq(id))
+        .filter(family::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected;
     let issued = refresh_token::Entity::find()
         .filter(refresh_token::Column::FamilyId.eq(id))
         .filter(refresh_token::Column::AccessExp.gt(now))
@@ -518,13 +630,6 @@ async fn revoke_family_in(
             insert_revoked_jti_in(db, &jti, exp).await?;
         }
     }
-    let n = family::Entity::update_many()
-        .col_expr(family::Column::RevokedAt, Expr::value(now))
-        .filter(family::Column::Id.eq(id))
-        .filter(family::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected;
     Ok(n > 0)
 }
 

@@ -1,8 +1,7 @@
 //! The user repository.
 
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 use super::entities::user::{self, ActiveModel, Column, Entity};
 use super::{Store, StoreError};
@@ -41,37 +40,92 @@ impl Store {
             .await?)
     }
 
-    /// Sets the password hash of user `id`.
+    /// Sets the password hash of user `id` and moves its security stamp (sessions started under the
+    /// old stamp can no longer be started; see [`Store::start_session`]).
     pub async fn set_user_password(
         &self,
         id: &str,
         phc: String,
         now: i64,
     ) -> Result<(), StoreError> {
-        let row = ActiveModel {
-            id: Set(id.to_owned()),
-            password_hash: Set(Some(phc)),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        row.update(self.conn()).await?;
+        Entity::update_many()
+            .col_expr(Column::PasswordHash, Expr::value(phc))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                Column::SecurityStamp,
+                Expr::col(Column::SecurityStamp).add(1),
+            )
+            .filter(Column::Id.eq(id))
+            .exec(self.conn())
+            .await?;
         Ok(())
     }
 
-    /// Enables or disables user `id`.
+    /// Replaces a password hash made with weaker parameters by `new`, the same password hashed with
+    /// today's: only if the stored hash is still `old`, so an upgrade racing a new password never
+    /// brings the old password back. The stamp does not move (the password did not change).
+    pub async fn upgrade_password_hash(
+        &self,
+        id: &str,
+        old: &str,
+        new: String,
+    ) -> Result<(), StoreError> {
+        Entity::update_many()
+            .col_expr(Column::PasswordHash, Expr::value(new))
+            .filter(Column::Id.eq(id))
+            .filter(Column::PasswordHash.eq(old))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Enables or disables user `id`, moving its security stamp.
     pub async fn set_user_disabled(
         &self,
         id: &str,
         disabled: bool,
         now: i64,
     ) -> Result<(), StoreError> {
-        let row = ActiveModel {
-            id: Set(id.to_owned()),
-            disabled: Set(disabled),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        row.update(self.conn()).await?;
+        Entity::update_many()
+            .col_expr(Column::Disabled, Expr::value(disabled))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                Column::SecurityStamp,
+                Expr::col(Column::SecurityStamp).add(1),
+            )
+            .filter(Column::Id.eq(id))
+            .exec(self.conn())
+            .await?;
         Ok(())
+    }
+
+    /// Inserts a new sign-in session, if user `user_id` is still enabled and its security stamp is
+    /// still `stamp` (the one its password was checked under). The user row is locked first (a
+    /// conditional write), so a new password or a disabled user either commits first, and this
+    /// refuses, or waits for this session to exist and then ends it. False if refused.
+    pub async fn start_session(
+        &self,
+        row: super::entities::sso_session::Model,
+        stamp: i64,
+    ) -> Result<bool, StoreError> {
+        use super::entities::sso_session;
+        let txn = self.conn().begin().await?;
+        let locked = Entity::update_many()
+            .col_expr(Column::SecurityStamp, Expr::col(Column::SecurityStamp))
+            .filter(Column::Id.eq(row.user_id.as_str()))
+            .filter(Column::SecurityStamp.eq(stamp))
+            .filter(Column::Disabled.eq(false))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if locked != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        sso_session::Entity::insert(sso_session::ActiveModel::from(row))
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
     }
 }

@@ -11,10 +11,11 @@ use super::super::random;
 use super::super::sso::claims::{ID_TOKEN_TYP, IdTokenClaims, UserClaims, at_hash};
 use super::super::sso::pkce;
 use super::super::sso::sessions::{SessionState, Sessions};
-use super::super::tokens::{AccessTokenRequest, TokenIssuer};
+use super::super::tokens::{AccessTokenRequest, Reserved, TokenIssuer};
 use super::super::users::{User, Users};
 use super::issue_error;
-use crate::store::entities::{authorization_code, refresh_token, token_family};
+use crate::store::entities::{refresh_token, token_family};
+use crate::store::sso::{Advance, CodeCommit};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a refresh token.
@@ -199,43 +200,37 @@ impl UserGrants {
         };
         // Before anything is stored: a grant that cannot give an access token an audience.
         self.audience(client, &grant.scopes, &grant.resources)?;
-        let family = if wants_refresh {
-            Some(self.new_family(client, &grant).await?)
-        } else {
-            None
+        // Everything is recorded, under the session's lock, before anything is signed.
+        let reserved = self.tokens.reserve();
+        let family = wants_refresh.then(|| self.new_family(client, &grant, &reserved));
+        let (family_rows, refresh_secret) = match family {
+            Some((fam, first, secret)) => (Some((fam, first)), Some(secret)),
+            None => (None, None),
         };
-        let (tokens, jti, exp) = self
-            .mint(client, &grant, family.as_ref().map(|f| f.1.clone()))
-            .await?;
-        if let Some((_, first)) = &family {
-            self.store
-                .record_refresh_access(&random::sha256(first.as_bytes()), &jti, exp)
-                .await
-                .map_err(unavailable)?;
-        }
-        let family_id = family.map(|f| f.0);
-        let recorded = self
+        match self
             .store
-            .record_code_tokens(&digest, family_id.clone(), &jti, exp)
+            .commit_code_grant(
+                &digest,
+                &row.session_id,
+                family_rows,
+                &reserved.jti,
+                reserved.exp,
+            )
             .await
-            .map_err(unavailable)?;
-        if !recorded {
-            // A second redemption came while this one was running: §4.1.2 again, for what this one
-            // has just issued.
-            tracing::warn!(client = %client.id, "authorization code reused during its redemption; revoking what it issued");
-            let issued = authorization_code::Model {
-                family_id,
-                access_jti: Some(jti),
-                access_exp: Some(exp),
-                ..row
-            };
-            self.store
-                .revoke_code_tokens(&issued, now)
-                .await
-                .map_err(unavailable)?;
-            return Err(invalid_grant("the authorization code was already used"));
+            .map_err(unavailable)?
+        {
+            CodeCommit::Committed => {}
+            CodeCommit::SessionEnded => {
+                return Err(invalid_grant("the user's session has ended"));
+            }
+            CodeCommit::Reused => {
+                // A second redemption came while this one was running: §4.1.2 again; nothing was
+                // issued here.
+                tracing::warn!(client = %client.id, "authorization code reused during its redemption");
+                return Err(invalid_grant("the authorization code was already used"));
+            }
         }
-        Ok(tokens)
+        self.mint(client, &grant, refresh_secret, reserved).await
     }
 
     /// RFC 6749 §6 with rotation: every use returns a new refresh token and retires the old one. A
@@ -304,6 +299,19 @@ impl UserGrants {
                 return Err(invalid_grant("the sign-in session has ended"));
             }
         }
+        let user = match self.active_user(&family.user_id).await {
+            Ok(u) => u,
+            Err(e) => {
+                self.store
+                    .revoke_family(&family.id, now)
+                    .await
+                    .map_err(unavailable)?;
+                return Err(e);
+            }
+        };
+        // The access token's `jti` is recorded with the new refresh token, under the family's lock,
+        // before it is signed (see `TokenIssuer::reserve`).
+        let reserved = self.tokens.reserve();
         let next_secret = random::token(REFRESH_BYTES);
         let next = refresh_token::Model {
             token_sha256: random::sha256(next_secret.as_bytes()),
@@ -311,44 +319,26 @@ impl UserGrants {
             created_at: now,
             expires_at: (now + self.refresh.idle).min(family.expires_at),
             used_at: None,
-            access_jti: None,
-            access_exp: None,
+            access_jti: Some(reserved.jti.clone()),
+            access_exp: Some(reserved.exp),
         };
-        let rotated = row.used_at.is_none()
-            && self
-                .store
-                .rotate_refresh(&digest, next.clone(), now)
-                .await
-                .map_err(unavailable)?;
-        if !rotated {
-            // Already used: this call or a concurrent one lost. Re-read when it was used.
-            let used_at = self
-                .store
-                .find_refresh(&digest)
-                .await
-                .map_err(unavailable)?
-                .and_then(|(r, _)| r.used_at)
-                .unwrap_or(now);
-            if now - used_at > self.refresh.grace {
-                tracing::warn!(client = %client.id, family = %family.id, "refresh token reuse; revoking the family");
-                self.store
-                    .revoke_family(&family.id, now)
-                    .await
-                    .map_err(unavailable)?;
+        match self
+            .store
+            .advance_family(&family.id, &digest, next, now, self.refresh.grace)
+            .await
+            .map_err(unavailable)?
+        {
+            Advance::Rotated | Advance::Reissued => {}
+            Advance::Reused => {
+                tracing::warn!(client = %client.id, family = %family.id, "refresh token reuse; the family is revoked");
                 return Err(invalid_grant("the refresh token was already used"));
             }
-            self.store
-                .reissue_refresh(&family.id, next, now)
-                .await
-                .map_err(unavailable)?;
-        }
-        let user = match self.active_user(&family.user_id).await {
-            Ok(u) => u,
-            Err(e) => {
-                let _ = self.store.revoke_family(&family.id, now).await;
-                return Err(e);
+            Advance::Revoked => {
+                return Err(invalid_grant(
+                    "the refresh token has expired or been revoked",
+                ));
             }
-        };
+        }
         let grant = Grant {
             user: &user,
             scopes,
@@ -358,13 +348,7 @@ impl UserGrants {
             amr: words(&family.amr),
             nonce: None,
         };
-        let next_digest = random::sha256(next_secret.as_bytes());
-        let (tokens, jti, exp) = self.mint(client, &grant, Some(next_secret)).await?;
-        self.store
-            .record_refresh_access(&next_digest, &jti, exp)
-            .await
-            .map_err(unavailable)?;
-        Ok(tokens)
+        self.mint(client, &grant, Some(next_secret), reserved).await
     }
 
     async fn active_user(&self, id: &str) -> Result<User, OAuthError> {
@@ -376,12 +360,13 @@ impl UserGrants {
             .ok_or_else(|| invalid_grant("the user is disabled or no longer exists"))
     }
 
-    /// A new family with its first token: (family id, token).
-    async fn new_family(
+    /// A new family with its first token (carrying the reserved access token), and that token.
+    fn new_family(
         &self,
         client: &Client,
         g: &Grant<'_>,
-    ) -> Result<(String, String), OAuthError> {
+        reserved: &Reserved,
+    ) -> (token_family::Model, refresh_token::Model, String) {
         let now = self.clock.now();
         let id = random::token(16);
         let secret = random::token(REFRESH_BYTES);
@@ -400,18 +385,14 @@ impl UserGrants {
         };
         let first = refresh_token::Model {
             token_sha256: random::sha256(secret.as_bytes()),
-            family_id: id.clone(),
+            family_id: id,
             created_at: now,
             expires_at: now + self.refresh.idle,
             used_at: None,
-            access_jti: None,
-            access_exp: None,
+            access_jti: Some(reserved.jti.clone()),
+            access_exp: Some(reserved.exp),
         };
-        self.store
-            .insert_family(family, first)
-            .await
-            .map_err(unavailable)?;
-        Ok((id, secret))
+        (family, first, secret)
     }
 
     /// The audience of an access token for `scopes` and `resources`: the resources asked for (else
@@ -439,25 +420,28 @@ impl UserGrants {
         Ok(audience)
     }
 
-    /// Signs the access token (and the ID token when `openid` was granted). Returns the tokens, the
-    /// access token's `jti` and its `exp`.
+    /// Signs the reserved access token (and the ID token when `openid` was granted).
     async fn mint(
         &self,
         client: &Client,
         g: &Grant<'_>,
         refresh_token: Option<String>,
-    ) -> Result<(UserTokens, String, i64), OAuthError> {
+        reserved: Reserved,
+    ) -> Result<UserTokens, OAuthError> {
         let openid = g.scopes.iter().any(|s| s == "openid");
         let audience = self.audience(client, &g.scopes, &g.resources)?;
         let access = self
             .tokens
-            .access_token(AccessTokenRequest {
-                alg: client.alg,
-                sub: g.user.id.clone(),
-                client_id: client.id.clone(),
-                audience,
-                scopes: g.scopes.clone(),
-            })
+            .reserved_access_token(
+                AccessTokenRequest {
+                    alg: client.alg,
+                    sub: g.user.id.clone(),
+                    client_id: client.id.clone(),
+                    audience,
+                    scopes: g.scopes.clone(),
+                },
+                reserved,
+            )
             .await
             .map_err(issue_error)?;
         let id_token = if openid {
@@ -485,16 +469,12 @@ impl UserGrants {
         } else {
             None
         };
-        Ok((
-            UserTokens {
-                access_token: access.token,
-                expires_in: access.expires_in,
-                scope: g.scopes.join(" "),
-                id_token,
-                refresh_token,
-            },
-            access.jti,
-            access.expires_at,
-        ))
+        Ok(UserTokens {
+            access_token: access.token,
+            expires_in: access.expires_in,
+            scope: g.scopes.join(" "),
+            id_token,
+            refresh_token,
+        })
     }
 }

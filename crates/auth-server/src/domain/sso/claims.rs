@@ -113,6 +113,7 @@ mod tests {
             has_password: true,
             created_at: 1,
             updated_at: 2,
+            security_stamp: 0,
         };
         assert_eq!(
             UserClaims::for_scopes(&u, &["openid".into()]),

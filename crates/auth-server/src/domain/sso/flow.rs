@@ -243,7 +243,14 @@ impl Flow {
         {
             self.sessions.end(&s.id).await?;
         }
-        let (secret, session) = self.sessions.create(&user.id, &["pwd"]).await?;
+        let Some((secret, session)) = self
+            .sessions
+            .create(&user.id, user.security_stamp, &["pwd"])
+            .await?
+        else {
+            // The password changed, or the user was disabled, while it was being checked.
+            return Ok(retry(req, LoginProblem::Rejected));
+        };
         let step = self.after_authentication(req, &session, user).await?;
         Ok(LoginOutcome {
             step,

@@ -61,12 +61,15 @@ impl Sessions {
     }
 
     /// Starts a new session for `user_id` (always a new id and secret: an existing cookie is never
-    /// adopted, which is what defeats session fixation). Returns the cookie secret.
+    /// adopted, which is what defeats session fixation). Returns the cookie secret, or `None` if the
+    /// user's security stamp is no longer `stamp` (their password changed, or they were disabled,
+    /// after the password was checked) or they are disabled.
     pub async fn create(
         &self,
         user_id: &str,
+        stamp: i64,
         amr: &[&str],
-    ) -> Result<(String, Session), StoreError> {
+    ) -> Result<Option<(String, Session)>, StoreError> {
         let now = self.clock.now();
         let secret = random::token(SECRET_BYTES);
         let row = sso_session::Model {
@@ -80,8 +83,10 @@ impl Sessions {
             expires_at: now + self.absolute,
             ended_at: None,
         };
-        self.store.insert_session(row.clone()).await?;
-        Ok((secret, to_session(row)))
+        if !self.store.start_session(row.clone(), stamp).await? {
+            return Ok(None);
+        }
+        Ok(Some((secret, to_session(row))))
     }
 
     /// The live session behind a cookie secret, if any; records the use for the idle timeout.

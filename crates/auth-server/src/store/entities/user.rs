@@ -24,6 +24,9 @@ pub struct Model {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
+    /// Changes whenever the user's credentials or standing change (a new password, disabled or
+    /// enabled): a sign-in starts a session only under the stamp it checked the password against.
+    pub security_stamp: i64,
 }
 
 /// No relations.

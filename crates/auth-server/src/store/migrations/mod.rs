@@ -7,6 +7,7 @@ mod m0002_signing_keys;
 mod m0003_users;
 mod m0004_client_redirects;
 mod m0005_sso;
+pub(crate) mod m0006_invariants;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_users::Migration),
             Box::new(m0004_client_redirects::Migration),
             Box::new(m0005_sso::Migration),
+            Box::new(m0006_invariants::Migration),
         ]
     }
 }
