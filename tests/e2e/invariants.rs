@@ -24,6 +24,8 @@ tests::on_both_backends!(
     disable_and_enable_ends_grants_whose_session_was_purged,
     parallel_guesses_on_two_replicas_cannot_outrun_the_limit,
     a_key_is_created_once_per_algorithm_and_generation,
+    the_migrations_create_an_index_for_every_lookup_path,
+    sessions_per_user_are_capped_under_a_sign_in_stampede,
 );
 
 /// How many requests each race sends at once.
@@ -32,11 +34,25 @@ const PARALLEL: usize = 24;
 /// Two replicas on one database, with one issuer identifier and one clock, and database pools
 /// large enough that their transactions really overlap.
 async fn replicas(backend: Backend) -> (Arc<TestServer>, Arc<TestServer>) {
-    let a = TestServer::start_with(backend, |c| c.database.max_connections = 16).await;
+    replicas_with(backend, |_| {}).await
+}
+
+/// [`replicas`], both configured by `tweak`.
+async fn replicas_with(
+    backend: Backend,
+    tweak: impl Fn(&mut auth_server::config::Config) + Clone + Send + 'static,
+) -> (Arc<TestServer>, Arc<TestServer>) {
+    let t = tweak.clone();
+    let a = TestServer::start_with(backend, move |c| {
+        c.database.max_connections = 16;
+        t(c);
+    })
+    .await;
     let issuer = a.base.clone();
     let b = TestServer::start_on(&a.db_url, &a.db_name, a.clock.clone(), move |c| {
         c.server.issuer = issuer;
         c.database.max_connections = 16;
+        tweak(c);
     })
     .await;
     (Arc::new(a), Arc::new(b))
@@ -476,4 +492,100 @@ async fn a_key_is_created_once_per_algorithm_and_generation(backend: Backend) {
         );
     }
     assert_eq!(keys.len(), 4);
+}
+
+/// Every lookup path that enforces an invariant or purges old state has an index, on both databases.
+async fn the_migrations_create_an_index_for_every_lookup_path(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let s = TestServer::start(backend).await;
+    let db = s.app.store.conn();
+    let sql = match backend {
+        Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'index'",
+        Backend::Postgres => "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'",
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    let names: HashSet<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "name").unwrap())
+        .collect();
+    for wanted in [
+        "idx_sso_sessions_user",
+        "idx_sso_sessions_expires",
+        "idx_authorization_codes_session",
+        "idx_authorization_codes_user",
+        "idx_authorization_codes_expires",
+        "idx_token_families_session",
+        "idx_token_families_user",
+        "idx_token_families_expires",
+        "idx_refresh_tokens_family",
+        "idx_refresh_tokens_expires",
+        "idx_revoked_access_tokens_expires",
+        "idx_login_failures_window",
+    ] {
+        assert!(names.contains(wanted), "missing index {wanted}: {names:?}");
+    }
+}
+
+/// A user has at most `sessions.max_per_user` live sessions: `PARALLEL` sign-ins at once over both
+/// replicas leave no more than the cap, the newest sign-in always keeps its session, and an ended
+/// session's grants end with it.
+async fn sessions_per_user_are_capped_under_a_sign_in_stampede(backend: Backend) {
+    const CAP: u64 = 3;
+    let servers = replicas_with(backend, |c| {
+        c.sessions.max_per_user = CAP;
+        // Sign-ins in flight count against the throttle until they succeed: not what this tests.
+        c.login.max_failures_per_account = 1000;
+        c.login.max_failures_per_address = 1000;
+    })
+    .await;
+    let a = servers.0.clone();
+    let sub = a.user("alice", PW).await;
+    let app = a
+        .web_client(
+            "app",
+            WebClientOptions {
+                first_party: true,
+                always_refresh: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    // The first session, with a grant that lives only as long as it.
+    let mut first = Agent::new();
+    let grant = tokens(&a, &mut first, &app, "openid", "alice").await;
+    let mut tasks = Vec::new();
+    for i in 0..PARALLEL {
+        let (s, app) = (pick(&servers, i), app.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut b = Agent::new();
+            s.code_for(&mut b, &app, &Pkce::new(), "openid", "alice", PW)
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let now = tests::now(&a.clock);
+    let live = a
+        .app
+        .store
+        .live_sessions_beyond(&sub, "", now, 0)
+        .await
+        .unwrap();
+    assert!(
+        (1..=CAP as usize).contains(&live.len()),
+        "{} live sessions",
+        live.len()
+    );
+    // The oldest session is over, and its grant with it.
+    assert!(!tests::sso_support::has_session(&a, &mut first, &app).await);
+    assert_all_dead(&servers, &app, &[grant], "the first session's grant").await;
+    // A new sign-in always keeps its own session.
+    let mut last = Agent::new();
+    a.code_for(&mut last, &app, &Pkce::new(), "openid", "alice", PW)
+        .await;
+    assert!(tests::sso_support::has_session(&a, &mut last, &app).await);
 }

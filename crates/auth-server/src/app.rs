@@ -169,6 +169,7 @@ impl App {
             clock.clone(),
             config.sessions.idle_timeout_secs,
             config.sessions.absolute_timeout_secs,
+            config.sessions.max_per_user,
         );
         let flow = Flow::new(FlowParts {
             store: store.clone(),

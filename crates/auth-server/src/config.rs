@@ -38,6 +38,8 @@ pub struct SessionsConfig {
     pub idle_timeout_secs: i64,
     /// Seconds after sign-in after which a session ends.
     pub absolute_timeout_secs: i64,
+    /// Live sessions one user may have; a new sign-in beyond it ends the oldest.
+    pub max_per_user: u64,
 }
 
 /// `[authorize]`
@@ -338,6 +340,12 @@ impl Config {
             return Err(invalid(
                 "sessions.idle_timeout_secs",
                 "must be at least 60 and at most sessions.absolute_timeout_secs",
+            ));
+        }
+        if !(1..=1000).contains(&s.max_per_user) {
+            return Err(invalid(
+                "sessions.max_per_user",
+                "must be between 1 and 1000",
             ));
         }
         if !(10..=600).contains(&self.authorize.code_ttl_secs) {

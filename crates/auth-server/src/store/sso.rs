@@ -61,6 +61,30 @@ impl Store {
             .await?)
     }
 
+    /// The ids of a user's live sessions other than `except`, after the `keep` newest (for the
+    /// per-user cap).
+    pub async fn live_sessions_beyond(
+        &self,
+        user_id: &str,
+        except: &str,
+        now: i64,
+        keep: u64,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .filter(session::Column::Id.ne(except))
+            .filter(session::Column::EndedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::CreatedAt)
+            .order_by_desc(session::Column::Id)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .skip(usize::try_from(keep).unwrap_or(usize::MAX))
+            .map(|s| s.id)
+            .collect())
+    }
+
     /// Records a use of the session (for the idle timeout).
     pub async fn touch_session(&self, id: &str, now: i64) -> Result<(), StoreError> {
         session::Entity::update_many()

@@ -47,16 +47,25 @@ pub struct Sessions {
     clock: Arc<dyn Clock>,
     idle: i64,
     absolute: i64,
+    max_per_user: u64,
 }
 
 impl Sessions {
-    /// Sessions ending after `idle` seconds without use or `absolute` seconds after sign-in.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, idle: i64, absolute: i64) -> Self {
+    /// Sessions ending after `idle` seconds without use or `absolute` seconds after sign-in, at most
+    /// `max_per_user` live at once for one user.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        idle: i64,
+        absolute: i64,
+        max_per_user: u64,
+    ) -> Self {
         Self {
             store,
             clock,
             idle,
             absolute,
+            max_per_user,
         }
     }
 
@@ -85,6 +94,16 @@ impl Sessions {
         };
         if !self.store.start_session(row.clone(), stamp).await? {
             return Ok(None);
+        }
+        // The cap: this session stays, and the oldest others beyond it end (with their grants). Two
+        // sign-ins at once may each see the other's session or not; whichever reads last ends the
+        // right ones, so the count converges to the cap.
+        for old in self
+            .store
+            .live_sessions_beyond(user_id, &row.id, now, self.max_per_user.saturating_sub(1))
+            .await?
+        {
+            self.store.end_session(&old, now).await?;
         }
         Ok(Some((secret, to_session(row))))
     }
