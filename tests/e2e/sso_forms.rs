@@ -46,6 +46,8 @@ tests::on_both_backends!(
     a_foreign_id_token_hint_does_not_sign_the_browser_out,
     sign_in_never_adopts_a_planted_session_and_always_renews_it,
     every_page_refuses_framing_and_caching_and_cookies_are_locked_down,
+    the_consent_form_cannot_skip_what_authorize_demanded,
+    a_consent_page_is_answered_once,
 );
 
 // 1. CSRF ----------------------------------------------------------------------------------------
@@ -404,4 +406,90 @@ async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(back
     let cleared = set_cookie(&out, "auth_session").expect("the session cookie is cleared");
     assert!(cleared.starts_with("auth_session=;"), "{cleared}");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
+}
+
+// Consent: a single-use, server-side pending authorization -----------------------------------------
+
+/// A signed-in browser on the consent page of a third-party client `partner`.
+async fn on_consent_page(s: &TestServer) -> (Agent, WebClient, Page) {
+    s.user("erin", PW).await;
+    let partner = s.web_client("partner", WebClientOptions::default()).await;
+    let mut browser = Agent::new();
+    let page = browser
+        .get(&s.authorize_url(&partner, &Pkce::new(), "openid email", &[]))
+        .await;
+    let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
+    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    (browser, partner, consent)
+}
+
+/// `prompt=login` (and `max_age`) demand a password at `/authorize`; a consent form put together from
+/// that request's login page, with a valid CSRF token and a live session, gets no code, and neither
+/// does a real consent page's ticket sent with a request it was not shown for.
+async fn the_consent_form_cannot_skip_what_authorize_demanded(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let (mut browser, partner, consent) = on_consent_page(&s).await;
+    let action = format!("{}/consent", s.base);
+    let allow = [("decision", "allow")];
+    // The sign-in is now 5 s old, so max_age=0 asks for the password again.
+    s.clock.advance(5);
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        let login = browser
+            .get(&s.authorize_url(&partner, &Pkce::new(), "openid email", &[extra]))
+            .await;
+        assert!(is_login_page(&login), "{}", login.body);
+        // The login page's fields (the request, a valid CSRF token) posted to /consent.
+        let r = browser.submit(&login, &action, &allow).await;
+        assert_error_page(&r, 400);
+        assert!(r.body.contains("already answered"), "{}", r.body);
+        // The real consent page's ticket, with the demanding request's parameters.
+        let mut fields = consent.hidden_fields();
+        fields.push((extra.0.to_owned(), extra.1.to_owned()));
+        let mut pairs = refs(&fields);
+        pairs.extend_from_slice(&allow);
+        let r = browser.post(&action, &pairs).await;
+        assert_error_page(&r, 400);
+    }
+    // Without a ticket at all.
+    let fields: Vec<(String, String)> = consent
+        .hidden_fields()
+        .into_iter()
+        .filter(|(k, _)| k != "consent_ticket")
+        .collect();
+    let mut pairs = refs(&fields);
+    pairs.extend_from_slice(&allow);
+    assert_error_page(&browser.post(&action, &pairs).await, 400);
+    // The page itself, answered as shown, still works.
+    let r = browser.submit(&consent, &action, &allow).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.location_param("code").is_some());
+}
+
+/// Sixteen answers to one consent page at once (the same browser in many tabs): exactly one gets
+/// a code; the page cannot be answered again.
+async fn a_consent_page_is_answered_once(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let (browser, _partner, consent) = on_consent_page(&s).await;
+    let action = format!("{}/consent", s.base);
+    let fields = consent.hidden_fields();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (mut tab, action, fields) = (browser.clone(), action.clone(), fields.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut pairs = refs(&fields);
+            pairs.push(("decision", "allow"));
+            tab.post(&action, &pairs).await
+        }));
+    }
+    let mut codes = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        if r.status == 303 {
+            assert!(r.location_param("code").is_some(), "{:?}", r.location());
+            codes += 1;
+        } else {
+            assert_error_page(&r, 400);
+        }
+    }
+    assert_eq!(codes, 1);
 }

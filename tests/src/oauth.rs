@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{TestServer, basic};
 
-/// A browser stand-in: a cookie jar, no redirect following.
-#[derive(Debug)]
+/// A browser stand-in: a cookie jar, no redirect following. A clone is the same browser in another
+/// tab (the cookies as they are now).
+#[derive(Debug, Clone)]
 pub struct Agent {
     http: reqwest::Client,
     /// Cookies by name.

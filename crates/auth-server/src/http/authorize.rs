@@ -96,9 +96,15 @@ pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Body
         return csrf_failed();
     }
     let allow = form.single("decision").ok().flatten() == Some("allow");
+    let ticket = form.single("consent_ticket").ok().flatten();
     match app
         .flow
-        .consent(params_from(&form), app.cookies.session(&headers), allow)
+        .consent(
+            params_from(&form),
+            app.cookies.session(&headers),
+            ticket,
+            allow,
+        )
         .await
     {
         Ok(step) => render(&app, &headers, step, true, None),
@@ -226,9 +232,14 @@ fn render(
             }
             res
         }
-        Step::Consent { request, user } => {
+        Step::Consent {
+            request,
+            user,
+            ticket,
+        } => {
             let (csrf, set) = csrf_token(app, headers);
-            let hidden = request.params.pairs();
+            let mut hidden = request.params.pairs();
+            hidden.push(("consent_ticket".to_owned(), ticket));
             let action = format!("{}/consent", app.config.server.issuer);
             let mut res = pages::html(
                 StatusCode::OK,

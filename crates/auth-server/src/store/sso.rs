@@ -8,8 +8,8 @@ use sea_orm::{
 };
 
 use super::entities::{
-    authorization_code as code, consent, login_failure, refresh_token, revoked_access_token,
-    sso_session as session, token_family as family,
+    authorization_code as code, consent, login_failure, pending_consent, refresh_token,
+    revoked_access_token, sso_session as session, token_family as family,
 };
 use super::{Store, StoreError};
 
@@ -494,6 +494,42 @@ impl Store {
         Ok(())
     }
 
+    /// Records a consent page shown.
+    pub async fn insert_pending_consent(
+        &self,
+        row: pending_consent::Model,
+    ) -> Result<(), StoreError> {
+        pending_consent::Entity::insert(pending_consent::ActiveModel::from(row))
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Answers a consent page: true if the ticket with digest `ticket` was shown to `session_id` for
+    /// `client_id` and exactly this request (`request`), has not expired, and was not answered
+    /// before. One conditional update, so of two answers at once exactly one counts.
+    pub async fn take_pending_consent(
+        &self,
+        ticket: &[u8],
+        session_id: &str,
+        client_id: &str,
+        request: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let n = pending_consent::Entity::update_many()
+            .col_expr(pending_consent::Column::UsedAt, Expr::value(now))
+            .filter(pending_consent::Column::TicketSha256.eq(ticket.to_vec()))
+            .filter(pending_consent::Column::SessionId.eq(session_id))
+            .filter(pending_consent::Column::ClientId.eq(client_id))
+            .filter(pending_consent::Column::RequestSha256.eq(request.to_vec()))
+            .filter(pending_consent::Column::ExpiresAt.gt(now))
+            .filter(pending_consent::Column::UsedAt.is_null())
+            .exec(self.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
     /// The throttling record of `key`.
     pub async fn find_login_failures(
         &self,
@@ -615,6 +651,10 @@ impl Store {
         // may still accept the token.
         revoked_access_token::Entity::delete_many()
             .filter(revoked_access_token::Column::ExpiresAt.lt(now - 3600))
+            .exec(db)
+            .await?;
+        pending_consent::Entity::delete_many()
+            .filter(pending_consent::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?;
         login_failure::Entity::delete_many()

@@ -16,11 +16,15 @@ use crate::domain::clients::ClientRegistry;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::random;
 use crate::domain::users::{LoginError, User, Users};
-use crate::store::entities::{authorization_code, consent};
+use crate::store::entities::{authorization_code, consent, pending_consent};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in an authorization code.
 const CODE_BYTES: usize = 32;
+/// Bytes of randomness in a consent ticket.
+const TICKET_BYTES: usize = 32;
+/// Seconds a consent page may be answered.
+const CONSENT_TTL: i64 = 600;
 /// Most codes one session may be issued within one code lifetime.
 pub const MAX_CODES_PER_SESSION_PER_TTL: u64 = 32;
 
@@ -46,6 +50,8 @@ pub enum Step {
         request: Box<AuthorizeRequest>,
         /// Who is signed in.
         user: User,
+        /// The single-use ticket the form must send back (field `consent_ticket`).
+        ticket: String,
     },
 }
 
@@ -258,11 +264,15 @@ impl Flow {
         })
     }
 
-    /// `POST /consent`: the user's answer.
+    /// `POST /consent`: the user's answer. The form must carry the ticket of a consent page this
+    /// server showed to this session for exactly this request, not answered before: the page is only
+    /// shown once `/authorize`'s demands (`prompt=login`, `max_age`) were met, so a copied form (even
+    /// with a valid CSRF token) cannot skip them, and an answer counts once.
     pub async fn consent(
         &self,
         params: AuthorizeParams,
         session_secret: Option<&str>,
+        ticket: Option<&str>,
         allow: bool,
     ) -> Result<Step, StoreError> {
         let req = match self.validate(params).await? {
@@ -280,6 +290,25 @@ impl Flow {
                 username,
             });
         };
+        let taken = match ticket {
+            Some(t) if !t.is_empty() && t.len() <= 128 => {
+                self.store
+                    .take_pending_consent(
+                        &random::sha256(t.as_bytes()),
+                        &session.id,
+                        &req.client.id,
+                        &request_digest(&req),
+                        self.clock.now(),
+                    )
+                    .await?
+            }
+            _ => false,
+        };
+        if !taken {
+            return Ok(Step::Error(
+                "This consent page has expired or was already answered. Go back to the application and start again.",
+            ));
+        }
         if !allow {
             return Ok(self.deny(&req, ErrorCode::AccessDenied, "the user denied the request"));
         }
@@ -332,9 +361,23 @@ impl Flow {
             if req.prompt.none {
                 return Ok(self.deny(&req, ErrorCode::ConsentRequired, "consent is required"));
             }
+            let ticket = random::token(TICKET_BYTES);
+            let now = self.clock.now();
+            self.store
+                .insert_pending_consent(pending_consent::Model {
+                    ticket_sha256: random::sha256(ticket.as_bytes()),
+                    session_id: session.id.clone(),
+                    client_id: req.client.id.clone(),
+                    request_sha256: request_digest(&req),
+                    created_at: now,
+                    expires_at: now + CONSENT_TTL,
+                    used_at: None,
+                })
+                .await?;
             return Ok(Step::Consent {
                 request: Box::new(req),
                 user,
+                ticket,
             });
         }
         self.issue_code(&req, session).await
@@ -416,4 +459,18 @@ impl Flow {
             &self.issuer,
         )))
     }
+}
+
+/// SHA-256 of a request's parameters, as the forms carry them: a consent ticket is good for exactly
+/// the request it was shown for.
+fn request_digest(req: &AuthorizeRequest) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for (k, v) in req.params.pairs() {
+        // Length-prefixed, so no two different lists encode alike.
+        for part in [k.as_bytes(), v.as_bytes()] {
+            buf.extend_from_slice(&(part.len() as u64).to_be_bytes());
+            buf.extend_from_slice(part);
+        }
+    }
+    random::sha256(&buf)
 }

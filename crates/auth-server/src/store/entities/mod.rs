@@ -4,6 +4,7 @@ pub mod authorization_code;
 pub mod client;
 pub mod consent;
 pub mod login_failure;
+pub mod pending_consent;
 pub mod refresh_token;
 pub mod revoked_access_token;
 pub mod signing_key;
