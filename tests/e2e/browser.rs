@@ -68,6 +68,7 @@ async fn register(idp: &TestServer, id: &str, rp: BoundRp) -> Rp {
             public: false,
             first_party: true,
             always_refresh: false,
+            introspect_any: false,
         })
         .await
         .unwrap();

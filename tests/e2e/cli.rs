@@ -411,6 +411,7 @@ async fn a_client_id_cannot_be_a_user_subject(backend: tests::Backend) {
             public: false,
             first_party: false,
             always_refresh: false,
+            introspect_any: false,
         })
         .await;
     let err = refused.err().map(|e| e.to_string()).unwrap_or_default();

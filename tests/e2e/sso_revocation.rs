@@ -9,19 +9,42 @@ use tests::sso_support::{
 };
 use tests::{Backend, TestServer, basic, verify};
 
-/// A confidential client with no redirect URI, standing for a resource server that introspects.
+/// A confidential client with no redirect URI, standing for a resource server that introspects
+/// any token (registered with `introspect_any`).
 async fn resource_server(s: &TestServer, id: &str) -> WebClient {
-    let (id, secret) = s
-        .client(
-            id,
-            auth_core::Alg::Es256,
-            &["api"],
-            &["https://api.example"],
-        )
-        .await;
+    introspecting_client(s, id, &["https://api.example"], true).await
+}
+
+/// A confidential client for `resources`, with or without `introspect_any`.
+async fn introspecting_client(
+    s: &TestServer,
+    id: &str,
+    resources: &[&str],
+    introspect_any: bool,
+) -> WebClient {
+    let own = |v: &[&str]| v.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
+    let (c, secret) = s
+        .app
+        .clients
+        .create(auth_server::domain::clients::NewClient {
+            id: Some(id.to_owned()),
+            name: format!("resource server {id}"),
+            alg: auth_core::Alg::Es256,
+            allowed_scopes: own(&["api"]),
+            default_scopes: own(&["api"]),
+            allowed_resources: own(resources),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            public: false,
+            first_party: false,
+            always_refresh: false,
+            introspect_any,
+        })
+        .await
+        .unwrap();
     WebClient {
-        id,
-        secret: Some(secret),
+        id: c.id,
+        secret,
         redirect_uri: String::new(),
     }
 }
@@ -32,6 +55,7 @@ tests::on_both_backends!(
     revoking_unknown_foreign_or_mis_hinted_tokens,
     introspection_of_access_and_refresh_tokens,
     introspection_needs_an_authenticated_confidential_client,
+    introspection_answers_only_about_own_tokens_and_registered_audiences,
 );
 
 async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
@@ -324,10 +348,13 @@ async fn introspection_needs_an_authenticated_confidential_client(backend: Backe
     .await;
     assert_eq!(status, 401);
     assert!(body.get("active").is_none());
-    // A confidential client: the access token is active, the public client's refresh token is not
-    // its to see, garbage is inactive, and a missing token is a bad request.
-    assert_eq!(s.introspect(&app, &access).await["active"], true);
+    // Another confidential client: neither of the public client's tokens is its to see (RFC 7662
+    // §4), garbage is inactive, and a missing token is a bad request; a resource server registered
+    // to introspect any token sees the access token.
+    assert_eq!(s.introspect(&app, &access).await, inactive());
     assert_eq!(s.introspect(&app, &rt).await, inactive());
+    let rs = resource_server(&s, "rs").await;
+    assert_eq!(s.introspect(&rs, &access).await["active"], true);
     assert_eq!(s.introspect(&app, "garbage").await, inactive());
     assert_eq!(s.introspect(&app, "a.b.c").await, inactive());
     assert_error(
@@ -335,4 +362,47 @@ async fn introspection_needs_an_authenticated_confidential_client(backend: Backe
         400,
         "invalid_request",
     );
+}
+
+/// RFC 7662 §4: a client learns about an access token only if it was issued to it, if it is meant
+/// for a resource the client is registered for, or if the client may introspect any token.
+async fn introspection_answers_only_about_own_tokens_and_registered_audiences(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let orders = "https://orders.example";
+    let (pid, psecret) = s
+        .client(
+            "partner",
+            auth_core::Alg::Es256,
+            &["orders:read"],
+            &[orders],
+        )
+        .await;
+    let partner_token = field(&s.cc_token(&pid, &psecret, "").await, "access_token");
+    let orders_rs = introspecting_client(&s, "orders-rs", &[orders], false).await;
+    let other_rs = introspecting_client(&s, "other-rs", &["https://other.example"], false).await;
+    let auditor = introspecting_client(&s, "auditor", &["https://other.example"], true).await;
+    let partner = WebClient {
+        id: pid,
+        secret: Some(psecret),
+        redirect_uri: String::new(),
+    };
+    for (who, active) in [
+        (&partner, true),
+        (&orders_rs, true),
+        (&auditor, true),
+        (&other_rs, false),
+    ] {
+        let got = s.introspect(who, &partner_token).await;
+        assert_eq!(got["active"], active, "{}: {got}", who.id);
+        if !active {
+            assert_eq!(got, inactive(), "nothing else is said");
+        }
+    }
+    // The other resource server may still introspect its own tokens.
+    let own = field(
+        &s.cc_token(&other_rs.id, other_rs.secret.as_deref().unwrap(), "")
+            .await,
+        "access_token",
+    );
+    assert_eq!(s.introspect(&other_rs, &own).await["active"], true);
 }

@@ -307,6 +307,7 @@ impl TestServer {
                 public: false,
                 first_party: false,
                 always_refresh: false,
+                introspect_any: false,
             })
             .await
             .unwrap();

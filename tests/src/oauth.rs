@@ -339,6 +339,7 @@ impl TestServer {
                 public: o.public,
                 first_party: o.first_party,
                 always_refresh: o.always_refresh,
+                introspect_any: false,
             })
             .await
             .unwrap();

@@ -176,6 +176,10 @@ pub struct CreateClient {
     /// Issue a refresh token from the authorization code even without the offline_access scope.
     #[arg(long)]
     pub always_refresh: bool,
+    /// May introspect any access token (RFC 7662 §4); without it, only tokens issued to this client
+    /// or meant for one of its --resource values.
+    #[arg(long)]
+    pub introspect_any: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -278,6 +282,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "allowed_resources": c.allowed_resources, "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris, "public": c.public,
         "first_party": c.first_party, "always_refresh": c.always_refresh,
+        "introspect_any": c.introspect_any,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -285,7 +290,7 @@ fn client_json(c: &Client) -> serde_json::Value {
 fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] first_party={} always_refresh={}",
+         post_logout_redirect_uris=[{}] first_party={} always_refresh={} introspect_any={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -297,7 +302,8 @@ fn client_line(c: &Client) -> String {
         c.redirect_uris.join(" "),
         c.post_logout_redirect_uris.join(" "),
         c.first_party,
-        c.always_refresh
+        c.always_refresh,
+        c.introspect_any
     )
 }
 
@@ -316,6 +322,7 @@ async fn client(app: &App, cmd: ClientCommand, out: &mut dyn Write) -> anyhow::R
                 public: c.public,
                 first_party: c.first_party,
                 always_refresh: c.always_refresh,
+                introspect_any: c.introspect_any,
             };
             let (client, secret) = match app.clients.create(new).await {
                 Ok(x) => x,

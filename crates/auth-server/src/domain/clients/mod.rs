@@ -63,6 +63,9 @@ pub struct Client {
     pub first_party: bool,
     /// The authorization-code grant gives it a refresh token even without the `offline_access` scope.
     pub always_refresh: bool,
+    /// May introspect any token; otherwise only tokens issued to it or meant for one of its
+    /// `allowed_resources` (RFC 7662 §4).
+    pub introspect_any: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -88,6 +91,7 @@ impl TryFrom<client::Model> for Client {
             public: m.public,
             first_party: m.first_party,
             always_refresh: m.always_refresh,
+            introspect_any: m.introspect_any,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -123,6 +127,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// Issue a refresh token from the code grant even without `offline_access`.
     pub always_refresh: bool,
+    /// May introspect any token, not only its own and those meant for its resources.
+    pub introspect_any: bool,
 }
 
 /// Why client authentication failed (all become `invalid_client` on the wire).
@@ -289,6 +295,7 @@ impl ClientRegistry {
             public: new.public,
             first_party: new.first_party,
             always_refresh: new.always_refresh,
+            introspect_any: new.introspect_any,
             created_at: now,
             updated_at: now,
         };

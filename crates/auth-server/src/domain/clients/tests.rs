@@ -36,6 +36,7 @@ fn new_client(id: &str, public: bool) -> NewClient {
         public,
         first_party: true,
         always_refresh: public,
+        introspect_any: false,
     }
 }
 

@@ -140,6 +140,7 @@ mod tests {
             public: false,
             first_party: false,
             always_refresh: false,
+            introspect_any: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -454,6 +454,7 @@ mod tests {
             public: false,
             first_party: false,
             always_refresh: false,
+            introspect_any: false,
         })
     }
 

@@ -112,8 +112,13 @@ impl TokenAdmin {
         Ok((list, complete))
     }
 
-    /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to; access
-    /// tokens to any authenticated confidential client (typically a resource server). Anything not
+    /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to. An access
+    /// token is reported to the client it was issued to, to a client registered for one of its
+    /// audiences (a resource server, whose `allowed_resources` name it), and to a client registered
+    /// with `introspect_any`; to anyone else it is inactive: "If the introspection call is properly
+    /// authorized but ... the protected resource is not allowed to introspect this particular token,
+    /// then the authorization server MUST return an introspection response with the "active" field
+    /// set to "false"" (§2.2), so that a client cannot scan other clients' tokens (§4). Anything not
     /// active is just `{"active": false}`, saying nothing about why.
     pub async fn introspect(&self, caller: &Client, token: &str) -> Result<Value, StoreError> {
         let now = self.clock.now();
@@ -123,6 +128,9 @@ impl TokenAdmin {
             Some(Presented::Access(claims)) => {
                 let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
                 let jti = str_claim(&claims, "jti").unwrap_or_default();
+                if !may_introspect(caller, &claims) {
+                    return Ok(inactive);
+                }
                 if now >= exp || self.store.is_access_token_revoked(jti).await? {
                     return Ok(inactive);
                 }
@@ -297,4 +305,15 @@ impl TokenAdmin {
         let aud = str_claim(&claims, "aud")?.to_owned();
         Some((aud, str_claim(&claims, "sid").map(str::to_owned)))
     }
+}
+
+/// Whether `caller` may learn about the access token with `claims` (RFC 7662 §4): its own, one
+/// meant for a resource it is registered for, or any with `introspect_any`.
+fn may_introspect(caller: &Client, claims: &Map<String, Value>) -> bool {
+    if caller.introspect_any || str_claim(claims, "client_id") == Some(caller.id.as_str()) {
+        return true;
+    }
+    audiences(claims)
+        .iter()
+        .any(|a| caller.allowed_resources.iter().any(|r| r == a))
 }

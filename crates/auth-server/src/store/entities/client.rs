@@ -35,6 +35,9 @@ pub struct Model {
     pub first_party: bool,
     /// The authorization-code grant gives it a refresh token even without `offline_access`.
     pub always_refresh: bool,
+    /// May introspect any token (RFC 7662 §4); otherwise only its own and those meant for its
+    /// registered resources.
+    pub introspect_any: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -1,6 +1,7 @@
 //! Pending consents: the consent form is bound to a single-use, server-side record of the request
 //! and session it was shown for, so a copied form cannot skip what `/authorize` demanded
-//! (`prompt=login`, `max_age`).
+//! (`prompt=login`, `max_age`). And the introspection permission of clients (RFC 7662 §4), off for
+//! every existing client.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -17,6 +18,12 @@ enum PendingConsents {
     CreatedAt,
     ExpiresAt,
     UsedAt,
+}
+
+#[derive(DeriveIden)]
+enum Clients {
+    Table,
+    IntrospectAny,
 }
 
 #[async_trait::async_trait]
@@ -42,6 +49,14 @@ impl MigrationTrait for Migration {
                     .name("idx_pending_consents_expires")
                     .table(PendingConsents::Table)
                     .col(PendingConsents::ExpiresAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Clients::Table)
+                    .add_column(boolean(Clients::IntrospectAny).default(false))
                     .to_owned(),
             )
             .await
