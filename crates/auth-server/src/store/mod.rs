@@ -57,17 +57,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects (creating the SQLite file and its directory if needed). Does not migrate.
+    /// Connects (creating the SQLite file and its directory if needed, private to this user: the
+    /// file holds password hashes and sealed keys). Does not migrate.
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Self, StoreError> {
-        if let Some(path) = sqlite_path(&cfg.url)
-            && let Some(dir) = std::path::Path::new(path).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Unavailable(DbErr::Custom(format!(
-                    "cannot create {}: {e}",
-                    dir.display()
-                )))
+        if let Some(path) = sqlite_path(&cfg.url) {
+            create_private_sqlite_file(std::path::Path::new(path)).map_err(|e| {
+                StoreError::Unavailable(DbErr::Custom(format!("cannot create {path}: {e}")))
             })?;
         }
         let mut opts = ConnectOptions::new(cfg.url.clone());
@@ -155,6 +150,31 @@ impl Store {
     }
 }
 
+/// Creates a SQLite database file that does not exist yet with mode 0600, and the folders leading to
+/// it with mode 0700 (SQLite gives its `-wal` and `-shm` files the database file's mode). What exists
+/// already is left as it is: an operator's choice.
+fn create_private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The file path of a `sqlite:` URL, if it names a file.
 fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
@@ -165,8 +185,36 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::sqlite_path;
+
+    #[tokio::test]
+    async fn a_new_sqlite_file_and_its_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let base =
+            std::env::temp_dir().join(format!("auth-perm-{}", crate::domain::random::token(8)));
+        let dir = base.join("nested");
+        let file = dir.join("auth.db");
+        let cfg = crate::config::DatabaseConfig {
+            url: format!("sqlite://{}?mode=rwc", file.display()),
+            max_connections: 1,
+            acquire_timeout_secs: 2,
+        };
+        let store = super::Store::connect(&cfg).await.unwrap();
+        store.migrate().await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&base), 0o700);
+        for side in ["auth.db-wal", "auth.db-shm"] {
+            let p = dir.join(side);
+            if p.exists() {
+                assert_eq!(mode(&p) & 0o077, 0, "{side} is readable by others");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&base);
+    }
 
     #[test]
     fn sqlite_paths() {
