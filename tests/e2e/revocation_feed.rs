@@ -13,6 +13,9 @@ tests::on_both_backends!(
     the_feed_lists_live_revocations_only,
     a_polling_verifier_refuses_revoked_tokens_cache_hits_included,
     a_disabled_users_tokens_appear_in_the_feed_at_once,
+    a_new_password_puts_a_subject_cut_off_in_the_feed,
+    one_client_cannot_crowd_others_out_of_the_feed,
+    a_verifier_can_fail_closed_while_the_feed_is_stale,
 );
 
 const AUD: &str = "https://api.test";
@@ -80,7 +83,7 @@ async fn the_feed_lists_live_revocations_only(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({"issuer": s.base, "revoked": [], "complete": true})
+        json!({"issuer": s.base, "revoked": [], "revoked_subjects": [], "complete": true})
     );
     assert_eq!(feed(&s, Some(&empty_etag)).await.0, 304);
 
@@ -172,4 +175,155 @@ async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
         claims_of(&access)["jti"],
         "{after}"
     );
+}
+
+/// A new password (or a disabled user) lists the user as a subject cut-off: a verifier refuses
+/// their tokens issued before it from its next poll.
+async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
+    use tests::oauth::{Agent, first_party};
+    use tests::sso_support::{OFFLINE, PW, field, tokens};
+    let s = TestServer::start(backend).await;
+    let sub = s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let mut browser = Agent::new();
+    let access = field(
+        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
+        "access_token",
+    );
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
+        .audience(format!("{}/userinfo", s.base))
+        .clock(Arc::new(s.clock.clone()))
+        .background_refresh(false)
+        .build()
+        .await
+        .unwrap();
+    assert!(v.verify(&access).await.is_ok());
+    s.clock.advance(1);
+    let changed_at = s.clock.now();
+    s.app
+        .users
+        .set_password("ann", "another long password".into())
+        .await
+        .unwrap();
+    let (_, _, body) = feed(&s, None).await;
+    assert_eq!(
+        body["revoked_subjects"],
+        json!([{"sub": sub, "before": changed_at}])
+    );
+    v.refresh_revocations().await.unwrap();
+    assert_eq!(v.verify(&access).await.err(), Some(VerifyError::Revoked));
+    // It lasts as long as a token can (a day at most, with leeway), then leaves the feed.
+    s.clock.advance(86_400 + 3_600 + 301);
+    let (_, _, body) = feed(&s, None).await;
+    assert_eq!(body["revoked_subjects"], json!([]));
+}
+
+/// A client revoking its own tokens in a loop only crowds out its own entries: each client's own
+/// tokens get a share of the feed (1,000), users' tokens and other clients' are always listed, and
+/// the feed stays complete.
+async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
+    use auth_server::domain::sso::tokens_admin::FEED_CLIENT_SHARE;
+    use tests::oauth::{Agent, first_party};
+    use tests::sso_support::{OFFLINE, PW, field, tokens};
+    let s = TestServer::start(backend).await;
+    let now = s.clock.now();
+    // The flood, written as /revoke writes a client's own token (minting a thousand tokens over
+    // HTTP would only make the test slow).
+    let share = usize::try_from(FEED_CLIENT_SHARE).unwrap();
+    for i in 0..share + 25 {
+        s.app
+            .store
+            .revoke_access_token(
+                &format!("flood-{i:05}"),
+                now + 60 + i as i64,
+                Some("flooder"),
+            )
+            .await
+            .unwrap();
+    }
+    // Another client's own token, through /revoke.
+    let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let own = token(&s, &client).await;
+    revoke(&s, &client, &own).await;
+    // A user's token, through a disabled user.
+    s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let access = field(
+        &tokens(&s, &mut Agent::new(), &app, OFFLINE, "ann").await,
+        "access_token",
+    );
+    s.app.users.set_disabled("ann", true).await.unwrap();
+
+    let (_, _, body) = feed(&s, None).await;
+    assert_eq!(body["complete"], true);
+    let jtis: Vec<&str> = body["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["jti"].as_str().unwrap())
+        .collect();
+    for listed in [
+        claims_of(&own)["jti"].as_str().unwrap(),
+        claims_of(&access)["jti"].as_str().unwrap(),
+    ] {
+        assert!(jtis.contains(&listed), "{listed} is missing");
+    }
+    let flood: Vec<&&str> = jtis.iter().filter(|j| j.starts_with("flood-")).collect();
+    assert_eq!(flood.len(), share, "the flooding client keeps its share");
+    // The share holds the entries that expire last.
+    assert!(!jtis.contains(&"flood-00000"));
+    assert!(jtis.contains(&format!("flood-{:05}", share + 24).as_str()));
+}
+
+/// `require_fresh_revocations`: while the last complete poll is older than the set age (the IdP is
+/// unreachable, or no poll ran), the issuer's tokens are refused, cache hits included; a
+/// successful poll lets them through again.
+async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let v = Verifier::builder()
+        .issuer(
+            IssuerConfig::new(&s.base)
+                .revocation_feed(revocation_feed(&s.base))
+                .require_fresh_revocations(std::time::Duration::from_secs(60)),
+        )
+        .audience(AUD)
+        .clock(Arc::new(s.clock.clone()))
+        .background_refresh(false)
+        .build()
+        .await
+        .unwrap();
+    let t = token(&s, &client).await;
+    assert!(v.verify(&t).await.is_ok(), "the first poll ran at build");
+    s.clock.advance(61);
+    assert_eq!(
+        v.verify(&t).await.err(),
+        Some(VerifyError::RevocationsStale),
+        "a cache hit too"
+    );
+    v.refresh_revocations().await.unwrap();
+    assert!(v.verify(&t).await.is_ok());
+    // The IdP goes away: what is known stays usable for the set age, then the verifier fails closed.
+    let clock = s.clock.clone();
+    let _stopped = s.stop().await;
+    assert!(v.refresh_revocations().await.is_err());
+    assert!(v.verify(&t).await.is_ok());
+    clock.advance(61);
+    assert!(v.refresh_revocations().await.is_err());
+    assert_eq!(
+        v.verify(&t).await.err(),
+        Some(VerifyError::RevocationsStale)
+    );
+    // Without a feed the setting is refused at build.
+    let refused = Verifier::builder()
+        .issuer(
+            IssuerConfig::new("https://idp.example")
+                .require_fresh_revocations(std::time::Duration::from_secs(60)),
+        )
+        .audience(AUD)
+        .background_refresh(false)
+        .build()
+        .await;
+    assert!(refused.is_err());
 }

@@ -65,4 +65,8 @@ pub enum VerifyError {
     /// The issuer's keys have never been fetched.
     #[error("the issuer's keys are not available yet")]
     KeysUnavailable,
+    /// The issuer's revocation feed is required fresh and complete
+    /// ([`crate::IssuerConfig::require_fresh_revocations`]), and the last complete poll is too old.
+    #[error("the issuer's revocation feed is stale or incomplete; failing closed")]
+    RevocationsStale,
 }

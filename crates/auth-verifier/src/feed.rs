@@ -13,6 +13,9 @@
 //! `jti`s of all trusted issuers share one namespace (they are random), so a trusted issuer's feed
 //! could revoke another issuer's token whose `jti` it knows: it can deny, never admit.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use auth_core::UnixTime;
 use serde::Deserialize;
 
@@ -29,12 +32,41 @@ const MAX_JTI_LEN: usize = 256;
 pub(crate) struct Feed {
     pub(crate) issuer: String,
     pub(crate) url: String,
+    /// Set when verification fails closed while this feed is stale or incomplete.
+    pub(crate) freshness: Option<Arc<Freshness>>,
+}
+
+/// When the last complete poll of a feed succeeded, for an issuer whose tokens are refused while
+/// it is too old.
+#[derive(Debug)]
+pub(crate) struct Freshness {
+    /// Longest time since the last complete poll before tokens are refused.
+    pub(crate) max_age: i64,
+    /// Unix time of the last complete poll (`i64::MIN`: none yet).
+    complete_at: AtomicI64,
+}
+
+impl Freshness {
+    pub(crate) fn new(max_age: i64) -> Self {
+        Self {
+            max_age,
+            complete_at: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Whether the feed was polled completely within `max_age` of `now`.
+    pub(crate) fn is_fresh(&self, now: UnixTime) -> bool {
+        now.saturating_sub(self.complete_at.load(Ordering::Acquire)) <= self.max_age
+    }
 }
 
 #[derive(Deserialize)]
 struct Document {
     issuer: String,
     revoked: Vec<Entry>,
+    /// Per-subject cut-offs (absent from feeds older than this field).
+    #[serde(default)]
+    revoked_subjects: Vec<SubjectEntry>,
     /// False when the IdP cut the list short: some revoked tokens are missing.
     #[serde(default = "yes")]
     complete: bool,
@@ -48,6 +80,12 @@ fn yes() -> bool {
 struct Entry {
     jti: String,
     exp: i64,
+}
+
+#[derive(Deserialize)]
+struct SubjectEntry {
+    sub: String,
+    before: i64,
 }
 
 impl Feed {
@@ -82,6 +120,19 @@ impl Feed {
         if dropped > 0 {
             tracing::error!(issuer = %self.issuer, dropped,
                 "revocation list full: some revoked tokens may still be accepted until they expire");
+        }
+        revocations.revoke_subjects_before(
+            doc.revoked_subjects
+                .iter()
+                .filter(|s| !s.sub.is_empty() && s.sub.len() <= MAX_JTI_LEN)
+                .map(|s| (s.sub.as_str(), s.before)),
+            now,
+        );
+        if let Some(f) = &self.freshness
+            && doc.complete
+            && dropped == 0
+        {
+            f.complete_at.store(now, Ordering::Release);
         }
         Ok(doc.revoked.len())
     }

@@ -121,15 +121,55 @@ impl Revocations {
         });
     }
 
+    /// Records many per-subject cut-offs in one change (published only if one moved: a feed polled
+    /// again unchanged costs the readers nothing). A cut-off never moves back; one from further
+    /// back than any token lives is ignored.
+    pub(crate) fn revoke_subjects_before<'a>(
+        &self,
+        entries: impl IntoIterator<Item = (&'a str, UnixTime)>,
+        now: UnixTime,
+    ) {
+        let oldest = now.saturating_sub(MAX_KEEP_SECS);
+        self.update(|l| {
+            let mut changed = false;
+            for (sub, before) in entries {
+                if before <= oldest {
+                    continue;
+                }
+                let before = before.min(now.saturating_add(MAX_KEEP_SECS));
+                let full = l.subjects.len() >= MAX_JTIS;
+                match l.subjects.get_mut(sub) {
+                    Some(e) if *e >= before => {}
+                    Some(e) => {
+                        *e = before;
+                        changed = true;
+                    }
+                    None if !full => {
+                        l.subjects.insert(sub.to_owned(), before);
+                        changed = true;
+                    }
+                    None => {}
+                }
+            }
+            (changed, ())
+        });
+    }
+
     /// Drops entries that can no longer match an unexpired token.
     pub(crate) fn prune(&self, now: UnixTime) {
+        // A subject cut-off older than any token's lifetime can no longer match.
+        let oldest = now.saturating_sub(MAX_KEEP_SECS);
         let stale = match self.lists.read() {
-            Ok(l) => l.jtis.values().any(|until| *until <= now),
+            Ok(l) => {
+                l.jtis.values().any(|until| *until <= now)
+                    || l.subjects.values().any(|before| *before <= oldest)
+            }
             Err(_) => true,
         };
         if stale {
             self.update(|l| {
                 l.jtis.retain(|_, until| *until > now);
+                l.subjects.retain(|_, before| *before > oldest);
                 (true, ())
             });
         }
@@ -200,6 +240,39 @@ mod tests {
         assert!(r.is_revoked(&token("a")));
         r.prune(1_000);
         assert!(!r.is_revoked(&token("a")));
+    }
+
+    fn of(sub: &str, iat: i64) -> Claims {
+        Claims {
+            sub: Some(sub.into()),
+            iat: Some(iat),
+            jti: None,
+            ..token("x")
+        }
+    }
+
+    #[test]
+    fn subject_cut_offs_from_a_feed_never_move_back_and_expire() {
+        let r = Revocations::default();
+        let now = 10_000_000;
+        r.revoke_subjects_before([("ann", now)], now);
+        assert!(r.is_revoked(&of("ann", now - 1)));
+        assert!(!r.is_revoked(&of("ann", now)), "issued at or after the cut-off");
+        assert!(!r.is_revoked(&of("bob", now - 1)));
+        // A feed listing an earlier cut-off does not move it back.
+        let generation = r.generation.load(Ordering::Acquire);
+        r.revoke_subjects_before([("ann", now - 100)], now);
+        assert!(r.is_revoked(&of("ann", now - 50)));
+        assert_eq!(
+            r.generation.load(Ordering::Acquire),
+            generation,
+            "an unchanged feed publishes nothing"
+        );
+        // One from further back than any token lives is ignored; an old one is pruned.
+        r.revoke_subjects_before([("old", now - MAX_KEEP_SECS - 1)], now);
+        assert!(!r.is_revoked(&of("old", 0)));
+        r.prune(now + MAX_KEEP_SECS);
+        assert!(!r.is_revoked(&of("ann", now - 1)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use auth_core::{Alg, Clock, SystemClock, UnixTime};
 
 use crate::claims::{self, Claims};
 use crate::error::{InitError, VerifyError};
-use crate::feed::Feed;
+use crate::feed::{Feed, Freshness};
 use crate::fetch::{self, FetchError};
 use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
@@ -42,6 +42,9 @@ struct Inner {
     cache: Option<TokenCache>,
     revocations: Revocations,
     feeds: Vec<Feed>,
+    /// Issuers whose tokens are refused while their feed is stale or incomplete (`None`, the
+    /// default, costs nothing per request).
+    feed_freshness: Option<HashMap<String, Arc<Freshness>>>,
     http: reqwest::Client,
 }
 
@@ -51,6 +54,7 @@ pub struct IssuerConfig {
     issuer: String,
     jwks_uri: Option<String>,
     revocation_feed: Option<String>,
+    revocations_max_age: Option<Duration>,
 }
 
 impl IssuerConfig {
@@ -60,7 +64,18 @@ impl IssuerConfig {
             issuer: issuer.into(),
             jwks_uri: None,
             revocation_feed: None,
+            revocations_max_age: None,
         }
+    }
+
+    /// Fails closed on revocation: this issuer's tokens are refused
+    /// ([`crate::VerifyError::RevocationsStale`]) while the last complete poll of its revocation
+    /// feed is older than `max_age`, including before the first one and while the feed says it is
+    /// incomplete. By default revocation fails open (an unreachable feed keeps what is known).
+    /// Needs [`IssuerConfig::revocation_feed`]; `max_age` should be a few poll intervals.
+    pub fn require_fresh_revocations(mut self, max_age: Duration) -> Self {
+        self.revocations_max_age = Some(max_age);
+        self
     }
 
     /// Polls this revocation feed in the background (auth-server serves it at
@@ -232,16 +247,29 @@ impl VerifierBuilder {
         let policy = Arc::new(self.policy);
         let mut issuers = HashMap::new();
         let mut feeds = Vec::new();
+        let mut freshness = HashMap::new();
         for i in self.issuers {
             fetch::check_url(&i.issuer).map_err(InitError::Config)?;
             if let Some(u) = &i.jwks_uri {
                 fetch::check_url(u).map_err(InitError::Config)?;
             }
+            if i.revocations_max_age.is_some() && i.revocation_feed.is_none() {
+                return Err(InitError::Config(
+                    "require_fresh_revocations needs a revocation_feed".into(),
+                ));
+            }
             if let Some(url) = i.revocation_feed {
                 fetch::check_url(&url).map_err(InitError::Config)?;
+                let fresh = i
+                    .revocations_max_age
+                    .map(|m| Arc::new(Freshness::new(secs(m))));
+                if let Some(f) = &fresh {
+                    freshness.insert(i.issuer.clone(), f.clone());
+                }
                 feeds.push(Feed {
                     issuer: i.issuer.clone(),
                     url,
+                    freshness: fresh,
                 });
             }
             let store = Arc::new(IssuerKeys::new(
@@ -272,6 +300,7 @@ impl VerifierBuilder {
                 cache,
                 revocations: Revocations::default(),
                 feeds,
+                feed_freshness: (!freshness.is_empty()).then_some(freshness),
                 http,
             }),
         };
@@ -341,6 +370,7 @@ impl Verifier {
         let answer = self
             .check_time(&hit, now)
             .and_then(|()| store.ensure_not_stale(now))
+            .and_then(|()| self.check_feed_fresh(&hit.iss, now))
             .and_then(|()| match inner.revocations.is_revoked(&hit) {
                 true => Err(VerifyError::Revoked),
                 false => Ok(hit),
@@ -371,6 +401,7 @@ impl Verifier {
         if !claims.aud.contains(&inner.audience) {
             return Err(VerifyError::WrongAudience);
         }
+        self.check_feed_fresh(&claims.iss, now)?;
         if inner.revocations.is_revoked(&claims) {
             return Err(VerifyError::Revoked);
         }
@@ -379,6 +410,15 @@ impl Verifier {
             cache.insert(token.as_bytes(), (claims.clone(), version), now);
         }
         Ok(claims)
+    }
+
+    /// For an issuer configured with [`IssuerConfig::require_fresh_revocations`]: its feed must
+    /// have been polled completely within the configured age.
+    fn check_feed_fresh(&self, iss: &str, now: UnixTime) -> Result<(), VerifyError> {
+        match self.inner.feed_freshness.as_ref().and_then(|m| m.get(iss)) {
+            Some(f) if !f.is_fresh(now) => Err(VerifyError::RevocationsStale),
+            _ => Ok(()),
+        }
     }
 
     fn check_time(&self, c: &Claims, now: UnixTime) -> Result<(), VerifyError> {

@@ -2,11 +2,14 @@
 //! background (DESIGN.md, "Sessions, refresh tokens, revocation"), so that an access token revoked at
 //! the IdP stops working at every service well before its `exp`, without a call per request.
 //!
-//! The body is `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}, ...], "complete": true}`:
-//! every access token revoked before its expiry that a verifier may still accept (expired less
-//! than five minutes ago, for clock leeway). It is the whole current list, not a delta, so a poll
-//! that was missed loses nothing; an `ETag` makes an unchanged poll a 304. `complete` is false
-//! when the list was cut at 100,000 entries.
+//! The body is `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}, ...],
+//! "revoked_subjects": [{"sub": "...", "before": 1700000000}], "complete": true}`: every access
+//! token revoked before its expiry that a verifier may still accept (expired less than five minutes
+//! ago, for clock leeway), and the users whose tokens issued before a moment are all revoked (a new
+//! password, a disabled user). It is the whole current list, not a delta, so a poll that was
+//! missed loses nothing; an `ETag` makes an unchanged poll a 304. `complete` is false when the
+//! users' tokens were cut at 100,000 entries; each client's revocations of its own tokens get a
+//! share of 1,000 on top, so no client can push other revocations out.
 //!
 //! The rendered feed is reused for up to a second (one query and one rendering per second at most,
 //! whoever asks, with concurrent requests waiting for the one in flight), and re-rendered at once
@@ -29,6 +32,8 @@ use crate::domain::random;
 struct Feed<'a> {
     issuer: &'a str,
     revoked: Vec<Entry<'a>>,
+    /// Per-subject cut-offs: tokens of `sub` issued before `before` are revoked.
+    revoked_subjects: Vec<Subject<'a>>,
     /// False when the list was cut at its limit (verifiers then warn).
     complete: bool,
 }
@@ -37,6 +42,12 @@ struct Feed<'a> {
 struct Entry<'a> {
     jti: &'a str,
     exp: i64,
+}
+
+#[derive(Serialize)]
+struct Subject<'a> {
+    sub: &'a str,
+    before: i64,
 }
 
 /// How long a rendered feed is reused when nothing was revoked here meanwhile.
@@ -85,7 +96,7 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
 }
 
 async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Response> {
-    let (list, complete) = match app.token_admin.revoked_access_tokens().await {
+    let list = match app.token_admin.revoked_access_tokens().await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "revocation feed: storage failed");
@@ -102,10 +113,19 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
     let feed = Feed {
         issuer: &app.config.server.issuer,
         revoked: list
+            .tokens
             .iter()
             .map(|(jti, exp)| Entry { jti, exp: *exp })
             .collect(),
-        complete,
+        revoked_subjects: list
+            .subjects
+            .iter()
+            .map(|(sub, before)| Subject {
+                sub,
+                before: *before,
+            })
+            .collect(),
+        complete: list.complete,
     };
     let body = serde_json::to_vec(&feed).unwrap_or_default();
     let etag = random::strong_etag(&body);

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::entities::{
     authorization_code as code, consent, login_failure, pending_consent, refresh_token,
-    revoked_access_token, sso_session as session, token_family as family,
+    revoked_access_token, revoked_subject, sso_session as session, token_family as family,
 };
 use super::{Store, StoreError};
 
@@ -128,7 +128,7 @@ impl Store {
             .await?;
         for c in codes {
             if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
-                insert_revoked_jti_in(&txn, &jti, exp).await?;
+                insert_revoked_jti_in(&txn, &jti, exp, None).await?;
             }
         }
         txn.commit().await?;
@@ -152,6 +152,24 @@ impl Store {
     }
 
     async fn end_user_grants_inner(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        // The subject's cut-off first: verifiers refuse its tokens issued before now even before
+        // the `jti`s below reach them. No access token lives longer than a day, whatever the
+        // configuration, so the cut-off can go a day (and the feed's leeway) later.
+        revoked_subject::Entity::insert(revoked_subject::ActiveModel {
+            sub: Set(user_id.to_owned()),
+            before: Set(now),
+            expires_at: Set(now + 86_400 + 3_600),
+        })
+        .on_conflict(
+            OnConflict::column(revoked_subject::Column::Sub)
+                .update_columns([
+                    revoked_subject::Column::Before,
+                    revoked_subject::Column::ExpiresAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(self.conn())
+        .await?;
         let live = session::Entity::find()
             .filter(session::Column::UserId.eq(user_id))
             .filter(session::Column::EndedAt.is_null())
@@ -177,7 +195,7 @@ impl Store {
             .await?;
         for c in codes {
             if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
-                insert_revoked_jti_in(self.conn(), &jti, exp).await?;
+                insert_revoked_jti_in(self.conn(), &jti, exp, None).await?;
             }
         }
         Ok(())
@@ -307,7 +325,7 @@ impl Store {
         if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp)
             && jti != REUSED_MARK
         {
-            insert_revoked_jti_in(&txn, jti, exp).await?;
+            insert_revoked_jti_in(&txn, jti, exp, None).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -435,28 +453,94 @@ impl Store {
         revoked
     }
 
-    /// Records a revoked access token until its expiry.
-    pub async fn revoke_access_token(&self, jti: &str, exp: i64) -> Result<(), StoreError> {
-        let done = insert_revoked_jti_in(self.conn(), jti, exp).await;
+    /// Records a revoked access token until its expiry. `own_token_of` names the client for a
+    /// client's own (client-credentials) token, `None` for a user's token.
+    pub async fn revoke_access_token(
+        &self,
+        jti: &str,
+        exp: i64,
+        own_token_of: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done = insert_revoked_jti_in(self.conn(), jti, exp, own_token_of).await;
         self.revocations_changed();
         done
     }
 
-    /// The access tokens revoked before their expiry whose `exp` is after `since` (`jti`, `exp`), in
-    /// `jti` order, at most `limit` of them: the revocation feed.
-    pub async fn live_revoked_access_tokens(
+    /// Users' access tokens revoked before their expiry whose `exp` is after `since` (`jti`,
+    /// `exp`), in `jti` order, at most `limit` of them: the revocation feed's main part.
+    pub async fn live_revoked_user_tokens(
         &self,
         since: i64,
         limit: u64,
     ) -> Result<Vec<(String, i64)>, StoreError> {
         Ok(revoked_access_token::Entity::find()
             .filter(revoked_access_token::Column::ExpiresAt.gt(since))
+            .filter(revoked_access_token::Column::ClientId.is_null())
             .order_by_asc(revoked_access_token::Column::Jti)
             .limit(limit)
             .all(self.conn())
             .await?
             .into_iter()
             .map(|r| (r.jti, r.expires_at))
+            .collect())
+    }
+
+    /// Clients' own tokens revoked before their expiry whose `exp` is after `since`: of each
+    /// client, the `share` that expire last (`jti`, `exp`). Also whether any client had more.
+    pub async fn live_revoked_client_tokens(
+        &self,
+        since: i64,
+        share: u64,
+    ) -> Result<(Vec<(String, i64)>, bool), StoreError> {
+        let live = || {
+            revoked_access_token::Entity::find()
+                .filter(revoked_access_token::Column::ExpiresAt.gt(since))
+                .filter(revoked_access_token::Column::ClientId.is_not_null())
+        };
+        let counts: Vec<(Option<String>, i64)> = live()
+            .select_only()
+            .column(revoked_access_token::Column::ClientId)
+            .column_as(revoked_access_token::Column::Jti.count(), "n")
+            .group_by(revoked_access_token::Column::ClientId)
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let over: Vec<String> = counts
+            .into_iter()
+            .filter(|(_, n)| u64::try_from(*n).unwrap_or(0) > share)
+            .filter_map(|(c, _)| c)
+            .collect();
+        let mut rows = live()
+            .filter(revoked_access_token::Column::ClientId.is_not_in(over.clone()))
+            .all(self.conn())
+            .await?;
+        for client in &over {
+            rows.extend(
+                live()
+                    .filter(revoked_access_token::Column::ClientId.eq(client.as_str()))
+                    .order_by_desc(revoked_access_token::Column::ExpiresAt)
+                    .limit(share)
+                    .all(self.conn())
+                    .await?,
+            );
+        }
+        let mut out: Vec<(String, i64)> = rows.into_iter().map(|r| (r.jti, r.expires_at)).collect();
+        out.sort();
+        Ok((out, !over.is_empty()))
+    }
+
+    /// The per-subject cut-offs still in force after `since` (`sub`, `before`), in `sub` order.
+    pub async fn live_revoked_subjects(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(revoked_subject::Entity::find()
+            .filter(revoked_subject::Column::ExpiresAt.gt(since))
+            .order_by_asc(revoked_subject::Column::Sub)
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(|r| (r.sub, r.before))
             .collect())
     }
 
@@ -657,6 +741,10 @@ impl Store {
             .filter(pending_consent::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?;
+        revoked_subject::Entity::delete_many()
+            .filter(revoked_subject::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?;
         login_failure::Entity::delete_many()
             .filter(login_failure::Column::WindowStart.lt(now - 86_400))
             .filter(login_failure::Column::LockedUntil.lt(now))
@@ -691,7 +779,7 @@ async fn revoke_family_in(
         .await?;
     for t in issued {
         if let (Some(jti), Some(exp)) = (t.access_jti, t.access_exp) {
-            insert_revoked_jti_in(db, &jti, exp).await?;
+            insert_revoked_jti_in(db, &jti, exp, None).await?;
         }
     }
     Ok(n > 0)
@@ -701,10 +789,12 @@ async fn insert_revoked_jti_in(
     db: &impl ConnectionTrait,
     jti: &str,
     exp: i64,
+    own_token_of: Option<&str>,
 ) -> Result<(), StoreError> {
     revoked_access_token::Entity::insert(revoked_access_token::ActiveModel {
         jti: Set(jti.to_owned()),
         expires_at: Set(exp),
+        client_id: Set(own_token_of.map(str::to_owned)),
     })
     .on_conflict_do_nothing()
     .exec_without_returning(db)

@@ -35,9 +35,27 @@ pub enum UserinfoError {
 /// may allow (auth-verifier accepts at most 300 s).
 pub const FEED_LEEWAY_SECS: i64 = 300;
 
-/// Most entries the revocation feed lists. Revocations live only as long as their token (15 minutes
-/// by default), so reaching this takes tens of thousands of revocations within one token lifetime.
+/// Most users' tokens the revocation feed lists. Revocations live only as long as their token (15
+/// minutes by default), so reaching this takes tens of thousands of revocations within one token
+/// lifetime.
 pub const FEED_LIMIT: u64 = 100_000;
+
+/// Most of its own (client-credentials) tokens one client's revocations may put in the feed, on top
+/// of the users' tokens: a client that mints and revokes tokens in a loop only crowds out its own
+/// entries, never another client's or a user's.
+pub const FEED_CLIENT_SHARE: u64 = 1_000;
+
+/// What the revocation feed lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationList {
+    /// Revoked access tokens, `(jti, exp)`.
+    pub tokens: Vec<(String, i64)>,
+    /// Per-subject cut-offs `(sub, before)`: the subject's tokens issued before are revoked.
+    pub subjects: Vec<(String, i64)>,
+    /// False when a limit cut the users' tokens short (a client past its share does not count: it
+    /// only loses its own entries).
+    pub complete: bool,
+}
 
 /// Introspection, revocation and userinfo.
 #[derive(Debug, Clone)]
@@ -99,17 +117,34 @@ impl TokenAdmin {
     /// accept (its `exp` is less than [`FEED_LEEWAY_SECS`] ago: verifiers allow some clock leeway),
     /// as `(jti, exp)`, for resource servers that verify tokens locally (DESIGN.md, "Sessions,
     /// refresh tokens, revocation"). A `jti` is random and says nothing about its token or user, so
-    /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] entries; the flag is false when
-    /// there were more.
-    pub async fn revoked_access_tokens(&self) -> Result<(Vec<(String, i64)>, bool), StoreError> {
+    /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] users' tokens (`complete` is false
+    /// when there were more) and [`FEED_CLIENT_SHARE`] of each client's own tokens; and the
+    /// per-subject cut-offs of users whose password changed or who were disabled.
+    pub async fn revoked_access_tokens(&self) -> Result<RevocationList, StoreError> {
         let since = self.clock.now().saturating_sub(FEED_LEEWAY_SECS);
-        let mut list = self
+        let mut tokens = self
             .store
-            .live_revoked_access_tokens(since, FEED_LIMIT + 1)
+            .live_revoked_user_tokens(since, FEED_LIMIT + 1)
             .await?;
-        let complete = list.len() as u64 <= FEED_LIMIT;
-        list.truncate(usize::try_from(FEED_LIMIT).unwrap_or(usize::MAX));
-        Ok((list, complete))
+        let complete = tokens.len() as u64 <= FEED_LIMIT;
+        tokens.truncate(usize::try_from(FEED_LIMIT).unwrap_or(usize::MAX));
+        let (clients, over_share) = self
+            .store
+            .live_revoked_client_tokens(since, FEED_CLIENT_SHARE)
+            .await?;
+        if over_share {
+            tracing::warn!(
+                "a client revoked more of its own tokens than its share of the revocation feed; only its newest are listed"
+            );
+        }
+        tokens.extend(clients);
+        tokens.sort();
+        let subjects = self.store.live_revoked_subjects(since).await?;
+        Ok(RevocationList {
+            tokens,
+            subjects,
+            complete,
+        })
     }
 
     /// RFC 7662 §2.2. Refresh tokens are reported only to the client they were issued to. An access
@@ -219,8 +254,12 @@ impl TokenAdmin {
                 if let Some(jti) = str_claim(&claims, "jti")
                     && exp > now
                 {
+                    // A client's own token (client credentials: `sub` is the client) counts against
+                    // that client's share of the feed; a user's token never does.
+                    let own = (str_claim(&claims, "sub") == Some(caller.id.as_str()))
+                        .then_some(caller.id.as_str());
                     self.store
-                        .revoke_access_token(jti, exp)
+                        .revoke_access_token(jti, exp, own)
                         .await
                         .map_err(store_err)?;
                 }

@@ -7,6 +7,7 @@ pub mod login_failure;
 pub mod pending_consent;
 pub mod refresh_token;
 pub mod revoked_access_token;
+pub mod revoked_subject;
 pub mod signing_key;
 pub mod sso_session;
 pub mod token_family;

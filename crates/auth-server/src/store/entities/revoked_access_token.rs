@@ -11,6 +11,9 @@ pub struct Model {
     pub jti: String,
     /// The token's `exp`: the row can go after it.
     pub expires_at: i64,
+    /// For a client's own token (client credentials, revoked by that client): the client. The feed
+    /// gives each client a bounded share of such entries, so no client can crowd out the others.
+    pub client_id: Option<String>,
 }
 
 /// No relations.

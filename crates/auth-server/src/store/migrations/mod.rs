@@ -9,6 +9,7 @@ mod m0004_client_redirects;
 mod m0005_sso;
 pub(crate) mod m0006_invariants;
 mod m0008_pending_consents;
+mod m0010_revocation_shares;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_sso::Migration),
             Box::new(m0006_invariants::Migration),
             Box::new(m0008_pending_consents::Migration),
+            Box::new(m0010_revocation_shares::Migration),
         ]
     }
 }
