@@ -245,14 +245,20 @@ mod tests {
         let idle = a.deadline().unwrap();
         a.on_read();
         let head = a.deadline().unwrap();
-        assert!(head < idle, "the first byte starts the shorter header clock");
+        assert!(
+            head < idle,
+            "the first byte starts the shorter header clock"
+        );
         a.on_read();
         assert_eq!(a.deadline(), Some(head), "later bytes do not extend it");
         let busy = a.begin_request();
         assert_eq!(a.deadline(), None, "no deadline while answering");
         drop(busy);
         let d = a.deadline().unwrap();
-        assert!(d > head + (IDLE - HEAD) / 2, "idle again after the response");
+        assert!(
+            d > head + (IDLE - HEAD) / 2,
+            "idle again after the response"
+        );
     }
 
     #[tokio::test]
