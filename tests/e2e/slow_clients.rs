@@ -108,8 +108,11 @@ async fn a_client_trickling_its_headers_is_disconnected_at_the_header_read_timeo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_at_the_idle_timeout() {
+    // hyper's own timer (idle + header-read, an outer bound) would close them only after the
+    // deadline: what closes them here is the idle clock.
     let s = TestServer::start_with(Backend::Sqlite, |c| {
         c.server.idle_timeout_secs = 1;
+        c.server.header_read_timeout_secs = 30;
     })
     .await;
     // A connection that never sends a byte.
