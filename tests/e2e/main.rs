@@ -14,6 +14,7 @@ mod outage;
 mod revocation_feed;
 mod rotation;
 mod services;
+mod slow_clients;
 mod sso_bruteforce;
 mod sso_codes;
 mod sso_flow;

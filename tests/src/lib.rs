@@ -259,15 +259,14 @@ impl TestServer {
             },
         ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        // The production serving path (timeouts, connection cap, graceful shutdown).
+        let served = app.clone();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+            served
+                .serve_router(listener, router, async move {
+                    let _ = stopped.await;
+                })
+                .await;
         });
         Self {
             base,

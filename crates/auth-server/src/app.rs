@@ -252,21 +252,29 @@ impl App {
         })
     }
 
-    /// Serves on `listener` until `shutdown` resolves, running the key job alongside.
+    /// Serves on `listener` until `shutdown` resolves, running the key job alongside, within the
+    /// `[server]` slow-client limits (see [`App::serve_router`]).
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
-        let router = crate::http::router(self);
-        let result = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let router = crate::http::router(self.clone());
+        self.serve_router(listener, router, shutdown).await;
         job.abort();
-        result
+        Ok(())
+    }
+
+    /// Serves `router` (this app's [`crate::http::router`], perhaps with layers added) on `listener`
+    /// until `shutdown` resolves: header-read and idle timeouts, the connection cap and graceful
+    /// shutdown from [`http_serve::serve`]; handlers get `ConnectInfo<SocketAddr>`. No key job.
+    pub async fn serve_router(
+        &self,
+        listener: TcpListener,
+        router: axum::Router,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        http_serve::serve(listener, router, self.config.server.limits(), shutdown).await;
     }
 }

@@ -94,6 +94,26 @@ pub struct ServerConfig {
     /// address: addresses or CIDR blocks, separated by commas (empty: none, the header is ignored).
     #[serde(default)]
     pub trusted_proxies: String,
+    /// Seconds a client has, from the first byte of a request, to send the request line and every
+    /// header (the slowloris defence).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection with no request in progress (new, or kept alive after a response) may
+    /// wait for the first byte of its next request.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; beyond it the listener stops accepting until one closes.
+    pub max_connections: u32,
+}
+
+impl ServerConfig {
+    /// The listener's slow-client limits (validated with the configuration).
+    pub fn limits(&self) -> http_serve::Limits {
+        http_serve::Limits::from_secs(
+            self.header_read_timeout_secs,
+            self.idle_timeout_secs,
+            self.max_connections,
+        )
+        .unwrap_or_default()
+    }
 }
 
 /// `[database]`
@@ -252,6 +272,20 @@ impl Config {
         validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
         crate::http::client_addr::parse_trusted(&self.server.trusted_proxies)
             .map_err(|p| invalid("server.trusted_proxies", &p))?;
+        let srv = &self.server;
+        http_serve::Limits::from_secs(
+            srv.header_read_timeout_secs,
+            srv.idle_timeout_secs,
+            srv.max_connections,
+        )
+        .map_err(|(setting, problem)| {
+            let key = match setting {
+                http_serve::Setting::HeaderReadTimeout => "server.header_read_timeout_secs",
+                http_serve::Setting::IdleTimeout => "server.idle_timeout_secs",
+                http_serve::Setting::MaxConnections => "server.max_connections",
+            };
+            invalid(key, problem)
+        })?;
         if !(self.database.url.starts_with("sqlite:") || self.database.url.starts_with("postgres"))
         {
             return Err(invalid(
@@ -552,6 +586,17 @@ mod tests {
             err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs")
         );
         assert!(err(&[("AUTH_SERVER_KEYS_RSA_BITS", "1024")]).contains("keys.rsa_bits"));
+        assert!(
+            err(&[("AUTH_SERVER_SERVER_HEADER_READ_TIMEOUT_SECS", "0")])
+                .contains("server.header_read_timeout_secs")
+        );
+        assert!(
+            err(&[("AUTH_SERVER_SERVER_IDLE_TIMEOUT_SECS", "86400")])
+                .contains("server.idle_timeout_secs")
+        );
+        assert!(
+            err(&[("AUTH_SERVER_SERVER_MAX_CONNECTIONS", "0")]).contains("server.max_connections")
+        );
         assert!(
             err(&[("AUTH_SERVER_PASSWORDS_MEMORY_KIB", "4096")]).contains("passwords.memory_kib")
         );

@@ -23,6 +23,9 @@
 //! | `INVENTORY_ISSUER` | `http://127.0.0.1:8080` | the IdP's issuer (https, or http on loopback) |
 //! | `INVENTORY_AUDIENCE` | `https://inventory.internal` | the `aud` tokens must carry |
 //! | `INVENTORY_STOCK` | `widget=100,gadget=25,gizmo=0` | initial stock, `sku=units,...` |
+//! | `INVENTORY_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
+//! | `INVENTORY_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
+//! | `INVENTORY_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
 //! | `INVENTORY_LOG` | `info` | log filter (`tracing` env-filter syntax) |
 //!
 //! ```sh
@@ -47,7 +50,8 @@
 //! })
 //! .await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! axum::serve(listener, inventory_service::router(state)).await?;
+//! let limits = http_serve::Limits::default();
+//! http_serve::serve(listener, inventory_service::router(state), limits, std::future::pending()).await;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

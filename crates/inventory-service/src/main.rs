@@ -38,15 +38,14 @@ async fn run() -> anyhow::Result<()> {
         audience: var("INVENTORY_AUDIENCE", DEFAULT_AUDIENCE),
         stock,
     };
+    let limits = http_serve::Limits::from_env("INVENTORY")?;
     let (issuer, audience) = (config.issuer.clone(), config.audience.clone());
     let state = build(config).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, %issuer, %audience, "inventory-service listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    http_serve::serve(listener, router(state), limits, shutdown_signal()).await;
     Ok(())
 }
 

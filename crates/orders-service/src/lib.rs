@@ -31,6 +31,9 @@
 //! | `ORDERS_CLIENT_SECRET` | required | its secret |
 //! | `ORDERS_TOKEN_ENDPOINT` | `{ORDERS_ISSUER}/token` | the IdP's token endpoint |
 //! | `ORDERS_TOKEN_REFRESH_MARGIN_SECS` | `60` | our token is replaced this long before it expires |
+//! | `ORDERS_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
+//! | `ORDERS_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
+//! | `ORDERS_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
 //! | `ORDERS_LOG` | `info` | log filter (`tracing` env-filter syntax) |
 //!
 //! ```sh

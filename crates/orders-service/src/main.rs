@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
+use http_serve::Limits;
 use orders_service::{Config, build, router};
 
 fn var(name: &str) -> Option<String> {
@@ -15,7 +16,7 @@ fn required(name: &str) -> anyhow::Result<String> {
     var(name).with_context(|| format!("{name} is required"))
 }
 
-fn config() -> anyhow::Result<(SocketAddr, Config)> {
+fn config() -> anyhow::Result<(SocketAddr, Config, Limits)> {
     let bind = var("ORDERS_BIND")
         .as_deref()
         .unwrap_or("127.0.0.1:8081")
@@ -44,7 +45,8 @@ fn config() -> anyhow::Result<(SocketAddr, Config)> {
             .context("ORDERS_TOKEN_REFRESH_MARGIN_SECS must be a number of seconds")?;
         c.token_refresh_margin = Duration::from_secs(secs);
     }
-    Ok((bind, c))
+    let limits = Limits::from_env("ORDERS")?;
+    Ok((bind, c, limits))
 }
 
 #[tokio::main]
@@ -65,16 +67,14 @@ async fn run() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let (bind, config) = config()?;
+    let (bind, config, limits) = config()?;
     tracing::info!(?config, "starting");
     let state = build(config).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
     tracing::info!(%bind, "orders-service listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    http_serve::serve(listener, router(state), limits, shutdown_signal()).await;
     Ok(())
 }
 
