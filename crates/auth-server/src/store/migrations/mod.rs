@@ -8,6 +8,7 @@ mod m0003_users;
 mod m0004_client_redirects;
 mod m0005_sso;
 pub(crate) mod m0006_invariants;
+mod m0007_key_binding;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_client_redirects::Migration),
             Box::new(m0005_sso::Migration),
             Box::new(m0006_invariants::Migration),
+            Box::new(m0007_key_binding::Migration),
         ]
     }
 }
