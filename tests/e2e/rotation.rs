@@ -3,8 +3,8 @@
 
 use auth_core::{Alg, Clock, SystemClock};
 use auth_server::domain::keys::RotationOutcome;
-use auth_server::domain::keys::kek::Kek;
 use auth_server::domain::keys::binding::aad_v2;
+use auth_server::domain::keys::kek::Kek;
 use tests::{Backend, ManualClock, TEST_KEK, TestServer, decode_segment, fresh_database};
 
 tests::on_both_backends!(

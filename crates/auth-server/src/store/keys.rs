@@ -95,23 +95,33 @@ impl Store {
     }
 
     /// Revokes `kid` at `now` in one transaction: the row is marked revoked and removed, and its
-    /// sealed private key is erased (so no edit of the row can bring the key back); if the key was
-    /// signing or pending, `successor` is inserted as the next generation of its algorithm,
-    /// signing from `now`, and every other live key of the algorithm retires at `now` and leaves
-    /// the JWKS at `removed_at`.
+    /// sealed private key is erased (so no edit of the row can bring the key back). With a
+    /// `successor` (the revoked key was signing or pending), the successor is inserted, signing from
+    /// `now`, and every other live key of the algorithm retires at `now` and leaves the JWKS at
+    /// `removed_at`; the successor's generation must be the algorithm's next.
     ///
-    /// The revocation is conditional (`revoked_at IS NULL`), so of two concurrent revocations one
-    /// does it. A rotation that created the same generation first makes the insert fail with
-    /// [`StoreError::Conflict`] and the whole transaction is rolled back: call again.
+    /// The successor is inserted first, in the same order as a rotation's
+    /// [`Store::insert_next_key`] (its unique `(alg, generation)` entry, then other rows), so a
+    /// revocation and a rotation never wait for each other in a cycle: the later one of the two
+    /// fails with [`StoreError::Conflict`] and is rolled back whole (call again with a fresh
+    /// generation). On SQLite the first statement is a write, which takes the database's write
+    /// lock for the whole transaction. The revocation itself is conditional
+    /// (`revoked_at IS NULL`): of two concurrent revocations one does it, and the other writes
+    /// nothing.
     pub async fn revoke_key(
         &self,
         kid: &str,
         now: i64,
-        mut successor: signing_key::Model,
+        successor: Option<signing_key::Model>,
         removed_at: i64,
     ) -> Result<KeyRevocation, StoreError> {
         let txn = self.conn().begin().await?;
-        // A write first: PostgreSQL holds the row lock and SQLite its write lock until commit.
+        let new_kid = successor.as_ref().map(|m| m.kid.clone());
+        if let Some(next) = successor {
+            Entity::insert(ActiveModel::from(next))
+                .exec_without_returning(&txn)
+                .await?;
+        }
         let n = Entity::update_many()
             .col_expr(Column::RevokedAt, Expr::value(now))
             .col_expr(Column::RemovedAt, Expr::value(now))
@@ -129,45 +139,26 @@ impl Store {
             txn.rollback().await?;
             return Ok(KeyRevocation::AlreadyRevoked);
         }
-        if row.retires_at.is_some_and(|r| r <= now) {
-            // Retired: its successor already signs.
-            txn.commit().await?;
-            self.revocations_changed();
-            return Ok(KeyRevocation::Revoked {
-                alg: row.alg,
-                successor: None,
-            });
+        if let Some(new_kid) = &new_kid {
+            Entity::update_many()
+                .col_expr(Column::RetiresAt, Expr::value(now))
+                .col_expr(Column::RemovedAt, Expr::value(removed_at))
+                .filter(Column::Alg.eq(row.alg.as_str()))
+                .filter(Column::Kid.ne(new_kid.as_str()))
+                .filter(Column::RevokedAt.is_null())
+                .filter(
+                    Condition::any()
+                        .add(Column::RetiresAt.is_null())
+                        .add(Column::RetiresAt.gt(now)),
+                )
+                .exec(&txn)
+                .await?;
         }
-        let newest = Entity::find()
-            .filter(Column::Alg.eq(row.alg.as_str()))
-            .order_by_desc(Column::Generation)
-            .one(&txn)
-            .await?
-            .map_or(0, |k| k.generation);
-        successor.generation = newest + 1;
-        successor.alg = row.alg.clone();
-        let new_kid = successor.kid.clone();
-        Entity::insert(ActiveModel::from(successor))
-            .exec_without_returning(&txn)
-            .await?;
-        Entity::update_many()
-            .col_expr(Column::RetiresAt, Expr::value(now))
-            .col_expr(Column::RemovedAt, Expr::value(removed_at))
-            .filter(Column::Alg.eq(row.alg.as_str()))
-            .filter(Column::Kid.ne(new_kid.as_str()))
-            .filter(Column::RevokedAt.is_null())
-            .filter(
-                Condition::any()
-                    .add(Column::RetiresAt.is_null())
-                    .add(Column::RetiresAt.gt(now)),
-            )
-            .exec(&txn)
-            .await?;
         txn.commit().await?;
         self.revocations_changed();
         Ok(KeyRevocation::Revoked {
             alg: row.alg,
-            successor: Some(new_kid),
+            successor: new_kid,
         })
     }
 

@@ -121,8 +121,8 @@ pub fn check_public(row: &signing_key::Model) -> Result<Jwk, BindingError> {
         return Err(BindingError::Revoked);
     }
     let alg = parse_alg(&row.alg)?;
-    let jwk: Jwk =
-        serde_json::from_str(&row.public_jwk).map_err(|e| BindingError::PublicJwk(e.to_string()))?;
+    let jwk: Jwk = serde_json::from_str(&row.public_jwk)
+        .map_err(|e| BindingError::PublicJwk(e.to_string()))?;
     if jwk.kty != alg.key_type() {
         return Err(BindingError::PublicJwk(format!(
             "kty {} does not fit {alg}",
@@ -148,7 +148,13 @@ pub fn check_public(row: &signing_key::Model) -> Result<Jwk, BindingError> {
 }
 
 /// Seals `pkcs8_der` for the row `(kid, alg, jwk)` with the version-2 associated data.
-pub fn seal(kek: &Kek, pkcs8_der: &[u8], kid: &str, alg: Alg, jwk: &Jwk) -> Result<Vec<u8>, String> {
+pub fn seal(
+    kek: &Kek,
+    pkcs8_der: &[u8],
+    kid: &str,
+    alg: Alg,
+    jwk: &Jwk,
+) -> Result<Vec<u8>, String> {
     let aad = aad_v2(kid, alg, jwk).map_err(|e| e.to_string())?;
     kek.seal(pkcs8_der, &aad).map_err(|e| e.to_string())
 }
@@ -221,7 +227,8 @@ mod tests {
         let other = row(Alg::Es256, &kek);
         // Another key's public JWK under this row's kid: the kid is not its thumbprint.
         let mut swapped = good.clone();
-        let mut jwk: Jwk = serde_json::from_str(&other.public_jwk).unwrap_or_else(|e| panic!("{e}"));
+        let mut jwk: Jwk =
+            serde_json::from_str(&other.public_jwk).unwrap_or_else(|e| panic!("{e}"));
         jwk.kid = Some(good.kid.clone());
         swapped.public_jwk = serde_json::to_string(&jwk).unwrap_or_default();
         assert_eq!(
@@ -255,6 +262,9 @@ mod tests {
         r.private_key_sealed = resealed;
         r.aad_version = AAD_V2;
         let again = verify(&r, &kek).unwrap_or_else(|e| panic!("{e}"));
-        assert!(again.pkcs8_der.is_none(), "a version-2 row needs no re-sealing");
+        assert!(
+            again.pkcs8_der.is_none(),
+            "a version-2 row needs no re-sealing"
+        );
     }
 }

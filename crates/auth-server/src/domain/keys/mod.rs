@@ -158,7 +158,11 @@ impl KeyManager {
         let (changed, reseals) = self.ring.install(&rows, &self.kek);
         if changed {
             let held = self.ring.snapshot().keys.len();
-            tracing::info!(rows = rows.len(), published = held, "published key set changed");
+            tracing::info!(
+                rows = rows.len(),
+                published = held,
+                "published key set changed"
+            );
         }
         for r in reseals {
             match self
@@ -166,9 +170,15 @@ impl KeyManager {
                 .reseal_key(&r.kid, &r.old_sealed, r.new_sealed, binding::AAD_V2)
                 .await
             {
-                Ok(true) => tracing::info!(kid = %r.kid, "re-sealed signing key with its public key bound"),
-                Ok(false) => tracing::debug!(kid = %r.kid, "signing key re-sealed or revoked elsewhere"),
-                Err(e) => tracing::warn!(kid = %r.kid, error = %e, "re-sealing failed; retried at the next reload"),
+                Ok(true) => {
+                    tracing::info!(kid = %r.kid, "re-sealed signing key with its public key bound")
+                }
+                Ok(false) => {
+                    tracing::debug!(kid = %r.kid, "signing key re-sealed or revoked elsewhere")
+                }
+                Err(e) => {
+                    tracing::warn!(kid = %r.kid, error = %e, "re-sealing failed; retried at the next reload")
+                }
             }
         }
         Ok(())
@@ -184,26 +194,36 @@ impl KeyManager {
     /// the transaction is rolled back and retried), and the successor is inserted in the same
     /// transaction as the revocation, so the algorithm is never left without a signing key.
     pub async fn revoke(&self, kid: &str) -> Result<RevocationOutcome, KeyError> {
-        let Some(row) = self.store.key(kid).await? else {
-            return Ok(RevocationOutcome::NotFound);
-        };
-        if row.revoked_at.is_some() {
-            return Ok(RevocationOutcome::AlreadyRevoked);
-        }
-        let alg: Alg = row
-            .alg
-            .parse()
-            .map_err(|e| KeyError::Crypto(format!("{e}")))?;
-        let now = self.clock.now();
-        let successor = self.new_key_row(alg, 0, now, now).await?;
-        let removed_at = self.schedule.removal_after_retirement(now);
+        let mut generated: Option<signing_key::Model> = None;
         let mut attempt = 1;
         let outcome = loop {
-            match self
-                .store
-                .revoke_key(kid, now, successor.clone(), removed_at)
-                .await
-            {
+            let Some(row) = self.store.key(kid).await? else {
+                return Ok(RevocationOutcome::NotFound);
+            };
+            if row.revoked_at.is_some() {
+                return Ok(RevocationOutcome::AlreadyRevoked);
+            }
+            let alg: Alg = row
+                .alg
+                .parse()
+                .map_err(|e| KeyError::Crypto(format!("{e}")))?;
+            let now = self.clock.now();
+            // A retired key no longer signs: its successor does, and stays.
+            let successor = if row.retires_at.is_some_and(|r| r <= now) {
+                None
+            } else {
+                let newest = self.store.newest_key(alg.as_str()).await?;
+                let mut next = match generated.take() {
+                    Some(k) => k,
+                    None => self.new_key_row(alg, 0, now, now).await?,
+                };
+                next.generation = newest.map_or(1, |k| k.generation + 1);
+                (next.published_at, next.activates_at) = (now, now);
+                generated = Some(next.clone());
+                Some(next)
+            };
+            let removed_at = self.schedule.removal_after_retirement(now);
+            match self.store.revoke_key(kid, now, successor, removed_at).await {
                 Err(StoreError::Conflict(_)) if attempt < REVOKE_ATTEMPTS => attempt += 1,
                 other => break other?,
             }
