@@ -96,9 +96,9 @@ impl Store {
 
     /// Revokes `kid` at `now` in one transaction: the row is marked revoked and removed, and its
     /// sealed private key is erased (so no edit of the row can bring the key back). With a
-    /// `successor` (the revoked key was signing or pending), the successor is inserted, signing from
-    /// `now`, and every other live key of the algorithm retires at `now` and leaves the JWKS at
-    /// `removed_at`; the successor's generation must be the algorithm's next.
+    /// `successor` (the revoked key was signing or pending), the successor is inserted (signing
+    /// from its `activates_at`), and every other live key of the algorithm retires at `now` and
+    /// leaves the JWKS at `removed_at`; the successor's generation must be the algorithm's next.
     ///
     /// The successor is inserted first, in the same order as a rotation's
     /// [`Store::insert_next_key`] (its unique `(alg, generation)` entry, then other rows), so a

@@ -186,8 +186,10 @@ impl KeyManager {
 
     /// Emergency revocation (`auth-server keys revoke KID`): the key leaves this replica's JWKS and
     /// stops signing at once, and a new key of its algorithm signs at once, with no publication
-    /// lead (verifiers fetch it through their unknown-`kid` refetch). Other replicas follow at
-    /// their next reload. Its private key is erased from the database.
+    /// lead (verifiers fetch it through their unknown-`kid` refetch). Its activation is dated
+    /// [`CLOCK_SKEW_ALLOWANCE_SECS`] back, so a replica whose clock lags still has a key to sign
+    /// with. Other replicas follow at their next reload. Its private key is erased from the
+    /// database.
     ///
     /// Safe against a concurrent rotation or revocation on another replica: the revocation is a
     /// conditional update, the successor's generation is guarded by the unique index (on a clash
@@ -218,7 +220,9 @@ impl KeyManager {
                     None => self.new_key_row(alg, 0, now, now).await?,
                 };
                 next.generation = newest.map_or(1, |k| k.generation + 1);
-                (next.published_at, next.activates_at) = (now, now);
+                // Signing at once on every replica, including one whose clock lags a little.
+                next.published_at = now;
+                next.activates_at = now - CLOCK_SKEW_ALLOWANCE_SECS;
                 generated = Some(next.clone());
                 Some(next)
             };
@@ -236,7 +240,10 @@ impl KeyManager {
             KeyRevocation::AlreadyRevoked => RevocationOutcome::AlreadyRevoked,
             KeyRevocation::NotFound => RevocationOutcome::NotFound,
         };
-        self.reload().await?;
+        // Committed: a failed reload here is caught up by the next periodic one.
+        if let Err(e) = self.reload().await {
+            tracing::warn!(error = %e, "reload after the revocation failed; retried at the next reload");
+        }
         Ok(outcome)
     }
 
