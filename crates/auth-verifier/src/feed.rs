@@ -7,7 +7,7 @@
 //! each poll adds them to the verifier's revocation list, which cache hits honour too.
 //! `revoked_keys` names signing keys the operator revoked (`auth-server keys revoke`): from that
 //! poll on, the issuer's key store drops them and refuses them, even if a cached or later-fetched
-//! JWKS still lists them (see [`crate::store::IssuerKeys::revoke_kids`]), instead of trusting them
+//! JWKS still lists them (`IssuerKeys::revoke_kids`), instead of trusting them
 //! until the JWKS `max-age` runs out.
 //!
 //! A failed poll keeps what the earlier polls brought (each entry lives until its token's `exp`) and

@@ -1,7 +1,7 @@
 //! The key store of one trusted issuer: cached keys, background refresh, refetch on unknown `kid` with a
 //! cooldown, one shared in-flight fetch, and bounded serving of stale keys while the IdP is down.
 //!
-//! Keys the issuer's revocation feed lists as revoked ([`IssuerKeys::revoke_kids`]) are dropped at
+//! Keys the issuer's revocation feed lists as revoked (`IssuerKeys::revoke_kids`) are dropped at
 //! once and kept out of every later fetch while they are remembered, so a JWKS cached by an HTTP
 //! cache (or a replica that has not reloaded yet) cannot bring them back.
 
