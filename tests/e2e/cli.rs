@@ -14,7 +14,11 @@ tests::on_both_backends!(
     replicas_see_cli_changes_within_the_cache_ttl,
 );
 
-async fn cli(config: &Config, clock: &ManualClock, args: &[&str]) -> Result<String, String> {
+pub(crate) async fn cli(
+    config: &Config,
+    clock: &ManualClock,
+    args: &[&str],
+) -> Result<String, String> {
     let parsed = Cli::try_parse_from(std::iter::once("auth-server").chain(args.iter().copied()))
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -29,7 +33,7 @@ async fn cli(config: &Config, clock: &ManualClock, args: &[&str]) -> Result<Stri
     Ok(String::from_utf8(out).unwrap())
 }
 
-fn cli_config(url: &str) -> Config {
+pub(crate) fn cli_config(url: &str) -> Config {
     let mut c = tests::base_config(url);
     let dir = std::env::temp_dir().join(format!(
         "auth-cli-{}",

@@ -10,6 +10,8 @@ mod cli;
 mod client_credentials;
 mod invariants;
 mod jwks_and_discovery;
+mod key_binding;
+mod key_revocation;
 mod outage;
 mod revocation_feed;
 mod rotation;

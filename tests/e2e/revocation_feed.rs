@@ -83,7 +83,7 @@ async fn the_feed_lists_live_revocations_only(backend: Backend) {
     assert_eq!(status, 200);
     assert_eq!(
         body,
-        json!({"issuer": s.base, "revoked": [], "revoked_subjects": [], "complete": true})
+        json!({"issuer": s.base, "revoked": [], "revoked_subjects": [], "revoked_keys": [], "complete": true})
     );
     assert_eq!(feed(&s, Some(&empty_etag)).await.0, 304);
 

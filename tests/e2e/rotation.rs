@@ -3,8 +3,8 @@
 
 use auth_core::{Alg, Clock, SystemClock};
 use auth_server::domain::keys::RotationOutcome;
+use auth_server::domain::keys::binding::aad_v2;
 use auth_server::domain::keys::kek::Kek;
-use auth_server::domain::keys::keyring::aad;
 use tests::{Backend, ManualClock, TEST_KEK, TestServer, decode_segment, fresh_database};
 
 tests::on_both_backends!(
@@ -199,8 +199,11 @@ async fn private_keys_are_sealed_at_rest(backend: Backend) {
             "no private member in the stored JWK"
         );
         assert_eq!(row.kek_id, kek.id());
+        assert_eq!(row.aad_version, 2, "new keys bind their public key");
+        let jwk: auth_core::jwk::Jwk = serde_json::from_str(&row.public_jwk).unwrap();
+        let aad = |kid: &str| aad_v2(kid, alg, &jwk).unwrap();
         let der = kek
-            .open(&row.private_key_sealed, &aad(&row.kid, alg), &row.kid)
+            .open(&row.private_key_sealed, &aad(&row.kid), &row.kid)
             .unwrap();
         assert!(der.len() > 60);
         // The stored blob is not the key: neither it nor any long run of the key's bytes appears.
@@ -215,11 +218,11 @@ async fn private_keys_are_sealed_at_rest(backend: Backend) {
         // Another KEK, or the blob moved to another row, does not open it.
         assert!(
             Kek::from_bytes([1; 32])
-                .open(&row.private_key_sealed, &aad(&row.kid, alg), &row.kid)
+                .open(&row.private_key_sealed, &aad(&row.kid), &row.kid)
                 .is_err()
         );
         assert!(
-            kek.open(&row.private_key_sealed, &aad("other-kid", alg), &row.kid)
+            kek.open(&row.private_key_sealed, &aad("other-kid"), &row.kid)
                 .is_err()
         );
     }

@@ -308,7 +308,7 @@ async fn a_caller_that_goes_away_cannot_cancel_the_unknown_kid_refetch() {
         .find(|k| !store.kids().contains(&k.kid))
         .unwrap()
         .clone();
-    let signer = pending.signer.clone().unwrap();
+    let signer = pending.signer.clone();
     let now = s.clock.now();
     let h = URL_SAFE_NO_PAD.encode(format!(
         r#"{{"alg":"ES256","typ":"at+jwt","kid":"{}"}}"#,

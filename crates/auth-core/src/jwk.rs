@@ -106,6 +106,14 @@ impl Jwk {
     /// lexicographic order, with no whitespace: `{"e","kty","n"}` for RSA and
     /// `{"crv","kty","x","y"}` for EC.
     pub fn thumbprint(&self) -> Result<String, ThumbprintError> {
+        let canonical = self.thumbprint_input()?;
+        Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+    }
+
+    /// The canonical JSON the RFC 7638 thumbprint hashes (RFC 7638 §3.2, §3.3): the required
+    /// public members only, lexicographically ordered, no whitespace. It identifies the public key
+    /// exactly, whatever optional members (`kid`, `use`, `alg`) the JWK carries.
+    pub fn thumbprint_input(&self) -> Result<String, ThumbprintError> {
         fn req<'a>(v: &'a Option<String>, name: &'static str) -> Result<&'a str, ThumbprintError> {
             v.as_deref().ok_or(ThumbprintError::MissingMember(name))
         }
@@ -126,7 +134,7 @@ impl Jwk {
             ),
             other => return Err(ThumbprintError::UnsupportedKeyType(other.to_owned())),
         };
-        Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
+        Ok(canonical)
     }
 }
 

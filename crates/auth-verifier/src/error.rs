@@ -41,6 +41,10 @@ pub enum VerifyError {
     /// No key with this `kid` (after at most one refetch per cooldown).
     #[error("unknown key id")]
     UnknownKid,
+    /// The token's key was revoked by the issuer (its revocation feed lists the `kid`): it is no
+    /// longer trusted, whatever a cached or fetched JWKS says.
+    #[error("the signing key was revoked")]
+    KeyRevoked,
     /// The signature does not verify, or has the wrong form (e.g. DER ECDSA, `r = 0`).
     #[error("invalid signature")]
     BadSignature,

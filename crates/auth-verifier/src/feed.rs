@@ -3,8 +3,12 @@
 //! An access token revoked at the IdP (RFC 7009 `/revoke`, logout, a reused refresh token, a disabled
 //! user's grants) would otherwise keep working at a service that verifies locally until its `exp`.
 //! The feed (`GET <issuer>/revocations` on auth-server) lists every such token that has not expired,
-//! as `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}]}`; each poll adds them to the
-//! verifier's revocation list, which cache hits honour too.
+//! as `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}], "revoked_keys": ["kid"]}`;
+//! each poll adds them to the verifier's revocation list, which cache hits honour too.
+//! `revoked_keys` names signing keys the operator revoked (`auth-server keys revoke`): from that
+//! poll on, the issuer's key store drops them and refuses them, even if a cached or later-fetched
+//! JWKS still lists them (`IssuerKeys::revoke_kids`), instead of trusting them
+//! until the JWKS `max-age` runs out.
 //!
 //! A failed poll keeps what the earlier polls brought (each entry lives until its token's `exp`) and
 //! is logged: revocation fails open during an IdP outage, while the keys themselves fail closed
@@ -67,6 +71,9 @@ struct Document {
     /// Per-subject cut-offs (absent from feeds older than this field).
     #[serde(default)]
     revoked_subjects: Vec<SubjectEntry>,
+    /// Kids of revoked signing keys (absent from feeds older than this field).
+    #[serde(default)]
+    revoked_keys: Vec<String>,
     /// False when the IdP cut the list short: some revoked tokens are missing.
     #[serde(default = "yes")]
     complete: bool,
@@ -90,14 +97,15 @@ struct SubjectEntry {
 
 impl Feed {
     /// Fetches the feed once and records its entries (`exp` plus `leeway`, since a token is
-    /// accepted that long past its `exp`). Returns how many entries it listed.
+    /// accepted that long past its `exp`). Returns how many entries it listed and the kids of the
+    /// revoked keys it listed (for the caller to apply to this issuer's key store).
     pub(crate) async fn poll(
         &self,
         http: &reqwest::Client,
         revocations: &Revocations,
         leeway: i64,
         now: UnixTime,
-    ) -> Result<usize, FetchError> {
+    ) -> Result<(usize, Vec<String>), FetchError> {
         let fetched = fetch::get(http, &self.url, MAX_FEED_BYTES).await?;
         let doc: Document = serde_json::from_slice(&fetched.body)
             .map_err(|e| FetchError::Invalid(format!("revocation feed: {e}")))?;
@@ -134,6 +142,11 @@ impl Feed {
         {
             f.complete_at.store(now, Ordering::Release);
         }
-        Ok(doc.revoked.len())
+        let kids = doc
+            .revoked_keys
+            .into_iter()
+            .filter(|k| !k.is_empty() && k.len() <= MAX_JTI_LEN)
+            .collect();
+        Ok((doc.revoked.len(), kids))
     }
 }

@@ -73,6 +73,18 @@ impl KeySet {
         self.by_kid.keys().map(String::as_str)
     }
 
+    /// The same set without the keys whose kid `drop` selects.
+    pub(crate) fn without(&self, drop: impl Fn(&str) -> bool) -> KeySet {
+        KeySet {
+            by_kid: self
+                .by_kid
+                .iter()
+                .filter(|(kid, _)| !drop(kid))
+                .map(|(kid, k)| (kid.clone(), Arc::clone(k)))
+                .collect(),
+        }
+    }
+
     /// Whether `other` holds exactly the same keys: the same kids with the same material.
     pub fn same_keys(&self, other: &KeySet) -> bool {
         self.by_kid.len() == other.by_kid.len()

@@ -257,7 +257,10 @@ mod tests {
         let now = 10_000_000;
         r.revoke_subjects_before([("ann", now)], now);
         assert!(r.is_revoked(&of("ann", now - 1)));
-        assert!(!r.is_revoked(&of("ann", now)), "issued at or after the cut-off");
+        assert!(
+            !r.is_revoked(&of("ann", now)),
+            "issued at or after the cut-off"
+        );
         assert!(!r.is_revoked(&of("bob", now - 1)));
         // A feed listing an earlier cut-off does not move it back.
         let generation = r.generation.load(Ordering::Acquire);

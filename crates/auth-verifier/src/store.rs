@@ -1,8 +1,12 @@
 //! The key store of one trusted issuer: cached keys, background refresh, refetch on unknown `kid` with a
 //! cooldown, one shared in-flight fetch, and bounded serving of stale keys while the IdP is down.
+//!
+//! Keys the issuer's revocation feed lists as revoked (`IssuerKeys::revoke_kids`) are dropped at
+//! once and kept out of every later fetch while they are remembered, so a JWKS cached by an HTTP
+//! cache (or a replica that has not reloaded yet) cannot bring them back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -32,6 +36,12 @@ pub struct StorePolicy {
     /// Largest JWKS or discovery document accepted.
     pub max_document_bytes: usize,
 }
+
+/// Most revoked kids remembered at once (an issuer revokes a handful in its lifetime).
+const MAX_REVOKED_KIDS: usize = 1024;
+/// How long a revoked kid is remembered after the feed last listed it: longer than any access token
+/// lives, so it cannot come back while a token it signed is unexpired.
+const REVOKED_KID_KEEP_SECS: i64 = crate::revocation::MAX_KEEP_SECS;
 
 /// Most unknown kids remembered at once; a flood beyond that clears the memory (the cooldown still
 /// bounds fetches).
@@ -72,6 +82,11 @@ pub struct IssuerKeys {
     /// Bumped whenever the set of kids changes: cached verifications made under another version are
     /// verified again, so a key removed from the JWKS stops being trusted at once.
     keyset_version: AtomicU64,
+    /// Revoked kids (from the revocation feed) -> until when they are remembered. Changed and read
+    /// only under the write lock of `current`, so a fetch cannot reinstate a key being revoked.
+    revoked: Mutex<HashMap<String, UnixTime>>,
+    /// Set once any kid is revoked: until then the check costs one atomic load.
+    any_revoked: AtomicBool,
 }
 
 impl IssuerKeys {
@@ -95,6 +110,8 @@ impl IssuerKeys {
             fetches: AtomicU64::new(0),
             usable_until: AtomicI64::new(i64::MIN),
             keyset_version: AtomicU64::new(0),
+            revoked: Mutex::new(HashMap::new()),
+            any_revoked: AtomicBool::new(false),
         }
     }
 
@@ -131,6 +148,9 @@ impl IssuerKeys {
     /// The refetch runs in its own task holding the fetch lock: a caller that goes away (client
     /// disconnect, timeout) cannot cancel it and so cannot spend the cooldown for nothing.
     pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
+        if self.is_revoked(kid) {
+            return Err(VerifyError::KeyRevoked);
+        }
         let snap = self.snapshot();
         if let Some(key) = snap.keys.get(kid) {
             self.check_stale(&snap)?;
@@ -202,6 +222,54 @@ impl IssuerKeys {
                 Err(self.unknown_or_unavailable(&snap))
             }
         }
+    }
+
+    /// Whether the issuer's revocation feed listed `kid` as revoked.
+    pub fn is_revoked(&self, kid: &str) -> bool {
+        self.any_revoked.load(Ordering::Acquire) && lock(&self.revoked).contains_key(kid)
+    }
+
+    /// Stops trusting the keys `kids` (listed as revoked by the issuer's revocation feed at `now`):
+    /// they leave the key set at once, cached verifications made with the old key set are verified
+    /// again (and refused), and no later JWKS fetch brings them back while they are remembered
+    /// (until [`REVOKED_KID_KEEP_SECS`] after the feed last listed them).
+    pub(crate) fn revoke_kids(&self, kids: &[String], now: UnixTime) {
+        let mut current = match self.current.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut revoked = lock(&self.revoked);
+        revoked.retain(|_, until| *until > now);
+        let until = now.saturating_add(REVOKED_KID_KEEP_SECS);
+        let mut added = false;
+        for kid in kids {
+            if let Some(u) = revoked.get_mut(kid) {
+                *u = until;
+            } else if revoked.len() < MAX_REVOKED_KIDS {
+                revoked.insert(kid.clone(), until);
+                self.any_revoked.store(true, Ordering::Release);
+                added = true;
+            } else {
+                tracing::error!(issuer = %self.issuer, %kid,
+                    "too many revoked keys remembered; this one is not refused");
+            }
+        }
+        if !added {
+            return;
+        }
+        let keys = current.keys.without(|k| revoked.contains_key(k));
+        if keys.len() != current.keys.len() {
+            tracing::warn!(issuer = %self.issuer, "revoked signing keys dropped from the key set");
+        }
+        *current = Arc::new(Snapshot {
+            keys,
+            fetched_at: current.fetched_at,
+            fresh_until: current.fresh_until,
+            generation: current.generation,
+        });
+        // Published while `current` is still locked: a verification that read the old version
+        // before this point is cached under it and verified again at its next hit.
+        self.keyset_version.fetch_add(1, Ordering::AcqRel);
     }
 
     fn unknown_or_unavailable(&self, snap: &Snapshot) -> VerifyError {
@@ -280,11 +348,24 @@ impl IssuerKeys {
             .map_or(p.default_ttl, |m| i64::try_from(m).unwrap_or(i64::MAX))
             .clamp(p.min_ttl, p.max_ttl);
         let now = self.clock.now();
-        let old = self.snapshot();
-        let generation = old.generation + 1;
+        // Under the write lock, with the revoked kids read under it too: a revocation applied
+        // meanwhile is either seen here or applied after this snapshot, never undone by it.
+        let mut current = match self.current.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let keys = {
+            let revoked = lock(&self.revoked);
+            if revoked.is_empty() {
+                keys
+            } else {
+                keys.without(|k| revoked.get(k).is_some_and(|until| *until > now))
+            }
+        };
+        let generation = current.generation + 1;
         // Cached verifications stay valid only under the same keys: the same kids *and* the same
         // material (an issuer that puts new material under an old kid has replaced the key).
-        let keys_changed = !old.keys.same_keys(&keys);
+        let keys_changed = !current.keys.same_keys(&keys);
         let snap = Arc::new(Snapshot {
             keys,
             fetched_at: Some(now),
@@ -292,14 +373,12 @@ impl IssuerKeys {
             generation,
         });
         let usable_until = snap.fresh_until.saturating_add(self.policy.max_stale);
-        match self.current.write() {
-            Ok(mut g) => *g = snap,
-            Err(p) => *p.into_inner() = snap,
-        }
+        *current = snap;
         self.usable_until.store(usable_until, Ordering::Release);
         if keys_changed {
             self.keyset_version.fetch_add(1, Ordering::AcqRel);
         }
+        drop(current);
         // Kids remembered as unknown may exist now.
         lock(&self.refetch).unknown.clear();
         Ok(())

@@ -449,7 +449,8 @@ impl Verifier {
     }
 
     /// Polls every issuer's revocation feed now. Entries from earlier polls stay until their token
-    /// expires, whatever this poll brings. Returns the first failure (all feeds are polled).
+    /// expires, whatever this poll brings. Keys the feed lists as revoked stop being trusted at
+    /// once (cached verifications included). Returns the first failure (all feeds are polled).
     pub async fn refresh_revocations(&self) -> Result<(), FetchError> {
         let inner = &*self.inner;
         let mut outcome = Ok(());
@@ -459,8 +460,12 @@ impl Verifier {
                 .poll(&inner.http, &inner.revocations, inner.leeway, now)
                 .await
             {
-                Ok(n) => {
-                    tracing::debug!(issuer = %feed.issuer, revoked = n, "revocation feed polled")
+                Ok((n, kids)) => {
+                    if let Some(store) = inner.issuers.get(&feed.issuer) {
+                        store.revoke_kids(&kids, now);
+                    }
+                    tracing::debug!(issuer = %feed.issuer, revoked = n, revoked_keys = kids.len(),
+                        "revocation feed polled")
                 }
                 Err(e) => {
                     tracing::warn!(issuer = %feed.issuer, error = %e,

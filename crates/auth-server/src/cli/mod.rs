@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::app::App;
 use crate::config::Config;
 use crate::domain::clients::{Client, NewClient, RegistryError};
-use crate::domain::keys::RotationOutcome;
+use crate::domain::keys::{RevocationOutcome, RotationOutcome};
 use crate::store::Store;
 
 mod users;
@@ -41,7 +41,7 @@ pub enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
-    /// Inspect and rotate signing keys.
+    /// Inspect, rotate and revoke signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Manage users. Passwords are read from a prompt or standard input, never from the command line.
@@ -203,6 +203,18 @@ pub enum KeysCommand {
         /// Only this algorithm (default: all).
         #[arg(long)]
         alg: Option<Alg>,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Emergency revocation of a compromised key: it leaves the JWKS and stops signing at once (on
+    /// this process; running servers at their next key reload), a new key of its algorithm signs at
+    /// once (no publication lead: verifiers learn it through their unknown-kid refetch), its
+    /// private key is erased, and the revocation feed lists it so that verifiers refuse the tokens
+    /// it signed from their next poll.
+    Revoke {
+        /// The key id.
+        kid: String,
         /// Output format.
         #[command(flatten)]
         json: JsonFlag,
@@ -428,7 +440,9 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
             let rows = app.store.list_keys().await?;
             let now = app.clock.now();
             let state = |r: &crate::store::entities::signing_key::Model| {
-                if r.removed_at.is_some_and(|t| t <= now) {
+                if r.revoked_at.is_some() {
+                    "revoked"
+                } else if r.removed_at.is_some_and(|t| t <= now) {
                     "removed"
                 } else if r.activates_at > now {
                     "pending"
@@ -446,6 +460,7 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
                             "kid": r.kid, "alg": r.alg, "generation": r.generation, "state": state(r),
                             "published_at": r.published_at, "activates_at": r.activates_at,
                             "retires_at": r.retires_at, "removed_at": r.removed_at,
+                            "revoked_at": r.revoked_at,
                         })
                     })
                     .collect();
@@ -517,6 +532,34 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
             }
             if j.json {
                 writeln!(out, "{}", json!(v))?;
+            }
+        }
+        KeysCommand::Revoke { kid, json: j } => {
+            let outcome = app.keys.revoke(&kid).await?;
+            let refresh = app.config.keys.refresh_interval_secs;
+            match outcome {
+                RevocationOutcome::Revoked { alg, successor } => {
+                    if j.json {
+                        writeln!(
+                            out,
+                            "{}",
+                            json!({"kid": kid, "alg": alg, "status": "revoked", "successor": successor})
+                        )?;
+                    } else {
+                        writeln!(out, "{alg}: revoked {kid}")?;
+                        match successor {
+                            Some(s) => writeln!(out, "{alg}: {s} signs from now")?,
+                            None => writeln!(out, "{alg}: it had retired; its successor signs")?,
+                        }
+                        writeln!(
+                            out,
+                            "running servers drop it within {refresh} s; verifiers polling the \
+                             revocation feed refuse its tokens from their next poll"
+                        )?;
+                    }
+                }
+                RevocationOutcome::AlreadyRevoked => bail!("key {kid:?} is already revoked"),
+                RevocationOutcome::NotFound => bail!("no key {kid:?}"),
             }
         }
     }

@@ -3,13 +3,17 @@
 //! the IdP stops working at every service well before its `exp`, without a call per request.
 //!
 //! The body is `{"issuer": "...", "revoked": [{"jti": "...", "exp": 1700000000}, ...],
-//! "revoked_subjects": [{"sub": "...", "before": 1700000000}], "complete": true}`: every access
-//! token revoked before its expiry that a verifier may still accept (expired less than five minutes
-//! ago, for clock leeway), and the users whose tokens issued before a moment are all revoked (a new
-//! password, a disabled user). It is the whole current list, not a delta, so a poll that was
-//! missed loses nothing; an `ETag` makes an unchanged poll a 304. `complete` is false when the
-//! users' tokens were cut at 100,000 entries; each client's revocations of its own tokens get a
-//! share of 1,000 on top, so no client can push other revocations out.
+//! "revoked_subjects": [{"sub": "...", "before": 1700000000}], "revoked_keys": ["kid", ...],
+//! "complete": true}`: every access token revoked before its expiry that a verifier may still
+//! accept (expired less than five minutes ago, for clock leeway); the users whose tokens issued
+//! before a moment are all revoked (a new password, a disabled user); and every signing key
+//! revoked by an operator (`auth-server keys revoke`) recently enough that a token it signed may
+//! still be unexpired (a refresh interval + the longest token lifetime + five minutes). A verifier
+//! stops trusting a listed key at once, whatever its cached JWKS says. It is the whole current
+//! list, not a delta, so a poll that was missed loses nothing; an `ETag` makes an unchanged poll a
+//! 304. `complete` is false when the users' tokens were cut at 100,000 entries; each client's
+//! revocations of its own tokens get a share of 1,000 on top, so no client can push other
+//! revocations out.
 //!
 //! The rendered feed is reused for up to a second (one query and one rendering per second at most,
 //! whoever asks, with concurrent requests waiting for the one in flight), and re-rendered at once
@@ -34,6 +38,8 @@ struct Feed<'a> {
     revoked: Vec<Entry<'a>>,
     /// Per-subject cut-offs: tokens of `sub` issued before `before` are revoked.
     revoked_subjects: Vec<Subject<'a>>,
+    /// Revoked signing keys, by kid.
+    revoked_keys: &'a [String],
     /// False when the list was cut at its limit (verifiers then warn).
     complete: bool,
 }
@@ -100,14 +106,16 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "revocation feed: storage failed");
-            let mut res = json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the revocation feed is temporarily unavailable",
-            );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            return Err(res);
+            return Err(unavailable());
+        }
+    };
+    let ttl = app.config.tokens.access_token_ttl_secs;
+    let longest = ttl.max(app.config.tokens.id_token_ttl_secs);
+    let revoked_keys = match app.keys.revoked_kids(longest).await {
+        Ok(kids) => kids,
+        Err(e) => {
+            tracing::warn!(error = %e, "revocation feed: storage failed");
+            return Err(unavailable());
         }
     };
     let feed = Feed {
@@ -125,6 +133,7 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
                 before: *before,
             })
             .collect(),
+        revoked_keys: &revoked_keys,
         complete: list.complete,
     };
     let body = serde_json::to_vec(&feed).unwrap_or_default();
@@ -136,4 +145,15 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
         body: Bytes::from(body),
         etag,
     })
+}
+
+fn unavailable() -> Response {
+    let mut res = json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "the revocation feed is temporarily unavailable",
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    res
 }

@@ -1,8 +1,9 @@
 //! The key-encryption key (KEK) that seals private signing keys at rest.
 //!
-//! AES-256-GCM (through OpenSSL, which josekit already links) with a fresh 96-bit nonce per seal and the
-//! key's `kid` and `alg` as associated data, so a sealed blob cannot be moved to another row. A database
-//! dump alone therefore reveals no private key.
+//! AES-256-GCM (through OpenSSL, which josekit already links) with a fresh 96-bit nonce per seal and
+//! associated data that binds the blob to its row (the key's `kid`, `alg` and public key, see
+//! [`super::binding`]), so a sealed blob cannot be moved to another row, and a row cannot be made
+//! without the KEK. A database dump alone therefore reveals no private key.
 
 use std::io::Write;
 use std::path::Path;

@@ -1,7 +1,10 @@
 //! The in-memory key set: ready signers and the pre-rendered JWKS.
 //!
 //! Rebuilt from the database every refresh interval; the JWKS body and its ETag change only when the
-//! published key set does, and requests read one `Arc` snapshot without touching the database.
+//! published key set does, and requests read one `Arc` snapshot without touching the database. A row
+//! enters the ring only if it passes [`super::binding`]: its sealed private key opens under the
+//! key-encryption key and its `kid` is the RFC 7638 thumbprint of its public key. A row that does not
+//! is logged and neither published nor used to sign.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -11,12 +14,13 @@ use auth_core::{Alg, UnixTime};
 use bytes::Bytes;
 use josekit::jws::JwsSigner;
 
+use super::binding;
 use super::kek::Kek;
-use super::material;
 use crate::domain::random;
 use crate::store::entities::signing_key;
 
-/// A key as the running server holds it.
+/// A key as the running server holds it: only keys that passed every check of
+/// [`super::binding`] are held, so every key in the JWKS can sign.
 #[derive(Debug, Clone)]
 pub struct LoadedKey {
     /// Key id.
@@ -33,8 +37,23 @@ pub struct LoadedKey {
     pub removed_at: Option<UnixTime>,
     /// Its public JWK.
     pub jwk: Jwk,
-    /// `None` if the private part could not be opened (wrong KEK): published, but never used to sign.
-    pub signer: Option<Arc<dyn JwsSigner>>,
+    /// Its private key.
+    pub signer: Arc<dyn JwsSigner>,
+    /// A digest of the stored row's key material (sealing version, public JWK, sealed blob): a
+    /// signer is reused at the next reload only for the very same row.
+    row_digest: Vec<u8>,
+}
+
+/// A version-1 row that passed its checks, sealed anew with the version-2 associated data, for the
+/// caller to store with a conditional update.
+#[derive(Debug, Clone)]
+pub struct Reseal {
+    /// The row's kid.
+    pub kid: String,
+    /// The blob it holds now (the update applies only if it still does).
+    pub old_sealed: Vec<u8>,
+    /// The version-2 blob.
+    pub new_sealed: Vec<u8>,
 }
 
 /// One consistent view of the key set.
@@ -66,11 +85,11 @@ impl Snapshot {
         }
     }
 
-    /// The key that signs for `alg` at `now`: the newest whose `activates_at` has passed, that has not
-    /// retired, and that this replica can use. Every replica computes the same answer from the clock
-    /// alone. A retired key never signs again, even when its successor cannot be used here (wrong
-    /// KEK): then there is no key and token requests fail, rather than signing with a key that is
-    /// about to leave the JWKS.
+    /// The key that signs for `alg` at `now`: the newest held key whose `activates_at` has passed
+    /// and that has not retired. Every replica computes the same answer from the clock alone. A
+    /// retired key never signs again, even when its successor cannot be used here (wrong KEK): then
+    /// there is no key and token requests fail, rather than signing with a key that is about to
+    /// leave the JWKS.
     pub fn signing_key(
         &self,
         alg: Alg,
@@ -81,7 +100,7 @@ impl Snapshot {
             .filter(|k| k.alg == alg && k.activates_at <= now)
             .filter(|k| k.retires_at.is_none_or(|r| r > now))
             .filter(|k| k.removed_at.is_none_or(|r| r > now))
-            .filter_map(|k| k.signer.as_ref().map(|s| (k, s)))
+            .map(|k| (k, &k.signer))
             .max_by_key(|(k, _)| (k.activates_at, k.generation))
     }
 }
@@ -109,24 +128,60 @@ impl KeyRing {
         }
     }
 
-    /// Replaces the snapshot with one built from `rows` (the keys live at `now`). Signers already
-    /// loaded are reused; new private keys are opened with `kek`. Returns true if the published
-    /// JWKS changed.
-    pub fn install(&self, rows: &[signing_key::Model], kek: &Kek) -> bool {
+    /// Replaces the snapshot with one built from `rows` (the keys live at `now`). Only rows that
+    /// pass [`binding::verify`] are held; every other row is logged and left out (never published,
+    /// never used to sign). Signers already loaded from the same row are reused. Returns whether
+    /// the published JWKS changed, and the version-1 rows to re-seal.
+    pub fn install(&self, rows: &[signing_key::Model], kek: &Kek) -> (bool, Vec<Reseal>) {
         let old = self.snapshot();
-        let reuse: HashMap<&str, &Arc<dyn JwsSigner>> = old
-            .keys
-            .iter()
-            .filter_map(|k| k.signer.as_ref().map(|s| (k.kid.as_str(), s)))
-            .collect();
+        let reuse: HashMap<&str, &LoadedKey> =
+            old.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
         let mut keys = Vec::with_capacity(rows.len());
+        let mut reseals = Vec::new();
         for row in rows {
-            match load(row, kek, reuse.get(row.kid.as_str()).copied()) {
-                Ok(k) => keys.push(k),
-                Err(e) => {
-                    tracing::error!(kid = %row.kid, error = %e, "skipping unusable signing key")
-                }
+            let digest = row_digest(row);
+            if let Some(k) = reuse.get(row.kid.as_str())
+                && k.row_digest == digest
+                && row.revoked_at.is_none()
+            {
+                keys.push(LoadedKey {
+                    retires_at: row.retires_at,
+                    removed_at: row.removed_at,
+                    activates_at: row.activates_at,
+                    generation: row.generation,
+                    ..(*k).clone()
+                });
+                continue;
             }
+            let verified = match binding::verify(row, kek) {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::error!(kid = %row.kid, alg = %row.alg, kek_id = %row.kek_id,
+                        aad_version = row.aad_version, error = %e,
+                        "signing key row refused: not published and never used to sign");
+                    continue;
+                }
+            };
+            match binding::reseal(row, &verified, kek) {
+                Some(Ok(new_sealed)) => reseals.push(Reseal {
+                    kid: row.kid.clone(),
+                    old_sealed: row.private_key_sealed.clone(),
+                    new_sealed,
+                }),
+                Some(Err(e)) => tracing::warn!(kid = %row.kid, error = %e, "re-sealing failed"),
+                None => {}
+            }
+            keys.push(LoadedKey {
+                kid: row.kid.clone(),
+                alg: verified.alg,
+                generation: row.generation,
+                activates_at: row.activates_at,
+                retires_at: row.retires_at,
+                removed_at: row.removed_at,
+                jwk: verified.jwk,
+                signer: verified.signer,
+                row_digest: digest,
+            });
         }
         let new = Snapshot::render(keys);
         let changed = new.etag != old.etag;
@@ -134,49 +189,22 @@ impl KeyRing {
             Ok(mut g) => *g = Arc::new(new),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
         }
-        changed
+        (changed, reseals)
     }
 }
 
-fn load(
-    row: &signing_key::Model,
-    kek: &Kek,
-    reuse: Option<&Arc<dyn JwsSigner>>,
-) -> Result<LoadedKey, String> {
-    let alg: Alg = row.alg.parse().map_err(|e| format!("{e}"))?;
-    let jwk: Jwk = serde_json::from_str(&row.public_jwk).map_err(|e| format!("public JWK: {e}"))?;
-    let signer = match reuse {
-        Some(s) => Some(s.clone()),
-        None => {
-            let opened = kek
-                .open(&row.private_key_sealed, &aad(&row.kid, alg), &row.kid)
-                .and_then(|der| {
-                    material::signer(alg, &der, &row.kid)
-                        .map_err(|e| super::kek::KekError::Seal(e.to_string()))
-                });
-            match opened {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::error!(kid = %row.kid, kek_id = %row.kek_id, error = %e,
-                        "private key cannot be opened; the key stays published but will not sign");
-                    None
-                }
-            }
-        }
-    };
-    Ok(LoadedKey {
-        kid: row.kid.clone(),
-        alg,
-        generation: row.generation,
-        activates_at: row.activates_at,
-        retires_at: row.retires_at,
-        removed_at: row.removed_at,
-        jwk,
-        signer,
-    })
-}
-
-/// The associated data that binds a sealed private key to its row.
-pub fn aad(kid: &str, alg: Alg) -> Vec<u8> {
-    format!("signing-key|{kid}|{alg}").into_bytes()
+/// Identifies the stored key material of a row (length-prefixed, so no two rows collide).
+fn row_digest(row: &signing_key::Model) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(row.public_jwk.len() + row.private_key_sealed.len() + 64);
+    for part in [
+        row.aad_version.to_be_bytes().as_slice(),
+        row.alg.as_bytes(),
+        row.kid.as_bytes(),
+        row.public_jwk.as_bytes(),
+        &row.private_key_sealed,
+    ] {
+        buf.extend_from_slice(&(part.len() as u64).to_be_bytes());
+        buf.extend_from_slice(part);
+    }
+    random::sha256(&buf)
 }

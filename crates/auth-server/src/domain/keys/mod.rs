@@ -5,21 +5,28 @@
 //! `publish_lead` ahead of its activation (longer than the JWKS `max-age`); a retired key stays
 //! published until every token it signed has expired. Creation is guarded by the unique
 //! `(alg, generation)` index, so two replicas never both create the next key.
+//!
+//! Only rows that pass [`binding`] are loaded (sealed private key opens under the key-encryption
+//! key, `kid` is the RFC 7638 thumbprint of the public key); rows sealed before the public key was
+//! bound into the associated data are re-sealed at reload. An operator's emergency revocation
+//! ([`KeyManager::revoke`]) takes a key out at once, with a successor signing at once.
 
 use std::sync::Arc;
 
 use auth_core::{Alg, Clock, UnixTime};
 
+pub mod binding;
 pub mod kek;
 pub mod keyring;
 pub mod lifecycle;
 pub mod material;
 
 use kek::Kek;
-use keyring::{KeyRing, aad};
-use lifecycle::{Newest, Plan, Schedule};
+use keyring::KeyRing;
+use lifecycle::{CLOCK_SKEW_ALLOWANCE_SECS, Newest, Plan, Schedule};
 
 use crate::store::entities::signing_key;
+use crate::store::keys::KeyRevocation;
 use crate::store::{Store, StoreError};
 
 /// A key operation failed.
@@ -55,6 +62,26 @@ pub enum RotationOutcome {
     /// Another replica created the same generation first; nothing was written here.
     LostRace,
 }
+
+/// What an emergency revocation did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationOutcome {
+    /// The key is revoked: out of the JWKS and never signing again.
+    Revoked {
+        /// Its algorithm.
+        alg: String,
+        /// The key that signs for the algorithm from now on, if one was created (none when the
+        /// revoked key had already retired: its successor signs).
+        successor: Option<String>,
+    },
+    /// It was already revoked.
+    AlreadyRevoked,
+    /// No such key.
+    NotFound,
+}
+
+/// How many times a revocation is retried when a rotation took its successor's generation.
+const REVOKE_ATTEMPTS: usize = 3;
 
 /// Owns the key lifecycle and the key ring of this replica.
 #[derive(Debug)]
@@ -124,13 +151,113 @@ impl KeyManager {
             .collect()
     }
 
-    /// Reloads the live keys from the database into the ring.
+    /// Reloads the live keys from the database into the ring (only rows that pass [`binding`]),
+    /// then re-seals version-1 rows that passed into version 2, each with a conditional update.
     pub async fn reload(&self) -> Result<(), KeyError> {
         let rows = self.store.live_keys(self.clock.now()).await?;
-        if self.ring.install(&rows, &self.kek) {
-            tracing::info!(keys = rows.len(), "published key set changed");
+        let (changed, reseals) = self.ring.install(&rows, &self.kek);
+        if changed {
+            let held = self.ring.snapshot().keys.len();
+            tracing::info!(
+                rows = rows.len(),
+                published = held,
+                "published key set changed"
+            );
+        }
+        for r in reseals {
+            match self
+                .store
+                .reseal_key(&r.kid, &r.old_sealed, r.new_sealed, binding::AAD_V2)
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(kid = %r.kid, "re-sealed signing key with its public key bound")
+                }
+                Ok(false) => {
+                    tracing::debug!(kid = %r.kid, "signing key re-sealed or revoked elsewhere")
+                }
+                Err(e) => {
+                    tracing::warn!(kid = %r.kid, error = %e, "re-sealing failed; retried at the next reload")
+                }
+            }
         }
         Ok(())
+    }
+
+    /// Emergency revocation (`auth-server keys revoke KID`): the key leaves this replica's JWKS and
+    /// stops signing at once, and a new key of its algorithm signs at once, with no publication
+    /// lead (verifiers fetch it through their unknown-`kid` refetch). Its activation is dated
+    /// [`CLOCK_SKEW_ALLOWANCE_SECS`] back, so a replica whose clock lags still has a key to sign
+    /// with. Other replicas follow at their next reload. Its private key is erased from the
+    /// database.
+    ///
+    /// Safe against a concurrent rotation or revocation on another replica: the revocation is a
+    /// conditional update, the successor's generation is guarded by the unique index (on a clash
+    /// the transaction is rolled back and retried), and the successor is inserted in the same
+    /// transaction as the revocation, so the algorithm is never left without a signing key.
+    pub async fn revoke(&self, kid: &str) -> Result<RevocationOutcome, KeyError> {
+        let mut generated: Option<signing_key::Model> = None;
+        let mut attempt = 1;
+        let outcome = loop {
+            let Some(row) = self.store.key(kid).await? else {
+                return Ok(RevocationOutcome::NotFound);
+            };
+            if row.revoked_at.is_some() {
+                return Ok(RevocationOutcome::AlreadyRevoked);
+            }
+            let alg: Alg = row
+                .alg
+                .parse()
+                .map_err(|e| KeyError::Crypto(format!("{e}")))?;
+            let now = self.clock.now();
+            // A retired key no longer signs: its successor does, and stays.
+            let successor = if row.retires_at.is_some_and(|r| r <= now) {
+                None
+            } else {
+                let newest = self.store.newest_key(alg.as_str()).await?;
+                let mut next = match generated.take() {
+                    Some(k) => k,
+                    None => self.new_key_row(alg, 0, now, now).await?,
+                };
+                next.generation = newest.map_or(1, |k| k.generation + 1);
+                // Signing at once on every replica, including one whose clock lags a little.
+                next.published_at = now;
+                next.activates_at = now - CLOCK_SKEW_ALLOWANCE_SECS;
+                generated = Some(next.clone());
+                Some(next)
+            };
+            let removed_at = self.schedule.removal_after_retirement(now);
+            match self.store.revoke_key(kid, now, successor, removed_at).await {
+                Err(StoreError::Conflict(_)) if attempt < REVOKE_ATTEMPTS => attempt += 1,
+                other => break other?,
+            }
+        };
+        let outcome = match outcome {
+            KeyRevocation::Revoked { alg, successor } => {
+                tracing::warn!(%kid, %alg, successor = ?successor, "signing key revoked");
+                RevocationOutcome::Revoked { alg, successor }
+            }
+            KeyRevocation::AlreadyRevoked => RevocationOutcome::AlreadyRevoked,
+            KeyRevocation::NotFound => RevocationOutcome::NotFound,
+        };
+        // Committed: a failed reload here is caught up by the next periodic one.
+        if let Err(e) = self.reload().await {
+            tracing::warn!(error = %e, "reload after the revocation failed; retried at the next reload");
+        }
+        Ok(outcome)
+    }
+
+    /// The keys revoked recently enough that a token they signed may still be unexpired somewhere:
+    /// within a refresh interval (another replica may sign with it until its next reload), the
+    /// longest token lifetime, and the clock-skew allowance. The revocation feed lists them.
+    pub async fn revoked_kids(&self, longest_token_ttl: i64) -> Result<Vec<String>, KeyError> {
+        let window = self.schedule.refresh_interval
+            + longest_token_ttl.max(self.schedule.access_token_ttl)
+            + CLOCK_SKEW_ALLOWANCE_SECS;
+        Ok(self
+            .store
+            .revoked_kids(self.clock.now().saturating_sub(window))
+            .await?)
     }
 
     async fn rotate_inner(
@@ -205,10 +332,8 @@ impl KeyManager {
             .kid
             .clone()
             .ok_or_else(|| KeyError::Crypto("generated key has no kid".into()))?;
-        let sealed = self
-            .kek
-            .seal(&generated.pkcs8_der, &aad(&kid, alg))
-            .map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let sealed = binding::seal(&self.kek, &generated.pkcs8_der, &kid, alg, &generated.jwk)
+            .map_err(KeyError::Crypto)?;
         let public_jwk =
             serde_json::to_string(&generated.jwk).map_err(|e| KeyError::Crypto(e.to_string()))?;
         Ok(signing_key::Model {
@@ -222,6 +347,8 @@ impl KeyManager {
             activates_at,
             retires_at: None,
             removed_at: None,
+            aad_version: binding::AAD_V2,
+            revoked_at: None,
         })
     }
 }

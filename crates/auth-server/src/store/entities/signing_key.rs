@@ -30,6 +30,13 @@ pub struct Model {
     pub retires_at: Option<i64>,
     /// When it leaves the JWKS: after every token it signed has expired.
     pub removed_at: Option<i64>,
+    /// The associated data `private_key_sealed` was sealed with: 1 = `kid|alg` (rows from before
+    /// migration m0007, re-sealed at the next reload), 2 = `kid|alg|` + the public key's RFC 7638
+    /// canonical JSON.
+    pub aad_version: i32,
+    /// When an operator revoked it (`keys revoke`): it never signs or is published again, and
+    /// `private_key_sealed` is emptied.
+    pub revoked_at: Option<i64>,
 }
 
 /// No relations.

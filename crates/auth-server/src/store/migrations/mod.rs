@@ -8,6 +8,7 @@ mod m0003_users;
 mod m0004_client_redirects;
 mod m0005_sso;
 pub(crate) mod m0006_invariants;
+mod m0007_key_binding;
 mod m0008_pending_consents;
 mod m0010_revocation_shares;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_client_redirects::Migration),
             Box::new(m0005_sso::Migration),
             Box::new(m0006_invariants::Migration),
+            Box::new(m0007_key_binding::Migration),
             Box::new(m0008_pending_consents::Migration),
             Box::new(m0010_revocation_shares::Migration),
         ]
