@@ -102,7 +102,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Input::Bearer(token, lower) => {
-            let mut value = if lower { b"bearer ".to_vec() } else { b"Bearer ".to_vec() };
+            let mut value = if lower {
+                b"bearer ".to_vec()
+            } else {
+                b"Bearer ".to_vec()
+            };
             value.extend_from_slice(token);
             if let Some(h) = headers(&[&value]) {
                 check(&h, &Form::default());
@@ -119,7 +123,10 @@ fuzz_target!(|data: &[u8]| {
                     && values.is_empty()
                 {
                     assert_eq!(form.single("client_id").ok().flatten(), Some(&*c.client_id));
-                    assert_eq!(form.single("client_secret").ok().flatten(), Some(&*c.secret));
+                    assert_eq!(
+                        form.single("client_secret").ok().flatten(),
+                        Some(&*c.secret)
+                    );
                 }
             }
         }

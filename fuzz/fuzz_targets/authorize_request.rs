@@ -21,7 +21,6 @@ use auth_server::domain::sso::request::{AuthorizeParams, RequestError, validate}
 use libfuzzer_sys::fuzz_target;
 
 const REDIRECTS: [&str; 2] = ["https://app.example/cb", "http://127.0.0.1:8080/cb?x=1"];
-const SCOPES: [&str; 3] = ["openid", "profile", "orders:read"];
 const RESOURCES: [&str; 1] = ["https://api.example/orders"];
 const ISSUER: &str = "https://idp.example";
 
@@ -41,7 +40,14 @@ fn choices(name: &str) -> &'static [&'static str] {
             "https://app.example/cb/",
             "https://evil.example/cb",
         ],
-        "scope" => &["openid", "openid profile", "openid openid", "admin", "openid  profile", ""],
+        "scope" => &[
+            "openid",
+            "openid profile",
+            "openid openid",
+            "admin",
+            "openid  profile",
+            "",
+        ],
         "state" => &["s1", "a\0b", "é", ""],
         "nonce" => &["n", "\u{7f}", ""],
         "code_challenge" => &[
@@ -50,11 +56,23 @@ fn choices(name: &str) -> &'static [&'static str] {
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM",
         ],
         "code_challenge_method" => &["S256", "plain", "s256"],
-        "prompt" => &["none", "login", "consent", "login consent", "none login", "select_account", ""],
+        "prompt" => &[
+            "none",
+            "login",
+            "consent",
+            "login consent",
+            "none login",
+            "select_account",
+            "",
+        ],
         "max_age" => &["0", "3600", "-1", "+5", "99999999999999999999"],
         "login_hint" => &["user@example.com"],
         "response_mode" => &["query", "fragment"],
-        "resource" => &["https://api.example/orders", "https://api.example/other", "https://api#x"],
+        "resource" => &[
+            "https://api.example/orders",
+            "https://api.example/other",
+            "https://api#x",
+        ],
         _ => &["x"],
     }
 }
@@ -131,7 +149,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(r.scopes.iter().all(|s| client.allowed_scopes.contains(s)));
             let unique: std::collections::HashSet<&String> = r.scopes.iter().collect();
             assert_eq!(unique.len(), r.scopes.len(), "duplicate scopes");
-            assert!(r.resources.iter().all(|s| client.allowed_resources.contains(s)));
+            assert!(
+                r.resources
+                    .iter()
+                    .all(|s| client.allowed_resources.contains(s))
+            );
             if client.public || input.require_pkce {
                 assert!(r.code_challenge.is_some(), "PKCE required but absent");
             }

@@ -47,8 +47,13 @@ impl Val {
     fn text(&self) -> String {
         match self {
             Val::Int(i) => i.to_string(),
-            Val::Extreme(i) => ["9223372036854775807", "-9223372036854775808", "0", "-1", "4294967296"]
-                [usize::from(*i) % 5]
+            Val::Extreme(i) => [
+                "9223372036854775807",
+                "-9223372036854775808",
+                "0",
+                "-1",
+                "4294967296",
+            ][usize::from(*i) % 5]
                 .to_owned(),
             Val::Text(s) => s.clone(),
             Val::Bool(b) => b.to_string(),
@@ -118,21 +123,33 @@ fuzz_target!(|data: &[u8]| {
     let k = &c.keys;
     let max_age = c.jwks_max_age_secs();
     assert!((0..=86_400).contains(&max_age));
-    assert!(max_age + k.refresh_interval_secs < k.publish_lead_secs, "{c:?}");
+    assert!(
+        max_age + k.refresh_interval_secs < k.publish_lead_secs,
+        "{c:?}"
+    );
     assert!(k.rotation_period_secs / 2 >= k.publish_lead_secs);
+    assert!(k.rotation_period_secs <= 10 * 366 * 86_400);
     assert!((30..=86_400).contains(&c.tokens.access_token_ttl_secs));
     assert!(c.sessions.idle_timeout_secs >= 60);
     assert!(c.sessions.absolute_timeout_secs >= c.sessions.idle_timeout_secs);
     assert!((10..=600).contains(&c.authorize.code_ttl_secs));
     let issuer = &c.server.issuer;
-    if issuer.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("http://")) {
-        let host = url::Url::parse(issuer).ok().and_then(|u| u.host().map(|h| h.to_owned()));
+    if issuer
+        .get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
+    {
+        let host = url::Url::parse(issuer)
+            .ok()
+            .and_then(|u| u.host().map(|h| h.to_owned()));
         let loopback = match &host {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
             Some(url::Host::Domain(d)) => d == "localhost",
             None => false,
         };
-        assert!(loopback, "http issuer {issuer:?} is not on a loopback host ({host:?})");
+        assert!(
+            loopback,
+            "http issuer {issuer:?} is not on a loopback host ({host:?})"
+        );
     }
 });

@@ -30,7 +30,9 @@ fn real_keys() -> &'static [Jwk; 2] {
                 .unwrap_or_else(|e| panic!("{e}"))
         };
         let es = ES256.generate_key_pair().unwrap_or_else(|e| panic!("{e}"));
-        let rs = RS256.generate_key_pair(2048).unwrap_or_else(|e| panic!("{e}"));
+        let rs = RS256
+            .generate_key_pair(2048)
+            .unwrap_or_else(|e| panic!("{e}"));
         [parse(es.to_jwk_public_key()), parse(rs.to_jwk_public_key())]
     })
 }

@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(uri.len() <= MAX_REDIRECT_URI_LEN);
     assert!(!uri.contains('#'), "fragment accepted: {uri:?}");
-    assert!(uri.bytes().all(|b| b > b' ' && b < 0x7f), "whitespace or non-ASCII: {uri:?}");
+    assert!(
+        uri.bytes().all(|b| b > b' ' && b < 0x7f),
+        "whitespace or non-ASCII: {uri:?}"
+    );
     let Some((scheme, rest)) = uri.split_once(':') else {
         panic!("no scheme: {uri:?}");
     };
@@ -56,12 +59,19 @@ fuzz_target!(|data: &[u8]| {
                 Some(url::Host::Domain(d)) => d == "localhost",
                 None => false,
             };
-            assert!(loopback, "http on a non-loopback host: {uri:?} -> {:?}", parsed.host());
+            assert!(
+                loopback,
+                "http on a non-loopback host: {uri:?} -> {:?}",
+                parsed.host()
+            );
         }
     }
     let error = OAuthError::new(ErrorCode::InvalidRequest, "fuzz");
     let to = error_redirect(uri, &error, Some(state), "https://idp.example");
     assert!(to.starts_with(uri));
     assert!(!to.contains('#'), "fragment in {to:?}");
-    assert!(to.bytes().all(|b| b > b' ' && b < 0x7f), "unencoded byte in {to:?}");
+    assert!(
+        to.bytes().all(|b| b > b' ' && b < 0x7f),
+        "unencoded byte in {to:?}"
+    );
 });
