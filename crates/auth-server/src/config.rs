@@ -315,7 +315,8 @@ impl Config {
                 "must be at least 4 x keys.refresh_interval_secs, so verifiers can learn a key before it signs",
             ));
         }
-        if k.rotation_period_secs < 2 * k.publish_lead_secs {
+        // Saturating: the lead has no upper bound of its own (found by fuzz/fuzz_targets/config.rs).
+        if k.rotation_period_secs < k.publish_lead_secs.saturating_mul(2) {
             return Err(invalid(
                 "keys.rotation_period_secs",
                 "must be at least 2 x keys.publish_lead_secs",
@@ -323,6 +324,12 @@ impl Config {
         }
         if ![2048, 3072, 4096].contains(&k.rsa_bits) {
             return Err(invalid("keys.rsa_bits", "must be 2048, 3072 or 4096"));
+        }
+        if k.rotation_period_secs > TEN_YEARS {
+            return Err(invalid(
+                "keys.rotation_period_secs",
+                "must be at most 10 years",
+            ));
         }
         let p = &self.passwords;
         if p.memory_kib < crate::domain::passwords::OWASP_MEMORY_KIB
@@ -612,6 +619,26 @@ mod tests {
                 .unwrap_or_default()
                 .contains("bnd")
         );
+    }
+
+    /// Regression (fuzz target `config`): a huge `keys.publish_lead_secs` overflowed
+    /// `2 * publish_lead_secs` (a panic in debug builds, a wrapped comparison in release).
+    #[test]
+    fn a_huge_publish_lead_is_refused_without_overflow() {
+        for lead in ["9223372036854775807", "4611686018427387904"] {
+            let e = Config::from_toml_and_env(
+                DEFAULT_TOML,
+                env(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", lead)]),
+            );
+            let e = e.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains("keys.rotation_period_secs"), "{lead}: {e}");
+        }
+        let e = Config::from_toml_and_env(
+            "[keys]\nrotation_period_secs = 9223372036854775807\npublish_lead_secs = 4611686018427387904\n",
+            env(&[]),
+        );
+        let e = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("keys.rotation_period_secs"), "{e}");
     }
 
     #[test]

@@ -38,6 +38,9 @@ mod claims;
 mod error;
 mod feed;
 pub mod fetch;
+/// Synchronous entry points for the fuzz targets in `fuzz/`; not a supported API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keys;
 mod revocation;
 pub mod store;
