@@ -344,27 +344,45 @@ async fn no_access_token_escapes_a_logout(backend: Backend) {
 
 /// A new password racing refreshes of the user's grants, `offline_access` ones included.
 async fn no_access_token_escapes_a_password_change(backend: Backend) {
-    let servers = replicas(backend).await;
-    let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let grants = families(&a, &mut browser, &app, "alice", 8).await;
-    let rts = grants.iter().map(|g| field(g, "refresh_token")).collect();
-    let b = servers.1.clone();
-    race_refreshes_against(&servers, &app, rts, "password change", move || async move {
-        b.app
-            .users
+    race_refreshes_against_a_user_change(backend, "password change", |users| async move {
+        users
             .set_password("alice", "a brand new password".into())
             .await
             .unwrap();
     })
     .await;
-    assert_all_dead(&servers, &app, &grants, "the grants' first tokens").await;
 }
 
-/// Disabling the user racing refreshes of their grants.
+/// Disabling the user racing refreshes of their grants; enabling the user again brings no grant
+/// back.
 async fn no_access_token_escapes_a_disabled_user(backend: Backend) {
+    let (servers, app, grants) =
+        race_refreshes_against_a_user_change(backend, "user disabled", |users| async move {
+            users.set_disabled("alice", true).await.unwrap();
+        })
+        .await;
+    servers
+        .0
+        .app
+        .users
+        .set_disabled("alice", false)
+        .await
+        .unwrap();
+    assert_all_dead(&servers, &app, &grants, "after enabling again").await;
+}
+
+/// Eight grants of alice refreshed over both replicas while `change` runs on replica B; then every
+/// token of the race and every grant's first tokens are dead. Returns the replicas, the client and
+/// the grants, for more checks.
+async fn race_refreshes_against_a_user_change<F, Fut>(
+    backend: Backend,
+    what: &str,
+    change: F,
+) -> ((Arc<TestServer>, Arc<TestServer>), WebClient, Vec<Value>)
+where
+    F: FnOnce(auth_server::domain::users::Users) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let servers = replicas(backend).await;
     let a = servers.0.clone();
     a.user("alice", PW).await;
@@ -372,14 +390,10 @@ async fn no_access_token_escapes_a_disabled_user(backend: Backend) {
     let mut browser = Agent::new();
     let grants = families(&a, &mut browser, &app, "alice", 8).await;
     let rts = grants.iter().map(|g| field(g, "refresh_token")).collect();
-    let b = servers.1.clone();
-    race_refreshes_against(&servers, &app, rts, "user disabled", move || async move {
-        b.app.users.set_disabled("alice", true).await.unwrap();
-    })
-    .await;
-    // Enabling the user again brings no grant back.
-    a.app.users.set_disabled("alice", false).await.unwrap();
-    assert_all_dead(&servers, &app, &grants, "after enabling again").await;
+    let users = servers.1.app.users.clone();
+    race_refreshes_against(&servers, &app, rts, what, move || change(users)).await;
+    assert_all_dead(&servers, &app, &grants, "the grants' first tokens").await;
+    (servers, app, grants)
 }
 
 /// An `offline_access` grant whose sign-in session has timed out and been purged: refreshing it
