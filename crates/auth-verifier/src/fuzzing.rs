@@ -1,6 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/` (not part of the supported API; may change at any
 //! time). They run the same private steps as [`crate::Verifier::verify`], in the same order, but
-//! synchronously against a given [`KeySet`]: no key store, clock, audience, cache or revocations.
+//! synchronously against a given `KeySet`: no key store, clock, audience, cache or revocations.
 
 use auth_core::Alg;
 
