@@ -62,8 +62,11 @@ pub struct LoginConfig {
     pub max_failures_per_address: i32,
     /// Failures a browser with a valid device cookie may make before the cookie is invalidated.
     pub max_failures_per_device: i32,
-    /// The counting window (for the account: the quiet time after which its count starts over).
+    /// The counting window of the hard limits (pair, address, device).
     pub failure_window_secs: i64,
+    /// How long an account's failures are remembered after the last one (its slow-down count starts
+    /// over after this long without a failure).
+    pub account_memory_secs: i64,
     /// How long a lockout of a pair or an address lasts.
     pub lockout_secs: i64,
     /// The first delay between attempts on a slowed-down account; it doubles with each attempt.
@@ -369,13 +372,17 @@ impl Config {
         }
         for (key, secs) in [
             ("login.failure_window_secs", l.failure_window_secs),
+            ("login.account_memory_secs", l.account_memory_secs),
             ("login.lockout_secs", l.lockout_secs),
             ("login.slowdown_initial_secs", l.slowdown_initial_secs),
             ("login.slowdown_max_secs", l.slowdown_max_secs),
             ("login.device_cookie_ttl_secs", l.device_cookie_ttl_secs),
         ] {
             if !(1..=TEN_YEARS).contains(&secs) {
-                return Err(invalid(key, "must be at least 1 second and at most 10 years"));
+                return Err(invalid(
+                    key,
+                    "must be at least 1 second and at most 10 years",
+                ));
             }
         }
         if l.slowdown_initial_secs > l.slowdown_max_secs {

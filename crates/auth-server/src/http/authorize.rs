@@ -96,10 +96,10 @@ pub async fn login(
     match outcome {
         Ok(o) => {
             let mut res = render(&app, &headers, o.step, true, o.new_session.as_deref());
-            if let Some(v) = o.device_cookie.and_then(|d| {
-                app.cookies
-                    .set_device(&d, app.flow.devices().ttl())
-            }) {
+            if let Some(v) = o
+                .device_cookie
+                .and_then(|d| app.cookies.set_device(&d, app.flow.devices().ttl()))
+            {
                 res.headers_mut().append(header::SET_COOKIE, v);
             }
             res

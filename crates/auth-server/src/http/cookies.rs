@@ -130,7 +130,10 @@ mod tests {
             https
                 .set_device("v1.x", 60)
                 .map(|v| v.to_str().unwrap_or_default().to_owned()),
-            Some("__Host-auth_device=v1.x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure".to_owned())
+            Some(
+                "__Host-auth_device=v1.x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+                    .to_owned()
+            )
         );
         assert_eq!(
             https

@@ -29,7 +29,7 @@ pub struct SlowDown {
     pub initial: i64,
     /// The longest delay.
     pub max: i64,
-    /// Without an attempt (and with no delay running) this long, the count starts over.
+    /// Without an attempt this long (and with no delay running), the count starts over.
     pub quiet: i64,
 }
 
@@ -69,15 +69,15 @@ impl Store {
         .on_conflict_do_nothing()
         .exec_without_returning(db)
         .await?;
-        // Quiet for a whole window, with no delay running for that long either: start over. For
-        // these keys `window_start` is the last counted attempt.
+        // Quiet for `s.quiet`, with no delay running: start over. For these keys `window_start` is
+        // the last counted attempt.
         login_failure::Entity::update_many()
             .col_expr(login_failure::Column::Failures, Expr::value(0))
             .col_expr(login_failure::Column::WindowStart, Expr::value(now))
             .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
             .filter(login_failure::Column::Key.eq(key))
             .filter(login_failure::Column::WindowStart.lte(now - s.quiet))
-            .filter(login_failure::Column::LockedUntil.lte(now - s.quiet))
+            .filter(login_failure::Column::LockedUntil.lte(now))
             .exec(db)
             .await?;
         let free = login_failure::Entity::update_many()

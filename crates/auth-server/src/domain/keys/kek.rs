@@ -184,10 +184,9 @@ mod tests {
                 .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_default())
                 .collect()
         };
-        let prk: [u8; 32] =
-            hex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
-                .try_into()
-                .unwrap_or_default();
+        let prk: [u8; 32] = hex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+            .try_into()
+            .unwrap_or_default();
         let okm = Kek::from_bytes(prk)
             .derive(&hex("f0f1f2f3f4f5f6f7f8f9"))
             .unwrap_or_default();

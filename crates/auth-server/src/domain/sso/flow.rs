@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 
+use super::device::DeviceCookies;
 use super::request::{
     self, AuthorizeParams, AuthorizeRequest, RequestError, code_redirect, error_redirect,
 };
-use super::device::DeviceCookies;
 use super::sessions::{Session, Sessions};
 use super::throttle::{Throttle, Verdict};
 use crate::domain::clients::ClientRegistry;
@@ -244,7 +244,11 @@ impl Flow {
         let now = self.clock.now();
         let device = device_cookie.and_then(|c| self.devices.verify(c, username, now));
         // Counted before the password is checked, so parallel guesses cannot outrun the limits.
-        let attempt = match self.throttle.attempt(username, addr, device.as_ref()).await? {
+        let attempt = match self
+            .throttle
+            .attempt(username, addr, device.as_ref())
+            .await?
+        {
             Verdict::Go(a) => a,
             Verdict::Locked => return Ok(retry(req, LoginProblem::Locked)),
             Verdict::Slowed(secs) => return Ok(retry(req, LoginProblem::Slowed(secs))),

@@ -173,7 +173,7 @@ impl Throttle {
             free: p.max_failures_per_account,
             initial: p.slowdown_initial_secs,
             max: p.slowdown_max_secs,
-            quiet: p.failure_window_secs,
+            quiet: p.account_memory_secs,
         };
         match self.store.claim_login_slot(&account, now, slow).await? {
             Slot::Free | Slot::Claimed => Ok(Verdict::Go(Attempt {
