@@ -172,6 +172,7 @@ async fn a_fresh_address_is_slowed_down_and_gets_through_once_the_delay_passes(b
     let done = attempt(&s, &mut fresh, &app, "alice", PW).await;
     assert_signed_in(&done);
     assert!(set_cookie(&done, "auth_device").is_some());
+    fresh.cookies.remove("auth_session");
     // The next slot opens after a longer delay (it doubles).
     let mut other = Agent::forwarded_for("192.0.2.10");
     let next = assert_slowed(&attempt(&s, &mut other, &app, "alice", "wrong").await);

@@ -1,6 +1,7 @@
-//! The account-wide slow-down of sign-ins: a growing delay between attempts, claimed with atomic
-//! conditional updates so that replicas sharing the database never let two attempts through the
-//! same delay. (The hard per-key limits are [`Store::record_login_failure`].)
+//! Sign-in throttling counters, shared by every replica through the database, changed only by
+//! atomic conditional updates (compare-and-set on the count): a hard limit per key
+//! ([`Store::count_login_attempt`]) and the account-wide slow-down, a growing delay between
+//! attempts ([`Store::claim_login_slot`]).
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
@@ -45,7 +46,83 @@ impl SlowDown {
     }
 }
 
+/// Most compare-and-set rounds before an attempt is refused as contended (each round, one of the
+/// contenders wins, so this is only reached under a burst far past any limit).
+const MAX_ROUNDS: usize = 32;
+
 impl Store {
+    /// Counts one attempt on `key` against a hard limit: true if it may go ahead (it was among the
+    /// first `limit` in the window). Reaching the limit locks the key until `now + lockout`; a window
+    /// that has passed, or a lockout that has ended, starts a new count.
+    ///
+    /// The count is moved by compare-and-set (`SET failures = n + 1 WHERE failures = n`), so each
+    /// attempt knows its own position exactly: on any number of replicas at most `limit` attempts go
+    /// ahead, and (unlike an increment followed by a read, which may see later increments) a burst
+    /// of attempts does not refuse the first ones.
+    pub async fn count_login_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        limit: i32,
+        lockout: i64,
+    ) -> Result<bool, StoreError> {
+        let db = self.conn();
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            window_start: Set(now),
+            locked_until: Set(0),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+        // A lockout still running is never cut short.
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::LockedUntil.lte(now))
+            .filter(
+                login_failure::Column::WindowStart
+                    .lte(now - window)
+                    .or(login_failure::Column::LockedUntil.gt(0)),
+            )
+            .exec(db)
+            .await?;
+        for _ in 0..MAX_ROUNDS {
+            let Some(row) = self.find_login_failures(key).await? else {
+                return Ok(false);
+            };
+            if row.locked_until > now || row.failures >= limit {
+                return Ok(false);
+            }
+            let next = row.failures + 1;
+            let locked_until = if next >= limit {
+                now.saturating_add(lockout)
+            } else {
+                0
+            };
+            let won = login_failure::Entity::update_many()
+                .col_expr(login_failure::Column::Failures, Expr::value(next))
+                .col_expr(
+                    login_failure::Column::LockedUntil,
+                    Expr::value(locked_until),
+                )
+                .filter(login_failure::Column::Key.eq(key))
+                .filter(login_failure::Column::Failures.eq(row.failures))
+                .filter(login_failure::Column::LockedUntil.lte(now))
+                .exec(db)
+                .await?
+                .rows_affected;
+            if won == 1 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Counts one attempt on `key` under the slow-down `s`: free while fewer than `s.free` attempts
     /// are counted, then one attempt per delay (`s.initial`, doubling up to `s.max`).
     ///

@@ -129,9 +129,9 @@ impl Throttle {
         if let Some(d) = device {
             let key = device_key(d);
             // Reaching the limit locks the device key until the cookie expires: invalidated.
-            let n = self
+            let allowed = self
                 .store
-                .record_login_failure(
+                .count_login_attempt(
                     &key,
                     now,
                     p.failure_window_secs,
@@ -139,7 +139,7 @@ impl Throttle {
                     d.expires_at.saturating_sub(now).max(1),
                 )
                 .await?;
-            if n <= p.max_failures_per_device {
+            if allowed {
                 return Ok(Verdict::Go(Attempt {
                     device: Some(key),
                     pair: None,
@@ -152,11 +152,11 @@ impl Throttle {
         let account = account_key(username);
         let pair = pair_key(&account, addr);
         let hard = |key: String, limit: i32| async move {
-            let n = self
+            let allowed = self
                 .store
-                .record_login_failure(&key, now, p.failure_window_secs, limit, p.lockout_secs)
+                .count_login_attempt(&key, now, p.failure_window_secs, limit, p.lockout_secs)
                 .await?;
-            Ok::<_, StoreError>((key, n <= limit))
+            Ok::<_, StoreError>((key, allowed))
         };
         let (pair, pair_ok) = hard(pair, p.max_failures_per_pair).await?;
         let (address, address_ok) = match addr {
