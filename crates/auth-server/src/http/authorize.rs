@@ -21,6 +21,8 @@ use crate::store::StoreError;
 
 /// Largest form body accepted from a browser.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// How long a sign-in refused as busy waits before its answer (see [`login`]).
+const BUSY_PACING: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `GET /authorize`.
 pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
@@ -58,7 +60,8 @@ async fn authorize(app: &AppState, headers: &HeaderMap, form: &Form, post: bool)
 /// A place among the password checks is taken first: when the server is saturated the answer is a
 /// fixed "busy" page, decided by one atomic increment before the form is parsed, the request
 /// validated, the database touched or a page rendered (the body is only drained, so the connection
-/// stays usable). Refusing a storm therefore costs next to nothing.
+/// stays usable). Refusing a storm therefore costs next to nothing; the refusal is sent after a short
+/// pause on a timer, so clients that resend at once cannot spin the cores either.
 pub async fn login(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -68,6 +71,9 @@ pub async fn login(
     let Some(admission) = app.flow.admit() else {
         // Drained without being kept; a body too long to drain gets the reset it would anyway.
         let _ = read_body(body, 0).await;
+        // Paced: a client that resends at once (a script, a load generator) waits on a timer, which
+        // costs no CPU, instead of spinning the server's cores away from the password checks.
+        tokio::time::sleep(BUSY_PACING).await;
         return busy();
     };
     let Some(form) = read_form(&headers, body).await else {
