@@ -68,15 +68,7 @@ impl Store {
         lockout: i64,
     ) -> Result<bool, StoreError> {
         let db = self.conn();
-        login_failure::Entity::insert(login_failure::ActiveModel {
-            key: Set(key.to_owned()),
-            failures: Set(0),
-            window_start: Set(now),
-            locked_until: Set(0),
-        })
-        .on_conflict_do_nothing()
-        .exec_without_returning(db)
-        .await?;
+        self.ensure_login_row(key, now).await?;
         // A lockout still running is never cut short.
         login_failure::Entity::update_many()
             .col_expr(login_failure::Column::Failures, Expr::value(0))
@@ -93,7 +85,9 @@ impl Store {
             .await?;
         for _ in 0..MAX_ROUNDS {
             let Some(row) = self.find_login_failures(key).await? else {
-                return Ok(false);
+                // A success on another request cleared the key meanwhile: a fresh count.
+                self.ensure_login_row(key, now).await?;
+                continue;
             };
             if row.locked_until > now || row.failures >= limit {
                 return Ok(false);
@@ -123,6 +117,19 @@ impl Store {
         Ok(false)
     }
 
+    async fn ensure_login_row(&self, key: &str, now: i64) -> Result<(), StoreError> {
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            window_start: Set(now),
+            locked_until: Set(0),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
+    }
+
     /// Counts one attempt on `key` under the slow-down `s`: free while fewer than `s.free` attempts
     /// are counted, then one attempt per delay (`s.initial`, doubling up to `s.max`).
     ///
@@ -137,15 +144,7 @@ impl Store {
         s: SlowDown,
     ) -> Result<Slot, StoreError> {
         let db = self.conn();
-        login_failure::Entity::insert(login_failure::ActiveModel {
-            key: Set(key.to_owned()),
-            failures: Set(0),
-            window_start: Set(now),
-            locked_until: Set(0),
-        })
-        .on_conflict_do_nothing()
-        .exec_without_returning(db)
-        .await?;
+        self.ensure_login_row(key, now).await?;
         // Quiet for `s.quiet`, with no delay running: start over. For these keys `window_start` is
         // the last counted attempt.
         login_failure::Entity::update_many()
