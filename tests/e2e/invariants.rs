@@ -553,6 +553,7 @@ async fn sessions_per_user_are_capped_under_a_sign_in_stampede(backend: Backend)
         // Sign-ins in flight count against the throttle until they succeed: not what this tests.
         c.login.max_failures_per_account = 1000;
         c.login.max_failures_per_address = 1000;
+        c.login.max_failures_per_pair = 1000;
     })
     .await;
     let a = servers.0.clone();

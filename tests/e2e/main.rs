@@ -22,6 +22,7 @@ mod sso_codes;
 mod sso_flow;
 mod sso_forms;
 mod sso_lifetimes;
+mod sso_lockout_policy;
 mod sso_redirects;
 mod sso_refresh;
 mod sso_revocation;

@@ -16,6 +16,7 @@ use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
 use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
+use crate::domain::sso::device::{self, DeviceCookies};
 use crate::domain::sso::flow::{Flow, FlowParts};
 use crate::domain::sso::sessions::Sessions;
 use crate::domain::sso::throttle::Throttle;
@@ -88,6 +89,9 @@ pub enum StartError {
     /// The signing threads could not be started.
     #[error("cannot start signing threads: {0}")]
     Threads(std::io::Error),
+    /// The device-cookie key could not be set up.
+    #[error(transparent)]
+    DeviceCookies(#[from] crate::domain::sso::device::DeviceKeyError),
 }
 
 impl App {
@@ -122,6 +126,11 @@ impl App {
         kek: Kek,
         store: Store,
     ) -> Result<Self, StartError> {
+        // Every replica shares the KEK, so every replica derives the same device-cookie key.
+        let devices = DeviceCookies::new(
+            &kek.derive(device::KEY_LABEL)?,
+            config.login.device_cookie_ttl_secs,
+        )?;
         let schedule = Schedule {
             rotation_period: config.keys.rotation_period_secs,
             publish_lead: config.keys.publish_lead_secs,
@@ -177,6 +186,7 @@ impl App {
             users: users.clone(),
             sessions: sessions.clone(),
             throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
+            devices,
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,

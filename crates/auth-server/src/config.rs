@@ -52,18 +52,31 @@ pub struct AuthorizeConfig {
     pub require_pkce: bool,
 }
 
-/// `[login]`
+/// `[login]`: brute-force throttling (see `domain::sso::throttle`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginConfig {
-    /// Failures per account (or unknown username) before a lockout.
+    /// Failures for one account from one client address before that pair is locked out.
+    pub max_failures_per_pair: i32,
+    /// Failures for one account from all addresses before the account is slowed down (never locked).
     pub max_failures_per_account: i32,
-    /// Failures per client address before a lockout.
+    /// Failures from one client address, over all usernames, before the address is locked out.
     pub max_failures_per_address: i32,
-    /// The counting window.
+    /// Failures a browser with a valid device cookie may make before the cookie is invalidated.
+    pub max_failures_per_device: i32,
+    /// The counting window of the hard limits (pair, address, device).
     pub failure_window_secs: i64,
-    /// How long a lockout lasts.
+    /// How long an account's failures are remembered after the last one (its slow-down count starts
+    /// over after this long without a failure).
+    pub account_memory_secs: i64,
+    /// How long a lockout of a pair or an address lasts.
     pub lockout_secs: i64,
+    /// The first delay between attempts on a slowed-down account; it doubles with each attempt.
+    pub slowdown_initial_secs: i64,
+    /// The longest delay between attempts on a slowed-down account.
+    pub slowdown_max_secs: i64,
+    /// Lifetime of a device cookie (renewed at each successful sign-in).
+    pub device_cookie_ttl_secs: i64,
 }
 
 /// `[passwords]`
@@ -396,14 +409,35 @@ impl Config {
             ));
         }
         let l = &self.login;
-        if l.max_failures_per_account < 1
-            || l.max_failures_per_address < 1
-            || !(1..=TEN_YEARS).contains(&l.failure_window_secs)
-            || !(1..=TEN_YEARS).contains(&l.lockout_secs)
-        {
+        for (key, n) in [
+            ("login.max_failures_per_pair", l.max_failures_per_pair),
+            ("login.max_failures_per_account", l.max_failures_per_account),
+            ("login.max_failures_per_address", l.max_failures_per_address),
+            ("login.max_failures_per_device", l.max_failures_per_device),
+        ] {
+            if !(1..=1_000_000).contains(&n) {
+                return Err(invalid(key, "must be between 1 and 1000000"));
+            }
+        }
+        for (key, secs) in [
+            ("login.failure_window_secs", l.failure_window_secs),
+            ("login.account_memory_secs", l.account_memory_secs),
+            ("login.lockout_secs", l.lockout_secs),
+            ("login.slowdown_initial_secs", l.slowdown_initial_secs),
+            ("login.slowdown_max_secs", l.slowdown_max_secs),
+            ("login.device_cookie_ttl_secs", l.device_cookie_ttl_secs),
+        ] {
+            if !(1..=TEN_YEARS).contains(&secs) {
+                return Err(invalid(
+                    key,
+                    "must be at least 1 second and at most 10 years",
+                ));
+            }
+        }
+        if l.slowdown_initial_secs > l.slowdown_max_secs {
             return Err(invalid(
-                "login.max_failures_per_account",
-                "and the other [login] settings must be at least 1 (windows at most 10 years)",
+                "login.slowdown_initial_secs",
+                "must be at most login.slowdown_max_secs",
             ));
         }
         if self.clients.cache_ttl_secs > 3600 {

@@ -144,24 +144,24 @@ impl PasswordHasher {
         self.cost
     }
 
-    async fn run<T: Send + 'static>(
+    /// Takes a place among the jobs queued or running, or `None` when they are all taken (the
+    /// caller answers "busy"). One atomic increment: a sign-in takes its place *before* any other
+    /// work (form, database, throttle), so a storm is refused at the cost of that increment, and at
+    /// most `max_concurrent + max_waiting` sign-ins are ever past it. The place is given back when
+    /// the [`Admission`] is dropped (also when the caller goes away).
+    pub fn admit(&self) -> Option<Admission> {
+        let before = self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let slot = Admission(self.in_flight.clone());
+        (before < self.capacity).then_some(slot)
+    }
+
+    /// Runs `f` on a hashing thread under a place already taken. Its job, if still queued when the
+    /// caller goes away, is skipped by the pool; the channel's own bound covers such leftovers.
+    async fn run_admitted<T: Send + 'static>(
         &self,
+        _admission: &Admission,
         f: impl FnOnce(Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
-        // Counted while the caller waits, by a guard rather than a bare decrement, so a caller that
-        // goes away (client gone, timeout) gives its place back at once. Its job, if still queued, is
-        // skipped by the pool; the channel's own bound covers such leftovers.
-        struct InFlight(Arc<AtomicUsize>);
-        impl Drop for InFlight {
-            fn drop(&mut self) {
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let before = self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _guard = InFlight(self.in_flight.clone());
-        if before >= self.capacity {
-            return Err(PasswordError::Busy);
-        }
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
         self.threads
             .run(move || f(argon))
@@ -180,7 +180,17 @@ impl PasswordHasher {
 
     /// A PHC string for `password` with a fresh salt.
     pub async fn hash(&self, password: String) -> Result<String, PasswordError> {
-        self.run(move |argon| {
+        let admission = self.admit().ok_or(PasswordError::Busy)?;
+        self.hash_admitted(&admission, password).await
+    }
+
+    /// [`PasswordHasher::hash`] under a place already taken with [`PasswordHasher::admit`].
+    pub async fn hash_admitted(
+        &self,
+        admission: &Admission,
+        password: String,
+    ) -> Result<String, PasswordError> {
+        self.run_admitted(admission, move |argon| {
             argon
                 .hash_password(password.as_bytes())
                 .map(|h| h.to_string())
@@ -191,13 +201,36 @@ impl PasswordHasher {
 
     /// Checks `password` against a stored PHC string (with the parameters stored in it).
     pub async fn verify(&self, password: String, phc: String) -> Result<Verified, PasswordError> {
+        let admission = self.admit().ok_or(PasswordError::Busy)?;
+        self.verify_admitted(&admission, password, phc).await
+    }
+
+    /// [`PasswordHasher::verify`] under a place already taken with [`PasswordHasher::admit`].
+    pub async fn verify_admitted(
+        &self,
+        admission: &Admission,
+        password: String,
+        phc: String,
+    ) -> Result<Verified, PasswordError> {
         let current = self.cost;
-        self.run(move |_| {
+        self.run_admitted(admission, move |_| {
             let ok = verify_reusing_memory(password.as_bytes(), &phc);
             let needs_rehash = Cost::of_phc(&phc).is_none_or(|c| !c.at_least(&current));
             Verified { ok, needs_rehash }
         })
         .await
+    }
+}
+
+/// A place among the hashing jobs queued or running ([`PasswordHasher::admit`]), given back on drop:
+/// a guard rather than a bare decrement, so a caller that goes away (client gone, timeout) gives its
+/// place back at once.
+#[derive(Debug)]
+pub struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -311,8 +344,11 @@ mod tests {
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let h2 = h.clone();
         tokio::spawn(async move {
+            let Some(admission) = h2.admit() else {
+                return;
+            };
             let _ = h2
-                .run(move |_| {
+                .run_admitted(&admission, move |_| {
                     let _ = started_tx.send(());
                     let _ = release_rx.recv();
                 })
@@ -330,6 +366,25 @@ mod tests {
         assert!(h.is_saturated());
         assert!(matches!(h.hash("x".into()).await, Err(PasswordError::Busy)));
         drop(release);
+    }
+
+    #[tokio::test]
+    async fn an_admission_holds_its_place_until_dropped() {
+        let h = PasswordHasher::new(CHEAP, 1, 1).unwrap_or_else(|e| panic!("{e}"));
+        let a = h.admit();
+        let b = h.admit();
+        assert!(a.is_some() && b.is_some());
+        assert!(h.is_saturated());
+        assert!(h.admit().is_none(), "a third place does not exist");
+        assert!(h.admit().is_none(), "a refusal does not keep a place");
+        drop(a);
+        let c = h.admit();
+        assert!(c.is_some());
+        if let Some(c) = &c {
+            assert!(h.verify_admitted(c, "x".into(), "bad".into()).await.is_ok());
+        }
+        drop((b, c));
+        assert!(!h.is_saturated());
     }
 
     #[tokio::test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use auth_core::Clock;
 use tokio::sync::OnceCell;
 
-use super::passwords::{PasswordError, PasswordHasher};
+use super::passwords::{Admission, PasswordError, PasswordHasher};
 use super::random;
 use crate::store::entities::user;
 use crate::store::{Store, StoreError};
@@ -262,10 +262,28 @@ impl Users {
         self.hasher.is_saturated()
     }
 
+    /// A place for one sign-in's password check, or `None` if the server is saturated (answer
+    /// "busy"); see [`PasswordHasher::admit`]. Taken before anything else a sign-in does.
+    pub fn admit(&self) -> Option<Admission> {
+        self.hasher.admit()
+    }
+
     /// Checks a username and password. An unknown user costs the same hash as a wrong password, so
     /// the answer and its timing do not tell which usernames exist. A hash made with weaker
     /// parameters than today's is replaced after a successful check.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<User, LoginError> {
+        let admission = self.admit().ok_or(LoginError::Busy)?;
+        self.authenticate_admitted(&admission, username, password)
+            .await
+    }
+
+    /// [`Users::authenticate`] under a place already taken with [`Users::admit`].
+    pub async fn authenticate_admitted(
+        &self,
+        admission: &Admission,
+        username: &str,
+        password: &str,
+    ) -> Result<User, LoginError> {
         let pw = password.to_owned();
         let row = if check_username(username).is_ok() && password.len() <= MAX_PASSWORD_BYTES {
             self.store.find_user_by_username(username).await?
@@ -275,20 +293,20 @@ impl Users {
         let Some((row, phc)) = row.and_then(|r| r.password_hash.clone().map(|h| (r, h))) else {
             let dummy = self
                 .dummy
-                .get_or_try_init(|| self.hasher.hash(random::token(16)))
+                .get_or_try_init(|| self.hasher.hash_admitted(admission, random::token(16)))
                 .await
                 .map_err(|_| LoginError::Busy)?;
             // Busy must look the same for unknown and known users, or a saturated server would tell
             // which usernames exist.
             self.hasher
-                .verify(pw, dummy.clone())
+                .verify_admitted(admission, pw, dummy.clone())
                 .await
                 .map_err(|_| LoginError::Busy)?;
             return Err(LoginError::Rejected);
         };
         let verified = self
             .hasher
-            .verify(pw, phc.clone())
+            .verify_admitted(admission, pw, phc.clone())
             .await
             .map_err(|e| match e {
                 PasswordError::Busy => LoginError::Busy,

@@ -21,6 +21,8 @@ use crate::store::StoreError;
 
 /// Largest form body accepted from a browser.
 const MAX_FORM_BYTES: usize = 16 * 1024;
+/// How long a sign-in refused as busy waits before its answer (see [`login`]).
+const BUSY_PACING: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `GET /authorize`.
 pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
@@ -54,12 +56,26 @@ async fn authorize(app: &AppState, headers: &HeaderMap, form: &Form, post: bool)
 }
 
 /// `POST /login`: the sign-in form.
+///
+/// A place among the password checks is taken first: when the server is saturated the answer is a
+/// fixed "busy" page, decided by one atomic increment before the form is parsed, the request
+/// validated, the database touched or a page rendered (the body is only drained, so the connection
+/// stays usable). Refusing a storm therefore costs next to nothing; the refusal is sent after a short
+/// pause on a timer, so clients that resend at once cannot spin the cores either.
 pub async fn login(
     State(app): State<AppState>,
     headers: HeaderMap,
     ext: Extensions,
     body: Body,
 ) -> Response {
+    let Some(admission) = app.flow.admit() else {
+        // Drained without being kept; a body too long to drain gets the reset it would anyway.
+        let _ = read_body(body, 0).await;
+        // Paced: a client that resends at once (a script, a load generator) waits on a timer, which
+        // costs no CPU, instead of spinning the server's cores away from the password checks.
+        tokio::time::sleep(BUSY_PACING).await;
+        return busy();
+    };
     let Some(form) = read_form(&headers, body).await else {
         return bad_request();
     };
@@ -74,17 +90,43 @@ pub async fn login(
     let outcome = app
         .flow
         .login(
+            admission,
             params_from(&form),
             username,
             password,
             addr,
             app.cookies.session(&headers),
+            app.cookies.device(&headers),
         )
         .await;
     match outcome {
-        Ok(o) => render(&app, &headers, o.step, true, o.new_session.as_deref()),
+        Ok(o) => {
+            let mut res = render(&app, &headers, o.step, true, o.new_session.as_deref());
+            if let Some(v) = o
+                .device_cookie
+                .and_then(|d| app.cookies.set_device(&d, app.flow.devices().ttl()))
+            {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+            res
+        }
         Err(e) => unavailable(&e),
     }
+}
+
+/// The answer to a sign-in refused because the server is saturated: 503 with `Retry-After`, a
+/// page rendered once.
+fn busy() -> Response {
+    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        pages::error(
+            "The service is busy",
+            "The service is busy. Please go back and try again in a moment.",
+        )
+    });
+    let mut res = pages::html(StatusCode::SERVICE_UNAVAILABLE, PAGE.clone());
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+    res
 }
 
 /// `POST /consent`: the consent form.
@@ -205,6 +247,12 @@ fn render(
                     StatusCode::TOO_MANY_REQUESTS,
                     Some("Too many failed attempts. Wait a few minutes, then try again."),
                 ),
+                Some(LoginProblem::Slowed(_)) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(
+                        "This account has had many failed sign-ins. Please try again in a moment.",
+                    ),
+                ),
                 Some(LoginProblem::Busy) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     Some("The service is busy. Please try again in a moment."),
@@ -229,6 +277,11 @@ fn render(
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            }
+            if let Some(LoginProblem::Slowed(secs)) = problem
+                && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+            {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
             }
             res
         }

@@ -1,6 +1,7 @@
-//! The IdP's two cookies: the SSO session and the CSRF token of its forms.
+//! The IdP's cookies: the SSO session, the CSRF token of its forms, and the device cookie
+//! (`domain::sso::device`).
 //!
-//! Both are HttpOnly and SameSite=Lax. On an https issuer they are also Secure and carry the
+//! All are HttpOnly and SameSite=Lax. On an https issuer they are also Secure and carry the
 //! `__Host-` prefix (RFC 6265bis §4.1.3.2), which makes the browser refuse them unless set by this
 //! host over https with `Path=/` and no `Domain`: a sibling subdomain cannot plant or overwrite them.
 
@@ -12,6 +13,7 @@ pub struct CookiePolicy {
     secure: bool,
     session: &'static str,
     csrf: &'static str,
+    device: &'static str,
 }
 
 impl CookiePolicy {
@@ -29,6 +31,11 @@ impl CookiePolicy {
                 "__Host-auth_csrf"
             } else {
                 "auth_csrf"
+            },
+            device: if secure {
+                "__Host-auth_device"
+            } else {
+                "auth_device"
             },
         }
     }
@@ -62,6 +69,17 @@ impl CookiePolicy {
     /// `Set-Cookie` that removes the session cookie.
     pub fn clear_session(&self) -> Option<HeaderValue> {
         self.build(self.session, "", Some(0))
+    }
+
+    /// The device cookie the browser sent, if any.
+    pub fn device<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        get(headers, self.device)
+    }
+
+    /// `Set-Cookie` for a device cookie valid `max_age` seconds (a persistent cookie: it must
+    /// outlive the browser session to be of use).
+    pub fn set_device(&self, value: &str, max_age: i64) -> Option<HeaderValue> {
+        self.build(self.device, value, Some(max_age))
     }
 
     /// `Set-Cookie` for a CSRF token.
@@ -102,7 +120,21 @@ mod tests {
                 .map(|v| v.to_str().unwrap_or_default().to_owned()),
             Some("auth_session=s; Path=/; HttpOnly; SameSite=Lax".to_owned())
         );
+        assert_eq!(
+            http.set_device("v1.x", 60)
+                .map(|v| v.to_str().unwrap_or_default().to_owned()),
+            Some("auth_device=v1.x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60".to_owned())
+        );
         let https = CookiePolicy::for_issuer("https://idp.example.com");
+        assert_eq!(
+            https
+                .set_device("v1.x", 60)
+                .map(|v| v.to_str().unwrap_or_default().to_owned()),
+            Some(
+                "__Host-auth_device=v1.x; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+                    .to_owned()
+            )
+        );
         assert_eq!(
             https
                 .clear_session()

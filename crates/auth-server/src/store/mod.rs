@@ -14,6 +14,7 @@ use sea_orm_migration::MigratorTrait;
 pub mod clients;
 pub mod entities;
 pub mod keys;
+pub mod login_throttle;
 mod migrations;
 pub mod sso;
 pub mod users;

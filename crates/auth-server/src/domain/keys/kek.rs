@@ -116,6 +116,23 @@ impl Kek {
         }
     }
 
+    /// A 256-bit key for another purpose, derived from the KEK and a fixed `label`: HKDF-Expand
+    /// (RFC 5869 §2.3) with the KEK as the pseudorandom key, `T(1) = HMAC-SHA256(KEK, label || 0x01)`.
+    /// The KEK is already 32 uniformly random bytes, so the extract step is not needed (RFC 5869
+    /// §3.3). Every replica holding the KEK derives the same key; the derived key reveals nothing
+    /// about the KEK, and keys for different labels are independent.
+    pub fn derive(&self, label: &[u8]) -> Result<[u8; 32], KekError> {
+        let fail = |e: openssl::error::ErrorStack| KekError::Seal(e.to_string());
+        let pkey = openssl::pkey::PKey::hmac(&self.key).map_err(fail)?;
+        let mut mac = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &pkey)
+            .map_err(fail)?;
+        mac.update(label).map_err(fail)?;
+        mac.update(&[1]).map_err(fail)?;
+        let out = mac.sign_to_vec().map_err(fail)?;
+        out.try_into()
+            .map_err(|_| KekError::Seal("HMAC-SHA256 output is not 32 bytes".into()))
+    }
+
     /// A short public identifier of this KEK (not secret: a prefix of its SHA-256).
     pub fn id(&self) -> &str {
         &self.id
@@ -159,6 +176,28 @@ impl Kek {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derive_is_hkdf_expand_rfc5869_test_case_1() {
+        let hex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_default())
+                .collect()
+        };
+        let prk: [u8; 32] = hex("077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5")
+            .try_into()
+            .unwrap_or_default();
+        let okm = Kek::from_bytes(prk)
+            .derive(&hex("f0f1f2f3f4f5f6f7f8f9"))
+            .unwrap_or_default();
+        assert_eq!(
+            okm.to_vec(),
+            hex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf")
+        );
+        let kek = Kek::from_bytes([7; 32]);
+        assert_ne!(kek.derive(b"a").ok(), kek.derive(b"b").ok());
+    }
 
     #[test]
     fn seal_open_round_trip_and_tamper_detection() {

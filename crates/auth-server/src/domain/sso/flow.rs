@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 
+use super::device::DeviceCookies;
 use super::request::{
     self, AuthorizeParams, AuthorizeRequest, RequestError, code_redirect, error_redirect,
 };
 use super::sessions::{Session, Sessions};
-use super::throttle::Throttle;
+use super::throttle::{Throttle, Verdict};
 use crate::domain::clients::ClientRegistry;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::domain::passwords::Admission;
 use crate::domain::random;
 use crate::domain::users::{LoginError, User, Users};
 use crate::store::entities::{authorization_code, consent, pending_consent};
@@ -60,8 +62,10 @@ pub enum Step {
 pub enum LoginProblem {
     /// Wrong username or password (one answer for both).
     Rejected,
-    /// Too many failures: try later.
+    /// Too many failures from this client: try later.
     Locked,
+    /// The account is slowed down after failures: try again in this many seconds.
+    Slowed(i64),
     /// The server is saturated with sign-ins: try again.
     Busy,
 }
@@ -73,6 +77,8 @@ pub struct LoginOutcome {
     pub step: Step,
     /// The secret to set as the session cookie.
     pub new_session: Option<String>,
+    /// A new device cookie to set (after a successful sign-in).
+    pub device_cookie: Option<String>,
 }
 
 /// The authorization-code flow's browser steps.
@@ -83,6 +89,7 @@ pub struct Flow {
     users: Users,
     sessions: Sessions,
     throttle: Throttle,
+    devices: DeviceCookies,
     clock: Arc<dyn Clock>,
     issuer: Arc<str>,
     code_ttl: i64,
@@ -102,6 +109,8 @@ pub struct FlowParts {
     pub sessions: Sessions,
     /// Throttling.
     pub throttle: Throttle,
+    /// Device cookies.
+    pub devices: DeviceCookies,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Our issuer identifier.
@@ -121,6 +130,7 @@ impl Flow {
             users: p.users,
             sessions: p.sessions,
             throttle: p.throttle,
+            devices: p.devices,
             clock: p.clock,
             issuer: p.issuer.into(),
             code_ttl: p.code_ttl,
@@ -131,6 +141,18 @@ impl Flow {
     /// The sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
+    }
+
+    /// The device cookies.
+    pub fn devices(&self) -> &DeviceCookies {
+        &self.devices
+    }
+
+    /// A place for one sign-in, or `None` when the server is saturated with them (answer "busy").
+    /// One atomic increment, so a storm is refused before the form is parsed, the request
+    /// validated or the database touched; [`Flow::login`] runs under the place.
+    pub fn admit(&self) -> Option<Admission> {
+        self.users.admit()
     }
 
     /// Validates the parameters: an error step, or the request.
@@ -196,52 +218,62 @@ impl Flow {
     }
 
     /// `POST /login`: checks the password (throttled), starts a new session, and continues the flow.
+    /// `device_cookie` is the browser's device cookie, if any (see [`super::device`]); `admission`
+    /// is this sign-in's place among the password checks ([`Flow::admit`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn login(
         &self,
+        admission: Admission,
         params: AuthorizeParams,
         username: &str,
         password: &str,
         addr: Option<IpAddr>,
         old_session_secret: Option<&str>,
+        device_cookie: Option<&str>,
     ) -> Result<LoginOutcome, StoreError> {
+        let no_session = |step| LoginOutcome {
+            step,
+            new_session: None,
+            device_cookie: None,
+        };
         let req = match self.validate(params).await? {
             Ok(r) => r,
-            Err(step) => {
-                return Ok(LoginOutcome {
-                    step,
-                    new_session: None,
-                });
-            }
+            Err(step) => return Ok(no_session(step)),
         };
-        let retry = |req: AuthorizeRequest, problem| LoginOutcome {
-            step: Step::Login {
+        let retry = |req: AuthorizeRequest, problem| {
+            no_session(Step::Login {
                 request: Box::new(req),
                 problem: Some(problem),
                 username: username.to_owned(),
-            },
-            new_session: None,
+            })
         };
-        // Shed a storm before any database work: the same answer the hasher would give.
-        if self.users.is_busy() {
-            return Ok(retry(req, LoginProblem::Busy));
-        }
-        if self.throttle.is_locked(username, addr).await? {
-            return Ok(retry(req, LoginProblem::Locked));
-        }
-        // Counted before the password is checked, so parallel guesses cannot outrun the limit.
-        if !self.throttle.attempt(username, addr).await? {
-            return Ok(retry(req, LoginProblem::Locked));
-        }
-        let user = match self.users.authenticate(username, password).await {
+        let now = self.clock.now();
+        let device = device_cookie.and_then(|c| self.devices.verify(c, username, now));
+        // Counted before the password is checked, so parallel guesses cannot outrun the limits.
+        let attempt = match self
+            .throttle
+            .attempt(username, addr, device.as_ref())
+            .await?
+        {
+            Verdict::Go(a) => a,
+            Verdict::Locked => return Ok(retry(req, LoginProblem::Locked)),
+            Verdict::Slowed(secs) => return Ok(retry(req, LoginProblem::Slowed(secs))),
+        };
+        let user = match self
+            .users
+            .authenticate_admitted(&admission, username, password)
+            .await
+        {
             Ok(u) => u,
             Err(LoginError::Rejected) => return Ok(retry(req, LoginProblem::Rejected)),
             Err(LoginError::Busy) => {
-                self.throttle.not_checked(username, addr).await?;
+                self.throttle.not_checked(&attempt).await?;
                 return Ok(retry(req, LoginProblem::Busy));
             }
             Err(LoginError::Store(e)) => return Err(e),
         };
-        self.throttle.succeeded(username, addr).await?;
+        drop(admission);
+        self.throttle.succeeded(&attempt).await?;
         // A sign-in always starts a new session (new id, new secret): whatever session the browser had
         // is ended, so a planted cookie can never become an authenticated one (session fixation).
         if let Some(old) = old_session_secret
@@ -261,6 +293,7 @@ impl Flow {
         Ok(LoginOutcome {
             step,
             new_session: Some(secret),
+            device_cookie: self.devices.issue(username, now),
         })
     }
 

@@ -2,6 +2,7 @@
 //! ID-token claims, and verification of our own tokens.
 
 pub mod claims;
+pub mod device;
 pub mod flow;
 pub mod own_tokens;
 pub mod pkce;

@@ -1,14 +1,35 @@
-//! Brute-force throttling of sign-ins, per account and per client address, shared by every replica
-//! through the database. An unknown username is counted exactly like a known one, so a lockout does
-//! not tell which usernames exist.
+//! Brute-force throttling of sign-ins, shared by every replica through the database (OWASP
+//! Authentication Cheat Sheet, "Protect Against Automated Attacks"; OWASP "Slow Down Online Guessing
+//! Attacks with Device Cookies"). An unknown username is counted exactly like a known one, so no
+//! answer tells which usernames exist.
+//!
+//! The policy, so that a lockout cannot be used as a weapon against the real user:
+//!
+//! - **Pair** (account, client address): a hard limit. After `max_failures_per_pair` failures in the
+//!   window the pair is refused for `lockout_secs`: the attacker's own address is locked out.
+//! - **Address** (all usernames from one address): a hard limit, `max_failures_per_address`.
+//! - **Account** (all addresses): never locked, slowed down. After `max_failures_per_account`
+//!   failures each further attempt needs a slot, one per delay (doubling from
+//!   `slowdown_initial_secs` to `slowdown_max_secs`); without one the answer is "try again in a
+//!   moment". Guesses spread over many addresses get a handful an hour.
+//! - **Device** (a browser holding a valid device cookie for the account, see
+//!   [`device`](super::device)): counted only on its own counter, not by the three above, so an
+//!   attack from elsewhere does not keep it out; `max_failures_per_device` failures invalidate the
+//!   cookie, and the browser is an untrusted client again.
+//!
+//! Every attempt is counted *before* its password is checked, with atomic conditional updates in
+//! the database, so parallel guesses on any number of replicas cannot outrun a limit; an attempt
+//! that succeeds or is never checked is given back.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::Clock;
 
+use super::device::Device;
 use crate::config::LoginConfig;
 use crate::domain::random;
+use crate::store::login_throttle::{Slot, SlowDown};
 use crate::store::{Store, StoreError};
 
 /// Throttling policy and state.
@@ -17,6 +38,29 @@ pub struct Throttle {
     store: Store,
     clock: Arc<dyn Clock>,
     policy: LoginConfig,
+}
+
+/// Whether an attempt may be checked.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Counted: check the password, then report with [`Throttle::succeeded`] or
+    /// [`Throttle::not_checked`] (a rejection needs no report: it stays counted).
+    Go(Attempt),
+    /// This pair or address is locked out.
+    Locked,
+    /// The account is slowed down: try again in this many seconds.
+    Slowed(i64),
+}
+
+/// What an allowed attempt counted, to give it back.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The device counter, for a trusted client.
+    device: Option<String>,
+    /// The pair, address and account counters, for an untrusted one.
+    pair: Option<String>,
+    address: Option<String>,
+    account: Option<String>,
 }
 
 fn account_key(username: &str) -> String {
@@ -48,6 +92,15 @@ fn address_key(addr: IpAddr) -> String {
     }
 }
 
+fn pair_key(account: &str, addr: Option<IpAddr>) -> String {
+    let address = addr.map_or_else(|| "addr:unknown".to_owned(), address_key);
+    format!("pair:{}|{account}", &address[5..])
+}
+
+fn device_key(device: &Device) -> String {
+    format!("device:{}", device.nonce)
+}
+
 impl Throttle {
     /// A throttle with `policy`.
     pub fn new(store: Store, clock: Arc<dyn Clock>, policy: LoginConfig) -> Self {
@@ -58,85 +111,108 @@ impl Throttle {
         }
     }
 
-    /// Whether a sign-in for `username` from `addr` is refused right now (checked before any hashing).
-    pub async fn is_locked(
+    /// Counts an attempt for `username` from `addr` (with `device` if the browser presented a valid
+    /// device cookie for this username) before its password is checked, and says whether it may go
+    /// ahead.
+    ///
+    /// Counting first is what makes the limits hold under concurrency: if failures were counted
+    /// after the (slow) check, every attempt already in flight when a limit was reached would still
+    /// be checked, so parallel requests could make many more guesses than the limit.
+    pub async fn attempt(
         &self,
         username: &str,
         addr: Option<IpAddr>,
-    ) -> Result<bool, StoreError> {
-        let now = self.clock.now();
-        let mut keys = vec![account_key(username)];
-        keys.extend(addr.map(address_key));
-        for key in keys {
-            if let Some(row) = self.store.find_login_failures(&key).await?
-                && row.locked_until > now
-            {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    /// Counts an attempt before its password is checked, and says whether it may go ahead.
-    ///
-    /// Counting first is what makes the limit hold under concurrency: if failures were counted after
-    /// the (slow) check, every attempt already in flight when the limit was reached would still be
-    /// checked, so parallel requests could make many more guesses than the limit. An attempt that
-    /// turns out to succeed (or is not checked at all) is given back with [`Throttle::succeeded`] or
-    /// [`Throttle::not_checked`].
-    pub async fn attempt(&self, username: &str, addr: Option<IpAddr>) -> Result<bool, StoreError> {
+        device: Option<&Device>,
+    ) -> Result<Verdict, StoreError> {
         let now = self.clock.now();
         let p = &self.policy;
-        let account = self
-            .store
-            .record_login_failure(
-                &account_key(username),
-                now,
-                p.failure_window_secs,
-                p.max_failures_per_account,
-                p.lockout_secs,
-            )
-            .await?;
-        let mut allowed = account <= p.max_failures_per_account;
-        if let Some(a) = addr {
-            let from_address = self
+        if let Some(d) = device {
+            let key = device_key(d);
+            // Reaching the limit locks the device key until the cookie expires: invalidated.
+            let allowed = self
                 .store
-                .record_login_failure(
-                    &address_key(a),
+                .count_login_attempt(
+                    &key,
                     now,
                     p.failure_window_secs,
-                    p.max_failures_per_address,
-                    p.lockout_secs,
+                    p.max_failures_per_device,
+                    d.expires_at.saturating_sub(now).max(1),
                 )
                 .await?;
-            allowed &= from_address <= p.max_failures_per_address;
+            if allowed {
+                return Ok(Verdict::Go(Attempt {
+                    device: Some(key),
+                    pair: None,
+                    address: None,
+                    account: None,
+                }));
+            }
+            // An invalidated cookie: an untrusted client from here on.
         }
-        Ok(allowed)
+        let account = account_key(username);
+        let pair = pair_key(&account, addr);
+        let hard = |key: String, limit: i32| async move {
+            let allowed = self
+                .store
+                .count_login_attempt(&key, now, p.failure_window_secs, limit, p.lockout_secs)
+                .await?;
+            Ok::<_, StoreError>((key, allowed))
+        };
+        let (pair, pair_ok) = hard(pair, p.max_failures_per_pair).await?;
+        let (address, address_ok) = match addr {
+            Some(a) => {
+                let (k, ok) = hard(address_key(a), p.max_failures_per_address).await?;
+                (Some(k), ok)
+            }
+            None => (None, true),
+        };
+        if !pair_ok || !address_ok {
+            return Ok(Verdict::Locked);
+        }
+        let slow = SlowDown {
+            free: p.max_failures_per_account,
+            initial: p.slowdown_initial_secs,
+            max: p.slowdown_max_secs,
+            quiet: p.account_memory_secs,
+        };
+        match self.store.claim_login_slot(&account, now, slow).await? {
+            Slot::Free | Slot::Claimed => Ok(Verdict::Go(Attempt {
+                device: None,
+                pair: Some(pair),
+                address,
+                account: Some(account),
+            })),
+            Slot::Wait(secs) => {
+                // Not a guess: given back, so a user told to wait is not locked out by waiting.
+                self.store.refund_login_attempt(&pair).await?;
+                if let Some(a) = &address {
+                    self.store.refund_login_attempt(a).await?;
+                }
+                Ok(Verdict::Slowed(secs))
+            }
+        }
     }
 
-    /// A successful sign-in: the account's failures are forgotten, and the address's count gets back
-    /// the attempt (an office behind one address signing in all day is not an attack).
-    pub async fn succeeded(&self, username: &str, addr: Option<IpAddr>) -> Result<(), StoreError> {
-        self.store
-            .clear_login_failures(&account_key(username))
-            .await?;
-        if let Some(a) = addr {
-            self.store.refund_login_attempt(&address_key(a)).await?;
+    /// A successful sign-in: this pair's (or device's) failures are forgotten, and the address and
+    /// the account get back the attempt (an office behind one address signing in all day is not an
+    /// attack; and forgetting the account's failures would give an attacker a fresh allowance).
+    pub async fn succeeded(&self, a: &Attempt) -> Result<(), StoreError> {
+        for key in [&a.device, &a.pair].into_iter().flatten() {
+            self.store.clear_login_failures(key).await?;
+        }
+        for key in [&a.address, &a.account].into_iter().flatten() {
+            self.store.refund_login_attempt(key).await?;
         }
         Ok(())
     }
 
     /// An attempt that was counted but never checked (the server was busy): given back.
-    pub async fn not_checked(
-        &self,
-        username: &str,
-        addr: Option<IpAddr>,
-    ) -> Result<(), StoreError> {
-        self.store
-            .refund_login_attempt(&account_key(username))
-            .await?;
-        if let Some(a) = addr {
-            self.store.refund_login_attempt(&address_key(a)).await?;
+    pub async fn not_checked(&self, a: &Attempt) -> Result<(), StoreError> {
+        for key in [&a.device, &a.pair, &a.address, &a.account]
+            .into_iter()
+            .flatten()
+        {
+            self.store.refund_login_attempt(key).await?;
         }
         Ok(())
     }
@@ -166,5 +242,10 @@ mod tests {
             "addr:2001:db8:1:2::/64"
         );
         assert_eq!(address_key(IpAddr::from([10, 0, 0, 1])), "addr:10.0.0.1");
+        assert_eq!(
+            pair_key("user:Alice", Some(IpAddr::from([10, 0, 0, 1]))),
+            "pair:10.0.0.1|user:Alice"
+        );
+        assert_eq!(pair_key("user:a", None), "pair:unknown|user:a");
     }
 }

@@ -1,0 +1,225 @@
+//! Sign-in throttling counters, shared by every replica through the database, changed only by
+//! atomic conditional updates (compare-and-set on the count): a hard limit per key
+//! ([`Store::count_login_attempt`]) and the account-wide slow-down, a growing delay between
+//! attempts ([`Store::claim_login_slot`]).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
+
+use super::entities::login_failure;
+use super::{Store, StoreError};
+
+/// What [`Store::claim_login_slot`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// Within the free allowance: go ahead.
+    Free,
+    /// Past the allowance, and this attempt took the slot that was open: go ahead (the next slot
+    /// opens after a longer delay).
+    Claimed,
+    /// Past the allowance, and no slot is open: try again in this many seconds.
+    Wait(i64),
+}
+
+/// How [`Store::claim_login_slot`] slows a key down.
+#[derive(Debug, Clone, Copy)]
+pub struct SlowDown {
+    /// Attempts allowed without delay.
+    pub free: i32,
+    /// The first delay; each further attempt doubles it.
+    pub initial: i64,
+    /// The longest delay.
+    pub max: i64,
+    /// Without an attempt this long (and with no delay running), the count starts over.
+    pub quiet: i64,
+}
+
+impl SlowDown {
+    /// The delay that follows the attempt made with `failures` already counted.
+    pub fn delay_after(&self, failures: i32) -> i64 {
+        let doublings = u32::try_from(failures.saturating_sub(self.free)).unwrap_or(0);
+        Ord::min(
+            self.initial
+                .saturating_mul(1_i64 << Ord::min(doublings, 40)),
+            self.max,
+        )
+    }
+}
+
+/// Most compare-and-set rounds before an attempt is refused as contended (each round, one of the
+/// contenders wins, so this is only reached under a burst far past any limit).
+const MAX_ROUNDS: usize = 32;
+
+impl Store {
+    /// Counts one attempt on `key` against a hard limit: true if it may go ahead (it was among the
+    /// first `limit` in the window). Reaching the limit locks the key until `now + lockout`; a window
+    /// that has passed, or a lockout that has ended, starts a new count.
+    ///
+    /// The count is moved by compare-and-set (`SET failures = n + 1 WHERE failures = n`), so each
+    /// attempt knows its own position exactly: on any number of replicas at most `limit` attempts go
+    /// ahead, and (unlike an increment followed by a read, which may see later increments) a burst
+    /// of attempts does not refuse the first ones.
+    pub async fn count_login_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        window: i64,
+        limit: i32,
+        lockout: i64,
+    ) -> Result<bool, StoreError> {
+        let db = self.conn();
+        self.ensure_login_row(key, now).await?;
+        // A lockout still running is never cut short.
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::LockedUntil.lte(now))
+            .filter(
+                login_failure::Column::WindowStart
+                    .lte(now - window)
+                    .or(login_failure::Column::LockedUntil.gt(0)),
+            )
+            .exec(db)
+            .await?;
+        for _ in 0..MAX_ROUNDS {
+            let Some(row) = self.find_login_failures(key).await? else {
+                // A success on another request cleared the key meanwhile: a fresh count.
+                self.ensure_login_row(key, now).await?;
+                continue;
+            };
+            if row.locked_until > now || row.failures >= limit {
+                return Ok(false);
+            }
+            let next = row.failures + 1;
+            let locked_until = if next >= limit {
+                now.saturating_add(lockout)
+            } else {
+                0
+            };
+            let won = login_failure::Entity::update_many()
+                .col_expr(login_failure::Column::Failures, Expr::value(next))
+                .col_expr(
+                    login_failure::Column::LockedUntil,
+                    Expr::value(locked_until),
+                )
+                .filter(login_failure::Column::Key.eq(key))
+                .filter(login_failure::Column::Failures.eq(row.failures))
+                .filter(login_failure::Column::LockedUntil.lte(now))
+                .exec(db)
+                .await?
+                .rows_affected;
+            if won == 1 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn ensure_login_row(&self, key: &str, now: i64) -> Result<(), StoreError> {
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            window_start: Set(now),
+            locked_until: Set(0),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Counts one attempt on `key` under the slow-down `s`: free while fewer than `s.free` attempts
+    /// are counted, then one attempt per delay (`s.initial`, doubling up to `s.max`).
+    ///
+    /// Every decision is one conditional `UPDATE` whose `WHERE` holds the condition, so of
+    /// concurrent attempts on any replicas at most `s.free` pass the free allowance and at most one
+    /// claims each delay: a claim sets the next opening time only if the count is still the one it
+    /// read and no delay is running (compare-and-set), and a loser is told to wait.
+    pub async fn claim_login_slot(
+        &self,
+        key: &str,
+        now: i64,
+        s: SlowDown,
+    ) -> Result<Slot, StoreError> {
+        let db = self.conn();
+        self.ensure_login_row(key, now).await?;
+        // Quiet for `s.quiet`, with no delay running: start over. For these keys `window_start` is
+        // the last counted attempt.
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::WindowStart.lte(now - s.quiet))
+            .filter(login_failure::Column::LockedUntil.lte(now))
+            .exec(db)
+            .await?;
+        let free = login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::col(login_failure::Column::Failures).add(1),
+            )
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::Failures.lt(s.free))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if free == 1 {
+            return Ok(Slot::Free);
+        }
+        let Some(row) = self.find_login_failures(key).await? else {
+            return Ok(Slot::Wait(1));
+        };
+        if row.locked_until > now {
+            return Ok(Slot::Wait(row.locked_until - now));
+        }
+        let claimed = login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::value(row.failures.saturating_add(1)),
+            )
+            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+            .col_expr(
+                login_failure::Column::LockedUntil,
+                Expr::value(now.saturating_add(s.delay_after(row.failures))),
+            )
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::Failures.eq(row.failures))
+            .filter(login_failure::Column::Failures.gte(s.free))
+            .filter(login_failure::Column::LockedUntil.lte(now))
+            .exec(db)
+            .await?
+            .rows_affected;
+        if claimed == 1 {
+            return Ok(Slot::Claimed);
+        }
+        // Another attempt took the slot first (or the count moved): wait for the next one.
+        let wait = self
+            .find_login_failures(key)
+            .await?
+            .map_or(1, |r| r.locked_until - now);
+        Ok(Slot::Wait(Ord::max(wait, 1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_doubles_up_to_the_cap() {
+        let s = SlowDown {
+            free: 5,
+            initial: 30,
+            max: 900,
+            quiet: 900,
+        };
+        let delays: Vec<i64> = (5..12).map(|f| s.delay_after(f)).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(s.delay_after(i32::MAX), 900);
+        assert_eq!(s.delay_after(0), 30);
+    }
+}
