@@ -20,6 +20,7 @@ tests::on_both_backends!(
     insufficient_stock_changes_nothing,
     inventory_validates_reservations,
     inventory_down_is_503,
+    an_emergency_key_revocation_reaches_the_service_at_its_next_poll,
 );
 
 /// The IdP, both services, and the clients every test uses.
@@ -592,4 +593,38 @@ async fn inventory_down_is_503(backend: Backend) {
         (bad.status, &bad.body["error"]),
         (400, &json!("invalid_request"))
     );
+}
+
+/// `keys revoke` of the key that signed a partner's token: orders-service refuses the token from
+/// its next revocation-feed poll (not after the JWKS `max-age`), and a new token, signed by the
+/// successor that signs at once, is accepted through the service's unknown-kid refetch.
+async fn an_emergency_key_revocation_reaches_the_service_at_its_next_poll(backend: Backend) {
+    let env = Env::start(backend, true).await;
+    let old = env.partner_token("orders:read").await;
+    let url = format!("{}/orders", env.orders);
+    assert_eq!(env.get(url.clone(), Some(&old)).await.status, 200);
+    let kid = tests::decode_segment(&old, 0)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    env.s.app.keys.revoke(&kid).await.unwrap();
+    // Until the service polls, it knows nothing (no call to the IdP per request).
+    assert_eq!(env.get(url.clone(), Some(&old)).await.status, 200);
+    env.orders_state
+        .verifier()
+        .refresh_revocations()
+        .await
+        .unwrap();
+    let refused = env.get(url.clone(), Some(&old)).await;
+    assert_eq!(refused.status, 401, "{:?}", refused.body);
+    assert!(
+        refused
+            .www_authenticate
+            .as_deref()
+            .is_some_and(|h| h.contains("invalid_token")),
+        "{refused:?}"
+    );
+    let new = env.partner_token("orders:read").await;
+    assert_ne!(tests::decode_segment(&new, 0)["kid"], kid.as_str());
+    assert_eq!(env.get(url, Some(&new)).await.status, 200);
 }

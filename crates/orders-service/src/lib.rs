@@ -180,6 +180,11 @@ impl AppState {
     pub fn orders(&self) -> &Orders {
         &self.orders
     }
+
+    /// The token verifier (to poll the revocation feed now rather than at its next interval).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
 }
 
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
