@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod client_credentials;
 mod invariants;
+mod invariants_accounts;
 mod jwks_and_discovery;
 mod key_binding;
 mod key_revocation;

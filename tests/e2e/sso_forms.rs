@@ -47,7 +47,6 @@ tests::on_both_backends!(
     sign_in_never_adopts_a_planted_session_and_always_renews_it,
     every_page_refuses_framing_and_caching_and_cookies_are_locked_down,
     the_consent_form_cannot_skip_what_authorize_demanded,
-    a_consent_page_is_answered_once,
 );
 
 // 1. CSRF ----------------------------------------------------------------------------------------
@@ -463,33 +462,4 @@ async fn the_consent_form_cannot_skip_what_authorize_demanded(backend: Backend) 
     let r = browser.submit(&consent, &action, &allow).await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert!(r.location_param("code").is_some());
-}
-
-/// Sixteen answers to one consent page at once (the same browser in many tabs): exactly one gets
-/// a code; the page cannot be answered again.
-async fn a_consent_page_is_answered_once(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    let (browser, _partner, consent) = on_consent_page(&s).await;
-    let action = format!("{}/consent", s.base);
-    let fields = consent.hidden_fields();
-    let mut tasks = Vec::new();
-    for _ in 0..16 {
-        let (mut tab, action, fields) = (browser.clone(), action.clone(), fields.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut pairs = refs(&fields);
-            pairs.push(("decision", "allow"));
-            tab.post(&action, &pairs).await
-        }));
-    }
-    let mut codes = 0;
-    for t in tasks {
-        let r = t.await.unwrap();
-        if r.status == 303 {
-            assert!(r.location_param("code").is_some(), "{:?}", r.location());
-            codes += 1;
-        } else {
-            assert_error_page(&r, 400);
-        }
-    }
-    assert_eq!(codes, 1);
 }

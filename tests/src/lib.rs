@@ -26,7 +26,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub mod oauth;
+pub mod replicas;
 pub mod rp;
+pub mod services_env;
 pub mod sso_support;
 pub mod webdriver;
 

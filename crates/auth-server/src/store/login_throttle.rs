@@ -205,6 +205,40 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The throttling record of `key`.
+    pub async fn find_login_failures(
+        &self,
+        key: &str,
+    ) -> Result<Option<login_failure::Model>, StoreError> {
+        Ok(login_failure::Entity::find_by_id(key.to_owned())
+            .one(self.conn())
+            .await?)
+    }
+
+    /// Gives back one counted attempt of `key` (never below zero).
+    pub async fn refund_login_attempt(&self, key: &str) -> Result<(), StoreError> {
+        login_failure::Entity::update_many()
+            .col_expr(
+                login_failure::Column::Failures,
+                Expr::col(login_failure::Column::Failures).sub(1),
+            )
+            .filter(login_failure::Column::Key.eq(key))
+            .filter(login_failure::Column::Failures.gt(0))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets the failures of `key` (after a successful sign-in).
+    pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        login_failure::Entity::delete_by_id(key.to_owned())
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,9 +13,11 @@ use sea_orm_migration::MigratorTrait;
 
 pub mod clients;
 pub mod entities;
+pub mod grants;
 pub mod keys;
 pub mod login_throttle;
 mod migrations;
+pub mod revocations;
 pub mod sso;
 pub mod users;
 

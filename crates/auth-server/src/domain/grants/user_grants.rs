@@ -15,7 +15,7 @@ use super::super::tokens::{AccessTokenRequest, Reserved, TokenIssuer};
 use super::super::users::{User, Users};
 use super::issue_error;
 use crate::store::entities::{refresh_token, token_family};
-use crate::store::sso::{Advance, CodeCommit};
+use crate::store::grants::{Advance, CodeCommit};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a refresh token.

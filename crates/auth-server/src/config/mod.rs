@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod issuer;
+
+use issuer::validate_issuer;
+
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -206,7 +210,7 @@ pub enum ConfigError {
 }
 
 /// The embedded defaults: the documented file, compiled in so the binary runs from any directory.
-pub const DEFAULT_TOML: &str = include_str!("../../../config/auth-server.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../../../config/auth-server.toml");
 
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "AUTH_SERVER_";
@@ -447,66 +451,6 @@ impl Config {
     }
 }
 
-/// RFC 8414 §2: "a URL that uses the https scheme and has no query or fragment components". Plain
-/// http is accepted for loopback development only: `localhost`, an IPv4 address in 127.0.0.0/8
-/// written in full, or `[::1]`; not other IPv6 addresses, nor IPv4-mapped ones (`[::ffff:127.0.0.1]`).
-fn validate_issuer(issuer: &str) -> Result<(), &'static str> {
-    let rest = if let Some(r) = issuer.strip_prefix("https://") {
-        r
-    } else if let Some(r) = issuer.strip_prefix("http://") {
-        if !is_loopback_authority(r.split('/').next().unwrap_or_default()) {
-            return Err("must use https (http is allowed only on 127.0.0.0/8, localhost or [::1])");
-        }
-        r
-    } else {
-        return Err("must be an https URL");
-    };
-    if rest.is_empty() || rest.starts_with('/') {
-        return Err("has no host");
-    }
-    if rest.contains(['?', '#']) {
-        return Err("must not have a query or fragment");
-    }
-    if rest.ends_with('/') {
-        return Err("must not end with a slash");
-    }
-    Ok(())
-}
-
-/// Whether `authority` (`host[:port]`, no userinfo) names this machine's loopback interface.
-fn is_loopback_authority(authority: &str) -> bool {
-    if authority.contains('@') {
-        return false;
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some((addr, after)) = v6.split_once(']') else {
-            return false;
-        };
-        let loopback = addr
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|a| a == std::net::Ipv6Addr::LOCALHOST);
-        if !loopback {
-            return false;
-        }
-        if !after.is_empty() && !after.starts_with(':') {
-            return false;
-        }
-        ("[::1]", after.strip_prefix(':'))
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.parse::<u16>().is_ok());
-    let host_ok = host == "localhost"
-        || host == "[::1]"
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.is_loopback());
-    port_ok && host_ok
-}
-
 /// Deep-merges `over` into `base` (tables merge, everything else replaces).
 fn merge(base: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
@@ -566,164 +510,4 @@ fn apply_override(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect()
-    }
-
-    #[test]
-    fn embedded_defaults_load_and_derive_a_max_age_below_the_lead() {
-        let c = Config::from_toml_and_env(DEFAULT_TOML, env(&[])).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.server.issuer, "http://127.0.0.1:8080");
-        assert!(c.database.url.starts_with("sqlite:"));
-        let max_age = c.jwks_max_age_secs();
-        assert!(max_age > 0);
-        assert!(max_age + c.keys.refresh_interval_secs < c.keys.publish_lead_secs);
-    }
-
-    #[test]
-    fn environment_overrides_are_typed() {
-        let c = Config::from_toml_and_env(
-            DEFAULT_TOML,
-            env(&[
-                ("AUTH_SERVER_DATABASE_URL", "postgres://db/x"),
-                ("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "300"),
-                ("UNRELATED", "1"),
-                ("AUTH_SERVER_LOG", "debug"),
-                ("AUTH_SERVER_CONFIG", "x.toml"),
-                ("AUTH_SERVER_KEYS_KEK", "not-a-setting"),
-            ]),
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(c.database.url, "postgres://db/x");
-        assert_eq!(c.tokens.access_token_ttl_secs, 300);
-    }
-
-    #[test]
-    fn errors_name_the_bad_key_or_variable() {
-        let err = |pairs: &[(&str, &str)]| {
-            Config::from_toml_and_env(DEFAULT_TOML, env(pairs))
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        };
-        assert!(
-            err(&[("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS", "soon")])
-                .contains("AUTH_SERVER_TOKENS_ACCESS_TOKEN_TTL_SECS")
-        );
-        assert!(err(&[("AUTH_SERVER_NOPE_X", "1")]).contains("AUTH_SERVER_NOPE_X"));
-        assert!(
-            err(&[("AUTH_SERVER_SERVER_ISSUER", "http://example.com")]).contains("server.issuer")
-        );
-        assert!(
-            err(&[("AUTH_SERVER_SERVER_ISSUER", "https://idp.example.com/")]).contains("slash")
-        );
-        assert!(
-            err(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", "60")]).contains("keys.publish_lead_secs")
-        );
-        assert!(err(&[("AUTH_SERVER_KEYS_RSA_BITS", "1024")]).contains("keys.rsa_bits"));
-        assert!(
-            err(&[("AUTH_SERVER_SERVER_HEADER_READ_TIMEOUT_SECS", "0")])
-                .contains("server.header_read_timeout_secs")
-        );
-        assert!(
-            err(&[("AUTH_SERVER_SERVER_IDLE_TIMEOUT_SECS", "86400")])
-                .contains("server.idle_timeout_secs")
-        );
-        assert!(
-            err(&[("AUTH_SERVER_SERVER_MAX_CONNECTIONS", "0")]).contains("server.max_connections")
-        );
-        assert!(
-            err(&[("AUTH_SERVER_PASSWORDS_MEMORY_KIB", "4096")]).contains("passwords.memory_kib")
-        );
-        let partial = Config::from_toml_and_env("[tokens]\naccess_token_ttl_secs = 60\n", env(&[]));
-        assert_eq!(
-            partial.ok().map(|c| c.tokens.access_token_ttl_secs),
-            Some(60)
-        );
-        let typo = Config::from_toml_and_env("[server]\nbnd = 1\n", env(&[]));
-        assert!(
-            typo.err()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-                .contains("bnd")
-        );
-    }
-
-    /// Regression (fuzz target `config`): a huge `keys.publish_lead_secs` overflowed
-    /// `2 * publish_lead_secs` (a panic in debug builds, a wrapped comparison in release).
-    #[test]
-    fn a_huge_publish_lead_is_refused_without_overflow() {
-        for lead in ["9223372036854775807", "4611686018427387904"] {
-            let e = Config::from_toml_and_env(
-                DEFAULT_TOML,
-                env(&[("AUTH_SERVER_KEYS_PUBLISH_LEAD_SECS", lead)]),
-            );
-            let e = e.err().map(|e| e.to_string()).unwrap_or_default();
-            assert!(e.contains("keys.rotation_period_secs"), "{lead}: {e}");
-        }
-        let e = Config::from_toml_and_env(
-            "[keys]\nrotation_period_secs = 9223372036854775807\npublish_lead_secs = 4611686018427387904\n",
-            env(&[]),
-        );
-        let e = e.err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(e.contains("keys.rotation_period_secs"), "{e}");
-    }
-
-    #[test]
-    fn production_example_loads() {
-        let text = include_str!("../../../config/production.example.toml");
-        let c = Config::from_toml_and_env(text, env(&[])).unwrap_or_else(|e| panic!("{e}"));
-        assert!(c.server.issuer.starts_with("https://"));
-        assert!(c.database.url.starts_with("postgres://"));
-        assert_eq!(c.jwks_max_age_secs(), 3570);
-    }
-
-    #[test]
-    fn https_issuers_with_paths_are_fine() {
-        assert_eq!(
-            validate_issuer("https://idp.example.com/realms/main"),
-            Ok(())
-        );
-        assert_eq!(validate_issuer("http://localhost:8080"), Ok(()));
-        assert!(validate_issuer("https://idp.example.com?x=1").is_err());
-        assert!(validate_issuer("ftp://x").is_err());
-    }
-
-    #[test]
-    fn plain_http_only_on_loopback() {
-        for ok in [
-            "http://localhost:8080",
-            "http://127.0.0.1:8080",
-            "http://127.0.0.1",
-            "http://127.8.9.10:1/idp",
-            "http://[::1]:8080",
-            "http://[::1]",
-        ] {
-            assert_eq!(validate_issuer(ok), Ok(()), "{ok}");
-        }
-        for bad in [
-            "http://[::2]:8080",
-            "http://[::ffff:127.0.0.1]:8080",
-            "http://[::ffff:7f00:1]",
-            "http://[0:0:0:0:0:ffff:127.0.0.1]",
-            "http://[",
-            "http://[::1",
-            "http://[::1]x",
-            "http://128.0.0.1",
-            "http://127.1",
-            "http://localhost.example.com",
-            "http://127.0.0.1@evil.example",
-            "http://127.0.0.1:http",
-            "http://127.0.0.1:",
-            "http://10.0.0.1:8080",
-        ] {
-            assert!(validate_issuer(bad).is_err(), "{bad}");
-        }
-    }
-}
+mod tests;
