@@ -211,6 +211,14 @@ async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
         body["revoked_subjects"],
         json!([{"sub": sub, "before": changed_at}])
     );
+    // Another replica whose clock lags writes the cut-off again: it never moves back.
+    s.app
+        .store
+        .end_user_grants(&sub, changed_at - 10)
+        .await
+        .unwrap();
+    let (_, _, body) = feed(&s, None).await;
+    assert_eq!(body["revoked_subjects"][0]["before"], changed_at);
     v.refresh_revocations().await.unwrap();
     assert_eq!(v.verify(&access).await.err(), Some(VerifyError::Revoked));
     // It lasts as long as a token can (a day at most, with leeway), then leaves the feed.

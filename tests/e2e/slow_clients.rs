@@ -57,6 +57,11 @@ async fn assert_slowloris_is_cut_off(addr: &str) {
 async fn get(stream: &mut TcpStream, path: &str) -> u16 {
     let req = format!("GET {path} HTTP/1.1\r\nhost: test\r\n\r\n");
     stream.write_all(req.as_bytes()).await.unwrap();
+    read_response(stream).await
+}
+
+/// Reads one response from a kept-alive connection; returns its status.
+async fn read_response(stream: &mut TcpStream) -> u16 {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let (status, head_len, body_len) = loop {
@@ -104,6 +109,38 @@ async fn a_client_trickling_its_headers_is_disconnected_at_the_header_read_timeo
     assert_slowloris_is_cut_off(s.addr()).await;
     // Everyone else is still served.
     assert_eq!(s.get("/jwks").await.status(), 200);
+}
+
+/// A request body that arrives after its head (as a POST's often does) is not the head of a next
+/// request: once answered, the connection is idle (idle timeout), not cut off at the header-read
+/// timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_request_body_does_not_start_a_header_clock() {
+    let s = TestServer::start_with(Backend::Sqlite, |c| {
+        c.server.header_read_timeout_secs = 1;
+        c.server.idle_timeout_secs = 60;
+    })
+    .await;
+    let mut stream = TcpStream::connect(s.addr()).await.unwrap();
+    let body = "grant_type=client_credentials&client_id=nobody&client_secret=x";
+    let head = format!(
+        "POST /token HTTP/1.1\r\nhost: test\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The client's pace: the body follows once the server has the head.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(body.as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut stream).await, 401);
+    // Longer than the header-read timeout, far shorter than the idle timeout: a wait to show that
+    // nothing happens, which no event could signal.
+    tokio::time::sleep(Duration::from_millis(1_800)).await;
+    assert_eq!(
+        get(&mut stream, "/jwks").await,
+        200,
+        "the idle connection is still open"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

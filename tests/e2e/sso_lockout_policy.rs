@@ -16,6 +16,8 @@ tests::on_both_backends!(
     forged_tampered_and_foreign_device_cookies_are_ignored,
     parallel_guesses_from_one_address_cannot_outrun_the_pair_limit,
     parallel_guesses_from_many_addresses_cannot_outrun_the_slow_down,
+    an_attempt_given_back_leaves_no_lock_behind,
+    a_locked_pair_does_not_use_up_its_address,
 );
 
 const LOCKED: &str = "Too many failed attempts. Wait a few minutes, then try again.";
@@ -359,4 +361,52 @@ async fn parallel_guesses_from_many_addresses_cannot_outrun_the_slow_down(backen
     );
     let again = race(&servers, &app, "bea", |i| format!("198.51.100.{}", i + 101)).await;
     assert_eq!(again, 0, "no slot is open until the delay passes");
+}
+
+/// A user four mistakes into their own pair's allowance is slowed by an attack on the account made
+/// elsewhere: that attempt is given back, and it must not leave the pair locked. Once the delay has
+/// passed, the user's right password gets through.
+async fn an_attempt_given_back_leaves_no_lock_behind(backend: Backend) {
+    let s = server(backend).await;
+    s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let mut user = Agent::forwarded_for("198.51.100.1");
+    for _ in 0..4 {
+        assert_rejected(&attempt(&s, &mut user, &app, "ann", "wrong password").await);
+    }
+    // Two guesses from elsewhere: the account's free allowance (5) is spent, and the open slot
+    // taken.
+    let mut attacker = Agent::forwarded_for("203.0.113.9");
+    for _ in 0..2 {
+        assert_rejected(&attempt(&s, &mut attacker, &app, "ann", "guess").await);
+    }
+    // The user's fifth attempt would reach the pair's limit, but the account has no slot open: it is
+    // given back.
+    let wait = assert_slowed(&attempt(&s, &mut user, &app, "ann", PW).await);
+    s.clock.advance(wait);
+    assert_signed_in(&attempt(&s, &mut user, &app, "ann", PW).await);
+}
+
+/// A user who keeps retrying on a locked (account, address) pair uses up nothing of the address's
+/// allowance: the others behind the same address still sign in.
+async fn a_locked_pair_does_not_use_up_its_address(backend: Backend) {
+    let s = TestServer::start_with(backend, |c| {
+        c.server.trusted_proxies = PROXIES.into();
+        c.login.max_failures_per_address = 8;
+    })
+    .await;
+    s.user("ann", PW).await;
+    s.user("bob", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let office = "198.51.100.7";
+    let mut ann = Agent::forwarded_for(office);
+    for _ in 0..5 {
+        assert_rejected(&attempt(&s, &mut ann, &app, "ann", "wrong password").await);
+    }
+    // Locked on her pair; her retries are refused without touching the address's count (8).
+    for _ in 0..10 {
+        assert_locked(&attempt(&s, &mut ann, &app, "ann", "wrong password").await);
+    }
+    let mut bob = Agent::forwarded_for(office);
+    assert_signed_in(&attempt(&s, &mut bob, &app, "bob", PW).await);
 }

@@ -113,14 +113,6 @@ impl Revocations {
         })
     }
 
-    pub(crate) fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
-        self.update(|l| {
-            let e = l.subjects.entry(sub.to_owned()).or_insert(before);
-            *e = (*e).max(before);
-            (true, ())
-        });
-    }
-
     /// Records many per-subject cut-offs in one change (published only if one moved: a feed polled
     /// again unchanged costs the readers nothing). A cut-off never moves back; one from further
     /// back than any token lives is ignored.
@@ -300,7 +292,7 @@ mod tests {
         );
         r.prune(1_000);
         assert!(!r.is_revoked(&token("a")) && !r.is_revoked(&token("b")));
-        r.revoke_subject_before("alice", 50);
+        r.revoke_subjects_before([("alice", 50)], 1_000);
         let mut old = token("c");
         old.sub = Some("alice".into());
         old.iat = Some(49);

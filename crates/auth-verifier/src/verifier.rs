@@ -394,6 +394,8 @@ impl Verifier {
             .issuers
             .get(&claims.iss)
             .ok_or(VerifyError::UntrustedIssuer)?;
+        // Before any key fetch or signature check: while the feed is stale nothing gets through.
+        self.check_feed_fresh(&claims.iss, now)?;
         let version = store.keyset_version();
         let key = store.key(kid).await?;
         validate::check_signature(&parts, &key)?;
@@ -401,7 +403,6 @@ impl Verifier {
         if !claims.aud.contains(&inner.audience) {
             return Err(VerifyError::WrongAudience);
         }
-        self.check_feed_fresh(&claims.iss, now)?;
         if inner.revocations.is_revoked(&claims) {
             return Err(VerifyError::Revoked);
         }
@@ -445,7 +446,10 @@ impl Verifier {
 
     /// Revokes every token of `sub` issued before `before` (logout everywhere, password change).
     pub fn revoke_subject_before(&self, sub: &str, before: UnixTime) {
-        self.inner.revocations.revoke_subject_before(sub, before);
+        let now = self.inner.clock.now();
+        self.inner
+            .revocations
+            .revoke_subjects_before(std::iter::once((sub, before)), now);
     }
 
     /// Polls every issuer's revocation feed now. Entries from earlier polls stay until their token

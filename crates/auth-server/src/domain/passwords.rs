@@ -172,9 +172,10 @@ impl PasswordHasher {
             })
     }
 
-    /// Whether a new operation would be refused as busy right now (a cheap check, so a storm of
-    /// sign-ins can be answered before any database work).
-    pub fn is_saturated(&self) -> bool {
+    /// Whether a new operation would be refused as busy right now (for tests: sign-ins take their
+    /// place with [`PasswordHasher::admit`], which answers this and reserves in one step).
+    #[cfg(test)]
+    pub(crate) fn is_saturated(&self) -> bool {
         self.in_flight.load(Ordering::SeqCst) >= self.capacity
     }
 

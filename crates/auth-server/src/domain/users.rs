@@ -257,11 +257,6 @@ impl Users {
         Ok(())
     }
 
-    /// Whether password checks are saturated: a sign-in now would be answered "busy".
-    pub fn is_busy(&self) -> bool {
-        self.hasher.is_saturated()
-    }
-
     /// A place for one sign-in's password check, or `None` if the server is saturated (answer
     /// "busy"); see [`PasswordHasher::admit`]. Taken before anything else a sign-in does.
     pub fn admit(&self) -> Option<Admission> {
@@ -316,7 +311,12 @@ impl Users {
             return Err(LoginError::Rejected);
         }
         if verified.needs_rehash
-            && let Ok(new_phc) = self.hasher.hash(password.to_owned()).await
+            // Under the place this sign-in already holds: taking a second one could find the queue
+            // full and quietly skip the upgrade under load.
+            && let Ok(new_phc) = self
+                .hasher
+                .hash_admitted(admission, password.to_owned())
+                .await
             && let Err(e) = self
                 .store
                 .upgrade_password_hash(&row.id, &phc, new_phc)

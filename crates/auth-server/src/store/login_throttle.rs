@@ -1,5 +1,5 @@
 //! Sign-in throttling counters, shared by every replica through the database, changed only by
-//! atomic conditional updates (compare-and-set on the count): a hard limit per key
+//! atomic conditional updates (an increment guarded by the limit): a hard limit per key
 //! ([`Store::count_login_attempt`]) and the account-wide slow-down, a growing delay between
 //! attempts ([`Store::claim_login_slot`]).
 
@@ -46,19 +46,17 @@ impl SlowDown {
     }
 }
 
-/// Most compare-and-set rounds before an attempt is refused as contended (each round, one of the
-/// contenders wins, so this is only reached under a burst far past any limit).
-const MAX_ROUNDS: usize = 32;
-
 impl Store {
     /// Counts one attempt on `key` against a hard limit: true if it may go ahead (it was among the
-    /// first `limit` in the window). Reaching the limit locks the key until `now + lockout`; a window
-    /// that has passed, or a lockout that has ended, starts a new count.
+    /// first `limit` in the window). The key is locked while its count is at the limit; the attempt
+    /// that reaches it sets the lockout's end to `now + lockout`, and a count given back
+    /// ([`Store::refund_login_attempt`]) unlocks it. A window that has passed, or a lockout that has
+    /// ended, starts a new count.
     ///
-    /// The count is moved by compare-and-set (`SET failures = n + 1 WHERE failures = n`), so each
-    /// attempt knows its own position exactly: on any number of replicas at most `limit` attempts go
-    /// ahead, and (unlike an increment followed by a read, which may see later increments) a burst
-    /// of attempts does not refuse the first ones.
+    /// The count moves by one guarded statement (`SET failures = failures + 1 WHERE failures <
+    /// limit`), which PostgreSQL re-checks after taking the row lock and SQLite runs alone: on any
+    /// number of replicas exactly the first `limit` attempts go ahead, and a burst never refuses
+    /// them.
     pub async fn count_login_attempt(
         &self,
         key: &str,
@@ -83,36 +81,32 @@ impl Store {
             )
             .exec(db)
             .await?;
-        for _ in 0..MAX_ROUNDS {
-            let Some(row) = self.find_login_failures(key).await? else {
-                // A success on another request cleared the key meanwhile: a fresh count.
-                self.ensure_login_row(key, now).await?;
-                continue;
-            };
-            if row.locked_until > now || row.failures >= limit {
-                return Ok(false);
-            }
-            let next = row.failures + 1;
-            let locked_until = if next >= limit {
-                now.saturating_add(lockout)
-            } else {
-                0
-            };
+        // Twice at most: a success on another request may delete the row between the two statements.
+        for _ in 0..2 {
+            let reaches_limit = Expr::col(login_failure::Column::Failures).add(1).gte(limit);
             let won = login_failure::Entity::update_many()
-                .col_expr(login_failure::Column::Failures, Expr::value(next))
+                .col_expr(
+                    login_failure::Column::Failures,
+                    Expr::col(login_failure::Column::Failures).add(1),
+                )
                 .col_expr(
                     login_failure::Column::LockedUntil,
-                    Expr::value(locked_until),
+                    Expr::case(reaches_limit, now.saturating_add(lockout))
+                        .finally(Expr::col(login_failure::Column::LockedUntil))
+                        .into(),
                 )
                 .filter(login_failure::Column::Key.eq(key))
-                .filter(login_failure::Column::Failures.eq(row.failures))
-                .filter(login_failure::Column::LockedUntil.lte(now))
+                .filter(login_failure::Column::Failures.lt(limit))
                 .exec(db)
                 .await?
                 .rows_affected;
             if won == 1 {
                 return Ok(true);
             }
+            if self.find_login_failures(key).await?.is_some() {
+                return Ok(false);
+            }
+            self.ensure_login_row(key, now).await?;
         }
         Ok(false)
     }

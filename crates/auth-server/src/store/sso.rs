@@ -134,12 +134,14 @@ impl Store {
             before: Set(now),
             expires_at: Set(now + 86_400 + 3_600),
         })
+        // Never moved back: two replicas with slightly different clocks may both write it.
         .on_conflict(
             OnConflict::column(revoked_subject::Column::Sub)
                 .update_columns([
                     revoked_subject::Column::Before,
                     revoked_subject::Column::ExpiresAt,
                 ])
+                .action_and_where(Expr::cust("revoked_subjects.before < excluded.before"))
                 .to_owned(),
         )
         .exec_without_returning(self.conn())

@@ -158,17 +158,23 @@ impl Throttle {
                 .await?;
             Ok::<_, StoreError>((key, allowed))
         };
+        // One refused counter counts nothing on the other: a user retrying on a locked pair must
+        // not use up the address's allowance (everyone behind one NAT address), nor the reverse.
         let (pair, pair_ok) = hard(pair, p.max_failures_per_pair).await?;
-        let (address, address_ok) = match addr {
-            Some(a) => {
-                let (k, ok) = hard(address_key(a), p.max_failures_per_address).await?;
-                (Some(k), ok)
-            }
-            None => (None, true),
-        };
-        if !pair_ok || !address_ok {
+        if !pair_ok {
             return Ok(Verdict::Locked);
         }
+        let address = match addr {
+            Some(a) => {
+                let (k, ok) = hard(address_key(a), p.max_failures_per_address).await?;
+                if !ok {
+                    self.store.refund_login_attempt(&pair).await?;
+                    return Ok(Verdict::Locked);
+                }
+                Some(k)
+            }
+            None => None,
+        };
         let slow = SlowDown {
             free: p.max_failures_per_account,
             initial: p.slowdown_initial_secs,
