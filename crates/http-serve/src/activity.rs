@@ -251,7 +251,10 @@ mod tests {
         assert_eq!(a.deadline(), None);
         drop(busy);
         let d = a.deadline().unwrap();
-        assert!(d > Instant::now() + HEAD, "the idle deadline, not the header one");
+        assert!(
+            d > Instant::now() + HEAD,
+            "the idle deadline, not the header one"
+        );
         assert!(d <= Instant::now() + IDLE);
     }
 }
