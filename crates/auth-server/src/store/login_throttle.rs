@@ -81,7 +81,7 @@ impl Store {
             )
             .exec(db)
             .await?;
-        // Twice at most: a success on another request may delete the row between the two statements.
+        // Twice at most: the purge may delete a quiet row between the two statements.
         for _ in 0..2 {
             let reaches_limit = Expr::col(login_failure::Column::Failures).add(1).gte(limit);
             let won = login_failure::Entity::update_many()
@@ -224,9 +224,15 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets the failures of `key` (after a successful sign-in).
+    /// Forgets the failures of `key` (after a successful sign-in). The row is zeroed, not deleted:
+    /// an attempt counted at the same moment on another request then still finds its row, where a
+    /// deletion between its two statements would refuse it (many sign-ins of one account from one
+    /// address at once did exactly that). The purge deletes rows that have gone quiet.
     pub async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
-        login_failure::Entity::delete_by_id(key.to_owned())
+        login_failure::Entity::update_many()
+            .col_expr(login_failure::Column::Failures, Expr::value(0))
+            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+            .filter(login_failure::Column::Key.eq(key))
             .exec(self.conn())
             .await?;
         Ok(())
