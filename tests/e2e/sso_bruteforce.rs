@@ -158,7 +158,7 @@ async fn behind_a_trusted_proxy_each_client_address_is_throttled_alone(backend: 
     // The tests connect from 127.0.0.1: here, that is the load balancer.
     let s = TestServer::start_with(backend, |c| {
         c.login.max_failures_per_address = 3;
-        c.server.trusted_proxies = "127.0.0.0/8, 10.0.0.0/8".into();
+        c.server.trusted_proxies = "127.0.0.0/8, 10.0.0.0/8".parse().unwrap();
     })
     .await;
     s.user("real-user", PW).await;

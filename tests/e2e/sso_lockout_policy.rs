@@ -27,7 +27,10 @@ const REJECTED: &str = "Invalid username or password.";
 const PROXIES: &str = "127.0.0.0/8";
 
 async fn server(backend: Backend) -> TestServer {
-    TestServer::start_with(backend, |c| c.server.trusted_proxies = PROXIES.into()).await
+    TestServer::start_with(backend, |c| {
+        c.server.trusted_proxies = PROXIES.parse().unwrap()
+    })
+    .await
 }
 
 async fn login_page(s: &TestServer, agent: &mut Agent, app: &WebClient) -> Page {
@@ -282,7 +285,7 @@ const PARALLEL: usize = 24;
 /// pools large enough that their transactions really overlap.
 async fn replicas(backend: Backend, per_account: i32) -> (Arc<TestServer>, Arc<TestServer>) {
     let a = TestServer::start_with(backend, |c| {
-        c.server.trusted_proxies = PROXIES.into();
+        c.server.trusted_proxies = PROXIES.parse().unwrap();
         c.database.max_connections = 16;
         c.login.max_failures_per_account = per_account;
     })
@@ -290,7 +293,7 @@ async fn replicas(backend: Backend, per_account: i32) -> (Arc<TestServer>, Arc<T
     let issuer = a.base.clone();
     let b = TestServer::start_on(&a.db_url, &a.db_name, a.clock.clone(), move |c| {
         c.server.issuer = issuer;
-        c.server.trusted_proxies = PROXIES.into();
+        c.server.trusted_proxies = PROXIES.parse().unwrap();
         c.database.max_connections = 16;
         c.login.max_failures_per_account = per_account;
     })
@@ -391,7 +394,7 @@ async fn an_attempt_given_back_leaves_no_lock_behind(backend: Backend) {
 /// allowance: the others behind the same address still sign in.
 async fn a_locked_pair_does_not_use_up_its_address(backend: Backend) {
     let s = TestServer::start_with(backend, |c| {
-        c.server.trusted_proxies = PROXIES.into();
+        c.server.trusted_proxies = PROXIES.parse().unwrap();
         c.login.max_failures_per_address = 8;
     })
     .await;

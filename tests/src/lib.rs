@@ -240,7 +240,7 @@ impl TestServer {
         let jwks_hits = Arc::new(AtomicU64::new(0));
         let jwks_delay_ms = Arc::new(AtomicU64::new(0));
         let (hits, delay) = (jwks_hits.clone(), jwks_delay_ms.clone());
-        let router = auth_server::http::router(app.clone()).layer(axum::middleware::from_fn(
+        let router = auth_server::http::router(app.http_state()).layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
                 let is_jwks = req.uri().path().ends_with("/jwks");
                 if is_jwks {
@@ -262,13 +262,12 @@ impl TestServer {
         ));
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         // The production serving path (timeouts, connection cap, graceful shutdown).
-        let served = app.clone();
+        let limits = app.config.server.limits();
         let task = tokio::spawn(async move {
-            served
-                .serve_router(listener, router, async move {
-                    let _ = stopped.await;
-                })
-                .await;
+            auth_server::http::serve(listener, router, limits, async move {
+                let _ = stopped.await;
+            })
+            .await;
         });
         Self {
             base,

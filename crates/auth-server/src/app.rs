@@ -4,13 +4,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::Clock;
-use axum::http::HeaderValue;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::domain::clients::ClientRegistry;
 use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
+use crate::domain::health::Health;
 use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
 use crate::domain::keys::lifecycle::Schedule;
@@ -18,19 +18,20 @@ use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
 use crate::domain::sso::device::{self, DeviceCookies};
 use crate::domain::sso::flow::{Flow, FlowParts};
+use crate::domain::sso::logout::Logout;
 use crate::domain::sso::sessions::Sessions;
 use crate::domain::sso::throttle::Throttle;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
 use crate::domain::users::Users;
-use crate::http::cookies::CookiePolicy;
-use crate::http::discovery::Metadata;
+use crate::http::{HttpState, Services};
 use crate::store::Store;
 
-/// Everything a request handler may use. Cheap to clone.
+/// The running identity provider, shared. Cheap to clone.
 pub type AppState = Arc<App>;
 
-/// The running identity provider (without its socket).
+/// The running identity provider (without its socket): the configuration and the domain services.
+/// The http layer gets its own state from it ([`App::http_state`]).
 #[derive(Debug)]
 pub struct App {
     /// Configuration, as loaded.
@@ -51,16 +52,10 @@ pub struct App {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
     pub token_admin: TokenAdmin,
-    /// The IdP's cookies.
-    pub cookies: CookiePolicy,
-    /// Rendered metadata documents.
-    pub metadata: Metadata,
-    /// `Cache-Control` of the JWKS.
-    pub jwks_cache_control: HeaderValue,
-    /// `server.trusted_proxies`, parsed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// The last rendered revocation feed.
-    pub feed_cache: crate::http::revocation_feed::FeedCache,
+    /// RP-Initiated Logout.
+    pub logout: Logout,
+    /// Readiness.
+    pub health: Health,
     /// The clock.
     pub clock: Arc<dyn Clock>,
 }
@@ -196,7 +191,7 @@ impl App {
         let user_grants = UserGrants::new(
             store.clone(),
             users.clone(),
-            sessions,
+            sessions.clone(),
             issuer.clone(),
             clock.clone(),
             &config.server.issuer,
@@ -214,18 +209,15 @@ impl App {
             clock.clone(),
             &config.server.issuer,
         );
-        let jwks_cache_control =
-            HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
-                .unwrap_or(HeaderValue::from_static("public, max-age=60"));
-        // Validated with the configuration; an invalid list cannot get here.
-        let trusted_proxies =
-            crate::http::client_addr::parse_trusted(&config.server.trusted_proxies)
-                .unwrap_or_default();
+        let logout = Logout::new(
+            token_admin.clone(),
+            clients.clone(),
+            sessions,
+            format!("{}/logout", config.server.issuer),
+        );
         Ok(Self {
-            trusted_proxies,
-            feed_cache: Default::default(),
-            metadata: Metadata::render(&config),
-            cookies: CookiePolicy::for_issuer(&config.server.issuer),
+            health: Health::new(store.clone()),
+            logout,
             flow,
             user_grants,
             token_admin,
@@ -235,7 +227,6 @@ impl App {
             users,
             keys,
             issuer,
-            jwks_cache_control,
             clock,
         })
     }
@@ -262,29 +253,35 @@ impl App {
         })
     }
 
+    /// The http layer's state over these services.
+    pub fn http_state(&self) -> HttpState {
+        HttpState::new(
+            &self.config,
+            Services {
+                clients: self.clients.clone(),
+                keys: self.keys.clone(),
+                tokens: self.issuer.clone(),
+                flow: self.flow.clone(),
+                logout: self.logout.clone(),
+                user_grants: self.user_grants.clone(),
+                token_admin: self.token_admin.clone(),
+                health: self.health.clone(),
+                clock: self.clock.clone(),
+            },
+        )
+    }
+
     /// Serves on `listener` until `shutdown` resolves, running the key job alongside, within the
-    /// `[server]` slow-client limits (see [`App::serve_router`]).
+    /// `[server]` slow-client limits (see [`crate::http::serve`]).
     pub async fn serve(
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
-        let router = crate::http::router(self.clone());
-        self.serve_router(listener, router, shutdown).await;
+        let router = crate::http::router(self.http_state());
+        crate::http::serve(listener, router, self.config.server.limits(), shutdown).await;
         job.abort();
         Ok(())
-    }
-
-    /// Serves `router` (this app's [`crate::http::router`], perhaps with layers added) on `listener`
-    /// until `shutdown` resolves: header-read and idle timeouts, the connection cap and graceful
-    /// shutdown from [`http_serve::serve`]; handlers get `ConnectInfo<SocketAddr>`. No key job.
-    pub async fn serve_router(
-        &self,
-        listener: TcpListener,
-        router: axum::Router,
-        shutdown: impl std::future::Future<Output = ()>,
-    ) {
-        http_serve::serve(listener, router, self.config.server.limits(), shutdown).await;
     }
 }

@@ -7,8 +7,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod issuer;
+mod overrides;
+mod proxies;
 
 use issuer::validate_issuer;
+use overrides::{apply_override, merge};
+pub use proxies::TrustedProxies;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +114,7 @@ pub struct ServerConfig {
     /// Reverse proxies whose `X-Forwarded-For` is believed, for throttling sign-ins per client
     /// address: addresses or CIDR blocks, separated by commas (empty: none, the header is ignored).
     #[serde(default)]
-    pub trusted_proxies: String,
+    pub trusted_proxies: TrustedProxies,
     /// Seconds a client has, from the first byte of a request, to send the request line and every
     /// header (the slowloris defence).
     pub header_read_timeout_secs: u64,
@@ -287,8 +291,6 @@ impl Config {
             problem: problem.to_owned(),
         };
         validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
-        crate::http::client_addr::parse_trusted(&self.server.trusted_proxies)
-            .map_err(|p| invalid("server.trusted_proxies", &p))?;
         let srv = &self.server;
         http_serve::Limits::from_secs(
             srv.header_read_timeout_secs,
@@ -448,64 +450,6 @@ impl Config {
             return Err(invalid("clients.cache_ttl_secs", "must be at most 3600"));
         }
         Ok(())
-    }
-}
-
-/// Deep-merges `over` into `base` (tables merge, everything else replaces).
-fn merge(base: &mut toml::Table, over: toml::Table) {
-    for (k, v) in over {
-        match (base.get_mut(&k), v) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
-}
-
-/// Applies `AUTH_SERVER_SECTION_KEY=value` to the table. The key must exist in the defaults (so a typo is
-/// an error), and the value is read as the type the default has.
-fn apply_override(
-    table: &mut toml::Table,
-    defaults: &toml::Table,
-    var: &str,
-    rest: &str,
-    value: &str,
-) -> Result<(), ConfigError> {
-    let unknown = || ConfigError::Parse(format!("environment variable {var} names no setting"));
-    let lower = rest.to_ascii_lowercase();
-    let (section, default) = defaults
-        .iter()
-        .find_map(|(section, v)| {
-            let key = lower.strip_prefix(section.as_str())?.strip_prefix('_')?;
-            let default = v.as_table()?.get(key)?;
-            Some(((section.clone(), key.to_owned()), default))
-        })
-        .ok_or_else(unknown)?;
-    let parsed = match default {
-        toml::Value::Integer(_) => value
-            .trim()
-            .parse::<i64>()
-            .map(toml::Value::Integer)
-            .map_err(|_| ConfigError::Parse(format!("{var} must be an integer, got {value:?}")))?,
-        toml::Value::Boolean(_) => value
-            .trim()
-            .parse::<bool>()
-            .map(toml::Value::Boolean)
-            .map_err(|_| {
-                ConfigError::Parse(format!("{var} must be true or false, got {value:?}"))
-            })?,
-        _ => toml::Value::String(value.to_owned()),
-    };
-    let entry = table
-        .entry(section.0)
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    match entry.as_table_mut() {
-        Some(t) => {
-            t.insert(section.1, parsed);
-            Ok(())
-        }
-        None => Err(unknown()),
     }
 }
 

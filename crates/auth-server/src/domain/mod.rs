@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod grants;
+pub mod health;
 pub mod keys;
 pub mod oauth_error;
 pub mod passwords;

@@ -3,54 +3,60 @@
 //! [`Flow`](crate::domain::sso::flow::Flow), render the [`Step`].
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use subtle::ConstantTimeEq;
+use axum::response::Response;
 
+use super::browser::{
+    bad_request, busy, csrf_failed, csrf_ok, csrf_token, form, query, redirect, set_cookie,
+    unavailable,
+};
 use super::client_addr::client_ip;
-use super::form::{Form, is_form_content_type, read_body};
+use super::form::{Form, FormRejection, OAuthForm, read_body};
 use super::pages::{self, ConsentPage, LoginPage};
-use crate::app::AppState;
-use crate::domain::random;
+use super::state::BrowserEndpoints;
 use crate::domain::sso::flow::{LoginProblem, Step};
 use crate::domain::sso::request::AuthorizeParams;
-use crate::store::StoreError;
 
-/// Largest form body accepted from a browser.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+type Browser = State<Arc<BrowserEndpoints>>;
+
 /// How long a sign-in refused as busy waits before its answer (see [`login`]).
 const BUSY_PACING: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// `GET /authorize`.
-pub async fn authorize_get(State(app): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    let form = match Form::parse(uri.query().unwrap_or_default().as_bytes()) {
-        Ok(f) => f,
-        Err(_) => return bad_request(),
-    };
-    authorize(&app, &headers, &form, false).await
+pub async fn authorize_get(State(web): Browser, headers: HeaderMap, uri: Uri) -> Response {
+    match query(&uri) {
+        Some(form) => authorize(&web, &headers, &form, false).await,
+        None => bad_request(),
+    }
 }
 
 /// `POST /authorize` (OIDC Core §3.1.2.1: "Authorization Servers MUST support the use of the HTTP GET
 /// and POST methods").
 pub async fn authorize_post(
-    State(app): State<AppState>,
+    State(web): Browser,
     headers: HeaderMap,
-    body: Body,
+    read: Result<OAuthForm, FormRejection>,
 ) -> Response {
-    let Some(form) = read_form(&headers, body).await else {
-        return bad_request();
-    };
-    authorize(&app, &headers, &form, true).await
+    match form(read) {
+        Some(form) => authorize(&web, &headers, &form, true).await,
+        None => bad_request(),
+    }
 }
 
-async fn authorize(app: &AppState, headers: &HeaderMap, form: &Form, post: bool) -> Response {
+async fn authorize(
+    web: &BrowserEndpoints,
+    headers: &HeaderMap,
+    form: &Form,
+    post: bool,
+) -> Response {
     let params = params_from(form);
-    let session = app.cookies.session(headers);
-    match app.flow.authorize(params, session).await {
-        Ok(step) => render(app, headers, step, post, None),
+    let session = web.cookies.session(headers);
+    match web.flow.authorize(params, session).await {
+        Ok(step) => render(web, headers, step, post, None),
         Err(e) => unavailable(&e),
     }
 }
@@ -63,12 +69,12 @@ async fn authorize(app: &AppState, headers: &HeaderMap, form: &Form, post: bool)
 /// stays usable). Refusing a storm therefore costs next to nothing; the refusal is sent after a short
 /// pause on a timer, so clients that resend at once cannot spin the cores either.
 pub async fn login(
-    State(app): State<AppState>,
+    State(web): Browser,
     headers: HeaderMap,
     ext: Extensions,
     body: Body,
 ) -> Response {
-    let Some(admission) = app.flow.admit() else {
+    let Some(admission) = web.flow.admit() else {
         // Drained without being kept; a body too long to drain gets the reset it would anyway.
         let _ = read_body(body, 0).await;
         // Paced: a client that resends at once (a script, a load generator) waits on a timer, which
@@ -76,18 +82,18 @@ pub async fn login(
         tokio::time::sleep(BUSY_PACING).await;
         return busy();
     };
-    let Some(form) = read_form(&headers, body).await else {
+    let Some(form) = form(OAuthForm::read(&headers, body).await) else {
         return bad_request();
     };
-    if !csrf_ok(&app, &headers, &form) {
+    if !csrf_ok(&web.cookies, &headers, &form) {
         return csrf_failed();
     }
     let username = form.single("username").ok().flatten().unwrap_or_default();
     let password = form.single("password").ok().flatten().unwrap_or_default();
     let addr = ext
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| client_ip(a.ip(), &headers, &app.trusted_proxies));
-    let outcome = app
+        .map(|ConnectInfo(a)| client_ip(a.ip(), &headers, &web.trusted_proxies));
+    let outcome = web
         .flow
         .login(
             admission,
@@ -95,61 +101,48 @@ pub async fn login(
             username,
             password,
             addr,
-            app.cookies.session(&headers),
-            app.cookies.device(&headers),
+            web.cookies.session(&headers),
+            web.cookies.device(&headers),
         )
         .await;
     match outcome {
         Ok(o) => {
-            let mut res = render(&app, &headers, o.step, true, o.new_session.as_deref());
-            if let Some(v) = o
+            let mut res = render(&web, &headers, o.step, true, o.new_session.as_deref());
+            let device = o
                 .device_cookie
-                .and_then(|d| app.cookies.set_device(&d, app.flow.devices().ttl()))
-            {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
+                .and_then(|d| web.cookies.set_device(&d, web.flow.devices().ttl()));
+            set_cookie(&mut res, device);
             res
         }
         Err(e) => unavailable(&e),
     }
 }
 
-/// The answer to a sign-in refused because the server is saturated: 503 with `Retry-After`, a
-/// page rendered once.
-fn busy() -> Response {
-    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        pages::error(
-            "The service is busy",
-            "The service is busy. Please go back and try again in a moment.",
-        )
-    });
-    let mut res = pages::html(StatusCode::SERVICE_UNAVAILABLE, PAGE.clone());
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-    res
-}
-
 /// `POST /consent`: the consent form.
-pub async fn consent(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let Some(form) = read_form(&headers, body).await else {
+pub async fn consent(
+    State(web): Browser,
+    headers: HeaderMap,
+    read: Result<OAuthForm, FormRejection>,
+) -> Response {
+    let Some(form) = form(read) else {
         return bad_request();
     };
-    if !csrf_ok(&app, &headers, &form) {
+    if !csrf_ok(&web.cookies, &headers, &form) {
         return csrf_failed();
     }
     let allow = form.single("decision").ok().flatten() == Some("allow");
     let ticket = form.single("consent_ticket").ok().flatten();
-    match app
+    match web
         .flow
         .consent(
             params_from(&form),
-            app.cookies.session(&headers),
+            web.cookies.session(&headers),
             ticket,
             allow,
         )
         .await
     {
-        Ok(step) => render(&app, &headers, step, true, None),
+        Ok(step) => render(&web, &headers, step, true, None),
         Err(e) => unavailable(&e),
     }
 }
@@ -181,45 +174,8 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
     p
 }
 
-/// Reads a form body (Content-Type checked, size capped).
-pub async fn read_form(headers: &HeaderMap, body: Body) -> Option<Form> {
-    // Read (or drain) the body before judging it, so the client always receives our answer.
-    let bytes = read_body(body, MAX_FORM_BYTES).await.ok()?;
-    if !is_form_content_type(headers) {
-        return None;
-    }
-    Form::parse(&bytes).ok()
-}
-
-/// Double-submit check: the form's `csrf` equals the CSRF cookie, which only our own pages set
-/// (SameSite=Lax keeps it off cross-site POSTs, and `__Host-` on https keeps other hosts from
-/// planting one).
-pub fn csrf_ok(app: &AppState, headers: &HeaderMap, form: &Form) -> bool {
-    match (
-        app.cookies.csrf(headers),
-        form.single("csrf").ok().flatten(),
-    ) {
-        (Some(cookie), Some(field)) => {
-            cookie.len() == field.len() && bool::from(cookie.as_bytes().ct_eq(field.as_bytes()))
-        }
-        _ => false,
-    }
-}
-
-/// The CSRF token for a page: the browser's, or a new one (with its `Set-Cookie`).
-pub fn csrf_token(app: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match app.cookies.csrf(headers) {
-        Some(t) if t.len() >= 32 && t.len() <= 64 => (t.to_owned(), None),
-        _ => {
-            let t = random::token(32);
-            let set = app.cookies.set_csrf(&t);
-            (t, set)
-        }
-    }
-}
-
 fn render(
-    app: &AppState,
+    web: &BrowserEndpoints,
     headers: &HeaderMap,
     step: Step,
     post: bool,
@@ -236,7 +192,7 @@ fn render(
             problem,
             username,
         } => {
-            let (csrf, set) = csrf_token(app, headers);
+            let (csrf, set) = csrf_token(&web.cookies, headers);
             let (status, error) = match problem {
                 None => (StatusCode::OK, None),
                 Some(LoginProblem::Rejected) => (
@@ -259,7 +215,7 @@ fn render(
                 ),
             };
             let hidden = request.params.pairs();
-            let action = format!("{}/login", app.config.server.issuer);
+            let action = format!("{}/login", web.issuer);
             let mut res = pages::html(
                 status,
                 pages::login(&LoginPage {
@@ -271,9 +227,7 @@ fn render(
                     hidden: &hidden,
                 }),
             );
-            if let Some(v) = set {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_cookie(&mut res, set);
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 res.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
@@ -290,10 +244,10 @@ fn render(
             user,
             ticket,
         } => {
-            let (csrf, set) = csrf_token(app, headers);
+            let (csrf, set) = csrf_token(&web.cookies, headers);
             let mut hidden = request.params.pairs();
             hidden.push(("consent_ticket".to_owned(), ticket));
-            let action = format!("{}/consent", app.config.server.issuer);
+            let action = format!("{}/consent", web.issuer);
             let mut res = pages::html(
                 StatusCode::OK,
                 pages::consent(&ConsentPage {
@@ -305,68 +259,12 @@ fn render(
                     hidden: &hidden,
                 }),
             );
-            if let Some(v) = set {
-                res.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_cookie(&mut res, set);
             res
         }
     };
-    if let Some(secret) = new_session
-        && let Some(v) = app.cookies.set_session(secret)
-    {
-        res.headers_mut().append(header::SET_COOKIE, v);
+    if let Some(secret) = new_session {
+        set_cookie(&mut res, web.cookies.set_session(secret));
     }
-    res
-}
-
-/// 302 after a GET, 303 after a POST (so the browser follows with GET), never cached.
-pub fn redirect(url: &str, post: bool) -> Response {
-    let status = if post {
-        StatusCode::SEE_OTHER
-    } else {
-        StatusCode::FOUND
-    };
-    let Ok(location) = HeaderValue::from_str(url) else {
-        return bad_request();
-    };
-    let mut res = status.into_response();
-    let h = res.headers_mut();
-    h.insert(header::LOCATION, location);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-fn bad_request() -> Response {
-    pages::html(
-        StatusCode::BAD_REQUEST,
-        pages::error(
-            "This request is not valid",
-            "The request could not be read. Go back to the application and try again.",
-        ),
-    )
-}
-
-fn csrf_failed() -> Response {
-    pages::html(
-        StatusCode::FORBIDDEN,
-        pages::error(
-            "This form has expired",
-            "For your security, the form could not be accepted. Go back to the application and sign in again.",
-        ),
-    )
-}
-
-/// The database is down: a plain page, details only in the log.
-pub fn unavailable(e: &StoreError) -> Response {
-    tracing::warn!(error = %e, "storage failed on a browser endpoint");
-    let mut res = pages::html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        pages::error(
-            "Temporarily unavailable",
-            "The service is temporarily unavailable. Please try again in a moment.",
-        ),
-    );
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     res
 }

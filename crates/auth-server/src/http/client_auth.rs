@@ -1,11 +1,46 @@
-//! Client credentials from the request (RFC 6749 §2.3.1): `client_secret_basic` or `client_secret_post`.
+//! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1):
+//! `client_secret_basic`, `client_secret_post`, or a public client's `client_id` alone.
+
+use std::sync::Arc;
 
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::form::{Form, decode_component};
+use crate::domain::clients::{AuthnError, Client, ClientRegistry};
 use crate::domain::oauth_error::OAuthError;
+
+/// Identifies the client: with its secret (RFC 6749 §2.3.1), or, for a public client, by `client_id`
+/// alone (§2.1, §3.2.1: "A client MAY use the "client_id" request parameter to identify itself when
+/// sending requests to the token endpoint"). A confidential client must authenticate.
+pub async fn authenticate_client(
+    clients: &ClientRegistry,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Arc<Client>, OAuthError> {
+    let has_secret =
+        headers.contains_key(header::AUTHORIZATION) || form.single("client_secret")?.is_some();
+    if !has_secret && let Some(id) = form.single("client_id")? {
+        let client = clients.get(id).await.map_err(|e| {
+            tracing::warn!(error = %e, "client lookup failed");
+            OAuthError::unavailable()
+        })?;
+        return match client {
+            Some(c) if c.public && c.enabled => Ok(c),
+            _ => Err(OAuthError::invalid_client()),
+        };
+    }
+    let creds = credentials(headers, form)?;
+    match clients.authenticate(&creds.client_id, &creds.secret).await {
+        Ok(c) => Ok(c),
+        Err(AuthnError::Rejected) => Err(OAuthError::invalid_client()),
+        Err(AuthnError::Store(e)) => {
+            tracing::warn!(error = %e, "client lookup failed");
+            Err(OAuthError::unavailable())
+        }
+    }
+}
 
 /// How the client presented itself.
 #[derive(Debug, PartialEq, Eq)]

@@ -1,13 +1,15 @@
 //! Metadata documents and the JWKS, served from memory.
 
-use axum::body::Body;
+use std::sync::Arc;
+
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::app::AppState;
+use super::response::{conditional, json_doc};
+use super::state::Documents;
 use crate::config::Config;
 
 /// Media type of a JWK Set (RFC 7517 §8.5.1).
@@ -101,91 +103,25 @@ impl Metadata {
     }
 }
 
-fn json_doc(body: Bytes) -> Response {
-    let mut res = Response::new(Body::from(body));
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    res
-}
-
 /// `GET /.well-known/openid-configuration`
-pub async fn openid_configuration(State(app): State<AppState>) -> Response {
-    json_doc(app.metadata.openid.clone())
+pub async fn openid_configuration(State(docs): State<Arc<Documents>>) -> Response {
+    json_doc(docs.metadata.openid.clone())
 }
 
 /// `GET /.well-known/oauth-authorization-server`
-pub async fn oauth_authorization_server(State(app): State<AppState>) -> Response {
-    json_doc(app.metadata.oauth.clone())
+pub async fn oauth_authorization_server(State(docs): State<Arc<Documents>>) -> Response {
+    json_doc(docs.metadata.oauth.clone())
 }
 
 /// `GET /jwks`: the public keys, with a strong `ETag` and a `max-age` derived from the rotation
 /// schedule (see [`Config::jwks_max_age_secs`]).
-pub async fn jwks(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    let snap = app.keys.ring().snapshot();
+pub async fn jwks(State(docs): State<Arc<Documents>>, headers: HeaderMap) -> Response {
+    let snap = docs.keys.ring().snapshot();
     conditional(
         &headers,
         &snap.etag,
         JWKS_CONTENT_TYPE,
         snap.jwks.clone(),
-        app.jwks_cache_control.clone(),
+        docs.jwks_cache_control.clone(),
     )
-}
-
-/// A document with a strong `ETag`: `304 Not Modified` when `If-None-Match` names it (RFC 9110
-/// §13.1.2), else the body with its content type; `Cache-Control` on both.
-pub(crate) fn conditional(
-    headers: &HeaderMap,
-    etag: &str,
-    content_type: &'static str,
-    body: Bytes,
-    cache_control: HeaderValue,
-) -> Response {
-    let not_modified = headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| etag_matches(v, etag));
-    let mut res = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut r = Response::new(Body::from(body));
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        r
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::ETAG,
-        HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
-    );
-    h.insert(header::CACHE_CONTROL, cache_control);
-    res
-}
-
-/// RFC 9110 §13.1.2: If-None-Match uses the weak comparison, and `*` matches any current representation.
-fn etag_matches(header_value: &str, etag: &str) -> bool {
-    header_value.split(',').map(str::trim).any(|candidate| {
-        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == etag
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::etag_matches;
-
-    #[test]
-    fn if_none_match_forms() {
-        assert!(etag_matches("\"abc\"", "\"abc\""));
-        assert!(etag_matches("W/\"abc\"", "\"abc\""));
-        assert!(etag_matches("\"x\", \"abc\"", "\"abc\""));
-        assert!(etag_matches("*", "\"abc\""));
-        assert!(!etag_matches("\"abd\"", "\"abc\""));
-    }
 }

@@ -9,15 +9,96 @@ use std::future::poll_fn;
 use std::pin::pin;
 
 use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode;
 
+use super::error::OAuthResponse;
 use crate::domain::oauth_error::OAuthError;
+
+/// Largest form body accepted, on every endpoint that reads one.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// A request's form body (RFC 6749 §3.2: "The client MUST use the HTTP "POST" method when making
+/// access token requests", with `application/x-www-form-urlencoded`), at most [`MAX_FORM_BYTES`],
+/// strictly parsed: the extractor of every endpoint that takes a form.
+///
+/// The body is read (or drained) before it is judged, so the client always receives our answer.
+/// Rejected with the RFC 6749 §5.2 error; browser endpoints take `Result<OAuthForm, FormRejection>`
+/// and answer with a page instead.
+#[derive(Debug)]
+pub struct OAuthForm(pub Form);
+
+/// Why a form body was refused.
+#[derive(Debug)]
+pub enum FormRejection {
+    /// Longer than [`MAX_FORM_BYTES`].
+    TooLarge(BodyTooLarge),
+    /// Not `application/x-www-form-urlencoded`.
+    NotForm,
+    /// Not a valid form (bad UTF-8, too many parameters).
+    Malformed(OAuthError),
+}
+
+impl OAuthForm {
+    /// Reads and parses `body`, for handlers that must decide something before reading it.
+    pub async fn read(headers: &HeaderMap, body: Body) -> Result<Self, FormRejection> {
+        let bytes = read_body(body, MAX_FORM_BYTES)
+            .await
+            .map_err(FormRejection::TooLarge)?;
+        if !is_form_content_type(headers) {
+            return Err(FormRejection::NotForm);
+        }
+        Form::parse(&bytes)
+            .map(Self)
+            .map_err(FormRejection::Malformed)
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = FormRejection;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        Self::read(&parts.headers, body).await
+    }
+}
+
+impl IntoResponse for FormRejection {
+    /// `invalid_request`; a body too large is 413, with `Connection: close` when the rest of it
+    /// was not read, so the connection cannot be reused (RFC 9110 §15.5.14).
+    fn into_response(self) -> Response {
+        let (error, drained) = match self {
+            Self::TooLarge(e) => (
+                OAuthError::invalid_request("the request body is too large"),
+                Some(e.drained),
+            ),
+            Self::NotForm => (
+                OAuthError::invalid_request(
+                    "Content-Type must be application/x-www-form-urlencoded",
+                ),
+                None,
+            ),
+            Self::Malformed(e) => (e, None),
+        };
+        let mut res = OAuthResponse(error).into_response();
+        if let Some(drained) = drained {
+            *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            if !drained {
+                res.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+        }
+        res
+    }
+}
 
 /// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such as
 /// `charset` allowed): RFC 6749 §3.2 and the HTML form encoding.
-pub fn is_form_content_type(headers: &axum::http::HeaderMap) -> bool {
+pub fn is_form_content_type(headers: &HeaderMap) -> bool {
     headers
-        .get(axum::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| {

@@ -17,6 +17,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub mod authorize;
+pub mod browser;
 pub mod client_addr;
 pub mod client_auth;
 pub mod cookies;
@@ -25,21 +26,24 @@ pub mod error;
 pub mod form;
 pub mod logout;
 pub mod pages;
+pub mod response;
 pub mod revocation_feed;
+pub mod state;
 pub mod token;
 pub mod token_admin;
 pub mod userinfo;
 
-use crate::app::AppState;
+use crate::domain::health::Health;
 use error::json_error;
+pub use state::{HttpState, Services};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole router. Routes sit under the issuer's path, so `https://host/realm` serves
 /// `https://host/realm/token`; RFC 8414 §3's `/.well-known/oauth-authorization-server/realm` form is
 /// served too.
-pub fn router(state: AppState) -> Router {
-    let path = issuer_path(&state.config.server.issuer).to_owned();
+pub fn router(state: HttpState) -> Router {
+    let path = issuer_path(&state.browser.issuer).to_owned();
     // Documents served from memory: no per-request timer, span or id, so they stay cheap under load.
     let documents = Router::new()
         .route(
@@ -97,6 +101,18 @@ pub fn router(state: AppState) -> Router {
         ))
 }
 
+/// Serves `router` on `listener` until `shutdown` resolves: header-read and idle timeouts, the
+/// connection cap and graceful shutdown from [`http_serve::serve`]; handlers get
+/// `ConnectInfo<SocketAddr>`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: http_serve::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    http_serve::serve(listener, router, limits, shutdown).await;
+}
+
 /// The path part of the issuer URL, without a trailing slash ("" for none).
 fn issuer_path(issuer: &str) -> &str {
     let after_scheme = issuer.split_once("://").map_or(issuer, |(_, r)| r);
@@ -134,8 +150,8 @@ async fn healthz() -> &'static str {
 }
 
 /// Ready when the database answers.
-async fn readyz(State(app): State<AppState>) -> Response {
-    match app.store.ping().await {
+async fn readyz(State(health): State<Health>) -> Response {
+    match health.ready().await {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -19,6 +19,7 @@
 //! whoever asks, with concurrent requests waiting for the one in flight), and re-rendered at once
 //! when this replica revokes a token; another replica's revocation shows within that second.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -27,9 +28,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::discovery::conditional;
 use super::error::json_error;
-use crate::app::AppState;
+use super::response::conditional;
+use super::state::RevocationFeed;
 use crate::domain::random;
 
 #[derive(Serialize)]
@@ -74,15 +75,15 @@ struct Rendered {
 }
 
 /// `GET /revocations`.
-pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn revocations(State(feed): State<Arc<RevocationFeed>>, headers: HeaderMap) -> Response {
     // Held while rendering: concurrent requests wait for that one rendering and share it.
-    let mut cache = app.feed_cache.0.lock().await;
-    let (epoch, second) = (app.store.revocation_epoch(), app.clock.now());
+    let mut cache = feed.cache.0.lock().await;
+    let (epoch, second) = (feed.token_admin.revocation_epoch(), feed.clock.now());
     let rendered = match &*cache {
         Some(r) if r.epoch == epoch && r.second == second && r.at.elapsed() < FRESH_FOR => {
             r.clone()
         }
-        _ => match render(&app, epoch, second).await {
+        _ => match render(&feed, epoch, second).await {
             Ok(r) => {
                 *cache = Some(r.clone());
                 r
@@ -101,17 +102,15 @@ pub async fn revocations(State(app): State<AppState>, headers: HeaderMap) -> Res
     )
 }
 
-async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Response> {
-    let list = match app.token_admin.revoked_access_tokens().await {
+async fn render(feed: &RevocationFeed, epoch: u64, second: i64) -> Result<Rendered, Response> {
+    let list = match feed.token_admin.revoked_access_tokens().await {
         Ok(found) => found,
         Err(e) => {
             tracing::warn!(error = %e, "revocation feed: storage failed");
             return Err(unavailable());
         }
     };
-    let ttl = app.config.tokens.access_token_ttl_secs;
-    let longest = ttl.max(app.config.tokens.id_token_ttl_secs);
-    let revoked_keys = match app.keys.revoked_kids(longest).await {
+    let revoked_keys = match feed.keys.revoked_kids(feed.longest_token_ttl).await {
         Ok(kids) => kids,
         Err(e) => {
             tracing::warn!(error = %e, "revocation feed: storage failed");
@@ -119,7 +118,7 @@ async fn render(app: &AppState, epoch: u64, second: i64) -> Result<Rendered, Res
         }
     };
     let feed = Feed {
-        issuer: &app.config.server.issuer,
+        issuer: &feed.issuer,
         revoked: list
             .tokens
             .iter()

@@ -1,34 +1,41 @@
 //! `GET|POST /userinfo` (OIDC Core §5.3), a bearer-protected resource (RFC 6750).
 
-use axum::body::Body;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::authorize::read_form;
-use super::token::success_json;
-use crate::app::AppState;
+use super::form::{FormRejection, OAuthForm};
+use super::response::no_store_json;
+use super::state::OAuthEndpoints;
 use crate::domain::sso::tokens_admin::UserinfoError;
 
+type OAuth = State<Arc<OAuthEndpoints>>;
+
 /// `GET /userinfo`.
-pub async fn get(State(app): State<AppState>, headers: HeaderMap) -> Response {
+pub async fn get(State(oauth): OAuth, headers: HeaderMap) -> Response {
     match bearer(&headers) {
-        Ok(Some(token)) => answer(&app, &token).await,
+        Ok(Some(token)) => answer(&oauth, &token).await,
         Ok(None) => challenge(StatusCode::UNAUTHORIZED, None),
         Err(()) => challenge(StatusCode::BAD_REQUEST, Some("invalid_request")),
     }
 }
 
 /// `POST /userinfo`: the token in the header, or (RFC 6750 §2.2) in a form body.
-pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(oauth): OAuth,
+    headers: HeaderMap,
+    read: Result<OAuthForm, FormRejection>,
+) -> Response {
     match bearer(&headers) {
-        Ok(Some(token)) => answer(&app, &token).await,
+        Ok(Some(token)) => answer(&oauth, &token).await,
         Ok(None) => {
-            let token = read_form(&headers, body)
-                .await
-                .and_then(|f| f.single("access_token").ok().flatten().map(str::to_owned));
+            let token = read.ok().and_then(|OAuthForm(f)| {
+                f.single("access_token").ok().flatten().map(str::to_owned)
+            });
             match token {
-                Some(t) => answer(&app, &t).await,
+                Some(t) => answer(&oauth, &t).await,
                 None => challenge(StatusCode::UNAUTHORIZED, None),
             }
         }
@@ -36,9 +43,9 @@ pub async fn post(State(app): State<AppState>, headers: HeaderMap, body: Body) -
     }
 }
 
-async fn answer(app: &AppState, token: &str) -> Response {
-    match app.token_admin.userinfo(token).await {
-        Ok(claims) => success_json(&claims),
+async fn answer(oauth: &OAuthEndpoints, token: &str) -> Response {
+    match oauth.token_admin.userinfo(token).await {
+        Ok(claims) => no_store_json(&claims),
         Err(UserinfoError::InvalidToken) => {
             challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"))
         }

@@ -138,11 +138,6 @@ impl Flow {
         }
     }
 
-    /// The sessions.
-    pub fn sessions(&self) -> &Sessions {
-        &self.sessions
-    }
-
     /// The device cookies.
     pub fn devices(&self) -> &DeviceCookies {
         &self.devices

@@ -4,6 +4,7 @@
 pub mod claims;
 pub mod device;
 pub mod flow;
+pub mod logout;
 pub mod own_tokens;
 pub mod pkce;
 pub mod request;

@@ -113,6 +113,12 @@ impl TokenAdmin {
         .map(Presented::Access)
     }
 
+    /// A number that changes whenever this replica revokes something (a cheap "has the list
+    /// changed here?" for the revocation feed's cache).
+    pub fn revocation_epoch(&self) -> u64 {
+        self.store.revocation_epoch()
+    }
+
     /// The revocation feed: every access token revoked before its expiry that a verifier may still
     /// accept (its `exp` is less than [`FEED_LEEWAY_SECS`] ago: verifiers allow some clock leeway),
     /// as `(jti, exp)`, for resource servers that verify tokens locally (DESIGN.md, "Sessions,

@@ -1,0 +1,185 @@
+//! The http layer's own state. The app layer builds one [`HttpState`] from the domain services;
+//! each handler takes only the part it needs, through axum's `FromRef`.
+
+use std::sync::Arc;
+
+use auth_core::Clock;
+use axum::extract::FromRef;
+use axum::http::HeaderValue;
+
+use super::cookies::CookiePolicy;
+use super::discovery::Metadata;
+use super::revocation_feed::FeedCache;
+use crate::config::{Config, TrustedProxies};
+use crate::domain::clients::ClientRegistry;
+use crate::domain::grants::user_grants::UserGrants;
+use crate::domain::health::Health;
+use crate::domain::keys::KeyManager;
+use crate::domain::sso::flow::Flow;
+use crate::domain::sso::logout::Logout;
+use crate::domain::sso::tokens_admin::TokenAdmin;
+use crate::domain::tokens::TokenIssuer;
+
+/// The domain services the handlers call.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Registered clients.
+    pub clients: ClientRegistry,
+    /// Signing keys.
+    pub keys: Arc<KeyManager>,
+    /// Access-token minting (the client-credentials grant).
+    pub tokens: TokenIssuer,
+    /// The browser side of the authorization-code flow.
+    pub flow: Flow,
+    /// RP-Initiated Logout.
+    pub logout: Logout,
+    /// The authorization-code and refresh-token grants.
+    pub user_grants: UserGrants,
+    /// Introspection, revocation, userinfo, the revocation list.
+    pub token_admin: TokenAdmin,
+    /// Readiness.
+    pub health: Health,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Everything the router serves from. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct HttpState {
+    /// `/token`, `/revoke`, `/introspect`, `/userinfo`.
+    pub oauth: Arc<OAuthEndpoints>,
+    /// `/authorize`, `/login`, `/consent`, `/logout`.
+    pub browser: Arc<BrowserEndpoints>,
+    /// The metadata documents and the JWKS.
+    pub documents: Arc<Documents>,
+    /// `/revocations`.
+    pub feed: Arc<RevocationFeed>,
+    /// `/readyz`.
+    pub health: Health,
+}
+
+/// What the client-authenticated OAuth endpoints use.
+#[derive(Debug)]
+pub struct OAuthEndpoints {
+    /// Client authentication.
+    pub clients: ClientRegistry,
+    /// The client-credentials grant.
+    pub tokens: TokenIssuer,
+    /// The authorization-code and refresh-token grants.
+    pub user_grants: UserGrants,
+    /// Introspection, revocation, userinfo.
+    pub token_admin: TokenAdmin,
+}
+
+/// What the browser endpoints use.
+#[derive(Debug)]
+pub struct BrowserEndpoints {
+    /// Sign-in, consent, codes.
+    pub flow: Flow,
+    /// RP-Initiated Logout.
+    pub logout: Logout,
+    /// The IdP's cookies.
+    pub cookies: CookiePolicy,
+    /// `server.trusted_proxies`.
+    pub trusted_proxies: TrustedProxies,
+    /// Our issuer identifier, which prefixes the forms' actions.
+    pub issuer: String,
+}
+
+/// The documents served from memory.
+#[derive(Debug)]
+pub struct Documents {
+    /// The metadata, rendered once.
+    pub metadata: Metadata,
+    /// The key ring, for the JWKS.
+    pub keys: Arc<KeyManager>,
+    /// `Cache-Control` of the JWKS, derived from the rotation schedule.
+    pub jwks_cache_control: HeaderValue,
+}
+
+/// What the revocation feed uses.
+#[derive(Debug)]
+pub struct RevocationFeed {
+    /// The last rendered feed.
+    pub cache: FeedCache,
+    /// The revocation list.
+    pub token_admin: TokenAdmin,
+    /// Revoked keys.
+    pub keys: Arc<KeyManager>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Our issuer identifier.
+    pub issuer: String,
+    /// The longest lifetime of a token we sign (access or ID token): how long a revoked key is listed.
+    pub longest_token_ttl: i64,
+}
+
+impl HttpState {
+    /// The state for `config` over `services`.
+    pub fn new(config: &Config, services: Services) -> Self {
+        let issuer = config.server.issuer.clone();
+        let jwks_cache_control =
+            HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
+                .unwrap_or(HeaderValue::from_static("public, max-age=60"));
+        let t = &config.tokens;
+        Self {
+            oauth: Arc::new(OAuthEndpoints {
+                clients: services.clients,
+                tokens: services.tokens,
+                user_grants: services.user_grants,
+                token_admin: services.token_admin.clone(),
+            }),
+            browser: Arc::new(BrowserEndpoints {
+                flow: services.flow,
+                logout: services.logout,
+                cookies: CookiePolicy::for_issuer(&issuer),
+                trusted_proxies: config.server.trusted_proxies.clone(),
+                issuer: issuer.clone(),
+            }),
+            documents: Arc::new(Documents {
+                metadata: Metadata::render(config),
+                keys: services.keys.clone(),
+                jwks_cache_control,
+            }),
+            feed: Arc::new(RevocationFeed {
+                cache: FeedCache::default(),
+                token_admin: services.token_admin,
+                keys: services.keys,
+                clock: services.clock,
+                issuer,
+                longest_token_ttl: t.access_token_ttl_secs.max(t.id_token_ttl_secs),
+            }),
+            health: services.health,
+        }
+    }
+}
+
+impl FromRef<HttpState> for Arc<OAuthEndpoints> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.oauth.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<BrowserEndpoints> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.browser.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<Documents> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.documents.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<RevocationFeed> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.feed.clone()
+    }
+}
+
+impl FromRef<HttpState> for Health {
+    fn from_ref(s: &HttpState) -> Self {
+        s.health.clone()
+    }
+}
