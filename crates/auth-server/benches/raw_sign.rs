@@ -5,8 +5,8 @@
 //! `cargo bench -p auth-server --bench raw_sign [-- SECONDS]`
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[path = "common/throughput.rs"]
+mod throughput;
 
 use auth_core::Alg;
 use auth_server::domain::keys::material;
@@ -18,34 +18,19 @@ fn rate(alg: Alg, bits: usize, threads: usize, secs: f64) -> f64 {
     let signer = material::signer(alg, &key.pkcs8_der, &kid).unwrap();
     // A payload of the size the server signs (an RFC 9068 claim set).
     let payload = br#"{"iss":"http://127.0.0.1:8080","sub":"bench-es","aud":"https://api.example","exp":1795432725,"iat":1795431825,"jti":"B59jyLu8bGNI5o_K5CQg0A","client_id":"bench-es","scope":"read"}"#;
-    let deadline = Instant::now() + Duration::from_secs_f64(secs);
-    let start = Instant::now();
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let signer = Arc::clone(&signer);
-            std::thread::spawn(move || {
-                let mut header = JwsHeader::new();
-                header.set_token_type("at+jwt");
-                let mut n = 0u64;
-                while Instant::now() < deadline {
-                    let t = josekit::jws::serialize_compact(payload, &header, &*signer).unwrap();
-                    std::hint::black_box(t);
-                    n += 1;
-                }
-                n
-            })
-        })
-        .collect();
-    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    total as f64 / start.elapsed().as_secs_f64()
+    let header = || {
+        let mut header = JwsHeader::new();
+        header.set_token_type("at+jwt");
+        header
+    };
+    throughput::per_second(threads, secs, header, |header| {
+        let t = josekit::jws::serialize_compact(payload, header, &*signer).unwrap();
+        std::hint::black_box(t);
+    })
 }
 
 fn main() {
-    let secs: f64 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(3.0);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (secs, cores) = throughput::seconds_and_cores(3.0);
     println!("raw JWS signing (josekit/OpenSSL), {secs} s per row, {cores} cores");
     println!("alg\tkey\tthreads\tsignatures/s");
     for (alg, bits) in [(Alg::Es256, 256), (Alg::Rs256, 2048), (Alg::Rs256, 3072)] {

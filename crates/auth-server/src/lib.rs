@@ -1,12 +1,18 @@
 //! `auth-server`: a self-hosted OAuth 2.0 / OpenID Connect identity provider.
 //!
-//! Layers, each unaware of the one above it:
+//! Layers, each unaware of the ones above it (`main -> cli -> app -> http -> domain -> store`,
+//! checked by a test):
 //!
-//! - [`http`]: axum routes and thin handlers; maps domain errors to RFC 6749 responses.
-//! - [`domain`]: clients, grants, token minting, signing keys and their rotation. No axum types.
+//! - [`app`]: wiring. [`app::App`] holds the configuration and the domain services, runs the key
+//!   job, and builds the http layer's state ([`app::App::http_state`]).
+//! - [`http`]: axum routes and thin handlers over their own [`http::HttpState`]; maps domain errors
+//!   to RFC 6749 responses.
+//! - [`domain`]: clients, grants, token minting, signing keys and their rotation, sign-in and
+//!   logout. No axum or sea-orm types.
 //! - [`store`]: sea-orm entities, migrations and repositories, on SQLite or PostgreSQL.
+//! - [`config`]: the typed configuration, read by every layer.
 //!
-//! [`app::App`] wires them together; the `auth-server` binary adds the CLI.
+//! The `auth-server` binary adds the CLI ([`cli`]).
 //!
 //! ```no_run
 //! # async fn run() -> anyhow::Result<()> {

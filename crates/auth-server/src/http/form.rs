@@ -192,6 +192,13 @@ impl Form {
         Ok(first.map(|(_, v)| v.as_str()).filter(|v| !v.is_empty()))
     }
 
+    /// The value of a required parameter that may appear at most once: `invalid_request` when it
+    /// is missing (RFC 6749 §5.2: "The request is missing a required parameter").
+    pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
+        self.single(name)?
+            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+    }
+
     /// Every non-empty value of a parameter that may repeat (RFC 8707 `resource`).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs

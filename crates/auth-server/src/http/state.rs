@@ -154,32 +154,21 @@ impl HttpState {
     }
 }
 
-impl FromRef<HttpState> for Arc<OAuthEndpoints> {
-    fn from_ref(s: &HttpState) -> Self {
-        s.oauth.clone()
-    }
+/// `FromRef` for each part, so a handler takes `State<Arc<OAuthEndpoints>>` and so on.
+macro_rules! parts {
+    ($($field:ident: $part:ty),* $(,)?) => {$(
+        impl FromRef<HttpState> for $part {
+            fn from_ref(s: &HttpState) -> Self {
+                s.$field.clone()
+            }
+        }
+    )*};
 }
 
-impl FromRef<HttpState> for Arc<BrowserEndpoints> {
-    fn from_ref(s: &HttpState) -> Self {
-        s.browser.clone()
-    }
-}
-
-impl FromRef<HttpState> for Arc<Documents> {
-    fn from_ref(s: &HttpState) -> Self {
-        s.documents.clone()
-    }
-}
-
-impl FromRef<HttpState> for Arc<RevocationFeed> {
-    fn from_ref(s: &HttpState) -> Self {
-        s.feed.clone()
-    }
-}
-
-impl FromRef<HttpState> for Health {
-    fn from_ref(s: &HttpState) -> Self {
-        s.health.clone()
-    }
-}
+parts!(
+    oauth: Arc<OAuthEndpoints>,
+    browser: Arc<BrowserEndpoints>,
+    documents: Arc<Documents>,
+    feed: Arc<RevocationFeed>,
+    health: Health,
+);

@@ -50,10 +50,7 @@ async fn handle(
     form: &super::form::Form,
 ) -> Result<Response, OAuthError> {
     let client = authenticate_client(&oauth.clients, headers, form).await?;
-    let grant_type = form
-        .single("grant_type")?
-        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
-    match grant_type {
+    match form.required("grant_type")? {
         "client_credentials" if client.public => Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "a public client cannot use the client_credentials grant",
@@ -74,14 +71,11 @@ async fn handle(
             }))
         }
         "authorization_code" => {
-            let code = form
-                .single("code")?
-                .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
             let tokens = oauth
                 .user_grants
                 .redeem_code(
                     &client,
-                    code,
+                    form.required("code")?,
                     form.single("redirect_uri")?,
                     form.single("code_verifier")?,
                 )
@@ -89,12 +83,13 @@ async fn handle(
             Ok(user_tokens(&tokens))
         }
         "refresh_token" => {
-            let token = form
-                .single("refresh_token")?
-                .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
             let tokens = oauth
                 .user_grants
-                .refresh(&client, token, form.single("scope")?)
+                .refresh(
+                    &client,
+                    form.required("refresh_token")?,
+                    form.single("scope")?,
+                )
                 .await?;
             Ok(user_tokens(&tokens))
         }

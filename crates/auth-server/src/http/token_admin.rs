@@ -11,18 +11,22 @@ use super::error::OAuthResponse;
 use super::form::{Form, OAuthForm};
 use super::response::no_store_json;
 use super::state::OAuthEndpoints;
+use crate::domain::clients::Client;
 use crate::domain::oauth_error::OAuthError;
 
-/// The required `token` parameter; `token_type_hint` may appear at most once, like every parameter.
-fn token(form: &Form) -> Result<&str, OAuthError> {
-    let token = form
-        .single("token")?
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    // RFC 7009 §2.1: the hint only helps the lookup, and "if the server is unable to locate the
-    // token using the given hint, it MUST extend its search across all of its supported token
-    // types". Both types are searched anyway, so any hint, known or not, is ignored.
+/// The authenticated client and the `token` it asks about. `token_type_hint` may appear at most
+/// once, like every parameter; RFC 7009 §2.1: the hint only helps the lookup, and "if the server is
+/// unable to locate the token using the given hint, it MUST extend its search across all of its
+/// supported token types". Both types are searched anyway, so any hint, known or not, is ignored.
+async fn request<'f>(
+    oauth: &OAuthEndpoints,
+    headers: &HeaderMap,
+    form: &'f Form,
+) -> Result<(Arc<Client>, &'f str), OAuthError> {
+    let client = authenticate_client(&oauth.clients, headers, form).await?;
+    let token = form.required("token")?;
     form.single("token_type_hint")?;
-    Ok(token)
+    Ok((client, token))
 }
 
 /// `POST /revoke`. RFC 7009 §2.2: "The authorization server responds with HTTP status code 200 if
@@ -33,8 +37,7 @@ pub async fn revoke(
     OAuthForm(form): OAuthForm,
 ) -> Response {
     let run = async {
-        let client = authenticate_client(&oauth.clients, &headers, &form).await?;
-        let token = token(&form)?;
+        let (client, token) = request(&oauth, &headers, &form).await?;
         oauth.token_admin.revoke(&client, token).await
     };
     match run.await {
@@ -51,11 +54,10 @@ pub async fn introspect(
     OAuthForm(form): OAuthForm,
 ) -> Response {
     let run = async {
-        let client = authenticate_client(&oauth.clients, &headers, &form).await?;
+        let (client, token) = request(&oauth, &headers, &form).await?;
         if client.public {
             return Err(OAuthError::invalid_client());
         }
-        let token = token(&form)?;
         oauth
             .token_admin
             .introspect(&client, token)
