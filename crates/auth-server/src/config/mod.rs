@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod branding;
 mod issuer;
 mod overrides;
 mod proxies;
 mod validate;
 
+pub use branding::{BrandingConfig, Rgb};
 use overrides::{apply_override, merge};
 pub use proxies::TrustedProxies;
 
@@ -36,6 +38,9 @@ pub struct Config {
     pub authorize: AuthorizeConfig,
     /// Sign-in throttling.
     pub login: LoginConfig,
+    /// The pages' product name, logo and accent colour.
+    #[serde(default)]
+    pub branding: BrandingConfig,
 }
 
 /// `[sessions]`

@@ -26,6 +26,9 @@ fn check(holds: bool, key: &'static str, problem: &str) -> Result<(), ConfigErro
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         validate_issuer(&self.server.issuer).map_err(|p| invalid("server.issuer", p))?;
+        self.branding
+            .validate()
+            .map_err(|(key, p)| invalid(key, &p))?;
         let srv = &self.server;
         http_serve::Limits::from_secs(
             srv.header_read_timeout_secs,

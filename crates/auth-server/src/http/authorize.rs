@@ -16,7 +16,7 @@ use super::browser::{
 };
 use super::client_addr::client_ip;
 use super::form::{Form, FormRejection, OAuthForm, read_body};
-use super::pages::{self, ConsentPage, LoginPage};
+use super::pages::{ConsentPage, LoginPage, Ui};
 use super::state::BrowserEndpoints;
 use crate::domain::sso::flow::{LoginProblem, Step};
 use crate::domain::sso::request::AuthorizeParams;
@@ -30,7 +30,7 @@ const BUSY_PACING: std::time::Duration = std::time::Duration::from_millis(200);
 pub async fn authorize_get(State(web): Browser, headers: HeaderMap, uri: Uri) -> Response {
     match query(&uri) {
         Some(form) => authorize(&web, &headers, &form, false).await,
-        None => bad_request(),
+        None => bad_request(&web.pages.ui(&headers, None)),
     }
 }
 
@@ -43,7 +43,7 @@ pub async fn authorize_post(
 ) -> Response {
     match form(read) {
         Some(form) => authorize(&web, &headers, &form, true).await,
-        None => bad_request(),
+        None => bad_request(&web.pages.ui(&headers, None)),
     }
 }
 
@@ -55,9 +55,10 @@ async fn authorize(
 ) -> Response {
     let params = params_from(form);
     let session = web.cookies.session(headers);
+    let ui = web.pages.for_form(headers, form);
     match web.flow.authorize(params, session).await {
-        Ok(step) => render(web, headers, step, post, None),
-        Err(e) => unavailable(&e),
+        Ok(step) => render(web, headers, &ui, step, post, None),
+        Err(e) => unavailable(&ui, &e),
     }
 }
 
@@ -80,13 +81,14 @@ pub async fn login(
         // Paced: a client that resends at once (a script, a load generator) waits on a timer, which
         // costs no CPU, instead of spinning the server's cores away from the password checks.
         tokio::time::sleep(BUSY_PACING).await;
-        return busy();
+        return busy(&web.pages.ui(&headers, None));
     };
     let Some(form) = form(OAuthForm::read(&headers, body).await) else {
-        return bad_request();
+        return bad_request(&web.pages.ui(&headers, None));
     };
+    let ui = web.pages.for_form(&headers, &form);
     if !csrf_ok(&web.cookies, &headers, &form) {
-        return csrf_failed();
+        return csrf_failed(&ui);
     }
     let username = form.single("username").ok().flatten().unwrap_or_default();
     let password = form.single("password").ok().flatten().unwrap_or_default();
@@ -107,14 +109,14 @@ pub async fn login(
         .await;
     match outcome {
         Ok(o) => {
-            let mut res = render(&web, &headers, o.step, true, o.new_session.as_deref());
+            let mut res = render(&web, &headers, &ui, o.step, true, o.new_session.as_deref());
             let device = o
                 .device_cookie
                 .and_then(|d| web.cookies.set_device(&d, web.flow.devices().ttl()));
             set_cookie(&mut res, device);
             res
         }
-        Err(e) => unavailable(&e),
+        Err(e) => unavailable(&ui, &e),
     }
 }
 
@@ -125,10 +127,11 @@ pub async fn consent(
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
     let Some(form) = form(read) else {
-        return bad_request();
+        return bad_request(&web.pages.ui(&headers, None));
     };
+    let ui = web.pages.for_form(&headers, &form);
     if !csrf_ok(&web.cookies, &headers, &form) {
-        return csrf_failed();
+        return csrf_failed(&ui);
     }
     let allow = form.single("decision").ok().flatten() == Some("allow");
     let ticket = form.single("consent_ticket").ok().flatten();
@@ -142,8 +145,8 @@ pub async fn consent(
         )
         .await
     {
-        Ok(step) => render(&web, &headers, step, true, None),
-        Err(e) => unavailable(&e),
+        Ok(step) => render(&web, &headers, &ui, step, true, None),
+        Err(e) => unavailable(&ui, &e),
     }
 }
 
@@ -177,14 +180,15 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
 fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
+    ui: &Ui<'_>,
     step: Step,
     post: bool,
     new_session: Option<&str>,
 ) -> Response {
     let mut res = match step {
-        Step::Error(message) => pages::html(
+        Step::Error(message) => ui.html(
             StatusCode::BAD_REQUEST,
-            pages::error("This sign-in link is not valid", message),
+            ui.error("This sign-in link is not valid", message),
         ),
         Step::Redirect(url) => redirect(&url, post),
         Step::Login {
@@ -216,9 +220,9 @@ fn render(
             };
             let hidden = request.params.pairs();
             let action = format!("{}/login", web.issuer);
-            let mut res = pages::html(
+            let mut res = ui.html(
                 status,
-                pages::login(&LoginPage {
+                ui.login(&LoginPage {
                     client_name: &request.client.name,
                     username: &username,
                     error,
@@ -248,9 +252,9 @@ fn render(
             let mut hidden = request.params.pairs();
             hidden.push(("consent_ticket".to_owned(), ticket));
             let action = format!("{}/consent", web.issuer);
-            let mut res = pages::html(
+            let mut res = ui.html(
                 StatusCode::OK,
-                pages::consent(&ConsentPage {
+                ui.consent(&ConsentPage {
                     client_name: &request.client.name,
                     user_name: &user.display_name,
                     scopes: &request.scopes,

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::cookies::CookiePolicy;
 use super::form::{Form, FormRejection, OAuthForm};
-use super::pages;
+use super::pages::{Pages, Ui};
 use crate::domain::random;
 
 /// The form of a browser request, if it could be read (answer [`bad_request`] if not).
@@ -59,7 +59,7 @@ pub fn redirect(url: &str, post: bool) -> Response {
         StatusCode::FOUND
     };
     let Ok(location) = HeaderValue::from_str(url) else {
-        return bad_request();
+        return bad_request(&Pages::fallback());
     };
     let mut res = status.into_response();
     let h = res.headers_mut();
@@ -69,10 +69,10 @@ pub fn redirect(url: &str, post: bool) -> Response {
 }
 
 /// A request that could not be read.
-pub fn bad_request() -> Response {
-    pages::html(
+pub fn bad_request(ui: &Ui<'_>) -> Response {
+    ui.html(
         StatusCode::BAD_REQUEST,
-        pages::error(
+        ui.error(
             "This request is not valid",
             "The request could not be read. Go back to the application and try again.",
         ),
@@ -80,10 +80,10 @@ pub fn bad_request() -> Response {
 }
 
 /// A form whose CSRF token does not match.
-pub fn csrf_failed() -> Response {
-    pages::html(
+pub fn csrf_failed(ui: &Ui<'_>) -> Response {
+    ui.html(
         StatusCode::FORBIDDEN,
-        pages::error(
+        ui.error(
             "This form has expired",
             "For your security, the form could not be accepted. Go back to the application and sign in again.",
         ),
@@ -91,11 +91,11 @@ pub fn csrf_failed() -> Response {
 }
 
 /// The database is down: a plain page, details only in the log.
-pub fn unavailable(e: &dyn std::fmt::Display) -> Response {
+pub fn unavailable(ui: &Ui<'_>, e: &dyn std::fmt::Display) -> Response {
     tracing::warn!(error = %e, "storage failed on a browser endpoint");
-    let mut res = pages::html(
+    let mut res = ui.html(
         StatusCode::SERVICE_UNAVAILABLE,
-        pages::error(
+        ui.error(
             "Temporarily unavailable",
             "The service is temporarily unavailable. Please try again in a moment.",
         ),
@@ -106,15 +106,9 @@ pub fn unavailable(e: &dyn std::fmt::Display) -> Response {
 }
 
 /// The answer to a sign-in refused because the server is saturated: 503 with `Retry-After`, a
-/// page rendered once.
-pub fn busy() -> Response {
-    static PAGE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        pages::error(
-            "The service is busy",
-            "The service is busy. Please go back and try again in a moment.",
-        )
-    });
-    let mut res = pages::html(StatusCode::SERVICE_UNAVAILABLE, PAGE.clone());
+/// page rendered once (per language, when the pages were built).
+pub fn busy(ui: &Ui<'_>) -> Response {
+    let mut res = ui.html(StatusCode::SERVICE_UNAVAILABLE, ui.busy());
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
     res

@@ -214,7 +214,10 @@ mod tests {
             &Cookie::build(("__Host-x", "1")).path("/").build()
         ));
         assert!(!host_prefix_ok(
-            &Cookie::build(("__Host-x", "1")).secure(true).path("/a").build()
+            &Cookie::build(("__Host-x", "1"))
+                .secure(true)
+                .path("/a")
+                .build()
         ));
         assert!(!host_prefix_ok(
             &Cookie::build(("__Host-x", "1"))

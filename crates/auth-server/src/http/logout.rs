@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::browser::{csrf_ok, csrf_token, query, redirect, set_cookie, unavailable};
 use super::form::{Form, FormRejection, OAuthForm};
-use super::pages::{self, LogoutPage};
+use super::pages::{LogoutPage, Ui};
 use super::state::BrowserEndpoints;
 use crate::domain::sso::logout::{LogoutRequest, LogoutStep};
 
@@ -21,7 +21,10 @@ pub async fn get(
 ) -> Response {
     match query(&uri) {
         Some(form) => logout(&web, &headers, &form, false).await,
-        None => invalid("The sign-out request could not be read."),
+        None => invalid(
+            &web.pages.ui(&headers, None),
+            "The sign-out request could not be read.",
+        ),
     }
 }
 
@@ -33,19 +36,23 @@ pub async fn post(
 ) -> Response {
     match read {
         Ok(OAuthForm(form)) => logout(&web, &headers, &form, true).await,
-        Err(_) => invalid("The sign-out request could not be read."),
+        Err(_) => invalid(
+            &web.pages.ui(&headers, None),
+            "The sign-out request could not be read.",
+        ),
     }
 }
 
-fn invalid(message: &'static str) -> Response {
-    pages::html(
+fn invalid(ui: &Ui<'_>, message: &'static str) -> Response {
+    ui.html(
         StatusCode::BAD_REQUEST,
-        pages::error("This sign-out link is not valid", message),
+        ui.error("This sign-out link is not valid", message),
     )
 }
 
 async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: bool) -> Response {
     let one = |name| form.single(name).ok().flatten();
+    let ui = web.pages.for_form(headers, form);
     let request = LogoutRequest {
         id_token_hint: one("id_token_hint"),
         client_id: one("client_id"),
@@ -56,10 +63,10 @@ async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: 
     let session = web.cookies.session(headers);
     let step = match web.logout.decide(&request, session, post, confirmed).await {
         Ok(step) => step,
-        Err(e) => return unavailable(&e),
+        Err(e) => return unavailable(&ui, &e),
     };
     match step {
-        LogoutStep::Invalid(message) => invalid(message),
+        LogoutStep::Invalid(message) => invalid(&ui, message),
         LogoutStep::ResendAsGet(url) => redirect(&url, true),
         LogoutStep::Confirm {
             client_name,
@@ -67,9 +74,9 @@ async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: 
         } => {
             let (csrf, set) = csrf_token(&web.cookies, headers);
             let action = format!("{}/logout", web.issuer);
-            let mut res = pages::html(
+            let mut res = ui.html(
                 StatusCode::OK,
-                pages::logout_confirm(&LogoutPage {
+                ui.logout_confirm(&LogoutPage {
                     csrf: &csrf,
                     action: &action,
                     hidden: &hidden,
@@ -82,7 +89,7 @@ async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: 
         LogoutStep::Done { redirect: target } => {
             let mut res = match target {
                 Some(url) => redirect(&url, post),
-                None => pages::html(StatusCode::OK, pages::logged_out()),
+                None => ui.html(StatusCode::OK, ui.logged_out()),
             };
             set_cookie(&mut res, web.cookies.clear_session());
             res

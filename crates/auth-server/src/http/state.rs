@@ -9,6 +9,7 @@ use axum::http::HeaderValue;
 
 use super::cookies::CookiePolicy;
 use super::discovery::Metadata;
+use super::pages::Pages;
 use super::revocation_feed::FeedCache;
 use crate::config::{Config, TrustedProxies};
 use crate::domain::clients::ClientRegistry;
@@ -84,6 +85,8 @@ pub struct BrowserEndpoints {
     pub trusted_proxies: TrustedProxies,
     /// Our issuer identifier, which prefixes the forms' actions.
     pub issuer: String,
+    /// The pages, with the configured branding.
+    pub pages: Pages,
 }
 
 /// The documents served from memory.
@@ -135,6 +138,7 @@ impl HttpState {
                 cookies: CookiePolicy::for_issuer(&issuer),
                 trusted_proxies: config.server.trusted_proxies.clone(),
                 issuer: issuer.clone(),
+                pages: Pages::new(&config.branding),
             }),
             documents: Arc::new(Documents {
                 metadata: Metadata::render(config),

@@ -1,7 +1,15 @@
 //! Unit tests of the pages: escaping, ids and names the browser tests rely on, hidden fields and
 //! response headers.
 
+use std::sync::LazyLock;
+
 use super::*;
+
+/// The default pages, in English.
+fn en() -> Ui<'static> {
+    static PAGES: LazyLock<Pages> = LazyLock::new(Pages::default);
+    PAGES.in_lang(Lang::En)
+}
 
 const HOSTILE: &str = "\"><script>alert('x')</script>&";
 const HOSTILE_ESCAPED: &str = "&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;";
@@ -75,7 +83,7 @@ fn escape_covers_the_five_characters() {
 #[test]
 fn login_escapes_everything_and_carries_fields() {
     let hidden = hidden();
-    let html = login(&LoginPage {
+    let html = en().login(&LoginPage {
         client_name: HOSTILE,
         username: HOSTILE,
         error: Some(HOSTILE),
@@ -112,7 +120,7 @@ fn login_ids_names_and_autofocus() {
         action: "/login",
         hidden: &hidden,
     };
-    let empty = login(&base);
+    let empty = en().login(&base);
     let form = tag(&empty, "login-form");
     assert!(form.starts_with("<form"));
     assert!(form.contains("method=\"post\""));
@@ -138,7 +146,7 @@ fn login_ids_names_and_autofocus() {
     assert!(!pass.contains("aria-describedby"));
     assert_hidden_fields_plain(&empty, "tok");
 
-    let prefilled = login(&LoginPage {
+    let prefilled = en().login(&LoginPage {
         username: "alice",
         ..base
     });
@@ -169,7 +177,7 @@ fn consent_escapes_lists_scopes_and_has_both_buttons() {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    let html = consent(&ConsentPage {
+    let html = en().consent(&ConsentPage {
         client_name: HOSTILE,
         user_name: HOSTILE,
         scopes: &scopes,
@@ -203,7 +211,7 @@ fn consent_escapes_lists_scopes_and_has_both_buttons() {
 #[test]
 fn logout_confirm_escapes_and_carries_fields() {
     let hidden = hidden();
-    let html = logout_confirm(&LogoutPage {
+    let html = en().logout_confirm(&LogoutPage {
         csrf: HOSTILE,
         action: "/logout",
         hidden: &hidden,
@@ -219,7 +227,7 @@ fn logout_confirm_escapes_and_carries_fields() {
     assert!(html.contains(">Sign out</button>"));
     assert!(tag(&html, "logout-form").contains("action=\"/logout\""));
 
-    let anonymous = logout_confirm(&LogoutPage {
+    let anonymous = en().logout_confirm(&LogoutPage {
         csrf: "t",
         action: "/logout",
         hidden: &[],
@@ -231,25 +239,25 @@ fn logout_confirm_escapes_and_carries_fields() {
 
 #[test]
 fn logged_out_and_error_pages() {
-    let out = logged_out();
+    let out = en().logged_out();
     assert_common(&out, "Signed out");
     assert!(out.contains("<h1 id=\"logged-out\">You are signed out.</h1>"));
 
-    let err = error(HOSTILE, HOSTILE);
+    let err = en().error(HOSTILE, HOSTILE);
     assert_no_raw_hostile(&err);
     assert!(err.contains(&format!("<title>{HOSTILE_ESCAPED} · auth-server</title>")));
     assert!(err.contains(&format!("<h1 id=\"error-title\">{HOSTILE_ESCAPED}</h1>")));
     assert!(!err.contains("<form"));
     assert!(!err.contains("<input"));
 
-    let plain = error("Invalid request", "The client is unknown.");
+    let plain = en().error("Invalid request", "The client is unknown.");
     assert_common(&plain, "Invalid request");
     assert!(plain.contains("The client is unknown."));
 }
 
 #[test]
 fn html_sets_every_header() {
-    let res = html(StatusCode::BAD_REQUEST, logged_out());
+    let res = en().html(StatusCode::BAD_REQUEST, en().logged_out());
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let h = res.headers();
     let get = |name: header::HeaderName| {
