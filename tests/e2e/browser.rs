@@ -1,6 +1,8 @@
 //! In a real headless browser (Chromium through chromedriver): single sign-on across two internal apps
 //! and logout from both; and a self-contained check of the WebDriver client and the relying-party app
-//! against a stub IdP, which needs nothing of the real IdP's browser endpoints.
+//! against a stub IdP, which needs nothing of the real IdP's browser endpoints; and the IdP's own
+//! pages in German and, with `AUTH_TEST_SCREENSHOTS=docs/screenshots`, their screenshots (light and
+//! dark) for the README.
 //!
 //! Skipped when `chromedriver` is not installed, unless `AUTH_TEST_REQUIRE_BROWSER` is set
 //! (`scripts/test.sh` installs Chromium and sets it). SQLite only: the browser flow is the subject
@@ -23,7 +25,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
 use tests::rp::{BoundRp, LOGOUT_STATE, Rp};
-use tests::webdriver::{Driver, Element, WebDriverError};
+use tests::webdriver::{Driver, Screenshots, WebDriverError};
 use tests::{Backend, TestServer, decode_segment};
 
 /// How long a page may take to appear (a shared 2-core machine, a debug build, a cold browser).
@@ -31,23 +33,6 @@ const PAGE: Duration = Duration::from_secs(20);
 /// The IdP's SSO session cookie.
 const SESSION_COOKIE: &str = "auth_session";
 const PASSWORD: &str = "correct horse battery staple";
-
-/// Waits for one of `selectors` and asserts it is `expected`, showing the page otherwise. Listing
-/// the wrong pages too makes a wrong turn fail at once, with the page it led to.
-async fn expect_page<'d>(browser: &'d Driver, expected: &str, selectors: &[&str]) -> Element<'d> {
-    let (found, element) = browser
-        .wait_for_any(selectors, PAGE)
-        .await
-        .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
-    if found != expected {
-        panic!(
-            "expected {expected}, got {found} at {}:\n{}",
-            browser.current_url().await.unwrap(),
-            browser.page_source().await.unwrap()
-        );
-    }
-    element
-}
 
 /// Registers `rp` as a confidential first-party client `id` (redirect URI `{base}/callback`,
 /// post-logout redirect URI `{base}/logged-out`, scopes `openid profile`) and starts it.
@@ -108,7 +93,7 @@ async fn browser_sso_across_two_apps_and_logout() {
 
     // 1. The wiki sends the browser to the IdP, which asks for a password.
     browser.goto(&format!("{}/", wiki.base_url)).await.unwrap();
-    expect_page(&browser, "#login-form", &pages).await;
+    browser.expect_page("#login-form", &pages, PAGE).await;
     let at = browser.current_url().await.unwrap();
     assert!(
         at.starts_with(&idp.base),
@@ -131,7 +116,7 @@ async fn browser_sso_across_two_apps_and_logout() {
     let sign_in = browser.find("#sign-in").await.unwrap();
     sign_in.click().await.unwrap();
     sign_in.wait_stale(PAGE).await.unwrap();
-    let welcome = expect_page(&browser, "#welcome", &pages).await;
+    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
     assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
     let at = browser.current_url().await.unwrap();
     assert!(
@@ -155,7 +140,7 @@ async fn browser_sso_across_two_apps_and_logout() {
     // 2. The dashboard: straight through, no password asked. `goto` returns once the final page has
     // loaded, and only redirects lie between the dashboard and its callback.
     browser.goto(&format!("{}/", dash.base_url)).await.unwrap();
-    let welcome = expect_page(&browser, "#welcome", &pages).await;
+    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
     assert_eq!(
         welcome.text().await.unwrap(),
         "Signed in to Dashboard as alice"
@@ -177,7 +162,7 @@ async fn browser_sso_across_two_apps_and_logout() {
         .goto(&format!("{}/logout", wiki.base_url))
         .await
         .unwrap();
-    let bye = expect_page(&browser, "#app-logged-out", &pages).await;
+    let bye = browser.expect_page("#app-logged-out", &pages, PAGE).await;
     assert_eq!(bye.text().await.unwrap(), "Logged out of Wiki");
     let state = browser.find("#logout-state").await.unwrap();
     assert_eq!(state.text().await.unwrap(), LOGOUT_STATE);
@@ -190,10 +175,112 @@ async fn browser_sso_across_two_apps_and_logout() {
     // 4. The SSO session is gone for both apps: each asks for the password again.
     for app in [&dash, &wiki] {
         browser.goto(&format!("{}/", app.base_url)).await.unwrap();
-        expect_page(&browser, "#login-form", &pages).await;
+        browser.expect_page("#login-form", &pages, PAGE).await;
         let at = browser.current_url().await.unwrap();
         assert!(at.starts_with(&idp.base), "{}: {at}", app.name);
     }
+    browser.quit().await.unwrap();
+}
+
+/// The IdP's pages as a browser shows them: German for a German `Accept-Language` or
+/// `ui_locales=de`, English otherwise; and, when `AUTH_TEST_SCREENSHOTS` names a directory, the
+/// sign-in, consent, sign-out and error pages saved there in light and dark (`docs/screenshots`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_pages_in_two_languages_and_screenshots() {
+    let Some(browser) = Driver::start_or_skip().await else {
+        return;
+    };
+    let shots = Screenshots::from_env();
+    let idp = TestServer::start(Backend::Sqlite).await;
+    let user = NewUser {
+        username: "alice".into(),
+        email: None,
+        display_name: Some("Alice Liddell".into()),
+        password: Some(PASSWORD.into()),
+    };
+    idp.app.users.create(user).await.unwrap();
+    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let shop = NewClient {
+        id: Some("shop".into()),
+        name: "Example Shop".into(),
+        alg: Alg::Es256,
+        allowed_scopes: own(&["openid", "profile", "email", "orders:read"]),
+        default_scopes: own(&["openid"]),
+        allowed_resources: Vec::new(),
+        redirect_uris: own(&["https://shop.example/callback"]),
+        post_logout_redirect_uris: Vec::new(),
+        public: true,
+        first_party: false,
+        always_refresh: false,
+        introspect_any: false,
+    };
+    idp.app.clients.create(shop).await.unwrap();
+    let authorize = format!(
+        "{}/authorize?response_type=code&client_id=shop&state=s1&code_challenge={}\
+         &code_challenge_method=S256&scope=openid%20profile%20email%20orders%3Aread\
+         &redirect_uri=https%3A%2F%2Fshop.example%2Fcallback",
+        idp.base, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    );
+    let pages = [
+        "#login-form",
+        "#consent-form",
+        "#logout-form",
+        "#error-title",
+    ];
+    let lang = "return document.documentElement.lang;";
+    browser.set_window_size(520, 820).await.unwrap();
+    browser.set_accept_language("en-US,en;q=0.9").await.unwrap();
+
+    // English by default; German from Accept-Language; ui_locales beats Accept-Language.
+    for (accept, extra, expected, button) in [
+        ("de-DE,de;q=0.9,en;q=0.5", "", "de", "Anmelden"),
+        ("de-DE,de;q=0.9", "&ui_locales=en", "en", "Sign in"),
+        ("en-US,en;q=0.9", "&ui_locales=fr%20de", "de", "Anmelden"),
+        ("en-US,en;q=0.9", "", "en", "Sign in"),
+    ] {
+        browser.set_accept_language(accept).await.unwrap();
+        browser.goto(&format!("{authorize}{extra}")).await.unwrap();
+        browser.expect_page("#login-form", &pages, PAGE).await;
+        assert_eq!(browser.execute(lang, Vec::new()).await.unwrap(), expected);
+        let sign_in = browser.find("#sign-in").await.unwrap();
+        assert_eq!(sign_in.text().await.unwrap(), button, "{accept} {extra}");
+    }
+    shots.take(&browser, "login").await.unwrap();
+
+    // Signed in, the third-party client asks for consent.
+    let field = |css| browser.find(css);
+    field("#username")
+        .await
+        .unwrap()
+        .send_keys("alice")
+        .await
+        .unwrap();
+    field("#password")
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    let sign_in = field("#sign-in").await.unwrap();
+    sign_in.click().await.unwrap();
+    sign_in.wait_stale(PAGE).await.unwrap();
+    browser.expect_page("#consent-form", &pages, PAGE).await;
+    let allow = field("#allow").await.unwrap();
+    assert_eq!(allow.text().await.unwrap(), "Allow");
+    shots.take(&browser, "consent").await.unwrap();
+
+    // Sign-out without an id_token_hint asks first; an unknown client gets the error page.
+    browser.goto(&format!("{}/logout", idp.base)).await.unwrap();
+    browser.expect_page("#logout-form", &pages, PAGE).await;
+    shots.take(&browser, "logout").await.unwrap();
+    let unknown = authorize.replace("client_id=shop", "client_id=nobody");
+    browser.goto(&unknown).await.unwrap();
+    let title = browser.expect_page("#error-title", &pages, PAGE).await;
+    assert_eq!(
+        title.text().await.unwrap(),
+        "This sign-in link is not valid"
+    );
+    shots.take(&browser, "error").await.unwrap();
     browser.quit().await.unwrap();
 }
 
@@ -334,7 +421,7 @@ async fn webdriver_drives_a_local_page() {
     let pages = ["#login-form", "#welcome", "#error-title", "#rp-error"];
 
     browser.goto(&format!("{}/", app.base_url)).await.unwrap();
-    expect_page(&browser, "#login-form", &pages).await;
+    browser.expect_page("#login-form", &pages, PAGE).await;
     assert!(browser.current_url().await.unwrap().starts_with(&base));
     assert!(browser.try_find("#welcome").await.unwrap().is_none());
     let user = browser.find("#username").await.unwrap();
@@ -350,7 +437,7 @@ async fn webdriver_drives_a_local_page() {
     let sign_in = browser.find("#sign-in").await.unwrap();
     sign_in.click().await.unwrap();
     sign_in.wait_stale(PAGE).await.unwrap();
-    let welcome = expect_page(&browser, "#welcome", &pages).await;
+    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
     assert_eq!(welcome.text().await.unwrap(), "Signed in to Notes as carol");
     let at = browser.current_url().await.unwrap();
     assert!(
@@ -375,7 +462,7 @@ async fn webdriver_drives_a_local_page() {
 
     // Reloading the callback replays a used state: the app refuses it.
     browser.goto(&at).await.unwrap();
-    expect_page(&browser, "#rp-error", &pages).await;
+    browser.expect_page("#rp-error", &pages, PAGE).await;
 
     // Logout round trip.
     browser

@@ -5,11 +5,18 @@
 //! is set, in which case they fail ([`Driver::start_or_skip`]). Every wait polls with a deadline.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+mod capture;
+mod element;
+mod process;
+
+pub use capture::{ColorScheme, Screenshots};
+use process::{free_port, on_path};
 
 /// The key under which WebDriver returns an element reference (W3C WebDriver §12.1).
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -89,21 +96,6 @@ pub struct Driver {
 pub struct Element<'a> {
     driver: &'a Driver,
     id: String,
-}
-
-/// `name` found in a directory of `PATH`.
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> Result<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| WebDriverError::Start(format!("no free port: {e}")))
 }
 
 impl Driver {
@@ -369,6 +361,29 @@ impl Driver {
         }
     }
 
+    /// Waits for one of `selectors` ([`Driver::wait_for_any`]) and asserts it is `expected`.
+    /// Listing the wrong pages too makes a wrong turn fail at once, with the page it led to.
+    ///
+    /// # Panics
+    /// When another selector matched, or none did, naming the page the browser is on.
+    pub async fn expect_page(
+        &self,
+        expected: &str,
+        selectors: &[&str],
+        timeout: Duration,
+    ) -> Element<'_> {
+        let (found, element) = self
+            .wait_for_any(selectors, timeout)
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {expected}: {e}"));
+        if found != expected {
+            let url = self.current_url().await.unwrap_or_default();
+            let source = self.page_source().await.unwrap_or_default();
+            panic!("expected {expected}, got {found} at {url}:\n{source}");
+        }
+        element
+    }
+
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its result.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value> {
         self.post("/execute/sync", json!({ "script": script, "args": args }))
@@ -411,108 +426,5 @@ impl Driver {
         self.send(reqwest::Method::DELETE, &session, None)
             .await
             .map(drop)
-    }
-}
-
-impl Element<'_> {
-    /// Types `text` into the element.
-    pub async fn send_keys(&self, text: &str) -> Result<()> {
-        self.driver
-            .post(
-                &format!("/element/{}/value", self.id),
-                json!({ "text": text }),
-            )
-            .await
-            .map(drop)
-    }
-
-    /// Clicks the element.
-    pub async fn click(&self) -> Result<()> {
-        self.driver
-            .post(&format!("/element/{}/click", self.id), json!({}))
-            .await
-            .map(drop)
-    }
-
-    /// The element's rendered text.
-    pub async fn text(&self) -> Result<String> {
-        Ok(self
-            .driver
-            .get(&format!("/element/{}/text", self.id))
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned())
-    }
-
-    /// Polls until the element is no longer in the page, for at most `timeout`: after a click that
-    /// submits a form, this is the old page gone (the next page may still be loading).
-    pub async fn wait_stale(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.driver.get(&format!("/element/{}/name", self.id)).await {
-                Ok(_) => {}
-                // The element's document is gone ("no such element" when the reference belongs to
-                // a document the browser no longer has).
-                Err(WebDriverError::Protocol { error, .. })
-                    if error == "stale element reference" || error == "no such element" =>
-                {
-                    return Ok(());
-                }
-                Err(e) => return Err(e),
-            }
-            if Instant::now() >= deadline {
-                let url = self.driver.current_url().await.unwrap_or_default();
-                return Err(WebDriverError::Timeout(format!(
-                    "the element is still on {url} after {timeout:?}"
-                )));
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// The value of the attribute or property `name` (W3C "Get Element Property").
-    pub async fn property(&self, name: &str) -> Result<Value> {
-        self.driver
-            .get(&format!("/element/{}/property/{name}", self.id))
-            .await
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        if !self.session.is_empty() {
-            // Drop cannot await: end the session with a blocking request on a plain socket so that
-            // chromedriver closes the browser before it is killed (killed first, it leaves Chromium
-            // running).
-            delete_session_blocking(&self.base, &self.session);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `DELETE {session}` with std's blocking socket, bounded by timeouts.
-fn delete_session_blocking(base: &str, session: &str) {
-    use std::io::{Read, Write};
-    let Some(addr) = base.strip_prefix("http://") else {
-        return;
-    };
-    let path = session.strip_prefix(base).unwrap_or(session);
-    let Ok(addr) = addr.parse::<std::net::SocketAddr>() else {
-        return;
-    };
-    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
-    let request = format!(
-        "DELETE {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).is_ok() {
-        // Read the answer: chromedriver answers once the browser is closed.
-        let mut sink = Vec::new();
-        let _ = stream.read_to_end(&mut sink);
     }
 }

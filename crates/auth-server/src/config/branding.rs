@@ -206,3 +206,67 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod load_tests {
+    use crate::config::{Config, ConfigError};
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_toml_and_env(toml, env)
+    }
+
+    #[test]
+    fn branding_loads_from_file_and_environment() {
+        let c = load("", &[]).map(|c| c.branding);
+        assert_eq!(c.ok(), Some(super::BrandingConfig::default()));
+        let c = load(
+            "[branding]\nproduct_name = \"Acme\"\naccent_color = \"#0f766e\"\n",
+            &[(
+                "AUTH_SERVER_BRANDING_LOGO_URL",
+                "https://cdn.example.com/l.svg",
+            )],
+        )
+        .map(|c| c.branding);
+        let Ok(b) = c else {
+            panic!("{c:?}");
+        };
+        assert_eq!(b.product_name, "Acme");
+        assert_eq!(b.accent_color, "#0f766e");
+        assert_eq!(b.logo(), Some("https://cdn.example.com/l.svg"));
+    }
+
+    #[test]
+    fn bad_branding_is_a_clear_config_error() {
+        let e = load("[branding]\naccent_color = \"blue\"\n", &[]).map_err(|e| e.to_string());
+        assert_eq!(
+            e.err().as_deref(),
+            Some(
+                "invalid configuration: `branding.accent_color` must be a colour written \
+                 #rrggbb (e.g. \"#1d4ed8\"), not \"blue\""
+            )
+        );
+        let e = load(
+            "",
+            &[("AUTH_SERVER_BRANDING_LOGO_URL", "http://x.example/l.png")],
+        );
+        assert!(
+            matches!(
+                e,
+                Err(ConfigError::Invalid {
+                    key: "branding.logo_url",
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
+        let e = load("[branding]\ncolour = \"#000000\"\n", &[]);
+        assert!(
+            matches!(e, Err(ConfigError::Parse(_))),
+            "unknown key: {e:?}"
+        );
+    }
+}
