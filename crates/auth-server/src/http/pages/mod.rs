@@ -30,7 +30,7 @@ use crate::config::BrandingConfig;
 pub use escape::escape;
 use lang::{Choice, Lang};
 use text::Text;
-use views::{Chrome, ScopeLine};
+use views::{Chrome, ScopeLine, View};
 
 /// A hidden form field carrying one parameter of the original authorization request.
 pub type Hidden = [(String, String)];
@@ -191,7 +191,7 @@ impl<'a> Ui<'a> {
     /// The sign-in page: a form `login-form` with `username`, `password` and a `sign-in` button.
     pub fn login(&self, p: &LoginPage<'_>) -> String {
         let t = self.text();
-        render(&views::Login {
+        render(&View::Login {
             c: self.chrome(t.sign_in),
             t,
             p,
@@ -218,7 +218,7 @@ impl<'a> Ui<'a> {
                 },
             });
         }
-        render(&views::Consent {
+        render(&View::Consent {
             c: self.chrome(t.consent_title),
             t,
             p,
@@ -229,7 +229,7 @@ impl<'a> Ui<'a> {
     /// The sign-out confirmation page: "Sign out?" and a form `logout-form` with a `logout` button.
     pub fn logout_confirm(&self, p: &LogoutPage<'_>) -> String {
         let t = self.text();
-        render(&views::Logout {
+        render(&View::Logout {
             c: self.chrome(t.sign_out),
             t,
             p,
@@ -239,7 +239,7 @@ impl<'a> Ui<'a> {
     /// The page shown after signing out: "You are signed out." (heading id `logged-out`).
     pub fn logged_out(&self) -> String {
         let t = self.text();
-        render(&views::LoggedOut {
+        render(&View::LoggedOut {
             c: self.chrome(t.signed_out),
             t,
         })
@@ -249,7 +249,7 @@ impl<'a> Ui<'a> {
     /// knows them) and nothing else.
     pub fn error(&self, title: &str, message: &str) -> String {
         let t = self.text();
-        render(&views::Error {
+        render(&View::Error {
             c: self.chrome(t.message(title)),
             message: t.message(message),
         })
@@ -273,22 +273,17 @@ impl<'a> Ui<'a> {
     pub fn html(&self, status: StatusCode, body: String) -> Response {
         let mut res = (status, body).into_response();
         let h = res.headers_mut();
-        h.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        for (name, value) in [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (header::REFERRER_POLICY, "no-referrer"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ] {
+            h.insert(name, HeaderValue::from_static(value));
+        }
         h.insert(header::CONTENT_SECURITY_POLICY, self.pages.csp.clone());
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
         // The language of the page, for caches and clients (RFC 9110 §8.5).
         h.insert(
             header::CONTENT_LANGUAGE,
@@ -300,8 +295,8 @@ impl<'a> Ui<'a> {
 
 /// Renders a template. The contexts hold only strings, so rendering cannot fail; were it to, the
 /// page is empty and the failure logged.
-fn render(t: &impl Template) -> String {
-    t.render().unwrap_or_else(|e| {
+fn render(view: &View<'_>) -> String {
+    view.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "page template failed");
         String::new()
     })

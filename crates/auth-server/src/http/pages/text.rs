@@ -78,61 +78,47 @@ impl Text {
     }
 }
 
-static EN: Text = Text {
-    sign_in: "Sign in",
-    continue_to: ("Sign in to continue to ", ""),
-    username: "Username",
-    password: "Password",
-    consent_title: "Allow access",
-    consent_heading: "Allow access?",
-    wants_access: ("", " wants to access your account."),
-    signed_in_as: ("Signed in as ", ""),
-    requested_access: "Requested access",
-    deny: "Deny",
-    allow: "Allow",
+/// Both catalogues from one table, each string beside its translation: a string without one does
+/// not compile.
+macro_rules! catalogues {
+    ($($field:ident: $en:expr, $de:expr;)*) => {
+        static EN: Text = Text { $($field: $en,)* messages: &[] };
+        static DE: Text = Text { $($field: $de,)* messages: &DE_MESSAGES };
+    };
+}
+
+catalogues! {
+    sign_in: "Sign in", "Anmelden";
+    continue_to: ("Sign in to continue to ", ""), ("Melden Sie sich an, um mit ", " fortzufahren");
+    username: "Username", "Benutzername";
+    password: "Password", "Passwort";
+    consent_title: "Allow access", "Zugriff erlauben";
+    consent_heading: "Allow access?", "Zugriff erlauben?";
+    wants_access: ("", " wants to access your account."), ("", " möchte auf Ihr Konto zugreifen.");
+    signed_in_as: ("Signed in as ", ""), ("Angemeldet als ", "");
+    requested_access: "Requested access", "Angeforderter Zugriff";
+    deny: "Deny", "Ablehnen";
+    allow: "Allow", "Erlauben";
     scopes: [
         "Confirm your identity",
         "Your name and username",
         "Your e-mail address",
         "Stay signed in (access while you are away)",
-    ],
-    sign_out: "Sign out",
-    sign_out_heading: "Sign out?",
-    asked_sign_out: ("", " asked to sign you out of ", "."),
-    want_sign_out: ("Do you want to sign out of ", "?"),
-    signed_out: "Signed out",
-    signed_out_heading: "You are signed out.",
-    close_window: "You can close this window.",
-    messages: &[],
-};
-
-static DE: Text = Text {
-    sign_in: "Anmelden",
-    continue_to: ("Melden Sie sich an, um mit ", " fortzufahren"),
-    username: "Benutzername",
-    password: "Passwort",
-    consent_title: "Zugriff erlauben",
-    consent_heading: "Zugriff erlauben?",
-    wants_access: ("", " möchte auf Ihr Konto zugreifen."),
-    signed_in_as: ("Angemeldet als ", ""),
-    requested_access: "Angeforderter Zugriff",
-    deny: "Ablehnen",
-    allow: "Erlauben",
-    scopes: [
+    ], [
         "Ihre Identität bestätigen",
         "Ihr Name und Benutzername",
         "Ihre E-Mail-Adresse",
         "Angemeldet bleiben (Zugriff auch während Ihrer Abwesenheit)",
-    ],
-    sign_out: "Abmelden",
-    sign_out_heading: "Abmelden?",
-    asked_sign_out: ("", " hat darum gebeten, Sie von ", " abzumelden."),
-    want_sign_out: ("Möchten Sie sich von ", " abmelden?"),
-    signed_out: "Abgemeldet",
-    signed_out_heading: "Sie sind abgemeldet.",
-    close_window: "Sie können dieses Fenster schließen.",
-    messages: &DE_MESSAGES,
-};
+    ];
+    sign_out: "Sign out", "Abmelden";
+    sign_out_heading: "Sign out?", "Abmelden?";
+    asked_sign_out: ("", " asked to sign you out of ", "."),
+        ("", " hat darum gebeten, Sie von ", " abzumelden.");
+    want_sign_out: ("Do you want to sign out of ", "?"), ("Möchten Sie sich von ", " abmelden?");
+    signed_out: "Signed out", "Abgemeldet";
+    signed_out_heading: "You are signed out.", "Sie sind abgemeldet.";
+    close_window: "You can close this window.", "Sie können dieses Fenster schließen.";
+}
 
 /// The English messages handlers and the domain show on pages, with their German text.
 pub(super) const DE_MESSAGES: [(&str, &str); 20] = [

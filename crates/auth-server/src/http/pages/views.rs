@@ -1,5 +1,5 @@
-//! The templates' contexts: one askama `Template` per file in `templates/`, checked against these
-//! structs at compile time.
+//! The templates' contexts: [`View`] has one variant per page template in `templates/`, and askama
+//! checks each template against its variant's fields at compile time.
 
 use askama::Template;
 
@@ -23,15 +23,6 @@ pub(super) struct Chrome<'a> {
     pub ui_locales: Option<&'static str>,
 }
 
-#[derive(Template)]
-#[template(path = "login.html")]
-pub(super) struct Login<'a> {
-    pub c: Chrome<'a>,
-    pub t: &'static Text,
-    pub p: &'a LoginPage<'a>,
-    pub error: Option<&'a str>,
-}
-
 /// One line of the consent list: a description, or a raw scope shown as code.
 #[derive(Debug)]
 pub(super) struct ScopeLine<'a> {
@@ -39,33 +30,38 @@ pub(super) struct ScopeLine<'a> {
     pub raw: bool,
 }
 
+/// A page: each variant is rendered by its template, with its fields in scope. `c` is the chrome
+/// for `base.html`, `t` the words in the page's language, `p` what the handler asked to show.
 #[derive(Template)]
-#[template(path = "consent.html")]
-pub(super) struct Consent<'a> {
-    pub c: Chrome<'a>,
-    pub t: &'static Text,
-    pub p: &'a ConsentPage<'a>,
-    pub scopes: Vec<ScopeLine<'a>>,
-}
-
-#[derive(Template)]
-#[template(path = "logout.html")]
-pub(super) struct Logout<'a> {
-    pub c: Chrome<'a>,
-    pub t: &'static Text,
-    pub p: &'a LogoutPage<'a>,
-}
-
-#[derive(Template)]
-#[template(path = "logged_out.html")]
-pub(super) struct LoggedOut<'a> {
-    pub c: Chrome<'a>,
-    pub t: &'static Text,
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-pub(super) struct Error<'a> {
-    pub c: Chrome<'a>,
-    pub message: &'a str,
+pub(super) enum View<'a> {
+    #[template(path = "login.html")]
+    Login {
+        c: Chrome<'a>,
+        t: &'static Text,
+        p: &'a LoginPage<'a>,
+        /// The translated error.
+        error: Option<&'a str>,
+    },
+    #[template(path = "consent.html")]
+    Consent {
+        c: Chrome<'a>,
+        t: &'static Text,
+        p: &'a ConsentPage<'a>,
+        /// The scopes, described and deduplicated.
+        scopes: Vec<ScopeLine<'a>>,
+    },
+    #[template(path = "logout.html")]
+    Logout {
+        c: Chrome<'a>,
+        t: &'static Text,
+        p: &'a LogoutPage<'a>,
+    },
+    #[template(path = "logged_out.html")]
+    LoggedOut { c: Chrome<'a>, t: &'static Text },
+    #[template(path = "error.html")]
+    Error {
+        c: Chrome<'a>,
+        /// The translated message.
+        message: &'a str,
+    },
 }
