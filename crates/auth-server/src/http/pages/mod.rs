@@ -2,7 +2,7 @@
 //! errors.
 //!
 //! The pages are askama templates (`templates/`, checked at compile time) with every `{{ }}`
-//! HTML-escaped ([`escape`]). They use no JavaScript and load nothing but an optional configured
+//! HTML-escaped ([`escape()`]). They use no JavaScript and load nothing but an optional configured
 //! logo: one inline `<style>` block, system fonts, a CSS-only product mark.
 //!
 //! [`Pages`] is built once from `[branding]`; per request, [`Pages::ui`] picks the language
