@@ -439,7 +439,7 @@ async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Resul
         KeysCommand::List(j) => {
             let rows = app.store.list_keys().await?;
             let now = app.clock.now();
-            let state = |r: &crate::store::entities::signing_key::Model| {
+            let state = |r: &crate::domain::records::KeyRecord| {
                 if r.revoked_at.is_some() {
                     "revoked"
                 } else if r.removed_at.is_some_and(|t| t <= now) {

@@ -133,3 +133,13 @@ impl std::fmt::Display for OAuthError {
 }
 
 impl std::error::Error for OAuthError {}
+
+/// RFC 8707 §2 / RFC 9068 §3: a token with no audience is not issued.
+impl From<super::values::NoAudience> for OAuthError {
+    fn from(_: super::values::NoAudience) -> Self {
+        OAuthError::new(
+            ErrorCode::InvalidTarget,
+            "this client has no resource registered to issue a token for",
+        )
+    }
+}

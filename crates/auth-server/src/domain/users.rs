@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 
 use super::passwords::{Admission, PasswordError, PasswordHasher};
 use super::random;
-use crate::store::entities::user;
+use super::records::UserRecord;
 use crate::store::{Store, StoreError};
 
 /// Shortest password accepted (NIST SP 800-63B §5.1.1.2: at least 8 characters).
@@ -39,8 +39,8 @@ pub struct User {
     pub security_stamp: i64,
 }
 
-impl From<&user::Model> for User {
-    fn from(m: &user::Model) -> Self {
+impl From<&UserRecord> for User {
+    fn from(m: &UserRecord) -> Self {
         Self {
             id: m.id.clone(),
             username: m.username.clone(),
@@ -177,10 +177,10 @@ impl Users {
         let now = self.clock.now();
         // A user id never equals a client id (client-credentials tokens use the client id as `sub`).
         let mut id = random::token(16);
-        while self.store.find_client(&id).await?.is_some() {
+        while self.store.client_exists(&id).await? {
             id = random::token(16);
         }
-        let row = user::Model {
+        let row = UserRecord {
             id,
             display_name: new.display_name.unwrap_or_else(|| new.username.clone()),
             username: new.username,
@@ -224,7 +224,7 @@ impl Users {
         Ok(self.store.find_user(id).await?.as_ref().map(User::from))
     }
 
-    async fn row(&self, username: &str) -> Result<user::Model, UserError> {
+    async fn row(&self, username: &str) -> Result<UserRecord, UserError> {
         self.store
             .find_user_by_username(username)
             .await?

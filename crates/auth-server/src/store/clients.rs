@@ -4,30 +4,46 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
 use super::entities::client::{self, ActiveModel, Entity};
 use super::{Store, StoreError};
+use crate::domain::records::Client;
 
 impl Store {
     /// Inserts a new client; [`StoreError::Conflict`] if the id is taken.
-    pub async fn insert_client(&self, row: client::Model) -> Result<(), StoreError> {
-        let active: ActiveModel = row.into();
+    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+        let active: ActiveModel = client::Model::from(client).into();
         Entity::insert(active)
             .exec_without_returning(self.conn())
             .await?;
         Ok(())
     }
 
-    /// One client by id.
-    pub async fn find_client(&self, client_id: &str) -> Result<Option<client::Model>, StoreError> {
+    /// One client by id ([`StoreError::Corrupt`] if its row cannot be read).
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
+        self.find_client_row(client_id)
+            .await?
+            .map(Client::try_from)
+            .transpose()
+    }
+
+    /// Whether a client has id `client_id`.
+    pub async fn client_exists(&self, client_id: &str) -> Result<bool, StoreError> {
+        Ok(self.find_client_row(client_id).await?.is_some())
+    }
+
+    async fn find_client_row(&self, client_id: &str) -> Result<Option<client::Model>, StoreError> {
         Ok(Entity::find_by_id(client_id.to_owned())
             .one(self.conn())
             .await?)
     }
 
     /// Every client, by id.
-    pub async fn list_clients(&self) -> Result<Vec<client::Model>, StoreError> {
-        Ok(Entity::find()
+    pub async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        Entity::find()
             .order_by_asc(client::Column::ClientId)
             .all(self.conn())
-            .await?)
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
     }
 
     /// Sets `enabled`; returns false if no such client.
@@ -37,7 +53,7 @@ impl Store {
         enabled: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let Some(row) = self.find_client(client_id).await? else {
+        let Some(row) = self.find_client_row(client_id).await? else {
             return Ok(false);
         };
         let mut active: ActiveModel = row.into();
@@ -54,7 +70,7 @@ impl Store {
         secret_sha256: Vec<u8>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let Some(row) = self.find_client(client_id).await? else {
+        let Some(row) = self.find_client_row(client_id).await? else {
             return Ok(false);
         };
         let mut active: ActiveModel = row.into();

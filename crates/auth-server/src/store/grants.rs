@@ -13,6 +13,7 @@ use super::entities::{
 };
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError};
+use crate::domain::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
 /// real `jti`, which is base64url).
@@ -45,7 +46,7 @@ pub enum CodeCommit {
 
 impl Store {
     /// Inserts an authorization code.
-    pub async fn insert_code(&self, row: code::Model) -> Result<(), StoreError> {
+    pub async fn insert_code(&self, row: CodeRecord) -> Result<(), StoreError> {
         code::Entity::insert(code::ActiveModel::from(row))
             .exec_without_returning(self.conn())
             .await?;
@@ -62,10 +63,11 @@ impl Store {
     }
 
     /// One code by digest.
-    pub async fn find_code(&self, digest: &[u8]) -> Result<Option<code::Model>, StoreError> {
+    pub async fn find_code(&self, digest: &[u8]) -> Result<Option<CodeRecord>, StoreError> {
         Ok(code::Entity::find_by_id(digest.to_vec())
             .one(self.conn())
-            .await?)
+            .await?
+            .map(CodeRecord::from))
     }
 
     /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two
@@ -93,7 +95,7 @@ impl Store {
         &self,
         digest: &[u8],
         session_id: &str,
-        new_family: Option<(family::Model, refresh_token::Model)>,
+        new_family: Option<(FamilyRecord, RefreshRecord)>,
         access_jti: &str,
         access_exp: i64,
     ) -> Result<CodeCommit, StoreError> {
@@ -154,13 +156,13 @@ impl Store {
     }
 
     /// Revokes what a code's first redemption issued: its refresh-token family and its access token.
-    pub async fn revoke_code_tokens(&self, row: &code::Model, now: i64) -> Result<(), StoreError> {
+    pub async fn revoke_code_tokens(&self, row: &CodeRecord, now: i64) -> Result<(), StoreError> {
         let done = self.revoke_code_tokens_txn(row, now).await;
         self.revocations_changed();
         done
     }
 
-    async fn revoke_code_tokens_txn(&self, row: &code::Model, now: i64) -> Result<(), StoreError> {
+    async fn revoke_code_tokens_txn(&self, row: &CodeRecord, now: i64) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
         if let Some(f) = &row.family_id {
             revoke_family_in(&txn, f, now).await?;
@@ -178,7 +180,7 @@ impl Store {
     pub async fn find_refresh(
         &self,
         digest: &[u8],
-    ) -> Result<Option<(refresh_token::Model, family::Model)>, StoreError> {
+    ) -> Result<Option<(RefreshRecord, FamilyRecord)>, StoreError> {
         let Some(token) = refresh_token::Entity::find_by_id(digest.to_vec())
             .one(self.conn())
             .await?
@@ -188,7 +190,7 @@ impl Store {
         let fam = family::Entity::find_by_id(token.family_id.clone())
             .one(self.conn())
             .await?;
-        Ok(fam.map(|f| (token, f)))
+        Ok(fam.map(|f| (token.into(), f.into())))
     }
 
     /// One step of a refresh-token family (RFC 9700 §4.14.2), decided and written in one
@@ -208,7 +210,7 @@ impl Store {
         &self,
         family_id: &str,
         presented: &[u8],
-        next: refresh_token::Model,
+        next: RefreshRecord,
         now: i64,
         grace: i64,
     ) -> Result<Advance, StoreError> {
@@ -225,7 +227,7 @@ impl Store {
         &self,
         family_id: &str,
         presented: &[u8],
-        next: refresh_token::Model,
+        next: RefreshRecord,
         now: i64,
         grace: i64,
     ) -> Result<Advance, StoreError> {

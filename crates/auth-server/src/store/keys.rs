@@ -8,42 +8,53 @@ use sea_orm::{
     QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use super::entities::signing_key::{self, ActiveModel, Column, Entity};
+use super::entities::signing_key::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
+use crate::domain::records::KeyRecord;
 
 impl Store {
     /// Every key, oldest first.
-    pub async fn list_keys(&self) -> Result<Vec<signing_key::Model>, StoreError> {
+    pub async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
         Ok(Entity::find()
             .order_by_asc(Column::Alg)
             .order_by_asc(Column::Generation)
             .all(self.conn())
-            .await?)
+            .await?
+            .into_iter()
+            .map(KeyRecord::from)
+            .collect())
     }
 
     /// One key.
-    pub async fn key(&self, kid: &str) -> Result<Option<signing_key::Model>, StoreError> {
-        Ok(Entity::find_by_id(kid).one(self.conn()).await?)
+    pub async fn key(&self, kid: &str) -> Result<Option<KeyRecord>, StoreError> {
+        Ok(Entity::find_by_id(kid)
+            .one(self.conn())
+            .await?
+            .map(KeyRecord::from))
     }
 
     /// Keys still in (or not yet out of) the JWKS at `now` and not revoked, oldest first.
-    pub async fn live_keys(&self, now: i64) -> Result<Vec<signing_key::Model>, StoreError> {
+    pub async fn live_keys(&self, now: i64) -> Result<Vec<KeyRecord>, StoreError> {
         Ok(Entity::find()
             .filter(Column::RevokedAt.is_null())
             .filter(Column::RemovedAt.is_null().or(Column::RemovedAt.gt(now)))
             .order_by_asc(Column::Alg)
             .order_by_asc(Column::Generation)
             .all(self.conn())
-            .await?)
+            .await?
+            .into_iter()
+            .map(KeyRecord::from)
+            .collect())
     }
 
     /// The newest key of `alg`, if any.
-    pub async fn newest_key(&self, alg: &str) -> Result<Option<signing_key::Model>, StoreError> {
+    pub async fn newest_key(&self, alg: &str) -> Result<Option<KeyRecord>, StoreError> {
         Ok(Entity::find()
             .filter(Column::Alg.eq(alg))
             .order_by_desc(Column::Generation)
             .one(self.conn())
-            .await?)
+            .await?
+            .map(KeyRecord::from))
     }
 
     /// Inserts `next` and, in the same transaction, schedules the retirement of `previous` (if any).
@@ -52,7 +63,7 @@ impl Store {
     /// refuses the insert, nothing is written, and the result is [`StoreError::Conflict`].
     pub async fn insert_next_key(
         &self,
-        next: signing_key::Model,
+        next: KeyRecord,
         previous: Option<(String, i64, i64)>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
@@ -112,7 +123,7 @@ impl Store {
         &self,
         kid: &str,
         now: i64,
-        successor: Option<signing_key::Model>,
+        successor: Option<KeyRecord>,
         removed_at: i64,
     ) -> Result<KeyRevocation, StoreError> {
         let txn = self.conn().begin().await?;

@@ -8,6 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter
 
 use super::entities::login_failure;
 use super::{Store, StoreError};
+use crate::domain::records::ThrottleRecord;
 
 /// What [`Store::claim_login_slot`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,10 +205,11 @@ impl Store {
     pub async fn find_login_failures(
         &self,
         key: &str,
-    ) -> Result<Option<login_failure::Model>, StoreError> {
+    ) -> Result<Option<ThrottleRecord>, StoreError> {
         Ok(login_failure::Entity::find_by_id(key.to_owned())
             .one(self.conn())
-            .await?)
+            .await?
+            .map(ThrottleRecord::from))
     }
 
     /// Gives back one counted attempt of `key` (never below zero).

@@ -42,6 +42,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The error of a computation shared by several callers (a cache fill), for each of them.
+impl From<std::sync::Arc<StoreError>> for StoreError {
+    fn from(e: std::sync::Arc<StoreError>) -> Self {
+        match &*e {
+            StoreError::Unavailable(db) => StoreError::Unavailable(DbErr::Custom(db.to_string())),
+            StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+            StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+        }
+    }
+}
+
 impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
         match e.sql_err() {

@@ -15,24 +15,27 @@ use super::entities::{
 use super::grants::revoke_family_in;
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError};
+use crate::domain::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
 
 impl Store {
     /// The session whose cookie secret hashes to `digest`.
     pub async fn find_session_by_secret(
         &self,
         digest: &[u8],
-    ) -> Result<Option<session::Model>, StoreError> {
+    ) -> Result<Option<SessionRecord>, StoreError> {
         Ok(session::Entity::find()
             .filter(session::Column::SecretSha256.eq(digest.to_vec()))
             .one(self.conn())
-            .await?)
+            .await?
+            .map(SessionRecord::from))
     }
 
     /// One session by id.
-    pub async fn find_session(&self, id: &str) -> Result<Option<session::Model>, StoreError> {
+    pub async fn find_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
         Ok(session::Entity::find_by_id(id.to_owned())
             .one(self.conn())
-            .await?)
+            .await?
+            .map(SessionRecord::from))
     }
 
     /// The ids of a user's live sessions other than `except`, after the `keep` newest (for the
@@ -182,16 +185,17 @@ impl Store {
         &self,
         user_id: &str,
         client_id: &str,
-    ) -> Result<Option<consent::Model>, StoreError> {
+    ) -> Result<Option<ConsentRecord>, StoreError> {
         Ok(
             consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
                 .one(self.conn())
-                .await?,
+                .await?
+                .map(ConsentRecord::from),
         )
     }
 
     /// Stores (or replaces) a consent.
-    pub async fn save_consent(&self, row: consent::Model) -> Result<(), StoreError> {
+    pub async fn save_consent(&self, row: ConsentRecord) -> Result<(), StoreError> {
         consent::Entity::insert(consent::ActiveModel::from(row))
             .on_conflict(
                 OnConflict::columns([consent::Column::UserId, consent::Column::ClientId])
@@ -206,7 +210,7 @@ impl Store {
     /// Records a consent page shown.
     pub async fn insert_pending_consent(
         &self,
-        row: pending_consent::Model,
+        row: PendingConsentRecord,
     ) -> Result<(), StoreError> {
         pending_consent::Entity::insert(pending_consent::ActiveModel::from(row))
             .exec_without_returning(self.conn())

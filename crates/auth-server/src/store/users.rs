@@ -3,12 +3,13 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait};
 
-use super::entities::user::{self, ActiveModel, Column, Entity};
+use super::entities::user::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
+use crate::domain::records::{SessionRecord, UserRecord};
 
 impl Store {
     /// Inserts a user; [`StoreError::Conflict`] if the username is taken.
-    pub async fn insert_user(&self, row: user::Model) -> Result<(), StoreError> {
+    pub async fn insert_user(&self, row: UserRecord) -> Result<(), StoreError> {
         let active: ActiveModel = row.into();
         Entity::insert(active)
             .exec_without_returning(self.conn())
@@ -20,24 +21,31 @@ impl Store {
     pub async fn find_user_by_username(
         &self,
         username: &str,
-    ) -> Result<Option<user::Model>, StoreError> {
+    ) -> Result<Option<UserRecord>, StoreError> {
         Ok(Entity::find()
             .filter(Column::Username.eq(username))
             .one(self.conn())
-            .await?)
+            .await?
+            .map(UserRecord::from))
     }
 
     /// One user by subject id.
-    pub async fn find_user(&self, id: &str) -> Result<Option<user::Model>, StoreError> {
-        Ok(Entity::find_by_id(id.to_owned()).one(self.conn()).await?)
+    pub async fn find_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(Entity::find_by_id(id.to_owned())
+            .one(self.conn())
+            .await?
+            .map(UserRecord::from))
     }
 
     /// Every user, by login name.
-    pub async fn list_users(&self) -> Result<Vec<user::Model>, StoreError> {
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
         Ok(Entity::find()
             .order_by_asc(Column::Username)
             .all(self.conn())
-            .await?)
+            .await?
+            .into_iter()
+            .map(UserRecord::from)
+            .collect())
     }
 
     /// Sets the password hash of user `id` and moves its security stamp (sessions started under the
@@ -103,11 +111,7 @@ impl Store {
     /// still `stamp` (the one its password was checked under). The user row is locked first (a
     /// conditional write), so a new password or a disabled user either commits first, and this
     /// refuses, or waits for this session to exist and then ends it. False if refused.
-    pub async fn start_session(
-        &self,
-        row: super::entities::sso_session::Model,
-        stamp: i64,
-    ) -> Result<bool, StoreError> {
+    pub async fn start_session(&self, row: SessionRecord, stamp: i64) -> Result<bool, StoreError> {
         use super::entities::sso_session;
         let txn = self.conn().begin().await?;
         let locked = Entity::update_many()

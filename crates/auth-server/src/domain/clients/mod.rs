@@ -22,7 +22,7 @@ use auth_core::{Alg, Clock};
 use moka::future::Cache;
 
 use crate::domain::random;
-use crate::store::entities::client;
+use crate::domain::values::{Resources, Scopes};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a generated client secret.
@@ -32,7 +32,7 @@ pub const MAX_SECRET_LEN: usize = 512;
 /// Longest client id accepted for lookup.
 pub const MAX_CLIENT_ID_LEN: usize = 255;
 
-/// A registered client, parsed from its row.
+/// A registered client (a domain record: see [`crate::domain::records`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
     /// Client id.
@@ -46,11 +46,11 @@ pub struct Client {
     /// Algorithm for its access tokens.
     pub alg: Alg,
     /// Scopes it may be granted.
-    pub allowed_scopes: Vec<String>,
+    pub allowed_scopes: Scopes,
     /// Scopes granted when it asks for none.
-    pub default_scopes: Vec<String>,
+    pub default_scopes: Scopes,
     /// Resource indicators it may ask for.
-    pub allowed_resources: Vec<String>,
+    pub allowed_resources: Resources,
     /// Redirection URIs for the authorization-code flow (RFC 6749 §3.1.2), each valid by
     /// [`validate_redirect_uri`]; a request's `redirect_uri` must equal one of them exactly.
     pub redirect_uris: Vec<String>,
@@ -70,36 +70,6 @@ pub struct Client {
     pub created_at: i64,
     /// Last change.
     pub updated_at: i64,
-}
-
-impl TryFrom<client::Model> for Client {
-    type Error = StoreError;
-
-    fn try_from(m: client::Model) -> Result<Self, Self::Error> {
-        let alg = m
-            .signing_alg
-            .parse()
-            .map_err(|e| StoreError::Corrupt(format!("client {}: {e}", m.client_id)))?;
-        let words = |s: &str| s.split_whitespace().map(str::to_owned).collect();
-        Ok(Self {
-            alg,
-            allowed_scopes: words(&m.allowed_scopes),
-            default_scopes: words(&m.default_scopes),
-            allowed_resources: words(&m.allowed_resources),
-            redirect_uris: words(&m.redirect_uris),
-            post_logout_redirect_uris: words(&m.post_logout_redirect_uris),
-            public: m.public,
-            first_party: m.first_party,
-            always_refresh: m.always_refresh,
-            introspect_any: m.introspect_any,
-            id: m.client_id,
-            name: m.name,
-            secret_sha256: m.secret_sha256,
-            enabled: m.enabled,
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-        })
-    }
 }
 
 /// What an operator asks for when registering a client.
@@ -198,19 +168,10 @@ impl ClientRegistry {
         let key = id.to_owned();
         self.cache
             .try_get_with(key.clone(), async move {
-                match store.find_client(&key).await? {
-                    Some(row) => Ok(Some(Arc::new(Client::try_from(row)?))),
-                    None => Ok(None),
-                }
+                Ok(store.find_client(&key).await?.map(Arc::new))
             })
             .await
-            .map_err(|e: Arc<StoreError>| match &*e {
-                StoreError::Unavailable(db) => {
-                    StoreError::Unavailable(sea_orm::DbErr::Custom(db.to_string()))
-                }
-                StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
-                StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
-            })
+            .map_err(|e: Arc<StoreError>| StoreError::from(e))
     }
 
     /// Authenticates with a client secret (RFC 6749 §2.3.1).
@@ -281,17 +242,17 @@ impl ClientRegistry {
             (Some(secret), digest)
         };
         let now = self.clock.now();
-        let row = client::Model {
-            client_id: id.clone(),
+        let client = Client {
+            id: id.clone(),
             name: new.name,
             secret_sha256,
             enabled: true,
-            signing_alg: new.alg.as_str().to_owned(),
-            allowed_scopes: new.allowed_scopes.join(" "),
-            default_scopes: new.default_scopes.join(" "),
-            allowed_resources: new.allowed_resources.join(" "),
-            redirect_uris: redirect_uris.join(" "),
-            post_logout_redirect_uris: post_logout_redirect_uris.join(" "),
+            alg: new.alg,
+            allowed_scopes: new.allowed_scopes.into(),
+            default_scopes: new.default_scopes.into(),
+            allowed_resources: new.allowed_resources.into(),
+            redirect_uris,
+            post_logout_redirect_uris,
             public: new.public,
             first_party: new.first_party,
             always_refresh: new.always_refresh,
@@ -299,24 +260,18 @@ impl ClientRegistry {
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_client(row.clone()).await {
+        match self.store.insert_client(&client).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(RegistryError::Exists(id)),
             Err(e) => return Err(RegistryError::Store(e)),
         }
         self.cache.invalidate(&id).await;
-        let client = Client::try_from(row).map_err(RegistryError::Store)?;
         Ok((client, secret))
     }
 
     /// Every client.
     pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
-        self.store
-            .list_clients()
-            .await?
-            .into_iter()
-            .map(Client::try_from)
-            .collect()
+        self.store.list_clients().await
     }
 
     /// Enables or disables; false if no such client.

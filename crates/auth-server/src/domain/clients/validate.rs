@@ -2,6 +2,7 @@
 //! redirect URIs.
 
 use super::{MAX_CLIENT_ID_LEN, RegistryError};
+pub use crate::domain::values::{is_scope_token, validate_resource};
 
 /// Longest redirect URI accepted (RFC 8252 leaves it open; browsers cope with 2048 everywhere).
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
@@ -144,13 +145,6 @@ pub(super) fn validate_client_id(id: &str) -> Result<(), RegistryError> {
     }
 }
 
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub fn is_scope_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b))
-}
-
 pub(super) fn validate_scope_token(s: &str) -> Result<(), RegistryError> {
     if is_scope_token(s) {
         Ok(())
@@ -161,49 +155,9 @@ pub(super) fn validate_scope_token(s: &str) -> Result<(), RegistryError> {
     }
 }
 
-/// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
-pub fn validate_resource(r: &str) -> Result<(), &'static str> {
-    let Some((scheme, rest)) = r.split_once(':') else {
-        return Err("must be an absolute URI");
-    };
-    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !scheme_ok || rest.is_empty() {
-        return Err("must be an absolute URI");
-    }
-    if r.contains('#') {
-        return Err("must not contain a fragment");
-    }
-    if r.len() > 2048 || r.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err("must be at most 2048 printable characters without spaces");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scope_tokens_follow_rfc6749() {
-        assert!(is_scope_token("orders:read"));
-        assert!(!is_scope_token(""));
-        assert!(!is_scope_token("a b"));
-        assert!(!is_scope_token("a\"b"));
-        assert!(!is_scope_token("a\\b"));
-        assert!(!is_scope_token("é"));
-    }
-
-    #[test]
-    fn resources_are_absolute_uris_without_fragments() {
-        assert_eq!(validate_resource("https://api.example.com/orders"), Ok(()));
-        assert_eq!(validate_resource("urn:example:inventory"), Ok(()));
-        assert!(validate_resource("/relative").is_err());
-        assert!(validate_resource("https://api#frag").is_err());
-        assert!(validate_resource("https://a b").is_err());
-    }
 
     #[test]
     fn redirect_uris_accepted() {

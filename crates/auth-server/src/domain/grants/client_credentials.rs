@@ -1,8 +1,9 @@
 //! The client-credentials grant (RFC 6749 §4.4).
 
-use super::super::clients::{Client, is_scope_token, validate_resource};
+use super::super::clients::Client;
 use super::super::oauth_error::{ErrorCode, OAuthError};
 use super::super::tokens::{AccessTokenRequest, TokenIssuer};
+use super::super::values::{ResourceError, Resources, ScopeError, Scopes};
 
 /// The grant's parameters, already parsed from the form.
 #[derive(Debug, Clone, Default)]
@@ -28,7 +29,7 @@ pub struct TokenGrant {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     /// Audiences.
     pub audience: Vec<String>,
 }
@@ -44,54 +45,26 @@ pub struct Decision {
 pub fn decide(client: &Client, req: &ClientCredentialsRequest) -> Result<Decision, OAuthError> {
     let scopes = match &req.scope {
         None => client.default_scopes.clone(),
-        Some(s) => {
-            let mut out: Vec<String> = Vec::new();
-            for token in s.split(' ') {
-                if !is_scope_token(token) {
-                    return Err(OAuthError::new(ErrorCode::InvalidScope, "malformed scope"));
-                }
-                if !client.allowed_scopes.iter().any(|a| a == token) {
-                    return Err(OAuthError::new(
-                        ErrorCode::InvalidScope,
-                        format!("scope {token:?} is not allowed for this client"),
-                    ));
-                }
-                if !out.iter().any(|o| o == token) {
-                    out.push(token.to_owned());
-                }
-            }
-            out
-        }
+        Some(s) => Scopes::parse_allowed(s, &client.allowed_scopes).map_err(|e| match e {
+            ScopeError::Malformed => OAuthError::new(ErrorCode::InvalidScope, "malformed scope"),
+            ScopeError::NotAllowed(token) => OAuthError::new(
+                ErrorCode::InvalidScope,
+                format!("scope {token:?} is not allowed for this client"),
+            ),
+        })?,
     };
-    let audience = if req.resources.is_empty() {
-        client.allowed_resources.clone()
-    } else {
-        let mut out: Vec<String> = Vec::new();
-        for r in &req.resources {
-            if let Err(problem) = validate_resource(r) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    format!("resource {problem}"),
-                ));
+    let resources = Resources::parse_allowed(&req.resources, &client.allowed_resources).map_err(
+        |e| match e {
+            ResourceError::Invalid(problem) => {
+                OAuthError::new(ErrorCode::InvalidTarget, format!("resource {problem}"))
             }
-            if !client.allowed_resources.iter().any(|a| a == r) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    "the requested resource is not allowed for this client",
-                ));
-            }
-            if !out.contains(r) {
-                out.push(r.clone());
-            }
-        }
-        out
-    };
-    if audience.is_empty() {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidTarget,
-            "this client has no resource registered to issue a token for",
-        ));
-    }
+            ResourceError::NotAllowed => OAuthError::new(
+                ErrorCode::InvalidTarget,
+                "the requested resource is not allowed for this client",
+            ),
+        },
+    )?;
+    let audience = resources.audience(&client.allowed_resources, None)?;
     Ok(Decision { scopes, audience })
 }
 
@@ -102,14 +75,14 @@ pub async fn grant(
     req: &ClientCredentialsRequest,
 ) -> Result<TokenGrant, OAuthError> {
     let decision = decide(client, req)?;
-    let scope = (!decision.scopes.is_empty()).then(|| decision.scopes.join(" "));
+    let scope = decision.scopes.to_optional_string();
     let signed = issuer
         .access_token(AccessTokenRequest {
             alg: client.alg,
             sub: client.id.clone(),
             client_id: client.id.clone(),
             audience: decision.audience,
-            scopes: decision.scopes,
+            scopes: decision.scopes.to_vec(),
         })
         .await
         .map_err(super::issue_error)?;
@@ -132,9 +105,9 @@ mod tests {
             secret_sha256: vec![],
             enabled: true,
             alg: Alg::Es256,
-            allowed_scopes: vec!["a".into(), "b".into()],
-            default_scopes: vec!["a".into()],
-            allowed_resources: vec!["https://api.one".into(), "https://api.two".into()],
+            allowed_scopes: Scopes::from(&["a", "b"][..]),
+            default_scopes: Scopes::from(&["a"][..]),
+            allowed_resources: ["https://api.one", "https://api.two"].into_iter().collect(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             public: false,
@@ -161,7 +134,7 @@ mod tests {
     fn defaults_apply_when_omitted() {
         let d = decide(&client(), &req(None, &[])).ok();
         assert_eq!(
-            d.as_ref().map(|d| d.scopes.clone()),
+            d.as_ref().map(|d| d.scopes.to_vec()),
             Some(vec!["a".to_owned()])
         );
         assert_eq!(d.map(|d| d.audience.len()), Some(2));
@@ -173,7 +146,7 @@ mod tests {
         assert_eq!(
             d,
             Some(Decision {
-                scopes: vec!["b".into(), "a".into()],
+                scopes: Scopes::from(&["b", "a"][..]),
                 audience: vec!["https://api.two".into()]
             })
         );
@@ -202,7 +175,7 @@ mod tests {
     #[test]
     fn no_audience_no_token() {
         let mut c = client();
-        c.allowed_resources.clear();
+        c.allowed_resources = Resources::default();
         assert_eq!(
             code(decide(&c, &req(None, &[]))),
             Some(ErrorCode::InvalidTarget)

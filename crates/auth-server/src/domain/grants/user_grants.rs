@@ -14,7 +14,8 @@ use super::super::sso::sessions::{SessionState, Sessions};
 use super::super::tokens::{AccessTokenRequest, Reserved, TokenIssuer};
 use super::super::users::{User, Users};
 use super::issue_error;
-use crate::store::entities::{refresh_token, token_family};
+use crate::domain::records::{FamilyRecord, RefreshRecord};
+use crate::domain::values::{Issuer, Resources, Scopes};
 use crate::store::grants::{Advance, CodeCommit};
 use crate::store::{Store, StoreError};
 
@@ -63,16 +64,12 @@ pub struct UserGrants {
 /// What a token is issued from: a code or a refresh-token family.
 struct Grant<'a> {
     user: &'a User,
-    scopes: Vec<String>,
-    resources: Vec<String>,
+    scopes: Scopes,
+    resources: Resources,
     session_id: Option<String>,
     auth_time: i64,
     amr: Vec<String>,
     nonce: Option<String>,
-}
-
-fn words(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_owned).collect()
 }
 
 fn invalid_grant(why: &'static str) -> OAuthError {
@@ -105,7 +102,7 @@ impl UserGrants {
             clock,
             id_token_ttl,
             refresh,
-            userinfo_audience: format!("{issuer}/userinfo"),
+            userinfo_audience: Issuer::new(issuer).userinfo(),
         }
     }
 
@@ -187,15 +184,14 @@ impl UserGrants {
             return Err(invalid_grant("the user's session has ended"));
         }
         let user = self.active_user(&row.user_id).await?;
-        let scopes = words(&row.scope);
-        let wants_refresh = scopes.iter().any(|s| s == "offline_access") || client.always_refresh;
+        let wants_refresh = row.scope.contains("offline_access") || client.always_refresh;
         let grant = Grant {
             user: &user,
-            scopes,
-            resources: words(&row.resources),
+            scopes: row.scope.clone(),
+            resources: row.resources.clone(),
             session_id: Some(row.session_id.clone()),
             auth_time: row.auth_time,
-            amr: words(&row.amr),
+            amr: row.amr.clone(),
             nonce: row.nonce.clone(),
         };
         // Before anything is stored: a grant that cannot give an access token an audience.
@@ -262,12 +258,12 @@ impl UserGrants {
                 "the refresh token has expired or been revoked",
             ));
         }
-        let granted = words(&family.scope);
+        let granted = &family.scope;
         let scopes = match scope {
             None => granted.clone(),
             Some(s) => {
-                let asked = words(s);
-                if asked.is_empty() || asked.iter().any(|a| !granted.contains(a)) {
+                let asked = Scopes::from_words(s);
+                if asked.is_empty() || !asked.is_subset_of(granted) {
                     return Err(OAuthError::new(
                         ErrorCode::InvalidScope,
                         "scope may only narrow the original grant",
@@ -278,14 +274,14 @@ impl UserGrants {
         };
         // Checked before the token is rotated: a refused request must not spend it (the client would
         // retry with it later and look like a thief).
-        self.audience(client, &scopes, &words(&family.resources))?;
+        self.audience(client, &scopes, &family.resources)?;
         // A grant whose session was ended (logout, user disabled, password changed) is over, whatever
         // its scope: this also catches a family created while its session was being ended. Without
         // `offline_access` a refresh token lives only as long as the sign-in session it came from (OIDC
         // Core §11: access while the user is away is what offline_access asks for), and using it
         // keeps that session alive, as the user's activity would.
         if let Some(sid) = &family.session_id {
-            let offline = granted.iter().any(|s| s == "offline_access");
+            let offline = granted.contains("offline_access");
             let state = self
                 .sessions
                 .state(sid, !offline)
@@ -313,7 +309,7 @@ impl UserGrants {
         // before it is signed (see `TokenIssuer::reserve`).
         let reserved = self.tokens.reserve();
         let next_secret = random::token(REFRESH_BYTES);
-        let next = refresh_token::Model {
+        let next = RefreshRecord {
             token_sha256: random::sha256(next_secret.as_bytes()),
             family_id: family.id.clone(),
             created_at: now,
@@ -342,10 +338,10 @@ impl UserGrants {
         let grant = Grant {
             user: &user,
             scopes,
-            resources: words(&family.resources),
+            resources: family.resources.clone(),
             session_id: family.session_id.clone(),
             auth_time: family.auth_time,
-            amr: words(&family.amr),
+            amr: family.amr.clone(),
             nonce: None,
         };
         self.mint(client, &grant, Some(next_secret), reserved).await
@@ -366,24 +362,24 @@ impl UserGrants {
         client: &Client,
         g: &Grant<'_>,
         reserved: &Reserved,
-    ) -> (token_family::Model, refresh_token::Model, String) {
+    ) -> (FamilyRecord, RefreshRecord, String) {
         let now = self.clock.now();
         let id = random::token(16);
         let secret = random::token(REFRESH_BYTES);
-        let family = token_family::Model {
+        let family = FamilyRecord {
             id: id.clone(),
             client_id: client.id.clone(),
             user_id: g.user.id.clone(),
             session_id: g.session_id.clone(),
-            scope: g.scopes.join(" "),
-            resources: g.resources.join(" "),
+            scope: g.scopes.clone(),
+            resources: g.resources.clone(),
             auth_time: g.auth_time,
-            amr: g.amr.join(" "),
+            amr: g.amr.clone(),
             created_at: now,
             expires_at: now + self.refresh.absolute,
             revoked_at: None,
         };
-        let first = refresh_token::Model {
+        let first = RefreshRecord {
             token_sha256: random::sha256(secret.as_bytes()),
             family_id: id,
             created_at: now,
@@ -395,29 +391,18 @@ impl UserGrants {
         (family, first, secret)
     }
 
-    /// The audience of an access token for `scopes` and `resources`: the resources asked for (else
-    /// the client's registered ones), plus userinfo when `openid` was granted. `invalid_target` if
-    /// that leaves nothing.
+    /// The audience of an access token for `scopes` and `resources` ([`Resources::audience`]),
+    /// with userinfo when `openid` was granted.
     fn audience(
         &self,
         client: &Client,
-        scopes: &[String],
-        resources: &[String],
+        scopes: &Scopes,
+        resources: &Resources,
     ) -> Result<Vec<String>, OAuthError> {
-        let mut audience = resources.to_vec();
-        if audience.is_empty() {
-            audience.clone_from(&client.allowed_resources);
-        }
-        if scopes.iter().any(|s| s == "openid") {
-            audience.push(self.userinfo_audience.clone());
-        }
-        if audience.is_empty() {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidTarget,
-                "this client has no resource registered to issue a token for",
-            ));
-        }
-        Ok(audience)
+        let userinfo = scopes
+            .has_openid()
+            .then_some(self.userinfo_audience.as_str());
+        Ok(resources.audience(&client.allowed_resources, userinfo)?)
     }
 
     /// Signs the reserved access token (and the ID token when `openid` was granted).
@@ -428,7 +413,7 @@ impl UserGrants {
         refresh_token: Option<String>,
         reserved: Reserved,
     ) -> Result<UserTokens, OAuthError> {
-        let openid = g.scopes.iter().any(|s| s == "openid");
+        let openid = g.scopes.has_openid();
         let audience = self.audience(client, &g.scopes, &g.resources)?;
         let access = self
             .tokens
@@ -438,7 +423,7 @@ impl UserGrants {
                     sub: g.user.id.clone(),
                     client_id: client.id.clone(),
                     audience,
-                    scopes: g.scopes.clone(),
+                    scopes: g.scopes.to_vec(),
                 },
                 reserved,
             )
@@ -472,7 +457,7 @@ impl UserGrants {
         Ok(UserTokens {
             access_token: access.token,
             expires_in: access.expires_in,
-            scope: g.scopes.join(" "),
+            scope: g.scopes.to_string(),
             id_token,
             refresh_token,
         })

@@ -24,7 +24,7 @@ use josekit::jws::{ES256, JwsSigner, RS256};
 
 use super::kek::Kek;
 use super::material;
-use crate::store::entities::signing_key;
+use crate::domain::records::KeyRecord;
 
 /// The associated data of rows written before migration m0007.
 pub const AAD_V1: i32 = 1;
@@ -95,7 +95,7 @@ pub fn aad_for(version: i32, kid: &str, alg: Alg, jwk: &Jwk) -> Result<Vec<u8>, 
 }
 
 /// Checks a row (see the module documentation) and opens its private key.
-pub fn verify(row: &signing_key::Model, kek: &Kek) -> Result<Verified, BindingError> {
+pub fn verify(row: &KeyRecord, kek: &Kek) -> Result<Verified, BindingError> {
     let jwk = check_public(row)?;
     let alg = parse_alg(&row.alg)?;
     let aad = aad_for(row.aad_version, &row.kid, alg, &jwk)?;
@@ -116,7 +116,7 @@ pub fn verify(row: &signing_key::Model, kek: &Kek) -> Result<Verified, BindingEr
 
 /// The checks that need no KEK: not revoked, a public JWK of the row's algorithm under the row's
 /// `kid`, and the `kid` is its RFC 7638 thumbprint. Returns the JWK.
-pub fn check_public(row: &signing_key::Model) -> Result<Jwk, BindingError> {
+pub fn check_public(row: &KeyRecord) -> Result<Jwk, BindingError> {
     if row.revoked_at.is_some() {
         return Err(BindingError::Revoked);
     }
@@ -160,11 +160,7 @@ pub fn seal(
 }
 
 /// The version-2 sealing of a verified version-1 row, or `None` if it needs none.
-pub fn reseal(
-    row: &signing_key::Model,
-    verified: &Verified,
-    kek: &Kek,
-) -> Option<Result<Vec<u8>, String>> {
+pub fn reseal(row: &KeyRecord, verified: &Verified, kek: &Kek) -> Option<Result<Vec<u8>, String>> {
     let der = verified.pkcs8_der.as_ref()?;
     Some(seal(kek, der, &row.kid, verified.alg, &verified.jwk))
 }
@@ -195,11 +191,11 @@ fn check_pair(alg: Alg, signer: &dyn JwsSigner, jwk: &Jwk) -> Result<(), Binding
 mod tests {
     use super::*;
 
-    fn row(alg: Alg, kek: &Kek) -> signing_key::Model {
+    fn row(alg: Alg, kek: &Kek) -> KeyRecord {
         let g = material::generate(alg, 2048).unwrap_or_else(|e| panic!("{e}"));
         let kid = g.jwk.kid.clone().unwrap_or_default();
         let sealed = seal(kek, &g.pkcs8_der, &kid, alg, &g.jwk).unwrap_or_default();
-        signing_key::Model {
+        KeyRecord {
             kid,
             alg: alg.as_str().into(),
             generation: 1,

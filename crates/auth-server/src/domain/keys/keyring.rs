@@ -17,7 +17,7 @@ use josekit::jws::JwsSigner;
 use super::binding;
 use super::kek::Kek;
 use crate::domain::random;
-use crate::store::entities::signing_key;
+use crate::domain::records::KeyRecord;
 
 /// A key as the running server holds it: only keys that passed every check of
 /// [`super::binding`] are held, so every key in the JWKS can sign.
@@ -132,7 +132,7 @@ impl KeyRing {
     /// pass [`binding::verify`] are held; every other row is logged and left out (never published,
     /// never used to sign). Signers already loaded from the same row are reused. Returns whether
     /// the published JWKS changed, and the version-1 rows to re-seal.
-    pub fn install(&self, rows: &[signing_key::Model], kek: &Kek) -> (bool, Vec<Reseal>) {
+    pub fn install(&self, rows: &[KeyRecord], kek: &Kek) -> (bool, Vec<Reseal>) {
         let old = self.snapshot();
         let reuse: HashMap<&str, &LoadedKey> =
             old.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
@@ -194,7 +194,7 @@ impl KeyRing {
 }
 
 /// Identifies the stored key material of a row (length-prefixed, so no two rows collide).
-fn row_digest(row: &signing_key::Model) -> Vec<u8> {
+fn row_digest(row: &KeyRecord) -> Vec<u8> {
     let mut buf = Vec::with_capacity(row.public_jwk.len() + row.private_key_sealed.len() + 64);
     for part in [
         row.aad_version.to_be_bytes().as_slice(),

@@ -25,7 +25,7 @@ use kek::Kek;
 use keyring::KeyRing;
 use lifecycle::{CLOCK_SKEW_ALLOWANCE_SECS, Newest, Plan, Schedule};
 
-use crate::store::entities::signing_key;
+use crate::domain::records::KeyRecord;
 use crate::store::keys::KeyRevocation;
 use crate::store::{Store, StoreError};
 
@@ -196,7 +196,7 @@ impl KeyManager {
     /// the transaction is rolled back and retried), and the successor is inserted in the same
     /// transaction as the revocation, so the algorithm is never left without a signing key.
     pub async fn revoke(&self, kid: &str) -> Result<RevocationOutcome, KeyError> {
-        let mut generated: Option<signing_key::Model> = None;
+        let mut generated: Option<KeyRecord> = None;
         let mut attempt = 1;
         let outcome = loop {
             let Some(row) = self.store.key(kid).await? else {
@@ -320,7 +320,7 @@ impl KeyManager {
         generation: i64,
         now: UnixTime,
         activates_at: UnixTime,
-    ) -> Result<signing_key::Model, KeyError> {
+    ) -> Result<KeyRecord, KeyError> {
         let bits = self.rsa_bits;
         // RSA generation takes ~0.1-1 s: never on an async worker.
         let generated = tokio::task::spawn_blocking(move || material::generate(alg, bits))
@@ -336,7 +336,7 @@ impl KeyManager {
             .map_err(KeyError::Crypto)?;
         let public_jwk =
             serde_json::to_string(&generated.jwk).map_err(|e| KeyError::Crypto(e.to_string()))?;
-        Ok(signing_key::Model {
+        Ok(KeyRecord {
             kid,
             alg: alg.as_str().to_owned(),
             generation,

@@ -2,125 +2,12 @@
 
 use std::sync::Arc;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-use crate::domain::clients::{Client, is_scope_token, validate_resource};
+use crate::domain::clients::Client;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::domain::values::{Resources, ScopeError, Scopes};
 
-/// The parameters as received (from the query or a form), each at most once (`resource` may repeat).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuthorizeParams {
-    /// `response_type`.
-    pub response_type: Option<String>,
-    /// `client_id`.
-    pub client_id: Option<String>,
-    /// `redirect_uri`.
-    pub redirect_uri: Option<String>,
-    /// `scope`.
-    pub scope: Option<String>,
-    /// `state`.
-    pub state: Option<String>,
-    /// `nonce`.
-    pub nonce: Option<String>,
-    /// `code_challenge` (RFC 7636 §4.3).
-    pub code_challenge: Option<String>,
-    /// `code_challenge_method`.
-    pub code_challenge_method: Option<String>,
-    /// `prompt`.
-    pub prompt: Option<String>,
-    /// `max_age`.
-    pub max_age: Option<String>,
-    /// `login_hint`.
-    pub login_hint: Option<String>,
-    /// `response_mode`.
-    pub response_mode: Option<String>,
-    /// `request` (not supported).
-    pub request: Option<String>,
-    /// `request_uri` (not supported).
-    pub request_uri: Option<String>,
-    /// `resource` (RFC 8707), repeatable.
-    pub resources: Vec<String>,
-    /// Whether a single-valued parameter was repeated (RFC 6749 §3.1: "MUST NOT be included more
-    /// than once"), which is `invalid_request` once the redirect URI is trusted.
-    pub repeated: bool,
-}
-
-impl AuthorizeParams {
-    /// The names this request understands; others are ignored (OIDC Core §3.1.2.1 lets an OP ignore
-    /// parameters it does not understand).
-    pub const NAMES: [&'static str; 15] = [
-        "response_type",
-        "client_id",
-        "redirect_uri",
-        "scope",
-        "state",
-        "nonce",
-        "code_challenge",
-        "code_challenge_method",
-        "prompt",
-        "max_age",
-        "login_hint",
-        "response_mode",
-        "request",
-        "request_uri",
-        "resource",
-    ];
-
-    /// Sets a single-valued parameter by name; false for an unknown name.
-    pub fn set(&mut self, name: &str, value: String) -> bool {
-        let slot = match name {
-            "response_type" => &mut self.response_type,
-            "client_id" => &mut self.client_id,
-            "redirect_uri" => &mut self.redirect_uri,
-            "scope" => &mut self.scope,
-            "state" => &mut self.state,
-            "nonce" => &mut self.nonce,
-            "code_challenge" => &mut self.code_challenge,
-            "code_challenge_method" => &mut self.code_challenge_method,
-            "prompt" => &mut self.prompt,
-            "max_age" => &mut self.max_age,
-            "login_hint" => &mut self.login_hint,
-            "response_mode" => &mut self.response_mode,
-            "request" => &mut self.request,
-            "request_uri" => &mut self.request_uri,
-            "resource" => {
-                self.resources.push(value);
-                return true;
-            }
-            _ => return false,
-        };
-        *slot = Some(value);
-        true
-    }
-
-    /// The parameters as (name, value) pairs, to carry them through the login and consent forms.
-    pub fn pairs(&self) -> Vec<(String, String)> {
-        let single = [
-            ("response_type", &self.response_type),
-            ("client_id", &self.client_id),
-            ("redirect_uri", &self.redirect_uri),
-            ("scope", &self.scope),
-            ("state", &self.state),
-            ("nonce", &self.nonce),
-            ("code_challenge", &self.code_challenge),
-            ("code_challenge_method", &self.code_challenge_method),
-            ("prompt", &self.prompt),
-            ("max_age", &self.max_age),
-            ("login_hint", &self.login_hint),
-            ("response_mode", &self.response_mode),
-        ];
-        let mut out: Vec<(String, String)> = single
-            .into_iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_owned(), v.clone())))
-            .collect();
-        out.extend(
-            self.resources
-                .iter()
-                .map(|r| ("resource".to_owned(), r.clone())),
-        );
-        out
-    }
-}
+pub use super::params::AuthorizeParams;
+pub use super::redirect::{code_redirect, error_redirect, with_query};
 
 /// `prompt` (OIDC Core §3.1.2.1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -143,7 +30,7 @@ pub struct AuthorizeRequest {
     /// `state`, echoed back.
     pub state: Option<String>,
     /// Requested scopes (deduplicated, in order).
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
     /// `nonce`.
     pub nonce: Option<String>,
     /// PKCE S256 challenge.
@@ -155,7 +42,7 @@ pub struct AuthorizeRequest {
     /// `login_hint`.
     pub login_hint: Option<String>,
     /// Resource indicators.
-    pub resources: Vec<String>,
+    pub resources: Resources,
     /// The original parameters (for the forms).
     pub params: AuthorizeParams,
 }
@@ -264,24 +151,13 @@ pub fn validate(
     }
     let scopes = match params.scope.as_deref() {
         None => client.default_scopes.clone(),
-        Some(s) => {
-            let mut out: Vec<String> = Vec::new();
-            for token in s.split(' ') {
-                if !is_scope_token(token) {
-                    return Err(fail(ErrorCode::InvalidScope, "malformed scope"));
-                }
-                if !client.allowed_scopes.iter().any(|a| a == token) {
-                    return Err(fail(
-                        ErrorCode::InvalidScope,
-                        "a requested scope is not allowed for this client",
-                    ));
-                }
-                if !out.iter().any(|o| o == token) {
-                    out.push(token.to_owned());
-                }
-            }
-            out
-        }
+        Some(s) => Scopes::parse_allowed(s, &client.allowed_scopes).map_err(|e| match e {
+            ScopeError::Malformed => fail(ErrorCode::InvalidScope, "malformed scope"),
+            ScopeError::NotAllowed(_) => fail(
+                ErrorCode::InvalidScope,
+                "a requested scope is not allowed for this client",
+            ),
+        })?,
     };
     // RFC 7636 §4.4.1 and RFC 9700 §2.1.1: S256 only; required for public clients, and for all by default.
     let code_challenge = match (
@@ -355,18 +231,13 @@ pub fn validate(
             }
         },
     };
-    let mut resources: Vec<String> = Vec::new();
-    for r in &params.resources {
-        if validate_resource(r).is_err() || !client.allowed_resources.iter().any(|a| a == r) {
-            return Err(fail(
+    let resources = Resources::parse_allowed(&params.resources, &client.allowed_resources)
+        .map_err(|_| {
+            fail(
                 ErrorCode::InvalidTarget,
                 "a requested resource is invalid or not allowed for this client",
-            ));
-        }
-        if !resources.contains(r) {
-            resources.push(r.clone());
-        }
-    }
+            )
+        })?;
     Ok(AuthorizeRequest {
         redirect_uri,
         state,
@@ -382,56 +253,6 @@ pub fn validate(
     })
 }
 
-/// Everything but RFC 3986 unreserved characters is percent-encoded in a redirect's query, so
-/// `error=invalid_request` and a base64url code read as themselves.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-/// Appends `pairs` to `uri`'s query, percent-encoded.
-pub fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    let mut out = uri.to_owned();
-    let mut sep = if uri.contains('?') { '&' } else { '?' };
-    for (k, v) in pairs {
-        out.push(sep);
-        out.push_str(k);
-        out.push('=');
-        out.extend(utf8_percent_encode(v, QUERY_VALUE));
-        sep = '&';
-    }
-    out
-}
-
-/// RFC 6749 §4.1.2.1 error response, with `state` and RFC 9207 `iss`.
-pub fn error_redirect(
-    redirect_uri: &str,
-    error: &OAuthError,
-    state: Option<&str>,
-    issuer: &str,
-) -> String {
-    let mut pairs = vec![("error", error.code.as_str())];
-    if let Some(d) = error.description.as_deref() {
-        pairs.push(("error_description", d));
-    }
-    if let Some(s) = state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", issuer));
-    with_query(redirect_uri, &pairs)
-}
-
-/// RFC 6749 §4.1.2 success response, with `state` and RFC 9207 `iss`.
-pub fn code_redirect(redirect_uri: &str, code: &str, state: Option<&str>, issuer: &str) -> String {
-    let mut pairs = vec![("code", code)];
-    if let Some(s) = state {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", issuer));
-    with_query(redirect_uri, &pairs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,9 +265,9 @@ mod tests {
             secret_sha256: vec![1],
             enabled: true,
             alg: Alg::Es256,
-            allowed_scopes: vec!["openid".into(), "profile".into()],
-            default_scopes: vec!["openid".into()],
-            allowed_resources: vec![],
+            allowed_scopes: Scopes::from(&["openid", "profile"][..]),
+            default_scopes: Scopes::from(&["openid"][..]),
+            allowed_resources: Resources::default(),
             created_at: 0,
             updated_at: 0,
             redirect_uris: vec!["https://app.example/cb".into()],
@@ -491,7 +312,7 @@ mod tests {
         let r = validate(params(&[]), Some(client()), "https://idp", true);
         let r = r.ok();
         assert_eq!(
-            r.as_ref().map(|r| r.scopes.clone()),
+            r.as_ref().map(|r| r.scopes.to_vec()),
             Some(vec!["openid".to_owned()])
         );
         assert_eq!(r.and_then(|r| r.state), Some("s1".to_owned()));
@@ -577,20 +398,5 @@ mod tests {
         let mut public = (*client()).clone();
         public.public = true;
         assert!(validate(p, Some(Arc::new(public)), "i", false).is_err());
-    }
-
-    #[test]
-    fn query_values_are_encoded() {
-        assert_eq!(
-            with_query("https://a/cb?x=1", &[("code", "a b&c")]),
-            "https://a/cb?x=1&code=a%20b%26c"
-        );
-        assert_eq!(
-            with_query(
-                "https://a/cb",
-                &[("error", "invalid_request"), ("code", "Ab-_.~+/=")]
-            ),
-            "https://a/cb?error=invalid_request&code=Ab-_.~%2B%2F%3D"
-        );
     }
 }

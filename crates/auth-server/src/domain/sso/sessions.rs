@@ -7,7 +7,7 @@ use std::sync::Arc;
 use auth_core::Clock;
 
 use crate::domain::random;
-use crate::store::entities::sso_session;
+use crate::domain::records::SessionRecord;
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a session cookie.
@@ -81,12 +81,12 @@ impl Sessions {
     ) -> Result<Option<(String, Session)>, StoreError> {
         let now = self.clock.now();
         let secret = random::token(SECRET_BYTES);
-        let row = sso_session::Model {
+        let row = SessionRecord {
             id: random::token(16),
             secret_sha256: random::sha256(secret.as_bytes()),
             user_id: user_id.to_owned(),
             auth_time: now,
-            amr: amr.join(" "),
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
             created_at: now,
             last_seen_at: now,
             expires_at: now + self.absolute,
@@ -134,11 +134,7 @@ impl Sessions {
     }
 
     /// Classifies a session row, recording a use of a live one (at most every [`TOUCH_EVERY`]).
-    async fn observe(
-        &self,
-        r: &sso_session::Model,
-        touch: bool,
-    ) -> Result<SessionState, StoreError> {
+    async fn observe(&self, r: &SessionRecord, touch: bool) -> Result<SessionState, StoreError> {
         let now = self.clock.now();
         if r.ended_at.is_some() {
             return Ok(SessionState::Ended);
@@ -158,9 +154,9 @@ impl Sessions {
     }
 }
 
-fn to_session(row: sso_session::Model) -> Session {
+fn to_session(row: SessionRecord) -> Session {
     Session {
-        amr: row.amr.split_whitespace().map(str::to_owned).collect(),
+        amr: row.amr,
         id: row.id,
         user_id: row.user_id,
         auth_time: row.auth_time,

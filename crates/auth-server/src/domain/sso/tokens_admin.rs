@@ -221,7 +221,7 @@ impl TokenAdmin {
                 Ok(json!({
                     "active": true,
                     "token_type": "refresh_token",
-                    "scope": family.scope,
+                    "scope": family.scope.to_string(),
                     "client_id": family.client_id,
                     "sub": family.user_id,
                     "iat": row.created_at,

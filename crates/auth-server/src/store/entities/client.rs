@@ -49,3 +49,56 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl TryFrom<Model> for crate::domain::records::Client {
+    type Error = crate::store::StoreError;
+
+    fn try_from(m: Model) -> Result<Self, Self::Error> {
+        use super::Words;
+        let alg = m.signing_alg.parse().map_err(|e| {
+            crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+        })?;
+        Ok(Self {
+            alg,
+            allowed_scopes: Words::decode(&m.allowed_scopes),
+            default_scopes: Words::decode(&m.default_scopes),
+            allowed_resources: Words::decode(&m.allowed_resources),
+            redirect_uris: Words::decode(&m.redirect_uris),
+            post_logout_redirect_uris: Words::decode(&m.post_logout_redirect_uris),
+            public: m.public,
+            first_party: m.first_party,
+            always_refresh: m.always_refresh,
+            introspect_any: m.introspect_any,
+            id: m.client_id,
+            name: m.name,
+            secret_sha256: m.secret_sha256,
+            enabled: m.enabled,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        })
+    }
+}
+
+impl From<&crate::domain::records::Client> for Model {
+    fn from(c: &crate::domain::records::Client) -> Self {
+        use super::Words;
+        Self {
+            client_id: c.id.clone(),
+            name: c.name.clone(),
+            secret_sha256: c.secret_sha256.clone(),
+            enabled: c.enabled,
+            signing_alg: c.alg.as_str().to_owned(),
+            allowed_scopes: c.allowed_scopes.encode(),
+            default_scopes: c.default_scopes.encode(),
+            allowed_resources: c.allowed_resources.encode(),
+            redirect_uris: c.redirect_uris.encode(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.encode(),
+            public: c.public,
+            first_party: c.first_party,
+            always_refresh: c.always_refresh,
+            introspect_any: c.introspect_any,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}

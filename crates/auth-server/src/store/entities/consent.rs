@@ -23,3 +23,5 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+record_conversions!(crate::domain::records::ConsentRecord { user_id, client_id, updated_at } words { scope });

@@ -22,3 +22,5 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+record_conversions!(crate::domain::records::ThrottleRecord { key, failures, window_start, locked_until } words {  });

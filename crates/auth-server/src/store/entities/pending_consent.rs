@@ -28,3 +28,5 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+record_conversions!(crate::domain::records::PendingConsentRecord { ticket_sha256, session_id, client_id, request_sha256, created_at, expires_at, used_at } words {  });

@@ -28,3 +28,5 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+record_conversions!(crate::domain::records::RefreshRecord { token_sha256, family_id, created_at, expires_at, used_at, access_jti, access_exp } words {  });

@@ -34,3 +34,5 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+record_conversions!(crate::domain::records::UserRecord { id, username, email, display_name, password_hash, disabled, created_at, updated_at, security_stamp } words {  });

@@ -17,69 +17,29 @@ use crate::domain::clients::ClientRegistry;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::passwords::Admission;
 use crate::domain::random;
+use crate::domain::records::CodeRecord;
 use crate::domain::users::{LoginError, User, Users};
-use crate::store::entities::{authorization_code, consent, pending_consent};
 use crate::store::{Store, StoreError};
+
+mod consent;
+mod step;
+
+pub use step::{LoginOutcome, LoginProblem, Step};
+
+/// Why a step of the flow could not be taken. Every refusal meant for the user or the client is a
+/// [`Step`] (an error page, or an error redirect per RFC 6749 §4.1.2.1); this is what is left:
+/// the service cannot answer now (HTTP 503).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// Bytes of randomness in an authorization code.
 const CODE_BYTES: usize = 32;
-/// Bytes of randomness in a consent ticket.
-const TICKET_BYTES: usize = 32;
-/// Seconds a consent page may be answered.
-const CONSENT_TTL: i64 = 600;
 /// Most codes one session may be issued within one code lifetime.
 pub const MAX_CODES_PER_SESSION_PER_TTL: u64 = 32;
-
-/// What the browser gets next.
-#[derive(Debug, Clone)]
-pub enum Step {
-    /// An error page; the redirect URI is not trusted (RFC 6749 §4.1.2.1).
-    Error(&'static str),
-    /// A redirect to the client (with a code, or an error).
-    Redirect(String),
-    /// The sign-in page.
-    Login {
-        /// The request to carry through the form.
-        request: Box<AuthorizeRequest>,
-        /// Why the last attempt failed, if it did.
-        problem: Option<LoginProblem>,
-        /// What to prefill.
-        username: String,
-    },
-    /// The consent page.
-    Consent {
-        /// The request to carry through the form.
-        request: Box<AuthorizeRequest>,
-        /// Who is signed in.
-        user: User,
-        /// The single-use ticket the form must send back (field `consent_ticket`).
-        ticket: String,
-    },
-}
-
-/// Why a sign-in attempt failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginProblem {
-    /// Wrong username or password (one answer for both).
-    Rejected,
-    /// Too many failures from this client: try later.
-    Locked,
-    /// The account is slowed down after failures: try again in this many seconds.
-    Slowed(i64),
-    /// The server is saturated with sign-ins: try again.
-    Busy,
-}
-
-/// The result of a sign-in: the next step, and the new session's cookie secret if one was created.
-#[derive(Debug)]
-pub struct LoginOutcome {
-    /// What to show next.
-    pub step: Step,
-    /// The secret to set as the session cookie.
-    pub new_session: Option<String>,
-    /// A new device cookie to set (after a successful sign-in).
-    pub device_cookie: Option<String>,
-}
 
 /// The authorization-code flow's browser steps.
 #[derive(Debug, Clone)]
@@ -154,7 +114,7 @@ impl Flow {
     pub async fn validate(
         &self,
         params: AuthorizeParams,
-    ) -> Result<Result<AuthorizeRequest, Step>, StoreError> {
+    ) -> Result<Result<AuthorizeRequest, Step>, FlowError> {
         let client = match params.client_id.as_deref() {
             // Only a plausible id reaches the store: a NUL, for one, is refused by PostgreSQL, which
             // would turn a bad link into "temporarily unavailable" instead of the error page.
@@ -183,7 +143,7 @@ impl Flow {
         &self,
         params: AuthorizeParams,
         session_secret: Option<&str>,
-    ) -> Result<Step, StoreError> {
+    ) -> Result<Step, FlowError> {
         let req = match self.validate(params).await? {
             Ok(r) => r,
             Err(step) => return Ok(step),
@@ -225,7 +185,7 @@ impl Flow {
         addr: Option<IpAddr>,
         old_session_secret: Option<&str>,
         device_cookie: Option<&str>,
-    ) -> Result<LoginOutcome, StoreError> {
+    ) -> Result<LoginOutcome, FlowError> {
         let no_session = |step| LoginOutcome {
             step,
             new_session: None,
@@ -265,7 +225,7 @@ impl Flow {
                 self.throttle.not_checked(&attempt).await?;
                 return Ok(retry(req, LoginProblem::Busy));
             }
-            Err(LoginError::Store(e)) => return Err(e),
+            Err(LoginError::Store(e)) => return Err(e.into()),
         };
         drop(admission);
         self.throttle.succeeded(&attempt).await?;
@@ -292,82 +252,11 @@ impl Flow {
         })
     }
 
-    /// `POST /consent`: the user's answer. The form must carry the ticket of a consent page this
-    /// server showed to this session for exactly this request, not answered before: the page is only
-    /// shown once `/authorize`'s demands (`prompt=login`, `max_age`) were met, so a copied form (even
-    /// with a valid CSRF token) cannot skip them, and an answer counts once.
-    pub async fn consent(
-        &self,
-        params: AuthorizeParams,
-        session_secret: Option<&str>,
-        ticket: Option<&str>,
-        allow: bool,
-    ) -> Result<Step, StoreError> {
-        let req = match self.validate(params).await? {
-            Ok(r) => r,
-            Err(step) => return Ok(step),
-        };
-        // A user disabled while the page was open is treated as signed out, as at /authorize.
-        let (session, user) = self.signed_in(session_secret).await?;
-        let (Some(session), Some(_)) = (session, user) else {
-            // The session ended (or its user was disabled) while the page was open: sign in again.
-            let username = req.login_hint.clone().unwrap_or_default();
-            return Ok(Step::Login {
-                request: Box::new(req),
-                problem: None,
-                username,
-            });
-        };
-        let taken = match ticket {
-            Some(t) if !t.is_empty() && t.len() <= 128 => {
-                self.store
-                    .take_pending_consent(
-                        &random::sha256(t.as_bytes()),
-                        &session.id,
-                        &req.client.id,
-                        &request_digest(&req),
-                        self.clock.now(),
-                    )
-                    .await?
-            }
-            _ => false,
-        };
-        if !taken {
-            return Ok(Step::Error(
-                "This consent page has expired or was already answered. Go back to the application and start again.",
-            ));
-        }
-        if !allow {
-            return Ok(self.deny(&req, ErrorCode::AccessDenied, "the user denied the request"));
-        }
-        let mut scopes: Vec<String> = self
-            .store
-            .find_consent(&session.user_id, &req.client.id)
-            .await?
-            .map(|c| c.scope.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
-        for s in &req.scopes {
-            if !scopes.contains(s) {
-                scopes.push(s.clone());
-            }
-        }
-        scopes.sort();
-        self.store
-            .save_consent(consent::Model {
-                user_id: session.user_id.clone(),
-                client_id: req.client.id.clone(),
-                scope: scopes.join(" "),
-                updated_at: self.clock.now(),
-            })
-            .await?;
-        self.issue_code(&req, &session).await
-    }
-
     /// The live session behind a cookie secret, and its user if enabled.
     async fn signed_in(
         &self,
         session_secret: Option<&str>,
-    ) -> Result<(Option<Session>, Option<User>), StoreError> {
+    ) -> Result<(Option<Session>, Option<User>), FlowError> {
         let session = match session_secret {
             Some(s) => self.sessions.current(s).await?,
             None => None,
@@ -377,54 +266,6 @@ impl Flow {
             None => None,
         };
         Ok((session, user))
-    }
-
-    async fn after_authentication(
-        &self,
-        req: AuthorizeRequest,
-        session: &Session,
-        user: User,
-    ) -> Result<Step, StoreError> {
-        if self.needs_consent(&req, &user).await? {
-            if req.prompt.none {
-                return Ok(self.deny(&req, ErrorCode::ConsentRequired, "consent is required"));
-            }
-            let ticket = random::token(TICKET_BYTES);
-            let now = self.clock.now();
-            self.store
-                .insert_pending_consent(pending_consent::Model {
-                    ticket_sha256: random::sha256(ticket.as_bytes()),
-                    session_id: session.id.clone(),
-                    client_id: req.client.id.clone(),
-                    request_sha256: request_digest(&req),
-                    created_at: now,
-                    expires_at: now + CONSENT_TTL,
-                    used_at: None,
-                })
-                .await?;
-            return Ok(Step::Consent {
-                request: Box::new(req),
-                user,
-                ticket,
-            });
-        }
-        self.issue_code(&req, session).await
-    }
-
-    /// First-party clients never ask; others ask unless every requested scope was allowed before
-    /// (remembered per user, client and scope set), or when `prompt=consent`.
-    async fn needs_consent(&self, req: &AuthorizeRequest, user: &User) -> Result<bool, StoreError> {
-        if req.client.first_party {
-            return Ok(false);
-        }
-        if req.prompt.consent {
-            return Ok(true);
-        }
-        let granted = self.store.find_consent(&user.id, &req.client.id).await?;
-        Ok(!granted.is_some_and(|c| {
-            let have: Vec<&str> = c.scope.split_whitespace().collect();
-            req.scopes.iter().all(|s| have.contains(&s.as_str()))
-        }))
     }
 
     fn deny(&self, req: &AuthorizeRequest, code: ErrorCode, why: &'static str) -> Step {
@@ -442,7 +283,7 @@ impl Flow {
         &self,
         req: &AuthorizeRequest,
         session: &Session,
-    ) -> Result<Step, StoreError> {
+    ) -> Result<Step, FlowError> {
         let now = self.clock.now();
         // Codes are kept a day (for replay detection): a signed-in browser may not mint them without
         // bound. Signing in to dozens of apps a minute is still far below the cap.
@@ -460,18 +301,18 @@ impl Flow {
         }
         let code = random::token(CODE_BYTES);
         self.store
-            .insert_code(authorization_code::Model {
+            .insert_code(CodeRecord {
                 code_sha256: random::sha256(code.as_bytes()),
                 client_id: req.client.id.clone(),
                 user_id: session.user_id.clone(),
                 session_id: session.id.clone(),
                 redirect_uri: req.redirect_uri.clone(),
-                scope: req.scopes.join(" "),
-                resources: req.resources.join(" "),
+                scope: req.scopes.clone(),
+                resources: req.resources.clone(),
                 nonce: req.nonce.clone(),
                 code_challenge: req.code_challenge.clone(),
                 auth_time: session.auth_time,
-                amr: session.amr.join(" "),
+                amr: session.amr.clone(),
                 created_at: now,
                 expires_at: now + self.code_ttl,
                 used_at: None,
@@ -487,18 +328,4 @@ impl Flow {
             &self.issuer,
         )))
     }
-}
-
-/// SHA-256 of a request's parameters, as the forms carry them: a consent ticket is good for exactly
-/// the request it was shown for.
-fn request_digest(req: &AuthorizeRequest) -> Vec<u8> {
-    let mut buf = Vec::new();
-    for (k, v) in req.params.pairs() {
-        // Length-prefixed, so no two different lists encode alike.
-        for part in [k.as_bytes(), v.as_bytes()] {
-            buf.extend_from_slice(&(part.len() as u64).to_be_bytes());
-            buf.extend_from_slice(part);
-        }
-    }
-    random::sha256(&buf)
 }

@@ -1,0 +1,201 @@
+//! Resource indicators (RFC 8707) and the audience of an access token built from them.
+
+use std::fmt;
+use std::ops::Deref;
+
+use super::unique_words;
+
+/// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component". The error is a phrase
+/// that follows "resource" in a message.
+pub fn validate_resource(r: &str) -> Result<(), &'static str> {
+    let Some((scheme, rest)) = r.split_once(':') else {
+        return Err("must be an absolute URI");
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    if !scheme_ok || rest.is_empty() {
+        return Err("must be an absolute URI");
+    }
+    if r.contains('#') {
+        return Err("must not contain a fragment");
+    }
+    if r.len() > 2048 || r.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err("must be at most 2048 printable characters without spaces");
+    }
+    Ok(())
+}
+
+/// Resource indicators in the order first given, each once. Displays space-separated (as stored)
+/// and derefs to the URIs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Resources(Vec<String>);
+
+/// Why a requested `resource` is refused (`invalid_target`, RFC 8707 §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceError {
+    /// Not an absolute URI without a fragment: the phrase says why.
+    Invalid(&'static str),
+    /// A valid URI the client may not obtain tokens for.
+    NotAllowed,
+}
+
+/// An access token would have no audience (RFC 9068 §3 requires `aud`): `invalid_target`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoAudience;
+
+impl Resources {
+    /// The `resource` parameters of a request (RFC 8707 §2; the parameter may repeat), each valid
+    /// and among `allowed`, checked in order; repeats are dropped.
+    pub fn parse_allowed<'a>(
+        asked: impl IntoIterator<Item = &'a String>,
+        allowed: &Resources,
+    ) -> Result<Self, ResourceError> {
+        let mut out = Resources::default();
+        for r in asked {
+            validate_resource(r).map_err(ResourceError::Invalid)?;
+            if !allowed.contains(r) {
+                return Err(ResourceError::NotAllowed);
+            }
+            if !out.contains(r) {
+                out.0.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The resources of a space-separated list, as stored.
+    pub fn from_words(s: &str) -> Self {
+        Self(unique_words(s.split_whitespace()))
+    }
+
+    /// Whether `uri` is among them.
+    pub fn contains(&self, uri: &str) -> bool {
+        self.0.iter().any(|r| r == uri)
+    }
+
+    /// The audience of an access token (RFC 8707 §2, RFC 9068 §3): the resources asked for, or,
+    /// when none were, every resource the client is `registered` for; plus our `userinfo` endpoint
+    /// when the token is for OpenID Connect. [`NoAudience`] when that leaves nothing.
+    pub fn audience(
+        &self,
+        registered: &Resources,
+        userinfo: Option<&str>,
+    ) -> Result<Vec<String>, NoAudience> {
+        let mut audience = if self.0.is_empty() {
+            registered.0.clone()
+        } else {
+            self.0.clone()
+        };
+        audience.extend(userinfo.map(str::to_owned));
+        if audience.is_empty() {
+            return Err(NoAudience);
+        }
+        Ok(audience)
+    }
+}
+
+impl Deref for Resources {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Resources {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(" "))
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Resources {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        let mut out = Resources::default();
+        for r in iter {
+            if !out.contains(r.as_ref()) {
+                out.0.push(r.as_ref().to_owned());
+            }
+        }
+        out
+    }
+}
+
+impl From<Vec<String>> for Resources {
+    fn from(v: Vec<String>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_absolute_uris_without_fragments() {
+        assert_eq!(validate_resource("https://api.example.com/v1"), Ok(()));
+        assert_eq!(validate_resource("urn:example:api"), Ok(()));
+        assert_eq!(validate_resource("https://api.example.com/orders"), Ok(()));
+        assert_eq!(validate_resource("urn:example:inventory"), Ok(()));
+        assert!(validate_resource("/relative").is_err());
+        for bad in [
+            "relative/path",
+            "https://api#frag",
+            ":x",
+            "1http://x",
+            "https://a b",
+            "x:",
+        ] {
+            assert!(validate_resource(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn own(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn requested_resources_are_checked_in_order_and_deduplicated() {
+        let allowed = Resources::from(own(&["https://a", "https://b"]));
+        let asked = own(&["https://b", "https://a", "https://b"]);
+        let r = Resources::parse_allowed(&asked, &allowed);
+        assert_eq!(
+            r.as_ref().map(ToString::to_string),
+            Ok("https://b https://a".into())
+        );
+        let round = r.map(|r| Resources::from_words(&r.to_string()));
+        assert_eq!(round.map(|r| r.len()), Ok(2), "round trip");
+        assert_eq!(
+            Resources::parse_allowed(&own(&["https://c"]), &allowed),
+            Err(ResourceError::NotAllowed)
+        );
+        assert_eq!(
+            Resources::parse_allowed(&own(&["relative", "https://c"]), &allowed),
+            Err(ResourceError::Invalid("must be an absolute URI"))
+        );
+        assert_eq!(
+            Resources::parse_allowed(&own(&[]), &allowed),
+            Ok(Resources::default())
+        );
+    }
+
+    #[test]
+    fn the_audience_is_the_request_else_the_registration_plus_userinfo() {
+        let registered = Resources::from(own(&["https://a", "https://b"]));
+        let asked = Resources::from(own(&["https://b"]));
+        assert_eq!(asked.audience(&registered, None), Ok(own(&["https://b"])));
+        assert_eq!(
+            Resources::default().audience(&registered, Some("https://idp/userinfo")),
+            Ok(own(&["https://a", "https://b", "https://idp/userinfo"]))
+        );
+        assert_eq!(
+            Resources::default().audience(&Resources::default(), Some("u")),
+            Ok(own(&["u"]))
+        );
+        assert_eq!(
+            Resources::default().audience(&Resources::default(), None),
+            Err(NoAudience)
+        );
+    }
+}
