@@ -5,9 +5,65 @@ use std::io::{IsTerminal, Write};
 use anyhow::bail;
 use serde_json::json;
 
-use super::{PasswordInput, UserCommand};
+use clap::Subcommand;
+
+use super::{JsonFlag, PasswordInput};
 use crate::app::App;
 use crate::domain::users::{NewUser, User};
+
+/// `user ...`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (asks for a password unless `--no-password`).
+    Create {
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the password as one line from standard input instead of prompting.
+        #[arg(long, conflicts_with = "no_password")]
+        password_stdin: bool,
+        /// Create the user without a password (cannot sign in until one is set).
+        #[arg(long)]
+        no_password: bool,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List users.
+    List(JsonFlag),
+    /// Show one user.
+    Show {
+        /// Login name.
+        username: String,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Refuse sign-in for a user.
+    Disable {
+        /// Login name.
+        username: String,
+    },
+    /// Allow sign-in again.
+    Enable {
+        /// Login name.
+        username: String,
+    },
+    /// Set a new password (prompted, or one line from standard input).
+    SetPassword {
+        /// Login name.
+        username: String,
+        /// Read the password as one line from standard input instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
 
 /// Reads a password: one line of the input with `--password-stdin`, else a terminal prompt (twice).
 fn read_password(from_stdin: bool, input: &mut PasswordInput<'_>) -> anyhow::Result<String> {

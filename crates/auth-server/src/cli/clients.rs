@@ -1,0 +1,246 @@
+//! `auth-server client ...`: registering, listing, enabling and disabling clients, and rotating
+//! their secrets.
+
+use std::io::Write;
+
+use anyhow::bail;
+use auth_core::Alg;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::JsonFlag;
+use crate::app::App;
+use crate::domain::clients::{Client, NewClient, RegistryError};
+
+/// `client ...`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its secret once (a public client has none).
+    Create(CreateClient),
+    /// List clients.
+    List(JsonFlag),
+    /// Show one client.
+    Show {
+        /// Client id.
+        id: String,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Disable a client: it can no longer authenticate.
+    Disable {
+        /// Client id.
+        id: String,
+    },
+    /// Re-enable a disabled client.
+    Enable {
+        /// Client id.
+        id: String,
+    },
+    /// Issue a new secret; the old one stops working. Prints the new secret once. Refused for a
+    /// public client, which has no secret.
+    RotateSecret {
+        /// Client id.
+        id: String,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+/// `client create` options.
+#[derive(Debug, Args)]
+pub struct CreateClient {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Client id (default: random).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Access-token signing algorithm: ES256 or RS256.
+    #[arg(long, default_value = "ES256")]
+    pub alg: Alg,
+    /// A scope the client may request (repeatable).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// A scope granted when the request names none (repeatable; must also be allowed).
+    #[arg(long = "default-scope")]
+    pub default_scopes: Vec<String>,
+    /// A resource indicator (RFC 8707) the client may get tokens for (repeatable).
+    #[arg(long = "resource")]
+    pub resources: Vec<String>,
+    /// A redirection URI for the authorization-code flow (repeatable): https, http only on
+    /// 127.0.0.1 / `[::1]` / localhost, or a private-use scheme like com.example.app:/cb; no fragment.
+    #[arg(long = "redirect-uri", value_name = "URI")]
+    pub redirect_uris: Vec<String>,
+    /// A URI the client may be sent back to after logout (repeatable; same rules).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (browser or native app): no secret, must use PKCE.
+    #[arg(long)]
+    pub public: bool,
+    /// A first-party client: users are not asked for consent.
+    #[arg(long)]
+    pub first_party: bool,
+    /// Issue a refresh token from the authorization code even without the offline_access scope.
+    #[arg(long)]
+    pub always_refresh: bool,
+    /// May introspect any access token (RFC 7662 §4); without it, only tokens issued to this client
+    /// or meant for one of its --resource values.
+    #[arg(long)]
+    pub introspect_any: bool,
+    /// Output format.
+    #[command(flatten)]
+    pub json: JsonFlag,
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id, "name": c.name, "enabled": c.enabled, "alg": c.alg,
+        "allowed_scopes": c.allowed_scopes, "default_scopes": c.default_scopes,
+        "allowed_resources": c.allowed_resources, "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris, "public": c.public,
+        "first_party": c.first_party, "always_refresh": c.always_refresh,
+        "introspect_any": c.introspect_any,
+        "created_at": c.created_at, "updated_at": c.updated_at,
+    })
+}
+
+fn client_line(c: &Client) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
+         post_logout_redirect_uris=[{}] first_party={} always_refresh={} introspect_any={}",
+        c.id,
+        if c.enabled { "enabled" } else { "DISABLED" },
+        c.alg,
+        c.name,
+        c.allowed_scopes.join(" "),
+        c.default_scopes.join(" "),
+        c.allowed_resources.join(" "),
+        if c.public { "public" } else { "confidential" },
+        c.redirect_uris.join(" "),
+        c.post_logout_redirect_uris.join(" "),
+        c.first_party,
+        c.always_refresh,
+        c.introspect_any
+    )
+}
+
+pub(super) async fn client(
+    app: &App,
+    cmd: ClientCommand,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create(c) => {
+            let new = NewClient {
+                id: c.id,
+                name: c.name,
+                alg: c.alg,
+                allowed_scopes: c.scopes,
+                default_scopes: c.default_scopes,
+                allowed_resources: c.resources,
+                redirect_uris: c.redirect_uris,
+                post_logout_redirect_uris: c.post_logout_redirect_uris,
+                public: c.public,
+                first_party: c.first_party,
+                always_refresh: c.always_refresh,
+                introspect_any: c.introspect_any,
+            };
+            let (client, secret) = match app.clients.create(new).await {
+                Ok(x) => x,
+                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(e) => bail!("{e}"),
+            };
+            if c.json.json {
+                let mut v = client_json(&client);
+                if let Some(secret) = &secret {
+                    v["client_secret"] = json!(secret);
+                }
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(out, "client_id:     {}", client.id)?;
+                match &secret {
+                    Some(secret) => {
+                        writeln!(out, "client_secret: {secret}")?;
+                        writeln!(out, "(the secret is shown only now; store it safely)")?;
+                    }
+                    None => writeln!(out, "(a public client: it has no secret and must use PKCE)")?,
+                }
+                for uri in &client.redirect_uris {
+                    writeln!(out, "redirect_uri:  {uri}")?;
+                }
+                for uri in &client.post_logout_redirect_uris {
+                    writeln!(out, "post_logout_redirect_uri: {uri}")?;
+                }
+                if client.first_party {
+                    writeln!(out, "(first party: users are not asked for consent)")?;
+                }
+                if client.always_refresh {
+                    writeln!(
+                        out,
+                        "(always refresh: the code grant issues a refresh token without offline_access)"
+                    )?;
+                }
+            }
+        }
+        ClientCommand::List(j) => {
+            let list = app.clients.list().await?;
+            if j.json {
+                writeln!(
+                    out,
+                    "{}",
+                    json!(list.iter().map(client_json).collect::<Vec<_>>())
+                )?;
+            } else {
+                for c in &list {
+                    writeln!(out, "{}", client_line(c))?;
+                }
+            }
+        }
+        ClientCommand::Show { id, json: j } => {
+            let Some(c) = app.clients.get(&id).await? else {
+                bail!("no client {id:?}");
+            };
+            if j.json {
+                writeln!(out, "{}", client_json(&c))?;
+            } else {
+                writeln!(out, "{}", client_line(&c))?;
+            }
+        }
+        ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
+        ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,
+        ClientCommand::RotateSecret { id, json: j } => {
+            let secret = match app.clients.rotate_secret(&id).await {
+                Ok(Some(secret)) => secret,
+                Ok(None) => bail!("no client {id:?}"),
+                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(e) => bail!("{e}"),
+            };
+            if j.json {
+                writeln!(out, "{}", json!({"client_id": id, "client_secret": secret}))?;
+            } else {
+                writeln!(out, "client_id:     {id}\nclient_secret: {secret}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn set_enabled(
+    app: &App,
+    id: &str,
+    enabled: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if !app.clients.set_enabled(id, enabled).await? {
+        bail!("no client {id:?}");
+    }
+    let state = if enabled { "enabled" } else { "disabled" };
+    writeln!(
+        out,
+        "client {id} {state} (running servers see it within {} s)",
+        app.config.clients.cache_ttl_secs
+    )?;
+    Ok(())
+}
