@@ -11,6 +11,7 @@ use serde_json::json;
 use super::response::{conditional, json_doc};
 use super::state::Documents;
 use crate::config::Config;
+use crate::domain::values::Issuer;
 
 /// Media type of a JWK Set (RFC 7517 §8.5.1).
 pub const JWKS_CONTENT_TYPE: &str = "application/jwk-set+json";
@@ -27,18 +28,18 @@ pub struct Metadata {
 impl Metadata {
     /// Renders both documents. Only what is implemented is listed.
     pub fn render(config: &Config) -> Self {
-        let iss = &config.server.issuer;
+        let iss = Issuer::new(&config.server.issuer);
         let algs = ["ES256", "RS256"];
         let base = json!({
-            "issuer": iss,
-            "authorization_endpoint": format!("{iss}/authorize"),
-            "token_endpoint": format!("{iss}/token"),
-            "jwks_uri": format!("{iss}/jwks"),
-            "revocation_endpoint": format!("{iss}/revoke"),
-            "introspection_endpoint": format!("{iss}/introspect"),
+            "issuer": iss.as_str(),
+            "authorization_endpoint": iss.authorize(),
+            "token_endpoint": iss.token(),
+            "jwks_uri": iss.jwks(),
+            "revocation_endpoint": iss.revocation(),
+            "introspection_endpoint": iss.introspection(),
             // Not registered metadata (RFC 8414 §2 allows extensions): the revocation feed that
             // auth-verifier polls.
-            "revocation_feed_endpoint": format!("{iss}/revocations"),
+            "revocation_feed_endpoint": iss.revocation_feed(),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
@@ -61,11 +62,8 @@ impl Metadata {
             // REQUIRED by OpenID Connect Discovery 1.0 §3.
             o.insert("subject_types_supported".into(), json!(["public"]));
             o.insert("id_token_signing_alg_values_supported".into(), json!(algs));
-            o.insert("userinfo_endpoint".into(), json!(format!("{iss}/userinfo")));
-            o.insert(
-                "end_session_endpoint".into(),
-                json!(format!("{iss}/logout")),
-            );
+            o.insert("userinfo_endpoint".into(), json!(iss.userinfo()));
+            o.insert("end_session_endpoint".into(), json!(iss.end_session()));
             o.insert(
                 "claims_supported".into(),
                 json!([

@@ -15,6 +15,7 @@ use crate::domain::keys::KeyManager;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::random;
 use crate::domain::users::Users;
+use crate::domain::values::{Issuer, Scopes};
 use crate::store::{Store, StoreError};
 
 /// Why userinfo refused a token (RFC 6750 §3.1).
@@ -91,7 +92,7 @@ impl TokenAdmin {
             keys,
             clock,
             issuer: issuer.to_owned(),
-            userinfo_audience: format!("{issuer}/userinfo"),
+            userinfo_audience: Issuer::new(issuer).userinfo(),
         }
     }
 
@@ -312,12 +313,8 @@ impl TokenAdmin {
         if self.store.is_access_token_revoked(jti).await? {
             return Err(UserinfoError::InvalidToken);
         }
-        let scopes: Vec<String> = str_claim(&claims, "scope")
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect();
-        if !scopes.iter().any(|s| s == "openid") {
+        let scopes = Scopes::from_words(str_claim(&claims, "scope").unwrap_or_default());
+        if !scopes.has_openid() {
             return Err(UserinfoError::InsufficientScope);
         }
         let sub = str_claim(&claims, "sub").ok_or(UserinfoError::InvalidToken)?;
