@@ -8,9 +8,9 @@ use auth_core::Alg;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::JsonFlag;
+use super::{JsonFlag, print_list, print_one};
 use crate::app::App;
-use crate::domain::clients::{Client, NewClient, RegistryError};
+use crate::domain::clients::{Client, ClientError, NewClient};
 
 /// `client ...`
 #[derive(Debug, Subcommand)]
@@ -149,7 +149,7 @@ pub(super) async fn client(
             };
             let (client, secret) = match app.clients.create(new).await {
                 Ok(x) => x,
-                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(ClientError::Store(e)) => return Err(e.into()),
                 Err(e) => bail!("{e}"),
             };
             if c.json.json {
@@ -186,27 +186,13 @@ pub(super) async fn client(
         }
         ClientCommand::List(j) => {
             let list = app.clients.list().await?;
-            if j.json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!(list.iter().map(client_json).collect::<Vec<_>>())
-                )?;
-            } else {
-                for c in &list {
-                    writeln!(out, "{}", client_line(c))?;
-                }
-            }
+            print_list(out, j, &list, client_json, client_line)?;
         }
         ClientCommand::Show { id, json: j } => {
             let Some(c) = app.clients.get(&id).await? else {
                 bail!("no client {id:?}");
             };
-            if j.json {
-                writeln!(out, "{}", client_json(&c))?;
-            } else {
-                writeln!(out, "{}", client_line(&c))?;
-            }
+            print_one(out, j, &*c, client_json, client_line)?;
         }
         ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
         ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,
@@ -214,7 +200,7 @@ pub(super) async fn client(
             let secret = match app.clients.rotate_secret(&id).await {
                 Ok(Some(secret)) => secret,
                 Ok(None) => bail!("no client {id:?}"),
-                Err(RegistryError::Store(e)) => return Err(e.into()),
+                Err(ClientError::Store(e)) => return Err(e.into()),
                 Err(e) => bail!("{e}"),
             };
             if j.json {

@@ -61,6 +61,40 @@ pub struct JsonFlag {
     pub json: bool,
 }
 
+/// Writes `items` as one JSON array with `--json`, else one line each.
+fn print_list<T>(
+    out: &mut dyn Write,
+    j: JsonFlag,
+    items: &[T],
+    json: fn(&T) -> serde_json::Value,
+    line: fn(&T) -> String,
+) -> std::io::Result<()> {
+    if j.json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::Value::Array(items.iter().map(json).collect())
+        )
+    } else {
+        items.iter().try_for_each(|i| writeln!(out, "{}", line(i)))
+    }
+}
+
+/// Writes `item` as a JSON object with `--json`, else as a line.
+fn print_one<T>(
+    out: &mut dyn Write,
+    j: JsonFlag,
+    item: &T,
+    json: fn(&T) -> serde_json::Value,
+    line: fn(&T) -> String,
+) -> std::io::Result<()> {
+    if j.json {
+        writeln!(out, "{}", json(item))
+    } else {
+        writeln!(out, "{}", line(item))
+    }
+}
+
 /// Where a command reads passwords from.
 pub enum PasswordInput<'a> {
     /// Lines of this reader (standard input, or a test's buffer), for `--password-stdin`.

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use clap::Subcommand;
 
-use super::{JsonFlag, PasswordInput};
+use super::{JsonFlag, PasswordInput, print_list, print_one};
 use crate::app::App;
 use crate::domain::users::{NewUser, User};
 
@@ -152,27 +152,13 @@ pub(super) async fn run(
         }
         UserCommand::List(j) => {
             let list = app.users.list().await?;
-            if j.json {
-                writeln!(
-                    out,
-                    "{}",
-                    json!(list.iter().map(user_json).collect::<Vec<_>>())
-                )?;
-            } else {
-                for u in &list {
-                    writeln!(out, "{}", user_line(u))?;
-                }
-            }
+            print_list(out, j, &list, user_json, user_line)?;
         }
         UserCommand::Show { username, json: j } => {
             let Some(u) = app.users.find(&username).await? else {
                 bail!("no user named {username:?}");
             };
-            if j.json {
-                writeln!(out, "{}", user_json(&u))?;
-            } else {
-                writeln!(out, "{}", user_line(&u))?;
-            }
+            print_one(out, j, &u, user_json, user_line)?;
         }
         UserCommand::Disable { username } => {
             app.users.set_disabled(&username, true).await?;

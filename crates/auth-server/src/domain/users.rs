@@ -199,7 +199,7 @@ impl Users {
     }
 
     /// Every user.
-    pub async fn list(&self) -> Result<Vec<User>, StoreError> {
+    pub async fn list(&self) -> Result<Vec<User>, UserError> {
         Ok(self
             .store
             .list_users()
@@ -210,7 +210,7 @@ impl Users {
     }
 
     /// One user by login name.
-    pub async fn find(&self, username: &str) -> Result<Option<User>, StoreError> {
+    pub async fn find(&self, username: &str) -> Result<Option<User>, UserError> {
         Ok(self
             .store
             .find_user_by_username(username)
@@ -220,7 +220,7 @@ impl Users {
     }
 
     /// One user by subject id.
-    pub async fn get(&self, id: &str) -> Result<Option<User>, StoreError> {
+    pub async fn get(&self, id: &str) -> Result<Option<User>, UserError> {
         Ok(self.store.find_user(id).await?.as_ref().map(User::from))
     }
 

@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::pages;
+use crate::domain::clients::ClientError;
 use crate::domain::oauth_error::OAuthError;
 use crate::domain::sso::flow::FlowError;
+use crate::domain::sso::tokens_admin::TokenAdminError;
 
 /// `WWW-Authenticate` for a failed client authentication (RFC 6749 §5.2, RFC 7617).
 const BASIC_CHALLENGE: &str = "Basic realm=\"auth-server\", charset=\"UTF-8\"";
@@ -94,4 +96,33 @@ pub fn unavailable(e: &dyn std::fmt::Display) -> Response {
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     res
+}
+
+/// Client lookup and authentication at an OAuth endpoint: a refusal is `invalid_client` (RFC 6749
+/// §5.2), a storage failure 503 (logged here).
+impl From<ClientError> for OAuthError {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Rejected => OAuthError::invalid_client(),
+            ClientError::Store(e) => {
+                tracing::warn!(error = %e, "client lookup failed");
+                OAuthError::unavailable()
+            }
+            // An operator's errors; no endpoint registers clients.
+            other => {
+                tracing::error!(error = %other, "unexpected client registry error");
+                OAuthError::server_error()
+            }
+        }
+    }
+}
+
+/// Introspection and userinfo at their endpoints: a token refused by userinfo is answered with its
+/// RFC 6750 challenge by the handler before this; what is left is a storage failure, 503 (logged
+/// here).
+impl From<TokenAdminError> for OAuthError {
+    fn from(e: TokenAdminError) -> Self {
+        tracing::warn!(error = %e, "token administration failed");
+        OAuthError::unavailable()
+    }
 }

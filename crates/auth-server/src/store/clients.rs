@@ -53,14 +53,8 @@ impl Store {
         enabled: bool,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let Some(row) = self.find_client_row(client_id).await? else {
-            return Ok(false);
-        };
-        let mut active: ActiveModel = row.into();
-        active.enabled = Set(enabled);
-        active.updated_at = Set(now);
-        active.update(self.conn()).await?;
-        Ok(true)
+        self.update_client(client_id, now, |c| c.enabled = Set(enabled))
+            .await
     }
 
     /// Replaces the secret digest; returns false if no such client.
@@ -70,11 +64,23 @@ impl Store {
         secret_sha256: Vec<u8>,
         now: i64,
     ) -> Result<bool, StoreError> {
+        self.update_client(client_id, now, |c| c.secret_sha256 = Set(secret_sha256))
+            .await
+    }
+
+    /// Reads client `client_id`, applies `change` and `updated_at`, and writes it back; false if
+    /// no such client.
+    async fn update_client(
+        &self,
+        client_id: &str,
+        now: i64,
+        change: impl FnOnce(&mut ActiveModel),
+    ) -> Result<bool, StoreError> {
         let Some(row) = self.find_client_row(client_id).await? else {
             return Ok(false);
         };
         let mut active: ActiveModel = row.into();
-        active.secret_sha256 = Set(secret_sha256);
+        change(&mut active);
         active.updated_at = Set(now);
         active.update(self.conn()).await?;
         Ok(true)

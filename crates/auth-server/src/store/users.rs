@@ -56,17 +56,8 @@ impl Store {
         phc: String,
         now: i64,
     ) -> Result<(), StoreError> {
-        Entity::update_many()
-            .col_expr(Column::PasswordHash, Expr::value(phc))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .col_expr(
-                Column::SecurityStamp,
-                Expr::col(Column::SecurityStamp).add(1),
-            )
-            .filter(Column::Id.eq(id))
-            .exec(self.conn())
-            .await?;
-        Ok(())
+        self.change_standing(id, Column::PasswordHash, phc, now)
+            .await
     }
 
     /// Replaces a password hash made with weaker parameters by `new`, the same password hashed with
@@ -94,8 +85,21 @@ impl Store {
         disabled: bool,
         now: i64,
     ) -> Result<(), StoreError> {
+        self.change_standing(id, Column::Disabled, disabled, now)
+            .await
+    }
+
+    /// Sets `column` of user `id` to `value`, with `updated_at`, and moves its security stamp: one
+    /// statement.
+    async fn change_standing(
+        &self,
+        id: &str,
+        column: Column,
+        value: impl Into<sea_orm::Value>,
+        now: i64,
+    ) -> Result<(), StoreError> {
         Entity::update_many()
-            .col_expr(Column::Disabled, Expr::value(disabled))
+            .col_expr(column, Expr::value(value))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .col_expr(
                 Column::SecurityStamp,

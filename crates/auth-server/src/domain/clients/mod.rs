@@ -101,20 +101,13 @@ pub struct NewClient {
     pub introspect_any: bool,
 }
 
-/// Why client authentication failed (all become `invalid_client` on the wire).
+/// Why the client registry refused or failed: for client authentication ([`ClientError::Rejected`],
+/// `invalid_client` on the wire, RFC 6749 §5.2) and for an operator's request.
 #[derive(Debug, thiserror::Error)]
-pub enum AuthnError {
-    /// No such client, wrong secret, or disabled.
+pub enum ClientError {
+    /// Client authentication failed: no such client, wrong secret, or disabled.
     #[error("client authentication failed")]
     Rejected,
-    /// Storage is down.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// An operator's request was not valid.
-#[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
     /// Invalid input, with a message for the operator.
     #[error("{0}")]
     Invalid(String),
@@ -128,7 +121,7 @@ pub enum RegistryError {
     PublicClient(String),
     /// Storage failed.
     #[error(transparent)]
-    Store(StoreError),
+    Store(#[from] StoreError),
 }
 
 /// Clients, cached.
@@ -155,7 +148,7 @@ impl ClientRegistry {
     }
 
     /// The client `id`, from the cache or the database.
-    pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+    pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, ClientError> {
         // An id no client can have is answered without a lookup (and a NUL byte never reaches
         // PostgreSQL, which would refuse the query).
         if validate_client_id(id).is_err() {
@@ -171,18 +164,18 @@ impl ClientRegistry {
                 Ok(store.find_client(&key).await?.map(Arc::new))
             })
             .await
-            .map_err(|e: Arc<StoreError>| StoreError::from(e))
+            .map_err(|e: Arc<StoreError>| StoreError::from(e).into())
     }
 
     /// Authenticates with a client secret (RFC 6749 §2.3.1).
-    pub async fn authenticate(&self, id: &str, secret: &str) -> Result<Arc<Client>, AuthnError> {
+    pub async fn authenticate(&self, id: &str, secret: &str) -> Result<Arc<Client>, ClientError> {
         if id.is_empty() || id.len() > MAX_CLIENT_ID_LEN || secret.len() > MAX_SECRET_LEN {
-            return Err(AuthnError::Rejected);
+            return Err(ClientError::Rejected);
         }
         let Some(client) = self.get(id).await? else {
             // Same work as a wrong secret, so timing does not separate the two.
             let _ = random::secret_matches(secret, &[0u8; 32]);
-            return Err(AuthnError::Rejected);
+            return Err(ClientError::Rejected);
         };
         // Hashed even for a public client, so timing does not tell it apart either. A public
         // client's digest is empty and a 32-byte digest never equals it, but it is refused explicitly.
@@ -190,13 +183,13 @@ impl ClientRegistry {
         if secret_ok && client.enabled && !client.public && !client.secret_sha256.is_empty() {
             Ok(client)
         } else {
-            Err(AuthnError::Rejected)
+            Err(ClientError::Rejected)
         }
     }
 
     /// Registers a client; returns it with its secret, which is not stored and cannot be shown again.
     /// A public client gets no secret (`None`) and an empty stored digest.
-    pub async fn create(&self, new: NewClient) -> Result<(Client, Option<String>), RegistryError> {
+    pub async fn create(&self, new: NewClient) -> Result<(Client, Option<String>), ClientError> {
         let id = match new.id {
             Some(id) => id,
             None => random::token(16),
@@ -208,10 +201,10 @@ impl ClientRegistry {
             .store
             .find_user(&id)
             .await
-            .map_err(RegistryError::Store)?
+            .map_err(ClientError::from)?
             .is_some()
         {
-            return Err(RegistryError::Invalid(format!(
+            return Err(ClientError::Invalid(format!(
                 "client id {id:?} is the subject id of a user; choose another"
             )));
         }
@@ -223,13 +216,13 @@ impl ClientRegistry {
             .iter()
             .find(|s| !new.allowed_scopes.contains(s))
         {
-            return Err(RegistryError::Invalid(format!(
+            return Err(ClientError::Invalid(format!(
                 "default scope {extra:?} is not among the allowed scopes"
             )));
         }
         for r in &new.allowed_resources {
             validate_resource(r)
-                .map_err(|p| RegistryError::Invalid(format!("resource {r:?} {p}")))?;
+                .map_err(|p| ClientError::Invalid(format!("resource {r:?} {p}")))?;
         }
         let redirect_uris = checked_uris("redirect URI", new.redirect_uris)?;
         let post_logout_redirect_uris =
@@ -262,20 +255,20 @@ impl ClientRegistry {
         };
         match self.store.insert_client(&client).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(RegistryError::Exists(id)),
-            Err(e) => return Err(RegistryError::Store(e)),
+            Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
+            Err(e) => return Err(ClientError::Store(e)),
         }
         self.cache.invalidate(&id).await;
         Ok((client, secret))
     }
 
     /// Every client.
-    pub async fn list(&self) -> Result<Vec<Client>, StoreError> {
-        self.store.list_clients().await
+    pub async fn list(&self) -> Result<Vec<Client>, ClientError> {
+        Ok(self.store.list_clients().await?)
     }
 
     /// Enables or disables; false if no such client.
-    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<bool, StoreError> {
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<bool, ClientError> {
         let found = self
             .store
             .set_client_enabled(id, enabled, self.clock.now())
@@ -285,18 +278,18 @@ impl ClientRegistry {
     }
 
     /// Issues a new secret (the old one stops working); `None` if no such client.
-    /// [`RegistryError::PublicClient`] for a public client, which never has a secret.
-    pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, RegistryError> {
+    /// [`ClientError::PublicClient`] for a public client, which never has a secret.
+    pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, ClientError> {
         let Some(row) = self
             .store
             .find_client(id)
             .await
-            .map_err(RegistryError::Store)?
+            .map_err(ClientError::from)?
         else {
             return Ok(None);
         };
         if row.public {
-            return Err(RegistryError::PublicClient(id.to_owned()));
+            return Err(ClientError::PublicClient(id.to_owned()));
         }
         let secret = random::token(SECRET_BYTES);
         let digest = random::sha256(secret.as_bytes());
@@ -304,18 +297,18 @@ impl ClientRegistry {
             .store
             .set_client_secret(id, digest, self.clock.now())
             .await
-            .map_err(RegistryError::Store)?;
+            .map_err(ClientError::from)?;
         self.cache.invalidate(id).await;
         Ok(found.then_some(secret))
     }
 }
 
 /// Validates each URI (`what` names them in the error) and drops exact duplicates, keeping order.
-fn checked_uris(what: &str, uris: Vec<String>) -> Result<Vec<String>, RegistryError> {
+fn checked_uris(what: &str, uris: Vec<String>) -> Result<Vec<String>, ClientError> {
     let mut out: Vec<String> = Vec::with_capacity(uris.len());
     for uri in uris {
         validate_redirect_uri(&uri)
-            .map_err(|p| RegistryError::Invalid(format!("{what} {uri:?} {p}")))?;
+            .map_err(|p| ClientError::Invalid(format!("{what} {uri:?} {p}")))?;
         if !out.contains(&uri) {
             out.push(uri);
         }

@@ -58,14 +58,14 @@ async fn public_clients_have_no_secret_and_never_authenticate() {
     for s in ["", "x", random::token(SECRET_BYTES).as_str()] {
         assert!(matches!(
             reg.authenticate("spa", s).await,
-            Err(AuthnError::Rejected)
+            Err(ClientError::Rejected)
         ));
     }
     // An empty stored digest never matches, even without the explicit public check.
     assert!(!random::secret_matches("", &[]));
     assert!(matches!(
         reg.rotate_secret("spa").await,
-        Err(RegistryError::PublicClient(id)) if id == "spa"
+        Err(ClientError::PublicClient(id)) if id == "spa"
     ));
     assert!(reg.rotate_secret("nobody").await.unwrap().is_none());
 }

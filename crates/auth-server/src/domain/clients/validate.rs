@@ -1,7 +1,7 @@
 //! Validation of what an operator registers: client ids, scope tokens, resource indicators and
 //! redirect URIs.
 
-use super::{MAX_CLIENT_ID_LEN, RegistryError};
+use super::{ClientError, MAX_CLIENT_ID_LEN};
 pub use crate::domain::values::{is_scope_token, validate_resource};
 
 /// Longest redirect URI accepted (RFC 8252 leaves it open; browsers cope with 2048 everywhere).
@@ -130,7 +130,7 @@ fn authority_host(rest: &str) -> Result<&str, &'static str> {
     Ok(host)
 }
 
-pub(super) fn validate_client_id(id: &str) -> Result<(), RegistryError> {
+pub(super) fn validate_client_id(id: &str) -> Result<(), ClientError> {
     let ok = !id.is_empty()
         && id.len() <= MAX_CLIENT_ID_LEN
         && id
@@ -139,17 +139,17 @@ pub(super) fn validate_client_id(id: &str) -> Result<(), RegistryError> {
     if ok {
         Ok(())
     } else {
-        Err(RegistryError::Invalid(format!(
+        Err(ClientError::Invalid(format!(
             "client id {id:?} must be 1-255 characters of A-Z a-z 0-9 - _ . ~"
         )))
     }
 }
 
-pub(super) fn validate_scope_token(s: &str) -> Result<(), RegistryError> {
+pub(super) fn validate_scope_token(s: &str) -> Result<(), ClientError> {
     if is_scope_token(s) {
         Ok(())
     } else {
-        Err(RegistryError::Invalid(format!(
+        Err(ClientError::Invalid(format!(
             "{s:?} is not a valid scope token (RFC 6749 §3.3)"
         )))
     }

@@ -16,8 +16,8 @@ use super::super::users::{User, Users};
 use super::issue_error;
 use crate::domain::records::{FamilyRecord, RefreshRecord};
 use crate::domain::values::{Issuer, Resources, Scopes};
+use crate::store::Store;
 use crate::store::grants::{Advance, CodeCommit};
-use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a refresh token.
 const REFRESH_BYTES: usize = 32;
@@ -76,7 +76,7 @@ fn invalid_grant(why: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, why)
 }
 
-fn unavailable(e: StoreError) -> OAuthError {
+fn unavailable(e: impl std::fmt::Display) -> OAuthError {
     tracing::warn!(error = %e, "storage failed during a grant");
     OAuthError::unavailable()
 }

@@ -14,13 +14,14 @@ use crate::domain::clients::Client;
 use crate::domain::keys::KeyManager;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::random;
-use crate::domain::users::Users;
+use crate::domain::users::{UserError, Users};
 use crate::domain::values::{Issuer, Scopes};
 use crate::store::{Store, StoreError};
 
-/// Why userinfo refused a token (RFC 6750 §3.1).
+/// Why userinfo refused a token (RFC 6750 §3.1), or introspection or the revocation feed could not
+/// answer. (Revocation answers with the RFC 7009 error itself.)
 #[derive(Debug, thiserror::Error)]
-pub enum UserinfoError {
+pub enum TokenAdminError {
     /// `invalid_token`.
     #[error("invalid token")]
     InvalidToken,
@@ -30,6 +31,9 @@ pub enum UserinfoError {
     /// Storage is down.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The user registry failed (its storage).
+    #[error(transparent)]
+    Users(#[from] UserError),
 }
 
 /// How long after its `exp` a revoked token stays in the feed: the largest clock leeway a verifier
@@ -127,7 +131,7 @@ impl TokenAdmin {
     /// the feed is public, like the JWKS. At most [`FEED_LIMIT`] users' tokens (`complete` is false
     /// when there were more) and [`FEED_CLIENT_SHARE`] of each client's own tokens; and the
     /// per-subject cut-offs of users whose password changed or who were disabled.
-    pub async fn revoked_access_tokens(&self) -> Result<RevocationList, StoreError> {
+    pub async fn revoked_access_tokens(&self) -> Result<RevocationList, TokenAdminError> {
         let since = self.clock.now().saturating_sub(FEED_LEEWAY_SECS);
         let mut tokens = self
             .store
@@ -162,7 +166,7 @@ impl TokenAdmin {
     /// then the authorization server MUST return an introspection response with the "active" field
     /// set to "false"" (§2.2), so that a client cannot scan other clients' tokens (§4). Anything not
     /// active is just `{"active": false}`, saying nothing about why.
-    pub async fn introspect(&self, caller: &Client, token: &str) -> Result<Value, StoreError> {
+    pub async fn introspect(&self, caller: &Client, token: &str) -> Result<Value, TokenAdminError> {
         let now = self.clock.now();
         let inactive = json!({ "active": false });
         match self.classify(token) {
@@ -296,7 +300,7 @@ impl TokenAdmin {
     /// OIDC Core §5.3: the claims about the token's user that its scopes release. The token must be
     /// one of our unexpired, unrevoked access tokens with our userinfo endpoint in `aud` and `openid`
     /// in `scope`; the user must still exist and be enabled.
-    pub async fn userinfo(&self, token: &str) -> Result<Value, UserinfoError> {
+    pub async fn userinfo(&self, token: &str) -> Result<Value, TokenAdminError> {
         let claims = own_tokens::verify(
             &self.keys,
             &self.issuer,
@@ -305,27 +309,27 @@ impl TokenAdmin {
             self.clock.now(),
             false,
         )
-        .map_err(|_| UserinfoError::InvalidToken)?;
+        .map_err(|_| TokenAdminError::InvalidToken)?;
         if !audiences(&claims).contains(&self.userinfo_audience.as_str()) {
-            return Err(UserinfoError::InvalidToken);
+            return Err(TokenAdminError::InvalidToken);
         }
-        let jti = str_claim(&claims, "jti").ok_or(UserinfoError::InvalidToken)?;
+        let jti = str_claim(&claims, "jti").ok_or(TokenAdminError::InvalidToken)?;
         if self.store.is_access_token_revoked(jti).await? {
-            return Err(UserinfoError::InvalidToken);
+            return Err(TokenAdminError::InvalidToken);
         }
         let scopes = Scopes::from_words(str_claim(&claims, "scope").unwrap_or_default());
         if !scopes.has_openid() {
-            return Err(UserinfoError::InsufficientScope);
+            return Err(TokenAdminError::InsufficientScope);
         }
-        let sub = str_claim(&claims, "sub").ok_or(UserinfoError::InvalidToken)?;
+        let sub = str_claim(&claims, "sub").ok_or(TokenAdminError::InvalidToken)?;
         let user = self
             .users
             .get(sub)
             .await?
             .filter(|u| !u.disabled)
-            .ok_or(UserinfoError::InvalidToken)?;
+            .ok_or(TokenAdminError::InvalidToken)?;
         let mut out = serde_json::to_value(UserClaims::for_scopes(&user, &scopes))
-            .map_err(|_| UserinfoError::InvalidToken)?;
+            .map_err(|_| TokenAdminError::InvalidToken)?;
         if let Some(o) = out.as_object_mut() {
             o.insert("sub".into(), Value::from(user.id));
         }

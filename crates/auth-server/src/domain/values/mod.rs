@@ -2,6 +2,62 @@
 //! [`Resources`] (RFC 8707) with the rule that turns them into a token's audience, and the
 //! [`Issuer`] with every endpoint URL derived from it.
 
+/// What [`Scopes`] and [`Resources`] share: a list of words in the order first given, each once,
+/// read leniently from a space-separated list (as stored), displayed space-separated, and
+/// dereferencing to the words.
+macro_rules! word_set {
+    ($name:ident) => {
+        impl $name {
+            /// The words of a space-separated list (any run of whitespace separates), as stored
+            /// or as carried in a token's claim; repeats are dropped.
+            pub fn from_words(s: &str) -> Self {
+                s.split_whitespace().collect()
+            }
+
+            /// Whether `word` is among them.
+            pub fn contains(&self, word: &str) -> bool {
+                self.0.iter().any(|w| w == word)
+            }
+
+            /// Adds `word` at the end unless it is already there.
+            pub fn insert(&mut self, word: &str) {
+                if !self.contains(word) {
+                    self.0.push(word.to_owned());
+                }
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = [String];
+            fn deref(&self) -> &[String] {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0.join(" "))
+            }
+        }
+
+        impl<S: AsRef<str>> FromIterator<S> for $name {
+            fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+                let mut out = Self::default();
+                for w in iter {
+                    out.insert(w.as_ref());
+                }
+                out
+            }
+        }
+
+        impl From<Vec<String>> for $name {
+            fn from(v: Vec<String>) -> Self {
+                v.into_iter().collect()
+            }
+        }
+    };
+}
+
 mod issuer;
 mod resources;
 mod scopes;
@@ -9,15 +65,3 @@ mod scopes;
 pub use issuer::Issuer;
 pub use resources::{NoAudience, ResourceError, Resources, validate_resource};
 pub use scopes::{ScopeError, Scopes, is_scope_token};
-
-/// Splits a space-separated list (as stored, or as a lenient request value) into its words,
-/// keeping the first of each.
-fn unique_words<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for w in words {
-        if !out.iter().any(|o| o == w) {
-            out.push(w.to_owned());
-        }
-    }
-    out
-}

@@ -1,10 +1,5 @@
 //! Resource indicators (RFC 8707) and the audience of an access token built from them.
 
-use std::fmt;
-use std::ops::Deref;
-
-use super::unique_words;
-
 /// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component". The error is a phrase
 /// that follows "resource" in a message.
 pub fn validate_resource(r: &str) -> Result<(), &'static str> {
@@ -59,21 +54,9 @@ impl Resources {
             if !allowed.contains(r) {
                 return Err(ResourceError::NotAllowed);
             }
-            if !out.contains(r) {
-                out.0.push(r.clone());
-            }
+            out.insert(r);
         }
         Ok(out)
-    }
-
-    /// The resources of a space-separated list, as stored.
-    pub fn from_words(s: &str) -> Self {
-        Self(unique_words(s.split_whitespace()))
-    }
-
-    /// Whether `uri` is among them.
-    pub fn contains(&self, uri: &str) -> bool {
-        self.0.iter().any(|r| r == uri)
     }
 
     /// The audience of an access token (RFC 8707 §2, RFC 9068 §3): the resources asked for, or,
@@ -97,36 +80,7 @@ impl Resources {
     }
 }
 
-impl Deref for Resources {
-    type Target = [String];
-    fn deref(&self) -> &[String] {
-        &self.0
-    }
-}
-
-impl fmt::Display for Resources {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(" "))
-    }
-}
-
-impl<S: AsRef<str>> FromIterator<S> for Resources {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut out = Resources::default();
-        for r in iter {
-            if !out.contains(r.as_ref()) {
-                out.0.push(r.as_ref().to_owned());
-            }
-        }
-        out
-    }
-}
-
-impl From<Vec<String>> for Resources {
-    fn from(v: Vec<String>) -> Self {
-        v.into_iter().collect()
-    }
-}
+word_set!(Resources);
 
 #[cfg(test)]
 mod tests {

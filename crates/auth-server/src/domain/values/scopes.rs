@@ -1,11 +1,6 @@
 //! `scope` (RFC 6749 §3.3): "a list of space-delimited, case-sensitive strings", each a
 //! `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 
-use std::fmt;
-use std::ops::Deref;
-
-use super::unique_words;
-
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_scope_token(s: &str) -> bool {
     !s.is_empty()
@@ -55,17 +50,6 @@ impl Scopes {
         Ok(out)
     }
 
-    /// The scopes of a space-separated list read leniently (any run of whitespace separates), as
-    /// stored or as carried in a token's `scope` claim.
-    pub fn from_words(s: &str) -> Self {
-        Self(unique_words(s.split_whitespace()))
-    }
-
-    /// Whether `scope` is among them.
-    pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
-    }
-
     /// Whether `openid` is among them (an OpenID Connect request, OIDC Core §3.1.2.1).
     pub fn has_openid(&self) -> bool {
         self.contains("openid")
@@ -74,13 +58,6 @@ impl Scopes {
     /// Whether every scope here is also in `other`.
     pub fn is_subset_of(&self, other: &Scopes) -> bool {
         self.0.iter().all(|s| other.contains(s))
-    }
-
-    /// Adds `scope` at the end unless it is already there.
-    pub fn insert(&mut self, scope: &str) {
-        if !self.contains(scope) {
-            self.0.push(scope.to_owned());
-        }
     }
 
     /// The same scopes in byte order (a stable form to store).
@@ -95,34 +72,7 @@ impl Scopes {
     }
 }
 
-impl Deref for Scopes {
-    type Target = [String];
-    fn deref(&self) -> &[String] {
-        &self.0
-    }
-}
-
-impl fmt::Display for Scopes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(" "))
-    }
-}
-
-impl<S: AsRef<str>> FromIterator<S> for Scopes {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        let mut out = Scopes::default();
-        for s in iter {
-            out.insert(s.as_ref());
-        }
-        out
-    }
-}
-
-impl From<Vec<String>> for Scopes {
-    fn from(v: Vec<String>) -> Self {
-        v.into_iter().collect()
-    }
-}
+word_set!(Scopes);
 
 impl From<&[&str]> for Scopes {
     fn from(v: &[&str]) -> Self {

@@ -82,3 +82,64 @@ pub mod signing_key;
 pub mod sso_session;
 pub mod token_family;
 pub mod user;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::records::{CodeRecord, SessionRecord};
+
+    #[test]
+    fn lists_round_trip_through_their_columns() {
+        let scopes = Scopes::from_words("openid profile");
+        assert_eq!(scopes.encode(), "openid profile");
+        assert_eq!(Scopes::decode(&scopes.encode()), scopes);
+        let resources = Resources::from_words("https://a urn:b");
+        assert_eq!(Resources::decode(&resources.encode()), resources);
+        let amr = vec!["pwd".to_owned(), "otp".to_owned()];
+        assert_eq!(amr.encode(), "pwd otp");
+        assert_eq!(<Vec<String>>::decode(" pwd  otp "), amr);
+        assert_eq!(<Vec<String>>::decode(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn records_round_trip_through_their_rows() {
+        let code = CodeRecord {
+            code_sha256: vec![1, 2],
+            client_id: "c".into(),
+            user_id: "u".into(),
+            session_id: "s".into(),
+            redirect_uri: "https://app/cb".into(),
+            scope: Scopes::from_words("openid email"),
+            resources: Resources::from_words("https://api"),
+            nonce: Some("n".into()),
+            code_challenge: None,
+            auth_time: 1,
+            amr: vec!["pwd".into()],
+            created_at: 2,
+            expires_at: 3,
+            used_at: None,
+            family_id: None,
+            access_jti: Some("j".into()),
+            access_exp: Some(4),
+        };
+        let row = authorization_code::Model::from(code.clone());
+        assert_eq!(row.scope, "openid email");
+        assert_eq!(row.resources, "https://api");
+        assert_eq!(row.amr, "pwd");
+        assert_eq!(CodeRecord::from(row), code);
+        let session = SessionRecord {
+            id: "s".into(),
+            secret_sha256: vec![3],
+            user_id: "u".into(),
+            auth_time: 1,
+            amr: vec![],
+            created_at: 1,
+            last_seen_at: 1,
+            expires_at: 2,
+            ended_at: None,
+        };
+        let row = sso_session::Model::from(session.clone());
+        assert_eq!(row.amr, "");
+        assert_eq!(SessionRecord::from(row), session);
+    }
+}

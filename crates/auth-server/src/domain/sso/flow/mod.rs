@@ -13,12 +13,12 @@ use super::request::{
 };
 use super::sessions::{Session, Sessions};
 use super::throttle::{Throttle, Verdict};
-use crate::domain::clients::ClientRegistry;
+use crate::domain::clients::{ClientError, ClientRegistry};
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::passwords::Admission;
 use crate::domain::random;
 use crate::domain::records::CodeRecord;
-use crate::domain::users::{LoginError, User, Users};
+use crate::domain::users::{LoginError, User, UserError, Users};
 use crate::store::{Store, StoreError};
 
 mod consent;
@@ -34,6 +34,12 @@ pub enum FlowError {
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The client registry failed (its storage).
+    #[error(transparent)]
+    Clients(#[from] ClientError),
+    /// The user registry failed (its storage).
+    #[error(transparent)]
+    Users(#[from] UserError),
 }
 
 /// Bytes of randomness in an authorization code.
