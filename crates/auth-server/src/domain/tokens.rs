@@ -9,6 +9,7 @@ use josekit::jws::JwsHeader;
 use super::keys::KeyManager;
 use super::random;
 use super::signing_pool::{PoolError, SigningPool};
+use super::values::Scopes;
 
 /// A freshly signed token.
 #[derive(Debug, Clone)]
@@ -49,7 +50,7 @@ pub struct AccessTokenRequest {
     /// Audiences (at least one).
     pub audience: Vec<String>,
     /// Granted scopes.
-    pub scopes: Vec<String>,
+    pub scopes: Scopes,
 }
 
 /// The identity and lifetime of an access token not signed yet (see [`TokenIssuer::reserve`]).
@@ -130,7 +131,7 @@ impl TokenIssuer {
             iat,
             jti: jti.clone(),
             client_id: req.client_id,
-            scope: (!req.scopes.is_empty()).then(|| req.scopes.join(" ")),
+            scope: req.scopes.to_optional_string(),
         };
         let token = self.sign(req.alg, ACCESS_TOKEN_TYP, &claims).await?;
         Ok(SignedToken {

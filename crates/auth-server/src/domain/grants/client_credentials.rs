@@ -82,7 +82,7 @@ pub async fn grant(
             sub: client.id.clone(),
             client_id: client.id.clone(),
             audience: decision.audience,
-            scopes: decision.scopes.to_vec(),
+            scopes: decision.scopes,
         })
         .await
         .map_err(super::issue_error)?;

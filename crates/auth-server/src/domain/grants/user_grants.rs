@@ -423,7 +423,7 @@ impl UserGrants {
                     sub: g.user.id.clone(),
                     client_id: client.id.clone(),
                     audience,
-                    scopes: g.scopes.to_vec(),
+                    scopes: g.scopes.clone(),
                 },
                 reserved,
             )
