@@ -24,6 +24,7 @@ use crate::domain::sso::throttle::Throttle;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
 use crate::domain::users::Users;
+use crate::domain::values::Issuer;
 use crate::http::{HttpState, Services};
 use crate::store::Store;
 
@@ -213,7 +214,7 @@ impl App {
             token_admin.clone(),
             clients.clone(),
             sessions,
-            format!("{}/logout", config.server.issuer),
+            Issuer::new(&config.server.issuer).end_session(),
         );
         Ok(Self {
             health: Health::new(store.clone()),

@@ -219,7 +219,7 @@ fn render(
                 ),
             };
             let hidden = request.params.pairs();
-            let action = format!("{}/login", web.issuer);
+            let action = web.issuer.login();
             let mut res = ui.html(
                 status,
                 ui.login(&LoginPage {
@@ -251,7 +251,7 @@ fn render(
             let (csrf, set) = csrf_token(&web.cookies, headers);
             let mut hidden = request.params.pairs();
             hidden.push(("consent_ticket".to_owned(), ticket));
-            let action = format!("{}/consent", web.issuer);
+            let action = web.issuer.consent();
             let mut res = ui.html(
                 StatusCode::OK,
                 ui.consent(&ConsentPage {

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::form::{Form, decode_component};
-use crate::domain::clients::{AuthnError, Client, ClientRegistry};
+use crate::domain::clients::{Client, ClientRegistry};
 use crate::domain::oauth_error::OAuthError;
 
 /// Identifies the client: with its secret (RFC 6749 §2.3.1), or, for a public client, by `client_id`
@@ -22,24 +22,15 @@ pub async fn authenticate_client(
     let has_secret =
         headers.contains_key(header::AUTHORIZATION) || form.single("client_secret")?.is_some();
     if !has_secret && let Some(id) = form.single("client_id")? {
-        let client = clients.get(id).await.map_err(|e| {
-            tracing::warn!(error = %e, "client lookup failed");
-            OAuthError::unavailable()
-        })?;
-        return match client {
+        return match clients.get(id).await? {
             Some(c) if c.public && c.enabled => Ok(c),
             _ => Err(OAuthError::invalid_client()),
         };
     }
     let creds = credentials(headers, form)?;
-    match clients.authenticate(&creds.client_id, &creds.secret).await {
-        Ok(c) => Ok(c),
-        Err(AuthnError::Rejected) => Err(OAuthError::invalid_client()),
-        Err(AuthnError::Store(e)) => {
-            tracing::warn!(error = %e, "client lookup failed");
-            Err(OAuthError::unavailable())
-        }
-    }
+    Ok(clients
+        .authenticate(&creds.client_id, &creds.secret)
+        .await?)
 }
 
 /// How the client presented itself.

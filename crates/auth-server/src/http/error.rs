@@ -1,16 +1,13 @@
-//! Error responses: RFC 6749 §5.2 JSON bodies for OAuth endpoints, plain JSON elsewhere, and the
-//! page a browser endpoint shows when the service cannot answer. The one place where domain errors
-//! become HTTP responses.
+//! Error responses: RFC 6749 §5.2 JSON bodies for OAuth endpoints, plain JSON elsewhere. The one
+//! place where the domain services' error enums become HTTP responses.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::pages;
 use crate::domain::clients::ClientError;
 use crate::domain::oauth_error::OAuthError;
-use crate::domain::sso::flow::FlowError;
 use crate::domain::sso::tokens_admin::TokenAdminError;
 
 /// `WWW-Authenticate` for a failed client authentication (RFC 6749 §5.2, RFC 7617).
@@ -73,29 +70,6 @@ pub fn json_error(status: StatusCode, error: &str, description: &str) -> Respons
         }),
     )
         .into_response()
-}
-
-/// The browser flow could not take its step (storage is down): the "temporarily unavailable" page.
-impl IntoResponse for FlowError {
-    fn into_response(self) -> Response {
-        unavailable(&self)
-    }
-}
-
-/// The service cannot answer a browser now: a plain page with `Retry-After`, details only in the
-/// log.
-pub fn unavailable(e: &dyn std::fmt::Display) -> Response {
-    tracing::warn!(error = %e, "storage failed on a browser endpoint");
-    let mut res = pages::html(
-        StatusCode::SERVICE_UNAVAILABLE,
-        pages::error(
-            "Temporarily unavailable",
-            "The service is temporarily unavailable. Please try again in a moment.",
-        ),
-    );
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-    res
 }
 
 /// Client lookup and authentication at an OAuth endpoint: a refusal is `invalid_client` (RFC 6749

@@ -73,7 +73,7 @@ async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: 
             hidden,
         } => {
             let (csrf, set) = csrf_token(&web.cookies, headers);
-            let action = format!("{}/logout", web.issuer);
+            let action = web.issuer.end_session();
             let mut res = ui.html(
                 StatusCode::OK,
                 ui.logout_confirm(&LogoutPage {

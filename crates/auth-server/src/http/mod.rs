@@ -43,7 +43,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `https://host/realm/token`; RFC 8414 §3's `/.well-known/oauth-authorization-server/realm` form is
 /// served too.
 pub fn router(state: HttpState) -> Router {
-    let path = issuer_path(&state.browser.issuer).to_owned();
+    let path = issuer_path(state.browser.issuer.as_str()).to_owned();
     // Documents served from memory: no per-request timer, span or id, so they stay cheap under load.
     let documents = Router::new()
         .route(

@@ -20,6 +20,7 @@ use crate::domain::sso::flow::Flow;
 use crate::domain::sso::logout::Logout;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
+use crate::domain::values::Issuer;
 
 /// The domain services the handlers call.
 #[derive(Debug, Clone)]
@@ -83,8 +84,8 @@ pub struct BrowserEndpoints {
     pub cookies: CookiePolicy,
     /// `server.trusted_proxies`.
     pub trusted_proxies: TrustedProxies,
-    /// Our issuer identifier, which prefixes the forms' actions.
-    pub issuer: String,
+    /// Our issuer identifier, which derives the forms' actions.
+    pub issuer: Issuer,
     /// The pages, with the configured branding.
     pub pages: Pages,
 }
@@ -137,7 +138,7 @@ impl HttpState {
                 logout: services.logout,
                 cookies: CookiePolicy::for_issuer(&issuer),
                 trusted_proxies: config.server.trusted_proxies.clone(),
-                issuer: issuer.clone(),
+                issuer: Issuer::new(&issuer),
                 pages: Pages::new(&config.branding),
             }),
             documents: Arc::new(Documents {

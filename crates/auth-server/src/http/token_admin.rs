@@ -58,14 +58,7 @@ pub async fn introspect(
         if client.public {
             return Err(OAuthError::invalid_client());
         }
-        oauth
-            .token_admin
-            .introspect(&client, token)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "introspection failed");
-                OAuthError::unavailable()
-            })
+        Ok(oauth.token_admin.introspect(&client, token).await?)
     };
     match run.await {
         Ok(v) => no_store_json(&v),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use super::form::{FormRejection, OAuthForm};
 use super::response::no_store_json;
 use super::state::OAuthEndpoints;
-use crate::domain::sso::tokens_admin::UserinfoError;
+use crate::domain::sso::tokens_admin::TokenAdminError;
 
 type OAuth = State<Arc<OAuthEndpoints>>;
 
@@ -46,17 +46,13 @@ pub async fn post(
 async fn answer(oauth: &OAuthEndpoints, token: &str) -> Response {
     match oauth.token_admin.userinfo(token).await {
         Ok(claims) => no_store_json(&claims),
-        Err(UserinfoError::InvalidToken) => {
+        Err(TokenAdminError::InvalidToken) => {
             challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"))
         }
-        Err(UserinfoError::InsufficientScope) => {
+        Err(TokenAdminError::InsufficientScope) => {
             challenge(StatusCode::FORBIDDEN, Some("insufficient_scope"))
         }
-        Err(UserinfoError::Store(e)) => {
-            tracing::warn!(error = %e, "userinfo: storage failed");
-            super::error::OAuthResponse(crate::domain::oauth_error::OAuthError::unavailable())
-                .into_response()
-        }
+        Err(e) => super::error::OAuthResponse(e.into()).into_response(),
     }
 }
 

@@ -12,8 +12,19 @@
 use super::request::with_query;
 use super::sessions::Sessions;
 use super::tokens_admin::TokenAdmin;
-use crate::domain::clients::ClientRegistry;
+use crate::domain::clients::{ClientError, ClientRegistry};
 use crate::store::StoreError;
+
+/// Why a logout request could not be decided: the service cannot answer now (HTTP 503).
+#[derive(Debug, thiserror::Error)]
+pub enum LogoutError {
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The client registry failed (its storage).
+    #[error(transparent)]
+    Clients(#[from] ClientError),
+}
 
 /// The parameters of a logout request (§2), each present at most once.
 #[derive(Debug, Clone, Copy, Default)]
@@ -85,7 +96,7 @@ impl Logout {
         session: Option<&str>,
         post: bool,
         confirmed: bool,
-    ) -> Result<LogoutStep, StoreError> {
+    ) -> Result<LogoutStep, LogoutError> {
         const INVALID: &str = "The application sent a sign-out request that is not valid.";
         let hint = match req.id_token_hint {
             Some(h) => match self.token_admin.id_token_hint(h) {
