@@ -64,10 +64,7 @@ impl Store {
 
     /// One code by digest.
     pub async fn find_code(&self, digest: &[u8]) -> Result<Option<CodeRecord>, StoreError> {
-        Ok(code::Entity::find_by_id(digest.to_vec())
-            .one(self.conn())
-            .await?
-            .map(CodeRecord::from))
+        self.one_as(code::Entity::find_by_id(digest.to_vec())).await
     }
 
     /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two

@@ -15,46 +15,39 @@ use crate::domain::records::KeyRecord;
 impl Store {
     /// Every key, oldest first.
     pub async fn list_keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
-        Ok(Entity::find()
-            .order_by_asc(Column::Alg)
-            .order_by_asc(Column::Generation)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(KeyRecord::from)
-            .collect())
+        self.all_as(
+            Entity::find()
+                .order_by_asc(Column::Alg)
+                .order_by_asc(Column::Generation),
+        )
+        .await
     }
 
     /// One key.
     pub async fn key(&self, kid: &str) -> Result<Option<KeyRecord>, StoreError> {
-        Ok(Entity::find_by_id(kid)
-            .one(self.conn())
-            .await?
-            .map(KeyRecord::from))
+        self.one_as(Entity::find_by_id(kid)).await
     }
 
     /// Keys still in (or not yet out of) the JWKS at `now` and not revoked, oldest first.
     pub async fn live_keys(&self, now: i64) -> Result<Vec<KeyRecord>, StoreError> {
-        Ok(Entity::find()
-            .filter(Column::RevokedAt.is_null())
-            .filter(Column::RemovedAt.is_null().or(Column::RemovedAt.gt(now)))
-            .order_by_asc(Column::Alg)
-            .order_by_asc(Column::Generation)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(KeyRecord::from)
-            .collect())
+        self.all_as(
+            Entity::find()
+                .filter(Column::RevokedAt.is_null())
+                .filter(Column::RemovedAt.is_null().or(Column::RemovedAt.gt(now)))
+                .order_by_asc(Column::Alg)
+                .order_by_asc(Column::Generation),
+        )
+        .await
     }
 
     /// The newest key of `alg`, if any.
     pub async fn newest_key(&self, alg: &str) -> Result<Option<KeyRecord>, StoreError> {
-        Ok(Entity::find()
-            .filter(Column::Alg.eq(alg))
-            .order_by_desc(Column::Generation)
-            .one(self.conn())
-            .await?
-            .map(KeyRecord::from))
+        self.one_as(
+            Entity::find()
+                .filter(Column::Alg.eq(alg))
+                .order_by_desc(Column::Generation),
+        )
+        .await
     }
 
     /// Inserts `next` and, in the same transaction, schedules the retirement of `previous` (if any).

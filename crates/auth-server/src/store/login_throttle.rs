@@ -206,10 +206,8 @@ impl Store {
         &self,
         key: &str,
     ) -> Result<Option<ThrottleRecord>, StoreError> {
-        Ok(login_failure::Entity::find_by_id(key.to_owned())
-            .one(self.conn())
-            .await?
-            .map(ThrottleRecord::from))
+        self.one_as(login_failure::Entity::find_by_id(key.to_owned()))
+            .await
     }
 
     /// Gives back one counted attempt of `key` (never below zero).

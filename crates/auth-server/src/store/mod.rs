@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, SqlErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Select, SqlErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -161,6 +161,29 @@ impl Store {
     /// The underlying connection, for repositories.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The first row `select` finds, as its domain record.
+    async fn one_as<E, R>(&self, select: Select<E>) -> Result<Option<R>, StoreError>
+    where
+        E: EntityTrait,
+        R: From<E::Model>,
+    {
+        Ok(select.one(self.conn()).await?.map(R::from))
+    }
+
+    /// Every row `select` finds, as domain records.
+    async fn all_as<E, R>(&self, select: Select<E>) -> Result<Vec<R>, StoreError>
+    where
+        E: EntityTrait,
+        R: From<E::Model>,
+    {
+        Ok(select
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(R::from)
+            .collect())
     }
 }
 

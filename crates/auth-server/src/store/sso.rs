@@ -23,19 +23,16 @@ impl Store {
         &self,
         digest: &[u8],
     ) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(session::Entity::find()
-            .filter(session::Column::SecretSha256.eq(digest.to_vec()))
-            .one(self.conn())
-            .await?
-            .map(SessionRecord::from))
+        self.one_as(
+            session::Entity::find().filter(session::Column::SecretSha256.eq(digest.to_vec())),
+        )
+        .await
     }
 
     /// One session by id.
     pub async fn find_session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
-        Ok(session::Entity::find_by_id(id.to_owned())
-            .one(self.conn())
-            .await?
-            .map(SessionRecord::from))
+        self.one_as(session::Entity::find_by_id(id.to_owned()))
+            .await
     }
 
     /// The ids of a user's live sessions other than `except`, after the `keep` newest (for the
@@ -186,12 +183,11 @@ impl Store {
         user_id: &str,
         client_id: &str,
     ) -> Result<Option<ConsentRecord>, StoreError> {
-        Ok(
-            consent::Entity::find_by_id((user_id.to_owned(), client_id.to_owned()))
-                .one(self.conn())
-                .await?
-                .map(ConsentRecord::from),
-        )
+        self.one_as(consent::Entity::find_by_id((
+            user_id.to_owned(),
+            client_id.to_owned(),
+        )))
+        .await
     }
 
     /// Stores (or replaces) a consent.

@@ -22,30 +22,19 @@ impl Store {
         &self,
         username: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
-        Ok(Entity::find()
-            .filter(Column::Username.eq(username))
-            .one(self.conn())
-            .await?
-            .map(UserRecord::from))
+        self.one_as(Entity::find().filter(Column::Username.eq(username)))
+            .await
     }
 
     /// One user by subject id.
     pub async fn find_user(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
-        Ok(Entity::find_by_id(id.to_owned())
-            .one(self.conn())
-            .await?
-            .map(UserRecord::from))
+        self.one_as(Entity::find_by_id(id.to_owned())).await
     }
 
     /// Every user, by login name.
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        Ok(Entity::find()
-            .order_by_asc(Column::Username)
-            .all(self.conn())
-            .await?
-            .into_iter()
-            .map(UserRecord::from)
-            .collect())
+        self.all_as(Entity::find().order_by_asc(Column::Username))
+            .await
     }
 
     /// Sets the password hash of user `id` and moves its security stamp (sessions started under the
