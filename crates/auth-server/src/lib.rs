@@ -9,7 +9,10 @@
 //!   to RFC 6749 responses.
 //! - [`domain`]: clients, grants, token minting, signing keys and their rotation, sign-in and
 //!   logout. No axum or sea-orm types.
-//! - [`store`]: sea-orm entities, migrations and repositories, on SQLite or PostgreSQL.
+//! - [`store`]: sea-orm entities, migrations and repositories, on SQLite or PostgreSQL; they take
+//!   and return the domain's records.
+//! - [`model`]: beneath them all, the domain's [`model::records`] and protocol [`model::values`]
+//!   (re-exported as `domain::records` and `domain::values`).
 //! - [`config`]: the typed configuration, read by every layer.
 //!
 //! The `auth-server` binary adds the CLI ([`cli`]).
@@ -31,4 +34,5 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod model;
 pub mod store;

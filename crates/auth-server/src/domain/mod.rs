@@ -10,9 +10,9 @@ pub mod keys;
 pub mod oauth_error;
 pub mod passwords;
 pub mod random;
-pub mod records;
 pub mod signing_pool;
 pub mod sso;
 pub mod tokens;
 pub mod users;
-pub mod values;
+
+pub use crate::model::{records, values};

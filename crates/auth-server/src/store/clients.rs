@@ -4,7 +4,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 
 use super::entities::client::{self, ActiveModel, Entity};
 use super::{Store, StoreError};
-use crate::domain::records::Client;
+use crate::model::records::Client;
 
 impl Store {
     /// Inserts a new client; [`StoreError::Conflict`] if the id is taken.

@@ -13,7 +13,7 @@ use super::entities::{
 };
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError};
-use crate::domain::records::{CodeRecord, FamilyRecord, RefreshRecord};
+use crate::model::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
 /// real `jti`, which is base64url).

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::entities::signing_key::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
-use crate::domain::records::KeyRecord;
+use crate::model::records::KeyRecord;
 
 impl Store {
     /// Every key, oldest first.

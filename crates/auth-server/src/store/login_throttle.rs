@@ -8,7 +8,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter
 
 use super::entities::login_failure;
 use super::{Store, StoreError};
-use crate::domain::records::ThrottleRecord;
+use crate::model::records::ThrottleRecord;
 
 /// What [`Store::claim_login_slot`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -229,8 +229,9 @@ mod tests {
     #[tokio::test]
     async fn a_new_sqlite_file_and_its_folder_are_private() {
         use std::os::unix::fs::PermissionsExt;
-        let base =
-            std::env::temp_dir().join(format!("auth-perm-{}", crate::domain::random::token(8)));
+        let mut unique = [0u8; 8];
+        getrandom::fill(&mut unique).unwrap();
+        let base = std::env::temp_dir().join(format!("auth-perm-{}", u64::from_ne_bytes(unique)));
         let dir = base.join("nested");
         let file = dir.join("auth.db");
         let cfg = crate::config::DatabaseConfig {

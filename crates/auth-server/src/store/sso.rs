@@ -15,7 +15,7 @@ use super::entities::{
 use super::grants::revoke_family_in;
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError};
-use crate::domain::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
+use crate::model::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
 
 impl Store {
     /// The session whose cookie secret hashes to `digest`.

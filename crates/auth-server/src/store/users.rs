@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Tran
 
 use super::entities::user::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
-use crate::domain::records::{SessionRecord, UserRecord};
+use crate::model::records::{SessionRecord, UserRecord};
 
 impl Store {
     /// Inserts a user; [`StoreError::Conflict`] if the username is taken.

@@ -22,7 +22,7 @@ use auth_core::{Alg, Clock};
 use moka::future::Cache;
 
 use crate::domain::random;
-use crate::domain::values::{Resources, Scopes};
+pub use crate::model::records::Client;
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a generated client secret.
@@ -31,46 +31,6 @@ pub const SECRET_BYTES: usize = 32;
 pub const MAX_SECRET_LEN: usize = 512;
 /// Longest client id accepted for lookup.
 pub const MAX_CLIENT_ID_LEN: usize = 255;
-
-/// A registered client (a domain record: see [`crate::domain::records`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Client {
-    /// Client id.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// SHA-256 of the secret; empty for a public client (which has none).
-    pub secret_sha256: Vec<u8>,
-    /// Whether it may authenticate.
-    pub enabled: bool,
-    /// Algorithm for its access tokens.
-    pub alg: Alg,
-    /// Scopes it may be granted.
-    pub allowed_scopes: Scopes,
-    /// Scopes granted when it asks for none.
-    pub default_scopes: Scopes,
-    /// Resource indicators it may ask for.
-    pub allowed_resources: Resources,
-    /// Redirection URIs for the authorization-code flow (RFC 6749 §3.1.2), each valid by
-    /// [`validate_redirect_uri`]; a request's `redirect_uri` must equal one of them exactly.
-    pub redirect_uris: Vec<String>,
-    /// URIs it may be sent back to after logout, checked like the redirect URIs.
-    pub post_logout_redirect_uris: Vec<String>,
-    /// A public client (RFC 6749 §2.1): no secret, `token_endpoint_auth_method` `none`, must use
-    /// PKCE. It can never authenticate with a secret, so it cannot use client credentials.
-    pub public: bool,
-    /// A first-party client: the user is not asked for consent.
-    pub first_party: bool,
-    /// The authorization-code grant gives it a refresh token even without the `offline_access` scope.
-    pub always_refresh: bool,
-    /// May introspect any token; otherwise only tokens issued to it or meant for one of its
-    /// `allowed_resources` (RFC 7662 §4).
-    pub introspect_any: bool,
-    /// Creation time.
-    pub created_at: i64,
-    /// Last change.
-    pub updated_at: i64,
-}
 
 /// What an operator asks for when registering a client.
 #[derive(Debug, Clone)]

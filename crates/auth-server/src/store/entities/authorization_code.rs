@@ -49,4 +49,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::CodeRecord { code_sha256, client_id, user_id, session_id, redirect_uri, nonce, code_challenge, auth_time, created_at, expires_at, used_at, family_id, access_jti, access_exp } words { scope, resources, amr });
+record_conversions!(crate::model::records::CodeRecord { code_sha256, client_id, user_id, session_id, redirect_uri, nonce, code_challenge, auth_time, created_at, expires_at, used_at, family_id, access_jti, access_exp } words { scope, resources, amr });

@@ -50,7 +50,7 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-impl TryFrom<Model> for crate::domain::records::Client {
+impl TryFrom<Model> for crate::model::records::Client {
     type Error = crate::store::StoreError;
 
     fn try_from(m: Model) -> Result<Self, Self::Error> {
@@ -79,8 +79,8 @@ impl TryFrom<Model> for crate::domain::records::Client {
     }
 }
 
-impl From<&crate::domain::records::Client> for Model {
-    fn from(c: &crate::domain::records::Client) -> Self {
+impl From<&crate::model::records::Client> for Model {
+    fn from(c: &crate::model::records::Client) -> Self {
         use super::Words;
         Self {
             client_id: c.id.clone(),

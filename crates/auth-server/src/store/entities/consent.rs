@@ -24,4 +24,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::ConsentRecord { user_id, client_id, updated_at } words { scope });
+record_conversions!(crate::model::records::ConsentRecord { user_id, client_id, updated_at } words { scope });

@@ -23,4 +23,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::ThrottleRecord { key, failures, window_start, locked_until } words {  });
+record_conversions!(crate::model::records::ThrottleRecord { key, failures, window_start, locked_until } words {  });

@@ -1,9 +1,9 @@
 //! sea-orm entities. Timestamps are `i64` Unix seconds, which both SQLite and PostgreSQL store exactly.
 //!
-//! Each entity converts to and from its domain record ([`crate::domain::records`]); lists are
+//! Each entity converts to and from its domain record ([`crate::model::records`]); lists are
 //! stored as space-separated columns, encoded and decoded here only ([`Words`]).
 
-use crate::domain::values::{Resources, Scopes};
+use crate::model::values::{Resources, Scopes};
 
 /// A list kept in one space-separated column.
 pub trait Words {
@@ -86,7 +86,7 @@ pub mod user;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::records::{CodeRecord, SessionRecord};
+    use crate::model::records::{CodeRecord, SessionRecord};
 
     #[test]
     fn lists_round_trip_through_their_columns() {

@@ -29,4 +29,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::PendingConsentRecord { ticket_sha256, session_id, client_id, request_sha256, created_at, expires_at, used_at } words {  });
+record_conversions!(crate::model::records::PendingConsentRecord { ticket_sha256, session_id, client_id, request_sha256, created_at, expires_at, used_at } words {  });

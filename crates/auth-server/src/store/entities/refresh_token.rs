@@ -29,4 +29,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::RefreshRecord { token_sha256, family_id, created_at, expires_at, used_at, access_jti, access_exp } words {  });
+record_conversions!(crate::model::records::RefreshRecord { token_sha256, family_id, created_at, expires_at, used_at, access_jti, access_exp } words {  });

@@ -45,4 +45,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::KeyRecord { kid, alg, generation, public_jwk, private_key_sealed, kek_id, published_at, activates_at, retires_at, removed_at, aad_version, revoked_at } words {  });
+record_conversions!(crate::model::records::KeyRecord { kid, alg, generation, public_jwk, private_key_sealed, kek_id, published_at, activates_at, retires_at, removed_at, aad_version, revoked_at } words {  });

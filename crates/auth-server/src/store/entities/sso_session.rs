@@ -34,4 +34,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::SessionRecord { id, secret_sha256, user_id, auth_time, created_at, last_seen_at, expires_at, ended_at } words { amr });
+record_conversions!(crate::model::records::SessionRecord { id, secret_sha256, user_id, auth_time, created_at, last_seen_at, expires_at, ended_at } words { amr });

@@ -37,4 +37,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::FamilyRecord { id, client_id, user_id, session_id, auth_time, created_at, expires_at, revoked_at } words { scope, resources, amr });
+record_conversions!(crate::model::records::FamilyRecord { id, client_id, user_id, session_id, auth_time, created_at, expires_at, revoked_at } words { scope, resources, amr });

@@ -35,4 +35,4 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-record_conversions!(crate::domain::records::UserRecord { id, username, email, display_name, password_hash, disabled, created_at, updated_at, security_stamp } words {  });
+record_conversions!(crate::model::records::UserRecord { id, username, email, display_name, password_hash, disabled, created_at, updated_at, security_stamp } words {  });

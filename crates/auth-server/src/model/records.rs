@@ -1,14 +1,52 @@
 //! The records the domain keeps in storage, as plain data: the repositories in `store` take and
 //! return these, and convert them to and from their sea-orm entities, so no domain code sees a
-//! database row.
-//!
-//! The domain owns them (and this module imports nothing from `store`) because they are the
-//! domain's facts, shaped by its rules; the store's only job is to keep them. Lists that the
-//! database holds as space-separated columns are typed here ([`Scopes`], [`Resources`], `amr`
-//! words) and encoded by the store alone. Times are Unix seconds.
+//! database row. Lists that the database holds as space-separated columns are typed here
+//! ([`Scopes`], [`Resources`], `amr` words) and encoded by the store alone. Times are Unix
+//! seconds.
 
-pub use super::clients::Client;
+use auth_core::Alg;
+
 use super::values::{Resources, Scopes};
+
+/// A registered client (RFC 6749 §2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Client id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// SHA-256 of the secret; empty for a public client (which has none).
+    pub secret_sha256: Vec<u8>,
+    /// Whether it may authenticate.
+    pub enabled: bool,
+    /// Algorithm for its access tokens.
+    pub alg: Alg,
+    /// Scopes it may be granted.
+    pub allowed_scopes: Scopes,
+    /// Scopes granted when it asks for none.
+    pub default_scopes: Scopes,
+    /// Resource indicators it may ask for.
+    pub allowed_resources: Resources,
+    /// Redirection URIs for the authorization-code flow (RFC 6749 §3.1.2), each valid by
+    /// [`validate_redirect_uri`](crate::domain::clients::validate_redirect_uri); a request's `redirect_uri` must equal one of them exactly.
+    pub redirect_uris: Vec<String>,
+    /// URIs it may be sent back to after logout, checked like the redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (RFC 6749 §2.1): no secret, `token_endpoint_auth_method` `none`, must use
+    /// PKCE. It can never authenticate with a secret, so it cannot use client credentials.
+    pub public: bool,
+    /// A first-party client: the user is not asked for consent.
+    pub first_party: bool,
+    /// The authorization-code grant gives it a refresh token even without the `offline_access` scope.
+    pub always_refresh: bool,
+    /// May introspect any token; otherwise only tokens issued to it or meant for one of its
+    /// `allowed_resources` (RFC 7662 §4).
+    pub introspect_any: bool,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
 
 /// A user, with the password hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
