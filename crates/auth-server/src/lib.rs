@@ -34,5 +34,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod model;
 pub mod store;
