@@ -2,12 +2,14 @@
 //! expiry, and a verifier that polls it refuses them, cache hits included, without calling the IdP
 //! per request.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::{Alg, Clock};
-use auth_verifier::{IssuerConfig, Verifier, VerifyError, revocation_feed};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError};
 use serde_json::{Value, json};
 use tests::{Backend, TestServer, basic};
+
+use crate::verifier::on_clock;
 
 tests::on_both_backends!(
     the_feed_lists_live_revocations_only,
@@ -115,14 +117,7 @@ async fn the_feed_lists_live_revocations_only(backend: Backend) {
 async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: Backend) {
     let s = TestServer::start(backend).await;
     let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let v = polling_verifier(&s, Policy::new(AUD)).await;
     let (revoked, kept) = (token(&s, &client).await, token(&s, &client).await);
     assert!(v.verify(&revoked).await.is_ok());
     assert!(v.verify(&kept).await.is_ok());
@@ -190,14 +185,7 @@ async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
         &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
         "access_token",
     );
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
-        .audience(format!("{}/userinfo", s.base))
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let v = polling_verifier(&s, Policy::new(format!("{}/userinfo", s.base))).await;
     assert!(v.verify(&access).await.is_ok());
     s.clock.advance(1);
     let changed_at = s.clock.now();
@@ -290,18 +278,8 @@ async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
 async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
     let s = TestServer::start(backend).await;
     let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(
-            IssuerConfig::new(&s.base)
-                .revocation_feed(revocation_feed(&s.base))
-                .require_fresh_revocations(std::time::Duration::from_secs(60)),
-        )
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let fail_closed = Policy::new(AUD).require_fresh_revocations(Duration::from_secs(60));
+    let v = polling_verifier(&s, fail_closed.clone()).await;
     let t = token(&s, &client).await;
     assert!(v.verify(&t).await.is_ok(), "the first poll ran at build");
     s.clock.advance(61);
@@ -323,15 +301,18 @@ async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
         v.verify(&t).await.err(),
         Some(VerifyError::RevocationsStale)
     );
-    // Without a feed the setting is refused at build.
-    let refused = Verifier::builder()
-        .issuer(
-            IssuerConfig::new("https://idp.example")
-                .require_fresh_revocations(std::time::Duration::from_secs(60)),
-        )
-        .audience(AUD)
+    // An issuer without a feed makes the policy unsatisfiable: refused at build.
+    let refused = Verifier::builder(fail_closed)
+        .issuer(IssuerConfig::new("https://idp.example"))
         .background_refresh(false)
         .build()
         .await;
     assert!(refused.is_err());
+}
+
+/// A verifier of `s`'s tokens under `policy`, trusting `s` as an auth-server issuer (JWKS through
+/// discovery, its revocation feed), on `s`'s clock, polling only when told.
+async fn polling_verifier(s: &TestServer, policy: Policy) -> Verifier {
+    let builder = Verifier::builder(policy).issuer(IssuerConfig::auth_server(&s.base));
+    on_clock(builder, &s.clock).build().await.unwrap()
 }

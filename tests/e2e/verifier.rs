@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use auth_core::{Alg, Clock};
 use auth_verifier::axum::{Authenticated, RequireBearer};
-use auth_verifier::{IssuerConfig, Verifier, VerifierBuilder, VerifyError};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifierBuilder, VerifyError};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -24,14 +24,19 @@ pub async fn verifier_for(
     s: &TestServer,
     f: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
 ) -> Verifier {
-    f(Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base))
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false))
+    let issuer = IssuerConfig::new(&s.base);
+    f(on_clock(
+        Verifier::builder(Policy::new(AUD)).issuer(issuer),
+        &s.clock,
+    ))
     .build()
     .await
     .unwrap()
+}
+
+/// `b` on `clock`, with no background task (tests drive refreshes and polls).
+pub fn on_clock(b: VerifierBuilder, clock: &tests::ManualClock) -> VerifierBuilder {
+    b.clock(Arc::new(clock.clone())).background_refresh(false)
 }
 
 pub async fn token(s: &TestServer, id: &str, secret: &str) -> String {
@@ -230,15 +235,7 @@ async fn issuers_are_routed_by_exact_iss() {
     let b = TestServer::start(Backend::Sqlite).await;
     let ca = a.client("svc", Alg::Es256, &["a"], &[AUD]).await;
     let cb = b.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&a.base))
-        .issuer(IssuerConfig::new(&b.base))
-        .audience(AUD)
-        .clock(Arc::new(a.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let v = verifier_for(&a, |x| x.issuer(IssuerConfig::new(&b.base))).await;
     assert_eq!(
         v.verify(&token(&a, &ca.0, &ca.1).await).await.unwrap().iss,
         a.base

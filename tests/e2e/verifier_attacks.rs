@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_core::{Alg, Clock};
-use auth_verifier::{IssuerConfig, Verifier, VerifyError};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jws::{ES256, HS256, JwsSigner};
 use serde_json::{Value, json};
 use tests::{Backend, TestServer};
 
-use crate::verifier::{AUD, verifier_for};
+use crate::verifier::{AUD, on_clock, verifier_for};
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -400,21 +400,8 @@ async fn a_jwks_with_bad_keys_still_serves_its_good_ones() {
         42,
         good_json,
     ]});
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
     let body = jwks.to_string();
-    let app = axum::Router::new().route("/keys", axum::routing::get(move || async move { body }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys")))
-        .audience(AUD)
-        .clock(Arc::new(clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let (issuer, clock, v) = jwks_verifier(axum::routing::get(move || async move { body })).await;
     assert_eq!(
         v.issuer_keys(&issuer).unwrap().kids(),
         vec!["good-ec".to_owned()]
@@ -446,26 +433,12 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
     };
     let (pa, pb) = (public(&key_a, "a"), public(&key_b, "b"));
     let served = Arc::new(std::sync::Mutex::new(json!({"keys": [pa, pb]}).to_string()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
     let body = served.clone();
-    let app = axum::Router::new().route(
-        "/keys",
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { body.lock().unwrap().clone() }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys")))
-        .audience(AUD)
-        .clock(Arc::new(clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let (issuer, clock, v) = jwks_verifier(axum::routing::get(move || {
+        let body = body.clone();
+        async move { body.lock().unwrap().clone() }
+    }))
+    .await;
     let signer_a = ES256.signer_from_jwk(&key_a.to_jwk_private_key()).unwrap();
     let claims = json!({"iss": issuer, "aud": AUD, "exp": clock.now() + 600});
     let token = forge(&header("ES256", "a"), &claims, |m| {
@@ -497,4 +470,20 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
         Some(VerifyError::UnknownKid),
         "the cached verification is not reused"
     );
+}
+
+/// Serves `keys` as `GET <issuer>/keys` on a loopback port, and a verifier trusting that issuer
+/// with that JWKS (no discovery), on a manual clock: the issuer, the clock and the verifier.
+async fn jwks_verifier(
+    keys: axum::routing::MethodRouter,
+) -> (String, tests::ManualClock, Verifier) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/keys", keys);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
+    let trusted = IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys"));
+    let builder = Verifier::builder(Policy::new(AUD)).issuer(trusted);
+    let v = on_clock(builder, &clock).build().await.unwrap();
+    (issuer, clock, v)
 }

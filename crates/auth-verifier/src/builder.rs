@@ -224,7 +224,9 @@ impl VerifierBuilder {
             feed_freshness: (!freshness.is_empty()).then_some(freshness),
             http,
         });
-        verifier.start_revocations(self.background_refresh.then_some(self.revocation_poll)).await;
+        verifier
+            .start_revocations(self.background_refresh.then_some(self.revocation_poll))
+            .await;
         Ok(verifier)
     }
 }

@@ -136,7 +136,11 @@ impl Policy {
         if !c.aud.contains(&self.audience) {
             return Err(VerifyError::WrongAudience);
         }
-        match self.required_claims.iter().find(|n| !c.extra.contains_key(*n)) {
+        match self
+            .required_claims
+            .iter()
+            .find(|n| !c.extra.contains_key(*n))
+        {
             Some(missing) => Err(VerifyError::MissingClaim(missing.clone())),
             None => Ok(()),
         }

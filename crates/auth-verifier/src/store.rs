@@ -479,19 +479,29 @@ mod tests {
         let clock = auth_core::ManualClock::new(1_000_000);
         let s = store(&clock);
         let kids = vec!["k1".to_owned()];
-        assert!(!s.revoke_kids(&[], clock.now()), "an empty feed writes nothing");
+        assert!(
+            !s.revoke_kids(&[], clock.now()),
+            "an empty feed writes nothing"
+        );
         assert!(!s.is_revoked("k1"));
         let version = s.keyset_version();
         assert!(s.revoke_kids(&kids, clock.now()));
         assert!(s.is_revoked("k1") && !s.is_revoked("k2"));
-        assert_eq!(s.keyset_version(), version + 1, "cached verifications are redone");
+        assert_eq!(
+            s.keyset_version(),
+            version + 1,
+            "cached verifications are redone"
+        );
         // The same list again, for as long as the memory needs no renewal: not one write.
         let before = s.snapshot();
         for _ in 0..10 {
             clock.advance(REVOKED_KID_KEEP_SECS / 10);
             assert!(!s.revoke_kids(&kids, clock.now()));
         }
-        assert!(Arc::ptr_eq(&before, &s.snapshot()), "the snapshot was not replaced");
+        assert!(
+            Arc::ptr_eq(&before, &s.snapshot()),
+            "the snapshot was not replaced"
+        );
         assert_eq!(s.keyset_version(), version + 1);
         // Then one renewal (the kid stays out, the key set version stays), and it is remembered
         // long after the last listing.

@@ -30,7 +30,8 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()`. HTTP/2 and protocol upgrades are not
 //! served (no route needs them, and hyper-util's `auto` builder would pull in `h2`).
 //!
-//! Every binary of the workspace serves until [`shutdown_signal`] (Ctrl-C or SIGTERM):
+//! Every binary of the workspace serves until [`shutdown_signal`] (Ctrl-C or SIGTERM); the service
+//! binaries also share their logging set-up, binding and exit status ([`listen`]):
 //!
 //! ```no_run
 //! # async fn run(router: axum::Router) -> std::io::Result<()> {
@@ -43,6 +44,7 @@
 
 mod activity;
 mod limits;
+mod service;
 mod shutdown;
 
 use std::convert::Infallible;
@@ -66,6 +68,7 @@ use tower::ServiceExt;
 
 use crate::activity::{Activity, BusyBody, Watched};
 pub use crate::limits::{Limits, LimitsError, Setting};
+pub use crate::service::{BindError, exit_code, init_logging, listen};
 pub use crate::shutdown::shutdown_signal;
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves; then stops accepting,

@@ -1,10 +1,9 @@
-//! Routes, handlers and the JSON error type.
+//! Routes and handlers; every error is a [`JsonError`].
 
-use auth_verifier::axum::{Authenticated, RequireBearer};
+use auth_verifier::axum::{Authenticated, JsonError, RequireBearer};
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -38,74 +37,15 @@ pub fn item_routes() -> Router<AppState> {
     Router::new().route("/items/{sku}", get(get_item))
 }
 
-/// An error answered as `{"error": code, "error_description"?: text}`; never internals.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// 400 (or 413/415 for an oversized or non-JSON body): the request is malformed.
-    #[error("invalid request: {description}")]
-    InvalidRequest {
-        /// The status to answer with.
-        status: StatusCode,
-        /// Safe to show: it describes the caller's input.
-        description: String,
-    },
-    /// 404: no such SKU.
-    #[error("unknown sku")]
-    UnknownSku,
-    /// 409: not enough stock; nothing was reserved.
-    #[error("insufficient stock")]
-    InsufficientStock,
-}
-
-impl ApiError {
-    fn bad(description: impl Into<String>) -> Self {
-        Self::InvalidRequest {
-            status: StatusCode::BAD_REQUEST,
-            description: description.into(),
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        let status = match &r {
-            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => StatusCode::PAYLOAD_TOO_LARGE,
-            // Syntax errors, unknown fields and wrong types are all plain bad requests here.
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Self::InvalidRequest {
-            status,
-            description: r.body_text(),
-        }
-    }
-}
-
-impl From<ReserveError> for ApiError {
+/// 404 `unknown_sku` and 409 `insufficient_stock` (nothing was reserved).
+impl From<ReserveError> for JsonError {
     fn from(e: ReserveError) -> Self {
         match e {
-            ReserveError::UnknownSku => Self::UnknownSku,
-            ReserveError::InsufficientStock => Self::InsufficientStock,
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, body) = match self {
-            Self::InvalidRequest {
-                status,
-                description,
-            } => (
-                status,
-                json!({"error": "invalid_request", "error_description": description}),
-            ),
-            Self::UnknownSku => (StatusCode::NOT_FOUND, json!({"error": "unknown_sku"})),
-            Self::InsufficientStock => {
-                (StatusCode::CONFLICT, json!({"error": "insufficient_stock"}))
+            ReserveError::UnknownSku => JsonError::new(StatusCode::NOT_FOUND, "unknown_sku"),
+            ReserveError::InsufficientStock => {
+                JsonError::new(StatusCode::CONFLICT, "insufficient_stock")
             }
-        };
-        (status, Json(body)).into_response()
+        }
     }
 }
 
@@ -122,9 +62,12 @@ struct Item {
 async fn get_item(
     State(state): State<AppState>,
     sku: Result<Path<String>, PathRejection>,
-) -> Result<Json<Item>, ApiError> {
-    let Path(sku) = sku.map_err(|r| ApiError::bad(r.body_text()))?;
-    let available = state.stock.available(&sku).ok_or(ApiError::UnknownSku)?;
+) -> Result<Json<Item>, JsonError> {
+    let Path(sku) = sku?;
+    let available = state
+        .stock
+        .available(&sku)
+        .ok_or(ReserveError::UnknownSku)?;
     Ok(Json(Item { sku, available }))
 }
 
@@ -146,10 +89,10 @@ async fn create_reservation(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
     body: Result<Json<ReserveRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<ReserveResponse>), ApiError> {
+) -> Result<(StatusCode, Json<ReserveResponse>), JsonError> {
     let Json(req) = body?;
     if req.quantity == 0 || req.quantity > MAX_QUANTITY {
-        return Err(ApiError::bad(format!(
+        return Err(JsonError::invalid_request(format!(
             "quantity must be between 1 and {MAX_QUANTITY}"
         )));
     }

@@ -48,8 +48,12 @@ impl BearerError {
             VerifyError::Expired => "the access token has expired",
             _ => "the access token is invalid",
         };
-        Self::new(StatusCode::UNAUTHORIZED, "invalid_token", description.into())
-            .with("error_description", description.into())
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            description.into(),
+        )
+        .with("error_description", description.into())
     }
 
     /// 400 `invalid_request` (RFC 6750 §3.1): a malformed Authorization header.
@@ -216,7 +220,13 @@ mod tests {
             ),
         ];
         for (e, status, value) in cases {
-            assert_eq!(challenge(e), (StatusCode::from_u16(status).unwrap_or_default(), value.into()));
+            assert_eq!(
+                challenge(e),
+                (
+                    StatusCode::from_u16(status).unwrap_or_default(),
+                    value.into()
+                )
+            );
         }
         let odd = bearer_challenge(&[("realm", "a \"b\" \\ c\u{e9}\n")]);
         assert_eq!(odd, r#"Bearer realm="a \"b\" \\ c""#);

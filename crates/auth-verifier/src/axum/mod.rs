@@ -19,8 +19,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
-use self::bearer::{bearer_bytes, token_syntax};
 pub use self::bearer::{BearerError, bearer_challenge, bearer_token};
+use self::bearer::{bearer_bytes, token_syntax};
 pub use self::json_error::JsonError;
 use crate::{Claims, Verifier, VerifyError};
 
