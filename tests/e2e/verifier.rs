@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{Alg, Clock};
-use auth_verifier::axum::{Authenticated, RequireBearer};
+use auth_verifier::axum::{Authenticated, RequireBearer, RequireScope};
 use auth_verifier::{IssuerConfig, Policy, Verifier, VerifierBuilder, VerifyError};
 use axum::Router;
 use axum::body::Body;
@@ -57,11 +57,49 @@ fn service(v: &Verifier) -> Router {
 }
 
 async fn call(app: &Router, token: &str) -> StatusCode {
-    let req = Request::get("/whoami")
+    call_path(app, "/whoami", token).await
+}
+
+async fn call_path(app: &Router, path: &str, token: &str) -> StatusCode {
+    let req = Request::get(path)
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
     app.clone().oneshot(req).await.unwrap().status()
+}
+
+/// `RequireScope` route layers inside one `RequireBearer`: each route its own scope (403 without
+/// it); outside any `RequireBearer`, a route fails closed (401).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_routes_inside_one_bearer_layer() {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let v = verifier_for(&s, |b| b).await;
+    let t = token(&s, &es.0, &es.1).await;
+    let ok = || get(|| async { "ok" });
+    let scoped = |scope| {
+        Router::new()
+            .route("/", ok())
+            .route_layer(RequireScope::new(scope))
+    };
+    let app = Router::new()
+        .nest("/a", scoped("a"))
+        .nest("/b", scoped("b"))
+        .layer(RequireBearer::new(v.clone()));
+    for _ in 0..2 {
+        // The second time, a cache hit.
+        assert_eq!(call_path(&app, "/a", &t).await, StatusCode::OK);
+        assert_eq!(call_path(&app, "/b", &t).await, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        call_path(&app, "/a", "x.y.z").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let unguarded = scoped("a");
+    assert_eq!(
+        call_path(&unguarded, "/", &t).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

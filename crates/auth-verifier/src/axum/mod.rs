@@ -56,28 +56,40 @@ impl RequireBearer {
 }
 
 impl<S> Layer<S> for RequireBearer {
-    type Service = RequireBearerService<S>;
+    type Service = BearerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireBearerService {
+        let check = Check {
+            verifier: Some(self.verifier.clone()),
+            scope: self.scope.clone(),
+        };
+        BearerService {
             inner,
-            check: Arc::new((self.verifier.clone(), self.scope.clone())),
+            check: Arc::new(check),
         }
     }
 }
 
-/// The service of [`RequireBearer`].
+/// The service of [`RequireBearer`] and of [`RequireScope`].
 #[derive(Debug, Clone)]
-pub struct RequireBearerService<S> {
+pub struct BearerService<S> {
     inner: S,
     /// One shared reference per request instead of two.
-    check: Arc<(Verifier, Option<Arc<str>>)>,
+    check: Arc<Check>,
+}
+
+/// What a [`BearerService`] checks.
+#[derive(Debug)]
+struct Check {
+    /// `None` for [`RequireScope`]: the claims are those a [`RequireBearer`] further out admitted.
+    verifier: Option<Verifier>,
+    scope: Option<Arc<str>>,
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 pin_project_lite::pin_project! {
-    /// The future of [`RequireBearerService`] and [`RequireScopeService`].
+    /// The future of [`BearerService`].
     ///
     /// A request whose token is a verified-token cache hit (or that is refused at once) is answered
     /// without allocating: only a token that must be verified in full, which may have to fetch keys,
@@ -144,7 +156,7 @@ fn rejected(e: &VerifyError) -> BearerError {
     BearerError::invalid(e)
 }
 
-impl<S> Service<Request<Body>> for RequireBearerService<S>
+impl<S> Service<Request<Body>> for BearerService<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -158,7 +170,19 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let (verifier, scope) = &*self.check;
+        let check = &*self.check;
+        let scope = &check.scope;
+        let Some(verifier) = &check.verifier else {
+            // RequireScope: the claims a RequireBearer further out put in the request.
+            let admitted = match req.extensions().get::<Authenticated>() {
+                Some(Authenticated(claims)) => admit(claims, scope.as_deref()),
+                None => Err(BearerError::missing()),
+            };
+            return match admitted {
+                Ok(()) => BearerFuture::admitted(self.inner.call(req)),
+                Err(e) => BearerFuture::refused(e),
+            };
+        };
         let raw = match bearer_bytes(req.headers()) {
             Ok(Some(raw)) => raw,
             Ok(None) => return BearerFuture::refused(BearerError::missing()),
@@ -190,7 +214,14 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let check = self.check.clone();
                 let fut = Box::pin(async move {
-                    let (verifier, scope) = &*check;
+                    let Check {
+                        verifier: Some(verifier),
+                        scope,
+                    } = &*check
+                    else {
+                        // Not reached: only a check with a verifier verifies.
+                        return Ok(BearerError::missing().into_response());
+                    };
                     let token = token.unwrap_or_default();
                     // The cache was looked up in `call`: go straight to full verification.
                     let claims = match verifier.verify_in_full(&token).await {
@@ -242,45 +273,16 @@ impl RequireScope {
 }
 
 impl<S> Layer<S> for RequireScope {
-    type Service = RequireScopeService<S>;
+    type Service = BearerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireScopeService {
-            inner,
-            scope: self.scope.clone(),
-        }
-    }
-}
-
-/// The service of [`RequireScope`].
-#[derive(Debug, Clone)]
-pub struct RequireScopeService<S> {
-    inner: S,
-    scope: Arc<str>,
-}
-
-impl<S> Service<Request<Body>> for RequireScopeService<S>
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BearerFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let allowed = match req.extensions().get::<Authenticated>() {
-            None => Err(BearerError::missing()),
-            Some(Authenticated(c)) if c.has_scope(&self.scope) => Ok(()),
-            Some(_) => Err(BearerError::insufficient_scope(&self.scope)),
+        let check = Check {
+            verifier: None,
+            scope: Some(self.scope.clone()),
         };
-        match allowed {
-            Ok(()) => BearerFuture::admitted(self.inner.call(req)),
-            Err(e) => BearerFuture::refused(e),
+        BearerService {
+            inner,
+            check: Arc::new(check),
         }
     }
 }
