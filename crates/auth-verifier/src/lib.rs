@@ -32,11 +32,14 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use auth_verifier::{IssuerConfig, Policy, Verifier};
-//! let policy = Policy::new("https://orders.example.com");
+//! let policy = Policy::new("https://orders.example.com").require_claim("sub");
 //! let verifier = Verifier::builder(policy)
 //!     .issuer(IssuerConfig::auth_server("https://idp.example.com"))
 //!     .build()
 //!     .await?;
+//! // The same, for the common case of one auth-server issuer:
+//! # let policy = Policy::new("https://orders.example.com").require_claim("sub");
+//! let verifier = Verifier::auth_server("https://idp.example.com", policy).await?;
 //! # let token = "";
 //! let claims = verifier.verify(token).await?;
 //! assert!(claims.has_scope("orders:read"));

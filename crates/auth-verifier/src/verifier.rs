@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use auth_core::{Clock, UnixTime};
 
-use crate::builder::VerifierBuilder;
+use crate::builder::{IssuerConfig, VerifierBuilder};
 use crate::claims::{self, Claims};
-use crate::error::VerifyError;
+use crate::error::{InitError, VerifyError};
 use crate::feed::{Feed, Freshness};
 use crate::fetch::FetchError;
 use crate::policy::Policy;
@@ -43,6 +43,14 @@ impl Verifier {
     /// rest.
     pub fn builder(policy: Policy) -> VerifierBuilder {
         VerifierBuilder::new(policy)
+    }
+
+    /// A verifier under `policy` trusting one auth-server issuer ([`IssuerConfig::auth_server`]: its
+    /// keys through discovery, its revocation feed polled), with the defaults for everything else:
+    /// what a resource service of this IdP needs.
+    pub async fn auth_server(issuer: &str, policy: Policy) -> Result<Verifier, InitError> {
+        let trusted = IssuerConfig::auth_server(issuer);
+        Self::builder(policy).issuer(trusted).build().await
     }
 
     pub(crate) fn from_inner(inner: Inner) -> Self {

@@ -68,7 +68,9 @@ use tower::ServiceExt;
 
 use crate::activity::{Activity, BusyBody, Watched};
 pub use crate::limits::{Limits, LimitsError, Setting};
-pub use crate::service::{BindError, exit_code, init_logging, listen};
+pub use crate::service::{
+    BindError, MAX_BODY_BYTES, exit_code, init_logging, listen, service_router,
+};
 pub use crate::shutdown::shutdown_signal;
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves; then stops accepting,

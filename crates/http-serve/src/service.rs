@@ -14,6 +14,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use axum::routing::get;
 
 use crate::{Limits, serve, shutdown_signal};
 
@@ -48,6 +52,24 @@ pub async fn listen(
     tracing::info!(%bind, "{name} listening");
     serve(listener, router, limits, shutdown_signal()).await;
     Ok(())
+}
+
+/// Largest request body a service reads (its requests are small JSON documents).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// A service's whole router: its `routes` (which carry their own authentication), plus `GET /healthz`
+/// (open, `{"status":"ok"}`, for load balancers and orchestrators), every request body capped at
+/// [`MAX_BODY_BYTES`], with the handlers' `state`.
+pub fn service_router<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(routes)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], r#"{"status":"ok"}"#)
 }
 
 /// The exit status of a binary's `main`: success, or the error printed to stderr as

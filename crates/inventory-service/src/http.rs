@@ -1,13 +1,12 @@
 //! Routes and handlers; every error is a [`JsonError`].
 
-use auth_verifier::axum::{Authenticated, JsonError, RequireBearer};
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use auth_verifier::axum::{Authenticated, JsonBody, JsonError, RequireBearer};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::stock::ReserveError;
 use crate::{AppState, MAX_QUANTITY, SCOPE_READ, SCOPE_RESERVE};
@@ -22,12 +21,7 @@ pub fn router(state: AppState) -> Router {
     let reserve = Router::new()
         .route("/reservations", post(create_reservation))
         .route_layer(bearer(SCOPE_RESERVE));
-    let protected = read.merge(reserve);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(protected)
-        .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(state)
+    http_serve::service_router(read.merge(reserve), state)
 }
 
 /// `GET /items/{sku}` with no authentication at all. [`router`] serves it behind the bearer and scope
@@ -47,10 +41,6 @@ impl From<ReserveError> for JsonError {
             }
         }
     }
-}
-
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
 }
 
 #[derive(Debug, Serialize)]
@@ -78,6 +68,16 @@ struct ReserveRequest {
     quantity: u32,
 }
 
+impl ReserveRequest {
+    fn check(&self) -> Result<(), JsonError> {
+        if self.quantity == 0 || self.quantity > MAX_QUANTITY {
+            let why = format!("quantity must be between 1 and {MAX_QUANTITY}");
+            return Err(JsonError::invalid_request(why));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Serialize)]
 struct ReserveResponse {
     reservation_id: String,
@@ -88,14 +88,9 @@ struct ReserveResponse {
 async fn create_reservation(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
-    body: Result<Json<ReserveRequest>, JsonRejection>,
+    JsonBody(req): JsonBody<ReserveRequest>,
 ) -> Result<(StatusCode, Json<ReserveResponse>), JsonError> {
-    let Json(req) = body?;
-    if req.quantity == 0 || req.quantity > MAX_QUANTITY {
-        return Err(JsonError::invalid_request(format!(
-            "quantity must be between 1 and {MAX_QUANTITY}"
-        )));
-    }
+    req.check()?;
     let r = state
         .stock
         .reserve(&req.sku, req.quantity, claims.client_id.clone())?;

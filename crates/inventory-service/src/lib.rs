@@ -59,7 +59,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auth_verifier::{InitError, IssuerConfig, Policy, Verifier};
+use auth_verifier::{InitError, Policy, Verifier};
 
 mod http;
 pub mod stock;
@@ -112,9 +112,6 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background) and the stock.
 pub async fn build(config: Config) -> Result<AppState, InitError> {
-    let verifier = Verifier::builder(Policy::new(config.audience))
-        .issuer(IssuerConfig::auth_server(&config.issuer))
-        .build()
-        .await?;
+    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
     Ok(AppState::new(verifier, Stock::new(config.stock)))
 }

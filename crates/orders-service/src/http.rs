@@ -1,14 +1,13 @@
 //! Routes and handlers; every error is a [`JsonError`].
 
 use auth_verifier::Claims;
-use auth_verifier::axum::{Authenticated, JsonError, RequireBearer};
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use auth_verifier::axum::{Authenticated, JsonBody, JsonError, RequireBearer};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::inventory::InventoryError;
 use crate::orders::Order;
@@ -28,12 +27,7 @@ pub fn router(state: AppState) -> Router {
     let write = Router::new()
         .route("/orders", post(create_order))
         .route_layer(bearer(SCOPE_WRITE));
-    let protected = read.merge(write);
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(protected)
-        .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(state)
+    http_serve::service_router(read.merge(write), state)
 }
 
 /// 409 `insufficient_stock`, 404 `unknown_sku` (inventory's answers, passed on), and 503
@@ -63,10 +57,6 @@ fn owner(claims: &Claims) -> Result<&str, JsonError> {
     claims.sub.as_deref().ok_or_else(no_subject)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({"status": "ok"}))
-}
-
 async fn list_orders(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
@@ -92,21 +82,26 @@ struct NewOrder {
     quantity: u32,
 }
 
+impl NewOrder {
+    fn check(&self) -> Result<(), JsonError> {
+        if self.sku.is_empty() || self.sku.len() > 64 {
+            return Err(JsonError::invalid_request("sku must be 1 to 64 characters"));
+        }
+        if self.quantity == 0 || self.quantity > MAX_QUANTITY {
+            let why = format!("quantity must be between 1 and {MAX_QUANTITY}");
+            return Err(JsonError::invalid_request(why));
+        }
+        Ok(())
+    }
+}
+
 async fn create_order(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
-    body: Result<Json<NewOrder>, JsonRejection>,
+    JsonBody(req): JsonBody<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), JsonError> {
-    let Json(req) = body?;
     let owner = owner(&claims)?;
-    if req.sku.is_empty() || req.sku.len() > 64 {
-        return Err(JsonError::invalid_request("sku must be 1 to 64 characters"));
-    }
-    if req.quantity == 0 || req.quantity > MAX_QUANTITY {
-        return Err(JsonError::invalid_request(format!(
-            "quantity must be between 1 and {MAX_QUANTITY}"
-        )));
-    }
+    req.check()?;
     let reservation_id = state.inventory.reserve(&req.sku, req.quantity).await?;
     let order = state
         .orders

@@ -61,7 +61,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_verifier::{InitError, IssuerConfig, Policy, Verifier};
+use auth_verifier::{InitError, Policy, Verifier};
 
 mod http;
 pub mod inventory;
@@ -190,10 +190,7 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background), the token source and the inventory client. No token is fetched until needed.
 pub async fn build(config: Config) -> Result<AppState, BuildError> {
-    let verifier = Verifier::builder(Policy::new(config.audience))
-        .issuer(IssuerConfig::auth_server(&config.issuer))
-        .build()
-        .await?;
+    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
     let (connect, total) = config.http_timeouts;
     let http = reqwest::Client::builder()
         .connect_timeout(connect)

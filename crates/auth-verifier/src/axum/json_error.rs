@@ -1,11 +1,14 @@
 //! The JSON error body of the resource services: `{"error": code, "error_description"?: text}`,
 //! the shape of RFC 6749 §5.2 and RFC 6750 §3.1 errors, for every refusal a service answers, from
-//! a missing token ([`super::BearerError`]) to its own domain errors.
+//! a missing token ([`super::BearerError`]) to its own domain errors; and [`JsonBody`], a JSON
+//! request body refused with it.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 /// An error answered as `{"error": code, "error_description"?: text}` with its status. The code
 /// and description are shown to the caller: never put internals in them.
@@ -82,5 +85,19 @@ impl IntoResponse for JsonError {
             None => serde_json::json!({"error": self.code}),
         };
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// A JSON request body, as axum's [`Json`] reads it, refused with a [`JsonError`] (see its
+/// `From<JsonRejection>`): a handler takes `JsonBody(req): JsonBody<T>` and returns `JsonError`s.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = JsonError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(body) = Json::<T>::from_request(req, state).await?;
+        Ok(Self(body))
     }
 }

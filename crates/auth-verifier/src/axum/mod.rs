@@ -21,7 +21,7 @@ use tower::{Layer, Service};
 
 pub use self::bearer::{BearerError, bearer_challenge, bearer_token};
 use self::bearer::{bearer_bytes, token_syntax};
-pub use self::json_error::JsonError;
+pub use self::json_error::{JsonBody, JsonError};
 use crate::{Claims, Verifier, VerifyError};
 
 /// The verified claims of the request, put in its extensions by [`RequireBearer`].
