@@ -67,15 +67,8 @@ fn claims_of(token: &str) -> Value {
 
 async fn the_feed_lists_live_revocations_only(backend: Backend) {
     let s = TestServer::start(backend).await;
-    let discovery: Value = s
-        .http
-        .get(format!("{}/.well-known/openid-configuration", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = s.get("/.well-known/openid-configuration").await;
+    let discovery: Value = discovery.json().await.unwrap();
     assert_eq!(
         discovery["revocation_feed_endpoint"],
         format!("{}/revocations", s.base)
@@ -149,16 +142,8 @@ async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: 
 }
 
 async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let access = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
-        "access_token",
-    );
+    let (_, access) = anns_access_token(&s).await;
     let (_, _, before) = feed(&s, None).await;
     assert_eq!(before["revoked"], json!([]));
     // Not through /revoke: disabling the user ends their sessions and grants. The feed rendered a
@@ -175,16 +160,8 @@ async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
 /// A new password (or a disabled user) lists the user as a subject cut-off: a verifier refuses
 /// their tokens issued before it from its next poll.
 async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
-    let sub = s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let access = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
-        "access_token",
-    );
+    let (sub, access) = anns_access_token(&s).await;
     let v = polling_verifier(&s, Policy::new(format!("{}/userinfo", s.base))).await;
     assert!(v.verify(&access).await.is_ok());
     s.clock.advance(1);
@@ -220,8 +197,6 @@ async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
 /// the feed stays complete.
 async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
     use auth_server::domain::sso::tokens_admin::FEED_CLIENT_SHARE;
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
     let now = s.clock.now();
     // The flood, written as /revoke writes a client's own token (minting a thousand tokens over
@@ -243,12 +218,7 @@ async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
     let own = token(&s, &client).await;
     revoke(&s, &client, &own).await;
     // A user's token, through a disabled user.
-    s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let access = field(
-        &tokens(&s, &mut Agent::new(), &app, OFFLINE, "ann").await,
-        "access_token",
-    );
+    let (_, access) = anns_access_token(&s).await;
     s.app.users.set_disabled("ann", true).await.unwrap();
 
     let (_, _, body) = feed(&s, None).await;
@@ -308,6 +278,17 @@ async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
         .build()
         .await;
     assert!(refused.is_err());
+}
+
+/// Ann, a user of `s`, signs in to a first-party web client (code flow, offline access): her
+/// subject and her access token.
+async fn anns_access_token(s: &TestServer) -> (String, String) {
+    use tests::oauth::{Agent, first_party};
+    use tests::sso_support::{OFFLINE, PW, field, tokens};
+    let sub = s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let tokens = tokens(s, &mut Agent::new(), &app, OFFLINE, "ann").await;
+    (sub, field(&tokens, "access_token"))
 }
 
 /// A verifier of `s`'s tokens under `policy`, trusting `s` as an auth-server issuer (JWKS through

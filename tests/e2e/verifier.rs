@@ -39,6 +39,15 @@ pub fn on_clock(b: VerifierBuilder, clock: &tests::ManualClock) -> VerifierBuild
     b.clock(Arc::new(clock.clone())).background_refresh(false)
 }
 
+/// A server, a verifier of its tokens (cache on), and the credentials of its client `svc` (ES256,
+/// scope `a`, audience [`AUD`]).
+async fn server_verifier_and_client() -> (TestServer, Verifier, (String, String)) {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let v = verifier_for(&s, |b| b).await;
+    (s, v, es)
+}
+
 pub async fn token(s: &TestServer, id: &str, secret: &str) -> String {
     s.cc_token(id, secret, "").await["access_token"]
         .as_str()
@@ -72,9 +81,7 @@ async fn call_path(app: &Router, path: &str, token: &str) -> StatusCode {
 /// it); outside any `RequireBearer`, a route fails closed (401).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scope_routes_inside_one_bearer_layer() {
-    let s = TestServer::start(Backend::Sqlite).await;
-    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = verifier_for(&s, |b| b).await;
+    let (s, v, es) = server_verifier_and_client().await;
     let t = token(&s, &es.0, &es.1).await;
     let ok = || get(|| async { "ok" });
     let scoped = |scope| {
@@ -299,9 +306,7 @@ async fn issuers_are_routed_by_exact_iss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_verifications_still_honour_expiry_and_revocation() {
-    let s = TestServer::start(Backend::Sqlite).await;
-    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = verifier_for(&s, |b| b).await;
+    let (s, v, es) = server_verifier_and_client().await;
     let t1 = token(&s, &es.0, &es.1).await;
     let t2 = token(&s, &es.0, &es.1).await;
     let c1 = v.verify(&t1).await.unwrap();
