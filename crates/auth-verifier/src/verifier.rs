@@ -110,7 +110,7 @@ impl Verifier {
     /// It takes the token's bytes as received: only the exact bytes of a token verified before are
     /// a hit, so a caller may look them up before checking their syntax. This is the hot path of
     /// [`crate::axum::RequireBearer`], which answers a hit without boxing a future.
-    pub fn verify_cached(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
+    pub(crate) fn verify_cached(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
