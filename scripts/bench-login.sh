@@ -15,17 +15,14 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 cargo build --release -q -p auth-server
 bin=$PWD/target/release/auth-server
 work=$(mktemp -d /tmp/auth-bench-login.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
-export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
-export AUTH_SERVER_LOG=error
+idp_log=error
+. scripts/lib/idp-env.sh
 # The benchmark signs in as one user from one address thousands of times: lift the throttle's limits
 # (they count failures only, and every sign-in here succeeds, but keep them out of the picture).
 export AUTH_SERVER_LOGIN_MAX_FAILURES_PER_ACCOUNT=1000000 AUTH_SERVER_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000
 export AUTH_SERVER_LOGIN_MAX_FAILURES_PER_PAIR=1000000
-base="http://127.0.0.1:$port"
+base=$idp
 
-secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
 cc=$("$bin" client create --name bench-cc --id bench-cc --alg ES256 --scope read --default-scope read --resource https://api.example --json | secret_of)
 "$bin" client create --name "Bench web" --id bench-web --first-party --scope openid \
   --redirect-uri https://bench.example/cb --json >/dev/null

@@ -12,13 +12,9 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 cargo build --release -q -p auth-server
 bin=$PWD/target/release/auth-server
 work=$(mktemp -d /tmp/auth-bench.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
-export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
-export AUTH_SERVER_LOG=warn
-base="http://127.0.0.1:$port"
+. scripts/lib/idp-env.sh
+base=$idp
 
-secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
 es=$("$bin" client create --name bench-es --id bench-es --alg ES256 --scope read --default-scope read --resource https://api.example --json | secret_of)
 rs=$("$bin" client create --name bench-rs --id bench-rs --alg RS256 --scope read --default-scope read --resource https://api.example --json | secret_of)
 

@@ -1,5 +1,5 @@
 //! JWKS parsing: the shared serde types (`auth_core::jwk`) and the verifier's key-set parser
-//! (`auth_verifier::keys::parse_jwks`).
+//! (`auth_verifier::fuzzing::parse_jwks`).
 //!
 //! - A `JwkSet` (or a single `Jwk`) that parses re-serialises to JSON that parses to the same
 //!   value, with the same RFC 7638 thumbprint.
@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use arbitrary::{Arbitrary, Unstructured};
 use auth_core::Alg;
 use auth_core::jwk::{Jwk, JwkSet};
-use auth_verifier::keys::{MIN_RSA_BITS, parse_jwks};
+use auth_verifier::fuzzing::{MIN_RSA_BITS, parse_jwks};
 use josekit::jwk::KeyPair;
 use josekit::jws::{ES256, RS256};
 use libfuzzer_sys::fuzz_target;

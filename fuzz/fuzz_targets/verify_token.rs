@@ -15,8 +15,7 @@ use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
 use auth_core::Alg;
-use auth_verifier::fuzzing::{check_token, parse_claims};
-use auth_verifier::keys::{KeySet, parse_jwks};
+use auth_verifier::fuzzing::{KeySet, check_token, parse_claims, parse_jwks};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::KeyPair;

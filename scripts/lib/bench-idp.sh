@@ -11,13 +11,8 @@ idp_bin=$PWD/target/release/auth-server
 work=$(mktemp -d /tmp/auth-bench-svc.XXXXXX)
 pids=""
 trap 'kill $pids 2>/dev/null || true; rm -rf "$work"' EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port" AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
-export AUTH_SERVER_DATABASE_URL="sqlite://$work/auth.db?mode=rwc" AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
-export AUTH_SERVER_LOG=warn
-idp="http://127.0.0.1:$port"
+. scripts/lib/idp-env.sh
 
-secret_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])'; }
 es=$("$idp_bin" client create --name ops-es --id ops-es --alg ES256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
 rs=$("$idp_bin" client create --name ops-rs --id ops-rs --alg RS256 --scope inventory:read --default-scope inventory:read --resource https://inventory.internal --json | secret_of)
 ${pin_load:-} "$idp_bin" serve & pids="$pids $!"

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
-use auth_verifier::{IssuerConfig, Verifier, VerifyError, revocation_feed};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError, revocation_feed};
 use serde_json::{Value, json};
 use tests::{Backend, TestServer, decode_segment};
 
@@ -50,13 +50,12 @@ async fn feed(s: &TestServer) -> Value {
 /// A verifier of `issuer`'s tokens that fetches keys from `jwks_base`'s JWKS and polls `feed_base`'s
 /// revocation feed, with no background work.
 async fn verifier(s: &TestServer, jwks_base: &str, feed_base: &str) -> Verifier {
-    Verifier::builder()
+    Verifier::builder(Policy::new(AUD))
         .issuer(
             IssuerConfig::new(&s.base)
                 .jwks_uri(format!("{jwks_base}/jwks"))
                 .revocation_feed(revocation_feed(feed_base)),
         )
-        .audience(AUD)
         .clock(Arc::new(s.clock.clone()))
         .background_refresh(false)
         .build()

@@ -2,12 +2,14 @@
 //! expiry, and a verifier that polls it refuses them, cache hits included, without calling the IdP
 //! per request.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::{Alg, Clock};
-use auth_verifier::{IssuerConfig, Verifier, VerifyError, revocation_feed};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError};
 use serde_json::{Value, json};
 use tests::{Backend, TestServer, basic};
+
+use crate::verifier::on_clock;
 
 tests::on_both_backends!(
     the_feed_lists_live_revocations_only,
@@ -65,15 +67,8 @@ fn claims_of(token: &str) -> Value {
 
 async fn the_feed_lists_live_revocations_only(backend: Backend) {
     let s = TestServer::start(backend).await;
-    let discovery: Value = s
-        .http
-        .get(format!("{}/.well-known/openid-configuration", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let discovery = s.get("/.well-known/openid-configuration").await;
+    let discovery: Value = discovery.json().await.unwrap();
     assert_eq!(
         discovery["revocation_feed_endpoint"],
         format!("{}/revocations", s.base)
@@ -115,14 +110,7 @@ async fn the_feed_lists_live_revocations_only(backend: Backend) {
 async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: Backend) {
     let s = TestServer::start(backend).await;
     let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let v = polling_verifier(&s, Policy::new(AUD)).await;
     let (revoked, kept) = (token(&s, &client).await, token(&s, &client).await);
     assert!(v.verify(&revoked).await.is_ok());
     assert!(v.verify(&kept).await.is_ok());
@@ -154,16 +142,8 @@ async fn a_polling_verifier_refuses_revoked_tokens_cache_hits_included(backend: 
 }
 
 async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let access = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
-        "access_token",
-    );
+    let (_, access) = anns_access_token(&s).await;
     let (_, _, before) = feed(&s, None).await;
     assert_eq!(before["revoked"], json!([]));
     // Not through /revoke: disabling the user ends their sessions and grants. The feed rendered a
@@ -180,24 +160,9 @@ async fn a_disabled_users_tokens_appear_in_the_feed_at_once(backend: Backend) {
 /// A new password (or a disabled user) lists the user as a subject cut-off: a verifier refuses
 /// their tokens issued before it from its next poll.
 async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
-    let sub = s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let access = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "ann").await,
-        "access_token",
-    );
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base).revocation_feed(revocation_feed(&s.base)))
-        .audience(format!("{}/userinfo", s.base))
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let (sub, access) = anns_access_token(&s).await;
+    let v = polling_verifier(&s, Policy::new(format!("{}/userinfo", s.base))).await;
     assert!(v.verify(&access).await.is_ok());
     s.clock.advance(1);
     let changed_at = s.clock.now();
@@ -232,8 +197,6 @@ async fn a_new_password_puts_a_subject_cut_off_in_the_feed(backend: Backend) {
 /// the feed stays complete.
 async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
     use auth_server::domain::sso::tokens_admin::FEED_CLIENT_SHARE;
-    use tests::oauth::{Agent, first_party};
-    use tests::sso_support::{OFFLINE, PW, field, tokens};
     let s = TestServer::start(backend).await;
     let now = s.clock.now();
     // The flood, written as /revoke writes a client's own token (minting a thousand tokens over
@@ -255,12 +218,7 @@ async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
     let own = token(&s, &client).await;
     revoke(&s, &client, &own).await;
     // A user's token, through a disabled user.
-    s.user("ann", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let access = field(
-        &tokens(&s, &mut Agent::new(), &app, OFFLINE, "ann").await,
-        "access_token",
-    );
+    let (_, access) = anns_access_token(&s).await;
     s.app.users.set_disabled("ann", true).await.unwrap();
 
     let (_, _, body) = feed(&s, None).await;
@@ -290,18 +248,8 @@ async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
 async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
     let s = TestServer::start(backend).await;
     let client = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(
-            IssuerConfig::new(&s.base)
-                .revocation_feed(revocation_feed(&s.base))
-                .require_fresh_revocations(std::time::Duration::from_secs(60)),
-        )
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let fail_closed = Policy::new(AUD).require_fresh_revocations(Duration::from_secs(60));
+    let v = polling_verifier(&s, fail_closed.clone()).await;
     let t = token(&s, &client).await;
     assert!(v.verify(&t).await.is_ok(), "the first poll ran at build");
     s.clock.advance(61);
@@ -323,15 +271,29 @@ async fn a_verifier_can_fail_closed_while_the_feed_is_stale(backend: Backend) {
         v.verify(&t).await.err(),
         Some(VerifyError::RevocationsStale)
     );
-    // Without a feed the setting is refused at build.
-    let refused = Verifier::builder()
-        .issuer(
-            IssuerConfig::new("https://idp.example")
-                .require_fresh_revocations(std::time::Duration::from_secs(60)),
-        )
-        .audience(AUD)
+    // An issuer without a feed makes the policy unsatisfiable: refused at build.
+    let refused = Verifier::builder(fail_closed)
+        .issuer(IssuerConfig::new("https://idp.example"))
         .background_refresh(false)
         .build()
         .await;
     assert!(refused.is_err());
+}
+
+/// Ann, a user of `s`, signs in to a first-party web client (code flow, offline access): her
+/// subject and her access token.
+async fn anns_access_token(s: &TestServer) -> (String, String) {
+    use tests::oauth::{Agent, first_party};
+    use tests::sso_support::{OFFLINE, PW, field, tokens};
+    let sub = s.user("ann", PW).await;
+    let app = s.web_client("app", first_party()).await;
+    let tokens = tokens(s, &mut Agent::new(), &app, OFFLINE, "ann").await;
+    (sub, field(&tokens, "access_token"))
+}
+
+/// A verifier of `s`'s tokens under `policy`, trusting `s` as an auth-server issuer (JWKS through
+/// discovery, its revocation feed), on `s`'s clock, polling only when told.
+async fn polling_verifier(s: &TestServer, policy: Policy) -> Verifier {
+    let builder = Verifier::builder(policy).issuer(IssuerConfig::auth_server(&s.base));
+    on_clock(builder, &s.clock).build().await.unwrap()
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use tests::services_env::serve_with;
 use tests::{Backend, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -244,16 +245,10 @@ async fn inventory_service_disconnects_a_client_trickling_its_headers() {
         (name == "INVENTORY_HEADER_READ_TIMEOUT_SECS").then(|| "2".to_owned())
     })
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let task = tokio::spawn(http_serve::serve(
-        listener,
-        inventory_service::router(state),
-        limits,
-        std::future::pending(),
-    ));
-    assert_slowloris_is_cut_off(&addr).await;
-    let mut c = TcpStream::connect(&addr).await.unwrap();
+    let (base, task) = serve_with(inventory_service::router(state), limits).await;
+    let addr = base.trim_start_matches("http://");
+    assert_slowloris_is_cut_off(addr).await;
+    let mut c = TcpStream::connect(addr).await.unwrap();
     assert_eq!(get(&mut c, "/healthz").await, 200);
     task.abort();
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{Alg, Clock};
-use auth_verifier::axum::{Authenticated, RequireBearer};
-use auth_verifier::{IssuerConfig, Verifier, VerifierBuilder, VerifyError};
+use auth_verifier::axum::{Authenticated, RequireBearer, RequireScope};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifierBuilder, VerifyError};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -24,14 +24,28 @@ pub async fn verifier_for(
     s: &TestServer,
     f: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
 ) -> Verifier {
-    f(Verifier::builder()
-        .issuer(IssuerConfig::new(&s.base))
-        .audience(AUD)
-        .clock(Arc::new(s.clock.clone()))
-        .background_refresh(false))
+    let issuer = IssuerConfig::new(&s.base);
+    f(on_clock(
+        Verifier::builder(Policy::new(AUD)).issuer(issuer),
+        &s.clock,
+    ))
     .build()
     .await
     .unwrap()
+}
+
+/// `b` on `clock`, with no background task (tests drive refreshes and polls).
+pub fn on_clock(b: VerifierBuilder, clock: &tests::ManualClock) -> VerifierBuilder {
+    b.clock(Arc::new(clock.clone())).background_refresh(false)
+}
+
+/// A server, a verifier of its tokens (cache on), and the credentials of its client `svc` (ES256,
+/// scope `a`, audience [`AUD`]).
+async fn server_verifier_and_client() -> (TestServer, Verifier, (String, String)) {
+    let s = TestServer::start(Backend::Sqlite).await;
+    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let v = verifier_for(&s, |b| b).await;
+    (s, v, es)
 }
 
 pub async fn token(s: &TestServer, id: &str, secret: &str) -> String {
@@ -52,11 +66,47 @@ fn service(v: &Verifier) -> Router {
 }
 
 async fn call(app: &Router, token: &str) -> StatusCode {
-    let req = Request::get("/whoami")
+    call_path(app, "/whoami", token).await
+}
+
+async fn call_path(app: &Router, path: &str, token: &str) -> StatusCode {
+    let req = Request::get(path)
         .header("authorization", format!("Bearer {token}"))
         .body(Body::empty())
         .unwrap();
     app.clone().oneshot(req).await.unwrap().status()
+}
+
+/// `RequireScope` route layers inside one `RequireBearer`: each route its own scope (403 without
+/// it); outside any `RequireBearer`, a route fails closed (401).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scope_routes_inside_one_bearer_layer() {
+    let (s, v, es) = server_verifier_and_client().await;
+    let t = token(&s, &es.0, &es.1).await;
+    let ok = || get(|| async { "ok" });
+    let scoped = |scope| {
+        Router::new()
+            .route("/", ok())
+            .route_layer(RequireScope::new(scope))
+    };
+    let app = Router::new()
+        .nest("/a", scoped("a"))
+        .nest("/b", scoped("b"))
+        .layer(RequireBearer::new(v.clone()));
+    for _ in 0..2 {
+        // The second time, a cache hit.
+        assert_eq!(call_path(&app, "/a", &t).await, StatusCode::OK);
+        assert_eq!(call_path(&app, "/b", &t).await, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        call_path(&app, "/a", "x.y.z").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let unguarded = scoped("a");
+    assert_eq!(
+        call_path(&unguarded, "/", &t).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,15 +280,7 @@ async fn issuers_are_routed_by_exact_iss() {
     let b = TestServer::start(Backend::Sqlite).await;
     let ca = a.client("svc", Alg::Es256, &["a"], &[AUD]).await;
     let cb = b.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&a.base))
-        .issuer(IssuerConfig::new(&b.base))
-        .audience(AUD)
-        .clock(Arc::new(a.clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let v = verifier_for(&a, |x| x.issuer(IssuerConfig::new(&b.base))).await;
     assert_eq!(
         v.verify(&token(&a, &ca.0, &ca.1).await).await.unwrap().iss,
         a.base
@@ -264,9 +306,7 @@ async fn issuers_are_routed_by_exact_iss() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cached_verifications_still_honour_expiry_and_revocation() {
-    let s = TestServer::start(Backend::Sqlite).await;
-    let es = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
-    let v = verifier_for(&s, |b| b).await;
+    let (s, v, es) = server_verifier_and_client().await;
     let t1 = token(&s, &es.0, &es.1).await;
     let t2 = token(&s, &es.0, &es.1).await;
     let c1 = v.verify(&t1).await.unwrap();

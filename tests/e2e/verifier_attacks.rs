@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_core::{Alg, Clock};
-use auth_verifier::{IssuerConfig, Verifier, VerifyError};
+use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jws::{ES256, HS256, JwsSigner};
 use serde_json::{Value, json};
 use tests::{Backend, TestServer};
 
-use crate::verifier::{AUD, verifier_for};
+use crate::verifier::{AUD, on_clock, verifier_for};
 
 fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -22,6 +22,15 @@ fn forge(header: &Value, claims: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) ->
     let input = format!("{}.{}", b64(header.to_string()), b64(claims.to_string()));
     let sig = sign(input.as_bytes());
     format!("{input}.{}", b64(sig))
+}
+
+/// A fresh ES256 key pair: its public JWK under `kid` (as JSON) and its signer.
+fn es256_key(kid: &str) -> (Value, impl JwsSigner) {
+    let pair = ES256.generate_key_pair().unwrap();
+    let mut public = pair.to_jwk_public_key();
+    public.set_key_id(kid);
+    let signer = ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap();
+    (serde_json::to_value(public.as_ref()).unwrap(), signer)
 }
 
 /// The IdP's own active signer for `alg`, as if the attacker knew nothing but could reuse it: every
@@ -154,7 +163,8 @@ async fn forged_tokens_are_refused_with_the_right_error() {
         "RFC 9068 media type, case-insensitive"
     );
 
-    // Claims.
+    // Claims: each change refused with its error, or accepted. Extreme numbers: no overflow, no
+    // panic (an IdP-signed far-future exp is simply valid).
     let with = |k: &str, val: Value| {
         let mut c = good.clone();
         c[k] = val;
@@ -162,98 +172,80 @@ async fn forged_tokens_are_refused_with_the_right_error() {
     };
     let now = s.clock.now();
     let h = header("ES256", &es_kid);
-    expect(
-        forge(&h, &with("iss", json!("https://evil.example")), sign_es),
-        VerifyError::UntrustedIssuer,
-        "wrong iss",
-    )
-    .await;
-    expect(
-        forge(&h, &with("iss", json!(format!("{}/", s.base))), sign_es),
-        VerifyError::UntrustedIssuer,
-        "iss not exact",
-    )
-    .await;
-    expect(
-        forge(&h, &with("aud", json!("https://other.example")), sign_es),
-        VerifyError::WrongAudience,
-        "wrong aud",
-    )
-    .await;
-    expect(
-        forge(&h, &with("aud", json!(["https://a", "https://b"])), sign_es),
-        VerifyError::WrongAudience,
-        "aud list without us",
-    )
-    .await;
-    assert!(
-        v.verify(&forge(&h, &with("aud", json!(["https://a", AUD])), sign_es))
-            .await
-            .is_ok()
-    );
-    expect(
-        forge(&h, &with("exp", json!(now - 31)), sign_es),
-        VerifyError::Expired,
-        "expired",
-    )
-    .await;
-    assert!(
-        v.verify(&forge(&h, &with("exp", json!(now - 29)), sign_es))
-            .await
-            .is_ok(),
-        "within the leeway"
-    );
-    expect(
-        forge(&h, &with("nbf", json!(now + 120)), sign_es),
-        VerifyError::NotYetValid,
-        "nbf in the future",
-    )
-    .await;
-    expect(
-        forge(&h, &with("iat", json!(now + 120)), sign_es),
-        VerifyError::NotYetValid,
-        "iat in the future",
-    )
-    .await;
-    expect(
-        forge(&h, &with("exp", json!((now + 300).to_string())), sign_es),
-        VerifyError::InvalidClaim("exp"),
-        "exp as a string",
-    )
-    .await;
     let mut no_exp = good.clone();
     no_exp.as_object_mut().unwrap().remove("exp");
-    expect(
-        forge(&h, &no_exp, sign_es),
-        VerifyError::InvalidClaim("exp"),
-        "no exp",
-    )
-    .await;
-    expect(
-        forge(&h, &with("aud", json!(7)), sign_es),
-        VerifyError::InvalidClaim("aud"),
-        "aud as a number",
-    )
-    .await;
-
-    // Extreme numbers: no overflow, no panic (an IdP-signed far-future exp is simply valid).
-    assert!(
-        v.verify(&forge(&h, &with("exp", json!(i64::MAX)), sign_es))
-            .await
-            .is_ok()
-    );
-    let r = v
-        .verify(&forge(&h, &with("exp", json!(i64::MIN)), sign_es))
-        .await;
-    assert_eq!(r.err(), Some(VerifyError::Expired));
-    let r = v
-        .verify(&forge(&h, &with("nbf", json!(i64::MAX)), sign_es))
-        .await;
-    assert_eq!(r.err(), Some(VerifyError::NotYetValid));
-    let r = v
-        .verify(&forge(&h, &with("exp", json!(1e300)), sign_es))
-        .await;
-    assert_eq!(r.err(), Some(VerifyError::InvalidClaim("exp")));
+    let evil = json!("https://evil.example");
+    let refused = [
+        (with("iss", evil), VerifyError::UntrustedIssuer, "wrong iss"),
+        (
+            with("iss", json!(format!("{}/", s.base))),
+            VerifyError::UntrustedIssuer,
+            "iss not exact",
+        ),
+        (
+            with("aud", json!("https://other.example")),
+            VerifyError::WrongAudience,
+            "wrong aud",
+        ),
+        (
+            with("aud", json!(["https://a", "https://b"])),
+            VerifyError::WrongAudience,
+            "aud list without us",
+        ),
+        (
+            with("exp", json!(now - 31)),
+            VerifyError::Expired,
+            "expired",
+        ),
+        (
+            with("nbf", json!(now + 120)),
+            VerifyError::NotYetValid,
+            "nbf in the future",
+        ),
+        (
+            with("iat", json!(now + 120)),
+            VerifyError::NotYetValid,
+            "iat in the future",
+        ),
+        (
+            with("exp", json!((now + 300).to_string())),
+            VerifyError::InvalidClaim("exp"),
+            "exp as a string",
+        ),
+        (no_exp, VerifyError::InvalidClaim("exp"), "no exp"),
+        (
+            with("aud", json!(7)),
+            VerifyError::InvalidClaim("aud"),
+            "aud as a number",
+        ),
+        (
+            with("exp", json!(i64::MIN)),
+            VerifyError::Expired,
+            "exp MIN",
+        ),
+        (
+            with("nbf", json!(i64::MAX)),
+            VerifyError::NotYetValid,
+            "nbf MAX",
+        ),
+        (
+            with("exp", json!(1e300)),
+            VerifyError::InvalidClaim("exp"),
+            "exp 1e300",
+        ),
+    ];
+    for (claims, err, what) in refused {
+        expect(forge(&h, &claims, sign_es), err, what).await;
+    }
+    let accepted = [
+        (with("aud", json!(["https://a", AUD])), "aud list with us"),
+        (with("exp", json!(now - 29)), "within the leeway"),
+        (with("exp", json!(i64::MAX)), "exp MAX"),
+    ];
+    for (claims, what) in accepted {
+        let token = forge(&h, &claims, sign_es);
+        assert!(v.verify(&token).await.is_ok(), "{what}");
+    }
 
     // Shape.
     let ok = forge(&h, &good, sign_es);
@@ -332,18 +324,13 @@ async fn keys_named_by_the_token_itself_are_never_used() {
     let v = verifier_for(&s, |b| b.token_cache(0)).await;
     let (es_kid, _) = idp_signer(&s, Alg::Es256);
     let good = claims(&s);
-    let attacker = ES256.generate_key_pair().unwrap();
-    let mut attacker_jwk = attacker.to_jwk_public_key();
-    attacker_jwk.set_key_id("attacker");
-    let attacker_signer = ES256
-        .signer_from_jwk(&attacker.to_jwk_private_key())
-        .unwrap();
+    let (attacker_jwk, attacker_signer) = es256_key("attacker");
     let (trap_url, trap_hits) = trap().await;
 
     for (name, value) in [
         ("jku", json!(trap_url)),
         ("x5u", json!(trap_url)),
-        ("jwk", serde_json::to_value(attacker_jwk.as_ref()).unwrap()),
+        ("jwk", attacker_jwk),
         ("x5c", json!(["MIIBszCCAVmgAwIBAgIUQ"])),
     ] {
         for kid in ["attacker", es_kid.as_str()] {
@@ -378,13 +365,7 @@ async fn keys_named_by_the_token_itself_are_never_used() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jwks_with_bad_keys_still_serves_its_good_ones() {
-    let good_pair = ES256.generate_key_pair().unwrap();
-    let mut good = good_pair.to_jwk_public_key();
-    good.set_key_id("good-ec");
-    let signer = ES256
-        .signer_from_jwk(&good_pair.to_jwk_private_key())
-        .unwrap();
-    let good_json = serde_json::to_value(good.as_ref()).unwrap();
+    let (good_json, signer) = es256_key("good-ec");
     let mut enc = good_json.clone();
     enc["kid"] = json!("enc-key");
     enc["use"] = json!("enc");
@@ -400,21 +381,8 @@ async fn a_jwks_with_bad_keys_still_serves_its_good_ones() {
         42,
         good_json,
     ]});
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
     let body = jwks.to_string();
-    let app = axum::Router::new().route("/keys", axum::routing::get(move || async move { body }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-
-    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys")))
-        .audience(AUD)
-        .clock(Arc::new(clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let (issuer, clock, v) = jwks_verifier(axum::routing::get(move || async move { body })).await;
     assert_eq!(
         v.issuer_keys(&issuer).unwrap().kids(),
         vec!["good-ec".to_owned()]
@@ -446,26 +414,12 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
     };
     let (pa, pb) = (public(&key_a, "a"), public(&key_b, "b"));
     let served = Arc::new(std::sync::Mutex::new(json!({"keys": [pa, pb]}).to_string()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
     let body = served.clone();
-    let app = axum::Router::new().route(
-        "/keys",
-        axum::routing::get(move || {
-            let body = body.clone();
-            async move { body.lock().unwrap().clone() }
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
-    let v = Verifier::builder()
-        .issuer(IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys")))
-        .audience(AUD)
-        .clock(Arc::new(clock.clone()))
-        .background_refresh(false)
-        .build()
-        .await
-        .unwrap();
+    let (issuer, clock, v) = jwks_verifier(axum::routing::get(move || {
+        let body = body.clone();
+        async move { body.lock().unwrap().clone() }
+    }))
+    .await;
     let signer_a = ES256.signer_from_jwk(&key_a.to_jwk_private_key()).unwrap();
     let claims = json!({"iss": issuer, "aud": AUD, "exp": clock.now() + 600});
     let token = forge(&header("ES256", "a"), &claims, |m| {
@@ -497,4 +451,20 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
         Some(VerifyError::UnknownKid),
         "the cached verification is not reused"
     );
+}
+
+/// Serves `keys` as `GET <issuer>/keys` on a loopback port, and a verifier trusting that issuer
+/// with that JWKS (no discovery), on a manual clock: the issuer, the clock and the verifier.
+async fn jwks_verifier(
+    keys: axum::routing::MethodRouter,
+) -> (String, tests::ManualClock, Verifier) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/keys", keys);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let clock = tests::ManualClock::new(auth_core::SystemClock.now());
+    let trusted = IssuerConfig::new(&issuer).jwks_uri(format!("{issuer}/keys"));
+    let builder = Verifier::builder(Policy::new(AUD)).issuer(trusted);
+    let v = on_clock(builder, &clock).build().await.unwrap();
+    (issuer, clock, v)
 }

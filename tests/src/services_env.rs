@@ -41,12 +41,21 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// Serves `router` on a loopback port with http-serve and its default limits, as the services'
+/// binaries do: its base URL and the task (abort it to stop).
 pub async fn serve(router: axum::Router) -> (String, JoinHandle<()>) {
+    serve_with(router, http_serve::Limits::default()).await
+}
+
+/// [`serve`] within `limits`.
+pub async fn serve_with(
+    router: axum::Router,
+    limits: http_serve::Limits,
+) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let forever = std::future::pending();
+    let task = tokio::spawn(http_serve::serve(listener, router, limits, forever));
     (base, task)
 }
 

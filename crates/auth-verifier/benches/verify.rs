@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use auth_verifier::{IssuerConfig, Verifier};
+use auth_verifier::{IssuerConfig, Policy, Verifier};
 use josekit::jwk::Jwk;
 use josekit::jws::{ES256, JwsHeader, JwsSigner, JwsVerifier, RS256};
 use serde_json::json;
@@ -85,9 +85,8 @@ async fn main() {
         },
     ];
     let build = |cache: u64| {
-        Verifier::builder()
+        Verifier::builder(Policy::new("https://api.bench"))
             .issuer(IssuerConfig::new(&iss).jwks_uri(format!("{iss}/jwks")))
-            .audience("https://api.bench")
             .token_cache(cache)
             .background_refresh(false)
             .build()

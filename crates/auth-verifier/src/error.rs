@@ -51,6 +51,9 @@ pub enum VerifyError {
     /// A registered claim is missing or of the wrong JSON type.
     #[error("invalid claim {0}")]
     InvalidClaim(&'static str),
+    /// A claim the [`crate::Policy`] requires ([`crate::Policy::require_claim`]) is absent.
+    #[error("missing required claim {0}")]
+    MissingClaim(String),
     /// `exp` has passed.
     #[error("token expired")]
     Expired,
@@ -70,7 +73,7 @@ pub enum VerifyError {
     #[error("the issuer's keys are not available yet")]
     KeysUnavailable,
     /// The issuer's revocation feed is required fresh and complete
-    /// ([`crate::IssuerConfig::require_fresh_revocations`]), and the last complete poll is too old.
+    /// ([`crate::Policy::require_fresh_revocations`]), and the last complete poll is too old.
     #[error("the issuer's revocation feed is stale or incomplete; failing closed")]
     RevocationsStale,
 }

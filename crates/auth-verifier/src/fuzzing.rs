@@ -4,7 +4,7 @@
 
 use auth_core::Alg;
 
-use crate::keys::KeySet;
+pub use crate::keys::{KeySet, MIN_RSA_BITS, VerifyingKey, parse_jwks};
 use crate::{Claims, VerifyError, claims, validate};
 
 /// What [`check_token`] accepted.

@@ -30,19 +30,22 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()`. HTTP/2 and protocol upgrades are not
 //! served (no route needs them, and hyper-util's `auto` builder would pull in `h2`).
 //!
+//! Every binary of the workspace serves until [`shutdown_signal`] (Ctrl-C or SIGTERM); the service
+//! binaries also share their logging set-up, binding and exit status ([`listen`]):
+//!
 //! ```no_run
 //! # async fn run(router: axum::Router) -> std::io::Result<()> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! http_serve::serve(listener, router, http_serve::Limits::default(), async {
-//!     let _ = tokio::signal::ctrl_c().await;
-//! })
-//! .await;
+//! let limits = http_serve::Limits::default();
+//! http_serve::serve(listener, router, limits, http_serve::shutdown_signal()).await;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]
 
 mod activity;
 mod limits;
+mod service;
+mod shutdown;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -65,6 +68,10 @@ use tower::ServiceExt;
 
 use crate::activity::{Activity, BusyBody, Watched};
 pub use crate::limits::{Limits, LimitsError, Setting};
+pub use crate::service::{
+    BindError, MAX_BODY_BYTES, exit_code, init_logging, listen, service_router,
+};
+pub use crate::shutdown::shutdown_signal;
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves; then stops accepting,
 /// lets every connection finish the request it is answering (idle ones close at once), and returns

@@ -33,9 +33,7 @@ async fn main() -> anyhow::Result<()> {
         let open = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         writeln!(out, "open http://{}", open.local_addr()?)?;
         // The same handler and the same other layers as `router`, minus authentication.
-        let bare = inventory_service::item_routes()
-            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-            .with_state(state);
+        let bare = http_serve::service_router(inventory_service::item_routes(), state);
         servers.spawn(async move { axum::serve(open, bare).await });
     }
     out.flush()?;

@@ -59,12 +59,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auth_verifier::{InitError, IssuerConfig, Verifier, revocation_feed};
+use auth_verifier::{InitError, Policy, Verifier};
 
 mod http;
 pub mod stock;
 
-pub use http::{ApiError, item_routes, router};
+pub use http::{item_routes, router};
 pub use stock::{LevelsError, Reservation, ReserveError, Stock, parse_levels};
 
 /// The audience this service expects by default.
@@ -112,10 +112,6 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background) and the stock.
 pub async fn build(config: Config) -> Result<AppState, InitError> {
-    let verifier = Verifier::builder()
-        .issuer(IssuerConfig::new(&config.issuer).revocation_feed(revocation_feed(&config.issuer)))
-        .audience(config.audience)
-        .build()
-        .await?;
+    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
     Ok(AppState::new(verifier, Stock::new(config.stock)))
 }

@@ -2,6 +2,7 @@
 //! serve until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use inventory_service::{Config, DEFAULT_AUDIENCE, build, parse_levels, router};
@@ -11,23 +12,12 @@ fn var(name: &str, default: &str) -> String {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+async fn main() -> ExitCode {
+    http_serve::init_logging("INVENTORY_LOG");
+    http_serve::exit_code(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("INVENTORY_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let bind: SocketAddr = var("INVENTORY_BIND", "127.0.0.1:8082")
         .parse()
         .context("INVENTORY_BIND must be host:port")?;
@@ -39,31 +29,8 @@ async fn run() -> anyhow::Result<()> {
         stock,
     };
     let limits = http_serve::Limits::from_env("INVENTORY")?;
-    let (issuer, audience) = (config.issuer.clone(), config.audience.clone());
+    tracing::info!(issuer = %config.issuer, audience = %config.audience, "starting");
     let state = build(config).await?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
-    tracing::info!(%bind, %issuer, %audience, "inventory-service listening");
-    http_serve::serve(listener, router(state), limits, shutdown_signal()).await;
+    http_serve::listen(bind, router(state), limits, "inventory-service").await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
 }

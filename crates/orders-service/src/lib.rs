@@ -61,14 +61,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_verifier::{InitError, IssuerConfig, Verifier, revocation_feed};
+use auth_verifier::{InitError, Policy, Verifier};
 
 mod http;
 pub mod inventory;
 pub mod orders;
 pub mod token_source;
 
-pub use http::{ApiError, router};
+pub use http::router;
 pub use inventory::{InventoryClient, InventoryError};
 pub use orders::{Order, Orders};
 pub use token_source::{ClientCredentials, TokenError, TokenSource};
@@ -190,11 +190,7 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background), the token source and the inventory client. No token is fetched until needed.
 pub async fn build(config: Config) -> Result<AppState, BuildError> {
-    let verifier = Verifier::builder()
-        .issuer(IssuerConfig::new(&config.issuer).revocation_feed(revocation_feed(&config.issuer)))
-        .audience(config.audience)
-        .build()
-        .await?;
+    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
     let (connect, total) = config.http_timeouts;
     let http = reqwest::Client::builder()
         .connect_timeout(connect)

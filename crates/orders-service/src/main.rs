@@ -2,6 +2,7 @@
 //! serve until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -50,49 +51,15 @@ fn config() -> anyhow::Result<(SocketAddr, Config, Limits)> {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    match run().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+async fn main() -> ExitCode {
+    http_serve::init_logging("ORDERS_LOG");
+    http_serve::exit_code(run().await)
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ORDERS_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let (bind, config, limits) = config()?;
     tracing::info!(?config, "starting");
     let state = build(config).await?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
-    tracing::info!(%bind, "orders-service listening");
-    http_serve::serve(listener, router(state), limits, shutdown_signal()).await;
+    http_serve::listen(bind, router(state), limits, "orders-service").await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
 }

@@ -3,10 +3,12 @@
 //!
 //! Keys the issuer's revocation feed lists as revoked (`IssuerKeys::revoke_kids`) are dropped at
 //! once and kept out of every later fetch while they are remembered, so a JWKS cached by an HTTP
-//! cache (or a replica that has not reloaded yet) cannot bring them back.
+//! cache (or a replica that has not reloaded yet) cannot bring them back. The revoked kids live in the
+//! same immutable snapshot as the keys: checking one takes no lock beyond the snapshot read every
+//! key lookup makes, and a poll that changes nothing only reads.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -16,9 +18,11 @@ use crate::error::VerifyError;
 use crate::fetch::{self, FetchError};
 use crate::keys::{KeySet, VerifyingKey, parse_jwks};
 
+mod revoked;
+
 /// Freshness and abuse limits of a key store. See [`crate::VerifierBuilder`] for the defaults.
 #[derive(Debug, Clone)]
-pub struct StorePolicy {
+pub(crate) struct StorePolicy {
     /// Algorithms keys may be bound to.
     pub algorithms: Vec<Alg>,
     /// At most one refetch for unknown kids per this many seconds (also after a failed fetch).
@@ -37,12 +41,6 @@ pub struct StorePolicy {
     pub max_document_bytes: usize,
 }
 
-/// Most revoked kids remembered at once (an issuer revokes a handful in its lifetime).
-const MAX_REVOKED_KIDS: usize = 1024;
-/// How long a revoked kid is remembered after the feed last listed it: longer than any access token
-/// lives, so it cannot come back while a token it signed is unexpired.
-const REVOKED_KID_KEEP_SECS: i64 = crate::revocation::MAX_KEEP_SECS;
-
 /// Most unknown kids remembered at once; a flood beyond that clears the memory (the cooldown still
 /// bounds fetches).
 const MAX_REMEMBERED_UNKNOWN: usize = 4096;
@@ -50,6 +48,9 @@ const MAX_REMEMBERED_UNKNOWN: usize = 4096;
 #[derive(Debug, Default)]
 struct Snapshot {
     keys: KeySet,
+    /// Revoked kids (from the revocation feed) -> until when they are remembered. Replaced only
+    /// under the write lock of `current`, so a fetch cannot reinstate a key being revoked.
+    revoked: Arc<HashMap<String, UnixTime>>,
     /// When the keys were fetched (clock time), `None` before the first success.
     fetched_at: Option<UnixTime>,
     /// Until when they are fresh.
@@ -64,7 +65,7 @@ struct RefetchState {
     unknown: HashMap<String, UnixTime>,
 }
 
-/// The keys of one issuer.
+/// The keys of one trusted issuer (see [`crate::Verifier::issuer_keys`]): for monitoring and tests.
 #[derive(Debug)]
 pub struct IssuerKeys {
     issuer: String,
@@ -82,11 +83,6 @@ pub struct IssuerKeys {
     /// Bumped whenever the set of kids changes: cached verifications made under another version are
     /// verified again, so a key removed from the JWKS stops being trusted at once.
     keyset_version: AtomicU64,
-    /// Revoked kids (from the revocation feed) -> until when they are remembered. Changed and read
-    /// only under the write lock of `current`, so a fetch cannot reinstate a key being revoked.
-    revoked: Mutex<HashMap<String, UnixTime>>,
-    /// Set once any kid is revoked: until then the check costs one atomic load.
-    any_revoked: AtomicBool,
 }
 
 impl IssuerKeys {
@@ -110,8 +106,6 @@ impl IssuerKeys {
             fetches: AtomicU64::new(0),
             usable_until: AtomicI64::new(i64::MIN),
             keyset_version: AtomicU64::new(0),
-            revoked: Mutex::new(HashMap::new()),
-            any_revoked: AtomicBool::new(false),
         }
     }
 
@@ -121,7 +115,7 @@ impl IssuerKeys {
     }
 
     /// The version of the set of kids (changes when a key appears or disappears).
-    pub fn keyset_version(&self) -> u64 {
+    pub(crate) fn keyset_version(&self) -> u64 {
         self.keyset_version.load(Ordering::Acquire)
     }
 
@@ -147,11 +141,11 @@ impl IssuerKeys {
     ///
     /// The refetch runs in its own task holding the fetch lock: a caller that goes away (client
     /// disconnect, timeout) cannot cancel it and so cannot spend the cooldown for nothing.
-    pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
-        if self.is_revoked(kid) {
+    pub(crate) async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<VerifyingKey>, VerifyError> {
+        let snap = self.snapshot();
+        if snap.revoked.contains_key(kid) {
             return Err(VerifyError::KeyRevoked);
         }
-        let snap = self.snapshot();
         if let Some(key) = snap.keys.get(kid) {
             self.check_stale(&snap)?;
             return Ok(key.clone());
@@ -224,54 +218,6 @@ impl IssuerKeys {
         }
     }
 
-    /// Whether the issuer's revocation feed listed `kid` as revoked.
-    pub fn is_revoked(&self, kid: &str) -> bool {
-        self.any_revoked.load(Ordering::Acquire) && lock(&self.revoked).contains_key(kid)
-    }
-
-    /// Stops trusting the keys `kids` (listed as revoked by the issuer's revocation feed at `now`):
-    /// they leave the key set at once, cached verifications made with the old key set are verified
-    /// again (and refused), and no later JWKS fetch brings them back while they are remembered
-    /// (until [`REVOKED_KID_KEEP_SECS`] after the feed last listed them).
-    pub(crate) fn revoke_kids(&self, kids: &[String], now: UnixTime) {
-        let mut current = match self.current.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        let mut revoked = lock(&self.revoked);
-        revoked.retain(|_, until| *until > now);
-        let until = now.saturating_add(REVOKED_KID_KEEP_SECS);
-        let mut added = false;
-        for kid in kids {
-            if let Some(u) = revoked.get_mut(kid) {
-                *u = until;
-            } else if revoked.len() < MAX_REVOKED_KIDS {
-                revoked.insert(kid.clone(), until);
-                self.any_revoked.store(true, Ordering::Release);
-                added = true;
-            } else {
-                tracing::error!(issuer = %self.issuer, %kid,
-                    "too many revoked keys remembered; this one is not refused");
-            }
-        }
-        if !added {
-            return;
-        }
-        let keys = current.keys.without(|k| revoked.contains_key(k));
-        if keys.len() != current.keys.len() {
-            tracing::warn!(issuer = %self.issuer, "revoked signing keys dropped from the key set");
-        }
-        *current = Arc::new(Snapshot {
-            keys,
-            fetched_at: current.fetched_at,
-            fresh_until: current.fresh_until,
-            generation: current.generation,
-        });
-        // Published while `current` is still locked: a verification that read the old version
-        // before this point is cached under it and verified again at its next hit.
-        self.keyset_version.fetch_add(1, Ordering::AcqRel);
-    }
-
     fn unknown_or_unavailable(&self, snap: &Snapshot) -> VerifyError {
         if snap.fetched_at.is_none() {
             VerifyError::KeysUnavailable
@@ -282,7 +228,7 @@ impl IssuerKeys {
 
     /// Fails closed once the keys are past their lifetime plus `max_stale` (used on cache hits too).
     /// `now` is the caller's reading of this store's clock, so a hit reads the clock once.
-    pub fn ensure_not_stale(&self, now: UnixTime) -> Result<(), VerifyError> {
+    pub(crate) fn ensure_not_stale(&self, now: UnixTime) -> Result<(), VerifyError> {
         if now > self.usable_until.load(Ordering::Acquire) {
             return Err(VerifyError::KeysStale);
         }
@@ -354,13 +300,11 @@ impl IssuerKeys {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        let keys = {
-            let revoked = lock(&self.revoked);
-            if revoked.is_empty() {
-                keys
-            } else {
-                keys.without(|k| revoked.get(k).is_some_and(|until| *until > now))
-            }
+        let revoked = Arc::clone(&current.revoked);
+        let keys = if revoked.is_empty() {
+            keys
+        } else {
+            keys.without(|k| revoked.get(k).is_some_and(|until| *until > now))
         };
         let generation = current.generation + 1;
         // Cached verifications stay valid only under the same keys: the same kids *and* the same
@@ -368,6 +312,7 @@ impl IssuerKeys {
         let keys_changed = !current.keys.same_keys(&keys);
         let snap = Arc::new(Snapshot {
             keys,
+            revoked,
             fetched_at: Some(now),
             fresh_until: now.saturating_add(ttl),
             generation,

@@ -1,5 +1,10 @@
 //! axum integration: a layer that requires a valid bearer token, an extractor for its claims, and a
-//! per-route scope requirement, answering as RFC 6750 §3 prescribes.
+//! per-route scope requirement, answering as RFC 6750 §3 prescribes; the RFC 6750 parsing and
+//! challenge on their own ([`bearer_token`], [`bearer_challenge`]); and [`JsonError`], the JSON
+//! error body of every refusal, which services use for their own errors too.
+
+mod bearer;
+mod json_error;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -7,132 +12,21 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
+use axum::http::Request;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
 
+pub use self::bearer::{BearerError, bearer_challenge, bearer_token};
+use self::bearer::{bearer_bytes, token_syntax};
+pub use self::json_error::{JsonBody, JsonError};
 use crate::{Claims, Verifier, VerifyError};
 
 /// The verified claims of the request, put in its extensions by [`RequireBearer`].
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Arc<Claims>);
-
-/// An RFC 6750 error response.
-#[derive(Debug)]
-pub struct BearerError {
-    status: StatusCode,
-    challenge: String,
-    code: Option<&'static str>,
-    description: Option<String>,
-}
-
-impl BearerError {
-    /// 401 with no error code: the request carried no token (RFC 6750 §3.1: "If the request lacks any
-    /// authentication information ... the resource server SHOULD NOT include an error code").
-    pub fn missing() -> Self {
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            challenge: "Bearer".into(),
-            code: None,
-            description: None,
-        }
-    }
-
-    /// 401 `invalid_token` (RFC 6750 §3.1).
-    pub fn invalid(why: &VerifyError) -> Self {
-        // Only "expired" is told apart (clients act on it); every other reason is logged, not shown,
-        // so a caller learns nothing about keys, the IdP's state, or which check failed.
-        let description = match why {
-            VerifyError::Expired => "the access token has expired",
-            _ => "the access token is invalid",
-        };
-        Self {
-            status: StatusCode::UNAUTHORIZED,
-            challenge: format!(
-                "Bearer error=\"invalid_token\", error_description=\"{description}\""
-            ),
-            code: Some("invalid_token"),
-            description: Some(description.to_owned()),
-        }
-    }
-
-    /// 400 `invalid_request` (RFC 6750 §3.1): a malformed Authorization header.
-    pub fn malformed(why: &str) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            challenge: format!("Bearer error=\"invalid_request\", error_description=\"{why}\""),
-            code: Some("invalid_request"),
-            description: Some(why.to_owned()),
-        }
-    }
-
-    /// 403 `insufficient_scope` naming the scope needed (RFC 6750 §3.1).
-    pub fn insufficient_scope(scope: &str) -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            challenge: format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
-            code: Some("insufficient_scope"),
-            description: Some(format!("this request requires the scope {scope}")),
-        }
-    }
-}
-
-impl IntoResponse for BearerError {
-    fn into_response(self) -> Response {
-        let body = match self.code {
-            Some(code) => serde_json::json!({"error": code, "error_description": self.description}),
-            None => {
-                serde_json::json!({"error": "unauthorized", "error_description": "a bearer token is required"})
-            }
-        };
-        let mut res = (self.status, Json(body)).into_response();
-        if let Ok(v) = HeaderValue::from_str(&self.challenge) {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        res
-    }
-}
-
-/// The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). Query and body tokens are not
-/// accepted. `Ok(None)` when there is no Authorization header.
-pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
-    match bearer_bytes(headers)? {
-        Some(raw) => token_syntax(raw).map(Some),
-        None => Ok(None),
-    }
-}
-
-/// The credentials of a single `Authorization: Bearer` header, trimmed, not yet checked.
-fn bearer_bytes(headers: &HeaderMap) -> Result<Option<&[u8]>, BearerError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(BearerError::malformed("more than one Authorization header"));
-    }
-    let bytes = value.as_bytes();
-    if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
-        return Ok(None); // another scheme: as if no bearer token was sent
-    }
-    Ok(Some(bytes[7..].trim_ascii()))
-}
-
-/// RFC 6750 §2.1 b64token. The syntax is not re-checked byte by byte here: anything that is not
-/// three base64url segments fails verification anyway, so only what would make the value unusable
-/// as a token is refused.
-fn token_syntax(token: &[u8]) -> Result<&str, BearerError> {
-    if token.is_empty() || token.contains(&b' ') {
-        return Err(BearerError::malformed("malformed bearer token"));
-    }
-    std::str::from_utf8(token).map_err(|_| BearerError::malformed("malformed bearer token"))
-}
 
 /// A layer that lets through only requests with a valid bearer token (and, with
 /// [`RequireBearer::scope`], a scope), and puts [`Authenticated`] into their extensions.
@@ -162,28 +56,40 @@ impl RequireBearer {
 }
 
 impl<S> Layer<S> for RequireBearer {
-    type Service = RequireBearerService<S>;
+    type Service = BearerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireBearerService {
+        let check = Check {
+            verifier: Some(self.verifier.clone()),
+            scope: self.scope.clone(),
+        };
+        BearerService {
             inner,
-            check: Arc::new((self.verifier.clone(), self.scope.clone())),
+            check: Arc::new(check),
         }
     }
 }
 
-/// The service of [`RequireBearer`].
+/// The service of [`RequireBearer`] and of [`RequireScope`].
 #[derive(Debug, Clone)]
-pub struct RequireBearerService<S> {
+pub struct BearerService<S> {
     inner: S,
     /// One shared reference per request instead of two.
-    check: Arc<(Verifier, Option<Arc<str>>)>,
+    check: Arc<Check>,
+}
+
+/// What a [`BearerService`] checks.
+#[derive(Debug)]
+struct Check {
+    /// `None` for [`RequireScope`]: the claims are those a [`RequireBearer`] further out admitted.
+    verifier: Option<Verifier>,
+    scope: Option<Arc<str>>,
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
 
 pin_project_lite::pin_project! {
-    /// The future of [`RequireBearerService`] and [`RequireScopeService`].
+    /// The future of [`BearerService`].
     ///
     /// A request whose token is a verified-token cache hit (or that is refused at once) is answered
     /// without allocating: only a token that must be verified in full, which may have to fetch keys,
@@ -250,7 +156,7 @@ fn rejected(e: &VerifyError) -> BearerError {
     BearerError::invalid(e)
 }
 
-impl<S> Service<Request<Body>> for RequireBearerService<S>
+impl<S> Service<Request<Body>> for BearerService<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -264,7 +170,19 @@ where
     }
 
     fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let (verifier, scope) = &*self.check;
+        let check = &*self.check;
+        let scope = &check.scope;
+        let Some(verifier) = &check.verifier else {
+            // RequireScope: the claims a RequireBearer further out put in the request.
+            let admitted = match req.extensions().get::<Authenticated>() {
+                Some(Authenticated(claims)) => admit(claims, scope.as_deref()),
+                None => Err(BearerError::missing()),
+            };
+            return match admitted {
+                Ok(()) => BearerFuture::admitted(self.inner.call(req)),
+                Err(e) => BearerFuture::refused(e),
+            };
+        };
         let raw = match bearer_bytes(req.headers()) {
             Ok(Some(raw)) => raw,
             Ok(None) => return BearerFuture::refused(BearerError::missing()),
@@ -296,7 +214,14 @@ where
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let check = self.check.clone();
                 let fut = Box::pin(async move {
-                    let (verifier, scope) = &*check;
+                    let Check {
+                        verifier: Some(verifier),
+                        scope,
+                    } = &*check
+                    else {
+                        // Not reached: only a check with a verifier verifies.
+                        return Ok(BearerError::missing().into_response());
+                    };
                     let token = token.unwrap_or_default();
                     // The cache was looked up in `call`: go straight to full verification.
                     let claims = match verifier.verify_in_full(&token).await {
@@ -348,80 +273,16 @@ impl RequireScope {
 }
 
 impl<S> Layer<S> for RequireScope {
-    type Service = RequireScopeService<S>;
+    type Service = BearerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RequireScopeService {
-            inner,
-            scope: self.scope.clone(),
-        }
-    }
-}
-
-/// The service of [`RequireScope`].
-#[derive(Debug, Clone)]
-pub struct RequireScopeService<S> {
-    inner: S,
-    scope: Arc<str>,
-}
-
-impl<S> Service<Request<Body>> for RequireScopeService<S>
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BearerFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let allowed = match req.extensions().get::<Authenticated>() {
-            None => Err(BearerError::missing()),
-            Some(Authenticated(c)) if c.has_scope(&self.scope) => Ok(()),
-            Some(_) => Err(BearerError::insufficient_scope(&self.scope)),
+        let check = Check {
+            verifier: None,
+            scope: Some(self.scope.clone()),
         };
-        match allowed {
-            Ok(()) => BearerFuture::admitted(self.inner.call(req)),
-            Err(e) => BearerFuture::refused(e),
+        BearerService {
+            inner,
+            check: Arc::new(check),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn h(v: &[&str]) -> HeaderMap {
-        let mut m = HeaderMap::new();
-        for x in v {
-            if let Ok(v) = HeaderValue::from_str(x) {
-                m.append(header::AUTHORIZATION, v);
-            }
-        }
-        m
-    }
-
-    #[test]
-    fn bearer_header_forms() {
-        assert_eq!(
-            bearer_token(&h(&["Bearer abc.def-_~+/="])).ok().flatten(),
-            Some("abc.def-_~+/=")
-        );
-        assert_eq!(
-            bearer_token(&h(&["bearer abc"])).ok().flatten(),
-            Some("abc")
-        );
-        assert_eq!(bearer_token(&h(&[])).ok().flatten(), None);
-        assert_eq!(bearer_token(&h(&["Basic abc"])).ok().flatten(), None);
-        assert!(bearer_token(&h(&["Bearer a b"])).is_err());
-        assert_eq!(
-            bearer_token(&h(&["BEARER  abc  "])).ok().flatten(),
-            Some("abc")
-        );
-        assert!(bearer_token(&h(&["Bearer a", "Bearer b"])).is_err());
     }
 }

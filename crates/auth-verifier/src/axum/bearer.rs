@@ -1,0 +1,234 @@
+//! RFC 6750 on the wire: the bearer token of a request (§2.1), the `WWW-Authenticate` challenge
+//! (§3) and the error responses (§3.1). Public, so that an endpoint that answers RFC 6750 itself
+//! (the IdP's userinfo) parses and challenges exactly as [`super::RequireBearer`] does.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::JsonError;
+use crate::VerifyError;
+
+/// An RFC 6750 §3.1 error response: a [`JsonError`] body, the `WWW-Authenticate` challenge and
+/// `Cache-Control: no-store`.
+#[derive(Debug)]
+pub struct BearerError {
+    body: JsonError,
+    /// The challenge's parameters (after the scheme), in order.
+    params: Vec<(&'static str, String)>,
+}
+
+impl BearerError {
+    fn new(status: StatusCode, code: &'static str, description: String) -> Self {
+        Self {
+            params: vec![("error", code.to_owned())],
+            body: JsonError::new(status, code).describe(description),
+        }
+    }
+
+    fn with(mut self, name: &'static str, value: String) -> Self {
+        self.params.push((name, value));
+        self
+    }
+
+    /// 401 with no error code: the request carried no token (RFC 6750 §3.1: "If the request lacks any
+    /// authentication information ... the resource server SHOULD NOT include an error code").
+    pub fn missing() -> Self {
+        Self {
+            body: JsonError::new(StatusCode::UNAUTHORIZED, "unauthorized")
+                .describe("a bearer token is required"),
+            params: Vec::new(),
+        }
+    }
+
+    /// 401 `invalid_token` (RFC 6750 §3.1).
+    pub fn invalid(why: &VerifyError) -> Self {
+        // Only "expired" is told apart (clients act on it); every other reason is logged, not shown,
+        // so a caller learns nothing about keys, the IdP's state, or which check failed.
+        let description = match why {
+            VerifyError::Expired => "the access token has expired",
+            _ => "the access token is invalid",
+        };
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            description.into(),
+        )
+        .with("error_description", description.into())
+    }
+
+    /// 400 `invalid_request` (RFC 6750 §3.1): a malformed Authorization header.
+    pub fn malformed(why: &str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", why.into())
+            .with("error_description", why.into())
+    }
+
+    /// 403 `insufficient_scope` naming the scope needed (RFC 6750 §3.1).
+    pub fn insufficient_scope(scope: &str) -> Self {
+        let description = format!("this request requires the scope {scope}");
+        Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+            .with("scope", scope.into())
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        let params: Vec<(&str, &str)> = self.params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let mut res = self.body.into_response();
+        let headers = res.headers_mut();
+        headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(&params));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+}
+
+/// The `WWW-Authenticate` value of an RFC 6750 §3 challenge: `Bearer`, then each `name="value"`
+/// (e.g. `realm`, `error`, `error_description`, `scope`), comma-separated, in the order given.
+///
+/// Values are written as quoted-strings (RFC 9110 §5.6.4) with `"` and `\` escaped; characters
+/// RFC 6750 §3 allows in none of them (controls, non-ASCII) are dropped. Names must be tokens.
+///
+/// ```
+/// use auth_verifier::axum::bearer_challenge;
+/// let v = bearer_challenge(&[("realm", "userinfo"), ("error", "invalid_token")]);
+/// assert_eq!(v, r#"Bearer realm="userinfo", error="invalid_token""#);
+/// assert_eq!(bearer_challenge(&[]), "Bearer");
+/// ```
+pub fn bearer_challenge(params: &[(&str, &str)]) -> HeaderValue {
+    let mut value = String::from("Bearer");
+    for (i, (name, v)) in params.iter().enumerate() {
+        value.push_str(if i == 0 { " " } else { ", " });
+        value.push_str(name);
+        value.push_str("=\"");
+        for c in v.chars().filter(|c| matches!(c, ' '..='~')) {
+            if c == '"' || c == '\\' {
+                value.push('\\');
+            }
+            value.push(c);
+        }
+        value.push('"');
+    }
+    // Only visible ASCII and spaces were written.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+}
+
+/// The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). Query and body tokens are not
+/// accepted here.
+///
+/// - `Ok(None)`: no Authorization header, or one with another scheme (as if no bearer token was
+///   sent: answer [`BearerError::missing`]);
+/// - `Err`: more than one Authorization header, or credentials that cannot be a `b64token` (empty,
+///   containing a space, not UTF-8): answer the error, a 400 `invalid_request`;
+/// - `Ok(Some(token))`: the credentials, trimmed, not yet verified.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
+    match bearer_bytes(headers)? {
+        Some(raw) => token_syntax(raw).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The credentials of a single `Authorization: Bearer` header, trimmed, not yet checked.
+pub(super) fn bearer_bytes(headers: &HeaderMap) -> Result<Option<&[u8]>, BearerError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(BearerError::malformed("more than one Authorization header"));
+    }
+    let bytes = value.as_bytes();
+    if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
+        return Ok(None); // another scheme: as if no bearer token was sent
+    }
+    Ok(Some(bytes[7..].trim_ascii()))
+}
+
+/// RFC 6750 §2.1 b64token. The syntax is not re-checked byte by byte here: anything that is not
+/// three base64url segments fails verification anyway, so only what would make the value unusable
+/// as a token is refused.
+pub(super) fn token_syntax(token: &[u8]) -> Result<&str, BearerError> {
+    if token.is_empty() || token.contains(&b' ') {
+        return Err(BearerError::malformed("malformed bearer token"));
+    }
+    std::str::from_utf8(token).map_err(|_| BearerError::malformed("malformed bearer token"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &[&str]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for x in v {
+            if let Ok(v) = HeaderValue::from_str(x) {
+                m.append(header::AUTHORIZATION, v);
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn bearer_header_forms() {
+        assert_eq!(
+            bearer_token(&h(&["Bearer abc.def-_~+/="])).ok().flatten(),
+            Some("abc.def-_~+/=")
+        );
+        assert_eq!(
+            bearer_token(&h(&["bearer abc"])).ok().flatten(),
+            Some("abc")
+        );
+        assert_eq!(bearer_token(&h(&[])).ok().flatten(), None);
+        assert_eq!(bearer_token(&h(&["Basic abc"])).ok().flatten(), None);
+        assert!(bearer_token(&h(&["Bearer a b"])).is_err());
+        assert_eq!(
+            bearer_token(&h(&["BEARER  abc  "])).ok().flatten(),
+            Some("abc")
+        );
+        assert!(bearer_token(&h(&["Bearer a", "Bearer b"])).is_err());
+    }
+
+    fn challenge(e: BearerError) -> (StatusCode, String) {
+        let res = e.into_response();
+        let value = &res.headers()[header::WWW_AUTHENTICATE];
+        (res.status(), value.to_str().unwrap_or_default().to_owned())
+    }
+
+    #[test]
+    fn challenges() {
+        let expired = BearerError::invalid(&VerifyError::Expired);
+        let invalid = BearerError::invalid(&VerifyError::BadSignature);
+        let cases = [
+            (BearerError::missing(), 401, "Bearer"),
+            (
+                expired,
+                401,
+                r#"Bearer error="invalid_token", error_description="the access token has expired""#,
+            ),
+            (
+                invalid,
+                401,
+                r#"Bearer error="invalid_token", error_description="the access token is invalid""#,
+            ),
+            (
+                BearerError::malformed("malformed bearer token"),
+                400,
+                r#"Bearer error="invalid_request", error_description="malformed bearer token""#,
+            ),
+            (
+                BearerError::insufficient_scope("orders:read"),
+                403,
+                r#"Bearer error="insufficient_scope", scope="orders:read""#,
+            ),
+        ];
+        for (e, status, value) in cases {
+            assert_eq!(
+                challenge(e),
+                (
+                    StatusCode::from_u16(status).unwrap_or_default(),
+                    value.into()
+                )
+            );
+        }
+        let odd = bearer_challenge(&[("realm", "a \"b\" \\ c\u{e9}\n")]);
+        assert_eq!(odd, r#"Bearer realm="a \"b\" \\ c""#);
+    }
+}

@@ -1,0 +1,232 @@
+//! Building a [`Verifier`]: the trusted issuers ([`IssuerConfig`]), the validation [`Policy`], and
+//! the key store's operational settings (fetch timeouts, key lifetimes, cache size, clock).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{Clock, SystemClock};
+
+use crate::error::InitError;
+use crate::feed::{Feed, Freshness};
+use crate::fetch;
+use crate::policy::{Policy, secs};
+use crate::revocation::Revocations;
+use crate::store::{IssuerKeys, StorePolicy};
+use crate::token_cache::TokenCache;
+use crate::verifier::{Inner, Verifier};
+
+/// The revocation feed of an auth-server issuer: `<issuer>/revocations`.
+pub fn revocation_feed(issuer: &str) -> String {
+    format!("{}/revocations", issuer.trim_end_matches('/'))
+}
+
+/// One trusted issuer: where its keys and its revocation feed are.
+#[derive(Debug, Clone)]
+pub struct IssuerConfig {
+    issuer: String,
+    jwks_uri: Option<String>,
+    revocation_feed: Option<String>,
+}
+
+impl IssuerConfig {
+    /// An issuer whose JWKS is found through OpenID Connect discovery.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        Self {
+            issuer: issuer.into(),
+            jwks_uri: None,
+            revocation_feed: None,
+        }
+    }
+
+    /// An auth-server issuer: its JWKS through discovery, its revocation feed at
+    /// [`revocation_feed`]`(issuer)`.
+    pub fn auth_server(issuer: &str) -> Self {
+        Self::new(issuer).revocation_feed(revocation_feed(issuer))
+    }
+
+    /// Polls this revocation feed in the background (auth-server serves it at
+    /// `<issuer>/revocations`), so tokens revoked at the issuer are refused before their `exp`.
+    pub fn revocation_feed(mut self, url: impl Into<String>) -> Self {
+        self.revocation_feed = Some(url.into());
+        self
+    }
+
+    /// Uses this JWKS URL instead of discovery.
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+}
+
+/// Builds a [`Verifier`] for one [`Policy`]. Every setting has a safe default except the issuers.
+#[derive(Debug)]
+pub struct VerifierBuilder {
+    policy: Policy,
+    issuers: Vec<IssuerConfig>,
+    keys: StorePolicy,
+    connect_timeout: Duration,
+    total_timeout: Duration,
+    cache_capacity: u64,
+    clock: Arc<dyn Clock>,
+    background_refresh: bool,
+    revocation_poll: Duration,
+}
+
+impl VerifierBuilder {
+    pub(crate) fn new(policy: Policy) -> Self {
+        Self {
+            keys: StorePolicy {
+                algorithms: policy.algorithms.clone(),
+                refetch_cooldown: 30,
+                unknown_kid_ttl: 300,
+                min_ttl: 30,
+                max_ttl: 86_400,
+                default_ttl: 300,
+                max_stale: 2 * 3600,
+                max_document_bytes: 256 * 1024,
+            },
+            policy,
+            issuers: Vec::new(),
+            connect_timeout: Duration::from_secs(2),
+            total_timeout: Duration::from_secs(5),
+            cache_capacity: 10_000,
+            clock: Arc::new(SystemClock),
+            background_refresh: true,
+            revocation_poll: Duration::from_secs(15),
+        }
+    }
+
+    /// Trusts an issuer (repeatable). Tokens are routed by their exact `iss`.
+    pub fn issuer(mut self, issuer: IssuerConfig) -> Self {
+        self.issuers.push(issuer);
+        self
+    }
+    /// At most one refetch for unknown kids per this period (default 30 s).
+    pub fn refetch_cooldown(mut self, d: Duration) -> Self {
+        self.keys.refetch_cooldown = secs(d);
+        self
+    }
+    /// How long a kid that stayed unknown after a refetch is refused without a fetch (default 5 min).
+    pub fn unknown_kid_ttl(mut self, d: Duration) -> Self {
+        self.keys.unknown_kid_ttl = secs(d);
+        self
+    }
+    /// Bounds on the JWKS lifetime taken from `Cache-Control: max-age` (default 30 s .. 24 h), and
+    /// the lifetime when there is none (default 5 min).
+    pub fn key_ttl(mut self, min: Duration, default: Duration, max: Duration) -> Self {
+        self.keys.min_ttl = secs(min);
+        self.keys.default_ttl = secs(default);
+        self.keys.max_ttl = secs(max);
+        self
+    }
+    /// How long keys past their lifetime stay in use while the IdP is unreachable (default 2 h).
+    /// After that, verification fails closed until a refresh succeeds.
+    pub fn max_stale(mut self, d: Duration) -> Self {
+        self.keys.max_stale = secs(d);
+        self
+    }
+    /// Connect and total timeouts of JWKS fetches (default 2 s and 5 s).
+    pub fn http_timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.total_timeout = total;
+        self
+    }
+    /// Size of the verified-token cache (default 10,000 entries; 0 disables it).
+    pub fn token_cache(mut self, capacity: u64) -> Self {
+        self.cache_capacity = capacity;
+        self
+    }
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Whether to refresh keys in the background (default true; tests turn it off and call
+    /// [`Verifier::refresh`]).
+    pub fn background_refresh(mut self, on: bool) -> Self {
+        self.background_refresh = on;
+        self
+    }
+
+    /// How often the issuers' revocation feeds are polled (default 15 s): how long a token revoked
+    /// at the IdP may still be accepted here.
+    pub fn revocation_poll(mut self, every: Duration) -> Self {
+        self.revocation_poll = every.max(Duration::from_secs(1));
+        self
+    }
+
+    /// Builds the verifier and fetches every issuer's keys once. A failed first fetch is not an
+    /// error (the IdP may be starting too): it is logged and retried in the background, and tokens
+    /// are refused with [`crate::VerifyError::KeysUnavailable`] until keys arrive.
+    pub async fn build(mut self) -> Result<Verifier, InitError> {
+        self.policy.validate()?;
+        if self.issuers.is_empty() {
+            return Err(InitError::Config("at least one issuer is required".into()));
+        }
+        if self.keys.min_ttl > self.keys.max_ttl {
+            return Err(InitError::Config("inconsistent key TTL bounds".into()));
+        }
+        self.keys.algorithms = self.policy.algorithms.clone();
+        let http =
+            fetch::client(self.connect_timeout, self.total_timeout).map_err(InitError::Http)?;
+        let keys = Arc::new(self.keys);
+        let mut issuers = HashMap::new();
+        let mut feeds = Vec::new();
+        let mut freshness = HashMap::new();
+        for i in self.issuers {
+            fetch::check_url(&i.issuer).map_err(InitError::Config)?;
+            if let Some(u) = &i.jwks_uri {
+                fetch::check_url(u).map_err(InitError::Config)?;
+            }
+            if self.policy.fresh_revocations.is_some() && i.revocation_feed.is_none() {
+                return Err(InitError::Config(
+                    "require_fresh_revocations needs every issuer's revocation_feed".into(),
+                ));
+            }
+            if let Some(url) = i.revocation_feed {
+                fetch::check_url(&url).map_err(InitError::Config)?;
+                let fresh = self.policy.fresh_revocations.map(Freshness::new);
+                let fresh = fresh.map(Arc::new);
+                if let Some(f) = &fresh {
+                    freshness.insert(i.issuer.clone(), f.clone());
+                }
+                feeds.push(Feed {
+                    issuer: i.issuer.clone(),
+                    url,
+                    freshness: fresh,
+                });
+            }
+            let store = IssuerKeys::new(
+                i.issuer.clone(),
+                i.jwks_uri,
+                http.clone(),
+                keys.clone(),
+                self.clock.clone(),
+            );
+            issuers.insert(i.issuer, Arc::new(store));
+        }
+        for store in issuers.values() {
+            if let Err(e) = store.refresh().await {
+                tracing::warn!(issuer = %store.issuer(), error = %e, "initial JWKS fetch failed; retrying in the background");
+            }
+            if self.background_refresh {
+                store.spawn_refresher();
+            }
+        }
+        let verifier = Verifier::from_inner(Inner {
+            issuers,
+            policy: self.policy,
+            clock: self.clock,
+            cache: (self.cache_capacity > 0).then(|| TokenCache::new(self.cache_capacity)),
+            revocations: Revocations::default(),
+            feeds,
+            feed_freshness: (!freshness.is_empty()).then_some(freshness),
+            http,
+        });
+        verifier
+            .start_revocations(self.background_refresh.then_some(self.revocation_poll))
+            .await;
+        Ok(verifier)
+    }
+}
