@@ -8,6 +8,7 @@
 //! - [`jwk`]: JSON Web Keys and key sets (RFC 7517) as our own serde types, and the RFC 7638 thumbprint
 //!   used as `kid`.
 //! - [`claims`]: the RFC 9068 access-token claim set.
+//! - [`bearer`]: RFC 6750 bearer credentials and challenges, on raw header values.
 //! - [`Clock`]: time as an input, so expiry and rotation are testable without sleeping.
 //!
 //! ```
@@ -20,6 +21,7 @@
 #![warn(missing_docs)]
 
 mod alg;
+pub mod bearer;
 pub mod claims;
 mod clock;
 pub mod jwk;

@@ -56,32 +56,33 @@ async fn answer(oauth: &OAuthEndpoints, token: &str) -> Response {
     }
 }
 
-/// The bearer token of the `Authorization` header: `Ok(None)` when there is no header, `Err` when it
-/// is repeated or not a Bearer credential.
+/// The bearer token of the `Authorization` header ([`auth_core::bearer`], as every resource
+/// service reads it): `Ok(None)` when there is no header, `Err` when it is repeated, not a Bearer
+/// credential (a client that sent another scheme learns it is refused here, RFC 6750 §3.1
+/// `invalid_request`), or not a usable token.
 fn bearer(headers: &HeaderMap) -> Result<Option<String>, ()> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(v) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(());
+    let values = headers.get_all(header::AUTHORIZATION).iter();
+    match auth_core::bearer::credentials(values.map(HeaderValue::as_bytes)) {
+        Ok(Some(credentials)) => auth_core::bearer::token(credentials)
+            .map(|t| Some(t.to_owned()))
+            .map_err(|_| ()),
+        Ok(None) if headers.contains_key(header::AUTHORIZATION) => Err(()),
+        Ok(None) => Ok(None),
+        Err(_) => Err(()),
     }
-    let v = v.to_str().map_err(|_| ())?;
-    let (scheme, token) = v.split_once(' ').ok_or(())?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(());
-    }
-    Ok(Some(token.trim().to_owned()))
 }
 
 /// RFC 6750 §3: a challenge, with an error code when a token was presented.
 fn challenge(status: StatusCode, error: Option<&str>) -> Response {
+    let realm = ("realm", "userinfo");
     let value = match error {
-        None => "Bearer realm=\"userinfo\"".to_owned(),
-        Some("insufficient_scope") => {
-            "Bearer realm=\"userinfo\", error=\"insufficient_scope\", scope=\"openid\"".to_owned()
-        }
-        Some(e) => format!("Bearer realm=\"userinfo\", error=\"{e}\""),
+        None => auth_core::bearer::challenge(&[realm]),
+        Some("insufficient_scope") => auth_core::bearer::challenge(&[
+            realm,
+            ("error", "insufficient_scope"),
+            ("scope", "openid"),
+        ]),
+        Some(e) => auth_core::bearer::challenge(&[realm, ("error", e)]),
     };
     let mut res = match error {
         Some(e) => (status, axum::Json(serde_json::json!({ "error": e }))).into_response(),

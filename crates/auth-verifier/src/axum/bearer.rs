@@ -94,21 +94,9 @@ impl IntoResponse for BearerError {
 /// assert_eq!(bearer_challenge(&[]), "Bearer");
 /// ```
 pub fn bearer_challenge(params: &[(&str, &str)]) -> HeaderValue {
-    let mut value = String::from("Bearer");
-    for (i, (name, v)) in params.iter().enumerate() {
-        value.push_str(if i == 0 { " " } else { ", " });
-        value.push_str(name);
-        value.push_str("=\"");
-        for c in v.chars().filter(|c| matches!(c, ' '..='~')) {
-            if c == '"' || c == '\\' {
-                value.push('\\');
-            }
-            value.push(c);
-        }
-        value.push('"');
-    }
-    // Only visible ASCII and spaces were written.
-    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    // Only visible ASCII and spaces are written.
+    HeaderValue::from_str(&auth_core::bearer::challenge(params))
+        .unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
 /// The token from `Authorization: Bearer <token>` (RFC 6750 §2.1). Query and body tokens are not
@@ -126,30 +114,17 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
     }
 }
 
-/// The credentials of a single `Authorization: Bearer` header, trimmed, not yet checked.
+/// The credentials of a single `Authorization: Bearer` header, trimmed, not yet checked
+/// ([`auth_core::bearer::credentials`]).
 pub(super) fn bearer_bytes(headers: &HeaderMap) -> Result<Option<&[u8]>, BearerError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(BearerError::malformed("more than one Authorization header"));
-    }
-    let bytes = value.as_bytes();
-    if bytes.len() < 7 || !bytes[..7].eq_ignore_ascii_case(b"bearer ") {
-        return Ok(None); // another scheme: as if no bearer token was sent
-    }
-    Ok(Some(bytes[7..].trim_ascii()))
+    let values = headers.get_all(header::AUTHORIZATION).iter();
+    auth_core::bearer::credentials(values.map(HeaderValue::as_bytes))
+        .map_err(|m| BearerError::malformed(m.0))
 }
 
-/// RFC 6750 §2.1 b64token. The syntax is not re-checked byte by byte here: anything that is not
-/// three base64url segments fails verification anyway, so only what would make the value unusable
-/// as a token is refused.
+/// RFC 6750 §2.1 b64token ([`auth_core::bearer::token`]).
 pub(super) fn token_syntax(token: &[u8]) -> Result<&str, BearerError> {
-    if token.is_empty() || token.contains(&b' ') {
-        return Err(BearerError::malformed("malformed bearer token"));
-    }
-    std::str::from_utf8(token).map_err(|_| BearerError::malformed("malformed bearer token"))
+    auth_core::bearer::token(token).map_err(|m| BearerError::malformed(m.0))
 }
 
 #[cfg(test)]
