@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use super::client_auth::authenticate_client;
@@ -37,24 +37,14 @@ pub async fn token(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
-) -> Response {
-    match handle(&oauth, &headers, &form).await {
-        Ok(res) => res,
-        Err(e) => OAuthResponse(e).into_response(),
-    }
-}
-
-async fn handle(
-    oauth: &OAuthEndpoints,
-    headers: &HeaderMap,
-    form: &super::form::Form,
-) -> Result<Response, OAuthError> {
-    let client = authenticate_client(&oauth.clients, headers, form).await?;
+) -> Result<Response, OAuthResponse> {
+    let client = authenticate_client(&oauth.clients, &headers, &form).await?;
     match form.required("grant_type")? {
         "client_credentials" if client.public => Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "a public client cannot use the client_credentials grant",
-        )),
+        )
+        .into()),
         "client_credentials" => {
             let req = ClientCredentialsRequest {
                 scope: form.single("scope")?.map(str::to_owned),
@@ -71,32 +61,23 @@ async fn handle(
             }))
         }
         "authorization_code" => {
-            let tokens = oauth
-                .user_grants
-                .redeem_code(
-                    &client,
-                    form.required("code")?,
-                    form.single("redirect_uri")?,
-                    form.single("code_verifier")?,
-                )
-                .await?;
-            Ok(user_tokens(&tokens))
+            let code = form.required("code")?;
+            let (uri, verifier) = (form.single("redirect_uri")?, form.single("code_verifier")?);
+            let grant = oauth.user_grants.redeem_code(&client, code, uri, verifier);
+            Ok(user_tokens(&grant.await?))
         }
         "refresh_token" => {
-            let tokens = oauth
+            let token = form.required("refresh_token")?;
+            let grant = oauth
                 .user_grants
-                .refresh(
-                    &client,
-                    form.required("refresh_token")?,
-                    form.single("scope")?,
-                )
-                .await?;
-            Ok(user_tokens(&tokens))
+                .refresh(&client, token, form.single("scope")?);
+            Ok(user_tokens(&grant.await?))
         }
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "this grant type is not supported",
-        )),
+        )
+        .into()),
     }
 }
 

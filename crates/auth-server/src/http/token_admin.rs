@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::client_auth::authenticate_client;
 use super::error::OAuthResponse;
@@ -35,15 +35,10 @@ pub async fn revoke(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
-) -> Response {
-    let run = async {
-        let (client, token) = request(&oauth, &headers, &form).await?;
-        oauth.token_admin.revoke(&client, token).await
-    };
-    match run.await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(e) => OAuthResponse(e).into_response(),
-    }
+) -> Result<StatusCode, OAuthResponse> {
+    let (client, token) = request(&oauth, &headers, &form).await?;
+    oauth.token_admin.revoke(&client, token).await?;
+    Ok(StatusCode::OK)
 }
 
 /// `POST /introspect`. RFC 7662 §2.1: "the endpoint MUST also require some form of authorization";
@@ -52,16 +47,15 @@ pub async fn introspect(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm,
-) -> Response {
-    let run = async {
-        let (client, token) = request(&oauth, &headers, &form).await?;
-        if client.public {
-            return Err(OAuthError::invalid_client());
-        }
-        Ok(oauth.token_admin.introspect(&client, token).await?)
-    };
-    match run.await {
-        Ok(v) => no_store_json(&v),
-        Err(e) => OAuthResponse(e).into_response(),
+) -> Result<Response, OAuthResponse> {
+    let (client, token) = request(&oauth, &headers, &form).await?;
+    if client.public {
+        return Err(OAuthError::invalid_client().into());
     }
+    let answer = oauth
+        .token_admin
+        .introspect(&client, token)
+        .await
+        .map_err(OAuthError::from)?;
+    Ok(no_store_json(&answer))
 }
