@@ -404,18 +404,8 @@ async fn a_client_id_cannot_be_a_user_subject(backend: tests::Backend) {
         .app
         .clients
         .create(auth_server::domain::clients::NewClient {
-            id: Some(sub.clone()),
             name: "impostor".into(),
-            alg: auth_core::Alg::Es256,
-            allowed_scopes: vec![],
-            default_scopes: vec![],
-            allowed_resources: vec!["https://api.example".into()],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            first_party: false,
-            always_refresh: false,
-            introspect_any: false,
+            ..tests::new_client(&sub, auth_core::Alg::Es256, &[], &["https://api.example"])
         })
         .await;
     let err = refused.err().map(|e| e.to_string()).unwrap_or_default();

@@ -6,9 +6,9 @@ use std::collections::HashSet;
 
 use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
-use tests::oauth::{Agent, Pkce, WebClientOptions};
+use tests::oauth::{Agent, Pkce, first_party};
 use tests::replicas::{PARALLEL, assert_all_dead, pick, replicas, replicas_with};
-use tests::sso_support::{PW, assert_error, assert_error_page, has_session, refs, tokens};
+use tests::sso_support::{PW, assert_error_page, assert_invalid_grant, has_session, refs, tokens};
 use tests::{Backend, TestServer, decode_segment};
 
 tests::on_both_backends!(
@@ -149,11 +149,7 @@ async fn sessions_per_user_are_capped_under_a_sign_in_stampede(backend: Backend)
     let app = a
         .web_client(
             "app",
-            WebClientOptions {
-                first_party: true,
-                always_refresh: true,
-                ..Default::default()
-            },
+            first_party().always_refresh(),
         )
         .await;
     // The first session, with a grant that lives only as long as it.
@@ -256,10 +252,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
     let app = a
         .web_client(
             "app",
-            WebClientOptions {
-                first_party: true,
-                ..Default::default()
-            },
+            first_party(),
         )
         .await;
     let mut tasks = Vec::new();
@@ -288,11 +281,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
             "a session started with the old password is still live"
         );
         if let Some(code) = code {
-            assert_error(
-                &a.redeem(&app, &code, &pkce.verifier).await,
-                400,
-                "invalid_grant",
-            );
+            assert_invalid_grant(&a.redeem(&app, &code, &pkce.verifier).await);
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The browser side of single sign-on over HTTP: code + PKCE, SSO across clients, prompt, max_age,
 //! consent, logout. Every test runs on SQLite and PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
+use tests::sso_support::{PW, decide};
 use tests::{Backend, TestServer, decode_segment, verify};
-
-const PW: &str = "correct horse battery";
 
 tests::on_both_backends!(
     code_with_pkce_gives_verified_id_and_access_tokens,
@@ -162,10 +162,8 @@ async fn sso_across_two_clients_with_one_password(backend: Backend) {
 }
 
 async fn prompt_none_with_and_without_a_session(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("carol", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let Sso { s, app, mut browser, .. } =
+        Sso::on(TestServer::start(backend).await, "carol", first_party()).await;
     let page = browser
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
         .await;
@@ -203,10 +201,8 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
 }
 
 async fn prompt_login_and_max_age_ask_again(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("dan", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let Sso { s, app, mut browser, .. } =
+        Sso::on(TestServer::start(backend).await, "dan", first_party()).await;
     s.code_for(&mut browser, &app, &Pkce::new(), "openid", "dan", PW)
         .await;
     let page = browser
@@ -247,13 +243,7 @@ async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
     let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
     assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
-    let denied = browser
-        .submit(
-            &consent,
-            &format!("{}/consent", s.base),
-            &[("decision", "deny")],
-        )
-        .await;
+    let denied = decide(&s, &mut browser, &consent, "deny").await;
     assert_eq!(denied.status, 303);
     assert_eq!(
         denied.location_param("error").as_deref(),
@@ -265,13 +255,7 @@ async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
         .get(&s.authorize_url(&app, &Pkce::new(), "openid email", &[]))
         .await;
     assert!(consent.body.contains("id=\"allow\""));
-    let allowed = browser
-        .submit(
-            &consent,
-            &format!("{}/consent", s.base),
-            &[("decision", "allow")],
-        )
-        .await;
+    let allowed = decide(&s, &mut browser, &consent, "allow").await;
     assert_eq!(allowed.status, 303);
     assert!(allowed.location_param("code").is_some());
     // Remembered for the same scopes (and a subset)...
@@ -297,11 +281,7 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     let a = s
         .web_client(
             "app-a",
-            WebClientOptions {
-                first_party: true,
-                post_logout: Some("https://app-a.example/bye".into()),
-                ..Default::default()
-            },
+            first_party().post_logout("https://app-a.example/bye"),
         )
         .await;
     let b = s.web_client("app-b", first_party()).await;

@@ -2,6 +2,7 @@
 //! fixation, framing and caching (RFC 9700, OIDC RP-Initiated Logout). Every test runs on SQLite and
 //! PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
     PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, refs,
@@ -58,9 +59,7 @@ fn assert_csrf_refused(p: &Page) {
 }
 
 async fn login_consent_and_logout_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso { s, app, .. } = Sso::start(backend).await;
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
     let pkce = Pkce::new();
@@ -198,11 +197,7 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
     let app = s
         .web_client(
             "app",
-            WebClientOptions {
-                first_party: true,
-                post_logout: Some("https://app.example/bye".into()),
-                ..Default::default()
-            },
+            first_party().post_logout("https://app.example/bye"),
         )
         .await;
     // Mallory signs in on her own browser and keeps her (valid, signed) ID token.
@@ -341,9 +336,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
 // 3. Clickjacking and headers --------------------------------------------------------------------
 
 async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso { s, app, .. } = Sso::start(backend).await;
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
 

@@ -2,6 +2,7 @@
 //! to the client (RFC 6749 §4.1.2.1 and §10, RFC 9700, OIDC Core §3.1.2). Every test runs on SQLite
 //! and PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
     PW, Params, assert_error_page, assert_error_redirect, authorize, good_params, is_login_page,
@@ -47,9 +48,7 @@ tests::on_both_backends!(
 // 1. Open redirect -------------------------------------------------------------------------------
 
 async fn untrusted_redirect_uris_and_clients_get_a_page_never_a_redirect(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso { s, app, .. } = Sso::start(backend).await;
     let pkce = Pkce::new();
     let good = good_params(&app, &pkce);
     let mut browser = Agent::new();
@@ -326,11 +325,7 @@ async fn errors_go_back_to_the_exact_registered_uri_with_state_and_iss(backend: 
     let public = s
         .web_client(
             "spa",
-            WebClientOptions {
-                public: true,
-                first_party: true,
-                ..Default::default()
-            },
+            first_party().public(),
         )
         .await;
     let confidential = s.web_client("web", first_party()).await;

@@ -2,11 +2,9 @@
 //! Every test runs on SQLite and PostgreSQL.
 
 use serde_json::Value;
-use tests::oauth::{Agent, WebClient, WebClientOptions, first_party};
-use tests::sso_support::{
-    OFFLINE, PW, assert_error, field, inactive, post_form, read, refreshed, revoke, tokens,
-    userinfo,
-};
+use tests::fixture::Sso;
+use tests::oauth::{Agent, WebClient, first_party};
+use tests::sso_support::{OFFLINE, PW, alice_offline, assert_client_refused, assert_error, assert_invalid_grant, field, grant, inactive, post_form, refreshed, revoke, rotated, userinfo};
 use tests::{Backend, TestServer, basic, verify};
 
 /// A confidential client with no redirect URI, standing for a resource server that introspects
@@ -22,26 +20,12 @@ async fn introspecting_client(
     resources: &[&str],
     introspect_any: bool,
 ) -> WebClient {
-    let own = |v: &[&str]| v.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
-    let (c, secret) = s
-        .app
-        .clients
-        .create(auth_server::domain::clients::NewClient {
-            id: Some(id.to_owned()),
-            name: format!("resource server {id}"),
-            alg: auth_core::Alg::Es256,
-            allowed_scopes: own(&["api"]),
-            default_scopes: own(&["api"]),
-            allowed_resources: own(resources),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            first_party: false,
-            always_refresh: false,
-            introspect_any,
-        })
-        .await
-        .unwrap();
+    let new = auth_server::domain::clients::NewClient {
+        name: format!("resource server {id}"),
+        introspect_any,
+        ..tests::new_client(id, auth_core::Alg::Es256, &["api"], resources)
+    };
+    let (c, secret) = s.app.clients.create(new).await.unwrap();
     WebClient {
         id: c.id,
         secret,
@@ -59,19 +43,10 @@ tests::on_both_backends!(
 );
 
 async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let rt1 = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
-        "refresh_token",
-    );
-    let rt2 = field(&refreshed(&s, &app, &rt1).await, "refresh_token");
-    let other = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
-        "refresh_token",
-    );
+    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let rt1 = alice_offline(&s, &mut browser, &app).await;
+    let rt2 = rotated(&s, &app, &rt1).await;
+    let other = alice_offline(&s, &mut browser, &app).await;
 
     let res = post_form(
         &s,
@@ -83,24 +58,20 @@ async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().is_empty());
     assert_eq!(s.introspect(&app, &rt2).await, inactive());
-    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
+    assert_invalid_grant(&s.refresh(&app, &rt2, None).await);
     // Revoking again is still a success (RFC 7009 §2.2).
     assert_eq!(revoke(&s, &app, &rt2, None).await.0, 200);
     // Other grants are untouched; a wrong hint is only a hint.
     assert_eq!(s.introspect(&app, &other).await["active"], true);
     assert_eq!(revoke(&s, &app, &other, Some("access_token")).await.0, 200);
     assert_eq!(s.introspect(&app, &other).await, inactive());
-    assert_error(&s.refresh(&app, &other, None).await, 400, "invalid_grant");
+    assert_invalid_grant(&s.refresh(&app, &other, None).await);
 }
 
 async fn revoking_an_access_token(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
     let rs = resource_server(&s, "rs").await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &app, "openid email", "alice").await;
-    let access = field(&t, "access_token");
+    let access = grant(&s, &mut browser, &app, "openid email", "alice").await.access_token;
     assert_eq!(s.introspect(&rs, &access).await["active"], true);
     assert_eq!(userinfo(&s, &access).await.0, 200);
 
@@ -115,18 +86,12 @@ async fn revoking_an_access_token(backend: Backend) {
     assert_eq!(res.status(), 401);
 
     // Without a hint, and with the wrong one: the shape decides.
-    let other = field(
-        &tokens(&s, &mut browser, &app, "openid", "alice").await,
-        "access_token",
-    );
+    let other = grant(&s, &mut browser, &app, "openid", "alice").await.access_token;
     assert_eq!(revoke(&s, &app, &other, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&rs, &other).await, inactive());
     assert_eq!(userinfo(&s, &other).await.0, 401);
     // A token issued later is not affected.
-    let fresh = field(
-        &tokens(&s, &mut browser, &app, "openid", "alice").await,
-        "access_token",
-    );
+    let fresh = grant(&s, &mut browser, &app, "openid", "alice").await.access_token;
     assert_eq!(userinfo(&s, &fresh).await.0, 200);
     // An expired token: nothing to revoke, still 200.
     s.clock.advance(901);
@@ -139,9 +104,8 @@ async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
     let a = s.web_client("app-a", first_party()).await;
     let b = s.web_client("app-b", first_party()).await;
     let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &a, OFFLINE, "alice").await;
-    let rt = field(&t, "refresh_token");
-    let access = field(&t, "access_token");
+    let t = grant(&s, &mut browser, &a, OFFLINE, "alice").await;
+    let (rt, access) = (t.refresh(), &t.access_token);
 
     // Unknown and malformed tokens: 200, nothing said (RFC 7009 §2.2).
     for garbage in [
@@ -167,53 +131,33 @@ async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
         400,
         "invalid_request",
     );
-    let (status, challenge, body) =
-        read(post_form(&s, "/revoke", None, &[("token", &rt)]).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
-    let (status, _, _) = read(
-        post_form(
-            &s,
-            "/revoke",
-            Some(&basic(&a.id, "wrong")),
-            &[("token", &rt)],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 401);
+    assert_client_refused(post_form(&s, "/revoke", None, &[("token", rt)]).await).await;
+    let wrong = Some(basic(&a.id, "wrong"));
+    assert_client_refused(post_form(&s, "/revoke", wrong.as_deref(), &[("token", rt)]).await).await;
     // After all that, A's refresh token still works.
     refreshed(&s, &a, &rt).await;
 
     // A hint the server does not know, or a wrong one, is ignored: the search covers every token
     // type (RFC 7009 §2.1).
-    let rt = field(
-        &tokens(&s, &mut browser, &a, OFFLINE, "alice").await,
-        "refresh_token",
-    );
+    let rt = alice_offline(&s, &mut browser, &a).await;
     assert_eq!(revoke(&s, &a, &rt, Some("id_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &rt).await["active"], false);
-    let access = field(
-        &tokens(&s, &mut browser, &a, OFFLINE, "alice").await,
-        "access_token",
-    );
+    let access = grant(&s, &mut browser, &a, OFFLINE, "alice").await.access_token;
     assert_eq!(s.introspect(&a, &access).await["active"], true);
     assert_eq!(revoke(&s, &a, &access, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &access).await["active"], false);
 }
 
 async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    let sub = s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso {
+        s,
+        sub,
+        app,
+        mut browser,
+    } = Sso::start(backend).await;
     let rs = resource_server(&s, "rs").await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &app, OFFLINE, "alice").await;
-    let access = field(&t, "access_token");
-    let rt = field(&t, "refresh_token");
+    let t = grant(&s, &mut browser, &app, OFFLINE, "alice").await;
+    let (access, rt) = (&t.access_token, t.refresh());
     let now = tests::now(&s.clock);
     let (_, claims) = verify(&access, &s.jwks().await);
 
@@ -268,7 +212,7 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
     // Not to another client: it is not theirs to know about.
     assert_eq!(s.introspect(&rs, &rt).await, inactive());
     // An ID token is not an access token.
-    assert_eq!(s.introspect(&rs, &field(&t, "id_token")).await, inactive());
+    assert_eq!(s.introspect(&rs, t.id()).await, inactive());
 
     // access_token_ttl_secs = 900.
     s.clock.advance(899);
@@ -289,65 +233,30 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
 }
 
 async fn introspection_needs_an_authenticated_confidential_client(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let Sso { s, app, .. } = Sso::start(backend).await;
     let spa = s
         .web_client(
             "spa",
-            WebClientOptions {
-                public: true,
-                first_party: true,
-                ..Default::default()
-            },
+            first_party().public(),
         )
         .await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &spa, OFFLINE, "alice").await;
-    let access = field(&t, "access_token");
-    let rt = field(&t, "refresh_token");
+    let t = grant(&s, &mut Agent::new(), &spa, OFFLINE, "alice").await;
+    let (access, rt) = (&t.access_token, t.refresh());
 
     // A public client, even about its own tokens.
-    for token in [&access, &rt] {
-        let (status, challenge, body) = read(
-            post_form(
-                &s,
-                "/introspect",
-                None,
-                &[("token", token), ("client_id", "spa")],
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (401, Some("invalid_client"))
-        );
-        assert!(challenge.starts_with("Basic "), "{challenge}");
+    for token in [access.as_str(), rt] {
+        let pairs = [("token", token), ("client_id", "spa")];
+        let body = assert_client_refused(post_form(&s, "/introspect", None, &pairs).await).await;
         assert!(body.get("active").is_none());
     }
     // Nobody.
     let res = post_form(&s, "/introspect", None, &[("token", &access)]).await;
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let (status, challenge, body) = read(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
+    assert_client_refused(res).await;
     // A wrong secret.
-    let (status, _, body) = read(
-        post_form(
-            &s,
-            "/introspect",
-            Some(&basic(&app.id, "wrong")),
-            &[("token", &access)],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 401);
-    assert!(body.get("active").is_none());
+    let wrong = Some(basic(&app.id, "wrong"));
+    let res = post_form(&s, "/introspect", wrong.as_deref(), &[("token", access)]).await;
+    assert!(assert_client_refused(res).await.get("active").is_none());
     // Another confidential client: neither of the public client's tokens is its to see (RFC 7662
     // §4), garbage is inactive, and a missing token is a bad request; a resource server registered
     // to introspect any token sees the access token.

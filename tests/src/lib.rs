@@ -25,8 +25,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod fixture;
 pub mod oauth;
 pub mod replicas;
+pub mod responses;
 pub mod rp;
 pub mod services_env;
 pub mod sso_support;
@@ -291,26 +293,11 @@ impl TestServer {
         scopes: &[&str],
         resources: &[&str],
     ) -> (String, String) {
-        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (c, secret) = self
-            .app
-            .clients
-            .create(NewClient {
-                id: Some(id.to_owned()),
-                name: format!("test client {id}"),
-                alg,
-                allowed_scopes: own(scopes),
-                default_scopes: own(&scopes[..scopes.len().min(1)]),
-                allowed_resources: own(resources),
-                redirect_uris: vec![],
-                post_logout_redirect_uris: vec![],
-                public: false,
-                first_party: false,
-                always_refresh: false,
-                introspect_any: false,
-            })
-            .await
-            .unwrap();
+        let new = NewClient {
+            default_scopes: owned(&scopes[..scopes.len().min(1)]),
+            ..new_client(id, alg, scopes, resources)
+        };
+        let (c, secret) = self.app.clients.create(new).await.unwrap();
         (c.id, secret.unwrap())
     }
 
@@ -360,6 +347,30 @@ impl TestServer {
             res.text().await
         );
         res.json().await.unwrap()
+    }
+}
+
+/// Owned copies of `v`.
+pub fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A confidential client `id` for `scopes` (every one a default) and `resources`: no redirect URIs,
+/// third-party, no refresh without `offline_access`, introspecting only its own tokens.
+pub fn new_client(id: &str, alg: auth_core::Alg, scopes: &[&str], resources: &[&str]) -> NewClient {
+    NewClient {
+        id: Some(id.to_owned()),
+        name: format!("test client {id}"),
+        alg,
+        allowed_scopes: owned(scopes),
+        default_scopes: owned(scopes),
+        allowed_resources: owned(resources),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        first_party: false,
+        always_refresh: false,
+        introspect_any: false,
     }
 }
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use crate::TestServer;
 use crate::oauth::{Agent, Page, Pkce, WebClient, encode_form};
+use crate::responses::{ErrorBody, TokenResponse};
 
 pub const PW: &str = "correct horse battery";
 
@@ -24,17 +25,47 @@ pub fn field(v: &Value, k: &str) -> String {
         .to_owned()
 }
 
+/// Asserts a `400 invalid_grant` error response (RFC 6749 §5.2).
+#[track_caller]
+pub fn assert_invalid_grant(got: &(u16, Value)) {
+    assert_error(got, 400, "invalid_grant");
+}
+
+/// Asserts an error response (RFC 6749 §5.2) with `status` and `error`.
 #[track_caller]
 pub fn assert_error(got: &(u16, Value), status: u16, error: &str) {
-    assert_eq!(
-        (got.0, got.1["error"].as_str()),
-        (status, Some(error)),
-        "{}",
-        got.1
-    );
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(ErrorBody::parse(&got.1).error, error, "{}", got.1);
 }
 
 /// Gets a code for `scope` (signing `user` in unless the browser has a session) and redeems it.
+pub async fn grant(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+    user: &str,
+) -> TokenResponse {
+    let pkce = Pkce::new();
+    let code = s.code_for(browser, app, &pkce, scope, user, PW).await;
+    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{body}");
+    TokenResponse::parse(&body)
+}
+
+/// A code for alice to `app` (signing her in unless the browser has a session), with its PKCE pair.
+pub async fn alice_code(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+) -> (Pkce, String) {
+    let pkce = Pkce::new();
+    let code = s.code_for(browser, app, &pkce, scope, "alice", PW).await;
+    (pkce, code)
+}
+
+/// As [`grant`], the body as JSON.
 pub async fn tokens(
     s: &TestServer,
     browser: &mut Agent,
@@ -42,18 +73,25 @@ pub async fn tokens(
     scope: &str,
     user: &str,
 ) -> Value {
-    let pkce = Pkce::new();
-    let code = s.code_for(browser, app, &pkce, scope, user, PW).await;
-    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    grant(s, browser, app, scope, user).await.raw
 }
 
-/// Refreshes, asserting success; returns the body.
-pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> Value {
+/// Alice's refresh token from a new `openid offline_access` grant to `app`.
+pub async fn alice_offline(s: &TestServer, browser: &mut Agent, app: &WebClient) -> String {
+    let t = grant(s, browser, app, OFFLINE, "alice").await;
+    t.refresh().to_owned()
+}
+
+/// Refreshes, asserting success.
+pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> TokenResponse {
     let (status, body) = s.refresh(app, rt, None).await;
     assert_eq!(status, 200, "{body}");
-    body
+    TokenResponse::parse(&body)
+}
+
+/// Refreshes, asserting success; returns the new refresh token.
+pub async fn rotated(s: &TestServer, app: &WebClient, rt: &str) -> String {
+    refreshed(s, app, rt).await.refresh().to_owned()
 }
 
 /// `POST /revoke` as `app`.
@@ -98,6 +136,16 @@ pub async fn read(res: reqwest::Response) -> (u16, String, Value) {
         .unwrap_or_default();
     let body = serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null);
     (status, challenge, body)
+}
+
+/// Asserts a failed client authentication: `401 invalid_client` with the Basic challenge (RFC 6749
+/// §5.2). Returns the body.
+pub async fn assert_client_refused(res: reqwest::Response) -> Value {
+    let (status, challenge, body) = read(res).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(ErrorBody::parse(&body).error, "invalid_client", "{body}");
+    assert!(challenge.starts_with("Basic "), "{challenge}");
+    body
 }
 
 /// `GET /userinfo` with a bearer token: status and `WWW-Authenticate`.
@@ -260,6 +308,12 @@ pub async fn try_login(
             &[("username", user), ("password", pw)],
         )
         .await
+}
+
+/// Answers the consent page `page` with `decision` (`allow` or `deny`).
+pub async fn decide(s: &TestServer, agent: &mut Agent, page: &Page, decision: &str) -> Page {
+    let action = format!("{}/consent", s.base);
+    agent.submit(page, &action, &[("decision", decision)]).await
 }
 
 pub fn is_login_page(p: &Page) -> bool {
