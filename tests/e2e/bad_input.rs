@@ -25,7 +25,12 @@ struct Case {
 }
 
 /// A form body (`Content-Type` set) with an optional `Authorization` header.
-fn form(authorization: Option<&str>, body: impl Into<Vec<u8>>, status: u16, error: &'static str) -> Case {
+fn form(
+    authorization: Option<&str>,
+    body: impl Into<Vec<u8>>,
+    status: u16,
+    error: &'static str,
+) -> Case {
     Case {
         authorization: authorization.map(str::to_owned),
         content_type: Some(FORM),
@@ -37,7 +42,10 @@ fn form(authorization: Option<&str>, body: impl Into<Vec<u8>>, status: u16, erro
 
 /// Sends `case` and asserts its error; returns the body.
 async fn run(s: &TestServer, case: Case) -> serde_json::Value {
-    let mut req = s.http.post(format!("{}/token", s.base)).body(case.body.clone());
+    let mut req = s
+        .http
+        .post(format!("{}/token", s.base))
+        .body(case.body.clone());
     if let Some(a) = &case.authorization {
         req = req.header("authorization", a);
     }
@@ -45,7 +53,11 @@ async fn run(s: &TestServer, case: Case) -> serde_json::Value {
         req = req.header("content-type", t);
     }
     let res = req.send().await.unwrap();
-    let what = format!("{:?} {:?}", case.authorization, String::from_utf8_lossy(&case.body));
+    let what = format!(
+        "{:?} {:?}",
+        case.authorization,
+        String::from_utf8_lossy(&case.body)
+    );
     expect_error(res, case.status, case.error, &what).await
 }
 
@@ -92,7 +104,12 @@ async fn hostile_requests_get_standard_errors(backend: Backend) {
         form(Some("Basic !!notbase64"), CC, 401, "invalid_client"),
         form(Some("Bearer abc"), CC, 401, "invalid_client"),
         // Secret sent twice (header and body): more than one method.
-        form(ok, format!("{CC}&client_secret={secret}"), 400, "invalid_request"),
+        form(
+            ok,
+            format!("{CC}&client_secret={secret}"),
+            400,
+            "invalid_request",
+        ),
         form(ok, format!("{CC}&client_id=other"), 400, "invalid_request"),
         form(Some(&huge_secret), CC, 401, "invalid_client"),
         // Grant type.
@@ -102,21 +119,56 @@ async fn hostile_requests_get_standard_errors(backend: Backend) {
         // Scope and resource.
         form(ok, format!("{CC}&scope=admin"), 400, "invalid_scope"),
         form(ok, format!("{CC}&scope=read+admin"), 400, "invalid_scope"),
-        form(ok, format!("{CC}&scope=read&scope=read"), 400, "invalid_request"),
-        form(ok, format!("{CC}&resource=https://evil.example"), 400, "invalid_target"),
-        form(ok, format!("{CC}&resource=not-absolute"), 400, "invalid_target"),
-        form(ok, format!("{CC}&resource=https://api.example%23frag"), 400, "invalid_target"),
+        form(
+            ok,
+            format!("{CC}&scope=read&scope=read"),
+            400,
+            "invalid_request",
+        ),
+        form(
+            ok,
+            format!("{CC}&resource=https://evil.example"),
+            400,
+            "invalid_target",
+        ),
+        form(
+            ok,
+            format!("{CC}&resource=not-absolute"),
+            400,
+            "invalid_target",
+        ),
+        form(
+            ok,
+            format!("{CC}&resource=https://api.example%23frag"),
+            400,
+            "invalid_target",
+        ),
         // Transport: content type, encoding.
         Case {
             content_type: Some("application/json"),
-            ..form(ok, r#"{"grant_type":"client_credentials"}"#, 400, "invalid_request")
+            ..form(
+                ok,
+                r#"{"grant_type":"client_credentials"}"#,
+                400,
+                "invalid_request",
+            )
         },
         Case {
             content_type: None,
             ..form(ok, CC, 400, "invalid_request")
         },
-        form(ok, [CC.as_bytes(), b"&scope=%ff%fe"].concat(), 400, "invalid_request"),
-        form(ok, [CC.as_bytes(), b"&scope=\xff"].concat(), 400, "invalid_request"),
+        form(
+            ok,
+            [CC.as_bytes(), b"&scope=%ff%fe"].concat(),
+            400,
+            "invalid_request",
+        ),
+        form(
+            ok,
+            [CC.as_bytes(), b"&scope=\xff"].concat(),
+            400,
+            "invalid_request",
+        ),
     ];
     let mut bodies = Vec::new();
     for case in cases {
@@ -147,7 +199,12 @@ async fn disabled_and_rotated_clients_are_refused(backend: Backend) {
         .client("svc", Alg::Es256, &["read"], &["https://api.example"])
         .await;
     s.cc_token(&id, &secret, "").await;
-    let refused = || run(&s, form(Some(&basic(&id, &secret)), CC, 401, "invalid_client"));
+    let refused = || {
+        run(
+            &s,
+            form(Some(&basic(&id, &secret)), CC, 401, "invalid_client"),
+        )
+    };
 
     assert!(s.app.clients.set_enabled(&id, false).await.unwrap());
     refused().await;

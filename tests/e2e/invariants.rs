@@ -6,14 +6,16 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
-use tests::fixture::{alice_at_app};
 use tests::Backend;
-use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
+use tests::fixture::alice_at_app;
+use tests::oauth::{Agent, Pkce, WebClient, first_party};
 use tests::replicas::{
     PARALLEL, Replicas, assert_all_dead, families, pick, race_refreshes_against, refresh_stampede,
     replicas,
 };
-use tests::sso_support::{OFFLINE, PW, alice_offline, assert_invalid_grant, field, inactive, rotated, tokens};
+use tests::sso_support::{
+    OFFLINE, PW, alice_offline, assert_invalid_grant, field, inactive, tokens,
+};
 
 tests::on_both_backends!(
     concurrent_refreshes_leave_one_live_refresh_token,
@@ -141,12 +143,7 @@ async fn no_access_token_escapes_a_logout(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
     a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            first_party().always_refresh(),
-        )
-        .await;
+    let app = a.web_client("app", first_party().always_refresh()).await;
     for round in 0..2 {
         let mut browser = Agent::new();
         let mut grants = Vec::new();

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
-use tests::oauth::{Agent, Pkce, first_party};
+use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::replicas::{PARALLEL, assert_all_dead, pick, replicas, replicas_with};
 use tests::sso_support::{PW, assert_error_page, assert_invalid_grant, has_session, refs, tokens};
 use tests::{Backend, TestServer, decode_segment};
@@ -146,12 +146,7 @@ async fn sessions_per_user_are_capped_under_a_sign_in_stampede(backend: Backend)
     .await;
     let a = servers.0.clone();
     let sub = a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            first_party().always_refresh(),
-        )
-        .await;
+    let app = a.web_client("app", first_party().always_refresh()).await;
     // The first session, with a grant that lives only as long as it.
     let mut first = Agent::new();
     let grant = tokens(&a, &mut first, &app, "openid", "alice").await;
@@ -249,12 +244,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
     let servers = replicas_with(backend, lift_throttle).await;
     let a = servers.0.clone();
     a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            first_party(),
-        )
-        .await;
+    let app = a.web_client("app", first_party()).await;
     let mut tasks = Vec::new();
     for i in 0..PARALLEL {
         let (s, app) = (pick(&servers, i), app.clone());

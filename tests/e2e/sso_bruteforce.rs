@@ -4,8 +4,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, decide, good_params,
-    has_session, is_login_page, set_cookie, try_login, with,
+    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, decide,
+    good_params, has_session, is_login_page, set_cookie, try_login, with,
 };
 use tests::{Backend, TestServer};
 
@@ -187,7 +187,12 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored(backend: Backend) {
 // 2. Hostile input -------------------------------------------------------------------------------
 
 async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let page = browser
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
         .await;

@@ -5,7 +5,10 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, first_party};
 use tests::responses::{ErrorBody, TokenResponse};
-use tests::sso_support::{OFFLINE, PW, alice_code, assert_client_refused, assert_error, assert_invalid_grant, grant, inactive, post_form, read, refreshed, revoke, userinfo};
+use tests::sso_support::{
+    OFFLINE, PW, alice_code, assert_client_refused, assert_error, assert_invalid_grant, grant,
+    inactive, post_form, read, refreshed, revoke, userinfo,
+};
 use tests::{Backend, TestServer, basic, decode_segment, verify};
 
 tests::on_both_backends!(
@@ -19,7 +22,12 @@ tests::on_both_backends!(
 );
 
 async fn wrong_or_missing_pkce_verifier_is_invalid_grant(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
 
     let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let wrong = Pkce::new();
@@ -32,7 +40,7 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant(backend: Backend) {
     assert_invalid_grant(&s.redeem(&app, &code, &pkce.challenge).await);
 
     // No code_verifier although the authorization request had a challenge.
-    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
+    let (_pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
         .token_as(
             &app,
@@ -51,15 +59,20 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant(backend: Backend) {
 }
 
 async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let (pkce, code) = alice_code(&s, &mut browser, &app, OFFLINE).await;
     let (status, first) = s.redeem(&app, &code, &pkce.verifier).await;
     assert_eq!(status, 200, "{first}");
     let first = TokenResponse::parse(&first);
     let (access, rt) = (&first.access_token, first.refresh());
     assert_eq!(s.introspect(&app, access).await["active"], true);
-    assert_eq!(s.introspect(&app, &rt).await["active"], true);
-    assert_eq!(userinfo(&s, &access).await.0, 200);
+    assert_eq!(s.introspect(&app, rt).await["active"], true);
+    assert_eq!(userinfo(&s, access).await.0, 200);
 
     // The same request again.
     let again = s.redeem(&app, &code, &pkce.verifier).await;
@@ -67,10 +80,10 @@ async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
     assert!(again.1.get("access_token").is_none());
 
     // Everything the first redemption issued is revoked.
-    assert_eq!(s.introspect(&app, &access).await, inactive());
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt, None).await);
-    let (status, challenge) = userinfo(&s, &access).await;
+    assert_eq!(s.introspect(&app, access).await, inactive());
+    assert_eq!(s.introspect(&app, rt).await, inactive());
+    assert_invalid_grant(&s.refresh(&app, rt, None).await);
+    let (status, challenge) = userinfo(&s, access).await;
     assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     // And it stays refused.
@@ -82,7 +95,12 @@ async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
 /// if it finished before the other consumed the code), and they are dead; otherwise both are
 /// refused.
 async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     for round in 0..4 {
         let (pkce, code) = alice_code(&s, &mut browser, &app, OFFLINE).await;
         let (a, b) = tokio::join!(
@@ -100,17 +118,17 @@ async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
             let tokens = TokenResponse::parse(tokens);
             let (access, rt) = (&tokens.access_token, tokens.refresh());
             assert_eq!(
-                s.introspect(&app, &access).await,
+                s.introspect(&app, access).await,
                 inactive(),
                 "round {round}: the access token of a reused code is revoked"
             );
             assert_eq!(
-                s.introspect(&app, &rt).await,
+                s.introspect(&app, rt).await,
                 inactive(),
                 "round {round}: the refresh token of a reused code is revoked"
             );
-            assert_invalid_grant(&s.refresh(&app, &rt, None).await);
-            assert_eq!(userinfo(&s, &access).await.0, 401, "round {round}");
+            assert_invalid_grant(&s.refresh(&app, rt, None).await);
+            assert_eq!(userinfo(&s, access).await.0, 401, "round {round}");
         }
         // A third try is refused too.
         assert_invalid_grant(&s.redeem(&app, &code, &pkce.verifier).await);
@@ -118,7 +136,12 @@ async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
 }
 
 async fn wrong_redirect_uri_and_expired_code_are_invalid_grant(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
 
     let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
@@ -193,20 +216,15 @@ async fn code_of_another_client_is_refused_without_consuming_it(backend: Backend
     let (access, rt) = (&tokens.access_token, tokens.refresh());
     // Nor can B, presenting the code again, revoke what A got from it.
     assert_invalid_grant(&as_b(a.redirect_uri.clone()).await);
-    assert_eq!(s.introspect(&a, &access).await["active"], true);
-    assert_eq!(s.introspect(&a, &rt).await["active"], true);
-    refreshed(&s, &a, &rt).await;
+    assert_eq!(s.introspect(&a, access).await["active"], true);
+    assert_eq!(s.introspect(&a, rt).await["active"], true);
+    refreshed(&s, &a, rt).await;
 }
 
 async fn public_client_uses_client_id_only_and_no_client_credentials(backend: Backend) {
     let s = TestServer::start(backend).await;
     let sub = s.user("alice", PW).await;
-    let spa = s
-        .web_client(
-            "spa",
-            first_party().public(),
-        )
-        .await;
+    let spa = s.web_client("spa", first_party().public()).await;
     assert!(spa.secret.is_none());
     let mut browser = Agent::new();
     // token_as sends client_id and no secret for a public client.
@@ -298,4 +316,3 @@ async fn confidential_client_without_its_secret_is_invalid_client(backend: Backe
     assert_eq!(ErrorBody::parse(&body).error, "invalid_client");
     refreshed(&s, &web, &rt).await;
 }
-

@@ -195,10 +195,7 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
     s.user("victim", PW).await;
     s.user("mallory", PW).await;
     let app = s
-        .web_client(
-            "app",
-            first_party().post_logout("https://app.example/bye"),
-        )
+        .web_client("app", first_party().post_logout("https://app.example/bye"))
         .await;
     // Mallory signs in on her own browser and keeps her (valid, signed) ID token.
     let mut mallory = Agent::new();

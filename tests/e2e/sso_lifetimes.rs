@@ -22,7 +22,12 @@ tests::on_both_backends!(
 /// Ann, her browser, and a first-party client `app` that gets refresh tokens without
 /// `offline_access`.
 async fn ann(backend: Backend) -> Sso {
-    Sso::on(TestServer::start(backend).await, "ann", first_party().always_refresh()).await
+    Sso::on(
+        TestServer::start(backend).await,
+        "ann",
+        first_party().always_refresh(),
+    )
+    .await
 }
 
 async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> TokenResponse {
@@ -30,7 +35,12 @@ async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) ->
 }
 
 async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) {
-    let Sso { s, app, browser: mut b, .. } = ann(backend).await;
+    let Sso {
+        s,
+        app,
+        browser: mut b,
+        ..
+    } = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
     let mut rt = t.refresh().to_owned();
     // Refreshing keeps the session alive past its idle timeout (1800 s): 3 x 1000 s.
@@ -64,9 +74,7 @@ async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     s.clock.advance(7200);
-    let (status, body) = s
-        .refresh(&app, t.refresh(), None)
-        .await;
+    let (status, body) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(
         status, 200,
         "offline access survives an idle session: {body}"
@@ -78,14 +86,17 @@ async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend
         .get(&format!("{}/logout?id_token_hint={hint}", s.base))
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
-    let (status, _) = s
-        .refresh(&app, t.refresh(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400);
 }
 
 async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend) {
-    let Sso { s, app, browser: mut b, .. } = ann(backend).await;
+    let Sso {
+        s,
+        app,
+        browser: mut b,
+        ..
+    } = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     let first_access = t.access_token.clone();
     let t2 = refreshed(&s, &app, t.refresh()).await;
@@ -107,7 +118,12 @@ async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend)
 }
 
 async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: Backend) {
-    let Sso { s, app, browser: mut b, .. } = ann(backend).await;
+    let Sso {
+        s,
+        app,
+        browser: mut b,
+        ..
+    } = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     let at = t.access_token.as_str();
     s.app.users.set_disabled("ann", true).await.unwrap();
@@ -121,9 +137,7 @@ async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: B
         page.location_param("error").as_deref(),
         Some("login_required")
     );
-    let (status, _) = s
-        .refresh(&app, t.refresh(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400, "the session's refresh tokens ended with it");
 }
 
@@ -191,10 +205,7 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
     let s = TestServer::start(backend).await;
     s.user("ann", PW).await;
     let app = s
-        .web_client(
-            "app",
-            first_party().post_logout("https://app.example/bye"),
-        )
+        .web_client("app", first_party().post_logout("https://app.example/bye"))
         .await;
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
@@ -218,14 +229,17 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
     let done = b.get(&next).await;
     assert_eq!(done.status, 302, "{}", done.body);
     assert_eq!(done.location(), Some("https://app.example/bye?state=s1"));
-    let (status, _) = s
-        .refresh(&app, t.refresh(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400, "the session's grants ended");
 }
 
 async fn a_new_password_signs_the_user_out(backend: Backend) {
-    let Sso { s, app, browser: mut b, .. } = ann(backend).await;
+    let Sso {
+        s,
+        app,
+        browser: mut b,
+        ..
+    } = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
     s.app
         .users
@@ -239,13 +253,10 @@ async fn a_new_password_signs_the_user_out(backend: Backend) {
         page.location_param("error").as_deref(),
         Some("login_required")
     );
-    let (status, _) = s
-        .refresh(&app, t.refresh(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400);
     assert_eq!(
-        s.introspect(&app, t.access_token.as_str())
-            .await["active"],
+        s.introspect(&app, t.access_token.as_str()).await["active"],
         false
     );
 }
@@ -254,7 +265,12 @@ tests::on_both_backends!(a_session_cannot_mint_codes_without_bound);
 
 async fn a_session_cannot_mint_codes_without_bound(backend: Backend) {
     use auth_server::domain::sso::flow::MAX_CODES_PER_SESSION_PER_TTL as CAP;
-    let Sso { s, app, browser: mut b, .. } = ann(backend).await;
+    let Sso {
+        s,
+        app,
+        browser: mut b,
+        ..
+    } = ann(backend).await;
     s.code_for(&mut b, &app, &Pkce::new(), "openid", "ann", PW)
         .await;
     let url = s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]);

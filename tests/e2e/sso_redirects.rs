@@ -3,7 +3,7 @@
 //! and PostgreSQL.
 
 use tests::fixture::Sso;
-use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
+use tests::oauth::{Agent, Page, Pkce, WebClient, first_party};
 use tests::sso_support::{
     PW, Params, assert_error_page, assert_error_redirect, authorize, good_params, is_login_page,
     refs, with,
@@ -322,12 +322,7 @@ async fn errors_go_back_to_the_exact_registered_uri_with_state_and_iss(backend: 
 
     // A public client needs PKCE even when the server does not require it of every client.
     let s = TestServer::start_with(backend, |c| c.authorize.require_pkce = false).await;
-    let public = s
-        .web_client(
-            "spa",
-            first_party().public(),
-        )
-        .await;
+    let public = s.web_client("spa", first_party().public()).await;
     let confidential = s.web_client("web", first_party()).await;
     let no_pkce = |c: &WebClient| {
         with(

@@ -4,8 +4,11 @@
 
 use tests::fixture::Sso;
 use tests::oauth::{Agent, first_party};
-use tests::sso_support::{OFFLINE, PW, alice_offline, assert_error, assert_invalid_grant, grant, inactive, refreshed, rotated, userinfo};
 use tests::responses::TokenResponse;
+use tests::sso_support::{
+    OFFLINE, PW, alice_offline, assert_error, assert_invalid_grant, grant, inactive, refreshed,
+    rotated, userinfo,
+};
 use tests::{Backend, TestServer, decode_segment, verify};
 
 tests::on_both_backends!(
@@ -25,12 +28,7 @@ async fn refresh_token_needs_offline_access_or_always_refresh(backend: Backend) 
     let s = TestServer::start(backend).await;
     s.user("alice", PW).await;
     let plain = s.web_client("plain", first_party()).await;
-    let always = s
-        .web_client(
-            "always",
-            first_party().always_refresh(),
-        )
-        .await;
+    let always = s.web_client("always", first_party().always_refresh()).await;
     let mut browser = Agent::new();
     let t = grant(&s, &mut browser, &plain, "openid profile", "alice").await;
     assert!(t.refresh_token.is_none(), "{t:?}");
@@ -51,7 +49,14 @@ async fn refresh_rotates_every_token(backend: Backend) {
         app,
         mut browser,
     } = Sso::start(backend).await;
-    let first = grant(&s, &mut browser, &app, "openid email offline_access", "alice").await;
+    let first = grant(
+        &s,
+        &mut browser,
+        &app,
+        "openid email offline_access",
+        "alice",
+    )
+    .await;
     let jwks = s.jwks().await;
     let (_, id1) = verify(first.id(), &jwks);
     assert_eq!(id1["nonce"], "n-0S6");
@@ -102,7 +107,12 @@ async fn refresh_rotates_every_token(backend: Backend) {
 }
 
 async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rt1 = alice_offline(&s, &mut browser, &app).await;
     let rt2 = rotated(&s, &app, &rt1).await;
     let rt3 = rotated(&s, &app, &rt2).await;
@@ -126,7 +136,12 @@ async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
 /// response): it succeeds with a new token, and every token issued before is retired, so only the
 /// newest is live. The retired one, presented once the window has passed, is a reuse.
 async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rt1 = alice_offline(&s, &mut browser, &app).await;
     let rt2 = rotated(&s, &app, &rt1).await;
 
@@ -173,7 +188,12 @@ async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend
 }
 
 async fn refresh_token_expires_when_idle(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start_with(backend, |c| {
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start_with(backend, |c| {
         c.tokens.refresh_token_idle_secs = 120;
         c.tokens.refresh_token_absolute_secs = 3600;
     })
@@ -196,7 +216,12 @@ async fn refresh_token_expires_when_idle(backend: Backend) {
 }
 
 async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start_with(backend, |c| {
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start_with(backend, |c| {
         c.tokens.refresh_token_idle_secs = 120;
         c.tokens.refresh_token_absolute_secs = 300;
     })
@@ -227,7 +252,12 @@ async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
 }
 
 async fn refresh_scope_may_narrow_but_not_widen(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rt = alice_offline(&s, &mut browser, &app).await;
 
     // profile is allowed for the client but was not granted: widening.
@@ -259,7 +289,12 @@ async fn refresh_scope_may_narrow_but_not_widen(backend: Backend) {
 /// (else the client, retrying later with the token it holds, would look like a thief and lose the
 /// grant).
 async fn refresh_without_an_audience_does_not_spend_the_token(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rt = alice_offline(&s, &mut browser, &app).await;
     let got = s.refresh(&app, &rt, Some("offline_access")).await;
     assert_error(&got, 400, "invalid_target");
@@ -287,16 +322,21 @@ async fn refresh_token_is_bound_to_its_client(backend: Backend) {
 }
 
 async fn disabled_user_cannot_refresh(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let t = grant(&s, &mut browser, &app, OFFLINE, "alice").await;
     let (rt, access) = (t.refresh(), &t.access_token);
     s.app.users.set_disabled("alice", true).await.unwrap();
-    assert_invalid_grant(&s.refresh(&app, &rt, None).await);
-    assert_eq!(userinfo(&s, &access).await.0, 401);
+    assert_invalid_grant(&s.refresh(&app, rt, None).await);
+    assert_eq!(userinfo(&s, access).await.0, 401);
     // The grant was revoked, not just refused: enabling the user again does not revive it.
     s.app.users.set_disabled("alice", false).await.unwrap();
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt, None).await);
+    assert_eq!(s.introspect(&app, rt).await, inactive());
+    assert_invalid_grant(&s.refresh(&app, rt, None).await);
     // Disabling signed the user out: the session's grants and their access tokens were revoked.
-    assert_eq!(userinfo(&s, &access).await.0, 401);
+    assert_eq!(userinfo(&s, access).await.0, 401);
 }

@@ -4,7 +4,10 @@
 use serde_json::Value;
 use tests::fixture::Sso;
 use tests::oauth::{Agent, WebClient, first_party};
-use tests::sso_support::{OFFLINE, PW, alice_offline, assert_client_refused, assert_error, assert_invalid_grant, field, grant, inactive, post_form, refreshed, revoke, rotated, userinfo};
+use tests::sso_support::{
+    OFFLINE, PW, alice_offline, assert_client_refused, assert_error, assert_invalid_grant, field,
+    grant, inactive, post_form, refreshed, revoke, rotated, userinfo,
+};
 use tests::{Backend, TestServer, basic, verify};
 
 /// A confidential client with no redirect URI, standing for a resource server that introspects
@@ -43,7 +46,12 @@ tests::on_both_backends!(
 );
 
 async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rt1 = alice_offline(&s, &mut browser, &app).await;
     let rt2 = rotated(&s, &app, &rt1).await;
     let other = alice_offline(&s, &mut browser, &app).await;
@@ -69,9 +77,16 @@ async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
 }
 
 async fn revoking_an_access_token(backend: Backend) {
-    let Sso { s, app, mut browser, .. } = Sso::start(backend).await;
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
     let rs = resource_server(&s, "rs").await;
-    let access = grant(&s, &mut browser, &app, "openid email", "alice").await.access_token;
+    let access = grant(&s, &mut browser, &app, "openid email", "alice")
+        .await
+        .access_token;
     assert_eq!(s.introspect(&rs, &access).await["active"], true);
     assert_eq!(userinfo(&s, &access).await.0, 200);
 
@@ -86,12 +101,16 @@ async fn revoking_an_access_token(backend: Backend) {
     assert_eq!(res.status(), 401);
 
     // Without a hint, and with the wrong one: the shape decides.
-    let other = grant(&s, &mut browser, &app, "openid", "alice").await.access_token;
+    let other = grant(&s, &mut browser, &app, "openid", "alice")
+        .await
+        .access_token;
     assert_eq!(revoke(&s, &app, &other, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&rs, &other).await, inactive());
     assert_eq!(userinfo(&s, &other).await.0, 401);
     // A token issued later is not affected.
-    let fresh = grant(&s, &mut browser, &app, "openid", "alice").await.access_token;
+    let fresh = grant(&s, &mut browser, &app, "openid", "alice")
+        .await
+        .access_token;
     assert_eq!(userinfo(&s, &fresh).await.0, 200);
     // An expired token: nothing to revoke, still 200.
     s.clock.advance(901);
@@ -118,13 +137,13 @@ async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
         assert_eq!(status, 200, "{garbage}: {body}");
     }
     // Somebody else's tokens: refused, and they stay live.
-    let got = revoke(&s, &b, &rt, None).await;
+    let got = revoke(&s, &b, rt, None).await;
     assert_error(&got, 400, "unauthorized_client");
-    let got = revoke(&s, &b, &access, Some("access_token")).await;
+    let got = revoke(&s, &b, access, Some("access_token")).await;
     assert_error(&got, 400, "unauthorized_client");
-    assert_eq!(s.introspect(&a, &rt).await["active"], true);
-    assert_eq!(s.introspect(&a, &access).await["active"], true);
-    assert_eq!(userinfo(&s, &access).await.0, 200);
+    assert_eq!(s.introspect(&a, rt).await["active"], true);
+    assert_eq!(s.introspect(&a, access).await["active"], true);
+    assert_eq!(userinfo(&s, access).await.0, 200);
     // No token, no client authentication.
     assert_error(
         &s.endpoint_as("/revoke", &a, &[]).await,
@@ -135,14 +154,16 @@ async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
     let wrong = Some(basic(&a.id, "wrong"));
     assert_client_refused(post_form(&s, "/revoke", wrong.as_deref(), &[("token", rt)]).await).await;
     // After all that, A's refresh token still works.
-    refreshed(&s, &a, &rt).await;
+    refreshed(&s, &a, rt).await;
 
     // A hint the server does not know, or a wrong one, is ignored: the search covers every token
     // type (RFC 7009 §2.1).
     let rt = alice_offline(&s, &mut browser, &a).await;
     assert_eq!(revoke(&s, &a, &rt, Some("id_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &rt).await["active"], false);
-    let access = grant(&s, &mut browser, &a, OFFLINE, "alice").await.access_token;
+    let access = grant(&s, &mut browser, &a, OFFLINE, "alice")
+        .await
+        .access_token;
     assert_eq!(s.introspect(&a, &access).await["active"], true);
     assert_eq!(revoke(&s, &a, &access, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &access).await["active"], false);
@@ -159,13 +180,13 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
     let t = grant(&s, &mut browser, &app, OFFLINE, "alice").await;
     let (access, rt) = (&t.access_token, t.refresh());
     let now = tests::now(&s.clock);
-    let (_, claims) = verify(&access, &s.jwks().await);
+    let (_, claims) = verify(access, &s.jwks().await);
 
     let res = post_form(
         &s,
         "/introspect",
         Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
-        &[("token", &access), ("token_type_hint", "access_token")],
+        &[("token", access), ("token_type_hint", "access_token")],
     )
     .await;
     assert_eq!(res.status(), 200);
@@ -188,10 +209,10 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
     assert_eq!(info["exp"].as_i64(), Some(now + 900));
     assert_eq!(info["jti"], claims["jti"]);
     // The client the token was issued to may introspect it too.
-    assert_eq!(s.introspect(&app, &access).await, info);
+    assert_eq!(s.introspect(&app, access).await, info);
 
     // A refresh token, by its own client.
-    let r = s.introspect(&app, &rt).await;
+    let r = s.introspect(&app, rt).await;
     assert_eq!(r["active"], true);
     assert_eq!(r["token_type"], "refresh_token");
     assert_eq!(r["client_id"], "app");
@@ -205,41 +226,36 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
         .endpoint_as(
             "/introspect",
             &app,
-            &[("token", &rt), ("token_type_hint", "access_token")],
+            &[("token", rt), ("token_type_hint", "access_token")],
         )
         .await;
     assert_eq!((status, &hinted), (200, &r));
     // Not to another client: it is not theirs to know about.
-    assert_eq!(s.introspect(&rs, &rt).await, inactive());
+    assert_eq!(s.introspect(&rs, rt).await, inactive());
     // An ID token is not an access token.
     assert_eq!(s.introspect(&rs, t.id()).await, inactive());
 
     // access_token_ttl_secs = 900.
     s.clock.advance(899);
-    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    assert_eq!(s.introspect(&rs, access).await["active"], true);
     s.clock.advance(1);
     let res = post_form(
         &s,
         "/introspect",
         Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
-        &[("token", &access)],
+        &[("token", access)],
     )
     .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.json::<Value>().await.unwrap(), inactive());
     // The refresh token outlives it.
-    assert_eq!(s.introspect(&app, &rt).await["active"], true);
+    assert_eq!(s.introspect(&app, rt).await["active"], true);
 }
 
 async fn introspection_needs_an_authenticated_confidential_client(backend: Backend) {
     let Sso { s, app, .. } = Sso::start(backend).await;
-    let spa = s
-        .web_client(
-            "spa",
-            first_party().public(),
-        )
-        .await;
+    let spa = s.web_client("spa", first_party().public()).await;
     let t = grant(&s, &mut Agent::new(), &spa, OFFLINE, "alice").await;
     let (access, rt) = (&t.access_token, t.refresh());
 
@@ -250,7 +266,7 @@ async fn introspection_needs_an_authenticated_confidential_client(backend: Backe
         assert!(body.get("active").is_none());
     }
     // Nobody.
-    let res = post_form(&s, "/introspect", None, &[("token", &access)]).await;
+    let res = post_form(&s, "/introspect", None, &[("token", access)]).await;
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_client_refused(res).await;
     // A wrong secret.
@@ -260,10 +276,10 @@ async fn introspection_needs_an_authenticated_confidential_client(backend: Backe
     // Another confidential client: neither of the public client's tokens is its to see (RFC 7662
     // §4), garbage is inactive, and a missing token is a bad request; a resource server registered
     // to introspect any token sees the access token.
-    assert_eq!(s.introspect(&app, &access).await, inactive());
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
+    assert_eq!(s.introspect(&app, access).await, inactive());
+    assert_eq!(s.introspect(&app, rt).await, inactive());
     let rs = resource_server(&s, "rs").await;
-    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    assert_eq!(s.introspect(&rs, access).await["active"], true);
     assert_eq!(s.introspect(&app, "garbage").await, inactive());
     assert_eq!(s.introspect(&app, "a.b.c").await, inactive());
     assert_error(
