@@ -187,12 +187,7 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored(backend: Backend) {
 // 2. Hostile input -------------------------------------------------------------------------------
 
 async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let page = browser
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
         .await;

@@ -162,12 +162,9 @@ async fn sso_across_two_clients_with_one_password(backend: Backend) {
 }
 
 async fn prompt_none_with_and_without_a_session(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::on(TestServer::start(backend).await, "carol", first_party()).await;
+    let (s, app, mut browser) = Sso::on(TestServer::start(backend).await, "carol", first_party())
+        .await
+        .into_parts();
     let page = browser
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
         .await;
@@ -205,12 +202,9 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
 }
 
 async fn prompt_login_and_max_age_ask_again(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::on(TestServer::start(backend).await, "dan", first_party()).await;
+    let (s, app, mut browser) = Sso::on(TestServer::start(backend).await, "dan", first_party())
+        .await
+        .into_parts();
     s.code_for(&mut browser, &app, &Pkce::new(), "openid", "dan", PW)
         .await;
     let page = browser

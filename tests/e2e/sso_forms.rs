@@ -59,7 +59,7 @@ fn assert_csrf_refused(p: &Page) {
 }
 
 async fn login_consent_and_logout_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
-    let Sso { s, app, .. } = Sso::start(backend).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
     let pkce = Pkce::new();
@@ -333,7 +333,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
 // 3. Clickjacking and headers --------------------------------------------------------------------
 
 async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(backend: Backend) {
-    let Sso { s, app, .. } = Sso::start(backend).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
 

@@ -21,13 +21,12 @@ tests::on_both_backends!(
 
 /// Ann, her browser, and a first-party client `app` that gets refresh tokens without
 /// `offline_access`.
-async fn ann(backend: Backend) -> Sso {
-    Sso::on(
-        TestServer::start(backend).await,
-        "ann",
-        first_party().always_refresh(),
-    )
-    .await
+async fn ann(backend: Backend) -> (TestServer, WebClient, Agent) {
+    let s = TestServer::start(backend).await;
+    let (s, app, browser) = Sso::on(s, "ann", first_party().always_refresh())
+        .await
+        .into_parts();
+    (s, app, browser)
 }
 
 async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> TokenResponse {
@@ -35,12 +34,7 @@ async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) ->
 }
 
 async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        browser: mut b,
-        ..
-    } = ann(backend).await;
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
     let mut rt = t.refresh().to_owned();
     // Refreshing keeps the session alive past its idle timeout (1800 s): 3 x 1000 s.
@@ -91,12 +85,7 @@ async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend
 }
 
 async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        browser: mut b,
-        ..
-    } = ann(backend).await;
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     let first_access = t.access_token.clone();
     let t2 = refreshed(&s, &app, t.refresh()).await;
@@ -118,12 +107,7 @@ async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend)
 }
 
 async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        browser: mut b,
-        ..
-    } = ann(backend).await;
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     let at = t.access_token.as_str();
     s.app.users.set_disabled("ann", true).await.unwrap();
@@ -234,12 +218,7 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
 }
 
 async fn a_new_password_signs_the_user_out(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        browser: mut b,
-        ..
-    } = ann(backend).await;
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
     s.app
         .users
@@ -265,12 +244,7 @@ tests::on_both_backends!(a_session_cannot_mint_codes_without_bound);
 
 async fn a_session_cannot_mint_codes_without_bound(backend: Backend) {
     use auth_server::domain::sso::flow::MAX_CODES_PER_SESSION_PER_TTL as CAP;
-    let Sso {
-        s,
-        app,
-        browser: mut b,
-        ..
-    } = ann(backend).await;
+    let (s, app, mut b) = ann(backend).await;
     s.code_for(&mut b, &app, &Pkce::new(), "openid", "ann", PW)
         .await;
     let url = s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]);

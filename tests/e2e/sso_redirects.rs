@@ -48,7 +48,7 @@ tests::on_both_backends!(
 // 1. Open redirect -------------------------------------------------------------------------------
 
 async fn untrusted_redirect_uris_and_clients_get_a_page_never_a_redirect(backend: Backend) {
-    let Sso { s, app, .. } = Sso::start(backend).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let pkce = Pkce::new();
     let good = good_params(&app, &pkce);
     let mut browser = Agent::new();

@@ -6,8 +6,8 @@ use tests::fixture::Sso;
 use tests::oauth::{Agent, first_party};
 use tests::responses::TokenResponse;
 use tests::sso_support::{
-    OFFLINE, PW, alice_offline, assert_error, assert_invalid_grant, grant, inactive, refreshed,
-    rotated, userinfo,
+    OFFLINE, PW, alice_offline, assert_error, assert_invalid_grant, assert_refresh_dead, grant,
+    inactive, refreshed, rotated, userinfo,
 };
 use tests::{Backend, TestServer, decode_segment, verify};
 
@@ -43,12 +43,8 @@ async fn refresh_token_needs_offline_access_or_always_refresh(backend: Backend) 
 }
 
 async fn refresh_rotates_every_token(backend: Backend) {
-    let Sso {
-        s,
-        sub,
-        app,
-        mut browser,
-    } = Sso::start(backend).await;
+    let sso = Sso::start(backend).await;
+    let (sub, (s, app, mut browser)) = (sso.sub.clone(), sso.into_parts());
     let first = grant(
         &s,
         &mut browser,
@@ -107,12 +103,7 @@ async fn refresh_rotates_every_token(backend: Backend) {
 }
 
 async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let rt1 = alice_offline(&s, &mut browser, &app).await;
     let rt2 = rotated(&s, &app, &rt1).await;
     let rt3 = rotated(&s, &app, &rt2).await;
@@ -124,8 +115,7 @@ async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
     s.clock.advance(11);
     assert_invalid_grant(&s.refresh(&app, &rt1, None).await);
     // The whole family is dead, the newest token included.
-    assert_eq!(s.introspect(&app, &rt3).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt3, None).await);
+    assert_refresh_dead(&s, &app, &rt3).await;
     assert_invalid_grant(&s.refresh(&app, &rt2, None).await);
     // The other family is untouched.
     assert_eq!(s.introspect(&app, &other).await["active"], true);
@@ -136,12 +126,7 @@ async fn reuse_after_the_grace_window_revokes_the_family(backend: Backend) {
 /// response): it succeeds with a new token, and every token issued before is retired, so only the
 /// newest is live. The retired one, presented once the window has passed, is a reuse.
 async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let rt1 = alice_offline(&s, &mut browser, &app).await;
     let rt2 = rotated(&s, &app, &rt1).await;
 
@@ -173,8 +158,7 @@ async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend
     // ...and 11 s is a reuse: the family goes, the newest token with it.
     s.clock.advance(1);
     assert_invalid_grant(&s.refresh(&app, &rt1, None).await);
-    assert_eq!(s.introspect(&app, &rt5).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt5, None).await);
+    assert_refresh_dead(&s, &app, &rt5).await;
 
     // The same with the token retired by a retry, presented after the window.
     let rt1 = alice_offline(&s, &mut browser, &app).await;
@@ -183,21 +167,21 @@ async fn retry_within_the_grace_window_reissues_and_retires_the_previous(backend
     let rt4 = rotated(&s, &app, &rt3).await;
     s.clock.advance(11);
     assert_invalid_grant(&s.refresh(&app, &rt2, None).await);
-    assert_eq!(s.introspect(&app, &rt4).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt4, None).await);
+    assert_refresh_dead(&s, &app, &rt4).await;
+}
+
+/// Alice and `app` on a server whose refresh tokens live `idle` seconds unused and `absolute`
+/// seconds in all.
+async fn lifetimes(backend: Backend, idle: i64, absolute: i64) -> Sso {
+    Sso::start_with(backend, |c| {
+        c.tokens.refresh_token_idle_secs = idle;
+        c.tokens.refresh_token_absolute_secs = absolute;
+    })
+    .await
 }
 
 async fn refresh_token_expires_when_idle(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start_with(backend, |c| {
-        c.tokens.refresh_token_idle_secs = 120;
-        c.tokens.refresh_token_absolute_secs = 3600;
-    })
-    .await;
+    let (s, app, mut browser) = lifetimes(backend, 120, 3600).await.into_parts();
     let rt = alice_offline(&s, &mut browser, &app).await;
     let issued = s.introspect(&app, &rt).await;
     assert_eq!(issued["exp"].as_i64(), Some(tests::now(&s.clock) + 120));
@@ -211,21 +195,11 @@ async fn refresh_token_expires_when_idle(backend: Backend) {
         Some(tests::now(&s.clock) + 120)
     );
     s.clock.advance(121);
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt, None).await);
+    assert_refresh_dead(&s, &app, &rt).await;
 }
 
 async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start_with(backend, |c| {
-        c.tokens.refresh_token_idle_secs = 120;
-        c.tokens.refresh_token_absolute_secs = 300;
-    })
-    .await;
+    let (s, app, mut browser) = lifetimes(backend, 120, 300).await.into_parts();
     let start = tests::now(&s.clock);
     let rt = alice_offline(&s, &mut browser, &app).await;
     s.clock.advance(100);
@@ -244,20 +218,14 @@ async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
         Some(start + 300)
     );
     s.clock.advance(1);
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, &rt, None).await);
+    assert_refresh_dead(&s, &app, &rt).await;
     // A new sign-in is a new family with a lifetime of its own.
     let rt = alice_offline(&s, &mut Agent::new(), &app).await;
     refreshed(&s, &app, &rt).await;
 }
 
 async fn refresh_scope_may_narrow_but_not_widen(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let rt = alice_offline(&s, &mut browser, &app).await;
 
     // profile is allowed for the client but was not granted: widening.
@@ -289,12 +257,7 @@ async fn refresh_scope_may_narrow_but_not_widen(backend: Backend) {
 /// (else the client, retrying later with the token it holds, would look like a thief and lose the
 /// grant).
 async fn refresh_without_an_audience_does_not_spend_the_token(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let rt = alice_offline(&s, &mut browser, &app).await;
     let got = s.refresh(&app, &rt, Some("offline_access")).await;
     assert_error(&got, 400, "invalid_target");
@@ -322,12 +285,7 @@ async fn refresh_token_is_bound_to_its_client(backend: Backend) {
 }
 
 async fn disabled_user_cannot_refresh(backend: Backend) {
-    let Sso {
-        s,
-        app,
-        mut browser,
-        ..
-    } = Sso::start(backend).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let t = grant(&s, &mut browser, &app, OFFLINE, "alice").await;
     let (rt, access) = (t.refresh(), &t.access_token);
     s.app.users.set_disabled("alice", true).await.unwrap();
@@ -335,8 +293,7 @@ async fn disabled_user_cannot_refresh(backend: Backend) {
     assert_eq!(userinfo(&s, access).await.0, 401);
     // The grant was revoked, not just refused: enabling the user again does not revive it.
     s.app.users.set_disabled("alice", false).await.unwrap();
-    assert_eq!(s.introspect(&app, rt).await, inactive());
-    assert_invalid_grant(&s.refresh(&app, rt, None).await);
+    assert_refresh_dead(&s, &app, rt).await;
     // Disabling signed the user out: the session's grants and their access tokens were revoked.
     assert_eq!(userinfo(&s, access).await.0, 401);
 }

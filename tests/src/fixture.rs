@@ -10,7 +10,7 @@ use crate::oauth::{Agent, WebClient, WebClientOptions, first_party};
 use crate::sso_support::PW;
 use crate::{Backend, TestServer};
 
-/// Server, user, client and browser. Destructure it: `let Sso { s, app, mut browser, .. } = ...`.
+/// Server, user, client and browser: `let (s, app, mut browser) = Sso::start(b).await.into_parts()`.
 #[allow(missing_debug_implementations)]
 pub struct Sso {
     /// The IdP.
@@ -33,6 +33,11 @@ impl Sso {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let s = TestServer::start_with(backend, tweak).await;
         Self::on(s, "alice", first_party()).await
+    }
+
+    /// Server, client and browser (the subject id dropped).
+    pub fn into_parts(self) -> (TestServer, WebClient, Agent) {
+        (self.s, self.app, self.browser)
     }
 
     /// On `s`, with `user` (password [`PW`]) and the client `app` registered with `options`.

@@ -82,6 +82,13 @@ pub async fn alice_offline(s: &TestServer, browser: &mut Agent, app: &WebClient)
     t.refresh().to_owned()
 }
 
+/// Asserts the refresh token `rt` of `app` is dead: introspection says inactive (RFC 7662 §2.2) and
+/// refreshing is `invalid_grant`.
+pub async fn assert_refresh_dead(s: &TestServer, app: &WebClient, rt: &str) {
+    assert_eq!(s.introspect(app, rt).await, inactive());
+    assert_invalid_grant(&s.refresh(app, rt, None).await);
+}
+
 /// Refreshes, asserting success.
 pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> TokenResponse {
     let (status, body) = s.refresh(app, rt, None).await;
