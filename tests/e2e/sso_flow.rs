@@ -3,7 +3,7 @@
 
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
-use tests::sso_support::{PW, decide};
+use tests::sso_support::{PW, assert_silent_error, decide, silent};
 use tests::{Backend, TestServer, decode_segment, verify};
 
 tests::on_both_backends!(
@@ -165,9 +165,7 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
     let (s, app, mut browser) = Sso::on(TestServer::start(backend).await, "carol", first_party())
         .await
         .into_parts();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let page = silent(&s, &mut browser, &app).await;
     assert_eq!(page.status, 302);
     assert!(
         page.location()
@@ -181,9 +179,7 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
     assert_eq!(page.location_param("state").as_deref(), Some("st"));
     s.code_for(&mut browser, &app, &Pkce::new(), "openid", "carol", PW)
         .await;
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let page = silent(&s, &mut browser, &app).await;
     assert_eq!(page.status, 302);
     assert!(
         page.location_param("code").is_some(),
@@ -192,13 +188,7 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
     );
     // A third-party client without consent: consent_required, never a page.
     let third = s.web_client("third", WebClientOptions::default()).await;
-    let page = browser
-        .get(&s.authorize_url(&third, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("consent_required")
-    );
+    assert_silent_error(&s, &mut browser, &third, "consent_required").await;
 }
 
 async fn prompt_login_and_max_age_ask_again(backend: Backend) {
@@ -328,13 +318,7 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     );
     // Both apps now need a password; the session's refresh token is dead.
     for app in [&a, &b] {
-        let page = browser
-            .get(&s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]))
-            .await;
-        assert_eq!(
-            page.location_param("error").as_deref(),
-            Some("login_required")
-        );
+        assert_silent_error(&s, &mut browser, app, "login_required").await;
     }
     assert_eq!(s.introspect(&a, &refresh).await["active"], false);
     let (status, body) = s

@@ -4,7 +4,7 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
 use tests::responses::TokenResponse;
-use tests::sso_support::{PW, grant, refreshed, userinfo};
+use tests::sso_support::{PW, assert_silent_error, grant, refreshed, silent, userinfo};
 use tests::{Backend, TestServer};
 
 tests::on_both_backends!(
@@ -44,9 +44,7 @@ async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) 
         assert_eq!(status, 200, "{body}");
         rt = body["refresh_token"].as_str().unwrap().to_owned();
     }
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let page = silent(&s, &mut b, &app).await;
     assert!(
         page.location_param("code").is_some(),
         "the session is still alive"
@@ -114,13 +112,7 @@ async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: B
     assert_eq!(s.introspect(&app, at).await["active"], false);
     // Enabled again: the old session does not come back; a password is needed.
     s.app.users.set_disabled("ann", false).await.unwrap();
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("login_required")
-    );
+    assert_silent_error(&s, &mut b, &app, "login_required").await;
     let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400, "the session's refresh tokens ended with it");
 }
@@ -225,13 +217,7 @@ async fn a_new_password_signs_the_user_out(backend: Backend) {
         .set_password("ann", "a brand new password".into())
         .await
         .unwrap();
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("login_required")
-    );
+    assert_silent_error(&s, &mut b, &app, "login_required").await;
     let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400);
     assert_eq!(

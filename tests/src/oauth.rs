@@ -459,16 +459,24 @@ impl TestServer {
 
     /// Redeems a code.
     pub async fn redeem(&self, client: &WebClient, code: &str, verifier: &str) -> (u16, Value) {
-        self.token_as(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &client.redirect_uri),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await
+        let extra = [
+            ("redirect_uri", client.redirect_uri.as_str()),
+            ("code_verifier", verifier),
+        ];
+        self.redeem_with(client, code, &extra).await
+    }
+
+    /// `grant_type=authorization_code` for `code` as `client`, with `extra` parameters (what
+    /// [`TestServer::redeem`] sends, changed or left out).
+    pub async fn redeem_with(
+        &self,
+        client: &WebClient,
+        code: &str,
+        extra: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut pairs = vec![("grant_type", "authorization_code"), ("code", code)];
+        pairs.extend_from_slice(extra);
+        self.token_as(client, &pairs).await
     }
 
     /// Introspects `token` as `client`.

@@ -4,22 +4,18 @@
 
 use serde_json::Value;
 
-/// A successful token response (RFC 6749 §5.1).
+/// A successful token response (RFC 6749 §5.1): `access_token`, `token_type` (always `Bearer`
+/// here), `expires_in` (seconds); `scope`, `refresh_token` and the OpenID Connect `id_token` (Core
+/// §3.1.3.3) when present; and the body as received, for what the fields do not cover.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
 pub struct TokenResponse {
-    /// `access_token`.
     pub access_token: String,
-    /// `token_type` (always `Bearer` here).
-    pub token_type: String,
-    /// `expires_in`, in seconds.
-    pub expires_in: i64,
-    /// `scope`, when the response has one.
     pub scope: Option<String>,
-    /// `refresh_token`, when one was issued.
+    pub token_type: String,
     pub refresh_token: Option<String>,
-    /// `id_token`, when one was issued (OpenID Connect Core §3.1.3.3).
+    pub expires_in: i64,
     pub id_token: Option<String>,
-    /// The body as received, for what the fields above do not cover.
     pub raw: Value,
 }
 

@@ -327,11 +327,21 @@ pub fn is_login_page(p: &Page) -> bool {
     p.body.contains("id=\"login-form\"")
 }
 
+/// `GET /authorize` for `openid` with `prompt=none` (OIDC Core §3.1.2.1): no page may be shown.
+pub async fn silent(s: &TestServer, agent: &mut Agent, app: &WebClient) -> Page {
+    let url = s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]);
+    agent.get(&url).await
+}
+
+/// Asserts that `prompt=none` sends the browser back to `app` with `error`.
+pub async fn assert_silent_error(s: &TestServer, agent: &mut Agent, app: &WebClient, error: &str) {
+    let page = silent(s, agent, app).await;
+    assert_eq!(page.location_param("error").as_deref(), Some(error));
+}
+
 /// Whether `agent` has a live session: `prompt=none` gets a code rather than `login_required`.
 pub async fn has_session(s: &TestServer, agent: &mut Agent, app: &WebClient) -> bool {
-    let p = agent
-        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let p = silent(s, agent, app).await;
     assert_eq!(p.status, 302, "{}", p.body);
     match p.location_param("error").as_deref() {
         None => {
