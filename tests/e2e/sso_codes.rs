@@ -2,7 +2,7 @@
 //! URI, expiry, another client's code), reused and concurrently redeemed codes, and how public and
 //! confidential clients authenticate. Every test runs on SQLite and PostgreSQL.
 
-use tests::fixture::Sso;
+use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, first_party};
 use tests::responses::{ErrorBody, TokenResponse};
 use tests::sso_support::{
@@ -146,11 +146,7 @@ async fn wrong_redirect_uri_and_expired_code_are_invalid_grant(backend: Backend)
 }
 
 async fn code_of_another_client_is_refused_without_consuming_it(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, a, b, mut browser) = two_apps(backend, "alice").await;
     let (pkce, code) = alice_code(&s, &mut browser, &a, OFFLINE).await;
     let as_b = |redirect_uri: String| {
         let code = code.clone();

@@ -1,7 +1,7 @@
 //! The browser side of single sign-on over HTTP: code + PKCE, SSO across clients, prompt, max_age,
 //! consent, logout. Every test runs on SQLite and PostgreSQL.
 
-use tests::fixture::Sso;
+use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::sso_support::{PW, assert_silent_error, decide, silent};
 use tests::{Backend, TestServer, decode_segment, verify};
@@ -131,11 +131,7 @@ async fn code_with_pkce_gives_verified_id_and_access_tokens(backend: Backend) {
 }
 
 async fn sso_across_two_clients_with_one_password(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("bob", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, a, b, mut browser) = two_apps(backend, "bob").await;
     let pa = Pkce::new();
     let code_a = s.code_for(&mut browser, &a, &pa, "openid", "bob", PW).await;
     // The second app: no login page, straight back with a code.

@@ -2,7 +2,7 @@
 //! lifetimes, scope narrowing, client binding, disabled users. Every test runs on SQLite and
 //! PostgreSQL.
 
-use tests::fixture::Sso;
+use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, first_party};
 use tests::responses::TokenResponse;
 use tests::sso_support::{
@@ -269,10 +269,7 @@ async fn refresh_without_an_audience_does_not_spend_the_token(backend: Backend) 
 }
 
 async fn refresh_token_is_bound_to_its_client(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
+    let (s, a, b, _) = two_apps(backend, "alice").await;
     let rt = alice_offline(&s, &mut Agent::new(), &a).await;
     let got = s.refresh(&b, &rt, None).await;
     assert_invalid_grant(&got);

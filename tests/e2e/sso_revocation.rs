@@ -2,11 +2,11 @@
 //! Every test runs on SQLite and PostgreSQL.
 
 use serde_json::Value;
-use tests::fixture::Sso;
+use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, WebClient, first_party};
 use tests::sso_support::{
-    OFFLINE, PW, alice_offline, assert_client_refused, assert_error, assert_refresh_dead, field,
-    grant, inactive, post_form, refreshed, revoke, rotated, userinfo,
+    OFFLINE, alice_offline, assert_client_refused, assert_error, assert_refresh_dead, field, grant,
+    inactive, post_form, refreshed, revoke, rotated, userinfo,
 };
 use tests::{Backend, TestServer, basic, verify};
 
@@ -106,11 +106,7 @@ async fn revoking_an_access_token(backend: Backend) {
 }
 
 async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, a, b, mut browser) = two_apps(backend, "alice").await;
     let t = grant(&s, &mut browser, &a, OFFLINE, "alice").await;
     let (rt, access) = (t.refresh(), &t.access_token);
 

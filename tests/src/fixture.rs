@@ -59,3 +59,13 @@ pub async fn alice_at_app(s: &TestServer) -> (WebClient, Agent) {
     s.user("alice", PW).await;
     (s.web_client("app", first_party()).await, Agent::new())
 }
+
+/// A server with `user` and two first-party clients, `app-a` and `app-b`, and the user's browser:
+/// for what one client may do with another's code or tokens, and sign-on across clients.
+pub async fn two_apps(backend: Backend, user: &str) -> (TestServer, WebClient, WebClient, Agent) {
+    let s = TestServer::start(backend).await;
+    s.user(user, PW).await;
+    let a = s.web_client("app-a", first_party()).await;
+    let b = s.web_client("app-b", first_party()).await;
+    (s, a, b, Agent::new())
+}
