@@ -327,9 +327,14 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GETs a path and reads the response as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
     /// The JWKS as JSON.
     pub async fn jwks(&self) -> Value {
-        self.get("/jwks").await.json().await.unwrap()
+        self.get_json("/jwks").await
     }
 
     /// Gets a client-credentials token with Basic authentication, asserting success.
@@ -403,6 +408,14 @@ pub fn verify(token: &str, jwks: &Value) -> (Value, Value) {
     .expect("signature verifies")
     .0;
     (header, serde_json::from_slice(&payload).unwrap())
+}
+
+/// The `kid`s of a JWKS.
+pub fn kids(jwks: &Value) -> std::collections::BTreeSet<String> {
+    let keys = jwks["keys"].as_array().unwrap();
+    keys.iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Decodes segment `i` of a compact JWS as JSON, without verifying.
