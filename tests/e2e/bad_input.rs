@@ -3,7 +3,7 @@
 use auth_core::Alg;
 use reqwest::Response;
 use tests::responses::ErrorBody;
-use tests::{Backend, TestServer, basic};
+use tests::{Backend, TestServer, assert_json_no_store, basic};
 
 tests::on_both_backends!(
     hostile_requests_get_standard_errors,
@@ -65,21 +65,10 @@ async fn run(s: &TestServer, case: Case) -> serde_json::Value {
 /// on every 401. Returns the body.
 async fn expect_error(res: Response, status: u16, code: &str, what: &str) -> serde_json::Value {
     assert_eq!(res.status(), status, "expected {status} {code} for {what}");
-    let h = res.headers().clone();
-    assert!(
-        h["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
-    assert_eq!(h["cache-control"], "no-store");
+    assert_json_no_store(&res);
     if status == 401 {
-        assert!(
-            h["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic ")
-        );
+        let challenge = res.headers()["www-authenticate"].to_str().unwrap();
+        assert!(challenge.starts_with("Basic "), "{challenge}");
     }
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(ErrorBody::parse(&body).error, code, "{what}: body: {body}");

@@ -8,7 +8,7 @@ use tests::sso_support::{
     OFFLINE, alice_offline, assert_client_refused, assert_error, assert_refresh_dead, field, grant,
     inactive, post_form, refreshed, revoke, rotated, userinfo,
 };
-use tests::{Backend, TestServer, basic, verify};
+use tests::{Backend, TestServer, assert_json_no_store, basic, verify};
 
 /// A confidential client with no redirect URI, standing for a resource server that introspects
 /// any token (registered with `introspect_any`).
@@ -170,13 +170,7 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert_json_no_store(&res);
     let info: Value = res.json().await.unwrap();
     assert_eq!(info["active"], true);
     assert_eq!(info["token_type"], "Bearer");

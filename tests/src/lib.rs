@@ -379,6 +379,19 @@ pub fn new_client(id: &str, alg: auth_core::Alg, scopes: &[&str], resources: &[&
     }
 }
 
+/// Asserts a response is JSON that must not be cached (RFC 6749 §5.1): `application/json` and
+/// `Cache-Control: no-store`.
+#[track_caller]
+pub fn assert_json_no_store(res: &reqwest::Response) {
+    let h = res.headers();
+    let content_type = h["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_eq!(h["cache-control"], "no-store");
+}
+
 /// `Basic base64(id:secret)`.
 pub fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
