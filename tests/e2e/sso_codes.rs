@@ -37,7 +37,10 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant(backend: Backend) {
     // No code_verifier although the authorization request had a challenge.
     let (_pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
-        .redeem_with(&app, &code, &[("redirect_uri", &app.redirect_uri)])
+        .redeem_with(
+            &app,
+            &[("code", &code), ("redirect_uri", &app.redirect_uri)],
+        )
         .await;
     assert_invalid_grant(&got);
     assert!(got.1.get("access_token").is_none());
@@ -119,8 +122,8 @@ async fn wrong_redirect_uri_and_expired_code_are_invalid_grant(backend: Backend)
     let got = s
         .redeem_with(
             &app,
-            &code,
             &[
+                ("code", &code),
                 ("redirect_uri", "https://app.example/cb/other"),
                 ("code_verifier", &pkce.verifier),
             ],
@@ -131,7 +134,7 @@ async fn wrong_redirect_uri_and_expired_code_are_invalid_grant(backend: Backend)
     // redirect_uri was in the authorization request, so it is required at the token endpoint.
     let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
-        .redeem_with(&app, &code, &[("code_verifier", &pkce.verifier)])
+        .redeem_with(&app, &[("code", &code), ("code_verifier", &pkce.verifier)])
         .await;
     assert_invalid_grant(&got);
 
@@ -156,8 +159,8 @@ async fn code_of_another_client_is_refused_without_consuming_it(backend: Backend
         async move {
             s.redeem_with(
                 &b,
-                &code,
                 &[
+                    ("code", &code),
                     ("redirect_uri", &redirect_uri),
                     ("code_verifier", &verifier),
                 ],

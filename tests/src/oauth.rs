@@ -459,24 +459,21 @@ impl TestServer {
 
     /// Redeems a code.
     pub async fn redeem(&self, client: &WebClient, code: &str, verifier: &str) -> (u16, Value) {
-        let extra = [
-            ("redirect_uri", client.redirect_uri.as_str()),
+        let redirect_uri = client.redirect_uri.as_str();
+        let pairs = [
+            ("code", code),
+            ("redirect_uri", redirect_uri),
             ("code_verifier", verifier),
         ];
-        self.redeem_with(client, code, &extra).await
+        self.redeem_with(client, &pairs).await
     }
 
-    /// `grant_type=authorization_code` for `code` as `client`, with `extra` parameters (what
-    /// [`TestServer::redeem`] sends, changed or left out).
-    pub async fn redeem_with(
-        &self,
-        client: &WebClient,
-        code: &str,
-        extra: &[(&str, &str)],
-    ) -> (u16, Value) {
-        let mut pairs = vec![("grant_type", "authorization_code"), ("code", code)];
-        pairs.extend_from_slice(extra);
-        self.token_as(client, &pairs).await
+    /// `grant_type=authorization_code` as `client` with `pairs` (what [`TestServer::redeem`] sends,
+    /// changed or left out).
+    pub async fn redeem_with(&self, client: &WebClient, pairs: &[(&str, &str)]) -> (u16, Value) {
+        let mut all = vec![("grant_type", "authorization_code")];
+        all.extend_from_slice(pairs);
+        self.token_as(client, &all).await
     }
 
     /// Introspects `token` as `client`.
