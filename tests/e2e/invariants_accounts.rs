@@ -8,7 +8,9 @@ use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::replicas::{PARALLEL, assert_all_dead, pick, replicas, replicas_with};
-use tests::sso_support::{PW, assert_error_page, assert_invalid_grant, has_session, refs, tokens};
+use tests::sso_support::{
+    PW, assert_error_page, assert_invalid_grant, has_session, refs, tokens, wrong_guess,
+};
 use tests::{Backend, TestServer, decode_segment};
 
 tests::on_both_backends!(
@@ -42,13 +44,9 @@ async fn parallel_guesses_on_two_replicas_cannot_outrun_the_limit(backend: Backe
     for i in 0..PARALLEL {
         let s = pick(&servers, i);
         let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
-        tasks.push(tokio::spawn(async move {
-            let mut b = Agent::new();
-            let page = b.get(&url).await;
-            s.sign_in(&mut b, &page, "ann", "wrong password")
-                .await
-                .status
-        }));
+        tasks.push(tokio::spawn(
+            async move { wrong_guess(&s, &url, "ann").await },
+        ));
     }
     let (mut checked, mut locked) = (0, 0);
     for t in tasks {

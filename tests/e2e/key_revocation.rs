@@ -24,10 +24,7 @@ tests::on_both_backends!(
 const AUD: &str = "https://api.test";
 
 async fn token(s: &TestServer, (id, secret): &(String, String)) -> String {
-    s.cc_token(id, secret, "").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    s.cc_access_token(id, secret).await
 }
 
 fn kid_of(token: &str) -> String {

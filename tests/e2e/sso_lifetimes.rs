@@ -4,7 +4,9 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
 use tests::responses::TokenResponse;
-use tests::sso_support::{PW, assert_silent_error, grant, refreshed, silent, userinfo};
+use tests::sso_support::{
+    PW, assert_silent_error, grant, refreshed, silent, userinfo, wrong_guess,
+};
 use tests::{Backend, TestServer};
 
 tests::on_both_backends!(
@@ -142,13 +144,9 @@ async fn parallel_guesses_cannot_outrun_the_limit(backend: Backend) {
     for _ in 0..20 {
         let s = s.clone();
         let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
-        tasks.push(tokio::spawn(async move {
-            let mut b = Agent::new();
-            let page = b.get(&url).await;
-            s.sign_in(&mut b, &page, "ann", "wrong password")
-                .await
-                .status
-        }));
+        tasks.push(tokio::spawn(
+            async move { wrong_guess(&s, &url, "ann").await },
+        ));
     }
     let mut checked = 0;
     let mut locked = 0;

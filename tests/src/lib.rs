@@ -337,6 +337,15 @@ impl TestServer {
         self.get_json("/jwks").await
     }
 
+    /// The access token of a client-credentials grant (as [`TestServer::cc_token`], no parameters).
+    pub async fn cc_access_token(&self, id: &str, secret: &str) -> String {
+        let body = self.cc_token(id, secret, "").await;
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
+    }
+
     /// Gets a client-credentials token with Basic authentication, asserting success.
     pub async fn cc_token(&self, id: &str, secret: &str, extra: &str) -> Value {
         let res = self

@@ -323,6 +323,16 @@ pub async fn decide(s: &TestServer, agent: &mut Agent, page: &Page, decision: &s
     agent.submit(page, &action, &[("decision", decision)]).await
 }
 
+/// One guess from a fresh browser: loads the login page at `url` and signs `user` in with a wrong
+/// password; returns the status of the answer.
+pub async fn wrong_guess(s: &TestServer, url: &str, user: &str) -> u16 {
+    let mut b = Agent::new();
+    let page = b.get(url).await;
+    s.sign_in(&mut b, &page, user, "wrong password")
+        .await
+        .status
+}
+
 pub fn is_login_page(p: &Page) -> bool {
     p.body.contains("id=\"login-form\"")
 }
