@@ -9,7 +9,8 @@ use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::replicas::{PARALLEL, assert_all_dead, pick, replicas, replicas_with};
 use tests::sso_support::{
-    PW, assert_error_page, assert_invalid_grant, has_session, refs, tokens, wrong_guess,
+    PW, assert_error_page, assert_invalid_grant, has_session, on_consent_page, refs, tokens,
+    wrong_guess,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -279,14 +280,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
 async fn a_consent_page_is_answered_once(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("erin", PW).await;
-    let partner = a.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&a.authorize_url(&partner, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = a.sign_in(&mut browser, &page, "erin", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    let (browser, _partner, consent) = on_consent_page(&a).await;
     let fields = consent.hidden_fields();
     let mut tasks = Vec::new();
     for i in 0..PARALLEL {

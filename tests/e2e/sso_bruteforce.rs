@@ -4,8 +4,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, decide,
-    good_params, has_session, is_login_page, set_cookie, try_login, with,
+    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, consent_page,
+    decide, good_params, has_session, is_login_page, set_cookie, try_login, with,
 };
 use tests::{Backend, TestServer};
 
@@ -399,11 +399,7 @@ async fn disabled_users_cannot_sign_in_and_lose_their_session(backend: Backend) 
 
     // Disabled while the consent page is open: allowing gives no code.
     let mut dave = Agent::new();
-    let page = dave
-        .get(&s.authorize_url(&partner, &Pkce::new(), "openid", &[]))
-        .await;
-    let consent = s.sign_in(&mut dave, &page, "dave", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    let consent = consent_page(&s, &mut dave, &partner, "openid", "dave").await;
     s.app.users.set_disabled("dave", true).await.unwrap();
     let r = decide(&s, &mut dave, &consent, "allow").await;
     assert!(r.location_param("code").is_none(), "{:?}", r.location());

@@ -3,7 +3,7 @@
 
 use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
-use tests::sso_support::{PW, assert_silent_error, decide, silent};
+use tests::sso_support::{PW, assert_silent_error, decide, on_consent_page, silent};
 use tests::{Backend, TestServer, decode_segment, verify};
 
 tests::on_both_backends!(
@@ -222,15 +222,8 @@ async fn prompt_login_and_max_age_ask_again(backend: Backend) {
 
 async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
     let s = TestServer::start(backend).await;
-    s.user("erin", PW).await;
-    let app = s.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
+    let (mut browser, app, consent) = on_consent_page(&s).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
     let denied = decide(&s, &mut browser, &consent, "deny").await;
     assert_eq!(denied.status, 303);
     assert_eq!(

@@ -5,8 +5,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, refs,
-    set_cookie, try_login,
+    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, on_consent_page,
+    refs, set_cookie, try_login,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -398,19 +398,6 @@ async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(back
 }
 
 // Consent: a single-use, server-side pending authorization -----------------------------------------
-
-/// A signed-in browser on the consent page of a third-party client `partner`.
-async fn on_consent_page(s: &TestServer) -> (Agent, WebClient, Page) {
-    s.user("erin", PW).await;
-    let partner = s.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&partner, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
-    (browser, partner, consent)
-}
 
 /// `prompt=login` (and `max_age`) demand a password at `/authorize`; a consent form put together from
 /// that request's login page, with a valid CSRF token and a live session, gets no code, and neither

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::TestServer;
-use crate::oauth::{Agent, Page, Pkce, WebClient, encode_form};
+use crate::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, encode_form};
 use crate::responses::{ErrorBody, TokenResponse};
 
 pub const PW: &str = "correct horse battery";
@@ -315,6 +315,33 @@ pub async fn try_login(
             &[("username", user), ("password", pw)],
         )
         .await
+}
+
+/// Signs `user` in from `browser` on `app`'s authorization request for `scope`; asserts that the
+/// consent page follows and returns it.
+pub async fn consent_page(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+    user: &str,
+) -> Page {
+    let page = browser
+        .get(&s.authorize_url(app, &Pkce::new(), scope, &[]))
+        .await;
+    let consent = s.sign_in(browser, &page, user, PW).await;
+    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    consent
+}
+
+/// `erin`, signed in, on the consent page of a third-party client `partner` for `openid email`:
+/// her browser, the client, the page.
+pub async fn on_consent_page(s: &TestServer) -> (Agent, WebClient, Page) {
+    s.user("erin", PW).await;
+    let partner = s.web_client("partner", WebClientOptions::default()).await;
+    let mut browser = Agent::new();
+    let consent = consent_page(s, &mut browser, &partner, "openid email", "erin").await;
+    (browser, partner, consent)
 }
 
 /// Answers the consent page `page` with `decision` (`allow` or `deny`).
