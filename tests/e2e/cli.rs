@@ -33,6 +33,11 @@ pub(crate) async fn cli(
     Ok(String::from_utf8(out).unwrap())
 }
 
+/// As [`cli`], the arguments written as one line (split at whitespace).
+async fn cli_line(config: &Config, clock: &ManualClock, line: &str) -> Result<String, String> {
+    cli(config, clock, &line.split_whitespace().collect::<Vec<_>>()).await
+}
+
 pub(crate) fn cli_config(url: &str) -> Config {
     let mut c = tests::base_config(url);
     let dir = std::env::temp_dir().join(format!(
@@ -60,28 +65,11 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(empty.trim(), "[]");
-    let created = cli(
+    let created = cli_line(
         &config,
         &clock,
-        &[
-            "client",
-            "create",
-            "--name",
-            "Partner",
-            "--id",
-            "partner",
-            "--alg",
-            "RS256",
-            "--scope",
-            "p:read",
-            "--scope",
-            "p:write",
-            "--default-scope",
-            "p:read",
-            "--resource",
-            "https://partner-api",
-            "--json",
-        ],
+        "client create --name Partner --id partner --alg RS256 --scope p:read \
+         --scope p:write --default-scope p:read --resource https://partner-api --json",
     )
     .await
     .unwrap();
@@ -91,37 +79,19 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
     let secret = created["client_secret"].as_str().unwrap().to_owned();
     assert!(secret.len() >= 43, "at least 256 bits");
 
-    let dup = cli(
-        &config,
-        &clock,
-        &["client", "create", "--name", "x", "--id", "partner"],
-    )
-    .await;
+    let dup = cli_line(&config, &clock, "client create --name x --id partner").await;
     assert!(dup.unwrap_err().contains("already exists"));
-    let bad = cli(
+    let bad = cli_line(
         &config,
         &clock,
-        &[
-            "client",
-            "create",
-            "--name",
-            "x",
-            "--scope",
-            "a",
-            "--default-scope",
-            "b",
-        ],
+        "client create --name x --scope a --default-scope b",
     )
     .await;
     assert!(bad.unwrap_err().contains("default scope"));
     assert!(
-        cli(
-            &config,
-            &clock,
-            &["client", "create", "--name", "x", "--alg", "HS256"]
-        )
-        .await
-        .is_err()
+        cli_line(&config, &clock, "client create --name x --alg HS256")
+            .await
+            .is_err()
     );
 
     let list: serde_json::Value = serde_json::from_str(
@@ -291,20 +261,11 @@ async fn public_clients_and_redirect_uris_from_the_cli(backend: Backend) {
     );
 
     // Text output of a public create: no secret line, and it says so.
-    let text = cli(
+    let text = cli_line(
         &config,
         &clock,
-        &[
-            "client",
-            "create",
-            "--name",
-            "SPA",
-            "--id",
-            "spa",
-            "--public",
-            "--redirect-uri",
-            "https://spa.example.com/cb",
-        ],
+        "client create --name SPA --id spa --public --redirect-uri \
+         https://spa.example.com/cb",
     )
     .await
     .unwrap();
@@ -404,18 +365,8 @@ async fn a_client_id_cannot_be_a_user_subject(backend: tests::Backend) {
         .app
         .clients
         .create(auth_server::domain::clients::NewClient {
-            id: Some(sub.clone()),
             name: "impostor".into(),
-            alg: auth_core::Alg::Es256,
-            allowed_scopes: vec![],
-            default_scopes: vec![],
-            allowed_resources: vec!["https://api.example".into()],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            first_party: false,
-            always_refresh: false,
-            introspect_any: false,
+            ..tests::new_client(&sub, auth_core::Alg::Es256, &[], &["https://api.example"])
         })
         .await;
     let err = refused.err().map(|e| e.to_string()).unwrap_or_default();

@@ -7,12 +7,15 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 use tests::Backend;
-use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
+use tests::fixture::alice_at_app;
+use tests::oauth::{Agent, Pkce, WebClient, first_party};
 use tests::replicas::{
     PARALLEL, Replicas, assert_all_dead, families, pick, race_refreshes_against, refresh_stampede,
     replicas,
 };
-use tests::sso_support::{OFFLINE, PW, assert_error, field, inactive, tokens};
+use tests::sso_support::{
+    OFFLINE, PW, alice_offline, assert_invalid_grant, field, inactive, tokens,
+};
 
 tests::on_both_backends!(
     concurrent_refreshes_leave_one_live_refresh_token,
@@ -31,13 +34,8 @@ tests::on_both_backends!(
 async fn concurrent_refreshes_leave_one_live_refresh_token(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let mut rt = field(
-        &tokens(&a, &mut browser, &app, OFFLINE, "alice").await,
-        "refresh_token",
-    );
+    let (app, mut browser) = alice_at_app(&a).await;
+    let mut rt = alice_offline(&a, &mut browser, &app).await;
     let mut retired = Vec::new();
     for round in 0..3 {
         let results = refresh_stampede(&servers, &app, std::slice::from_ref(&rt)).await;
@@ -73,17 +71,9 @@ async fn concurrent_refreshes_leave_one_live_refresh_token(backend: Backend) {
     }
     // Past the grace window, a retired token is a reuse: the whole grant ends.
     a.clock.advance(11);
-    assert_error(
-        &a.refresh(&app, &retired[5], None).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&a.refresh(&app, &retired[5], None).await);
     assert_eq!(a.introspect(&app, &rt).await, inactive());
-    assert_error(
-        &servers.1.refresh(&app, &rt, None).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&servers.1.refresh(&app, &rt, None).await);
 }
 
 /// A code is redeemed at most once: `PARALLEL` redemptions of one code at once over both replicas;
@@ -91,9 +81,7 @@ async fn concurrent_refreshes_leave_one_live_refresh_token(backend: Backend) {
 async fn a_code_is_redeemed_at_most_once_under_a_stampede(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (app, mut browser) = alice_at_app(&a).await;
     for round in 0..3 {
         let pkce = Pkce::new();
         let code = a
@@ -115,7 +103,7 @@ async fn a_code_is_redeemed_at_most_once_under_a_stampede(backend: Backend) {
             if r.0 == 200 {
                 won.push(r.1);
             } else {
-                assert_error(&r, 400, "invalid_grant");
+                assert_invalid_grant(&r);
             }
         }
         assert!(
@@ -131,14 +119,9 @@ async fn a_code_is_redeemed_at_most_once_under_a_stampede(backend: Backend) {
 async fn no_access_token_escapes_a_refresh_token_revocation(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (app, mut browser) = alice_at_app(&a).await;
     for round in 0..3 {
-        let rt = field(
-            &tokens(&a, &mut browser, &app, OFFLINE, "alice").await,
-            "refresh_token",
-        );
+        let rt = alice_offline(&a, &mut browser, &app).await;
         let (b, app2, rt2) = (servers.1.clone(), app.clone(), rt.clone());
         race_refreshes_against(
             &servers,
@@ -160,16 +143,7 @@ async fn no_access_token_escapes_a_logout(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
     a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                always_refresh: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let app = a.web_client("app", first_party().always_refresh()).await;
     for round in 0..2 {
         let mut browser = Agent::new();
         let mut grants = Vec::new();
@@ -238,9 +212,7 @@ where
 {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (app, mut browser) = alice_at_app(&a).await;
     let grants = families(&a, &mut browser, &app, "alice", 8).await;
     let rts = grants.iter().map(|g| field(g, "refresh_token")).collect();
     let users = servers.1.app.users.clone();
@@ -254,9 +226,7 @@ where
 async fn grant_outliving_its_session(backend: Backend) -> (Replicas, WebClient, Value) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("alice", PW).await;
-    let app = a.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (app, mut browser) = alice_at_app(&a).await;
     let t = tokens(&a, &mut browser, &app, OFFLINE, "alice").await;
     // sessions.absolute_timeout_secs is 10 hours; refresh tokens live 14 days idle.
     a.clock.advance(11 * 3600);

@@ -6,9 +6,12 @@ use std::collections::HashSet;
 
 use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
-use tests::oauth::{Agent, Pkce, WebClientOptions};
+use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::replicas::{PARALLEL, assert_all_dead, pick, replicas, replicas_with};
-use tests::sso_support::{PW, assert_error, assert_error_page, has_session, refs, tokens};
+use tests::sso_support::{
+    PW, assert_error_page, assert_invalid_grant, has_session, on_consent_page, refs, tokens,
+    wrong_guess,
+};
 use tests::{Backend, TestServer, decode_segment};
 
 tests::on_both_backends!(
@@ -42,13 +45,9 @@ async fn parallel_guesses_on_two_replicas_cannot_outrun_the_limit(backend: Backe
     for i in 0..PARALLEL {
         let s = pick(&servers, i);
         let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
-        tasks.push(tokio::spawn(async move {
-            let mut b = Agent::new();
-            let page = b.get(&url).await;
-            s.sign_in(&mut b, &page, "ann", "wrong password")
-                .await
-                .status
-        }));
+        tasks.push(tokio::spawn(
+            async move { wrong_guess(&s, &url, "ann").await },
+        ));
     }
     let (mut checked, mut locked) = (0, 0);
     for t in tasks {
@@ -146,16 +145,7 @@ async fn sessions_per_user_are_capped_under_a_sign_in_stampede(backend: Backend)
     .await;
     let a = servers.0.clone();
     let sub = a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                always_refresh: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let app = a.web_client("app", first_party().always_refresh()).await;
     // The first session, with a grant that lives only as long as it.
     let mut first = Agent::new();
     let grant = tokens(&a, &mut first, &app, "openid", "alice").await;
@@ -253,15 +243,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
     let servers = replicas_with(backend, lift_throttle).await;
     let a = servers.0.clone();
     a.user("alice", PW).await;
-    let app = a
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let app = a.web_client("app", first_party()).await;
     let mut tasks = Vec::new();
     for i in 0..PARALLEL {
         let (s, app) = (pick(&servers, i), app.clone());
@@ -288,11 +270,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
             "a session started with the old password is still live"
         );
         if let Some(code) = code {
-            assert_error(
-                &a.redeem(&app, &code, &pkce.verifier).await,
-                400,
-                "invalid_grant",
-            );
+            assert_invalid_grant(&a.redeem(&app, &code, &pkce.verifier).await);
         }
     }
 }
@@ -302,14 +280,7 @@ async fn no_sign_in_with_the_old_password_outlives_a_new_one(backend: Backend) {
 async fn a_consent_page_is_answered_once(backend: Backend) {
     let servers = replicas(backend).await;
     let a = servers.0.clone();
-    a.user("erin", PW).await;
-    let partner = a.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&a.authorize_url(&partner, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = a.sign_in(&mut browser, &page, "erin", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    let (browser, _partner, consent) = on_consent_page(&a).await;
     let fields = consent.hidden_fields();
     let mut tasks = Vec::new();
     for i in 0..PARALLEL {

@@ -155,12 +155,7 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
             .unwrap();
         assert_eq!(jwks.status(), 200);
     }
-    let oidc: serde_json::Value = s
-        .get("/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let oidc: serde_json::Value = s.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         oidc["subject_types_supported"],
         serde_json::json!(["public"])
@@ -200,19 +195,13 @@ async fn issuer_with_a_path(backend: Backend) {
     let s = TestServer::start_with(backend, |c| c.server.issuer.push_str("/realms/main")).await;
     let issuer = format!("{}/realms/main", s.base);
     let doc: serde_json::Value = s
-        .get("/realms/main/.well-known/openid-configuration")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/realms/main/.well-known/openid-configuration")
+        .await;
     assert_eq!(doc["issuer"], issuer.as_str());
     // RFC 8414 §3: the well-known segment goes between the host and the issuer's path.
     let rfc8414: serde_json::Value = s
-        .get("/.well-known/oauth-authorization-server/realms/main")
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server/realms/main")
+        .await;
     assert_eq!(rfc8414["issuer"], issuer.as_str());
     assert_eq!(s.get("/realms/main/jwks").await.status(), 200);
     assert_eq!(s.get("/jwks").await.status(), 404);
@@ -230,7 +219,7 @@ async fn issuer_with_a_path(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
-    let jwks: serde_json::Value = s.get("/realms/main/jwks").await.json().await.unwrap();
+    let jwks: serde_json::Value = s.get_json("/realms/main/jwks").await;
     let (_, claims) = tests::verify(body["access_token"].as_str().unwrap(), &jwks);
     assert_eq!(claims["iss"], issuer.as_str());
 }

@@ -13,21 +13,12 @@ use auth_server::domain::keys::material;
 use auth_server::store::entities::signing_key;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, EntityTrait};
-use tests::{Backend, TEST_KEK, TestServer, decode_segment};
+use tests::{Backend, TEST_KEK, TestServer, decode_segment, kids};
 
 tests::on_both_backends!(
     forged_key_rows_never_reach_the_jwks,
     a_pre_migration_row_is_used_and_resealed,
 );
-
-fn kids(jwks: &serde_json::Value) -> BTreeSet<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// A fresh key pair's public JWK (kid = its thumbprint) and PKCS#8 DER.
 fn fresh(alg: Alg) -> (Jwk, Vec<u8>) {

@@ -11,7 +11,7 @@ use auth_core::Alg;
 use auth_server::domain::keys::{RevocationOutcome, RotationOutcome};
 use auth_verifier::{IssuerConfig, Policy, Verifier, VerifyError, revocation_feed};
 use serde_json::{Value, json};
-use tests::{Backend, TestServer, decode_segment};
+use tests::{Backend, TestServer, decode_segment, kids};
 
 use crate::cli::{cli, cli_config};
 
@@ -23,20 +23,8 @@ tests::on_both_backends!(
 
 const AUD: &str = "https://api.test";
 
-fn kids(jwks: &Value) -> BTreeSet<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn token(s: &TestServer, (id, secret): &(String, String)) -> String {
-    s.cc_token(id, secret, "").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    s.cc_access_token(id, secret).await
 }
 
 fn kid_of(token: &str) -> String {
@@ -44,7 +32,7 @@ fn kid_of(token: &str) -> String {
 }
 
 async fn feed(s: &TestServer) -> Value {
-    s.get("/revocations").await.json().await.unwrap()
+    s.get_json("/revocations").await
 }
 
 /// A verifier of `issuer`'s tokens that fetches keys from `jwks_base`'s JWKS and polls `feed_base`'s

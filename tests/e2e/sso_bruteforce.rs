@@ -1,10 +1,11 @@
 //! Sign-in under attack: brute force (per-account and per-address throttling), hostile input and
 //! disabled users. Every test runs on SQLite and PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, good_params,
-    has_session, is_login_page, set_cookie, try_login, with,
+    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, consent_page,
+    decide, good_params, has_session, is_login_page, set_cookie, try_login, with,
 };
 use tests::{Backend, TestServer};
 
@@ -186,10 +187,7 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored(backend: Backend) {
 // 2. Hostile input -------------------------------------------------------------------------------
 
 async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let page = browser
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
         .await;
@@ -401,19 +399,9 @@ async fn disabled_users_cannot_sign_in_and_lose_their_session(backend: Backend) 
 
     // Disabled while the consent page is open: allowing gives no code.
     let mut dave = Agent::new();
-    let page = dave
-        .get(&s.authorize_url(&partner, &Pkce::new(), "openid", &[]))
-        .await;
-    let consent = s.sign_in(&mut dave, &page, "dave", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    let consent = consent_page(&s, &mut dave, &partner, "openid", "dave").await;
     s.app.users.set_disabled("dave", true).await.unwrap();
-    let r = dave
-        .submit(
-            &consent,
-            &format!("{}/consent", s.base),
-            &[("decision", "allow")],
-        )
-        .await;
+    let r = decide(&s, &mut dave, &consent, "allow").await;
     assert!(r.location_param("code").is_none(), "{:?}", r.location());
     assert!(is_login_page(&r), "{} {}", r.status, r.body);
     assert_locked_page(&r);

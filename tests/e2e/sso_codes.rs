@@ -2,10 +2,12 @@
 //! URI, expiry, another client's code), reused and concurrently redeemed codes, and how public and
 //! confidential clients authenticate. Every test runs on SQLite and PostgreSQL.
 
-use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
+use tests::fixture::{Sso, two_apps};
+use tests::oauth::{Agent, Pkce, first_party};
+use tests::responses::{ErrorBody, TokenResponse};
 use tests::sso_support::{
-    OFFLINE, PW, assert_error, field, inactive, post_form, read, refreshed, revoke, tokens,
-    userinfo,
+    OFFLINE, PW, alice_code, assert_client_refused, assert_error, assert_invalid_grant,
+    assert_refresh_dead, grant, inactive, post_form, read, refreshed, revoke, userinfo,
 };
 use tests::{Backend, TestServer, basic, decode_segment, verify};
 
@@ -20,96 +22,57 @@ tests::on_both_backends!(
 );
 
 async fn wrong_or_missing_pkce_verifier_is_invalid_grant(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
 
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let wrong = Pkce::new();
-    assert_error(
-        &s.redeem(&app, &code, &wrong.verifier).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&s.redeem(&app, &code, &wrong.verifier).await);
     // The failed attempt spent the code: the right verifier does not bring it back (fail closed).
-    assert_error(
-        &s.redeem(&app, &code, &pkce.verifier).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&s.redeem(&app, &code, &pkce.verifier).await);
 
     // The challenge itself is not a verifier.
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
-    assert_error(
-        &s.redeem(&app, &code, &pkce.challenge).await,
-        400,
-        "invalid_grant",
-    );
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
+    assert_invalid_grant(&s.redeem(&app, &code, &pkce.challenge).await);
 
     // No code_verifier although the authorization request had a challenge.
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (_pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
-        .token_as(
+        .redeem_with(
             &app,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", &app.redirect_uri),
-            ],
+            &[("code", &code), ("redirect_uri", &app.redirect_uri)],
         )
         .await;
-    assert_error(&got, 400, "invalid_grant");
+    assert_invalid_grant(&got);
     assert!(got.1.get("access_token").is_none());
 
     // The control: a fresh code with its own verifier is redeemed.
-    tokens(&s, &mut browser, &app, "openid", "alice").await;
+    grant(&s, &mut browser, &app, "openid", "alice").await;
 }
 
 async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, OFFLINE, "alice", PW)
-        .await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
+    let (pkce, code) = alice_code(&s, &mut browser, &app, OFFLINE).await;
     let (status, first) = s.redeem(&app, &code, &pkce.verifier).await;
     assert_eq!(status, 200, "{first}");
-    let access = field(&first, "access_token");
-    let rt = field(&first, "refresh_token");
-    assert_eq!(s.introspect(&app, &access).await["active"], true);
-    assert_eq!(s.introspect(&app, &rt).await["active"], true);
-    assert_eq!(userinfo(&s, &access).await.0, 200);
+    let first = TokenResponse::parse(&first);
+    let (access, rt) = (&first.access_token, first.refresh());
+    assert_eq!(s.introspect(&app, access).await["active"], true);
+    assert_eq!(s.introspect(&app, rt).await["active"], true);
+    assert_eq!(userinfo(&s, access).await.0, 200);
 
     // The same request again.
     let again = s.redeem(&app, &code, &pkce.verifier).await;
-    assert_error(&again, 400, "invalid_grant");
+    assert_invalid_grant(&again);
     assert!(again.1.get("access_token").is_none());
 
     // Everything the first redemption issued is revoked.
-    assert_eq!(s.introspect(&app, &access).await, inactive());
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
-    assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
-    let (status, challenge) = userinfo(&s, &access).await;
+    assert_eq!(s.introspect(&app, access).await, inactive());
+    assert_refresh_dead(&s, &app, rt).await;
+    let (status, challenge) = userinfo(&s, access).await;
     assert_eq!(status, 401);
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     // And it stays refused.
-    assert_error(
-        &s.redeem(&app, &code, &pkce.verifier).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&s.redeem(&app, &code, &pkce.verifier).await);
 }
 
 /// Two redemptions of one code at the same moment: one of them is a reuse, so whatever the code gave
@@ -117,15 +80,9 @@ async fn reused_code_is_refused_and_revokes_what_it_issued(backend: Backend) {
 /// if it finished before the other consumed the code), and they are dead; otherwise both are
 /// refused.
 async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     for round in 0..4 {
-        let pkce = Pkce::new();
-        let code = s
-            .code_for(&mut browser, &app, &pkce, OFFLINE, "alice", PW)
-            .await;
+        let (pkce, code) = alice_code(&s, &mut browser, &app, OFFLINE).await;
         let (a, b) = tokio::join!(
             s.redeem(&app, &code, &pkce.verifier),
             s.redeem(&app, &code, &pkce.verifier)
@@ -138,110 +95,71 @@ async fn concurrent_redemptions_leave_no_live_tokens(backend: Backend) {
             }
         }
         for (_, tokens) in won {
-            let access = field(tokens, "access_token");
-            let rt = field(tokens, "refresh_token");
+            let tokens = TokenResponse::parse(tokens);
+            let (access, rt) = (&tokens.access_token, tokens.refresh());
             assert_eq!(
-                s.introspect(&app, &access).await,
+                s.introspect(&app, access).await,
                 inactive(),
                 "round {round}: the access token of a reused code is revoked"
             );
             assert_eq!(
-                s.introspect(&app, &rt).await,
+                s.introspect(&app, rt).await,
                 inactive(),
                 "round {round}: the refresh token of a reused code is revoked"
             );
-            assert_error(&s.refresh(&app, &rt, None).await, 400, "invalid_grant");
-            assert_eq!(userinfo(&s, &access).await.0, 401, "round {round}");
+            assert_invalid_grant(&s.refresh(&app, rt, None).await);
+            assert_eq!(userinfo(&s, access).await.0, 401, "round {round}");
         }
         // A third try is refused too.
-        assert_error(
-            &s.redeem(&app, &code, &pkce.verifier).await,
-            400,
-            "invalid_grant",
-        );
+        assert_invalid_grant(&s.redeem(&app, &code, &pkce.verifier).await);
     }
 }
 
 async fn wrong_redirect_uri_and_expired_code_are_invalid_grant(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
 
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
-        .token_as(
+        .redeem_with(
             &app,
             &[
-                ("grant_type", "authorization_code"),
                 ("code", &code),
                 ("redirect_uri", "https://app.example/cb/other"),
                 ("code_verifier", &pkce.verifier),
             ],
         )
         .await;
-    assert_error(&got, 400, "invalid_grant");
+    assert_invalid_grant(&got);
 
     // redirect_uri was in the authorization request, so it is required at the token endpoint.
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     let got = s
-        .token_as(
-            &app,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("code_verifier", &pkce.verifier),
-            ],
-        )
+        .redeem_with(&app, &[("code", &code), ("code_verifier", &pkce.verifier)])
         .await;
-    assert_error(&got, 400, "invalid_grant");
+    assert_invalid_grant(&got);
 
     // authorize.code_ttl_secs = 60: a code 59 s old is fine, one 61 s old is not.
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     s.clock.advance(59);
     let (status, body) = s.redeem(&app, &code, &pkce.verifier).await;
     assert_eq!(status, 200, "{body}");
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &app, &pkce, "openid", "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &app, "openid").await;
     s.clock.advance(61);
-    assert_error(
-        &s.redeem(&app, &code, &pkce.verifier).await,
-        400,
-        "invalid_grant",
-    );
+    assert_invalid_grant(&s.redeem(&app, &code, &pkce.verifier).await);
 }
 
 async fn code_of_another_client_is_refused_without_consuming_it(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &a, &pkce, OFFLINE, "alice", PW)
-        .await;
+    let (s, a, b, mut browser) = two_apps(backend, "alice").await;
+    let (pkce, code) = alice_code(&s, &mut browser, &a, OFFLINE).await;
     let as_b = |redirect_uri: String| {
         let code = code.clone();
         let verifier = pkce.verifier.clone();
         let b = b.clone();
         let s = &s;
         async move {
-            s.token_as(
+            s.redeem_with(
                 &b,
                 &[
-                    ("grant_type", "authorization_code"),
                     ("code", &code),
                     ("redirect_uri", &redirect_uri),
                     ("code_verifier", &verifier),
@@ -251,45 +169,36 @@ async fn code_of_another_client_is_refused_without_consuming_it(backend: Backend
         }
     };
     // B, with everything else right, gets nothing...
-    assert_error(&as_b(a.redirect_uri.clone()).await, 400, "invalid_grant");
-    assert_error(&as_b(b.redirect_uri.clone()).await, 400, "invalid_grant");
+    assert_invalid_grant(&as_b(a.redirect_uri.clone()).await);
+    assert_invalid_grant(&as_b(b.redirect_uri.clone()).await);
     // ...and cannot spend A's code: a client that may not redeem it cannot burn it either.
     let (status, tokens) = s.redeem(&a, &code, &pkce.verifier).await;
     assert_eq!(status, 200, "{tokens}");
-    let access = field(&tokens, "access_token");
-    let rt = field(&tokens, "refresh_token");
+    let tokens = TokenResponse::parse(&tokens);
+    let (access, rt) = (&tokens.access_token, tokens.refresh());
     // Nor can B, presenting the code again, revoke what A got from it.
-    assert_error(&as_b(a.redirect_uri.clone()).await, 400, "invalid_grant");
-    assert_eq!(s.introspect(&a, &access).await["active"], true);
-    assert_eq!(s.introspect(&a, &rt).await["active"], true);
-    refreshed(&s, &a, &rt).await;
+    assert_invalid_grant(&as_b(a.redirect_uri.clone()).await);
+    assert_eq!(s.introspect(&a, access).await["active"], true);
+    assert_eq!(s.introspect(&a, rt).await["active"], true);
+    refreshed(&s, &a, rt).await;
 }
 
 async fn public_client_uses_client_id_only_and_no_client_credentials(backend: Backend) {
     let s = TestServer::start(backend).await;
     let sub = s.user("alice", PW).await;
-    let spa = s
-        .web_client(
-            "spa",
-            WebClientOptions {
-                public: true,
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let spa = s.web_client("spa", first_party().public()).await;
     assert!(spa.secret.is_none());
     let mut browser = Agent::new();
     // token_as sends client_id and no secret for a public client.
-    let first = tokens(&s, &mut browser, &spa, OFFLINE, "alice").await;
-    assert_eq!(first["token_type"], "Bearer");
-    let (_, at) = verify(&field(&first, "access_token"), &s.jwks().await);
+    let first = grant(&s, &mut browser, &spa, OFFLINE, "alice").await;
+    assert_eq!(first.token_type, "Bearer");
+    let (_, at) = verify(&first.access_token, &s.jwks().await);
     assert_eq!(at["client_id"], "spa");
     assert_eq!(at["sub"], sub.as_str());
-    let id = decode_segment(&field(&first, "id_token"), 1);
+    let id = decode_segment(first.id(), 1);
     assert_eq!(id["aud"], "spa");
-    let next = refreshed(&s, &spa, &field(&first, "refresh_token")).await;
-    assert_ne!(next["refresh_token"], first["refresh_token"]);
+    let next = refreshed(&s, &spa, first.refresh()).await;
+    assert_ne!(next.refresh_token, first.refresh_token);
 
     // No client_credentials for a client that cannot keep a secret.
     let got = s
@@ -304,21 +213,16 @@ async fn public_client_uses_client_id_only_and_no_client_credentials(backend: Ba
         Some(&basic("spa", "made-up")),
         &[
             ("grant_type", "refresh_token"),
-            ("refresh_token", &field(&next, "refresh_token")),
+            ("refresh_token", next.refresh()),
         ],
     )
     .await;
-    let (status, challenge, body) = read(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
+    assert_client_refused(res).await;
 
     // It may revoke its own refresh token (RFC 7009 §2.1 allows public clients).
-    let rt = field(&next, "refresh_token");
-    assert_eq!(revoke(&s, &spa, &rt, None).await.0, 200);
-    assert_error(&s.refresh(&spa, &rt, None).await, 400, "invalid_grant");
+    let rt = next.refresh();
+    assert_eq!(revoke(&s, &spa, rt, None).await.0, 200);
+    assert_invalid_grant(&s.refresh(&spa, rt, None).await);
 }
 
 async fn confidential_client_without_its_secret_is_invalid_client(backend: Backend) {
@@ -327,10 +231,7 @@ async fn confidential_client_without_its_secret_is_invalid_client(backend: Backe
     let web = s.web_client("web", first_party()).await;
     let secret = web.secret.clone().unwrap();
     let mut browser = Agent::new();
-    let pkce = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &web, &pkce, OFFLINE, "alice", PW)
-        .await;
+    let (pkce, code) = alice_code(&s, &mut browser, &web, OFFLINE).await;
     let redeem = |client_id: Option<&'static str>| {
         let mut pairs = vec![
             ("grant_type", "authorization_code"),
@@ -344,23 +245,10 @@ async fn confidential_client_without_its_secret_is_invalid_client(backend: Backe
         pairs
     };
     // client_id alone, as a public client would.
-    let (status, challenge, body) =
-        read(post_form(&s, "/token", None, &redeem(Some("web"))).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client")),
-        "{body}"
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
+    assert_client_refused(post_form(&s, "/token", None, &redeem(Some("web"))).await).await;
     // A wrong secret, in the header.
-    let (status, challenge, body) =
-        read(post_form(&s, "/token", Some(&basic("web", "wrong")), &redeem(None)).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client")),
-        "{body}"
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
+    let wrong = Some(basic("web", "wrong"));
+    assert_client_refused(post_form(&s, "/token", wrong.as_deref(), &redeem(None)).await).await;
     // Nothing at all.
     let (status, challenge, _) = read(post_form(&s, "/token", None, &redeem(None)).await).await;
     assert_eq!(status, 401);
@@ -371,7 +259,7 @@ async fn confidential_client_without_its_secret_is_invalid_client(backend: Backe
     assert_eq!(status, 200, "{body}");
     assert!(challenge.is_empty());
     // Refreshing needs the secret too.
-    let rt = field(&body, "refresh_token");
+    let rt = TokenResponse::parse(&body).refresh().to_owned();
     let (status, _, body) = read(
         post_form(
             &s,
@@ -386,9 +274,7 @@ async fn confidential_client_without_its_secret_is_invalid_client(backend: Backe
         .await,
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(ErrorBody::parse(&body).error, "invalid_client");
     refreshed(&s, &web, &rt).await;
 }

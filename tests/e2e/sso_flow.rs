@@ -1,10 +1,10 @@
 //! The browser side of single sign-on over HTTP: code + PKCE, SSO across clients, prompt, max_age,
 //! consent, logout. Every test runs on SQLite and PostgreSQL.
 
+use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
+use tests::sso_support::{PW, assert_silent_error, decide, on_consent_page, silent};
 use tests::{Backend, TestServer, decode_segment, verify};
-
-const PW: &str = "correct horse battery";
 
 tests::on_both_backends!(
     code_with_pkce_gives_verified_id_and_access_tokens,
@@ -131,11 +131,7 @@ async fn code_with_pkce_gives_verified_id_and_access_tokens(backend: Backend) {
 }
 
 async fn sso_across_two_clients_with_one_password(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("bob", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, a, b, mut browser) = two_apps(backend, "bob").await;
     let pa = Pkce::new();
     let code_a = s.code_for(&mut browser, &a, &pa, "openid", "bob", PW).await;
     // The second app: no login page, straight back with a code.
@@ -162,13 +158,10 @@ async fn sso_across_two_clients_with_one_password(backend: Backend) {
 }
 
 async fn prompt_none_with_and_without_a_session(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("carol", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let (s, app, mut browser) = Sso::on(TestServer::start(backend).await, "carol", first_party())
+        .await
+        .into_parts();
+    let page = silent(&s, &mut browser, &app).await;
     assert_eq!(page.status, 302);
     assert!(
         page.location()
@@ -182,9 +175,7 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
     assert_eq!(page.location_param("state").as_deref(), Some("st"));
     s.code_for(&mut browser, &app, &Pkce::new(), "openid", "carol", PW)
         .await;
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let page = silent(&s, &mut browser, &app).await;
     assert_eq!(page.status, 302);
     assert!(
         page.location_param("code").is_some(),
@@ -193,20 +184,13 @@ async fn prompt_none_with_and_without_a_session(backend: Backend) {
     );
     // A third-party client without consent: consent_required, never a page.
     let third = s.web_client("third", WebClientOptions::default()).await;
-    let page = browser
-        .get(&s.authorize_url(&third, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("consent_required")
-    );
+    assert_silent_error(&s, &mut browser, &third, "consent_required").await;
 }
 
 async fn prompt_login_and_max_age_ask_again(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("dan", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
+    let (s, app, mut browser) = Sso::on(TestServer::start(backend).await, "dan", first_party())
+        .await
+        .into_parts();
     s.code_for(&mut browser, &app, &Pkce::new(), "openid", "dan", PW)
         .await;
     let page = browser
@@ -238,22 +222,9 @@ async fn prompt_login_and_max_age_ask_again(backend: Backend) {
 
 async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
     let s = TestServer::start(backend).await;
-    s.user("erin", PW).await;
-    let app = s.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
+    let (mut browser, app, consent) = on_consent_page(&s).await;
     assert_eq!(consent.status, 200, "{}", consent.body);
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
-    let denied = browser
-        .submit(
-            &consent,
-            &format!("{}/consent", s.base),
-            &[("decision", "deny")],
-        )
-        .await;
+    let denied = decide(&s, &mut browser, &consent, "deny").await;
     assert_eq!(denied.status, 303);
     assert_eq!(
         denied.location_param("error").as_deref(),
@@ -265,13 +236,7 @@ async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
         .get(&s.authorize_url(&app, &Pkce::new(), "openid email", &[]))
         .await;
     assert!(consent.body.contains("id=\"allow\""));
-    let allowed = browser
-        .submit(
-            &consent,
-            &format!("{}/consent", s.base),
-            &[("decision", "allow")],
-        )
-        .await;
+    let allowed = decide(&s, &mut browser, &consent, "allow").await;
     assert_eq!(allowed.status, 303);
     assert!(allowed.location_param("code").is_some());
     // Remembered for the same scopes (and a subset)...
@@ -297,11 +262,7 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     let a = s
         .web_client(
             "app-a",
-            WebClientOptions {
-                first_party: true,
-                post_logout: Some("https://app-a.example/bye".into()),
-                ..Default::default()
-            },
+            first_party().post_logout("https://app-a.example/bye"),
         )
         .await;
     let b = s.web_client("app-b", first_party()).await;
@@ -346,13 +307,7 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     );
     // Both apps now need a password; the session's refresh token is dead.
     for app in [&a, &b] {
-        let page = browser
-            .get(&s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]))
-            .await;
-        assert_eq!(
-            page.location_param("error").as_deref(),
-            Some("login_required")
-        );
+        assert_silent_error(&s, &mut browser, app, "login_required").await;
     }
     assert_eq!(s.introspect(&a, &refresh).await["active"], false);
     let (status, body) = s

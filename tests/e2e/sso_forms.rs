@@ -2,10 +2,11 @@
 //! fixation, framing and caching (RFC 9700, OIDC RP-Initiated Logout). Every test runs on SQLite and
 //! PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, refs,
-    set_cookie, try_login,
+    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, on_consent_page,
+    refs, set_cookie, try_login,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -58,9 +59,7 @@ fn assert_csrf_refused(p: &Page) {
 }
 
 async fn login_consent_and_logout_forms_refuse_a_missing_or_wrong_csrf_token(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
     let pkce = Pkce::new();
@@ -196,14 +195,7 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
     s.user("victim", PW).await;
     s.user("mallory", PW).await;
     let app = s
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                post_logout: Some("https://app.example/bye".into()),
-                ..Default::default()
-            },
-        )
+        .web_client("app", first_party().post_logout("https://app.example/bye"))
         .await;
     // Mallory signs in on her own browser and keeps her (valid, signed) ID token.
     let mut mallory = Agent::new();
@@ -341,9 +333,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
 // 3. Clickjacking and headers --------------------------------------------------------------------
 
 async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let partner = s.web_client("partner", WebClientOptions::default()).await;
     let mut browser = Agent::new();
 
@@ -408,19 +398,6 @@ async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(back
 }
 
 // Consent: a single-use, server-side pending authorization -----------------------------------------
-
-/// A signed-in browser on the consent page of a third-party client `partner`.
-async fn on_consent_page(s: &TestServer) -> (Agent, WebClient, Page) {
-    s.user("erin", PW).await;
-    let partner = s.web_client("partner", WebClientOptions::default()).await;
-    let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&partner, &Pkce::new(), "openid email", &[]))
-        .await;
-    let consent = s.sign_in(&mut browser, &page, "erin", PW).await;
-    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
-    (browser, partner, consent)
-}
 
 /// `prompt=login` (and `max_age`) demand a password at `/authorize`; a consent form put together from
 /// that request's login page, with a valid CSRF token and a live session, gets no code, and neither

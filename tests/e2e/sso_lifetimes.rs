@@ -1,10 +1,13 @@
 //! How long user grants live beyond their session, and what dies with a grant or a user. Every test
 //! runs on SQLite and PostgreSQL.
 
+use tests::fixture::Sso;
 use tests::oauth::{Agent, Pkce, WebClient, WebClientOptions, first_party};
+use tests::responses::TokenResponse;
+use tests::sso_support::{
+    PW, assert_silent_error, grant, refreshed, silent, userinfo, wrong_guess,
+};
 use tests::{Backend, TestServer};
-
-const PW: &str = "correct horse battery";
 
 tests::on_both_backends!(
     refresh_without_offline_access_ends_with_the_session,
@@ -18,29 +21,24 @@ tests::on_both_backends!(
     a_new_password_signs_the_user_out,
 );
 
-async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> serde_json::Value {
-    let pkce = Pkce::new();
-    let code = s.code_for(b, app, &pkce, scope, "ann", PW).await;
-    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
-    assert_eq!(status, 200, "{body}");
-    body
+/// Ann, her browser, and a first-party client `app` that gets refresh tokens without
+/// `offline_access`.
+async fn ann(backend: Backend) -> (TestServer, WebClient, Agent) {
+    let s = TestServer::start(backend).await;
+    let (s, app, browser) = Sso::on(s, "ann", first_party().always_refresh())
+        .await
+        .into_parts();
+    (s, app, browser)
 }
 
-fn always_refresh() -> WebClientOptions {
-    WebClientOptions {
-        first_party: true,
-        always_refresh: true,
-        ..Default::default()
-    }
+async fn sign_in(s: &TestServer, b: &mut Agent, app: &WebClient, scope: &str) -> TokenResponse {
+    grant(s, b, app, scope, "ann").await
 }
 
 async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", always_refresh()).await;
-    let mut b = Agent::new();
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
-    let mut rt = t["refresh_token"].as_str().unwrap().to_owned();
+    let mut rt = t.refresh().to_owned();
     // Refreshing keeps the session alive past its idle timeout (1800 s): 3 x 1000 s.
     for _ in 0..3 {
         s.clock.advance(1000);
@@ -48,9 +46,7 @@ async fn refresh_without_offline_access_ends_with_the_session(backend: Backend) 
         assert_eq!(status, 200, "{body}");
         rt = body["refresh_token"].as_str().unwrap().to_owned();
     }
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let page = silent(&s, &mut b, &app).await;
     assert!(
         page.location_param("code").is_some(),
         "the session is still alive"
@@ -72,38 +68,29 @@ async fn offline_access_outlives_an_idle_session_but_not_logout(backend: Backend
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
     s.clock.advance(7200);
-    let (status, body) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
+    let (status, body) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(
         status, 200,
         "offline access survives an idle session: {body}"
     );
     // A new session, then logout: its offline tokens end too (logout ends the session's tokens).
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
-    let hint = t["id_token"].as_str().unwrap();
+    let hint = t.id();
     let out = b
         .get(&format!("{}/logout?id_token_hint={hint}", s.base))
         .await;
     assert_eq!(out.status, 200, "{}", out.body);
-    let (status, _) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400);
 }
 
 async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", always_refresh()).await;
-    let mut b = Agent::new();
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
-    let first_access = t["access_token"].as_str().unwrap().to_owned();
-    let (_, t2) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
-    let second_access = t2["access_token"].as_str().unwrap().to_owned();
-    let rt = t2["refresh_token"].as_str().unwrap().to_owned();
+    let first_access = t.access_token.clone();
+    let t2 = refreshed(&s, &app, t.refresh()).await;
+    let second_access = t2.access_token.clone();
+    let rt = t2.refresh().to_owned();
     for at in [&first_access, &second_access] {
         assert_eq!(s.introspect(&app, at).await["active"], true);
     }
@@ -115,38 +102,20 @@ async fn revoking_a_grant_revokes_every_access_token_it_issued(backend: Backend)
             false,
             "every access token of the grant is revoked with it"
         );
-        let res = s
-            .http
-            .get(format!("{}/userinfo", s.base))
-            .bearer_auth(at)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 401);
+        assert_eq!(userinfo(&s, at).await.0, 401);
     }
 }
 
 async fn disabling_a_user_signs_them_out_and_deactivates_their_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", always_refresh()).await;
-    let mut b = Agent::new();
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
-    let at = t["access_token"].as_str().unwrap();
+    let at = t.access_token.as_str();
     s.app.users.set_disabled("ann", true).await.unwrap();
     assert_eq!(s.introspect(&app, at).await["active"], false);
     // Enabled again: the old session does not come back; a password is needed.
     s.app.users.set_disabled("ann", false).await.unwrap();
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("login_required")
-    );
-    let (status, _) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
+    assert_silent_error(&s, &mut b, &app, "login_required").await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400, "the session's refresh tokens ended with it");
 }
 
@@ -175,13 +144,9 @@ async fn parallel_guesses_cannot_outrun_the_limit(backend: Backend) {
     for _ in 0..20 {
         let s = s.clone();
         let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
-        tasks.push(tokio::spawn(async move {
-            let mut b = Agent::new();
-            let page = b.get(&url).await;
-            s.sign_in(&mut b, &page, "ann", "wrong password")
-                .await
-                .status
-        }));
+        tasks.push(tokio::spawn(
+            async move { wrong_guess(&s, &url, "ann").await },
+        ));
     }
     let mut checked = 0;
     let mut locked = 0;
@@ -214,18 +179,11 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
     let s = TestServer::start(backend).await;
     s.user("ann", PW).await;
     let app = s
-        .web_client(
-            "app",
-            WebClientOptions {
-                first_party: true,
-                post_logout: Some("https://app.example/bye".into()),
-                ..Default::default()
-            },
-        )
+        .web_client("app", first_party().post_logout("https://app.example/bye"))
         .await;
     let mut b = Agent::new();
     let t = sign_in(&s, &mut b, &app, "openid offline_access").await;
-    let hint = t["id_token"].as_str().unwrap();
+    let hint = t.id();
     // The cross-site POST: no cookies at all.
     let mut cross_site = Agent::new();
     let first = cross_site
@@ -245,37 +203,23 @@ async fn a_cross_site_logout_post_is_completed_with_the_cookie(backend: Backend)
     let done = b.get(&next).await;
     assert_eq!(done.status, 302, "{}", done.body);
     assert_eq!(done.location(), Some("https://app.example/bye?state=s1"));
-    let (status, _) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400, "the session's grants ended");
 }
 
 async fn a_new_password_signs_the_user_out(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", always_refresh()).await;
-    let mut b = Agent::new();
+    let (s, app, mut b) = ann(backend).await;
     let t = sign_in(&s, &mut b, &app, "openid").await;
     s.app
         .users
         .set_password("ann", "a brand new password".into())
         .await
         .unwrap();
-    let page = b
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
-    assert_eq!(
-        page.location_param("error").as_deref(),
-        Some("login_required")
-    );
-    let (status, _) = s
-        .refresh(&app, t["refresh_token"].as_str().unwrap(), None)
-        .await;
+    assert_silent_error(&s, &mut b, &app, "login_required").await;
+    let (status, _) = s.refresh(&app, t.refresh(), None).await;
     assert_eq!(status, 400);
     assert_eq!(
-        s.introspect(&app, t["access_token"].as_str().unwrap())
-            .await["active"],
+        s.introspect(&app, t.access_token.as_str()).await["active"],
         false
     );
 }
@@ -284,10 +228,7 @@ tests::on_both_backends!(a_session_cannot_mint_codes_without_bound);
 
 async fn a_session_cannot_mint_codes_without_bound(backend: Backend) {
     use auth_server::domain::sso::flow::MAX_CODES_PER_SESSION_PER_TTL as CAP;
-    let s = TestServer::start(backend).await;
-    s.user("ann", PW).await;
-    let app = s.web_client("app", always_refresh()).await;
-    let mut b = Agent::new();
+    let (s, app, mut b) = ann(backend).await;
     s.code_for(&mut b, &app, &Pkce::new(), "openid", "ann", PW)
         .await;
     let url = s.authorize_url(&app, &Pkce::new(), "openid", &[("prompt", "none")]);

@@ -2,7 +2,8 @@
 //! to the client (RFC 6749 §4.1.2.1 and §10, RFC 9700, OIDC Core §3.1.2). Every test runs on SQLite
 //! and PostgreSQL.
 
-use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
+use tests::fixture::Sso;
+use tests::oauth::{Agent, Page, Pkce, WebClient, first_party};
 use tests::sso_support::{
     PW, Params, assert_error_page, assert_error_redirect, authorize, good_params, is_login_page,
     refs, with,
@@ -47,9 +48,7 @@ tests::on_both_backends!(
 // 1. Open redirect -------------------------------------------------------------------------------
 
 async fn untrusted_redirect_uris_and_clients_get_a_page_never_a_redirect(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let (s, app, _) = Sso::start(backend).await.into_parts();
     let pkce = Pkce::new();
     let good = good_params(&app, &pkce);
     let mut browser = Agent::new();
@@ -323,16 +322,7 @@ async fn errors_go_back_to_the_exact_registered_uri_with_state_and_iss(backend: 
 
     // A public client needs PKCE even when the server does not require it of every client.
     let s = TestServer::start_with(backend, |c| c.authorize.require_pkce = false).await;
-    let public = s
-        .web_client(
-            "spa",
-            WebClientOptions {
-                public: true,
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
+    let public = s.web_client("spa", first_party().public()).await;
     let confidential = s.web_client("web", first_party()).await;
     let no_pkce = |c: &WebClient| {
         with(

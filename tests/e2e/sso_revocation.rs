@@ -2,12 +2,13 @@
 //! Every test runs on SQLite and PostgreSQL.
 
 use serde_json::Value;
-use tests::oauth::{Agent, WebClient, WebClientOptions, first_party};
+use tests::fixture::{Sso, two_apps};
+use tests::oauth::{Agent, WebClient, first_party};
 use tests::sso_support::{
-    OFFLINE, PW, assert_error, field, inactive, post_form, read, refreshed, revoke, tokens,
-    userinfo,
+    OFFLINE, alice_offline, assert_client_refused, assert_error, assert_refresh_dead, field, grant,
+    inactive, post_form, refreshed, revoke, rotated, userinfo,
 };
-use tests::{Backend, TestServer, basic, verify};
+use tests::{Backend, TestServer, assert_json_no_store, basic, verify};
 
 /// A confidential client with no redirect URI, standing for a resource server that introspects
 /// any token (registered with `introspect_any`).
@@ -22,26 +23,12 @@ async fn introspecting_client(
     resources: &[&str],
     introspect_any: bool,
 ) -> WebClient {
-    let own = |v: &[&str]| v.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>();
-    let (c, secret) = s
-        .app
-        .clients
-        .create(auth_server::domain::clients::NewClient {
-            id: Some(id.to_owned()),
-            name: format!("resource server {id}"),
-            alg: auth_core::Alg::Es256,
-            allowed_scopes: own(&["api"]),
-            default_scopes: own(&["api"]),
-            allowed_resources: own(resources),
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            public: false,
-            first_party: false,
-            always_refresh: false,
-            introspect_any,
-        })
-        .await
-        .unwrap();
+    let new = auth_server::domain::clients::NewClient {
+        name: format!("resource server {id}"),
+        introspect_any,
+        ..tests::new_client(id, auth_core::Alg::Es256, &["api"], resources)
+    };
+    let (c, secret) = s.app.clients.create(new).await.unwrap();
     WebClient {
         id: c.id,
         secret,
@@ -59,19 +46,10 @@ tests::on_both_backends!(
 );
 
 async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let mut browser = Agent::new();
-    let rt1 = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
-        "refresh_token",
-    );
-    let rt2 = field(&refreshed(&s, &app, &rt1).await, "refresh_token");
-    let other = field(
-        &tokens(&s, &mut browser, &app, OFFLINE, "alice").await,
-        "refresh_token",
-    );
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
+    let rt1 = alice_offline(&s, &mut browser, &app).await;
+    let rt2 = rotated(&s, &app, &rt1).await;
+    let other = alice_offline(&s, &mut browser, &app).await;
 
     let res = post_form(
         &s,
@@ -82,25 +60,21 @@ async fn revoking_a_refresh_token_kills_its_family(backend: Backend) {
     .await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().is_empty());
-    assert_eq!(s.introspect(&app, &rt2).await, inactive());
-    assert_error(&s.refresh(&app, &rt2, None).await, 400, "invalid_grant");
+    assert_refresh_dead(&s, &app, &rt2).await;
     // Revoking again is still a success (RFC 7009 §2.2).
     assert_eq!(revoke(&s, &app, &rt2, None).await.0, 200);
     // Other grants are untouched; a wrong hint is only a hint.
     assert_eq!(s.introspect(&app, &other).await["active"], true);
     assert_eq!(revoke(&s, &app, &other, Some("access_token")).await.0, 200);
-    assert_eq!(s.introspect(&app, &other).await, inactive());
-    assert_error(&s.refresh(&app, &other, None).await, 400, "invalid_grant");
+    assert_refresh_dead(&s, &app, &other).await;
 }
 
 async fn revoking_an_access_token(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let (s, app, mut browser) = Sso::start(backend).await.into_parts();
     let rs = resource_server(&s, "rs").await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &app, "openid email", "alice").await;
-    let access = field(&t, "access_token");
+    let access = grant(&s, &mut browser, &app, "openid email", "alice")
+        .await
+        .access_token;
     assert_eq!(s.introspect(&rs, &access).await["active"], true);
     assert_eq!(userinfo(&s, &access).await.0, 200);
 
@@ -115,18 +89,16 @@ async fn revoking_an_access_token(backend: Backend) {
     assert_eq!(res.status(), 401);
 
     // Without a hint, and with the wrong one: the shape decides.
-    let other = field(
-        &tokens(&s, &mut browser, &app, "openid", "alice").await,
-        "access_token",
-    );
+    let other = grant(&s, &mut browser, &app, "openid", "alice")
+        .await
+        .access_token;
     assert_eq!(revoke(&s, &app, &other, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&rs, &other).await, inactive());
     assert_eq!(userinfo(&s, &other).await.0, 401);
     // A token issued later is not affected.
-    let fresh = field(
-        &tokens(&s, &mut browser, &app, "openid", "alice").await,
-        "access_token",
-    );
+    let fresh = grant(&s, &mut browser, &app, "openid", "alice")
+        .await
+        .access_token;
     assert_eq!(userinfo(&s, &fresh).await.0, 200);
     // An expired token: nothing to revoke, still 200.
     s.clock.advance(901);
@@ -134,14 +106,9 @@ async fn revoking_an_access_token(backend: Backend) {
 }
 
 async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let a = s.web_client("app-a", first_party()).await;
-    let b = s.web_client("app-b", first_party()).await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &a, OFFLINE, "alice").await;
-    let rt = field(&t, "refresh_token");
-    let access = field(&t, "access_token");
+    let (s, a, b, mut browser) = two_apps(backend, "alice").await;
+    let t = grant(&s, &mut browser, &a, OFFLINE, "alice").await;
+    let (rt, access) = (t.refresh(), &t.access_token);
 
     // Unknown and malformed tokens: 200, nothing said (RFC 7009 §2.2).
     for garbage in [
@@ -154,84 +121,56 @@ async fn revoking_unknown_foreign_or_mis_hinted_tokens(backend: Backend) {
         assert_eq!(status, 200, "{garbage}: {body}");
     }
     // Somebody else's tokens: refused, and they stay live.
-    let got = revoke(&s, &b, &rt, None).await;
+    let got = revoke(&s, &b, rt, None).await;
     assert_error(&got, 400, "unauthorized_client");
-    let got = revoke(&s, &b, &access, Some("access_token")).await;
+    let got = revoke(&s, &b, access, Some("access_token")).await;
     assert_error(&got, 400, "unauthorized_client");
-    assert_eq!(s.introspect(&a, &rt).await["active"], true);
-    assert_eq!(s.introspect(&a, &access).await["active"], true);
-    assert_eq!(userinfo(&s, &access).await.0, 200);
+    assert_eq!(s.introspect(&a, rt).await["active"], true);
+    assert_eq!(s.introspect(&a, access).await["active"], true);
+    assert_eq!(userinfo(&s, access).await.0, 200);
     // No token, no client authentication.
     assert_error(
         &s.endpoint_as("/revoke", &a, &[]).await,
         400,
         "invalid_request",
     );
-    let (status, challenge, body) =
-        read(post_form(&s, "/revoke", None, &[("token", &rt)]).await).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
-    let (status, _, _) = read(
-        post_form(
-            &s,
-            "/revoke",
-            Some(&basic(&a.id, "wrong")),
-            &[("token", &rt)],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 401);
+    assert_client_refused(post_form(&s, "/revoke", None, &[("token", rt)]).await).await;
+    let wrong = Some(basic(&a.id, "wrong"));
+    assert_client_refused(post_form(&s, "/revoke", wrong.as_deref(), &[("token", rt)]).await).await;
     // After all that, A's refresh token still works.
-    refreshed(&s, &a, &rt).await;
+    refreshed(&s, &a, rt).await;
 
     // A hint the server does not know, or a wrong one, is ignored: the search covers every token
     // type (RFC 7009 §2.1).
-    let rt = field(
-        &tokens(&s, &mut browser, &a, OFFLINE, "alice").await,
-        "refresh_token",
-    );
+    let rt = alice_offline(&s, &mut browser, &a).await;
     assert_eq!(revoke(&s, &a, &rt, Some("id_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &rt).await["active"], false);
-    let access = field(
-        &tokens(&s, &mut browser, &a, OFFLINE, "alice").await,
-        "access_token",
-    );
+    let access = grant(&s, &mut browser, &a, OFFLINE, "alice")
+        .await
+        .access_token;
     assert_eq!(s.introspect(&a, &access).await["active"], true);
     assert_eq!(revoke(&s, &a, &access, Some("refresh_token")).await.0, 200);
     assert_eq!(s.introspect(&a, &access).await["active"], false);
 }
 
 async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    let sub = s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
+    let sso = Sso::start(backend).await;
+    let (sub, (s, app, mut browser)) = (sso.sub.clone(), sso.into_parts());
     let rs = resource_server(&s, "rs").await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &app, OFFLINE, "alice").await;
-    let access = field(&t, "access_token");
-    let rt = field(&t, "refresh_token");
+    let t = grant(&s, &mut browser, &app, OFFLINE, "alice").await;
+    let (access, rt) = (&t.access_token, t.refresh());
     let now = tests::now(&s.clock);
-    let (_, claims) = verify(&access, &s.jwks().await);
+    let (_, claims) = verify(access, &s.jwks().await);
 
     let res = post_form(
         &s,
         "/introspect",
         Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
-        &[("token", &access), ("token_type_hint", "access_token")],
+        &[("token", access), ("token_type_hint", "access_token")],
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json")
-    );
+    assert_json_no_store(&res);
     let info: Value = res.json().await.unwrap();
     assert_eq!(info["active"], true);
     assert_eq!(info["token_type"], "Bearer");
@@ -244,10 +183,10 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
     assert_eq!(info["exp"].as_i64(), Some(now + 900));
     assert_eq!(info["jti"], claims["jti"]);
     // The client the token was issued to may introspect it too.
-    assert_eq!(s.introspect(&app, &access).await, info);
+    assert_eq!(s.introspect(&app, access).await, info);
 
     // A refresh token, by its own client.
-    let r = s.introspect(&app, &rt).await;
+    let r = s.introspect(&app, rt).await;
     assert_eq!(r["active"], true);
     assert_eq!(r["token_type"], "refresh_token");
     assert_eq!(r["client_id"], "app");
@@ -261,100 +200,60 @@ async fn introspection_of_access_and_refresh_tokens(backend: Backend) {
         .endpoint_as(
             "/introspect",
             &app,
-            &[("token", &rt), ("token_type_hint", "access_token")],
+            &[("token", rt), ("token_type_hint", "access_token")],
         )
         .await;
     assert_eq!((status, &hinted), (200, &r));
     // Not to another client: it is not theirs to know about.
-    assert_eq!(s.introspect(&rs, &rt).await, inactive());
+    assert_eq!(s.introspect(&rs, rt).await, inactive());
     // An ID token is not an access token.
-    assert_eq!(s.introspect(&rs, &field(&t, "id_token")).await, inactive());
+    assert_eq!(s.introspect(&rs, t.id()).await, inactive());
 
     // access_token_ttl_secs = 900.
     s.clock.advance(899);
-    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    assert_eq!(s.introspect(&rs, access).await["active"], true);
     s.clock.advance(1);
     let res = post_form(
         &s,
         "/introspect",
         Some(&basic(&rs.id, rs.secret.as_deref().unwrap())),
-        &[("token", &access)],
+        &[("token", access)],
     )
     .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["cache-control"], "no-store");
     assert_eq!(res.json::<Value>().await.unwrap(), inactive());
     // The refresh token outlives it.
-    assert_eq!(s.introspect(&app, &rt).await["active"], true);
+    assert_eq!(s.introspect(&app, rt).await["active"], true);
 }
 
 async fn introspection_needs_an_authenticated_confidential_client(backend: Backend) {
-    let s = TestServer::start(backend).await;
-    s.user("alice", PW).await;
-    let app = s.web_client("app", first_party()).await;
-    let spa = s
-        .web_client(
-            "spa",
-            WebClientOptions {
-                public: true,
-                first_party: true,
-                ..Default::default()
-            },
-        )
-        .await;
-    let mut browser = Agent::new();
-    let t = tokens(&s, &mut browser, &spa, OFFLINE, "alice").await;
-    let access = field(&t, "access_token");
-    let rt = field(&t, "refresh_token");
+    let (s, app, _) = Sso::start(backend).await.into_parts();
+    let spa = s.web_client("spa", first_party().public()).await;
+    let t = grant(&s, &mut Agent::new(), &spa, OFFLINE, "alice").await;
+    let (access, rt) = (&t.access_token, t.refresh());
 
     // A public client, even about its own tokens.
-    for token in [&access, &rt] {
-        let (status, challenge, body) = read(
-            post_form(
-                &s,
-                "/introspect",
-                None,
-                &[("token", token), ("client_id", "spa")],
-            )
-            .await,
-        )
-        .await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (401, Some("invalid_client"))
-        );
-        assert!(challenge.starts_with("Basic "), "{challenge}");
+    for token in [access.as_str(), rt] {
+        let pairs = [("token", token), ("client_id", "spa")];
+        let body = assert_client_refused(post_form(&s, "/introspect", None, &pairs).await).await;
         assert!(body.get("active").is_none());
     }
     // Nobody.
-    let res = post_form(&s, "/introspect", None, &[("token", &access)]).await;
+    let res = post_form(&s, "/introspect", None, &[("token", access)]).await;
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let (status, challenge, body) = read(res).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (401, Some("invalid_client"))
-    );
-    assert!(challenge.starts_with("Basic "), "{challenge}");
+    assert_client_refused(res).await;
     // A wrong secret.
-    let (status, _, body) = read(
-        post_form(
-            &s,
-            "/introspect",
-            Some(&basic(&app.id, "wrong")),
-            &[("token", &access)],
-        )
-        .await,
-    )
-    .await;
-    assert_eq!(status, 401);
-    assert!(body.get("active").is_none());
+    let wrong = Some(basic(&app.id, "wrong"));
+    let res = post_form(&s, "/introspect", wrong.as_deref(), &[("token", access)]).await;
+    assert!(assert_client_refused(res).await.get("active").is_none());
     // Another confidential client: neither of the public client's tokens is its to see (RFC 7662
     // §4), garbage is inactive, and a missing token is a bad request; a resource server registered
     // to introspect any token sees the access token.
-    assert_eq!(s.introspect(&app, &access).await, inactive());
-    assert_eq!(s.introspect(&app, &rt).await, inactive());
+    assert_eq!(s.introspect(&app, access).await, inactive());
+    assert_eq!(s.introspect(&app, rt).await, inactive());
     let rs = resource_server(&s, "rs").await;
-    assert_eq!(s.introspect(&rs, &access).await["active"], true);
+    assert_eq!(s.introspect(&rs, access).await["active"], true);
     assert_eq!(s.introspect(&app, "garbage").await, inactive());
     assert_eq!(s.introspect(&app, "a.b.c").await, inactive());
     assert_error(

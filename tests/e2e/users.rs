@@ -25,6 +25,12 @@ fn users(s: &TestServer, cost: Cost) -> Users {
     )
 }
 
+/// Alice's stored password hash (a PHC string).
+async fn alice_hash(s: &TestServer) -> String {
+    let row = s.app.store.find_user_by_username("alice").await.unwrap();
+    row.unwrap().password_hash.unwrap()
+}
+
 fn alice(password: Option<&str>) -> NewUser {
     NewUser {
         username: "alice".into(),
@@ -61,14 +67,7 @@ async fn sign_in_checks_and_hash_upgrade(backend: Backend) {
         .await,
         Err(UserError::Invalid(_))
     ));
-    let row = s
-        .app
-        .store
-        .find_user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap();
-    let stored = row.password_hash.unwrap();
+    let stored = alice_hash(&s).await;
     assert!(
         stored.starts_with("$argon2id$v=19$m=64,t=1,p=1$"),
         "PHC string keeps the parameters"
@@ -102,26 +101,10 @@ async fn sign_in_checks_and_hash_upgrade(backend: Backend) {
     };
     let strong = users(&s, stronger);
     assert!(strong.authenticate("alice", "wrong horse").await.is_err());
-    let still = s
-        .app
-        .store
-        .find_user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash
-        .unwrap();
+    let still = alice_hash(&s).await;
     assert_eq!(still, stored);
     strong.authenticate("alice", "correct horse").await.unwrap();
-    let upgraded = s
-        .app
-        .store
-        .find_user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash
-        .unwrap();
+    let upgraded = alice_hash(&s).await;
     assert_eq!(Cost::of_phc(&upgraded), Some(stronger));
     assert!(strong.authenticate("alice", "correct horse").await.is_ok());
 
@@ -202,15 +185,7 @@ async fn user_cli(backend: Backend) {
         |_| {},
     )
     .await;
-    let phc = s
-        .app
-        .store
-        .find_user_by_username("alice")
-        .await
-        .unwrap()
-        .unwrap()
-        .password_hash
-        .unwrap();
+    let phc = alice_hash(&s).await;
     assert_eq!(Cost::of_phc(&phc), Some(Cost::OWASP));
     assert!(
         s.app

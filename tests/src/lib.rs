@@ -25,8 +25,10 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod fixture;
 pub mod oauth;
 pub mod replicas;
+pub mod responses;
 pub mod rp;
 pub mod services_env;
 pub mod sso_support;
@@ -291,26 +293,11 @@ impl TestServer {
         scopes: &[&str],
         resources: &[&str],
     ) -> (String, String) {
-        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-        let (c, secret) = self
-            .app
-            .clients
-            .create(NewClient {
-                id: Some(id.to_owned()),
-                name: format!("test client {id}"),
-                alg,
-                allowed_scopes: own(scopes),
-                default_scopes: own(&scopes[..scopes.len().min(1)]),
-                allowed_resources: own(resources),
-                redirect_uris: vec![],
-                post_logout_redirect_uris: vec![],
-                public: false,
-                first_party: false,
-                always_refresh: false,
-                introspect_any: false,
-            })
-            .await
-            .unwrap();
+        let new = NewClient {
+            default_scopes: owned(&scopes[..scopes.len().min(1)]),
+            ..new_client(id, alg, scopes, resources)
+        };
+        let (c, secret) = self.app.clients.create(new).await.unwrap();
         (c.id, secret.unwrap())
     }
 
@@ -340,9 +327,23 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GETs a path and reads the response as JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
     /// The JWKS as JSON.
     pub async fn jwks(&self) -> Value {
-        self.get("/jwks").await.json().await.unwrap()
+        self.get_json("/jwks").await
+    }
+
+    /// The access token of a client-credentials grant (as [`TestServer::cc_token`], no parameters).
+    pub async fn cc_access_token(&self, id: &str, secret: &str) -> String {
+        let body = self.cc_token(id, secret, "").await;
+        body["access_token"]
+            .as_str()
+            .expect("an access token")
+            .to_owned()
     }
 
     /// Gets a client-credentials token with Basic authentication, asserting success.
@@ -361,6 +362,43 @@ impl TestServer {
         );
         res.json().await.unwrap()
     }
+}
+
+/// Owned copies of `v`.
+pub fn owned(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+/// A confidential client `id` for `scopes` (every one a default) and `resources`: no redirect URIs,
+/// third-party, no refresh without `offline_access`, introspecting only its own tokens.
+pub fn new_client(id: &str, alg: auth_core::Alg, scopes: &[&str], resources: &[&str]) -> NewClient {
+    NewClient {
+        id: Some(id.to_owned()),
+        name: format!("test client {id}"),
+        alg,
+        allowed_scopes: owned(scopes),
+        default_scopes: owned(scopes),
+        allowed_resources: owned(resources),
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        first_party: false,
+        always_refresh: false,
+        introspect_any: false,
+    }
+}
+
+/// Asserts a response is JSON that must not be cached (RFC 6749 §5.1): `application/json` and
+/// `Cache-Control: no-store`.
+#[track_caller]
+pub fn assert_json_no_store(res: &reqwest::Response) {
+    let h = res.headers();
+    let content_type = h["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_eq!(h["cache-control"], "no-store");
 }
 
 /// `Basic base64(id:secret)`.
@@ -392,6 +430,14 @@ pub fn verify(token: &str, jwks: &Value) -> (Value, Value) {
     .expect("signature verifies")
     .0;
     (header, serde_json::from_slice(&payload).unwrap())
+}
+
+/// The `kid`s of a JWKS.
+pub fn kids(jwks: &Value) -> std::collections::BTreeSet<String> {
+    let keys = jwks["keys"].as_array().unwrap();
+    keys.iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Decodes segment `i` of a compact JWS as JSON, without verifying.

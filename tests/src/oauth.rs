@@ -11,7 +11,7 @@ use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{TestServer, basic};
+use crate::{TestServer, basic, new_client};
 
 /// A browser stand-in: a cookie jar, no redirect following. A clone is the same browser in another
 /// tab (the cookies as they are now).
@@ -283,6 +283,32 @@ pub fn first_party() -> WebClientOptions {
     }
 }
 
+impl WebClientOptions {
+    /// Also a public client (no secret).
+    pub fn public(self) -> Self {
+        Self {
+            public: true,
+            ..self
+        }
+    }
+
+    /// Also refresh tokens without `offline_access`.
+    pub fn always_refresh(self) -> Self {
+        Self {
+            always_refresh: true,
+            ..self
+        }
+    }
+
+    /// Also the post-logout redirect URI `uri`.
+    pub fn post_logout(self, uri: &str) -> Self {
+        Self {
+            post_logout: Some(uri.to_owned()),
+            ..self
+        }
+    }
+}
+
 impl TestServer {
     /// `grant_type=refresh_token` as `client`, optionally narrowing `scope`.
     pub async fn refresh(
@@ -320,29 +346,18 @@ impl TestServer {
     /// `openid profile email offline_access`.
     pub async fn web_client(&self, id: &str, o: WebClientOptions) -> WebClient {
         let redirect_uri = format!("https://{id}.example/cb");
-        let scopes: Vec<String> = ["openid", "profile", "email", "offline_access"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let (c, secret) = self
-            .app
-            .clients
-            .create(NewClient {
-                id: Some(id.to_owned()),
-                name: format!("App {id}"),
-                alg: auth_core::Alg::Es256,
-                allowed_scopes: scopes,
-                default_scopes: vec!["openid".to_owned()],
-                allowed_resources: vec![],
-                redirect_uris: vec![redirect_uri.clone()],
-                post_logout_redirect_uris: o.post_logout.into_iter().collect(),
-                public: o.public,
-                first_party: o.first_party,
-                always_refresh: o.always_refresh,
-                introspect_any: false,
-            })
-            .await
-            .unwrap();
+        let scopes = ["openid", "profile", "email", "offline_access"];
+        let new = NewClient {
+            name: format!("App {id}"),
+            default_scopes: vec!["openid".to_owned()],
+            redirect_uris: vec![redirect_uri.clone()],
+            post_logout_redirect_uris: o.post_logout.into_iter().collect(),
+            public: o.public,
+            first_party: o.first_party,
+            always_refresh: o.always_refresh,
+            ..new_client(id, auth_core::Alg::Es256, &scopes, &[])
+        };
+        let (c, secret) = self.app.clients.create(new).await.unwrap();
         WebClient {
             id: c.id,
             secret,
@@ -444,16 +459,21 @@ impl TestServer {
 
     /// Redeems a code.
     pub async fn redeem(&self, client: &WebClient, code: &str, verifier: &str) -> (u16, Value) {
-        self.token_as(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &client.redirect_uri),
-                ("code_verifier", verifier),
-            ],
-        )
-        .await
+        let redirect_uri = client.redirect_uri.as_str();
+        let pairs = [
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ];
+        self.redeem_with(client, &pairs).await
+    }
+
+    /// `grant_type=authorization_code` as `client` with `pairs` (what [`TestServer::redeem`] sends,
+    /// changed or left out).
+    pub async fn redeem_with(&self, client: &WebClient, pairs: &[(&str, &str)]) -> (u16, Value) {
+        let mut all = vec![("grant_type", "authorization_code")];
+        all.extend_from_slice(pairs);
+        self.token_as(client, &all).await
     }
 
     /// Introspects `token` as `client`.

@@ -5,7 +5,8 @@
 use serde_json::{Value, json};
 
 use crate::TestServer;
-use crate::oauth::{Agent, Page, Pkce, WebClient, encode_form};
+use crate::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, encode_form};
+use crate::responses::{ErrorBody, TokenResponse};
 
 pub const PW: &str = "correct horse battery";
 
@@ -24,17 +25,47 @@ pub fn field(v: &Value, k: &str) -> String {
         .to_owned()
 }
 
+/// Asserts a `400 invalid_grant` error response (RFC 6749 §5.2).
+#[track_caller]
+pub fn assert_invalid_grant(got: &(u16, Value)) {
+    assert_error(got, 400, "invalid_grant");
+}
+
+/// Asserts an error response (RFC 6749 §5.2) with `status` and `error`.
 #[track_caller]
 pub fn assert_error(got: &(u16, Value), status: u16, error: &str) {
-    assert_eq!(
-        (got.0, got.1["error"].as_str()),
-        (status, Some(error)),
-        "{}",
-        got.1
-    );
+    assert_eq!(got.0, status, "{}", got.1);
+    assert_eq!(ErrorBody::parse(&got.1).error, error, "{}", got.1);
 }
 
 /// Gets a code for `scope` (signing `user` in unless the browser has a session) and redeems it.
+pub async fn grant(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+    user: &str,
+) -> TokenResponse {
+    let pkce = Pkce::new();
+    let code = s.code_for(browser, app, &pkce, scope, user, PW).await;
+    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
+    assert_eq!(status, 200, "{body}");
+    TokenResponse::parse(&body)
+}
+
+/// A code for alice to `app` (signing her in unless the browser has a session), with its PKCE pair.
+pub async fn alice_code(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+) -> (Pkce, String) {
+    let pkce = Pkce::new();
+    let code = s.code_for(browser, app, &pkce, scope, "alice", PW).await;
+    (pkce, code)
+}
+
+/// As [`grant`], the body as JSON.
 pub async fn tokens(
     s: &TestServer,
     browser: &mut Agent,
@@ -42,18 +73,32 @@ pub async fn tokens(
     scope: &str,
     user: &str,
 ) -> Value {
-    let pkce = Pkce::new();
-    let code = s.code_for(browser, app, &pkce, scope, user, PW).await;
-    let (status, body) = s.redeem(app, &code, &pkce.verifier).await;
-    assert_eq!(status, 200, "{body}");
-    body
+    grant(s, browser, app, scope, user).await.raw
 }
 
-/// Refreshes, asserting success; returns the body.
-pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> Value {
+/// Alice's refresh token from a new `openid offline_access` grant to `app`.
+pub async fn alice_offline(s: &TestServer, browser: &mut Agent, app: &WebClient) -> String {
+    let t = grant(s, browser, app, OFFLINE, "alice").await;
+    t.refresh().to_owned()
+}
+
+/// Asserts the refresh token `rt` of `app` is dead: introspection says inactive (RFC 7662 §2.2) and
+/// refreshing is `invalid_grant`.
+pub async fn assert_refresh_dead(s: &TestServer, app: &WebClient, rt: &str) {
+    assert_eq!(s.introspect(app, rt).await, inactive());
+    assert_invalid_grant(&s.refresh(app, rt, None).await);
+}
+
+/// Refreshes, asserting success.
+pub async fn refreshed(s: &TestServer, app: &WebClient, rt: &str) -> TokenResponse {
     let (status, body) = s.refresh(app, rt, None).await;
     assert_eq!(status, 200, "{body}");
-    body
+    TokenResponse::parse(&body)
+}
+
+/// Refreshes, asserting success; returns the new refresh token.
+pub async fn rotated(s: &TestServer, app: &WebClient, rt: &str) -> String {
+    refreshed(s, app, rt).await.refresh().to_owned()
 }
 
 /// `POST /revoke` as `app`.
@@ -98,6 +143,16 @@ pub async fn read(res: reqwest::Response) -> (u16, String, Value) {
         .unwrap_or_default();
     let body = serde_json::from_str(&res.text().await.unwrap()).unwrap_or(Value::Null);
     (status, challenge, body)
+}
+
+/// Asserts a failed client authentication: `401 invalid_client` with the Basic challenge (RFC 6749
+/// §5.2). Returns the body.
+pub async fn assert_client_refused(res: reqwest::Response) -> Value {
+    let (status, challenge, body) = read(res).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(ErrorBody::parse(&body).error, "invalid_client", "{body}");
+    assert!(challenge.starts_with("Basic "), "{challenge}");
+    body
 }
 
 /// `GET /userinfo` with a bearer token: status and `WWW-Authenticate`.
@@ -262,15 +317,68 @@ pub async fn try_login(
         .await
 }
 
+/// Signs `user` in from `browser` on `app`'s authorization request for `scope`; asserts that the
+/// consent page follows and returns it.
+pub async fn consent_page(
+    s: &TestServer,
+    browser: &mut Agent,
+    app: &WebClient,
+    scope: &str,
+    user: &str,
+) -> Page {
+    let page = browser
+        .get(&s.authorize_url(app, &Pkce::new(), scope, &[]))
+        .await;
+    let consent = s.sign_in(browser, &page, user, PW).await;
+    assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+    consent
+}
+
+/// `erin`, signed in, on the consent page of a third-party client `partner` for `openid email`:
+/// her browser, the client, the page.
+pub async fn on_consent_page(s: &TestServer) -> (Agent, WebClient, Page) {
+    s.user("erin", PW).await;
+    let partner = s.web_client("partner", WebClientOptions::default()).await;
+    let mut browser = Agent::new();
+    let consent = consent_page(s, &mut browser, &partner, "openid email", "erin").await;
+    (browser, partner, consent)
+}
+
+/// Answers the consent page `page` with `decision` (`allow` or `deny`).
+pub async fn decide(s: &TestServer, agent: &mut Agent, page: &Page, decision: &str) -> Page {
+    let action = format!("{}/consent", s.base);
+    agent.submit(page, &action, &[("decision", decision)]).await
+}
+
+/// One guess from a fresh browser: loads the login page at `url` and signs `user` in with a wrong
+/// password; returns the status of the answer.
+pub async fn wrong_guess(s: &TestServer, url: &str, user: &str) -> u16 {
+    let mut b = Agent::new();
+    let page = b.get(url).await;
+    s.sign_in(&mut b, &page, user, "wrong password")
+        .await
+        .status
+}
+
 pub fn is_login_page(p: &Page) -> bool {
     p.body.contains("id=\"login-form\"")
 }
 
+/// `GET /authorize` for `openid` with `prompt=none` (OIDC Core §3.1.2.1): no page may be shown.
+pub async fn silent(s: &TestServer, agent: &mut Agent, app: &WebClient) -> Page {
+    let url = s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]);
+    agent.get(&url).await
+}
+
+/// Asserts that `prompt=none` sends the browser back to `app` with `error`.
+pub async fn assert_silent_error(s: &TestServer, agent: &mut Agent, app: &WebClient, error: &str) {
+    let page = silent(s, agent, app).await;
+    assert_eq!(page.location_param("error").as_deref(), Some(error));
+}
+
 /// Whether `agent` has a live session: `prompt=none` gets a code rather than `login_required`.
 pub async fn has_session(s: &TestServer, agent: &mut Agent, app: &WebClient) -> bool {
-    let p = agent
-        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[("prompt", "none")]))
-        .await;
+    let p = silent(s, agent, app).await;
     assert_eq!(p.status, 302, "{}", p.body);
     match p.location_param("error").as_deref() {
         None => {

@@ -1,42 +1,23 @@
+//! OAuth clients of the client-credentials grant.
+
 use sea_orm_migration::{prelude::*, schema::*};
+
+use super::kit::table;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum Clients {
-    Table,
-    ClientId,
-    Name,
-    SecretSha256,
-    Enabled,
-    SigningAlg,
-    AllowedScopes,
-    DefaultScopes,
-    AllowedResources,
-    CreatedAt,
-    UpdatedAt,
+table! {
+    Clients {
+        ClientId: string.primary_key(), Name: string, SecretSha256: blob, Enabled: boolean,
+        SigningAlg: string, AllowedScopes: text, DefaultScopes: text, AllowedResources: text,
+        CreatedAt: big_integer, UpdatedAt: big_integer,
+    }
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(Clients::Table)
-                    .col(string(Clients::ClientId).primary_key())
-                    .col(string(Clients::Name))
-                    .col(blob(Clients::SecretSha256))
-                    .col(boolean(Clients::Enabled))
-                    .col(string(Clients::SigningAlg))
-                    .col(text(Clients::AllowedScopes))
-                    .col(text(Clients::DefaultScopes))
-                    .col(text(Clients::AllowedResources))
-                    .col(big_integer(Clients::CreatedAt))
-                    .col(big_integer(Clients::UpdatedAt))
-                    .to_owned(),
-            )
-            .await
+        manager.create_table(Clients::create()).await
     }
 }

@@ -6,18 +6,12 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::kit::{add_columns, idens};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum Clients {
-    Table,
-    RedirectUris,
-    PostLogoutRedirectUris,
-    Public,
-    FirstParty,
-    AlwaysRefresh,
-}
+idens! { Clients { RedirectUris, PostLogoutRedirectUris, Public, FirstParty, AlwaysRefresh } }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -29,17 +23,7 @@ impl MigrationTrait for Migration {
             boolean(Clients::FirstParty).default(false).to_owned(),
             boolean(Clients::AlwaysRefresh).default(false).to_owned(),
         ];
-        for column in columns {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(Clients::Table)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        add_columns(manager, Clients::Table, columns).await
     }
 }
 

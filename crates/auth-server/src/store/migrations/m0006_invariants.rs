@@ -5,54 +5,18 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::kit::{TableIden, add_columns, create_indexes, idens};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum Users {
-    Table,
-    SecurityStamp,
-}
-
-#[derive(DeriveIden)]
-enum SsoSessions {
-    Table,
-    UserId,
-    ExpiresAt,
-}
-
-#[derive(DeriveIden)]
-enum AuthorizationCodes {
-    Table,
-    SessionId,
-    UserId,
-    ExpiresAt,
-}
-
-#[derive(DeriveIden)]
-enum TokenFamilies {
-    Table,
-    UserId,
-    ExpiresAt,
-}
-
-#[derive(DeriveIden)]
-enum RefreshTokens {
-    Table,
-    ExpiresAt,
-}
-
-#[derive(DeriveIden)]
-enum RevokedAccessTokens {
-    Table,
-    ExpiresAt,
-}
-
-#[derive(DeriveIden)]
-enum LoginFailures {
-    Table,
-    WindowStart,
-}
+idens! { Users { SecurityStamp } }
+idens! { SsoSessions { UserId, ExpiresAt } }
+idens! { AuthorizationCodes { SessionId, UserId, ExpiresAt } }
+idens! { TokenFamilies { UserId, ExpiresAt } }
+idens! { RefreshTokens { ExpiresAt } }
+idens! { RevokedAccessTokens { ExpiresAt } }
+idens! { LoginFailures { WindowStart } }
 
 /// The name of every index this migration creates. A test asserts each exists on both databases.
 pub const INDEXES: [&str; 10] = [
@@ -68,57 +32,24 @@ pub const INDEXES: [&str; 10] = [
     "idx_login_failures_window",
 ];
 
-fn index(name: &str, table: impl IntoIden, col: impl IntoIden) -> IndexCreateStatement {
-    Index::create()
-        .name(name)
-        .table(table)
-        .col(col)
-        .if_not_exists()
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(big_integer(Users::SecurityStamp).default(0))
-                    .to_owned(),
-            )
-            .await?;
+        let stamp = big_integer(Users::SecurityStamp).default(0).to_owned();
+        add_columns(manager, Users::Table, [stamp]).await?;
         let indexes = [
-            index(INDEXES[0], SsoSessions::Table, SsoSessions::UserId),
-            index(INDEXES[1], SsoSessions::Table, SsoSessions::ExpiresAt),
-            index(
-                INDEXES[2],
-                AuthorizationCodes::Table,
-                AuthorizationCodes::SessionId,
-            ),
-            index(
-                INDEXES[3],
-                AuthorizationCodes::Table,
-                AuthorizationCodes::UserId,
-            ),
-            index(
-                INDEXES[4],
-                AuthorizationCodes::Table,
-                AuthorizationCodes::ExpiresAt,
-            ),
-            index(INDEXES[5], TokenFamilies::Table, TokenFamilies::UserId),
-            index(INDEXES[6], TokenFamilies::Table, TokenFamilies::ExpiresAt),
-            index(INDEXES[7], RefreshTokens::Table, RefreshTokens::ExpiresAt),
-            index(
-                INDEXES[8],
-                RevokedAccessTokens::Table,
-                RevokedAccessTokens::ExpiresAt,
-            ),
-            index(INDEXES[9], LoginFailures::Table, LoginFailures::WindowStart),
+            SsoSessions::UserId.index(INDEXES[0]),
+            SsoSessions::ExpiresAt.index(INDEXES[1]),
+            AuthorizationCodes::SessionId.index(INDEXES[2]),
+            AuthorizationCodes::UserId.index(INDEXES[3]),
+            AuthorizationCodes::ExpiresAt.index(INDEXES[4]),
+            TokenFamilies::UserId.index(INDEXES[5]),
+            TokenFamilies::ExpiresAt.index(INDEXES[6]),
+            RefreshTokens::ExpiresAt.index(INDEXES[7]),
+            RevokedAccessTokens::ExpiresAt.index(INDEXES[8]),
+            LoginFailures::WindowStart.index(INDEXES[9]),
         ];
-        for i in indexes {
-            manager.create_index(i).await?;
-        }
-        Ok(())
+        // `IF NOT EXISTS`, as this migration has always created them.
+        create_indexes(manager, indexes.map(|mut i| i.if_not_exists().to_owned())).await
     }
 }

@@ -11,35 +11,20 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::kit::{add_columns, idens};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum SigningKeys {
-    Table,
-    AadVersion,
-    RevokedAt,
-}
+idens! { SigningKeys { AadVersion, RevokedAt } }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // One column per statement: SQLite's ALTER TABLE adds one at a time.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(SigningKeys::Table)
-                    .add_column(integer(SigningKeys::AadVersion).default(1))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(SigningKeys::Table)
-                    .add_column(big_integer_null(SigningKeys::RevokedAt))
-                    .to_owned(),
-            )
-            .await
+        let columns = [
+            integer(SigningKeys::AadVersion).default(1).to_owned(),
+            big_integer_null(SigningKeys::RevokedAt),
+        ];
+        add_columns(manager, SigningKeys::Table, columns).await
     }
 }

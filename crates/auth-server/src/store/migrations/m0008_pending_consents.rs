@@ -5,60 +5,27 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::kit::{TableIden, add_columns, idens, table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum PendingConsents {
-    Table,
-    TicketSha256,
-    SessionId,
-    ClientId,
-    RequestSha256,
-    CreatedAt,
-    ExpiresAt,
-    UsedAt,
+table! {
+    PendingConsents {
+        TicketSha256: blob.primary_key(), SessionId: string, ClientId: string, RequestSha256: blob,
+        CreatedAt: big_integer, ExpiresAt: big_integer, UsedAt: big_integer_null,
+    }
 }
 
-#[derive(DeriveIden)]
-enum Clients {
-    Table,
-    IntrospectAny,
-}
+idens! { Clients { IntrospectAny } }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .create_table(
-                Table::create()
-                    .table(PendingConsents::Table)
-                    .col(blob(PendingConsents::TicketSha256).primary_key())
-                    .col(string(PendingConsents::SessionId))
-                    .col(string(PendingConsents::ClientId))
-                    .col(blob(PendingConsents::RequestSha256))
-                    .col(big_integer(PendingConsents::CreatedAt))
-                    .col(big_integer(PendingConsents::ExpiresAt))
-                    .col(big_integer_null(PendingConsents::UsedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_pending_consents_expires")
-                    .table(PendingConsents::Table)
-                    .col(PendingConsents::ExpiresAt)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Clients::Table)
-                    .add_column(boolean(Clients::IntrospectAny).default(false))
-                    .to_owned(),
-            )
-            .await
+        manager.create_table(PendingConsents::create()).await?;
+        let by_expiry = PendingConsents::ExpiresAt.index("idx_pending_consents_expires");
+        manager.create_index(by_expiry).await?;
+        let introspect_any = boolean(Clients::IntrospectAny).default(false).to_owned();
+        add_columns(manager, Clients::Table, [introspect_any]).await
     }
 }

@@ -5,52 +5,26 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use super::kit::{TableIden, add_columns, idens, table};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-#[derive(DeriveIden)]
-enum RevokedAccessTokens {
-    Table,
-    ClientId,
-}
+idens! { RevokedAccessTokens { ClientId } }
 
-#[derive(DeriveIden)]
-enum RevokedSubjects {
-    Table,
-    Sub,
-    Before,
-    ExpiresAt,
+table! {
+    RevokedSubjects {
+        Sub: string.primary_key(), Before: big_integer, ExpiresAt: big_integer
+    }
 }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(RevokedAccessTokens::Table)
-                    .add_column(string_null(RevokedAccessTokens::ClientId))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_index(
-                Index::create()
-                    .name("idx_revoked_access_tokens_client")
-                    .table(RevokedAccessTokens::Table)
-                    .col(RevokedAccessTokens::ClientId)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .create_table(
-                Table::create()
-                    .table(RevokedSubjects::Table)
-                    .col(string(RevokedSubjects::Sub).primary_key())
-                    .col(big_integer(RevokedSubjects::Before))
-                    .col(big_integer(RevokedSubjects::ExpiresAt))
-                    .to_owned(),
-            )
-            .await
+        let client = string_null(RevokedAccessTokens::ClientId);
+        add_columns(manager, RevokedAccessTokens::Table, [client]).await?;
+        let by_client = RevokedAccessTokens::ClientId.index("idx_revoked_access_tokens_client");
+        manager.create_index(by_client).await?;
+        manager.create_table(RevokedSubjects::create()).await
     }
 }

@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
+mod kit;
 mod m0001_clients;
 mod m0002_signing_keys;
 mod m0003_users;
