@@ -3,7 +3,7 @@
 //! session, the family), so concurrent requests on any replica are serialised by the database; see
 //! the README's "Invariants under concurrency".
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
@@ -12,7 +12,7 @@ use super::entities::{
     authorization_code as code, refresh_token, sso_session as session, token_family as family,
 };
 use super::revocations::insert_revoked_jti_in;
-use super::{Store, StoreError, set_where_null};
+use super::{Store, StoreError, lock_where_null, set_where_null};
 use crate::model::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
@@ -70,16 +70,8 @@ impl Store {
     /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two
     /// concurrent redemptions exactly one wins.
     pub async fn consume_code(&self, digest: &[u8], now: i64) -> Result<bool, StoreError> {
-        let n = set_where_null(
-            code::Column::CodeSha256,
-            digest.to_vec(),
-            code::Column::UsedAt,
-            Expr::value(now),
-        )
-        .exec(self.conn())
-        .await?
-        .rows_affected;
-        Ok(n == 1)
+        self.set_code_once(digest, code::Column::UsedAt, Expr::value(now))
+            .await
     }
 
     /// Commits a code redemption before anything is signed, in one transaction: the session row is
@@ -99,15 +91,10 @@ impl Store {
         access_exp: i64,
     ) -> Result<CodeCommit, StoreError> {
         let txn = self.conn().begin().await?;
-        let locked = set_where_null(
-            session::Column::Id,
-            session_id,
-            session::Column::EndedAt,
-            Expr::col(session::Column::EndedAt),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected;
+        let locked = lock_where_null(session::Column::Id, session_id, session::Column::EndedAt)
+            .exec(&txn)
+            .await?
+            .rows_affected;
         if locked != 1 {
             txn.rollback().await?;
             return Ok(CodeCommit::SessionEnded);
@@ -143,15 +130,22 @@ impl Store {
     /// is issued. True if marked; false if the tokens were recorded already
     /// (re-read the code and revoke them with [`Store::revoke_code_tokens`]).
     pub async fn mark_code_reused(&self, digest: &[u8]) -> Result<bool, StoreError> {
-        let n = set_where_null(
-            code::Column::CodeSha256,
-            digest.to_vec(),
-            code::Column::AccessJti,
-            Expr::value(REUSED_MARK),
-        )
-        .exec(self.conn())
-        .await?
-        .rows_affected;
+        self.set_code_once(digest, code::Column::AccessJti, Expr::value(REUSED_MARK))
+            .await
+    }
+
+    /// Sets `column` of code `digest` to `value` if it is null ([`set_where_null`]): true if this
+    /// call set it.
+    async fn set_code_once(
+        &self,
+        digest: &[u8],
+        column: code::Column,
+        value: SimpleExpr,
+    ) -> Result<bool, StoreError> {
+        let n = set_where_null(code::Column::CodeSha256, digest.to_vec(), column, value)
+            .exec(self.conn())
+            .await?
+            .rows_affected;
         Ok(n == 1)
     }
 
@@ -234,16 +228,11 @@ impl Store {
         let txn = self.conn().begin().await?;
         // The lock: a write first, so PostgreSQL holds the family's row lock and SQLite its write
         // lock (a write before any read cannot fail with SQLITE_BUSY_SNAPSHOT) until commit.
-        let live = set_where_null(
-            family::Column::Id,
-            family_id,
-            family::Column::RevokedAt,
-            Expr::col(family::Column::RevokedAt),
-        )
-        .filter(family::Column::ExpiresAt.gt(now))
-        .exec(&txn)
-        .await?
-        .rows_affected;
+        let live = lock_where_null(family::Column::Id, family_id, family::Column::RevokedAt)
+            .filter(family::Column::ExpiresAt.gt(now))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         if live != 1 {
             txn.rollback().await?;
             return Ok(Advance::Revoked);

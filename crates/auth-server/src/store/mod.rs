@@ -222,9 +222,7 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 /// `UPDATE <its table> SET <column> = value WHERE <key> = id AND <column> IS NULL` (the caller may
-/// add conditions): sets the column once, so of concurrent calls at most one changes the row. With
-/// `value` the column itself, a write that changes nothing but takes the row's lock in a
-/// transaction (PostgreSQL's row lock, SQLite's write lock) while the column is null.
+/// add conditions): sets the column once, so of concurrent calls at most one changes the row.
 fn set_where_null<C>(
     key: C,
     id: impl Into<sea_orm::Value>,
@@ -239,6 +237,21 @@ where
         .col_expr(column, value)
         .filter(key.eq(id))
         .filter(column.is_null())
+}
+
+/// A write that changes nothing but takes a row's lock in a transaction (PostgreSQL's row lock,
+/// SQLite's write lock): [`set_where_null`] with the column's own value, so it touches the row only
+/// while `column` is null.
+fn lock_where_null<C>(
+    key: C,
+    id: impl Into<sea_orm::Value>,
+    column: C,
+) -> sea_orm::UpdateMany<C::EntityName>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    set_where_null(key, id, column, sea_orm::sea_query::Expr::col(column))
 }
 
 /// `SELECT .. FROM <its table> WHERE <key> = id AND <column> IS NULL`: the rows of `id` whose
