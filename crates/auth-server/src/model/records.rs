@@ -8,6 +8,32 @@ use auth_core::Alg;
 
 use super::values::{Resources, Scopes};
 
+/// Declares a record from its field list (one of the `with_*_fields!` macros below, which
+/// `store::entities` also declares each row's `Model` from): the `[...]` column attributes are the
+/// store's business and `as` names the column type of a list kept as space-separated words; the
+/// record takes each field with its own type.
+macro_rules! record_struct {
+    (
+        $(#[doc = $doc:literal])*
+        $record:ident {
+            $(
+                $(#[doc = $field_doc:literal])*
+                $([$($column_attr:tt)*])?
+                $field:ident: $ty:ty $(as $column_ty:ty)?
+            ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $record {
+            $(
+                $(#[doc = $field_doc])*
+                pub $field: $ty,
+            )*
+        }
+    };
+}
+
 /// A registered client (RFC 6749 §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
@@ -48,207 +74,282 @@ pub struct Client {
     pub updated_at: i64,
 }
 
+/// The fields of [`UserRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_user_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// The subject identifier (`sub`): random, stable, never reused.
+            [primary_key, auto_increment = false] id: String,
+            /// The login name, unique.
+            [unique] username: String,
+            /// E-mail address, if known.
+            email: Option<String>,
+            /// Name to display.
+            display_name: String,
+            /// argon2id PHC string; `None` until a password is set.
+            password_hash: Option<String>,
+            /// Sign-in refused.
+            disabled: bool,
+            /// Registration time.
+            created_at: i64,
+            /// Last change.
+            updated_at: i64,
+            /// Moves with every change of credentials or standing (see [`crate::domain::users`]).
+            security_stamp: i64,
+        } }
+    };
+}
+pub(crate) use with_user_fields;
+
+with_user_fields!(record_struct
 /// A user, with the password hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    /// The subject identifier (`sub`): random, stable, never reused.
-    pub id: String,
-    /// The login name, unique.
-    pub username: String,
-    /// E-mail address, if known.
-    pub email: Option<String>,
-    /// Name to display.
-    pub display_name: String,
-    /// argon2id PHC string; `None` until a password is set.
-    pub password_hash: Option<String>,
-    /// Sign-in refused.
-    pub disabled: bool,
-    /// Registration time.
-    pub created_at: i64,
-    /// Last change.
-    pub updated_at: i64,
-    /// Moves with every change of credentials or standing (see [`crate::domain::users`]).
-    pub security_stamp: i64,
-}
+UserRecord);
 
+/// The fields of [`KeyRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_key_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// RFC 7638 thumbprint of the public key.
+            [primary_key, auto_increment = false] kid: String,
+            /// `RS256` or `ES256`.
+            alg: String,
+            /// 1 for an algorithm's first key, then one more per rotation; unique per algorithm.
+            generation: i64,
+            /// The public JWK, as published.
+            public_jwk: String,
+            /// The PKCS#8 private key sealed with AES-256-GCM under the key-encryption key: nonce ||
+            /// ciphertext || tag (empty once revoked).
+            private_key_sealed: Vec<u8>,
+            /// Which key-encryption key sealed it (first bytes of its SHA-256).
+            kek_id: String,
+            /// In the JWKS from.
+            published_at: i64,
+            /// May sign from.
+            activates_at: i64,
+            /// Its successor signs from.
+            retires_at: Option<i64>,
+            /// Out of the JWKS from.
+            removed_at: Option<i64>,
+            /// The associated data of the sealing ([`crate::domain::keys::binding`]): 1 = `kid|alg` (rows
+            /// from before migration m0007, re-sealed at the next reload), 2 = `kid|alg|` + the public
+            /// key's RFC 7638 canonical JSON.
+            aad_version: i32,
+            /// An operator's emergency revocation.
+            revoked_at: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_key_fields;
+
+with_key_fields!(record_struct
 /// A signing key and where it stands in its lifecycle (see [`crate::domain::keys`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRecord {
-    /// RFC 7638 thumbprint of the public key.
-    pub kid: String,
-    /// `RS256` or `ES256`.
-    pub alg: String,
-    /// 1 for an algorithm's first key, then one more per rotation; unique per algorithm.
-    pub generation: i64,
-    /// The public JWK, as published.
-    pub public_jwk: String,
-    /// The PKCS#8 private key sealed under the key-encryption key (empty once revoked).
-    pub private_key_sealed: Vec<u8>,
-    /// Which key-encryption key sealed it.
-    pub kek_id: String,
-    /// In the JWKS from.
-    pub published_at: i64,
-    /// May sign from.
-    pub activates_at: i64,
-    /// Its successor signs from.
-    pub retires_at: Option<i64>,
-    /// Out of the JWKS from.
-    pub removed_at: Option<i64>,
-    /// The associated data of the sealing ([`crate::domain::keys::binding`]).
-    pub aad_version: i32,
-    /// An operator's emergency revocation.
-    pub revoked_at: Option<i64>,
-}
+KeyRecord);
 
+/// The fields of [`SessionRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_session_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// Session id, the `sid` claim.
+            [primary_key, auto_increment = false] id: String,
+            /// SHA-256 of the cookie secret; the secret itself is never stored.
+            [unique] secret_sha256: Vec<u8>,
+            /// The signed-in user.
+            user_id: String,
+            /// When the password was entered (`auth_time`).
+            auth_time: i64,
+            /// Authentication methods (RFC 8176).
+            amr: Vec<String> as String,
+            /// Sign-in time.
+            created_at: i64,
+            /// Last use (idle timeout).
+            last_seen_at: i64,
+            /// Absolute end.
+            expires_at: i64,
+            /// Ended by logout, a new password or a disabled user.
+            ended_at: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_session_fields;
+
+with_session_fields!(record_struct
 /// A single sign-on session; the browser holds only the secret whose digest is here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
-    /// Session id, the `sid` claim.
-    pub id: String,
-    /// SHA-256 of the cookie secret.
-    pub secret_sha256: Vec<u8>,
-    /// The signed-in user.
-    pub user_id: String,
-    /// When the password was entered (`auth_time`).
-    pub auth_time: i64,
-    /// Authentication methods (RFC 8176).
-    pub amr: Vec<String>,
-    /// Sign-in time.
-    pub created_at: i64,
-    /// Last use (idle timeout).
-    pub last_seen_at: i64,
-    /// Absolute end.
-    pub expires_at: i64,
-    /// Ended by logout, a new password or a disabled user.
-    pub ended_at: Option<i64>,
-}
+SessionRecord);
 
+/// The fields of [`CodeRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_code_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// SHA-256 of the code.
+            [primary_key, auto_increment = false] code_sha256: Vec<u8>,
+            /// Issued to.
+            client_id: String,
+            /// Authorized by.
+            user_id: String,
+            /// Under the session.
+            session_id: String,
+            /// The authorization request's exact `redirect_uri`.
+            redirect_uri: String,
+            /// Granted scopes.
+            scope: Scopes as String,
+            /// Resource indicators asked for.
+            resources: Resources as String,
+            /// OIDC `nonce`.
+            nonce: Option<String>,
+            /// PKCE S256 challenge (RFC 7636 §4.2).
+            code_challenge: Option<String>,
+            /// When the user authenticated.
+            auth_time: i64,
+            /// How (RFC 8176).
+            amr: Vec<String> as String,
+            /// Issue time.
+            created_at: i64,
+            /// Expiry.
+            expires_at: i64,
+            /// Redemption time (a second redemption is refused and revokes what the first issued).
+            used_at: Option<i64>,
+            /// The refresh-token family its redemption created.
+            family_id: Option<String>,
+            /// The access token its redemption reserved.
+            access_jti: Option<String>,
+            /// That token's `exp`.
+            access_exp: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_code_fields;
+
+with_code_fields!(record_struct
 /// An authorization code (RFC 6749 §4.1.2), known by its digest, and what its redemption issued.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    /// SHA-256 of the code.
-    pub code_sha256: Vec<u8>,
-    /// Issued to.
-    pub client_id: String,
-    /// Authorized by.
-    pub user_id: String,
-    /// Under the session.
-    pub session_id: String,
-    /// The authorization request's exact `redirect_uri`.
-    pub redirect_uri: String,
-    /// Granted scopes.
-    pub scope: Scopes,
-    /// Resource indicators asked for.
-    pub resources: Resources,
-    /// OIDC `nonce`.
-    pub nonce: Option<String>,
-    /// PKCE S256 challenge (RFC 7636 §4.2).
-    pub code_challenge: Option<String>,
-    /// When the user authenticated.
-    pub auth_time: i64,
-    /// How (RFC 8176).
-    pub amr: Vec<String>,
-    /// Issue time.
-    pub created_at: i64,
-    /// Expiry.
-    pub expires_at: i64,
-    /// Redemption time.
-    pub used_at: Option<i64>,
-    /// The refresh-token family its redemption created.
-    pub family_id: Option<String>,
-    /// The access token its redemption reserved.
-    pub access_jti: Option<String>,
-    /// That token's `exp`.
-    pub access_exp: Option<i64>,
-}
+CodeRecord);
 
+/// The fields of [`FamilyRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_family_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// Family id.
+            [primary_key, auto_increment = false] id: String,
+            /// Held by.
+            client_id: String,
+            /// For.
+            user_id: String,
+            /// The session it came from, if any (logout ends the family).
+            session_id: Option<String>,
+            /// Granted scopes.
+            scope: Scopes as String,
+            /// Resource indicators.
+            resources: Resources as String,
+            /// When the user authenticated.
+            auth_time: i64,
+            /// How (RFC 8176).
+            amr: Vec<String> as String,
+            /// Grant time.
+            created_at: i64,
+            /// Absolute end.
+            expires_at: i64,
+            /// Revocation time.
+            revoked_at: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_family_fields;
+
+with_family_fields!(record_struct
 /// A refresh-token family: one user grant and the tokens rotated from it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FamilyRecord {
-    /// Family id.
-    pub id: String,
-    /// Held by.
-    pub client_id: String,
-    /// For.
-    pub user_id: String,
-    /// The session it came from, if any.
-    pub session_id: Option<String>,
-    /// Granted scopes.
-    pub scope: Scopes,
-    /// Resource indicators.
-    pub resources: Resources,
-    /// When the user authenticated.
-    pub auth_time: i64,
-    /// How (RFC 8176).
-    pub amr: Vec<String>,
-    /// Grant time.
-    pub created_at: i64,
-    /// Absolute end.
-    pub expires_at: i64,
-    /// Revocation time.
-    pub revoked_at: Option<i64>,
-}
+FamilyRecord);
 
+/// The fields of [`RefreshRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_refresh_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// SHA-256 of the token.
+            [primary_key, auto_increment = false] token_sha256: Vec<u8>,
+            /// Its family.
+            family_id: String,
+            /// Issue time.
+            created_at: i64,
+            /// Idle expiry.
+            expires_at: i64,
+            /// Rotation time; a later use is a reuse.
+            used_at: Option<i64>,
+            /// The access token issued with it.
+            access_jti: Option<String>,
+            /// That token's `exp`.
+            access_exp: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_refresh_fields;
+
+with_refresh_fields!(record_struct
 /// One refresh token of a family, known by its digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshRecord {
-    /// SHA-256 of the token.
-    pub token_sha256: Vec<u8>,
-    /// Its family.
-    pub family_id: String,
-    /// Issue time.
-    pub created_at: i64,
-    /// Idle expiry.
-    pub expires_at: i64,
-    /// Rotation time; a later use is a reuse.
-    pub used_at: Option<i64>,
-    /// The access token issued with it.
-    pub access_jti: Option<String>,
-    /// That token's `exp`.
-    pub access_exp: Option<i64>,
-}
+RefreshRecord);
 
+/// The fields of [`ConsentRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_consent_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// The user.
+            [primary_key, auto_increment = false] user_id: String,
+            /// The client.
+            [primary_key, auto_increment = false] client_id: String,
+            /// Allowed scopes.
+            scope: Scopes as String,
+            /// Last change.
+            updated_at: i64,
+        } }
+    };
+}
+pub(crate) use with_consent_fields;
+
+with_consent_fields!(record_struct
 /// The scopes a user has allowed a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentRecord {
-    /// The user.
-    pub user_id: String,
-    /// The client.
-    pub client_id: String,
-    /// Allowed scopes.
-    pub scope: Scopes,
-    /// Last change.
-    pub updated_at: i64,
-}
+ConsentRecord);
 
+/// The fields of [`PendingConsentRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_pending_consent_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// SHA-256 of the form's ticket.
+            [primary_key, auto_increment = false] ticket_sha256: Vec<u8>,
+            /// Shown to the session.
+            session_id: String,
+            /// For the client.
+            client_id: String,
+            /// SHA-256 of the request's parameters.
+            request_sha256: Vec<u8>,
+            /// Shown at.
+            created_at: i64,
+            /// Answerable until.
+            expires_at: i64,
+            /// Answered at.
+            used_at: Option<i64>,
+        } }
+    };
+}
+pub(crate) use with_pending_consent_fields;
+
+with_pending_consent_fields!(record_struct
 /// A consent page shown and not yet answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingConsentRecord {
-    /// SHA-256 of the form's ticket.
-    pub ticket_sha256: Vec<u8>,
-    /// Shown to the session.
-    pub session_id: String,
-    /// For the client.
-    pub client_id: String,
-    /// SHA-256 of the request's parameters.
-    pub request_sha256: Vec<u8>,
-    /// Shown at.
-    pub created_at: i64,
-    /// Answerable until.
-    pub expires_at: i64,
-    /// Answered at.
-    pub used_at: Option<i64>,
-}
+PendingConsentRecord);
 
-/// A sign-in throttling counter (`user:<name>`, `addr:<ip>`, ...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ThrottleRecord {
-    /// The key.
-    pub key: String,
-    /// Attempts counted in the window.
-    pub failures: i32,
-    /// Start of the window (or the last counted attempt, for a slowed-down key).
-    pub window_start: i64,
-    /// Refused until.
-    pub locked_until: i64,
+/// The fields of [`ThrottleRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_throttle_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// The key.
+            [primary_key, auto_increment = false] key: String,
+            /// Attempts counted in the window.
+            failures: i32,
+            /// Start of the window (or the last counted attempt, for a slowed-down key).
+            window_start: i64,
+            /// Refused until.
+            locked_until: i64,
+        } }
+    };
 }
+pub(crate) use with_throttle_fields;
+
+with_throttle_fields!(record_struct
+/// A sign-in throttling counter (`user:<name>`, `addr:<ip>`, ...).
+ThrottleRecord);

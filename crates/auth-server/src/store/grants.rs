@@ -3,7 +3,7 @@
 //! session, the family), so concurrent requests on any replica are serialised by the database; see
 //! the README's "Invariants under concurrency".
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
@@ -12,7 +12,7 @@ use super::entities::{
     authorization_code as code, refresh_token, sso_session as session, token_family as family,
 };
 use super::revocations::insert_revoked_jti_in;
-use super::{Store, StoreError};
+use super::{Store, StoreError, lock_where_null, set_where_null};
 use crate::model::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
@@ -70,14 +70,8 @@ impl Store {
     /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two
     /// concurrent redemptions exactly one wins.
     pub async fn consume_code(&self, digest: &[u8], now: i64) -> Result<bool, StoreError> {
-        let n = code::Entity::update_many()
-            .col_expr(code::Column::UsedAt, Expr::value(now))
-            .filter(code::Column::CodeSha256.eq(digest.to_vec()))
-            .filter(code::Column::UsedAt.is_null())
-            .exec(self.conn())
-            .await?
-            .rows_affected;
-        Ok(n == 1)
+        self.set_code_once(digest, code::Column::UsedAt, Expr::value(now))
+            .await
     }
 
     /// Commits a code redemption before anything is signed, in one transaction: the session row is
@@ -97,13 +91,7 @@ impl Store {
         access_exp: i64,
     ) -> Result<CodeCommit, StoreError> {
         let txn = self.conn().begin().await?;
-        let locked = session::Entity::update_many()
-            .col_expr(
-                session::Column::EndedAt,
-                Expr::col(session::Column::EndedAt),
-            )
-            .filter(session::Column::Id.eq(session_id))
-            .filter(session::Column::EndedAt.is_null())
+        let locked = lock_where_null(session::Column::Id, session_id, session::Column::EndedAt)
             .exec(&txn)
             .await?
             .rows_affected;
@@ -142,10 +130,19 @@ impl Store {
     /// is issued. True if marked; false if the tokens were recorded already
     /// (re-read the code and revoke them with [`Store::revoke_code_tokens`]).
     pub async fn mark_code_reused(&self, digest: &[u8]) -> Result<bool, StoreError> {
-        let n = code::Entity::update_many()
-            .col_expr(code::Column::AccessJti, Expr::value(REUSED_MARK))
-            .filter(code::Column::CodeSha256.eq(digest.to_vec()))
-            .filter(code::Column::AccessJti.is_null())
+        self.set_code_once(digest, code::Column::AccessJti, Expr::value(REUSED_MARK))
+            .await
+    }
+
+    /// Sets `column` of code `digest` to `value` if it is null ([`set_where_null`]): true if this
+    /// call set it.
+    async fn set_code_once(
+        &self,
+        digest: &[u8],
+        column: code::Column,
+        value: SimpleExpr,
+    ) -> Result<bool, StoreError> {
+        let n = set_where_null(code::Column::CodeSha256, digest.to_vec(), column, value)
             .exec(self.conn())
             .await?
             .rows_affected;
@@ -231,13 +228,7 @@ impl Store {
         let txn = self.conn().begin().await?;
         // The lock: a write first, so PostgreSQL holds the family's row lock and SQLite its write
         // lock (a write before any read cannot fail with SQLITE_BUSY_SNAPSHOT) until commit.
-        let live = family::Entity::update_many()
-            .col_expr(
-                family::Column::RevokedAt,
-                Expr::col(family::Column::RevokedAt),
-            )
-            .filter(family::Column::Id.eq(family_id))
-            .filter(family::Column::RevokedAt.is_null())
+        let live = lock_where_null(family::Column::Id, family_id, family::Column::RevokedAt)
             .filter(family::Column::ExpiresAt.gt(now))
             .exec(&txn)
             .await?
@@ -307,13 +298,15 @@ pub(super) async fn revoke_family_in(
     id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let n = family::Entity::update_many()
-        .col_expr(family::Column::RevokedAt, Expr::value(now))
-        .filter(family::Column::Id.eq(id))
-        .filter(family::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected;
+    let n = set_where_null(
+        family::Column::Id,
+        id,
+        family::Column::RevokedAt,
+        Expr::value(now),
+    )
+    .exec(db)
+    .await?
+    .rows_affected;
     let issued = refresh_token::Entity::find()
         .filter(refresh_token::Column::FamilyId.eq(id))
         .filter(refresh_token::Column::AccessExp.gt(now))

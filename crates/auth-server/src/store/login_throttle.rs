@@ -69,11 +69,7 @@ impl Store {
         let db = self.conn();
         self.ensure_login_row(key, now).await?;
         // A lockout still running is never cut short.
-        login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::Failures, Expr::value(0))
-            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
-            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
-            .filter(login_failure::Column::Key.eq(key))
+        restart_count(key, now)
             .filter(login_failure::Column::LockedUntil.lte(now))
             .filter(
                 login_failure::Column::WindowStart
@@ -142,11 +138,7 @@ impl Store {
         self.ensure_login_row(key, now).await?;
         // Quiet for `s.quiet`, with no delay running: start over. For these keys `window_start` is
         // the last counted attempt.
-        login_failure::Entity::update_many()
-            .col_expr(login_failure::Column::Failures, Expr::value(0))
-            .col_expr(login_failure::Column::WindowStart, Expr::value(now))
-            .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
-            .filter(login_failure::Column::Key.eq(key))
+        restart_count(key, now)
             .filter(login_failure::Column::WindowStart.lte(now - s.quiet))
             .filter(login_failure::Column::LockedUntil.lte(now))
             .exec(db)
@@ -237,6 +229,16 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// `UPDATE login_failures SET failures = 0, window_start = now, locked_until = 0 WHERE key = key`,
+/// to which the caller adds the conditions for starting the count over.
+fn restart_count(key: &str, now: i64) -> sea_orm::UpdateMany<login_failure::Entity> {
+    login_failure::Entity::update_many()
+        .col_expr(login_failure::Column::Failures, Expr::value(0))
+        .col_expr(login_failure::Column::WindowStart, Expr::value(now))
+        .col_expr(login_failure::Column::LockedUntil, Expr::value(0))
+        .filter(login_failure::Column::Key.eq(key))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Select, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, Select, SqlErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
@@ -219,6 +219,51 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// `UPDATE <its table> SET <column> = value WHERE <key> = id AND <column> IS NULL` (the caller may
+/// add conditions): sets the column once, so of concurrent calls at most one changes the row.
+fn set_where_null<C>(
+    key: C,
+    id: impl Into<sea_orm::Value>,
+    column: C,
+    value: sea_orm::sea_query::SimpleExpr,
+) -> sea_orm::UpdateMany<C::EntityName>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::update_many()
+        .col_expr(column, value)
+        .filter(key.eq(id))
+        .filter(column.is_null())
+}
+
+/// A write that changes nothing but takes a row's lock in a transaction (PostgreSQL's row lock,
+/// SQLite's write lock): [`set_where_null`] with the column's own value, so it touches the row only
+/// while `column` is null.
+fn lock_where_null<C>(
+    key: C,
+    id: impl Into<sea_orm::Value>,
+    column: C,
+) -> sea_orm::UpdateMany<C::EntityName>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    set_where_null(key, id, column, sea_orm::sea_query::Expr::col(column))
+}
+
+/// `SELECT .. FROM <its table> WHERE <key> = id AND <column> IS NULL`: the rows of `id` whose
+/// `column` (an end or a revocation) is not set yet.
+fn find_where_null<C>(key: C, id: impl Into<sea_orm::Value>, column: C) -> Select<C::EntityName>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    <C::EntityName as EntityTrait>::find()
+        .filter(key.eq(id))
+        .filter(column.is_null())
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 
 use super::entities::{
@@ -14,7 +15,7 @@ use super::entities::{
 };
 use super::grants::revoke_family_in;
 use super::revocations::insert_revoked_jti_in;
-use super::{Store, StoreError};
+use super::{Store, StoreError, find_where_null, set_where_null};
 use crate::model::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
 
 impl Store {
@@ -79,16 +80,16 @@ impl Store {
 
     async fn end_session_txn(&self, id: &str, now: i64) -> Result<bool, StoreError> {
         let txn = self.conn().begin().await?;
-        let ended = session::Entity::update_many()
-            .col_expr(session::Column::EndedAt, Expr::value(now))
-            .filter(session::Column::Id.eq(id))
-            .filter(session::Column::EndedAt.is_null())
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        let families = family::Entity::find()
-            .filter(family::Column::SessionId.eq(id))
-            .filter(family::Column::RevokedAt.is_null())
+        let ended = set_where_null(
+            session::Column::Id,
+            id,
+            session::Column::EndedAt,
+            Expr::value(now),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected;
+        let families = find_where_null(family::Column::SessionId, id, family::Column::RevokedAt)
             .all(&txn)
             .await?;
         for f in families {
@@ -146,17 +147,13 @@ impl Store {
         )
         .exec_without_returning(self.conn())
         .await?;
-        let live = session::Entity::find()
-            .filter(session::Column::UserId.eq(user_id))
-            .filter(session::Column::EndedAt.is_null())
+        let live = find_where_null(session::Column::UserId, user_id, session::Column::EndedAt)
             .all(self.conn())
             .await?;
         for s in live {
             self.end_session_txn(&s.id, now).await?;
         }
-        let families = family::Entity::find()
-            .filter(family::Column::UserId.eq(user_id))
-            .filter(family::Column::RevokedAt.is_null())
+        let families = find_where_null(family::Column::UserId, user_id, family::Column::RevokedAt)
             .all(self.conn())
             .await?;
         for f in families {
@@ -244,36 +241,15 @@ impl Store {
     pub async fn purge_expired(&self, now: i64) -> Result<(), StoreError> {
         let db = self.conn();
         // Codes stay a day past expiry, so a late second redemption still revokes what the first issued.
-        code::Entity::delete_many()
-            .filter(code::Column::ExpiresAt.lt(now - 86_400))
-            .exec(db)
-            .await?;
-        session::Entity::delete_many()
-            .filter(session::Column::ExpiresAt.lt(now))
-            .exec(db)
-            .await?;
-        refresh_token::Entity::delete_many()
-            .filter(refresh_token::Column::ExpiresAt.lt(now))
-            .exec(db)
-            .await?;
-        family::Entity::delete_many()
-            .filter(family::Column::ExpiresAt.lt(now))
-            .exec(db)
-            .await?;
+        delete_before(db, code::Column::ExpiresAt, now - 86_400).await?;
+        delete_before(db, session::Column::ExpiresAt, now).await?;
+        delete_before(db, refresh_token::Column::ExpiresAt, now).await?;
+        delete_before(db, family::Column::ExpiresAt, now).await?;
         // Kept a little past `exp`: the revocation feed lists them while verifiers' clock leeway
         // may still accept the token.
-        revoked_access_token::Entity::delete_many()
-            .filter(revoked_access_token::Column::ExpiresAt.lt(now - 3600))
-            .exec(db)
-            .await?;
-        pending_consent::Entity::delete_many()
-            .filter(pending_consent::Column::ExpiresAt.lt(now))
-            .exec(db)
-            .await?;
-        revoked_subject::Entity::delete_many()
-            .filter(revoked_subject::Column::ExpiresAt.lt(now))
-            .exec(db)
-            .await?;
+        delete_before(db, revoked_access_token::Column::ExpiresAt, now - 3600).await?;
+        delete_before(db, pending_consent::Column::ExpiresAt, now).await?;
+        delete_before(db, revoked_subject::Column::ExpiresAt, now).await?;
         login_failure::Entity::delete_many()
             .filter(login_failure::Column::WindowStart.lt(now - 86_400))
             .filter(login_failure::Column::LockedUntil.lt(now))
@@ -281,4 +257,21 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// `DELETE FROM <its table> WHERE <column> < before`.
+async fn delete_before<C>(
+    db: &impl ConnectionTrait,
+    column: C,
+    before: i64,
+) -> Result<(), StoreError>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+{
+    <C::EntityName as EntityTrait>::delete_many()
+        .filter(column.lt(before))
+        .exec(db)
+        .await?;
+    Ok(())
 }

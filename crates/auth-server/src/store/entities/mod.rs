@@ -40,34 +40,74 @@ impl Words for Vec<String> {
     }
 }
 
-/// Conversions between an entity's `Model` (and `ActiveModel`) and its domain `record`, whose
-/// fields have the same names: the `same` fields are moved as they are, the `words` fields go
-/// through [`Words`]. The struct literals are exhaustive, so a column added on one side and not
-/// the other does not compile.
-macro_rules! record_conversions {
-    ($record:ty { $($same:ident),* $(,)? } words { $($words:ident),* $(,)? }) => {
-        impl From<Model> for $record {
+/// Declares an entity's `Model` from its record's field list (`model::records::with_*_fields!`),
+/// with the conversions between the two: a field written `name: Type as Column` is a list kept as
+/// words in a `Column` (through [`Words`]), any other moves as it is; `[...]` before a field are its
+/// `#[sea_orm(...)]` column attributes. The struct literals are exhaustive, so both sides always
+/// have the same fields.
+macro_rules! entity_model {
+    ($(#[doc = $doc:literal])* $table:literal $record:ident { $($fields:tt)* }) => {
+        entity_model! { @munch [$(#[doc = $doc])* $table $record] [] $($fields)* }
+    };
+    (
+        @munch $head:tt [$($done:tt)*]
+        $(#[doc = $field_doc:literal])* $([$($column_attr:tt)*])?
+        $field:ident: $ty:ty as $column_ty:ty $(, $($rest:tt)*)?
+    ) => {
+        entity_model! {
+            @munch $head [$($done)* {
+                [$(#[doc = $field_doc])* $(#[sea_orm($($column_attr)*)])?] $field: $column_ty, words
+            }] $($($rest)*)?
+        }
+    };
+    (
+        @munch $head:tt [$($done:tt)*]
+        $(#[doc = $field_doc:literal])* $([$($column_attr:tt)*])?
+        $field:ident: $ty:ty $(, $($rest:tt)*)?
+    ) => {
+        entity_model! {
+            @munch $head [$($done)* {
+                [$(#[doc = $field_doc])* $(#[sea_orm($($column_attr)*)])?] $field: $ty, same
+            }] $($($rest)*)?
+        }
+    };
+    (
+        @munch [$(#[doc = $doc:literal])* $table:literal $record:ident]
+        [$({ [$($attr:tt)*] $field:ident: $column_ty:ty, $kind:ident })*]
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model {
+            $($($attr)* pub $field: $column_ty,)*
+        }
+
+        impl From<Model> for crate::model::records::$record {
             fn from(m: Model) -> Self {
                 Self {
-                    $($same: m.$same,)*
-                    $($words: super::Words::decode(&m.$words),)*
+                    $($field: entity_model!(@decode $kind m.$field),)*
                 }
             }
         }
-        impl From<$record> for Model {
-            fn from(r: $record) -> Self {
+
+        impl From<crate::model::records::$record> for Model {
+            fn from(r: crate::model::records::$record) -> Self {
                 Self {
-                    $($same: r.$same,)*
-                    $($words: super::Words::encode(&r.$words),)*
+                    $($field: entity_model!(@encode $kind r.$field),)*
                 }
             }
         }
-        impl From<$record> for ActiveModel {
-            fn from(r: $record) -> Self {
+
+        impl From<crate::model::records::$record> for ActiveModel {
+            fn from(r: crate::model::records::$record) -> Self {
                 Model::from(r).into()
             }
         }
     };
+    (@decode same $value:expr) => { $value };
+    (@decode words $value:expr) => { super::Words::decode(&$value) };
+    (@encode same $value:expr) => { $value };
+    (@encode words $value:expr) => { super::Words::encode(&$value) };
 }
 
 pub mod authorization_code;
