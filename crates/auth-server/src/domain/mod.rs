@@ -16,3 +16,12 @@ pub mod tokens;
 pub mod users;
 
 pub use crate::model::{records, values};
+
+/// Whether `s` is 1 to `max` bytes, each an ASCII letter or digit or one of `punctuation`: the
+/// rule of client ids and user names.
+pub(crate) fn is_plain_name(s: &str, max: usize, punctuation: &[u8]) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || punctuation.contains(&b))
+}

@@ -132,12 +132,7 @@ fn check_password(password: &str) -> Result<(), UserError> {
 }
 
 fn check_username(username: &str) -> Result<(), UserError> {
-    let ok = !username.is_empty()
-        && username.len() <= 64
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
-    if ok {
+    if crate::domain::is_plain_name(username, 64, b"._-@") {
         Ok(())
     } else {
         Err(UserError::Invalid(format!(

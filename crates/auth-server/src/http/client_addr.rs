@@ -75,21 +75,22 @@ mod tests {
         h
     }
 
+    /// The client address seen for a request from `peer` with the `X-Forwarded-For` `lines`.
+    fn seen(peer: &str, lines: &[&str], trusted: &TrustedProxies) -> IpAddr {
+        client_ip(ip(peer), &xff(lines), trusted)
+    }
+
     #[test]
     fn without_trusted_proxies_the_header_is_ignored() {
-        let h = xff(&["198.51.100.7"]);
-        assert_eq!(
-            client_ip(ip("10.0.0.2"), &h, &TrustedProxies::default()),
-            ip("10.0.0.2")
-        );
+        let none = TrustedProxies::default();
+        assert_eq!(seen("10.0.0.2", &["198.51.100.7"], &none), ip("10.0.0.2"));
     }
 
     #[test]
     fn an_untrusted_peer_cannot_claim_another_address() {
         let trusted = trusted("10.0.0.0/8");
-        let h = xff(&["198.51.100.7"]);
         assert_eq!(
-            client_ip(ip("203.0.113.9"), &h, &trusted),
+            seen("203.0.113.9", &["198.51.100.7"], &trusted),
             ip("203.0.113.9")
         );
     }
@@ -98,29 +99,22 @@ mod tests {
     fn the_rightmost_untrusted_hop_is_the_client() {
         let trusted = trusted("10.0.0.0/8, 192.168.1.5");
         // The client forged the leftmost entry; our two proxies appended the rest.
-        let h = xff(&["1.1.1.1, 198.51.100.7", "192.168.1.5"]);
-        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted), ip("198.51.100.7"));
+        let h = ["1.1.1.1, 198.51.100.7", "192.168.1.5"];
+        assert_eq!(seen("10.1.2.3", &h, &trusted), ip("198.51.100.7"));
         // Ports and brackets are allowed, and IPv4-mapped IPv6 reads as IPv4.
-        let h = xff(&["[2001:db8::1]:443"]);
-        assert_eq!(client_ip(ip("10.1.2.3"), &h, &trusted), ip("2001:db8::1"));
-        let h = xff(&["198.51.100.7:5000"]);
-        assert_eq!(
-            client_ip(ip("::ffff:10.1.2.3"), &h, &trusted),
-            ip("198.51.100.7")
-        );
+        let h = ["[2001:db8::1]:443"];
+        assert_eq!(seen("10.1.2.3", &h, &trusted), ip("2001:db8::1"));
+        let h = ["198.51.100.7:5000"];
+        assert_eq!(seen("::ffff:10.1.2.3", &h, &trusted), ip("198.51.100.7"));
     }
 
     #[test]
     fn garbage_or_an_all_trusted_chain_stops_at_the_last_trusted_hop() {
         let trusted = trusted("10.0.0.0/8");
-        let h = xff(&["198.51.100.7, nonsense, 10.0.0.9"]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.9"));
-        let h = xff(&["10.0.0.8"]);
-        assert_eq!(client_ip(ip("10.0.0.1"), &h, &trusted), ip("10.0.0.8"));
-        assert_eq!(
-            client_ip(ip("10.0.0.1"), &xff(&[]), &trusted),
-            ip("10.0.0.1")
-        );
+        let h = ["198.51.100.7, nonsense, 10.0.0.9"];
+        assert_eq!(seen("10.0.0.1", &h, &trusted), ip("10.0.0.9"));
+        assert_eq!(seen("10.0.0.1", &["10.0.0.8"], &trusted), ip("10.0.0.8"));
+        assert_eq!(seen("10.0.0.1", &[], &trusted), ip("10.0.0.1"));
     }
 
     #[test]

@@ -131,12 +131,7 @@ fn authority_host(rest: &str) -> Result<&str, &'static str> {
 }
 
 pub(super) fn validate_client_id(id: &str) -> Result<(), ClientError> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_CLIENT_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'));
-    if ok {
+    if crate::domain::is_plain_name(id, MAX_CLIENT_ID_LEN, b"-_.~") {
         Ok(())
     } else {
         Err(ClientError::Invalid(format!(

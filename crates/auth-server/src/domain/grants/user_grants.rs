@@ -76,6 +76,29 @@ fn invalid_grant(why: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, why)
 }
 
+/// The digest under which a presented code or refresh token is stored; an empty or over-long one
+/// (more than 256 bytes) is refused up front with `invalid_grant` `why`.
+fn presented_digest(secret: &str, why: &'static str) -> Result<Vec<u8>, OAuthError> {
+    if secret.is_empty() || secret.len() > 256 {
+        return Err(invalid_grant(why));
+    }
+    Ok(random::sha256(secret.as_bytes()))
+}
+
+/// What was found under a presented code or refresh token, if it was issued to `client`; one not
+/// found and one issued to another client are refused alike, with `invalid_grant` `why`.
+fn issued_to<T>(
+    client: &Client,
+    found: Option<T>,
+    client_of: impl FnOnce(&T) -> &str,
+    why: &'static str,
+) -> Result<T, OAuthError> {
+    match found {
+        Some(t) if client_of(&t) == client.id => Ok(t),
+        _ => Err(invalid_grant(why)),
+    }
+}
+
 fn unavailable(e: impl std::fmt::Display) -> OAuthError {
     tracing::warn!(error = %e, "storage failed during a grant");
     OAuthError::unavailable()
@@ -120,19 +143,14 @@ impl UserGrants {
         verifier: Option<&str>,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
-        if code.is_empty() || code.len() > 256 {
-            return Err(invalid_grant("invalid authorization code"));
-        }
-        let digest = random::sha256(code.as_bytes());
-        let row = self
-            .store
-            .find_code(&digest)
-            .await
-            .map_err(unavailable)?
-            .ok_or_else(|| invalid_grant("invalid authorization code"))?;
-        if row.client_id != client.id {
-            return Err(invalid_grant("invalid authorization code"));
-        }
+        let digest = presented_digest(code, "invalid authorization code")?;
+        let found = self.store.find_code(&digest).await.map_err(unavailable)?;
+        let row = issued_to(
+            client,
+            found,
+            |r| &r.client_id,
+            "invalid authorization code",
+        )?;
         if !self
             .store
             .consume_code(&digest, now)
@@ -240,19 +258,18 @@ impl UserGrants {
         scope: Option<&str>,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
-        if token.is_empty() || token.len() > 256 {
-            return Err(invalid_grant("invalid refresh token"));
-        }
-        let digest = random::sha256(token.as_bytes());
-        let (row, family) = self
+        let digest = presented_digest(token, "invalid refresh token")?;
+        let found = self
             .store
             .find_refresh(&digest)
             .await
-            .map_err(unavailable)?
-            .ok_or_else(|| invalid_grant("invalid refresh token"))?;
-        if family.client_id != client.id {
-            return Err(invalid_grant("invalid refresh token"));
-        }
+            .map_err(unavailable)?;
+        let (row, family) = issued_to(
+            client,
+            found,
+            |(_, f)| &f.client_id,
+            "invalid refresh token",
+        )?;
         if family.revoked_at.is_some() || now >= family.expires_at || now >= row.expires_at {
             return Err(invalid_grant(
                 "the refresh token has expired or been revoked",

@@ -102,6 +102,21 @@ mod tests {
         access_token_ttl: 900,
     };
 
+    fn newest(generation: i64, activates_at: UnixTime) -> Option<Newest> {
+        Some(Newest {
+            generation,
+            activates_at,
+        })
+    }
+
+    /// When the planned next key activates, if the plan is to make one.
+    fn next_activation(plan: Plan) -> Option<UnixTime> {
+        match plan {
+            Plan::Next { activates_at, .. } => Some(activates_at),
+            _ => None,
+        }
+    }
+
     #[test]
     fn first_key_when_none() {
         assert_eq!(S.plan(None, 5, false), Plan::First);
@@ -109,10 +124,7 @@ mod tests {
 
     #[test]
     fn next_key_is_published_ahead_and_activates_on_schedule() {
-        let newest = Some(Newest {
-            generation: 1,
-            activates_at: 0,
-        });
+        let newest = newest(1, 0);
         assert_eq!(S.plan(newest, 8_999, false), Plan::Nothing);
         match S.plan(newest, 9_000, false) {
             Plan::Next {
@@ -130,47 +142,26 @@ mod tests {
 
     #[test]
     fn late_rotation_still_gets_the_full_lead() {
-        let newest = Some(Newest {
-            generation: 3,
-            activates_at: 0,
-        });
-        assert!(matches!(
-            S.plan(newest, 50_000, false),
-            Plan::Next {
-                activates_at: 51_000,
-                ..
-            }
-        ));
+        assert_eq!(
+            next_activation(S.plan(newest(3, 0), 50_000, false)),
+            Some(51_000)
+        );
     }
 
     #[test]
     fn forced_rotation_keeps_the_lead_and_never_stacks() {
-        let newest = Some(Newest {
-            generation: 1,
-            activates_at: 100,
-        });
-        assert!(matches!(
-            S.plan(newest, 200, true),
-            Plan::Next {
-                activates_at: 1_200,
-                ..
-            }
-        ));
-        let pending = Some(Newest {
-            generation: 2,
-            activates_at: 1_200,
-        });
         assert_eq!(
-            S.plan(pending, 300, true),
-            Plan::AlreadyPending {
-                activates_at: 1_200
-            }
+            next_activation(S.plan(newest(1, 100), 200, true)),
+            Some(1_200)
         );
-        assert_eq!(
-            S.plan(pending, 300, false),
-            Plan::AlreadyPending {
-                activates_at: 1_200
-            }
-        );
+        let pending = newest(2, 1_200);
+        for forced in [true, false] {
+            assert_eq!(
+                S.plan(pending, 300, forced),
+                Plan::AlreadyPending {
+                    activates_at: 1_200
+                }
+            );
+        }
     }
 }

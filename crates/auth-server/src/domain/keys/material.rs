@@ -77,21 +77,19 @@ pub fn generate(alg: Alg, rsa_bits: usize) -> Result<Generated, MaterialError> {
 
 /// A josekit signer for a PKCS#8 DER private key, bound to `alg` and `kid`.
 pub fn signer(alg: Alg, pkcs8_der: &[u8], kid: &str) -> Result<Arc<dyn JwsSigner>, MaterialError> {
+    // The two josekit signer types share the steps but no trait for `set_key_id`.
+    macro_rules! keyed {
+        ($algorithm:expr) => {{
+            let mut s = $algorithm
+                .signer_from_der(pkcs8_der)
+                .map_err(|e| crypto(alg, e))?;
+            s.set_key_id(kid);
+            Arc::new(s)
+        }};
+    }
     Ok(match alg {
-        Alg::Rs256 => {
-            let mut s = RS256
-                .signer_from_der(pkcs8_der)
-                .map_err(|e| crypto(alg, e))?;
-            s.set_key_id(kid);
-            Arc::new(s)
-        }
-        Alg::Es256 => {
-            let mut s = ES256
-                .signer_from_der(pkcs8_der)
-                .map_err(|e| crypto(alg, e))?;
-            s.set_key_id(kid);
-            Arc::new(s)
-        }
+        Alg::Rs256 => keyed!(RS256),
+        Alg::Es256 => keyed!(ES256),
     })
 }
 

@@ -300,8 +300,10 @@ mod tests {
         p
     }
 
-    fn redirect_error(r: Result<AuthorizeRequest, RequestError>) -> String {
-        match r {
+    /// The error redirect for the good request with `extra` parameters, from a PKCE-requiring
+    /// `https://idp`.
+    fn redirect_error(extra: &[(&str, &str)]) -> String {
+        match validate(params(extra), Some(client()), "https://idp", true) {
             Err(RequestError::Redirect(u)) => u,
             other => format!("not a redirect: {other:?}"),
         }
@@ -340,49 +342,24 @@ mod tests {
 
     #[test]
     fn other_errors_redirect_with_state_and_iss() {
-        let u = redirect_error(validate(
-            params(&[("response_type", "token")]),
-            Some(client()),
-            "https://idp",
-            true,
-        ));
+        let u = redirect_error(&[("response_type", "token")]);
         assert!(
             u.starts_with("https://app.example/cb?error=unsupported_response_type&"),
             "{u}"
         );
         assert!(u.contains("&state=s1&iss=https%3A%2F%2Fidp"), "{u}");
-        let u = redirect_error(validate(
-            params(&[("scope", "openid admin")]),
-            Some(client()),
-            "https://idp",
-            true,
-        ));
+        let u = redirect_error(&[("scope", "openid admin")]);
         assert!(u.contains("error=invalid_scope"), "{u}");
-        let u = redirect_error(validate(
-            params(&[("code_challenge_method", "plain")]),
-            Some(client()),
-            "https://idp",
-            true,
-        ));
+        let u = redirect_error(&[("code_challenge_method", "plain")]);
         assert!(u.contains("error=invalid_request"), "{u}");
-        let u = redirect_error(validate(
-            params(&[("prompt", "none login")]),
-            Some(client()),
-            "https://idp",
-            true,
-        ));
+        let u = redirect_error(&[("prompt", "none login")]);
         assert!(u.contains("error=invalid_request"), "{u}");
     }
 
     #[test]
     fn control_characters_in_free_text_are_refused() {
         for name in ["state", "nonce", "login_hint"] {
-            let u = redirect_error(validate(
-                params(&[(name, "a\0b")]),
-                Some(client()),
-                "https://idp",
-                true,
-            ));
+            let u = redirect_error(&[(name, "a\0b")]);
             assert!(u.contains("error=invalid_request"), "{name}: {u}");
         }
         assert!(validate(params(&[("nonce", "é ü")]), Some(client()), "i", true).is_ok());

@@ -36,6 +36,13 @@ fn tag<'a>(html: &'a str, id: &str) -> &'a str {
     &html[start..end]
 }
 
+/// Asserts that `html` contains each of `parts`.
+fn assert_has(html: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(html.contains(part), "{part:?} missing from:\n{html}");
+    }
+}
+
 fn assert_no_raw_hostile(html: &str) {
     assert!(!html.contains("\"><script>"), "raw payload in:\n{html}");
     assert!(!html.contains("<script"), "script tag in:\n{html}");
@@ -123,24 +130,38 @@ fn login_ids_names_and_autofocus() {
     let empty = en().login(&base);
     let form = tag(&empty, "login-form");
     assert!(form.starts_with("<form"));
-    assert!(form.contains("method=\"post\""));
-    assert!(form.contains("action=\"/login\""));
+    assert_has(form, &["method=\"post\"", "action=\"/login\""]);
     let user = tag(&empty, "username");
     assert!(user.starts_with("<input"));
-    assert!(user.contains("name=\"username\""));
-    assert!(user.contains("autocomplete=\"username\""));
-    assert!(user.contains(" required"));
-    assert!(user.contains(" autofocus"));
+    assert_has(
+        user,
+        &[
+            "name=\"username\"",
+            "autocomplete=\"username\"",
+            " required",
+            " autofocus",
+        ],
+    );
     let pass = tag(&empty, "password");
-    assert!(pass.contains("type=\"password\""));
-    assert!(pass.contains("name=\"password\""));
-    assert!(pass.contains("autocomplete=\"current-password\""));
-    assert!(pass.contains(" required"));
+    assert_has(
+        pass,
+        &[
+            "type=\"password\"",
+            "name=\"password\"",
+            "autocomplete=\"current-password\"",
+            " required",
+        ],
+    );
     assert!(!pass.contains("autofocus"));
-    assert!(empty.contains("<label for=\"username\">"));
-    assert!(empty.contains("<label for=\"password\">"));
-    assert!(empty.contains("<button type=\"submit\" id=\"sign-in\""));
-    assert!(empty.contains(">Sign in</button>"));
+    assert_has(
+        &empty,
+        &[
+            "<label for=\"username\">",
+            "<label for=\"password\">",
+            "<button type=\"submit\" id=\"sign-in\"",
+            ">Sign in</button>",
+        ],
+    );
     assert!(!empty.contains("role=\"alert\""));
     assert!(!user.contains("aria-invalid"));
     assert!(!pass.contains("aria-describedby"));
@@ -188,11 +209,16 @@ fn consent_escapes_lists_scopes_and_has_both_buttons() {
     assert_no_raw_hostile(&html);
     assert_common(&html, "Allow access");
     assert!(html.contains(&format!("Signed in as <strong>{HOSTILE_ESCAPED}</strong>")));
-    assert!(html.contains("<li>Confirm your identity</li>"));
-    assert!(html.contains("<li>Your name and username</li>"));
-    assert!(html.contains("<li>Your e-mail address</li>"));
-    assert!(html.contains("<li>Stay signed in (access while you are away)</li>"));
-    assert!(html.contains("<li><code>orders:read</code></li>"));
+    assert_has(
+        &html,
+        &[
+            "<li>Confirm your identity</li>",
+            "<li>Your name and username</li>",
+            "<li>Your e-mail address</li>",
+            "<li>Stay signed in (access while you are away)</li>",
+            "<li><code>orders:read</code></li>",
+        ],
+    );
     assert!(html.contains(&format!("<li><code>{HOSTILE_ESCAPED}</code></li>")));
     assert_eq!(html.matches("Confirm your identity").count(), 1);
     assert_hidden_fields(&html, HOSTILE_ESCAPED);

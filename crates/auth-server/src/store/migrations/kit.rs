@@ -1,7 +1,7 @@
 //! What every migration repeats, written once: a table's identifiers and its `CREATE TABLE`
-//! statement declared as a list of columns ([`table!`]), the identifiers of a table a migration
-//! only alters ([`idens!`]), a one-column index ([`TableIden::index`]) and added columns
-//! ([`add_columns`]).
+//! statement declared as a list of columns ([`table!`]), a migration that creates one table
+//! ([`table_migration!`]), the identifiers of a table a migration only alters ([`idens!`]), a
+//! one-column index ([`TableIden::index`]) and added columns ([`add_columns`]).
 //!
 //! The statements built here are the ones the migrations spelled out before (same columns, same
 //! order, same names), so databases migrated before and after have the same schema.
@@ -59,7 +59,27 @@ macro_rules! table {
     };
 }
 
-pub(super) use {idens, table};
+/// `table_migration!(Name { columns } indexes: [statements])`: the file's `Migration` (named
+/// after the file, as `DeriveMigrationName` names it), whose `up` creates the one table declared
+/// as [`table!`] declares it, then the indexes, if any, in order.
+macro_rules! table_migration {
+    ($name:ident { $($columns:tt)* } $(indexes: [$($index:expr),* $(,)?])?) => {
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        $crate::store::migrations::kit::table!($name { $($columns)* });
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                manager.create_table($name::create()).await?;
+                $crate::store::migrations::kit::create_indexes(manager, [$($($index),*)?]).await
+            }
+        }
+    };
+}
+
+pub(super) use {idens, table, table_migration};
 
 /// Adds `columns` to `table`, one `ALTER TABLE` each (SQLite adds one column per statement).
 pub(super) async fn add_columns(

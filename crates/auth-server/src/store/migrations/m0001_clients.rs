@@ -2,22 +2,12 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use super::kit::table;
+use super::kit::table_migration;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-table! {
+table_migration! {
     Clients {
         ClientId: string.primary_key(), Name: string, SecretSha256: blob, Enabled: boolean,
         SigningAlg: string, AllowedScopes: text, DefaultScopes: text, AllowedResources: text,
         CreatedAt: big_integer, UpdatedAt: big_integer,
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(Clients::create()).await
     }
 }

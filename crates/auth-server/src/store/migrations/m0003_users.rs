@@ -2,21 +2,11 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use super::kit::table;
+use super::kit::table_migration;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-table! {
+table_migration! {
     Users {
         Id: string.primary_key(), Username: string_uniq, Email: string_null, DisplayName: string,
         PasswordHash: text_null, Disabled: boolean, CreatedAt: big_integer, UpdatedAt: big_integer,
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.create_table(Users::create()).await
     }
 }

@@ -32,3 +32,31 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names recorded in `seaql_migrations` of databases already migrated.
+    #[test]
+    fn migrations_keep_their_recorded_names() {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "m0001_clients",
+                "m0002_signing_keys",
+                "m0003_users",
+                "m0004_client_redirects",
+                "m0005_sso",
+                "m0006_invariants",
+                "m0007_key_binding",
+                "m0008_pending_consents",
+                "m0010_revocation_shares",
+            ]
+        );
+    }
+}
