@@ -362,6 +362,37 @@ impl TestServer {
         );
         res.json().await.unwrap()
     }
+
+    /// Polls a client-credentials request with Basic authentication until it answers `want`, for at
+    /// most `secs` seconds (panicking with `what` after that); when `meanwhile` is given, every
+    /// other answer must be that status.
+    pub async fn cc_until(
+        &self,
+        id: &str,
+        secret: &str,
+        want: u16,
+        meanwhile: Option<u16>,
+        secs: u64,
+        what: &str,
+    ) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let res = self
+                .post_token(
+                    "grant_type=client_credentials",
+                    &[("authorization", &basic(id, secret))],
+                )
+                .await;
+            if res.status() == want {
+                break;
+            }
+            if let Some(status) = meanwhile {
+                assert_eq!(res.status(), status);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// Owned copies of `v`.

@@ -390,14 +390,7 @@ impl TestServer {
     /// Signs in on the login page `page` (as returned by `/authorize`); returns the response.
     pub async fn sign_in(&self, agent: &mut Agent, page: &Page, user: &str, pw: &str) -> Page {
         assert_eq!(page.status, 200, "expected the login page: {}", page.body);
-        assert!(page.body.contains("id=\"login-form\""), "{}", page.body);
-        agent
-            .submit(
-                page,
-                &format!("{}/login", self.base),
-                &[("username", user), ("password", pw)],
-            )
-            .await
+        crate::sso_support::try_login(self, agent, page, user, pw).await
     }
 
     /// The whole browser part for a first-party client: authorize, sign in; returns the code.
