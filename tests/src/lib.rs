@@ -471,6 +471,15 @@ pub fn kids(jwks: &Value) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// The string `field` of every object in the JSON array `list`.
+pub fn field_of<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
+}
+
 /// Decodes segment `i` of a compact JWS as JSON, without verifying.
 pub fn decode_segment(token: &str, i: usize) -> Value {
     let seg = token.split('.').nth(i).expect("segment");
