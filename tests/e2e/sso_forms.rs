@@ -5,8 +5,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, on_consent_page,
-    refs, set_cookie, try_login,
+    PW, assert_error_page, assert_locked_page, grant, has_session, header, is_login_page,
+    logout_url, on_consent_page, refs, set_cookie, try_login,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -199,32 +199,21 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
         .await;
     // Mallory signs in on her own browser and keeps her (valid, signed) ID token.
     let mut mallory = Agent::new();
-    let pm = Pkce::new();
-    let code = s
-        .code_for(&mut mallory, &app, &pm, "openid", "mallory", PW)
-        .await;
-    let (_, tokens) = s.redeem(&app, &code, &pm.verifier).await;
-    let mallory_hint = tokens["id_token"].as_str().unwrap().to_owned();
+    let mallory_hint = grant(&s, &mut mallory, &app, "openid", "mallory").await;
+    let mallory_hint = mallory_hint.id();
     // The victim is signed in.
     let mut victim = Agent::new();
-    let pv = Pkce::new();
-    let code = s
-        .code_for(&mut victim, &app, &pv, "openid", "victim", PW)
-        .await;
-    let (_, tokens) = s.redeem(&app, &code, &pv.verifier).await;
-    let victim_hint = tokens["id_token"].as_str().unwrap().to_owned();
+    let victim_hint = grant(&s, &mut victim, &app, "openid", "victim").await;
+    let victim_hint = victim_hint.id();
     // A link (or an auto-submitted form) with Mallory's hint: OIDC RP-Initiated Logout §2 "MUST ask
     // the End-User ... if the supplied ID Token does not belong to the current OP session".
-    let link = format!(
-        "{}/logout?id_token_hint={mallory_hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=x",
-        s.base
-    );
+    let link = logout_url(&s, mallory_hint, "https://app.example/bye", "x");
     let r = victim.get(&link).await;
     assert_not_logged_out(&r);
     let r = victim
         .post(
             &format!("{}/logout", s.base),
-            &[("id_token_hint", mallory_hint.as_str())],
+            &[("id_token_hint", mallory_hint)],
         )
         .await;
     assert_not_logged_out(&r);
@@ -233,10 +222,7 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
     assert!(has_session(&s, &mut mallory, &app).await);
     // The victim's own hint signs the victim out at once.
     let r = victim
-        .get(&format!(
-            "{}/logout?id_token_hint={victim_hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=x",
-            s.base
-        ))
+        .get(&logout_url(&s, victim_hint, "https://app.example/bye", "x"))
         .await;
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(r.location(), Some("https://app.example/bye?state=x"));

@@ -307,9 +307,19 @@ impl TestServer {
         body: impl Into<reqwest::Body>,
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
+        self.post_raw("/token", body, headers).await
+    }
+
+    /// POSTs a raw form body to `path`, with `headers` added.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut req = self
             .http
-            .post(format!("{}/token", self.base))
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
         for (k, v) in headers {
