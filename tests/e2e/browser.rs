@@ -102,9 +102,7 @@ async fn browser_sso_across_two_apps_and_logout() {
     browser.type_into("#username", "alice").await.unwrap();
     browser.type_into("#password", PASSWORD).await.unwrap();
     browser.submit_by("#sign-in", PAGE).await.unwrap();
-    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
-    assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
-    let at = browser.current_url().await.unwrap();
+    let at = expect_welcome(&browser, &pages, "Signed in to Wiki as alice").await;
     assert!(
         at.starts_with(&format!("{}/callback?", wiki.base_url)),
         "{at}"
@@ -265,6 +263,14 @@ struct Stub {
     codes: Mutex<HashMap<String, (String, String)>>,
 }
 
+/// Waits for the relying party's welcome page (one of `pages`), asserts it reads `text`; returns
+/// the URL it is on.
+async fn expect_welcome(browser: &Driver, pages: &[&str], text: &str) -> String {
+    let welcome = browser.expect_page("#welcome", pages, PAGE).await;
+    assert_eq!(welcome.text().await.unwrap(), text);
+    browser.current_url().await.unwrap()
+}
+
 const STUB_CLIENT: &str = "stub-app";
 const STUB_SECRET: &str = "stub-secret";
 
@@ -402,9 +408,7 @@ async fn webdriver_drives_a_local_page() {
     assert_eq!(user.property("value").await.unwrap(), "carol");
     browser.type_into("#password", "hunter22").await.unwrap();
     browser.submit_by("#sign-in", PAGE).await.unwrap();
-    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
-    assert_eq!(welcome.text().await.unwrap(), "Signed in to Notes as carol");
-    let at = browser.current_url().await.unwrap();
+    let at = expect_welcome(&browser, &pages, "Signed in to Notes as carol").await;
     assert!(
         at.starts_with(&format!("{}/callback?code=", app.base_url)),
         "{at}"

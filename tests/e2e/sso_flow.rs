@@ -4,7 +4,7 @@
 use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_silent_error, decide, grant, logout_url, on_consent_page, silent,
+    PW, assert_silent_error, authorize_openid, decide, grant, logout_url, on_consent_page, silent,
 };
 use tests::{Backend, TestServer, decode_segment, verify};
 
@@ -242,9 +242,7 @@ async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
     assert_eq!(allowed.status, 303);
     assert!(allowed.location_param("code").is_some());
     // Remembered for the same scopes (and a subset)...
-    let again = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let again = authorize_openid(&s, &mut browser, &app).await;
     assert_eq!(again.status, 302, "remembered consent");
     // ...but not for a wider set, nor with prompt=consent.
     let wider = browser

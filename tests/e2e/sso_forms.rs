@@ -5,8 +5,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_locked_page, grant, has_session, header, is_login_page,
-    logout_url, on_consent_page, refs, set_cookie, try_login,
+    PW, assert_error_page, assert_locked_page, authorize_openid, grant, has_session, header,
+    is_login_page, logout_url, on_consent_page, refs, set_cookie, try_login,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -76,9 +76,7 @@ async fn login_consent_and_logout_forms_refuse_a_missing_or_wrong_csrf_token(bac
     assert_eq!(page.hidden("csrf").as_deref(), Some(token.as_str()));
     // Another browser's token: valid somewhere, not here.
     let mut other = Agent::new();
-    other
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    authorize_openid(&s, &mut other, &app).await;
     let foreign = other.cookies.get("auth_csrf").cloned().unwrap();
     assert_ne!(foreign, token);
 
@@ -258,9 +256,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     attacker
         .cookies
         .insert("auth_session".into(), planted.to_owned());
-    let page = attacker
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut attacker, &app).await;
     assert_eq!(page.status, 200);
     assert!(is_login_page(&page));
     assert!(!has_session(&s, &mut attacker, &app).await);
@@ -279,9 +275,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     assert_ne!(sid1, sid2);
     let mut stale = Agent::new();
     stale.cookies.insert("auth_session".into(), first.clone());
-    let page = stale
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut stale, &app).await;
     assert!(
         is_login_page(&page),
         "the old session value no longer works"
@@ -357,9 +351,7 @@ async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(back
         .await;
     assert_error_page(&error, 400);
 
-    let redirect = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let redirect = authorize_openid(&s, &mut browser, &app).await;
     assert_eq!(redirect.status, 302);
     assert_eq!(header(&redirect, "cache-control"), "no-store");
 

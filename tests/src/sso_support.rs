@@ -291,6 +291,14 @@ pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// `GET /authorize` from `agent` for `app`, scope `openid`, with a fresh PKCE pair: the login page
+/// when the agent has no session.
+pub async fn authorize_openid(s: &TestServer, agent: &mut Agent, app: &WebClient) -> Page {
+    agent
+        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[]))
+        .await
+}
+
 /// The RP-initiated logout URL for `hint` (an ID token), back to `redirect` with `state`.
 pub fn logout_url(s: &TestServer, hint: &str, redirect: &str, state: &str) -> String {
     let back = encode_form(&[("post_logout_redirect_uri", redirect), ("state", state)]);
