@@ -235,10 +235,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     let alice = s.user("alice", PW).await;
     let app = s.web_client("app", first_party()).await;
     let planted = "attacker-chosen";
-    let mut browser = Agent::new();
-    browser
-        .cookies
-        .insert("auth_session".into(), planted.to_owned());
+    let mut browser = Agent::with_session(planted);
     let pkce = Pkce::new();
     let page = browser
         .get(&s.authorize_url(&app, &pkce, "openid", &[]))
@@ -252,10 +249,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     assert!(first.len() >= 32, "{first}");
     let sid1 = sid_of_code(&s, &app, &done.location_param("code").unwrap(), &pkce).await;
     // The attacker's copy of the planted value gives nothing.
-    let mut attacker = Agent::new();
-    attacker
-        .cookies
-        .insert("auth_session".into(), planted.to_owned());
+    let mut attacker = Agent::with_session(planted);
     let page = authorize_openid(&s, &mut attacker, &app).await;
     assert_eq!(page.status, 200);
     assert!(is_login_page(&page));
@@ -289,10 +283,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     s.code_for(&mut mallory, &app, &Pkce::new(), "openid", "mallory", PW)
         .await;
     let mallory_session = mallory.cookies.get("auth_session").cloned().unwrap();
-    let mut victim = Agent::new();
-    victim
-        .cookies
-        .insert("auth_session".into(), mallory_session.clone());
+    let mut victim = Agent::with_session(&mallory_session);
     let pkce = Pkce::new();
     let page = victim
         .get(&s.authorize_url(&app, &pkce, "openid", &[("prompt", "login")]))

@@ -141,6 +141,15 @@ impl Agent {
         }
     }
 
+    /// A browser that sends `value` as its SSO session cookie (`auth_session`), say a planted one.
+    pub fn with_session(value: &str) -> Self {
+        let mut agent = Self::new();
+        agent
+            .cookies
+            .insert("auth_session".to_owned(), value.to_owned());
+        agent
+    }
+
     /// A browser whose requests reach the IdP through a reverse proxy that reports the client as
     /// `forwarded_for` (the `X-Forwarded-For` value, sent on every request).
     pub fn forwarded_for(forwarded_for: &str) -> Self {
