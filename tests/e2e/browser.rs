@@ -99,26 +99,10 @@ async fn browser_sso_across_two_apps_and_logout() {
         at.starts_with(&idp.base),
         "the login page is the IdP's: {at}"
     );
-    browser
-        .find("#username")
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    browser
-        .find("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    let sign_in = browser.find("#sign-in").await.unwrap();
-    sign_in.click().await.unwrap();
-    sign_in.wait_stale(PAGE).await.unwrap();
-    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
-    assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
-    let at = browser.current_url().await.unwrap();
+    browser.type_into("#username", "alice").await.unwrap();
+    browser.type_into("#password", PASSWORD).await.unwrap();
+    browser.submit_by("#sign-in", PAGE).await.unwrap();
+    let at = expect_welcome(&browser, &pages, "Signed in to Wiki as alice").await;
     assert!(
         at.starts_with(&format!("{}/callback?", wiki.base_url)),
         "{at}"
@@ -248,24 +232,11 @@ async fn browser_pages_in_two_languages_and_screenshots() {
     shots.take(&browser, "login").await.unwrap();
 
     // Signed in, the third-party client asks for consent.
-    let field = |css| browser.find(css);
-    field("#username")
-        .await
-        .unwrap()
-        .send_keys("alice")
-        .await
-        .unwrap();
-    field("#password")
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    let sign_in = field("#sign-in").await.unwrap();
-    sign_in.click().await.unwrap();
-    sign_in.wait_stale(PAGE).await.unwrap();
+    browser.type_into("#username", "alice").await.unwrap();
+    browser.type_into("#password", PASSWORD).await.unwrap();
+    browser.submit_by("#sign-in", PAGE).await.unwrap();
     browser.expect_page("#consent-form", &pages, PAGE).await;
-    let allow = field("#allow").await.unwrap();
+    let allow = browser.find("#allow").await.unwrap();
     assert_eq!(allow.text().await.unwrap(), "Allow");
     shots.take(&browser, "consent").await.unwrap();
 
@@ -290,6 +261,14 @@ struct Stub {
     base: String,
     /// Issued codes: `(code_challenge, nonce)`.
     codes: Mutex<HashMap<String, (String, String)>>,
+}
+
+/// Waits for the relying party's welcome page (one of `pages`), asserts it reads `text`; returns
+/// the URL it is on.
+async fn expect_welcome(browser: &Driver, pages: &[&str], text: &str) -> String {
+    let welcome = browser.expect_page("#welcome", pages, PAGE).await;
+    assert_eq!(welcome.text().await.unwrap(), text);
+    browser.current_url().await.unwrap()
 }
 
 const STUB_CLIENT: &str = "stub-app";
@@ -427,19 +406,9 @@ async fn webdriver_drives_a_local_page() {
     let user = browser.find("#username").await.unwrap();
     user.send_keys("carol").await.unwrap();
     assert_eq!(user.property("value").await.unwrap(), "carol");
-    browser
-        .find("#password")
-        .await
-        .unwrap()
-        .send_keys("hunter22")
-        .await
-        .unwrap();
-    let sign_in = browser.find("#sign-in").await.unwrap();
-    sign_in.click().await.unwrap();
-    sign_in.wait_stale(PAGE).await.unwrap();
-    let welcome = browser.expect_page("#welcome", &pages, PAGE).await;
-    assert_eq!(welcome.text().await.unwrap(), "Signed in to Notes as carol");
-    let at = browser.current_url().await.unwrap();
+    browser.type_into("#password", "hunter22").await.unwrap();
+    browser.submit_by("#sign-in", PAGE).await.unwrap();
+    let at = expect_welcome(&browser, &pages, "Signed in to Notes as carol").await;
     assert!(
         at.starts_with(&format!("{}/callback?code=", app.base_url)),
         "{at}"

@@ -33,6 +33,11 @@ pub(crate) async fn cli(
     Ok(String::from_utf8(out).unwrap())
 }
 
+/// Runs the admin CLI with `args` (ending in `--json`), asserting success; parses its output.
+async fn cli_json(config: &Config, clock: &ManualClock, args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&cli(config, clock, args).await.unwrap()).unwrap()
+}
+
 /// As [`cli`], the arguments written as one line (split at whitespace).
 async fn cli_line(config: &Config, clock: &ManualClock, line: &str) -> Result<String, String> {
     cli(config, clock, &line.split_whitespace().collect::<Vec<_>>()).await
@@ -94,12 +99,7 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
             .is_err()
     );
 
-    let list: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["client", "list", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let list = cli_json(&config, &clock, &["client", "list", "--json"]).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert!(list[0].get("client_secret").is_none() && list[0].get("secret_sha256").is_none());
     let show = cli(&config, &clock, &["client", "show", "partner"])
@@ -118,16 +118,12 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
     let (header, _) = tests::verify(body["access_token"].as_str().unwrap(), &s.jwks().await);
     assert_eq!(header["alg"], "RS256");
 
-    let rotated: serde_json::Value = serde_json::from_str(
-        &cli(
-            &config,
-            &clock,
-            &["client", "rotate-secret", "partner", "--json"],
-        )
-        .await
-        .unwrap(),
+    let rotated = cli_json(
+        &config,
+        &clock,
+        &["client", "rotate-secret", "partner", "--json"],
     )
-    .unwrap();
+    .await;
     assert_ne!(rotated["client_secret"], secret.as_str());
     assert!(
         cli(&config, &clock, &["client", "disable", "partner"])
@@ -135,21 +131,11 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
             .unwrap()
             .contains("disabled")
     );
-    let show: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["client", "show", "partner", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let show = cli_json(&config, &clock, &["client", "show", "partner", "--json"]).await;
     assert_eq!(show["enabled"], false);
 
     // Keys: the server created one per algorithm; the CLI rotates and lists.
-    let keys: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["keys", "list", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let keys = cli_json(&config, &clock, &["keys", "list", "--json"]).await;
     assert_eq!(keys.as_array().unwrap().len(), 2);
     assert!(
         keys.as_array()
@@ -157,12 +143,7 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
             .iter()
             .all(|k| k["state"] == "active")
     );
-    let rotated: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["keys", "rotate", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let rotated = cli_json(&config, &clock, &["keys", "rotate", "--json"]).await;
     assert!(
         rotated
             .as_array()
@@ -171,18 +152,8 @@ async fn clients_and_keys_from_the_cli(backend: Backend) {
             .all(|r| r["status"] == "created"),
         "{rotated}"
     );
-    let keys: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["keys", "list", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let states: Vec<&str> = keys
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["state"].as_str().unwrap())
-        .collect();
+    let keys = cli_json(&config, &clock, &["keys", "list", "--json"]).await;
+    let states = tests::field_of(&keys, "state");
     assert_eq!(states.iter().filter(|s| **s == "pending").count(), 2);
     assert_eq!(states.iter().filter(|s| **s == "active").count(), 2);
     let human = cli(&config, &clock, &["keys", "list"]).await.unwrap();
@@ -229,12 +200,7 @@ async fn public_clients_and_redirect_uris_from_the_cli(backend: Backend) {
         "a public client has no secret: {created}"
     );
 
-    let show: serde_json::Value = serde_json::from_str(
-        &cli(&config, &clock, &["client", "show", "mobile", "--json"])
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let show = cli_json(&config, &clock, &["client", "show", "mobile", "--json"]).await;
     assert_eq!(
         show["redirect_uris"],
         serde_json::json!([
@@ -335,23 +301,15 @@ async fn replicas_see_cli_changes_within_the_cache_ttl(backend: Backend) {
     b.cc_token(&id, &secret, "").await; // now cached on b
     assert!(a.app.clients.set_enabled(&id, false).await.unwrap());
     // b may serve its cached copy for at most cache_ttl_secs; poll with a deadline well beyond it.
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let r = b
-            .post_token(
-                "grant_type=client_credentials",
-                &[("authorization", &basic(&id, &secret))],
-            )
-            .await;
-        if r.status() == 401 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "replica b never saw the change"
-        );
-        tokio::task::yield_now().await;
-    }
+    b.cc_until(
+        &id,
+        &secret,
+        401,
+        None,
+        10,
+        "replica b never saw the change",
+    )
+    .await;
 }
 
 tests::on_both_backends!(a_client_id_cannot_be_a_user_subject);

@@ -10,6 +10,7 @@ use auth_core::{Alg, Clock, ManualClock};
 use auth_server::domain::keys::binding::{AAD_V1, AAD_V2, aad_v1, aad_v2};
 use auth_server::domain::keys::kek::Kek;
 use auth_server::domain::keys::material;
+use auth_server::model::records::KeyRecord;
 use auth_server::store::entities::signing_key;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ActiveModelTrait, EntityTrait};
@@ -19,6 +20,20 @@ tests::on_both_backends!(
     forged_key_rows_never_reach_the_jwks,
     a_pre_migration_row_is_used_and_resealed,
 );
+
+/// An ES256 row's public JWK and its private key (PKCS#8 DER), opened with the version-2 associated
+/// data (kid|alg|public key).
+fn open_v2(kek: &Kek, row: &KeyRecord) -> (Jwk, Vec<u8>) {
+    let jwk: Jwk = serde_json::from_str(&row.public_jwk).unwrap();
+    let der = kek
+        .open(
+            &row.private_key_sealed,
+            &aad_v2(&row.kid, Alg::Es256, &jwk).unwrap(),
+            &row.kid,
+        )
+        .unwrap();
+    (jwk, der)
+}
 
 /// A fresh key pair's public JWK (kid = its thumbprint) and PKCS#8 DER.
 fn fresh(alg: Alg) -> (Jwk, Vec<u8>) {
@@ -128,14 +143,7 @@ async fn forged_key_rows_never_reach_the_jwks(backend: Backend) {
     // ... and the same for a version-1 row (the migration's old sealing): the v1 associated data
     // does not bind the public key, the thumbprint check does.
     let mut downgraded = s.app.store.key(&pending.kid).await.unwrap().unwrap();
-    let real: Jwk = serde_json::from_str(&pending.public_jwk).unwrap();
-    let der = kek
-        .open(
-            &pending.private_key_sealed,
-            &aad_v2(&pending.kid, Alg::Es256, &real).unwrap(),
-            &pending.kid,
-        )
-        .unwrap();
+    let (_, der) = open_v2(&kek, &pending);
     downgraded.private_key_sealed = kek.seal(&der, &aad_v1(&pending.kid, Alg::Es256)).unwrap();
     downgraded.aad_version = AAD_V1;
 
@@ -211,14 +219,7 @@ async fn a_pre_migration_row_is_used_and_resealed(backend: Backend) {
     // the version-1 associated data (kid|alg), and the new column left to its default.
     let row = s.app.store.key(&current).await.unwrap().unwrap();
     assert_eq!(row.aad_version, AAD_V2);
-    let jwk: Jwk = serde_json::from_str(&row.public_jwk).unwrap();
-    let der = kek
-        .open(
-            &row.private_key_sealed,
-            &aad_v2(&row.kid, Alg::Es256, &jwk).unwrap(),
-            &row.kid,
-        )
-        .unwrap();
+    let (jwk, der) = open_v2(&kek, &row);
     let v1 = kek.seal(&der, &aad_v1(&row.kid, Alg::Es256)).unwrap();
     signing_key::Entity::delete_by_id(row.kid.clone())
         .exec(s.app.store.conn())

@@ -223,12 +223,7 @@ async fn one_client_cannot_crowd_others_out_of_the_feed(backend: Backend) {
 
     let (_, _, body) = feed(&s, None).await;
     assert_eq!(body["complete"], true);
-    let jtis: Vec<&str> = body["revoked"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["jti"].as_str().unwrap())
-        .collect();
+    let jtis = tests::field_of(&body["revoked"], "jti");
     for listed in [
         claims_of(&own)["jti"].as_str().unwrap(),
         claims_of(&access)["jti"].as_str().unwrap(),

@@ -23,7 +23,7 @@ tests::on_both_backends!(
 async fn order_flow_with_service_token(backend: Backend) {
     let env = Env::start(backend, true).await;
     let token = env.partner_token("orders:read orders:write").await;
-    assert_eq!(env.orders_state.token_source().fetch_count(), 0);
+    assert_eq!(env.token_fetches(), 0);
 
     let created = env.order(&token, "widget", 2).await;
     assert_eq!(created.status, 201, "{:?}", created.body);
@@ -35,7 +35,7 @@ async fn order_flow_with_service_token(backend: Backend) {
     let reservation_id = order["reservation_id"].as_str().unwrap();
 
     // orders-service got its own token from the IdP, and inventory recorded it as the reserver.
-    assert_eq!(env.orders_state.token_source().fetch_count(), 1);
+    assert_eq!(env.token_fetches(), 1);
     let r = env
         .inventory_state
         .stock()
@@ -98,7 +98,7 @@ async fn service_token_is_reused(backend: Backend) {
     assert_ne!(first.body["reservation_id"], second.body["reservation_id"]);
     assert_ne!(first.body["id"], second.body["id"]);
     assert_eq!(
-        env.orders_state.token_source().fetch_count(),
+        env.token_fetches(),
         1,
         "the second call reuses the cached inventory token"
     );
@@ -118,7 +118,7 @@ async fn concurrent_orders_share_one_token_fetch(backend: Backend) {
         assert_eq!(r.status, 201, "{:?}", r.body);
     }
     assert_eq!(
-        env.orders_state.token_source().fetch_count(),
+        env.token_fetches(),
         1,
         "one refresh at a time; the others wait for it and share its token"
     );
@@ -217,7 +217,7 @@ async fn missing_garbage_and_insufficient_scope(backend: Backend) {
         Some(10),
         "inventory was not called"
     );
-    assert_eq!(env.orders_state.token_source().fetch_count(), 0);
+    assert_eq!(env.token_fetches(), 0);
 }
 
 async fn audiences_are_enforced(backend: Backend) {
@@ -422,7 +422,7 @@ async fn inventory_down_is_503(backend: Backend) {
         "no internals: {text}"
     );
     assert_eq!(
-        env.orders_state.token_source().fetch_count(),
+        env.token_fetches(),
         1,
         "the IdP was reached, inventory was not"
     );

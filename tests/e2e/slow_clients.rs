@@ -112,16 +112,21 @@ async fn a_client_trickling_its_headers_is_disconnected_at_the_header_read_timeo
     assert_eq!(s.get("/jwks").await.status(), 200);
 }
 
+/// A server on SQLite with these header-read and idle timeouts (seconds).
+async fn with_timeouts(header_read_secs: u64, idle_secs: u64) -> TestServer {
+    TestServer::start_with(Backend::Sqlite, |c| {
+        c.server.header_read_timeout_secs = header_read_secs;
+        c.server.idle_timeout_secs = idle_secs;
+    })
+    .await
+}
+
 /// A request body that arrives after its head (as a POST's often does) is not the head of a next
 /// request: once answered, the connection is idle (idle timeout), not cut off at the header-read
 /// timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_request_body_does_not_start_a_header_clock() {
-    let s = TestServer::start_with(Backend::Sqlite, |c| {
-        c.server.header_read_timeout_secs = 1;
-        c.server.idle_timeout_secs = 60;
-    })
-    .await;
+    let s = with_timeouts(1, 60).await;
     let mut stream = TcpStream::connect(s.addr()).await.unwrap();
     let body = "grant_type=client_credentials&client_id=nobody&client_secret=x";
     let head = format!(
@@ -148,11 +153,7 @@ async fn a_late_request_body_does_not_start_a_header_clock() {
 async fn idle_connections_are_closed_at_the_idle_timeout() {
     // hyper's own timer (idle + header-read, an outer bound) would close them only after the
     // deadline: what closes them here is the idle clock.
-    let s = TestServer::start_with(Backend::Sqlite, |c| {
-        c.server.idle_timeout_secs = 1;
-        c.server.header_read_timeout_secs = 30;
-    })
-    .await;
+    let s = with_timeouts(30, 1).await;
     // A connection that never sends a byte.
     let mut silent = TcpStream::connect(s.addr()).await.unwrap();
     // A kept-alive connection after one answered request.

@@ -4,8 +4,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, consent_page,
-    decide, good_params, has_session, is_login_page, set_cookie, try_login, with,
+    PW, assert_error_page, assert_error_redirect, assert_locked_page, authorize, authorize_openid,
+    consent_page, decide, good_params, has_session, is_login_page, set_cookie, try_login, with,
 };
 use tests::{Backend, TestServer};
 
@@ -61,9 +61,7 @@ async fn lockout_after_repeated_failures_looks_the_same_for_unknown_users(backen
     s.user("known-user", PW).await;
     let app = s.web_client("app", first_party()).await;
     let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut browser, &app).await;
 
     let known_401 = fail_n(&s, &mut browser, &page, "known-user", 5).await;
     let ghost_401 = fail_n(&s, &mut browser, &page, "ghost-user", 5).await;
@@ -89,9 +87,7 @@ async fn lockout_after_repeated_failures_looks_the_same_for_unknown_users(backen
     // Other accounts are not affected.
     s.user("bystander", PW).await;
     let mut other = Agent::new();
-    let page2 = other
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page2 = authorize_openid(&s, &mut other, &app).await;
     let ok = try_login(&s, &mut other, &page2, "bystander", PW).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
 
@@ -112,9 +108,7 @@ async fn per_address_throttling_locks_every_username(backend: Backend) {
     s.user("real-user", PW).await;
     let app = s.web_client("app", first_party()).await;
     let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut browser, &app).await;
     for user in ["spray-1", "spray-2", "real-user"] {
         fail_n(&s, &mut browser, &page, user, 1).await;
     }
@@ -123,9 +117,7 @@ async fn per_address_throttling_locks_every_username(backend: Backend) {
     assert_locked_out(&try_login(&s, &mut browser, &page, "real-user", PW).await);
     // A second browser on the same address gets no fresh allowance.
     let mut second = Agent::new();
-    let page2 = second
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page2 = authorize_openid(&s, &mut second, &app).await;
     assert_locked_out(&try_login(&s, &mut second, &page2, "real-user", PW).await);
     s.clock.advance(lockout + 1);
     let done = try_login(&s, &mut browser, &page, "real-user", PW).await;
@@ -188,9 +180,7 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored(backend: Backend) {
 
 async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
     let (s, app, mut browser) = Sso::start(backend).await.into_parts();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut browser, &app).await;
     assert_eq!(page.status, 200);
     let csrf = page.hidden("csrf").unwrap();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -262,7 +252,7 @@ async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
     assert_error_page(&r, 403);
 
     // Garbage queries to /authorize and /logout.
-    for query in [
+    let authorize_queries = [
         "%%%&&==&=&a",
         "client_id=%ff%fe",
         "client_id=app&redirect_uri=%E0%A4",
@@ -273,24 +263,25 @@ async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
         "client_id=' OR '1'='1",
         "=&=&=",
         "client_id",
-    ] {
-        let p = browser.get(&format!("{}/authorize?{query}", s.base)).await;
-        assert_error_page(&p, 400);
-        assert!(!p.body.contains("<script>"), "{}", p.body);
-        assert!(set_cookie(&p, "x").is_none());
-    }
-    let long_id = format!("{}/authorize?client_id={}", s.base, "a".repeat(5000));
-    assert_error_page(&browser.get(&long_id).await, 400);
-    let many = format!("{}/authorize?{}", s.base, "a=1&".repeat(100));
-    assert_error_page(&browser.get(&many).await, 400);
-    for query in [
+    ];
+    let long_id = format!("client_id={}", "a".repeat(5000));
+    let many = "a=1&".repeat(100);
+    let logout_queries = [
         "id_token_hint=garbage",
         "id_token_hint=%ff",
         "id_token_hint=a.b.c",
         "id_token_hint=%00",
-    ] {
-        let p = browser.get(&format!("{}/logout?{query}", s.base)).await;
+    ];
+    let urls = authorize_queries
+        .into_iter()
+        .chain([long_id.as_str(), many.as_str()])
+        .map(|query| format!("{}/authorize?{query}", s.base))
+        .chain(logout_queries.map(|query| format!("{}/logout?{query}", s.base)));
+    for url in urls {
+        let p = browser.get(&url).await;
         assert_error_page(&p, 400);
+        assert!(!p.body.contains("<script>"), "{}", p.body);
+        assert!(set_cookie(&p, "x").is_none());
     }
 
     // Control characters in free-text parameters (a NUL cannot even be stored by PostgreSQL):
@@ -313,9 +304,7 @@ async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
         assert_error_redirect(&p, &s, &app, "invalid_request", state);
     }
     // Sign-in with hostile usernames and passwords: the same 401 as any wrong password.
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut browser, &app).await;
     for (user, pw) in [
         ("a\0b", "x"),
         ("alice\0", PW),
@@ -337,17 +326,13 @@ async fn hostile_input_gets_a_plain_page_never_a_500(backend: Backend) {
     let mut odd = Agent::new();
     odd.cookies.insert("auth_session".into(), "%%%\"".into());
     odd.cookies.insert("auth_csrf".into(), "=;=".into());
-    let p = odd
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let p = authorize_openid(&s, &mut odd, &app).await;
     assert_eq!(p.status, 200);
     assert!(is_login_page(&p));
     assert_locked_page(&p);
     let long = "s".repeat(4000);
     odd.cookies.insert("auth_session".into(), long);
-    let p = odd
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let p = authorize_openid(&s, &mut odd, &app).await;
     assert_eq!(p.status, 200);
     // After all this, the real user can still sign in (the hostile attempts stayed under the
     // per-account limit for "alice": one with a long password, one empty).
@@ -367,9 +352,7 @@ async fn disabled_users_cannot_sign_in_and_lose_their_session(backend: Backend) 
 
     // Disabled before signing in: the same 401 as a wrong password.
     let mut browser = Agent::new();
-    let page = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut browser, &app).await;
     let wrong = try_login(&s, &mut browser, &page, "bob", "wrong").await;
     s.app.users.set_disabled("bob", true).await.unwrap();
     let disabled = try_login(&s, &mut browser, &page, "bob", PW).await;
@@ -388,9 +371,7 @@ async fn disabled_users_cannot_sign_in_and_lose_their_session(backend: Backend) 
         .await;
     assert!(has_session(&s, &mut carol, &app).await);
     s.app.users.set_disabled("carol", true).await.unwrap();
-    let page = carol
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut carol, &app).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(is_login_page(&page));
     assert!(!has_session(&s, &mut carol, &app).await);

@@ -3,7 +3,9 @@
 
 use tests::fixture::{Sso, two_apps};
 use tests::oauth::{Agent, Pkce, WebClientOptions, first_party};
-use tests::sso_support::{PW, assert_silent_error, decide, on_consent_page, silent};
+use tests::sso_support::{
+    PW, assert_silent_error, authorize_openid, decide, grant, logout_url, on_consent_page, silent,
+};
 use tests::{Backend, TestServer, decode_segment, verify};
 
 tests::on_both_backends!(
@@ -240,9 +242,7 @@ async fn consent_is_asked_remembered_and_can_be_denied(backend: Backend) {
     assert_eq!(allowed.status, 303);
     assert!(allowed.location_param("code").is_some());
     // Remembered for the same scopes (and a subset)...
-    let again = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let again = authorize_openid(&s, &mut browser, &app).await;
     assert_eq!(again.status, 302, "remembered consent");
     // ...but not for a wider set, nor with prompt=consent.
     let wider = browser
@@ -267,14 +267,9 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
         .await;
     let b = s.web_client("app-b", first_party()).await;
     let mut browser = Agent::new();
-    let pa = Pkce::new();
-    let code = s
-        .code_for(&mut browser, &a, &pa, "openid offline_access", "fay", PW)
-        .await;
-    let (_, tokens) = s.redeem(&a, &code, &pa.verifier).await;
-    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let id_token = tokens["id_token"].as_str().unwrap().to_owned();
-    assert_eq!(s.introspect(&a, &refresh).await["active"], true);
+    let tokens = grant(&s, &mut browser, &a, "openid offline_access", "fay").await;
+    let (refresh, id_token) = (tokens.refresh(), tokens.id());
+    assert_eq!(s.introspect(&a, refresh).await["active"], true);
     // An unregistered post-logout URI is refused with a page, not followed.
     let bad = browser
         .get(&format!(
@@ -294,10 +289,7 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     assert_eq!(still.status, 302, "the session is still there");
     // With the hint: logged out at once, redirected with state.
     let out = browser
-        .get(&format!(
-            "{}/logout?id_token_hint={id_token}&post_logout_redirect_uri=https%3A%2F%2Fapp-a.example%2Fbye&state=s9",
-            s.base
-        ))
+        .get(&logout_url(&s, id_token, "https://app-a.example/bye", "s9"))
         .await;
     assert_eq!(out.status, 302, "{}", out.body);
     assert_eq!(out.location(), Some("https://app-a.example/bye?state=s9"));
@@ -309,11 +301,11 @@ async fn logout_with_id_token_hint_ends_the_session_everywhere(backend: Backend)
     for app in [&a, &b] {
         assert_silent_error(&s, &mut browser, app, "login_required").await;
     }
-    assert_eq!(s.introspect(&a, &refresh).await["active"], false);
+    assert_eq!(s.introspect(&a, refresh).await["active"], false);
     let (status, body) = s
         .token_as(
             &a,
-            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
         )
         .await;
     assert_eq!(

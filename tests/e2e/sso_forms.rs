@@ -5,8 +5,8 @@
 use tests::fixture::Sso;
 use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions, first_party};
 use tests::sso_support::{
-    PW, assert_error_page, assert_locked_page, has_session, header, is_login_page, on_consent_page,
-    refs, set_cookie, try_login,
+    PW, assert_error_page, assert_locked_page, authorize_openid, grant, has_session, header,
+    is_login_page, logout_url, on_consent_page, refs, set_cookie, try_login,
 };
 use tests::{Backend, TestServer, decode_segment};
 
@@ -76,9 +76,7 @@ async fn login_consent_and_logout_forms_refuse_a_missing_or_wrong_csrf_token(bac
     assert_eq!(page.hidden("csrf").as_deref(), Some(token.as_str()));
     // Another browser's token: valid somewhere, not here.
     let mut other = Agent::new();
-    other
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    authorize_openid(&s, &mut other, &app).await;
     let foreign = other.cookies.get("auth_csrf").cloned().unwrap();
     assert_ne!(foreign, token);
 
@@ -199,32 +197,21 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
         .await;
     // Mallory signs in on her own browser and keeps her (valid, signed) ID token.
     let mut mallory = Agent::new();
-    let pm = Pkce::new();
-    let code = s
-        .code_for(&mut mallory, &app, &pm, "openid", "mallory", PW)
-        .await;
-    let (_, tokens) = s.redeem(&app, &code, &pm.verifier).await;
-    let mallory_hint = tokens["id_token"].as_str().unwrap().to_owned();
+    let mallory_hint = grant(&s, &mut mallory, &app, "openid", "mallory").await;
+    let mallory_hint = mallory_hint.id();
     // The victim is signed in.
     let mut victim = Agent::new();
-    let pv = Pkce::new();
-    let code = s
-        .code_for(&mut victim, &app, &pv, "openid", "victim", PW)
-        .await;
-    let (_, tokens) = s.redeem(&app, &code, &pv.verifier).await;
-    let victim_hint = tokens["id_token"].as_str().unwrap().to_owned();
+    let victim_hint = grant(&s, &mut victim, &app, "openid", "victim").await;
+    let victim_hint = victim_hint.id();
     // A link (or an auto-submitted form) with Mallory's hint: OIDC RP-Initiated Logout §2 "MUST ask
     // the End-User ... if the supplied ID Token does not belong to the current OP session".
-    let link = format!(
-        "{}/logout?id_token_hint={mallory_hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=x",
-        s.base
-    );
+    let link = logout_url(&s, mallory_hint, "https://app.example/bye", "x");
     let r = victim.get(&link).await;
     assert_not_logged_out(&r);
     let r = victim
         .post(
             &format!("{}/logout", s.base),
-            &[("id_token_hint", mallory_hint.as_str())],
+            &[("id_token_hint", mallory_hint)],
         )
         .await;
     assert_not_logged_out(&r);
@@ -233,10 +220,7 @@ async fn a_foreign_id_token_hint_does_not_sign_the_browser_out(backend: Backend)
     assert!(has_session(&s, &mut mallory, &app).await);
     // The victim's own hint signs the victim out at once.
     let r = victim
-        .get(&format!(
-            "{}/logout?id_token_hint={victim_hint}&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fbye&state=x",
-            s.base
-        ))
+        .get(&logout_url(&s, victim_hint, "https://app.example/bye", "x"))
         .await;
     assert_eq!(r.status, 302, "{}", r.body);
     assert_eq!(r.location(), Some("https://app.example/bye?state=x"));
@@ -251,10 +235,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     let alice = s.user("alice", PW).await;
     let app = s.web_client("app", first_party()).await;
     let planted = "attacker-chosen";
-    let mut browser = Agent::new();
-    browser
-        .cookies
-        .insert("auth_session".into(), planted.to_owned());
+    let mut browser = Agent::with_session(planted);
     let pkce = Pkce::new();
     let page = browser
         .get(&s.authorize_url(&app, &pkce, "openid", &[]))
@@ -268,13 +249,8 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     assert!(first.len() >= 32, "{first}");
     let sid1 = sid_of_code(&s, &app, &done.location_param("code").unwrap(), &pkce).await;
     // The attacker's copy of the planted value gives nothing.
-    let mut attacker = Agent::new();
-    attacker
-        .cookies
-        .insert("auth_session".into(), planted.to_owned());
-    let page = attacker
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let mut attacker = Agent::with_session(planted);
+    let page = authorize_openid(&s, &mut attacker, &app).await;
     assert_eq!(page.status, 200);
     assert!(is_login_page(&page));
     assert!(!has_session(&s, &mut attacker, &app).await);
@@ -293,9 +269,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     assert_ne!(sid1, sid2);
     let mut stale = Agent::new();
     stale.cookies.insert("auth_session".into(), first.clone());
-    let page = stale
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let page = authorize_openid(&s, &mut stale, &app).await;
     assert!(
         is_login_page(&page),
         "the old session value no longer works"
@@ -309,10 +283,7 @@ async fn sign_in_never_adopts_a_planted_session_and_always_renews_it(backend: Ba
     s.code_for(&mut mallory, &app, &Pkce::new(), "openid", "mallory", PW)
         .await;
     let mallory_session = mallory.cookies.get("auth_session").cloned().unwrap();
-    let mut victim = Agent::new();
-    victim
-        .cookies
-        .insert("auth_session".into(), mallory_session.clone());
+    let mut victim = Agent::with_session(&mallory_session);
     let pkce = Pkce::new();
     let page = victim
         .get(&s.authorize_url(&app, &pkce, "openid", &[("prompt", "login")]))
@@ -371,9 +342,7 @@ async fn every_page_refuses_framing_and_caching_and_cookies_are_locked_down(back
         .await;
     assert_error_page(&error, 400);
 
-    let redirect = browser
-        .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
-        .await;
+    let redirect = authorize_openid(&s, &mut browser, &app).await;
     assert_eq!(redirect.status, 302);
     assert_eq!(header(&redirect, "cache-control"), "no-store");
 

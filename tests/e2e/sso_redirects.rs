@@ -33,6 +33,9 @@ fn assert_refused(p: &Page, attacker_uri: Option<&str>) {
     }
 }
 
+/// Cases that each set one parameter of a good request: (what, name, value).
+type Changes<'a> = [(&'a str, &'a str, &'a str)];
+
 /// `params` with one more `name=value` (a repeat when `name` is already there).
 fn plus(params: &[(String, String)], name: &str, value: &str) -> Vec<(String, String)> {
     let mut out = params.to_vec();
@@ -165,121 +168,89 @@ async fn errors_go_back_to_the_exact_registered_uri_with_state_and_iss(backend: 
     let mut browser = Agent::new();
     let plain_verifier = "a".repeat(43);
 
-    let cases: Vec<(&str, Params, &str)> = vec![
+    // One parameter set to a value that is refused, by the error it gets.
+    let long_nonce = "n".repeat(3000);
+    let set: [(&str, &Changes); 5] = [
         (
-            "implicit",
-            with(&good, "response_type", Some("token")),
             "unsupported_response_type",
+            &[
+                ("implicit", "response_type", "token"),
+                ("hybrid", "response_type", "code id_token"),
+            ],
         ),
         (
-            "hybrid",
-            with(&good, "response_type", Some("code id_token")),
-            "unsupported_response_type",
-        ),
-        (
-            "no response_type",
-            with(&good, "response_type", None),
-            "invalid_request",
-        ),
-        (
-            "scope not allowed",
-            with(&good, "scope", Some("openid admin")),
             "invalid_scope",
+            &[
+                ("scope not allowed", "scope", "openid admin"),
+                ("malformed scope", "scope", "openid \"x\""),
+            ],
         ),
         (
-            "malformed scope",
-            with(&good, "scope", Some("openid \"x\"")),
-            "invalid_scope",
-        ),
-        (
-            "no PKCE",
-            with(
-                &with(&good, "code_challenge", None),
-                "code_challenge_method",
-                None,
-            ),
             "invalid_request",
+            &[
+                ("short challenge", "code_challenge", "abc"),
+                ("prompt=none with login", "prompt", "none login"),
+                ("prompt=none with consent", "prompt", "consent none"),
+                ("fragment response mode", "response_mode", "fragment"),
+                ("negative max_age", "max_age", "-1"),
+                ("oversized nonce", "nonce", &long_nonce),
+            ],
         ),
         (
-            "PKCE plain",
-            with(
-                &with(&good, "code_challenge_method", Some("plain")),
-                "code_challenge",
-                Some(&plain_verifier),
-            ),
-            "invalid_request",
-        ),
-        (
-            "challenge without method (plain by default)",
-            with(&good, "code_challenge_method", None),
-            "invalid_request",
-        ),
-        (
-            "method without challenge",
-            with(&good, "code_challenge", None),
-            "invalid_request",
-        ),
-        (
-            "short challenge",
-            with(&good, "code_challenge", Some("abc")),
-            "invalid_request",
-        ),
-        (
-            "prompt=none with login",
-            with(&good, "prompt", Some("none login")),
-            "invalid_request",
-        ),
-        (
-            "prompt=none with consent",
-            with(&good, "prompt", Some("consent none")),
-            "invalid_request",
-        ),
-        (
-            "request object",
-            with(&good, "request", Some("eyJhbGciOiJub25lIn0.e30.")),
             "request_not_supported",
+            &[("request object", "request", "eyJhbGciOiJub25lIn0.e30.")],
         ),
         (
-            "request_uri",
-            with(&good, "request_uri", Some("https://evil.example/req")),
             "request_uri_not_supported",
-        ),
-        (
-            "fragment response mode",
-            with(&good, "response_mode", Some("fragment")),
-            "invalid_request",
-        ),
-        (
-            "negative max_age",
-            with(&good, "max_age", Some("-1")),
-            "invalid_request",
-        ),
-        (
-            "repeated nonce",
-            plus(&good, "nonce", "n2"),
-            "invalid_request",
-        ),
-        (
-            "repeated response_type",
-            plus(&good, "response_type", "code"),
-            "invalid_request",
-        ),
-        (
-            "repeated scope",
-            plus(&good, "scope", "openid"),
-            "invalid_request",
-        ),
-        (
-            "repeated code_challenge",
-            plus(&good, "code_challenge", &pkce.challenge),
-            "invalid_request",
-        ),
-        (
-            "oversized nonce",
-            with(&good, "nonce", Some(&"n".repeat(3000))),
-            "invalid_request",
+            &[("request_uri", "request_uri", "https://evil.example/req")],
         ),
     ];
+    // One parameter left out: invalid_request.
+    let removed = [
+        ("no response_type", "response_type"),
+        (
+            "challenge without method (plain by default)",
+            "code_challenge_method",
+        ),
+        ("method without challenge", "code_challenge"),
+    ];
+    // One parameter repeated: invalid_request.
+    let repeated = [
+        ("repeated nonce", "nonce", "n2"),
+        ("repeated response_type", "response_type", "code"),
+        ("repeated scope", "scope", "openid"),
+        ("repeated code_challenge", "code_challenge", &pkce.challenge),
+    ];
+    let mut cases: Vec<(&str, Params, &str)> = Vec::new();
+    for (error, changes) in set {
+        for &(what, name, value) in changes {
+            cases.push((what, with(&good, name, Some(value)), error));
+        }
+    }
+    for (what, name) in removed {
+        cases.push((what, with(&good, name, None), "invalid_request"));
+    }
+    for (what, name, value) in repeated {
+        cases.push((what, plus(&good, name, value), "invalid_request"));
+    }
+    cases.push((
+        "no PKCE",
+        with(
+            &with(&good, "code_challenge", None),
+            "code_challenge_method",
+            None,
+        ),
+        "invalid_request",
+    ));
+    cases.push((
+        "PKCE plain",
+        with(
+            &with(&good, "code_challenge_method", Some("plain")),
+            "code_challenge",
+            Some(&plain_verifier),
+        ),
+        "invalid_request",
+    ));
     for (what, params, error) in &cases {
         let page = browser.get(&authorize(&s, params)).await;
         assert_eq!(page.status, 302, "{what}: {}", page.body);

@@ -3,7 +3,7 @@
 //! PostgreSQL.
 
 use tests::fixture::{Sso, two_apps};
-use tests::oauth::{Agent, first_party};
+use tests::oauth::{Agent, WebClient, first_party};
 use tests::responses::TokenResponse;
 use tests::sso_support::{
     OFFLINE, PW, alice_offline, assert_error, assert_invalid_grant, assert_refresh_dead, grant,
@@ -180,20 +180,30 @@ async fn lifetimes(backend: Backend, idle: i64, absolute: i64) -> Sso {
     .await
 }
 
+/// Rotates `rt` once after each wait (seconds on the clock) in `waits`; returns the last refresh
+/// token and the `exp` introspection reports for it.
+async fn rotated_after(
+    s: &TestServer,
+    app: &WebClient,
+    mut rt: String,
+    waits: &[i64],
+) -> (String, Option<i64>) {
+    for &secs in waits {
+        s.clock.advance(secs);
+        rt = rotated(s, app, &rt).await;
+    }
+    let exp = s.introspect(app, &rt).await["exp"].as_i64();
+    (rt, exp)
+}
+
 async fn refresh_token_expires_when_idle(backend: Backend) {
     let (s, app, mut browser) = lifetimes(backend, 120, 3600).await.into_parts();
     let rt = alice_offline(&s, &mut browser, &app).await;
     let issued = s.introspect(&app, &rt).await;
     assert_eq!(issued["exp"].as_i64(), Some(tests::now(&s.clock) + 120));
     // Each use starts a new idle period.
-    s.clock.advance(119);
-    let rt = rotated(&s, &app, &rt).await;
-    s.clock.advance(119);
-    let rt = rotated(&s, &app, &rt).await;
-    assert_eq!(
-        s.introspect(&app, &rt).await["exp"].as_i64(),
-        Some(tests::now(&s.clock) + 120)
-    );
+    let (rt, exp) = rotated_after(&s, &app, rt, &[119, 119]).await;
+    assert_eq!(exp, Some(tests::now(&s.clock) + 120));
     s.clock.advance(121);
     assert_refresh_dead(&s, &app, &rt).await;
 }
@@ -202,21 +212,11 @@ async fn refresh_family_has_an_absolute_lifetime(backend: Backend) {
     let (s, app, mut browser) = lifetimes(backend, 120, 300).await.into_parts();
     let start = tests::now(&s.clock);
     let rt = alice_offline(&s, &mut browser, &app).await;
-    s.clock.advance(100);
-    let rt = rotated(&s, &app, &rt).await;
-    s.clock.advance(100);
-    let rt = rotated(&s, &app, &rt).await;
     // Not now + idle (320): capped by the family's end.
-    assert_eq!(
-        s.introspect(&app, &rt).await["exp"].as_i64(),
-        Some(start + 300)
-    );
-    s.clock.advance(99);
-    let rt = rotated(&s, &app, &rt).await;
-    assert_eq!(
-        s.introspect(&app, &rt).await["exp"].as_i64(),
-        Some(start + 300)
-    );
+    let (rt, exp) = rotated_after(&s, &app, rt, &[100, 100]).await;
+    assert_eq!(exp, Some(start + 300));
+    let (rt, exp) = rotated_after(&s, &app, rt, &[99]).await;
+    assert_eq!(exp, Some(start + 300));
     s.clock.advance(1);
     assert_refresh_dead(&s, &app, &rt).await;
     // A new sign-in is a new family with a lifetime of its own.

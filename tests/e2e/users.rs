@@ -256,12 +256,7 @@ async fn user_cli(backend: Backend) {
     let list: serde_json::Value =
         serde_json::from_str(&cli(&config, &["user", "list", "--json"], "").await.unwrap())
             .unwrap();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap())
-        .collect();
+    let names = tests::field_of(&list, "username");
     assert_eq!(names, ["alice", "bob"]);
     assert!(
         s.app

@@ -307,9 +307,19 @@ impl TestServer {
         body: impl Into<reqwest::Body>,
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
+        self.post_raw("/token", body, headers).await
+    }
+
+    /// POSTs a raw form body to `path`, with `headers` added.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut req = self
             .http
-            .post(format!("{}/token", self.base))
+            .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body);
         for (k, v) in headers {
@@ -361,6 +371,37 @@ impl TestServer {
             res.text().await
         );
         res.json().await.unwrap()
+    }
+
+    /// Polls a client-credentials request with Basic authentication until it answers `want`, for at
+    /// most `secs` seconds (panicking with `what` after that); when `meanwhile` is given, every
+    /// other answer must be that status.
+    pub async fn cc_until(
+        &self,
+        id: &str,
+        secret: &str,
+        want: u16,
+        meanwhile: Option<u16>,
+        secs: u64,
+        what: &str,
+    ) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let res = self
+                .post_token(
+                    "grant_type=client_credentials",
+                    &[("authorization", &basic(id, secret))],
+                )
+                .await;
+            if res.status() == want {
+                break;
+            }
+            if let Some(status) = meanwhile {
+                assert_eq!(res.status(), status);
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{what}");
+            tokio::task::yield_now().await;
+        }
     }
 }
 
@@ -437,6 +478,15 @@ pub fn kids(jwks: &Value) -> std::collections::BTreeSet<String> {
     let keys = jwks["keys"].as_array().unwrap();
     keys.iter()
         .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The string `field` of every object in the JSON array `list`.
+pub fn field_of<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
         .collect()
 }
 

@@ -141,6 +141,15 @@ impl Agent {
         }
     }
 
+    /// A browser that sends `value` as its SSO session cookie (`auth_session`), say a planted one.
+    pub fn with_session(value: &str) -> Self {
+        let mut agent = Self::new();
+        agent
+            .cookies
+            .insert("auth_session".to_owned(), value.to_owned());
+        agent
+    }
+
     /// A browser whose requests reach the IdP through a reverse proxy that reports the client as
     /// `forwarded_for` (the `X-Forwarded-For` value, sent on every request).
     pub fn forwarded_for(forwarded_for: &str) -> Self {
@@ -390,14 +399,7 @@ impl TestServer {
     /// Signs in on the login page `page` (as returned by `/authorize`); returns the response.
     pub async fn sign_in(&self, agent: &mut Agent, page: &Page, user: &str, pw: &str) -> Page {
         assert_eq!(page.status, 200, "expected the login page: {}", page.body);
-        assert!(page.body.contains("id=\"login-form\""), "{}", page.body);
-        agent
-            .submit(
-                page,
-                &format!("{}/login", self.base),
-                &[("username", user), ("password", pw)],
-            )
-            .await
+        crate::sso_support::try_login(self, agent, page, user, pw).await
     }
 
     /// The whole browser part for a first-party client: authorize, sign in; returns the code.

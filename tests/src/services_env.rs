@@ -179,4 +179,9 @@ impl Env {
     pub fn available(&self, sku: &str) -> Option<u32> {
         self.inventory_state.stock().available(sku)
     }
+
+    /// How many tokens orders-service has fetched from the IdP for its calls to inventory.
+    pub fn token_fetches(&self) -> u64 {
+        self.orders_state.token_source().fetch_count()
+    }
 }

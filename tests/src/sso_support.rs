@@ -122,15 +122,11 @@ pub async fn post_form(
     authorization: Option<&str>,
     pairs: &[(&str, &str)],
 ) -> reqwest::Response {
-    let mut req = s
-        .http
-        .post(format!("{}{path}", s.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(encode_form(pairs));
-    if let Some(a) = authorization {
-        req = req.header("authorization", a);
-    }
-    req.send().await.unwrap()
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|a| ("authorization", a))
+        .into_iter()
+        .collect();
+    s.post_raw(path, encode_form(pairs), &headers).await
 }
 
 /// Status, `WWW-Authenticate` and body of a response.
@@ -293,6 +289,20 @@ pub fn refs(pairs: &[(String, String)]) -> Vec<(&str, &str)> {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect()
+}
+
+/// `GET /authorize` from `agent` for `app`, scope `openid`, with a fresh PKCE pair: the login page
+/// when the agent has no session.
+pub async fn authorize_openid(s: &TestServer, agent: &mut Agent, app: &WebClient) -> Page {
+    agent
+        .get(&s.authorize_url(app, &Pkce::new(), "openid", &[]))
+        .await
+}
+
+/// The RP-initiated logout URL for `hint` (an ID token), back to `redirect` with `state`.
+pub fn logout_url(s: &TestServer, hint: &str, redirect: &str, state: &str) -> String {
+    let back = encode_form(&[("post_logout_redirect_uri", redirect), ("state", state)]);
+    format!("{}/logout?id_token_hint={hint}&{back}", s.base)
 }
 
 pub fn authorize(s: &TestServer, params: &[(String, String)]) -> String {

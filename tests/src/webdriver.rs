@@ -296,6 +296,19 @@ impl Driver {
         })
     }
 
+    /// Types `text` into the first element matching `css`.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
+        self.find(css).await?.send_keys(text).await
+    }
+
+    /// Clicks the first element matching `css` and waits, for at most `timeout`, until it is gone
+    /// from the page ([`Element::wait_stale`]): the submit button of a form.
+    pub async fn submit_by(&self, css: &str, timeout: Duration) -> Result<()> {
+        let button = self.find(css).await?;
+        button.click().await?;
+        button.wait_stale(timeout).await
+    }
+
     /// The first element matching the CSS selector, if there is one now.
     pub async fn try_find(&self, css: &str) -> Result<Option<Element<'_>>> {
         match self.find(css).await {

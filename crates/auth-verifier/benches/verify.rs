@@ -32,6 +32,39 @@ fn sign(signer: &dyn JwsSigner, kid: &str, iss: &str) -> String {
     josekit::jws::serialize_compact(claims.to_string().as_bytes(), &h, signer).unwrap()
 }
 
+/// The case for JWS algorithm `name` (ES256 or RS256) with the key pair `private`/`public`; the
+/// public key, labelled with `kid` and `name`, goes into `jwks`.
+fn case(
+    name: &'static str,
+    kid: &str,
+    private: &Jwk,
+    mut public: Jwk,
+    iss: &str,
+    jwks: &mut Vec<Jwk>,
+) -> Case {
+    public.set_key_id(kid);
+    public.set_algorithm(name);
+    let (signer, raw): (Box<dyn JwsSigner>, Box<dyn JwsVerifier>) = if name == "ES256" {
+        let signer = ES256.signer_from_jwk(private).unwrap();
+        (
+            Box::new(signer),
+            Box::new(ES256.verifier_from_jwk(&public).unwrap()),
+        )
+    } else {
+        let signer = RS256.signer_from_jwk(private).unwrap();
+        (
+            Box::new(signer),
+            Box::new(RS256.verifier_from_jwk(&public).unwrap()),
+        )
+    };
+    jwks.push(public);
+    Case {
+        name,
+        token: sign(&*signer, kid, iss),
+        raw,
+    }
+}
+
 fn time_per_op(n: u32, mut f: impl FnMut()) -> f64 {
     for _ in 0..n / 10 {
         f(); // warm-up
@@ -54,36 +87,31 @@ async fn main() {
 
     let es = ES256.generate_key_pair().unwrap();
     let rs = josekit::jws::RS256.generate_key_pair(2048).unwrap();
-    let mut es_pub: Jwk = es.to_jwk_public_key();
-    es_pub.set_key_id("es");
-    es_pub.set_algorithm("ES256");
-    let mut rs_pub: Jwk = rs.to_jwk_public_key();
-    rs_pub.set_key_id("rs");
-    rs_pub.set_algorithm("RS256");
-    let jwks = json!({"keys": [es_pub.as_ref(), rs_pub.as_ref()]}).to_string();
+    let mut keys = Vec::new();
+    let cases = [
+        case(
+            "ES256",
+            "es",
+            &es.to_jwk_private_key(),
+            es.to_jwk_public_key(),
+            &iss,
+            &mut keys,
+        ),
+        case(
+            "RS256",
+            "rs",
+            &rs.to_jwk_private_key(),
+            rs.to_jwk_public_key(),
+            &iss,
+            &mut keys,
+        ),
+    ];
+    let keys: Vec<&serde_json::Map<String, serde_json::Value>> =
+        keys.iter().map(|k| k.as_ref()).collect();
+    let jwks = json!({ "keys": keys }).to_string();
     let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { jwks }));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let cases = [
-        Case {
-            name: "ES256",
-            token: sign(
-                &ES256.signer_from_jwk(&es.to_jwk_private_key()).unwrap(),
-                "es",
-                &iss,
-            ),
-            raw: Box::new(ES256.verifier_from_jwk(&es_pub).unwrap()),
-        },
-        Case {
-            name: "RS256",
-            token: sign(
-                &RS256.signer_from_jwk(&rs.to_jwk_private_key()).unwrap(),
-                "rs",
-                &iss,
-            ),
-            raw: Box::new(RS256.verifier_from_jwk(&rs_pub).unwrap()),
-        },
-    ];
     let build = |cache: u64| {
         Verifier::builder(Policy::new("https://api.bench"))
             .issuer(IssuerConfig::new(&iss).jwks_uri(format!("{iss}/jwks")))
