@@ -45,9 +45,12 @@ impl Element<'_> {
             match self.driver.get(&format!("/element/{}/name", self.id)).await {
                 Ok(_) => {}
                 // The element's document is gone ("no such element" when the reference belongs to
-                // a document the browser no longer has).
-                Err(WebDriverError::Protocol { error, .. })
-                    if error == "stale element reference" || error == "no such element" =>
+                // a document the browser no longer has; Chromium answers "unknown error: Node with
+                // given id does not belong to the document" when asked while it swaps documents).
+                Err(WebDriverError::Protocol { error, message, .. })
+                    if error == "stale element reference"
+                        || error == "no such element"
+                        || message.contains("does not belong to the document") =>
                 {
                     return Ok(());
                 }
