@@ -2,6 +2,7 @@
 //! redirect URIs.
 
 use super::{ClientError, MAX_CLIENT_ID_LEN};
+use crate::domain::values::absolute_uri_parts;
 pub use crate::domain::values::{is_scope_token, validate_resource};
 
 /// Longest redirect URI accepted (RFC 8252 leaves it open; browsers cope with 2048 everywhere).
@@ -40,16 +41,9 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), &'static str> {
     if !uri_chars_valid(uri) {
         return Err("contains characters not allowed in a URI (RFC 3986)");
     }
-    let Some((scheme, rest)) = uri.split_once(':') else {
+    let Some((scheme, rest)) = absolute_uri_parts(uri) else {
         return Err("must be an absolute URI (RFC 6749 §3.1.2)");
     };
-    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-        && scheme
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !scheme_ok || rest.is_empty() {
-        return Err("must be an absolute URI (RFC 6749 §3.1.2)");
-    }
     match scheme.to_ascii_lowercase().as_str() {
         "javascript" | "data" | "file" | "vbscript" => {
             Err("must not use the javascript:, data:, file: or vbscript: scheme")

@@ -63,5 +63,5 @@ mod resources;
 mod scopes;
 
 pub use issuer::Issuer;
-pub use resources::{NoAudience, ResourceError, Resources, validate_resource};
+pub use resources::{NoAudience, ResourceError, Resources, absolute_uri_parts, validate_resource};
 pub use scopes::{ScopeError, Scopes, is_scope_token};

@@ -1,16 +1,20 @@
 //! Resource indicators (RFC 8707) and the audience of an access token built from them.
 
-/// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component". The error is a phrase
-/// that follows "resource" in a message.
-pub fn validate_resource(r: &str) -> Result<(), &'static str> {
-    let Some((scheme, rest)) = r.split_once(':') else {
-        return Err("must be an absolute URI");
-    };
+/// The scheme and the rest of an absolute URI, if `uri` is one: RFC 3986 §3.1, `scheme = ALPHA *(
+/// ALPHA / DIGIT / "+" / "-" / "." )`, then `:` and something.
+pub fn absolute_uri_parts(uri: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = uri.split_once(':')?;
     let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
         && scheme
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-    if !scheme_ok || rest.is_empty() {
+    (scheme_ok && !rest.is_empty()).then_some((scheme, rest))
+}
+
+/// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component". The error is a phrase
+/// that follows "resource" in a message.
+pub fn validate_resource(r: &str) -> Result<(), &'static str> {
+    if absolute_uri_parts(r).is_none() {
         return Err("must be an absolute URI");
     }
     if r.contains('#') {
