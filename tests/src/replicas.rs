@@ -122,9 +122,10 @@ pub async fn families(
     out
 }
 
-/// The race of [`no_access_token_escapes_a_refresh_token_revocation`] and its siblings: while
-/// `PARALLEL` refreshes of `rts` run over both replicas, `revoke` runs; afterwards every token
-/// the refreshes returned is dead, and the feed lists every access token they returned.
+/// The race of `no_access_token_escapes_a_refresh_token_revocation` (tests/e2e/invariants.rs) and
+/// its siblings: while `PARALLEL` refreshes of `rts` run over both replicas, `revoke` runs;
+/// afterwards every token the refreshes returned is dead, and the feed lists every access token
+/// they returned.
 pub async fn race_refreshes_against<F, Fut>(
     servers: &Replicas,
     app: &WebClient,
