@@ -96,7 +96,7 @@ impl IntoResponse for FormRejection {
 
 /// Whether the request's `Content-Type` is `application/x-www-form-urlencoded` (parameters such as
 /// `charset` allowed): RFC 6749 §3.2 and the HTML form encoding.
-pub fn is_form_content_type(headers: &HeaderMap) -> bool {
+fn is_form_content_type(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
