@@ -17,6 +17,7 @@ work=$(mktemp -d /tmp/auth-authlib.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export AUTH_SERVER_SERVER_BIND="127.0.0.1:$port"
 export AUTH_SERVER_SERVER_ISSUER="http://127.0.0.1:$port"
+export AUTH_SERVER_ADMIN_BIND="127.0.0.1:0"
 export AUTH_SERVER_DATABASE_URL="sqlite://$work/idp.db?mode=rwc"
 export AUTH_SERVER_KEYS_KEK_FILE="$work/kek"
 export AUTH_SERVER_LOG=warn

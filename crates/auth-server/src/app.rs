@@ -272,16 +272,44 @@ impl App {
         )
     }
 
-    /// Serves on `listener` until `shutdown` resolves, running the key job alongside, within the
-    /// `[server]` slow-client limits (see [`crate::http::serve`]).
+    /// Serves the public router on `public` and the admin router (metrics, admin API) on `admin`
+    /// until `shutdown` resolves, running the key job alongside, within the `[server]` slow-client
+    /// limits (see [`crate::http::serve`]).
     pub async fn serve(
         self: Arc<Self>,
-        listener: TcpListener,
+        public: TcpListener,
+        admin: Option<TcpListener>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
-        let router = crate::http::router(self.http_state());
-        crate::http::serve(listener, router, self.config.server.limits(), shutdown).await;
+        let state = self.http_state();
+        let limits = self.config.server.limits();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut rx = stopped.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let admin_task = admin.map(|listener| {
+            let router = crate::http::ops::admin_router(state.clone());
+            tokio::spawn(crate::http::serve(
+                listener,
+                router,
+                limits,
+                until_stopped(),
+            ))
+        });
+        let public_task =
+            crate::http::serve(public, crate::http::router(state), limits, until_stopped());
+        let signal = async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(public_task, signal);
+        if let Some(task) = admin_task {
+            let _ = task.await;
+        }
         job.abort();
         Ok(())
     }

@@ -24,7 +24,7 @@
 //! let kek = auth_server::app::App::load_kek(&config)?;
 //! let app = auth_server::app::App::start(config, Arc::new(auth_core::SystemClock), kek).await?;
 //! let listener = tokio::net::TcpListener::bind(app.config.server.bind).await?;
-//! app.serve(listener, std::future::pending()).await?;
+//! app.serve(listener, None, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

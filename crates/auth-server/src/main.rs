@@ -53,7 +53,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
+    let admin = if app.config.admin.enabled {
+        let admin_bind = app.config.admin.bind;
+        let admin = tokio::net::TcpListener::bind(admin_bind)
+            .await
+            .with_context(|| format!("binding the admin listener {admin_bind}"))?;
+        tracing::info!(bind = %admin_bind, "admin listener (metrics, admin API)");
+        Some(admin)
+    } else {
+        None
+    };
     tracing::info!(%bind, %issuer, "auth-server listening");
-    app.serve(listener, http_serve::shutdown_signal()).await?;
+    app.serve(listener, admin, http_serve::shutdown_signal())
+        .await?;
     Ok(())
 }

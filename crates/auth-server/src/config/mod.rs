@@ -8,11 +8,13 @@ use serde::Deserialize;
 
 mod branding;
 mod issuer;
+mod ops;
 mod overrides;
 mod proxies;
 mod validate;
 
 pub use branding::{BrandingConfig, Rgb};
+pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge};
 pub use proxies::TrustedProxies;
 
@@ -41,6 +43,14 @@ pub struct Config {
     /// The pages' product name, logo and accent colour.
     #[serde(default)]
     pub branding: BrandingConfig,
+    /// The admin listener: metrics and the admin API.
+    pub admin: AdminConfig,
+    /// Log lines.
+    pub log: LogConfig,
+    /// Audit events.
+    pub audit: AuditConfig,
+    /// Readiness and draining.
+    pub health: HealthConfig,
 }
 
 /// `[sessions]`

@@ -55,7 +55,37 @@ impl Config {
             "must be at least 1",
         )?;
         self.validate_keys_and_tokens()?;
-        self.validate_sessions_and_login()
+        self.validate_sessions_and_login()?;
+        self.validate_ops()
+    }
+
+    fn validate_ops(&self) -> Result<(), ConfigError> {
+        let a = &self.admin;
+        check(
+            !a.enabled || a.bind != self.server.bind || a.bind.port() == 0,
+            "admin.bind",
+            "must differ from server.bind (set admin.api = \"public\" to serve the admin API there)",
+        )?;
+        check(
+            !a.audience.trim().is_empty(),
+            "admin.audience",
+            "must not be empty",
+        )?;
+        check(
+            (1..=36_600).contains(&self.audit.retention_days),
+            "audit.retention_days",
+            "must be between 1 and 36600",
+        )?;
+        check(
+            self.health.database_grace_secs <= 3600,
+            "health.database_grace_secs",
+            "must be at most 3600",
+        )?;
+        check(
+            self.health.drain_secs <= 3600,
+            "health.drain_secs",
+            "must be at most 3600",
+        )
     }
 
     fn validate_keys_and_tokens(&self) -> Result<(), ConfigError> {

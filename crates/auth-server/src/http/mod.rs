@@ -25,6 +25,7 @@ pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod logout;
+pub mod ops;
 pub mod pages;
 pub mod response;
 pub mod revocation_feed;
@@ -164,7 +165,7 @@ async fn readyz(State(health): State<Health>) -> Response {
     }
 }
 
-async fn not_found() -> Response {
+pub(crate) async fn not_found() -> Response {
     json_error(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
 }
 
