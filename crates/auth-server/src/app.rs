@@ -250,6 +250,11 @@ impl App {
                 if let Err(e) = app.store.purge_expired(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired sessions and tokens failed");
                 }
+                let keep = app.config.audit.retention_days.saturating_mul(86_400);
+                let cutoff = app.clock.now().saturating_sub(keep);
+                if let Err(e) = app.store.purge_audit_before(cutoff).await {
+                    tracing::warn!(error = %e, "purging old audit events failed");
+                }
             }
         })
     }

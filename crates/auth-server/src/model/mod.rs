@@ -3,5 +3,6 @@
 //! (`domain::records`, `domain::values`); they live here, importing nothing else of this crate, so
 //! that `store` can take and return them without importing the layer above it.
 
+pub mod audit;
 pub mod records;
 pub mod values;

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub mod audit;
 pub mod clients;
 pub mod entities;
 pub mod grants;

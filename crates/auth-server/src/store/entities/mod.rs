@@ -110,6 +110,7 @@ macro_rules! entity_model {
     (@encode words $value:expr) => { super::Words::encode(&$value) };
 }
 
+pub mod audit_event;
 pub mod authorization_code;
 pub mod client;
 pub mod consent;

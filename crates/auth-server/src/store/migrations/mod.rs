@@ -12,6 +12,7 @@ pub(crate) mod m0006_invariants;
 mod m0007_key_binding;
 mod m0008_pending_consents;
 mod m0010_revocation_shares;
+mod m0011_audit_events;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_key_binding::Migration),
             Box::new(m0008_pending_consents::Migration),
             Box::new(m0010_revocation_shares::Migration),
+            Box::new(m0011_audit_events::Migration),
         ]
     }
 }
@@ -56,6 +58,7 @@ mod tests {
                 "m0007_key_binding",
                 "m0008_pending_consents",
                 "m0010_revocation_shares",
+                "m0011_audit_events",
             ]
         );
     }
