@@ -127,6 +127,9 @@ pub enum Actor {
     Admin(String),
     /// The server itself (scheduled key rotation, expiry).
     System,
+    /// Someone not (yet) authenticated: a sign-in attempt that failed or was locked out (the
+    /// username it tried is the event's subject, its user id the `user_id` when it exists).
+    Anonymous,
 }
 
 impl Actor {
@@ -136,6 +139,7 @@ impl Actor {
             Self::Client(id) => ("client", Some(id.clone())),
             Self::Admin(id) => ("admin", Some(id.clone())),
             Self::System => ("system", None),
+            Self::Anonymous => ("anonymous", None),
         }
     }
 }

@@ -2,19 +2,18 @@
 //! OIDC Core §3.1.2), `POST /login` and `POST /consent`. Thin: parse, check CSRF, call
 //! [`Flow`](crate::domain::sso::flow::Flow), render the [`Step`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 
 use super::browser::{
     bad_request, busy, csrf_failed, csrf_ok, csrf_token, form, query, redirect, set_cookie,
     unavailable,
 };
-use super::client_addr::client_ip;
+use super::client_addr::{ClientAddr, request_meta};
 use super::form::{Form, FormRejection, OAuthForm, read_body};
 use super::pages::{ConsentPage, LoginPage, Ui};
 use super::state::BrowserEndpoints;
@@ -72,7 +71,7 @@ async fn authorize(
 pub async fn login(
     State(web): Browser,
     headers: HeaderMap,
-    ext: Extensions,
+    addr: ClientAddr,
     body: Body,
 ) -> Response {
     let Some(admission) = web.flow.admit() else {
@@ -92,17 +91,14 @@ pub async fn login(
     }
     let username = form.single("username").ok().flatten().unwrap_or_default();
     let password = form.single("password").ok().flatten().unwrap_or_default();
-    let addr = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| client_ip(a.ip(), &headers, &web.trusted_proxies));
+    let meta = request_meta(&headers, addr);
     let outcome = web
         .flow
         .login(
             admission,
             params_from(&form),
-            username,
-            password,
-            addr,
+            (username, password),
+            (addr.0, &meta),
             web.cookies.session(&headers),
             web.cookies.device(&headers),
         )
@@ -124,6 +120,7 @@ pub async fn login(
 pub async fn consent(
     State(web): Browser,
     headers: HeaderMap,
+    addr: ClientAddr,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
     let Some(form) = form(read) else {
@@ -140,8 +137,8 @@ pub async fn consent(
         .consent(
             params_from(&form),
             web.cookies.session(&headers),
-            ticket,
-            allow,
+            (ticket, allow),
+            &request_meta(&headers, addr),
         )
         .await
     {

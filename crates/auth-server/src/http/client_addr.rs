@@ -6,11 +6,56 @@
 //! that is not a trusted proxy is the client, as nginx's `real_ip_recursive` does. Addresses a client
 //! wrote itself (further left) are never believed: only proxies we trust append to the chain. With
 //! no trusted proxies (the default) the header is ignored entirely.
+//!
+//! The same address, with the request's `x-request-id`, is what the audit trail records
+//! ([`ClientAddr`], [`request_meta`]).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::config::TrustedProxies;
+use crate::domain::audit::RequestMeta;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
+use axum::http::request::Parts;
+
+use super::HttpState;
+
+/// The longest request id the audit trail keeps (a client may send its own `x-request-id`).
+const MAX_REQUEST_ID: usize = 128;
+
+/// The client address of a request (after trusted proxies; `None` without connection info, as
+/// in router tests). Extracting it costs a lookup and a copy, nothing more.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl FromRequestParts<HttpState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &HttpState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(
+            |ConnectInfo(peer)| {
+                client_ip(peer.ip(), &parts.headers, &state.browser.trusted_proxies)
+            },
+        )))
+    }
+}
+
+/// What the audit trail records of a request: its `x-request-id` (set by the router's
+/// `SetRequestIdLayer` when the client sent none; one that is not short visible ASCII is left
+/// out) and its client address.
+pub fn request_meta(headers: &HeaderMap, addr: ClientAddr) -> RequestMeta {
+    RequestMeta {
+        request_id: headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= MAX_REQUEST_ID)
+            .map(str::to_owned),
+        client_addr: addr.0.map(|a| a.to_string()),
+    }
+}
 
 /// The address to throttle `peer`'s request under.
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &TrustedProxies) -> IpAddr {

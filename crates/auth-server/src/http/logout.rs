@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 
 use super::browser::{csrf_ok, csrf_token, query, redirect, set_cookie, unavailable};
+use super::client_addr::{ClientAddr, request_meta};
 use super::form::{Form, FormRejection, OAuthForm};
 use super::pages::{LogoutPage, Ui};
 use super::state::BrowserEndpoints;
@@ -17,10 +18,11 @@ use crate::domain::sso::logout::{LogoutRequest, LogoutStep};
 pub async fn get(
     State(web): State<Arc<BrowserEndpoints>>,
     headers: HeaderMap,
+    addr: ClientAddr,
     uri: Uri,
 ) -> Response {
     match query(&uri) {
-        Some(form) => logout(&web, &headers, &form, false).await,
+        Some(form) => logout(&web, &headers, addr, &form, false).await,
         None => invalid(
             &web.pages.ui(&headers, None),
             "The sign-out request could not be read.",
@@ -32,10 +34,11 @@ pub async fn get(
 pub async fn post(
     State(web): State<Arc<BrowserEndpoints>>,
     headers: HeaderMap,
+    addr: ClientAddr,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
     match read {
-        Ok(OAuthForm(form)) => logout(&web, &headers, &form, true).await,
+        Ok(OAuthForm(form)) => logout(&web, &headers, addr, &form, true).await,
         Err(_) => invalid(
             &web.pages.ui(&headers, None),
             "The sign-out request could not be read.",
@@ -50,7 +53,13 @@ fn invalid(ui: &Ui<'_>, message: &'static str) -> Response {
     )
 }
 
-async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: bool) -> Response {
+async fn logout(
+    web: &BrowserEndpoints,
+    headers: &HeaderMap,
+    addr: ClientAddr,
+    form: &Form,
+    post: bool,
+) -> Response {
     let one = |name| form.single(name).ok().flatten();
     let ui = web.pages.for_form(headers, form);
     let request = LogoutRequest {
@@ -61,7 +70,12 @@ async fn logout(web: &BrowserEndpoints, headers: &HeaderMap, form: &Form, post: 
     };
     let confirmed = post && one("confirm") == Some("yes") && csrf_ok(&web.cookies, headers, form);
     let session = web.cookies.session(headers);
-    let step = match web.logout.decide(&request, session, post, confirmed).await {
+    let meta = request_meta(headers, addr);
+    let step = match web
+        .logout
+        .decide(&request, session, (post, confirmed), &meta)
+        .await
+    {
         Ok(step) => step,
         Err(e) => return unavailable(&ui, &e),
     };

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::client_addr::{ClientAddr, request_meta};
 use super::client_auth::authenticate_client;
 use super::error::OAuthResponse;
 use super::form::OAuthForm;
@@ -36,6 +37,7 @@ struct TokenResponse<'a> {
 pub async fn token(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
+    addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Result<Response, OAuthResponse> {
     let client = authenticate_client(&oauth.clients, &headers, &form).await?;
@@ -63,14 +65,18 @@ pub async fn token(
         "authorization_code" => {
             let code = form.required("code")?;
             let (uri, verifier) = (form.single("redirect_uri")?, form.single("code_verifier")?);
-            let grant = oauth.user_grants.redeem_code(&client, code, uri, verifier);
+            let meta = request_meta(&headers, addr);
+            let grant = oauth
+                .user_grants
+                .redeem_code(&client, code, (uri, verifier), &meta);
             Ok(user_tokens(&grant.await?))
         }
         "refresh_token" => {
             let token = form.required("refresh_token")?;
+            let meta = request_meta(&headers, addr);
             let grant = oauth
                 .user_grants
-                .refresh(&client, token, form.single("scope")?);
+                .refresh(&client, token, form.single("scope")?, &meta);
             Ok(user_tokens(&grant.await?))
         }
         _ => Err(OAuthError::new(

@@ -3,16 +3,18 @@
 //! session, the family), so concurrent requests on any replica are serialised by the database; see
 //! the README's "Invariants under concurrency".
 
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 
+use super::audit::insert_audit_in;
 use super::entities::{
     authorization_code as code, refresh_token, sso_session as session, token_family as family,
 };
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError, lock_where_null, set_where_null};
+use crate::model::audit::AuditRecord;
 use crate::model::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
@@ -70,14 +72,22 @@ impl Store {
     /// Marks the code used if it was not: true if this call redeemed it. Atomic, so of two
     /// concurrent redemptions exactly one wins.
     pub async fn consume_code(&self, digest: &[u8], now: i64) -> Result<bool, StoreError> {
-        self.set_code_once(digest, code::Column::UsedAt, Expr::value(now))
-            .await
+        let n = set_where_null(
+            code::Column::CodeSha256,
+            digest.to_vec(),
+            code::Column::UsedAt,
+            Expr::value(now),
+        )
+        .exec(self.conn())
+        .await?
+        .rows_affected;
+        Ok(n == 1)
     }
 
     /// Commits a code redemption before anything is signed, in one transaction: the session row is
     /// locked and must not have ended; the new refresh-token family (if any) is inserted with its
     /// first token; and the code records what it issued (the family and the reserved access token),
-    /// unless a second redemption has marked it reused ([`Store::mark_code_reused`]).
+    /// unless a second redemption has marked it reused ([`Store::replay_code`]).
     ///
     /// So a logout, a new password or a disabled user either commits first (and this refuses) or
     /// finds what this recorded and revokes it; and a replay either marks the code first (and this
@@ -125,49 +135,65 @@ impl Store {
         Ok(CodeCommit::Committed)
     }
 
-    /// A second redemption of a used code whose first redemption has not committed (yet, or ever:
-    /// it may have failed): marks the code so that [`Store::commit_code_grant`] refuses and nothing
-    /// is issued. True if marked; false if the tokens were recorded already
-    /// (re-read the code and revoke them with [`Store::revoke_code_tokens`]).
-    pub async fn mark_code_reused(&self, digest: &[u8]) -> Result<bool, StoreError> {
-        self.set_code_once(digest, code::Column::AccessJti, Expr::value(REUSED_MARK))
-            .await
-    }
-
-    /// Sets `column` of code `digest` to `value` if it is null ([`set_where_null`]): true if this
-    /// call set it.
-    async fn set_code_once(
+    /// A replay of a used code (RFC 6749 §4.1.2: "the authorization server MUST deny the request
+    /// and SHOULD revoke (when possible) all tokens previously issued based on that authorization
+    /// code"), handled in one transaction with its audit `event`:
+    ///
+    /// - if the first redemption has not recorded its tokens (yet, or ever: it may have failed),
+    ///   the code is marked, so that [`Store::commit_code_grant`] refuses and nothing is issued;
+    /// - else what it recorded (its refresh-token family and access token) is revoked.
+    ///
+    /// The mark is a write first, so it takes the code's row lock (PostgreSQL) or the write lock
+    /// (SQLite) before the read that follows it. Returns whether tokens were revoked (false: none
+    /// had been issued), which is also written into `event`'s detail (`tokens_revoked`). Every
+    /// replay records its event, so the trail has one per replay refused.
+    pub async fn replay_code(
         &self,
         digest: &[u8],
-        column: code::Column,
-        value: SimpleExpr,
+        now: i64,
+        event: &mut AuditRecord,
     ) -> Result<bool, StoreError> {
-        let n = set_where_null(code::Column::CodeSha256, digest.to_vec(), column, value)
-            .exec(self.conn())
-            .await?
-            .rows_affected;
-        Ok(n == 1)
-    }
-
-    /// Revokes what a code's first redemption issued: its refresh-token family and its access token.
-    pub async fn revoke_code_tokens(&self, row: &CodeRecord, now: i64) -> Result<(), StoreError> {
-        let done = self.revoke_code_tokens_txn(row, now).await;
-        self.revocations_changed();
+        let done = self.replay_code_txn(digest, now, event).await;
+        if matches!(done, Ok(true)) {
+            self.revocations_changed();
+        }
         done
     }
 
-    async fn revoke_code_tokens_txn(&self, row: &CodeRecord, now: i64) -> Result<(), StoreError> {
+    async fn replay_code_txn(
+        &self,
+        digest: &[u8],
+        now: i64,
+        event: &mut AuditRecord,
+    ) -> Result<bool, StoreError> {
         let txn = self.conn().begin().await?;
-        if let Some(f) = &row.family_id {
-            revoke_family_in(&txn, f, now).await?;
+        let marked = set_where_null(
+            code::Column::CodeSha256,
+            digest.to_vec(),
+            code::Column::AccessJti,
+            Expr::value(REUSED_MARK),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected
+            == 1;
+        let mut revoked = false;
+        if !marked && let Some(row) = code::Entity::find_by_id(digest.to_vec()).one(&txn).await? {
+            if let Some(f) = &row.family_id {
+                revoke_family_in(&txn, f, now).await?;
+                revoked = true;
+            }
+            if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp)
+                && jti != REUSED_MARK
+            {
+                insert_revoked_jti_in(&txn, jti, exp, None).await?;
+                revoked = true;
+            }
         }
-        if let (Some(jti), Some(exp)) = (&row.access_jti, row.access_exp)
-            && jti != REUSED_MARK
-        {
-            insert_revoked_jti_in(&txn, jti, exp, None).await?;
-        }
+        event.detail = Some(serde_json::json!({ "tokens_revoked": revoked }).to_string());
+        insert_audit_in(&txn, event).await?;
         txn.commit().await?;
-        Ok(())
+        Ok(revoked)
     }
 
     /// A refresh token by digest, with its family.
@@ -199,17 +225,19 @@ impl Store {
     ///   ([`Advance::Reused`]).
     ///
     /// `next` carries the `jti` and `exp` of the access token to be signed with it, so a revocation
-    /// that comes after this commits lists that token.
+    /// that comes after this commits lists that token. `reuse` is the audit event stored with a
+    /// revocation for reuse, in its transaction (nothing is recorded for a rotation: the token path
+    /// writes no audit rows).
     pub async fn advance_family(
         &self,
         family_id: &str,
         presented: &[u8],
         next: RefreshRecord,
-        now: i64,
-        grace: i64,
+        (now, grace): (i64, i64),
+        reuse: &AuditRecord,
     ) -> Result<Advance, StoreError> {
         let out = self
-            .advance_family_txn(family_id, presented, next, now, grace)
+            .advance_family_txn(family_id, presented, next, (now, grace), reuse)
             .await;
         if matches!(out, Ok(Advance::Reused)) {
             self.revocations_changed();
@@ -222,8 +250,8 @@ impl Store {
         family_id: &str,
         presented: &[u8],
         next: RefreshRecord,
-        now: i64,
-        grace: i64,
+        (now, grace): (i64, i64),
+        reuse: &AuditRecord,
     ) -> Result<Advance, StoreError> {
         let txn = self.conn().begin().await?;
         // The lock: a write first, so PostgreSQL holds the family's row lock and SQLite its write
@@ -255,6 +283,7 @@ impl Store {
                 .unwrap_or(i64::MIN);
             if now.saturating_sub(used_at) > grace {
                 revoke_family_in(&txn, family_id, now).await?;
+                insert_audit_in(&txn, reuse).await?;
                 txn.commit().await?;
                 return Ok(Advance::Reused);
             }

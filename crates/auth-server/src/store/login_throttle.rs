@@ -4,10 +4,14 @@
 //! attempts ([`Store::claim_login_slot`]).
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, TransactionTrait,
+};
 
+use super::audit::insert_audit_in;
 use super::entities::login_failure;
 use super::{Store, StoreError};
+use crate::model::audit::AuditRecord;
 use crate::model::records::ThrottleRecord;
 
 /// What [`Store::claim_login_slot`] decided.
@@ -58,14 +62,16 @@ impl Store {
     /// limit`), which PostgreSQL re-checks after taking the row lock and SQLite runs alone: on any
     /// number of replicas exactly the first `limit` attempts go ahead, and a burst never refuses
     /// them.
+    ///
+    /// `on_lock` is the audit event of a lockout: stored in the transaction of the increment that
+    /// reaches the limit (exactly one per lockout, whatever the concurrency), and only then.
     pub async fn count_login_attempt(
         &self,
         key: &str,
         now: i64,
-        window: i64,
-        limit: i32,
-        lockout: i64,
-    ) -> Result<bool, StoreError> {
+        (window, limit, lockout): (i64, i32, i64),
+        on_lock: Option<&AuditRecord>,
+    ) -> Result<Counted, StoreError> {
         let db = self.conn();
         self.ensure_login_row(key, now).await?;
         // A lockout still running is never cut short.
@@ -80,32 +86,16 @@ impl Store {
             .await?;
         // Twice at most: the purge may delete a quiet row between the two statements.
         for _ in 0..2 {
-            let reaches_limit = Expr::col(login_failure::Column::Failures).add(1).gte(limit);
-            let won = login_failure::Entity::update_many()
-                .col_expr(
-                    login_failure::Column::Failures,
-                    Expr::col(login_failure::Column::Failures).add(1),
-                )
-                .col_expr(
-                    login_failure::Column::LockedUntil,
-                    Expr::case(reaches_limit, now.saturating_add(lockout))
-                        .finally(Expr::col(login_failure::Column::LockedUntil))
-                        .into(),
-                )
-                .filter(login_failure::Column::Key.eq(key))
-                .filter(login_failure::Column::Failures.lt(limit))
-                .exec(db)
-                .await?
-                .rows_affected;
-            if won == 1 {
-                return Ok(true);
+            let counted = count_in_txn(db, key, now, limit, lockout, on_lock).await?;
+            if counted.allowed {
+                return Ok(counted);
             }
             if self.find_login_failures(key).await?.is_some() {
-                return Ok(false);
+                return Ok(counted);
             }
             self.ensure_login_row(key, now).await?;
         }
-        Ok(false)
+        Ok(Counted::default())
     }
 
     async fn ensure_login_row(&self, key: &str, now: i64) -> Result<(), StoreError> {
@@ -229,6 +219,63 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// What [`Store::count_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Among the first `limit`: go ahead.
+    pub allowed: bool,
+    /// This attempt reached the limit and started a lockout (its event, if any, is stored).
+    pub locked_now: bool,
+}
+
+/// The guarded increment of [`Store::count_login_attempt`], and the lockout's event when it
+/// reaches the limit, in one transaction whose first statement is the write (so SQLite takes its
+/// write lock at once, and PostgreSQL holds the row's lock while the count is read back).
+async fn count_in_txn(
+    db: &sea_orm::DatabaseConnection,
+    key: &str,
+    now: i64,
+    limit: i32,
+    lockout: i64,
+    on_lock: Option<&AuditRecord>,
+) -> Result<Counted, StoreError> {
+    let txn = db.begin().await?;
+    let reaches_limit = Expr::col(login_failure::Column::Failures).add(1).gte(limit);
+    let won = login_failure::Entity::update_many()
+        .col_expr(
+            login_failure::Column::Failures,
+            Expr::col(login_failure::Column::Failures).add(1),
+        )
+        .col_expr(
+            login_failure::Column::LockedUntil,
+            Expr::case(reaches_limit, now.saturating_add(lockout))
+                .finally(Expr::col(login_failure::Column::LockedUntil))
+                .into(),
+        )
+        .filter(login_failure::Column::Key.eq(key))
+        .filter(login_failure::Column::Failures.lt(limit))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    let mut locked_now = false;
+    if won && let Some(event) = on_lock {
+        // Only one increment moves the count from `limit - 1` to `limit`.
+        locked_now = login_failure::Entity::find_by_id(key.to_owned())
+            .one(&txn)
+            .await?
+            .is_some_and(|r| r.failures >= limit);
+        if locked_now {
+            insert_audit_in(&txn, event).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(Counted {
+        allowed: won,
+        locked_now,
+    })
 }
 
 /// `UPDATE login_failures SET failures = 0, window_start = now, locked_until = 0 WHERE key = key`,

@@ -9,6 +9,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::audit::insert_audit_in;
 use super::entities::{
     authorization_code as code, consent, login_failure, pending_consent, refresh_token,
     revoked_access_token, revoked_subject, sso_session as session, token_family as family,
@@ -16,6 +17,7 @@ use super::entities::{
 use super::grants::revoke_family_in;
 use super::revocations::insert_revoked_jti_in;
 use super::{Store, StoreError, find_where_null, set_where_null};
+use crate::model::audit::AuditRecord;
 use crate::model::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
 
 impl Store {
@@ -73,12 +75,27 @@ impl Store {
     /// Ends a session and revokes every refresh-token family issued under it, in one transaction.
     /// Returns whether a live session was ended.
     pub async fn end_session(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let ended = self.end_session_txn(id, now).await;
+        self.end_session_recorded(id, now, None).await
+    }
+
+    /// [`Store::end_session`], storing `event` in its transaction if a live session was ended.
+    pub async fn end_session_recorded(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError> {
+        let ended = self.end_session_txn(id, now, event).await;
         self.revocations_changed();
         ended
     }
 
-    async fn end_session_txn(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+    async fn end_session_txn(
+        &self,
+        id: &str,
+        now: i64,
+        event: Option<&AuditRecord>,
+    ) -> Result<bool, StoreError> {
         let txn = self.conn().begin().await?;
         let ended = set_where_null(
             session::Column::Id,
@@ -105,6 +122,11 @@ impl Store {
             if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
                 insert_revoked_jti_in(&txn, &jti, exp, None).await?;
             }
+        }
+        if ended > 0
+            && let Some(e) = event
+        {
+            insert_audit_in(&txn, e).await?;
         }
         txn.commit().await?;
         Ok(ended > 0)
@@ -151,7 +173,7 @@ impl Store {
             .all(self.conn())
             .await?;
         for s in live {
-            self.end_session_txn(&s.id, now).await?;
+            self.end_session_txn(&s.id, now, None).await?;
         }
         let families = find_where_null(family::Column::UserId, user_id, family::Column::RevokedAt)
             .all(self.conn())
@@ -187,16 +209,24 @@ impl Store {
         .await
     }
 
-    /// Stores (or replaces) a consent.
-    pub async fn save_consent(&self, row: ConsentRecord) -> Result<(), StoreError> {
+    /// Stores (or replaces) a consent, with its audit `event`, in one transaction (the upsert is
+    /// its first statement: a write, so SQLite takes the write lock at once).
+    pub async fn save_consent(
+        &self,
+        row: ConsentRecord,
+        event: &AuditRecord,
+    ) -> Result<(), StoreError> {
+        let txn = self.conn().begin().await?;
         consent::Entity::insert(consent::ActiveModel::from(row))
             .on_conflict(
                 OnConflict::columns([consent::Column::UserId, consent::Column::ClientId])
                     .update_columns([consent::Column::Scope, consent::Column::UpdatedAt])
                     .to_owned(),
             )
-            .exec_without_returning(self.conn())
+            .exec_without_returning(&txn)
             .await?;
+        insert_audit_in(&txn, event).await?;
+        txn.commit().await?;
         Ok(())
     }
 

@@ -103,8 +103,14 @@ impl Store {
     /// Inserts a new sign-in session, if user `user_id` is still enabled and its security stamp is
     /// still `stamp` (the one its password was checked under). The user row is locked first (a
     /// conditional write), so a new password or a disabled user either commits first, and this
-    /// refuses, or waits for this session to exist and then ends it. False if refused.
-    pub async fn start_session(&self, row: SessionRecord, stamp: i64) -> Result<bool, StoreError> {
+    /// refuses, or waits for this session to exist and then ends it. False if refused. `event` (the
+    /// sign-in's audit event) is stored in the same transaction.
+    pub async fn start_session(
+        &self,
+        row: SessionRecord,
+        stamp: i64,
+        event: Option<&crate::model::audit::AuditRecord>,
+    ) -> Result<bool, StoreError> {
         use super::entities::sso_session;
         let txn = self.conn().begin().await?;
         let locked = Entity::update_many()
@@ -122,6 +128,9 @@ impl Store {
         sso_session::Entity::insert(sso_session::ActiveModel::from(row))
             .exec_without_returning(&txn)
             .await?;
+        if let Some(e) = event {
+            super::audit::insert_audit_in(&txn, e).await?;
+        }
         txn.commit().await?;
         Ok(true)
     }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 
+use super::super::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use super::super::clients::Client;
 use super::super::oauth_error::{ErrorCode, OAuthError};
 use super::super::random;
@@ -134,13 +135,14 @@ impl UserGrants {
     /// match. "If an authorization code is used more than once, the authorization server MUST deny the
     /// request and SHOULD revoke (when possible) all tokens previously issued based on that
     /// authorization code" (§4.1.2): the second redemption revokes the refresh-token family and the
-    /// access token the first one issued.
+    /// access token the first one issued, and stores its `authorization_code.replay` audit event
+    /// (from `meta`) in that transaction.
     pub async fn redeem_code(
         &self,
         client: &Client,
         code: &str,
-        redirect_uri: Option<&str>,
-        verifier: Option<&str>,
+        (redirect_uri, verifier): (Option<&str>, Option<&str>),
+        meta: &RequestMeta,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
         let digest = presented_digest(code, "invalid authorization code")?;
@@ -159,20 +161,18 @@ impl UserGrants {
         {
             tracing::warn!(client = %client.id, "authorization code reused; revoking what it issued");
             // The first redemption may still be running (it records its tokens last): the mark makes
-            // it revoke them itself. If it has recorded them, they are revoked here, from a fresh
-            // read (`row` was read before either redemption consumed the code).
-            if !self
-                .store
-                .mark_code_reused(&digest)
+            // it refuse to issue them. If it has recorded them, they are revoked.
+            let mut event =
+                AuditEvent::new(EventType::CodeReplay, Actor::Client(client.id.clone()))
+                    .user(&row.user_id)
+                    .client(&client.id)
+                    .request(meta)
+                    .record(now);
+            self.store
+                .replay_code(&digest, now, &mut event)
                 .await
-                .map_err(unavailable)?
-                && let Some(current) = self.store.find_code(&digest).await.map_err(unavailable)?
-            {
-                self.store
-                    .revoke_code_tokens(&current, now)
-                    .await
-                    .map_err(unavailable)?;
-            }
+                .map_err(unavailable)?;
+            audit::log(&event);
             return Err(invalid_grant("the authorization code was already used"));
         }
         if now >= row.expires_at {
@@ -250,12 +250,15 @@ impl UserGrants {
     /// RFC 6749 §6 with rotation: every use returns a new refresh token and retires the old one. A
     /// retired token presented again revokes the whole family (RFC 9700 §4.14.2), unless it comes
     /// within the grace window (a client retrying after a lost response), which re-issues instead.
-    /// `scope`, if sent, may only narrow the original grant.
+    /// `scope`, if sent, may only narrow the original grant. A reuse stores its
+    /// `refresh_token.reuse_detected` audit event (from `meta`) in the revocation's transaction;
+    /// nothing is recorded for a refresh that succeeds.
     pub async fn refresh(
         &self,
         client: &Client,
         token: &str,
         scope: Option<&str>,
+        meta: &RequestMeta,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
         let digest = presented_digest(token, "invalid refresh token")?;
@@ -335,14 +338,24 @@ impl UserGrants {
             access_jti: Some(reserved.jti.clone()),
             access_exp: Some(reserved.exp),
         };
+        let reuse = AuditEvent::new(
+            EventType::RefreshReuseDetected,
+            Actor::Client(client.id.clone()),
+        )
+        .user(&family.user_id)
+        .client(&client.id)
+        .subject(&family.id)
+        .request(meta)
+        .record(now);
         match self
             .store
-            .advance_family(&family.id, &digest, next, now, self.refresh.grace)
+            .advance_family(&family.id, &digest, next, (now, self.refresh.grace), &reuse)
             .await
             .map_err(unavailable)?
         {
             Advance::Rotated | Advance::Reissued => {}
             Advance::Reused => {
+                audit::log(&reuse);
                 tracing::warn!(client = %client.id, family = %family.id, "refresh token reuse; the family is revoked");
                 return Err(invalid_grant("the refresh token was already used"));
             }

@@ -12,6 +12,7 @@
 use super::request::with_query;
 use super::sessions::Sessions;
 use super::tokens_admin::TokenAdmin;
+use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::clients::{ClientError, ClientRegistry};
 use crate::store::StoreError;
 
@@ -89,13 +90,14 @@ impl Logout {
 
     /// Decides a logout request from a browser holding `session` (its cookie's secret), sent by
     /// POST or GET; `confirmed` when it is our own confirmation form with a valid CSRF token.
-    /// Ends the session when the answer is [`LogoutStep::Done`].
+    /// Ends the session when the answer is [`LogoutStep::Done`], storing its `logout` audit event
+    /// (by the user, about the client named, from `meta`) in the same transaction.
     pub async fn decide(
         &self,
         req: &LogoutRequest<'_>,
         session: Option<&str>,
-        post: bool,
-        confirmed: bool,
+        (post, confirmed): (bool, bool),
+        meta: &RequestMeta,
     ) -> Result<LogoutStep, LogoutError> {
         const INVALID: &str = "The application sent a sign-out request that is not valid.";
         let hint = match req.id_token_hint {
@@ -169,7 +171,11 @@ impl Logout {
             });
         }
         if let Some(s) = current {
-            self.sessions.end(&s.id).await?;
+            let mut event = AuditEvent::new(EventType::Logout, Actor::User(s.user_id.clone()))
+                .user(&s.user_id)
+                .request(meta);
+            event.client_id = client.as_ref().map(|c| c.id.clone());
+            self.sessions.end_recorded(&s.id, &event).await?;
         }
         let redirect = target.map(|uri| match req.state {
             Some(state) => with_query(&uri, &[("state", state)]),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::random;
 use crate::domain::records::SessionRecord;
 use crate::store::{Store, StoreError};
@@ -79,6 +80,18 @@ impl Sessions {
         stamp: i64,
         amr: &[&str],
     ) -> Result<Option<(String, Session)>, StoreError> {
+        self.create_recorded(user_id, stamp, amr, None).await
+    }
+
+    /// [`Sessions::create`], storing `event` (a sign-in) in the transaction that starts the
+    /// session, with the session id as its subject, and logging it once committed.
+    pub async fn create_recorded(
+        &self,
+        user_id: &str,
+        stamp: i64,
+        amr: &[&str],
+        event: Option<&AuditEvent>,
+    ) -> Result<Option<(String, Session)>, StoreError> {
         let now = self.clock.now();
         let secret = random::token(SECRET_BYTES);
         let row = SessionRecord {
@@ -92,8 +105,16 @@ impl Sessions {
             expires_at: now + self.absolute,
             ended_at: None,
         };
-        if !self.store.start_session(row.clone(), stamp).await? {
+        let record = event.map(|e| e.clone().subject(row.id.clone()).record(now));
+        if !self
+            .store
+            .start_session(row.clone(), stamp, record.as_ref())
+            .await?
+        {
             return Ok(None);
+        }
+        if let Some(r) = &record {
+            audit::log(r);
         }
         // The cap: this session stays, and the oldest others beyond it end (with their grants). Two
         // sign-ins at once may each see the other's session or not; whichever reads last ends the
@@ -151,6 +172,21 @@ impl Sessions {
     /// Ends session `id` and the refresh tokens issued under it.
     pub async fn end(&self, id: &str) -> Result<bool, StoreError> {
         self.store.end_session(id, self.clock.now()).await
+    }
+
+    /// [`Sessions::end`], storing `event` (a logout) in its transaction if a live session ended,
+    /// with the session id as its subject, and logging it once committed.
+    pub async fn end_recorded(&self, id: &str, event: &AuditEvent) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let record = event.clone().subject(id).record(now);
+        let ended = self
+            .store
+            .end_session_recorded(id, now, Some(&record))
+            .await?;
+        if ended {
+            audit::log(&record);
+        }
+        Ok(ended)
     }
 }
 

@@ -28,6 +28,7 @@ use auth_core::Clock;
 
 use super::device::Device;
 use crate::config::LoginConfig;
+use crate::domain::audit::{self, AuditEvent};
 use crate::domain::random;
 use crate::store::login_throttle::{Slot, SlowDown};
 use crate::store::{Store, StoreError};
@@ -113,7 +114,8 @@ impl Throttle {
 
     /// Counts an attempt for `username` from `addr` (with `device` if the browser presented a valid
     /// device cookie for this username) before its password is checked, and says whether it may go
-    /// ahead.
+    /// ahead. An attempt that reaches a hard limit starts a lockout: `lockout` (the event, without
+    /// its details) is stored in that count's transaction, with the counter and its duration.
     ///
     /// Counting first is what makes the limits hold under concurrency: if failures were counted
     /// after the (slow) check, every attempt already in flight when a limit was reached would still
@@ -123,22 +125,34 @@ impl Throttle {
         username: &str,
         addr: Option<IpAddr>,
         device: Option<&Device>,
+        lockout: &AuditEvent,
     ) -> Result<Verdict, StoreError> {
         let now = self.clock.now();
         let p = &self.policy;
-        if let Some(d) = device {
-            let key = device_key(d);
-            // Reaching the limit locks the device key until the cookie expires: invalidated.
-            let allowed = self
+        let count = |key: String, limit: i32, secs: i64, counter: &'static str| async move {
+            let event = lockout
+                .clone()
+                .detail(serde_json::json!({ "counter": counter, "seconds": secs }))
+                .record(now);
+            let counted = self
                 .store
                 .count_login_attempt(
                     &key,
                     now,
-                    p.failure_window_secs,
-                    p.max_failures_per_device,
-                    d.expires_at.saturating_sub(now).max(1),
+                    (p.failure_window_secs, limit, secs),
+                    Some(&event),
                 )
                 .await?;
+            if counted.locked_now {
+                audit::log(&event);
+            }
+            Ok::<_, StoreError>((key, counted.allowed))
+        };
+        if let Some(d) = device {
+            // Reaching the limit locks the device key until the cookie expires: invalidated.
+            let secs = d.expires_at.saturating_sub(now).max(1);
+            let (key, allowed) =
+                count(device_key(d), p.max_failures_per_device, secs, "device").await?;
             if allowed {
                 return Ok(Verdict::Go(Attempt {
                     device: Some(key),
@@ -151,22 +165,16 @@ impl Throttle {
         }
         let account = account_key(username);
         let pair = pair_key(&account, addr);
-        let hard = |key: String, limit: i32| async move {
-            let allowed = self
-                .store
-                .count_login_attempt(&key, now, p.failure_window_secs, limit, p.lockout_secs)
-                .await?;
-            Ok::<_, StoreError>((key, allowed))
-        };
         // One refused counter counts nothing on the other: a user retrying on a locked pair must
         // not use up the address's allowance (everyone behind one NAT address), nor the reverse.
-        let (pair, pair_ok) = hard(pair, p.max_failures_per_pair).await?;
+        let (pair, pair_ok) = count(pair, p.max_failures_per_pair, p.lockout_secs, "pair").await?;
         if !pair_ok {
             return Ok(Verdict::Locked);
         }
         let address = match addr {
             Some(a) => {
-                let (k, ok) = hard(address_key(a), p.max_failures_per_address).await?;
+                let limit = p.max_failures_per_address;
+                let (k, ok) = count(address_key(a), limit, p.lockout_secs, "address").await?;
                 if !ok {
                     self.store.refund_login_attempt(&pair).await?;
                     return Ok(Verdict::Locked);

@@ -4,6 +4,7 @@
 use super::super::request::{AuthorizeParams, AuthorizeRequest};
 use super::super::sessions::Session;
 use super::{Flow, FlowError, Step};
+use crate::domain::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::oauth_error::ErrorCode;
 use crate::domain::random;
 use crate::domain::records::{ConsentRecord, PendingConsentRecord};
@@ -18,13 +19,15 @@ impl Flow {
     /// `POST /consent`: the user's answer. The form must carry the ticket of a consent page this
     /// server showed to this session for exactly this request, not answered before: the page is only
     /// shown once `/authorize`'s demands (`prompt=login`, `max_age`) were met, so a copied form (even
-    /// with a valid CSRF token) cannot skip them, and an answer counts once.
+    /// with a valid CSRF token) cannot skip them, and an answer counts once. An allowed request
+    /// stores its `consent.given` audit event (by the user, about the client, from `meta`) in the
+    /// consent's transaction.
     pub async fn consent(
         &self,
         params: AuthorizeParams,
         session_secret: Option<&str>,
-        ticket: Option<&str>,
-        allow: bool,
+        (ticket, allow): (Option<&str>, bool),
+        meta: &RequestMeta,
     ) -> Result<Step, FlowError> {
         let req = match self.validate(params).await? {
             Ok(r) => r,
@@ -72,14 +75,28 @@ impl Flow {
         for s in req.scopes.iter() {
             scopes.insert(s);
         }
+        let now = self.clock.now();
+        let record = AuditEvent::new(
+            EventType::ConsentGiven,
+            Actor::User(session.user_id.clone()),
+        )
+        .user(&session.user_id)
+        .client(&req.client.id)
+        .request(meta)
+        .detail(serde_json::json!({ "scope": req.scopes.to_string() }))
+        .record(now);
         self.store
-            .save_consent(ConsentRecord {
-                user_id: session.user_id.clone(),
-                client_id: req.client.id.clone(),
-                scope: scopes.sorted(),
-                updated_at: self.clock.now(),
-            })
+            .save_consent(
+                ConsentRecord {
+                    user_id: session.user_id.clone(),
+                    client_id: req.client.id.clone(),
+                    scope: scopes.sorted(),
+                    updated_at: now,
+                },
+                &record,
+            )
             .await?;
+        audit::log(&record);
         self.issue_code(&req, &session).await
     }
 

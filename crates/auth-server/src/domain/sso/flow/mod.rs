@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use auth_core::Clock;
+use serde_json::json;
 
 use super::device::DeviceCookies;
 use super::request::{
@@ -13,6 +14,7 @@ use super::request::{
 };
 use super::sessions::{Session, Sessions};
 use super::throttle::{Throttle, Verdict};
+use crate::domain::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::clients::{ClientError, ClientRegistry};
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::passwords::Admission;
@@ -180,15 +182,19 @@ impl Flow {
 
     /// `POST /login`: checks the password (throttled), starts a new session, and continues the flow.
     /// `device_cookie` is the browser's device cookie, if any (see [`super::device`]); `admission`
-    /// is this sign-in's place among the password checks ([`Flow::admit`]).
+    /// is this sign-in's place among the password checks ([`Flow::admit`]); `meta` the request's id
+    /// and client address for the audit trail (`addr` is that address, for the throttle).
+    ///
+    /// Audit events: `sign_in.success` in the transaction that starts the session,
+    /// `sign_in.lockout` in the one whose count starts a lockout, `sign_in.failure` for a wrong
+    /// password or unknown user (its change, the count, was committed before the check).
     #[allow(clippy::too_many_arguments)]
     pub async fn login(
         &self,
         admission: Admission,
         params: AuthorizeParams,
-        username: &str,
-        password: &str,
-        addr: Option<IpAddr>,
+        (username, password): (&str, &str),
+        (addr, meta): (Option<IpAddr>, &RequestMeta),
         old_session_secret: Option<&str>,
         device_cookie: Option<&str>,
     ) -> Result<LoginOutcome, FlowError> {
@@ -210,10 +216,12 @@ impl Flow {
         };
         let now = self.clock.now();
         let device = device_cookie.and_then(|c| self.devices.verify(c, username, now));
+        let event = self.sign_in_event(username, &req, meta).await?;
         // Counted before the password is checked, so parallel guesses cannot outrun the limits.
+        let lockout = event(EventType::SignInLockout, Actor::Anonymous);
         let attempt = match self
             .throttle
-            .attempt(username, addr, device.as_ref())
+            .attempt(username, addr, device.as_ref(), &lockout)
             .await?
         {
             Verdict::Go(a) => a,
@@ -226,7 +234,12 @@ impl Flow {
             .await
         {
             Ok(u) => u,
-            Err(LoginError::Rejected) => return Ok(retry(req, LoginProblem::Rejected)),
+            Err(LoginError::Rejected) => {
+                let failure = event(EventType::SignInFailure, Actor::Anonymous);
+                self.record(failure.detail(json!({ "reason": "rejected" })))
+                    .await?;
+                return Ok(retry(req, LoginProblem::Rejected));
+            }
             Err(LoginError::Busy) => {
                 self.throttle.not_checked(&attempt).await?;
                 return Ok(retry(req, LoginProblem::Busy));
@@ -242,12 +255,16 @@ impl Flow {
         {
             self.sessions.end(&s.id).await?;
         }
+        let success = event(EventType::SignInSuccess, Actor::User(user.id.clone())).user(&user.id);
         let Some((secret, session)) = self
             .sessions
-            .create(&user.id, user.security_stamp, &["pwd"])
+            .create_recorded(&user.id, user.security_stamp, &["pwd"], Some(&success))
             .await?
         else {
             // The password changed, or the user was disabled, while it was being checked.
+            let failure = event(EventType::SignInFailure, Actor::Anonymous);
+            self.record(failure.detail(json!({ "reason": "account_changed" })))
+                .await?;
             return Ok(retry(req, LoginProblem::Rejected));
         };
         let step = self.after_authentication(req, &session, user).await?;
@@ -256,6 +273,38 @@ impl Flow {
             new_session: Some(secret),
             device_cookie: self.devices.issue(username, now),
         })
+    }
+
+    /// The events of one sign-in attempt: about the client signed in to, the username tried (when
+    /// it could be a username at all: anything else may be a password typed in the wrong field)
+    /// and its user, if one has that name.
+    async fn sign_in_event(
+        &self,
+        username: &str,
+        req: &AuthorizeRequest,
+        meta: &RequestMeta,
+    ) -> Result<impl Fn(EventType, Actor) -> AuditEvent + use<>, FlowError> {
+        let plausible = crate::domain::is_plain_name(username, 64, b"._-@");
+        let user_id = match plausible {
+            true => self.users.find(username).await?.map(|u| u.id),
+            false => None,
+        };
+        let (client, meta) = (req.client.id.clone(), meta.clone());
+        let subject = plausible.then(|| username.to_owned());
+        Ok(move |t, actor| {
+            let mut e = AuditEvent::new(t, actor).client(&client).request(&meta);
+            e.user_id.clone_from(&user_id);
+            e.subject.clone_from(&subject);
+            e
+        })
+    }
+
+    /// Stores an event that changes nothing else (one statement), then logs it.
+    async fn record(&self, event: AuditEvent) -> Result<(), FlowError> {
+        let record = event.record(self.clock.now());
+        self.store.record_audit(&record).await?;
+        audit::log(&record);
+        Ok(())
     }
 
     /// The live session behind a cookie secret, and its user if enabled.
