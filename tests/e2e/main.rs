@@ -4,6 +4,9 @@
 //! per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod audit_cli;
+mod audit_races;
 mod bad_input;
 mod browser;
 mod cli;

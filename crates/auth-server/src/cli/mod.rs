@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `client ...`, `keys ...`, `user ...`, one module
-//! per group of commands.
+//! The command line: `serve` (default), `migrate`, `client ...`, `keys ...`, `user ...`,
+//! `audit ...`, one module per group of commands.
 //!
 //! Commands write to a caller-supplied writer so they are testable; `--json` gives output for scripts.
 
@@ -15,10 +15,12 @@ use crate::app::App;
 use crate::config::Config;
 use crate::store::Store;
 
+mod audit;
 mod clients;
 mod keys;
 mod users;
 
+pub use audit::AuditCommand;
 pub use clients::{ClientCommand, CreateClient};
 pub use keys::KeysCommand;
 pub use users::UserCommand;
@@ -51,6 +53,9 @@ pub enum Command {
     /// Manage users. Passwords are read from a prompt or standard input, never from the command line.
     #[command(subcommand)]
     User(UserCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// `--json`
@@ -158,5 +163,6 @@ pub async fn run_admin_with(
         Command::Client(c) => clients::client(&app, c, out).await,
         Command::Keys(k) => keys::keys(&app, k, out).await,
         Command::User(u) => users::run(&app, u, &mut input, out).await,
+        Command::Audit(a) => audit::run(&app, a, out).await,
     }
 }

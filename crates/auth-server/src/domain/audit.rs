@@ -235,6 +235,28 @@ impl AuditEvent {
     }
 }
 
+/// A stored event as a JSON object (for `audit list --json` and the admin API): its fields as
+/// stored, `detail` as the JSON object it is.
+pub fn record_json(r: &AuditRecord) -> serde_json::Value {
+    let detail = r
+        .detail
+        .as_deref()
+        .map(|d| serde_json::from_str(d).unwrap_or_else(|_| serde_json::Value::from(d)));
+    serde_json::json!({
+        "id": r.id,
+        "at": r.at,
+        "event_type": r.event_type,
+        "actor_kind": r.actor_kind,
+        "actor_id": r.actor_id,
+        "user_id": r.user_id,
+        "client_id": r.client_id,
+        "subject": r.subject,
+        "client_addr": r.client_addr,
+        "request_id": r.request_id,
+        "detail": detail,
+    })
+}
+
 /// Writes the log line of a stored event (target `audit`, one line; JSON with `log.format =
 /// "json"`). Call it after the transaction that stored the event committed.
 pub fn log(record: &AuditRecord) {
