@@ -9,7 +9,7 @@ pub struct AuditRecord {
     pub at: i64,
     /// The event type, e.g. `sign_in.success`.
     pub event_type: String,
-    /// `user`, `client`, `admin` or `system`.
+    /// `user`, `client`, `admin`, `system` or `anonymous`.
     pub actor_kind: String,
     /// The actor's id, when there is one.
     pub actor_id: Option<String>,

@@ -1,6 +1,7 @@
 //! Token-endpoint grants.
 
 pub mod client_credentials;
+mod presented;
 pub mod user_grants;
 
 use super::oauth_error::OAuthError;

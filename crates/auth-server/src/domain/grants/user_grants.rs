@@ -15,6 +15,7 @@ use super::super::sso::sessions::{SessionState, Sessions};
 use super::super::tokens::{AccessTokenRequest, Reserved, TokenIssuer};
 use super::super::users::{User, Users};
 use super::issue_error;
+use super::presented::{invalid_grant, issued_to, presented_digest, unavailable};
 use crate::domain::records::{FamilyRecord, RefreshRecord};
 use crate::domain::values::{Issuer, Resources, Scopes};
 use crate::store::Store;
@@ -71,38 +72,6 @@ struct Grant<'a> {
     auth_time: i64,
     amr: Vec<String>,
     nonce: Option<String>,
-}
-
-fn invalid_grant(why: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, why)
-}
-
-/// The digest under which a presented code or refresh token is stored; an empty or over-long one
-/// (more than 256 bytes) is refused up front with `invalid_grant` `why`.
-fn presented_digest(secret: &str, why: &'static str) -> Result<Vec<u8>, OAuthError> {
-    if secret.is_empty() || secret.len() > 256 {
-        return Err(invalid_grant(why));
-    }
-    Ok(random::sha256(secret.as_bytes()))
-}
-
-/// What was found under a presented code or refresh token, if it was issued to `client`; one not
-/// found and one issued to another client are refused alike, with `invalid_grant` `why`.
-fn issued_to<T>(
-    client: &Client,
-    found: Option<T>,
-    client_of: impl FnOnce(&T) -> &str,
-    why: &'static str,
-) -> Result<T, OAuthError> {
-    match found {
-        Some(t) if client_of(&t) == client.id => Ok(t),
-        _ => Err(invalid_grant(why)),
-    }
-}
-
-fn unavailable(e: impl std::fmt::Display) -> OAuthError {
-    tracing::warn!(error = %e, "storage failed during a grant");
-    OAuthError::unavailable()
 }
 
 impl UserGrants {

@@ -13,7 +13,7 @@ pub struct Model {
     pub at: i64,
     /// The event type, e.g. `sign_in.success`.
     pub event_type: String,
-    /// `user`, `client`, `admin` or `system`.
+    /// `user`, `client`, `admin`, `system` or `anonymous`.
     pub actor_kind: String,
     /// The actor's id (a user's id, a client id), when there is one.
     pub actor_id: Option<String>,
