@@ -5,9 +5,9 @@
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use tests::fixture::{Sso, alice_at_app};
-use tests::oauth::{Pkce, WebClient};
-use tests::replicas::{PARALLEL, Replicas, assert_all_dead, pick, replicas};
-use tests::sso_support::{OFFLINE, PW, alice_offline, assert_invalid_grant, rotated};
+use tests::oauth::{Agent, Pkce, WebClient};
+use tests::replicas::{PARALLEL, Replicas, assert_all_dead, pick, replicas, replicas_with};
+use tests::sso_support::{OFFLINE, PW, alice_offline, assert_invalid_grant, rotated, try_login};
 use tests::{Backend, TestServer};
 
 use crate::audit::{events, of_type, token_with_id};
@@ -15,6 +15,7 @@ use crate::audit::{events, of_type, token_with_id};
 tests::on_both_backends!(
     parallel_replays_of_one_code_leave_one_event_per_replay,
     parallel_reuses_of_one_refresh_token_leave_one_event,
+    parallel_guesses_leave_one_failure_per_check_and_one_lockout,
     a_change_that_rolls_back_leaves_no_event,
 );
 
@@ -126,6 +127,59 @@ async fn parallel_reuses_of_one_refresh_token_leave_one_event(backend: Backend) 
     }
 }
 
+/// `PARALLEL` wrong passwords for one account from one address at once, over both replicas: one
+/// `sign_in.failure` per password checked (401), and one `sign_in.lockout`, the pair's counter
+/// being at its limit and locked in the database; the refusals (429) record nothing.
+async fn parallel_guesses_leave_one_failure_per_check_and_one_lockout(backend: Backend) {
+    let servers = replicas_with(backend, |c| {
+        c.server.trusted_proxies = "127.0.0.0/8".parse().unwrap();
+    })
+    .await;
+    let a = servers.0.clone();
+    let (app, _) = alice_at_app(&a).await;
+    let mut tasks = Vec::new();
+    for i in 0..PARALLEL {
+        let s = pick(&servers, i);
+        let url = s.authorize_url(&app, &Pkce::new(), "openid", &[]);
+        tasks.push(tokio::spawn(async move {
+            let mut agent = Agent::forwarded_for("203.0.113.9");
+            let page = agent.get(&url).await;
+            try_login(&s, &mut agent, &page, "alice", "wrong password")
+                .await
+                .status
+        }));
+    }
+    let mut checked = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            401 => checked += 1,
+            429 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    let limit = a.app.config.login.max_failures_per_pair;
+    assert_eq!(
+        checked,
+        usize::try_from(limit).unwrap(),
+        "the pair's allowance"
+    );
+    let all = events(&a).await;
+    assert_eq!(of_type(&all, "sign_in.failure").len(), checked, "{all:#?}");
+    let lockouts = of_type(&all, "sign_in.lockout");
+    assert_eq!(lockouts.len(), 1, "{all:#?}");
+    assert_eq!(lockouts[0].client_addr.as_deref(), Some("203.0.113.9"));
+    assert_eq!(all.len(), checked + 1, "{all:#?}");
+    let pair = a
+        .app
+        .store
+        .find_login_failures("pair:203.0.113.9|user:alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pair.failures, limit);
+    assert!(pair.locked_until > tests::now(&a.clock));
+}
+
 /// Renames the audit table away (so an event cannot be stored) on `s`'s database, or back.
 async fn audit_table(s: &TestServer, available: bool) {
     let (from, to) = match available {
@@ -182,7 +236,7 @@ async fn a_change_that_rolls_back_leaves_no_event(backend: Backend) {
     ];
     let (status, _) = token_with_id(&s, &app, &replay, "c-1").await;
     assert_eq!(status, 503);
-    let mut fresh = tests::oauth::Agent::new();
+    let mut fresh = Agent::new();
     let page = fresh
         .get(&s.authorize_url(&app, &Pkce::new(), "openid", &[]))
         .await;
