@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use auth_core::{Clock, SystemClock};
@@ -10,6 +11,7 @@ use auth_core::{Clock, SystemClock};
 use crate::error::InitError;
 use crate::feed::{Feed, Freshness};
 use crate::fetch;
+use crate::metrics::{RecorderRef, SourceMetrics, VerifierMetrics, registered};
 use crate::policy::{Policy, secs};
 use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
@@ -71,6 +73,7 @@ pub struct VerifierBuilder {
     clock: Arc<dyn Clock>,
     background_refresh: bool,
     revocation_poll: Duration,
+    recorder: Option<RecorderRef>,
 }
 
 impl VerifierBuilder {
@@ -94,6 +97,7 @@ impl VerifierBuilder {
             clock: Arc::new(SystemClock),
             background_refresh: true,
             revocation_poll: Duration::from_secs(15),
+            recorder: None,
         }
     }
 
@@ -156,6 +160,16 @@ impl VerifierBuilder {
         self
     }
 
+    /// Records this verifier's metrics into `recorder` instead of the global one (the default: the
+    /// recorder installed with `metrics::set_global_recorder` before [`VerifierBuilder::build`],
+    /// if any). For a host that keeps one registry per component, and for tests. The metrics are
+    /// listed in the crate's README section; the host calls [`Verifier::update_age_gauges`] before
+    /// rendering them.
+    pub fn metrics_recorder(mut self, recorder: Arc<dyn metrics::Recorder + Send + Sync>) -> Self {
+        self.recorder = Some(RecorderRef(recorder));
+        self
+    }
+
     /// Builds the verifier and fetches every issuer's keys once. A failed first fetch is not an
     /// error (the IdP may be starting too): it is logged and retried in the background, and tokens
     /// are refused with [`crate::VerifyError::KeysUnavailable`] until keys arrive.
@@ -171,6 +185,8 @@ impl VerifierBuilder {
         let http =
             fetch::client(self.connect_timeout, self.total_timeout).map_err(InitError::Http)?;
         let keys = Arc::new(self.keys);
+        let recorder = self.recorder.as_ref();
+        let audience = self.policy.audience.as_str();
         let mut issuers = HashMap::new();
         let mut feeds = Vec::new();
         let mut freshness = HashMap::new();
@@ -195,6 +211,8 @@ impl VerifierBuilder {
                     issuer: i.issuer.clone(),
                     url,
                     freshness: fresh,
+                    metrics: registered(recorder, || SourceMetrics::feed(audience, &i.issuer)),
+                    last_success: AtomicI64::new(i64::MIN),
                 });
             }
             let store = IssuerKeys::new(
@@ -203,9 +221,11 @@ impl VerifierBuilder {
                 http.clone(),
                 keys.clone(),
                 self.clock.clone(),
+                registered(recorder, || SourceMetrics::jwks(audience, &i.issuer)),
             );
             issuers.insert(i.issuer, Arc::new(store));
         }
+        let metrics = registered(recorder, || VerifierMetrics::register(audience));
         for store in issuers.values() {
             if let Err(e) = store.refresh().await {
                 tracing::warn!(issuer = %store.issuer(), error = %e, "initial JWKS fetch failed; retrying in the background");
@@ -223,6 +243,7 @@ impl VerifierBuilder {
             feeds,
             feed_freshness: (!freshness.is_empty()).then_some(freshness),
             http,
+            metrics,
         });
         verifier
             .start_revocations(self.background_refresh.then_some(self.revocation_poll))

@@ -24,6 +24,7 @@ use auth_core::UnixTime;
 use serde::Deserialize;
 
 use crate::fetch::{self, FetchError};
+use crate::metrics::SourceMetrics;
 use crate::revocation::Revocations;
 
 /// Largest feed body read: 100,000 entries of about 60 bytes, with room to spare.
@@ -32,12 +33,16 @@ const MAX_FEED_BYTES: usize = 8 * 1024 * 1024;
 const MAX_JTI_LEN: usize = 256;
 
 /// One issuer's feed.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Feed {
     pub(crate) issuer: String,
     pub(crate) url: String,
     /// Set when verification fails closed while this feed is stale or incomplete.
     pub(crate) freshness: Option<Arc<Freshness>>,
+    /// Polls, failures and the feed's age, for the host's metrics recorder.
+    pub(crate) metrics: SourceMetrics,
+    /// Unix time of the last successful poll (`i64::MIN`: none yet).
+    pub(crate) last_success: AtomicI64,
 }
 
 /// When the last complete poll of a feed succeeded, for an issuer whose tokens are refused while
@@ -96,10 +101,32 @@ struct SubjectEntry {
 }
 
 impl Feed {
+    /// [`Feed::poll_once`], counted in the metrics; a success at `now` is remembered for the age.
+    pub(crate) async fn poll(
+        &self,
+        http: &reqwest::Client,
+        revocations: &Revocations,
+        leeway: i64,
+        now: UnixTime,
+    ) -> Result<(usize, Vec<String>), FetchError> {
+        let outcome = self.poll_once(http, revocations, leeway, now).await;
+        if outcome.is_ok() {
+            self.last_success.fetch_max(now, Ordering::AcqRel);
+        }
+        self.metrics.attempted(&outcome, now);
+        outcome
+    }
+
+    /// Sets the age gauge from the time of the last successful poll (see [`crate::metrics`]).
+    pub(crate) fn update_age_gauge(&self, now: UnixTime) {
+        let at = self.last_success.load(Ordering::Acquire);
+        self.metrics.set_age((at != i64::MIN).then_some(at), now);
+    }
+
     /// Fetches the feed once and records its entries (`exp` plus `leeway`, since a token is
     /// accepted that long past its `exp`). Returns how many entries it listed and the kids of the
     /// revoked keys it listed (for the caller to apply to this issuer's key store).
-    pub(crate) async fn poll(
+    async fn poll_once(
         &self,
         http: &reqwest::Client,
         revocations: &Revocations,

@@ -20,6 +20,25 @@ pub enum FetchError {
     Invalid(String),
 }
 
+impl FetchError {
+    /// Every value [`FetchError::reason`] can take: a bounded set, fit for a metric label.
+    pub const REASONS: [&'static str; 4] = ["http", "status", "too_large", "invalid"];
+
+    /// Why, in one word from [`FetchError::REASONS`].
+    pub fn reason(&self) -> &'static str {
+        Self::REASONS[self.reason_index()]
+    }
+
+    pub(crate) fn reason_index(&self) -> usize {
+        match self {
+            FetchError::Http(_) => 0,
+            FetchError::Status(_) => 1,
+            FetchError::TooLarge(_) => 2,
+            FetchError::Invalid(_) => 3,
+        }
+    }
+}
+
 /// A fetched body and the freshness the server declared.
 #[derive(Debug)]
 pub struct Fetched {

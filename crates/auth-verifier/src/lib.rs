@@ -58,6 +58,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+pub mod metrics;
 mod policy;
 mod revocation;
 mod store;

@@ -11,6 +11,7 @@ use crate::claims::{self, Claims};
 use crate::error::{InitError, VerifyError};
 use crate::feed::{Feed, Freshness};
 use crate::fetch::FetchError;
+use crate::metrics::VerifierMetrics;
 use crate::policy::Policy;
 use crate::revocation::Revocations;
 use crate::store::IssuerKeys;
@@ -36,6 +37,7 @@ pub(crate) struct Inner {
     /// default, costs nothing per request).
     pub(crate) feed_freshness: Option<HashMap<String, Arc<Freshness>>>,
     pub(crate) http: reqwest::Client,
+    pub(crate) metrics: VerifierMetrics,
 }
 
 impl Verifier {
@@ -110,18 +112,33 @@ impl Verifier {
     /// It takes the token's bytes as received: only the exact bytes of a token verified before are
     /// a hit, so a caller may look them up before checking their syntax. This is the hot path of
     /// [`crate::axum::RequireBearer`], which answers a hit without boxing a future.
+    ///
+    /// Counted in the metrics: a hit as a cache hit and a verification, a miss as a cache miss.
     pub(crate) fn verify_cached(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
+        let answer = self.cache_lookup(token)?;
+        self.inner.metrics.verified(&answer);
+        Some(answer)
+    }
+
+    /// [`Verifier::verify_cached`] before counting the verification.
+    fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
             return Some(Err(VerifyError::TooLarge(policy.max_token_bytes)));
         }
-        let (hit, version) = inner.cache.as_ref()?.get(token)?;
-        let store = inner.issuers.get(&hit.iss)?;
-        // Verified under another key set (a key may have left the JWKS): verify again in full.
-        if store.keyset_version() != version {
+        let cache = inner.cache.as_ref()?;
+        let Some((hit, version)) = cache.get(token) else {
+            inner.metrics.cache_miss();
             return None;
-        }
+        };
+        // Verified under another key set (a key may have left the JWKS): verify again in full.
+        let store = inner.issuers.get(&hit.iss);
+        let Some(store) = store.filter(|s| s.keyset_version() == version) else {
+            inner.metrics.cache_miss();
+            return None;
+        };
+        inner.metrics.cache_hit();
         let now = inner.clock.now();
         let answer = policy
             .check_time(&hit, now)
@@ -135,8 +152,35 @@ impl Verifier {
     }
 
     /// Verifies a token that [`Verifier::verify_cached`] did not find: signature and every claim,
-    /// fetching keys if needed, then caches the result.
+    /// fetching keys if needed, then caches the result. Counted in the metrics.
     pub(crate) async fn verify_in_full(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+        let answer = self.verify_uncached(token).await;
+        self.inner.metrics.verified(&answer);
+        answer
+    }
+
+    /// Counts a token refused before [`Verifier::verify_in_full`] (by the axum layer's syntax
+    /// check) as a verification.
+    #[cfg(feature = "axum")]
+    pub(crate) fn count_refused(&self, error: &VerifyError) {
+        self.inner.metrics.rejected(error);
+    }
+
+    /// Sets the age gauges (seconds since each issuer's last successful JWKS fetch and feed poll)
+    /// from the stored times and the clock: call it just before rendering metrics, so that the
+    /// ages are true when scraped (see [`crate::metrics`]).
+    pub fn update_age_gauges(&self) {
+        let inner = &*self.inner;
+        for store in inner.issuers.values() {
+            store.update_age_gauge();
+        }
+        let now = inner.clock.now();
+        for feed in &inner.feeds {
+            feed.update_age_gauge(now);
+        }
+    }
+
+    async fn verify_uncached(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {

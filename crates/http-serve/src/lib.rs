@@ -44,6 +44,7 @@
 
 mod activity;
 mod limits;
+pub mod metrics;
 mod service;
 mod shutdown;
 

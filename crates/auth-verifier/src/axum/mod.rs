@@ -195,7 +195,10 @@ where
             Some(_) => None,
             None => match token_syntax(raw) {
                 Ok(token) => Some(token.to_owned()),
-                Err(e) => return BearerFuture::refused(e),
+                Err(e) => {
+                    verifier.count_refused(&VerifyError::Malformed("bearer token syntax"));
+                    return BearerFuture::refused(e);
+                }
             },
         };
         match (cached, token) {

@@ -17,6 +17,7 @@ use auth_core::{Alg, Clock, UnixTime};
 use crate::error::VerifyError;
 use crate::fetch::{self, FetchError};
 use crate::keys::{KeySet, VerifyingKey, parse_jwks};
+use crate::metrics::SourceMetrics;
 
 mod revoked;
 
@@ -83,6 +84,8 @@ pub struct IssuerKeys {
     /// Bumped whenever the set of kids changes: cached verifications made under another version are
     /// verified again, so a key removed from the JWKS stops being trusted at once.
     keyset_version: AtomicU64,
+    /// Fetches, failures and the age of the keys, for the host's metrics recorder.
+    metrics: SourceMetrics,
 }
 
 impl IssuerKeys {
@@ -92,6 +95,7 @@ impl IssuerKeys {
         http: reqwest::Client,
         policy: Arc<StorePolicy>,
         clock: Arc<dyn Clock>,
+        metrics: SourceMetrics,
     ) -> Self {
         Self {
             issuer,
@@ -106,6 +110,7 @@ impl IssuerKeys {
             fetches: AtomicU64::new(0),
             usable_until: AtomicI64::new(i64::MIN),
             keyset_version: AtomicU64::new(0),
+            metrics,
         }
     }
 
@@ -278,9 +283,22 @@ impl IssuerKeys {
         Ok(uri)
     }
 
+    /// Sets the age gauge from the time of the last successful fetch (see [`crate::metrics`]).
+    pub(crate) fn update_age_gauge(&self) {
+        let fetched_at = self.snapshot().fetched_at;
+        self.metrics.set_age(fetched_at, self.clock.now());
+    }
+
     /// Must be called with `fetch_lock` held.
     async fn fetch_locked(&self) -> Result<(), FetchError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        let outcome = self.fetch_and_swap().await;
+        self.metrics.attempted(&outcome, self.clock.now());
+        outcome
+    }
+
+    /// Fetches the JWKS (finding its URL first if needed) and makes it the current key set.
+    async fn fetch_and_swap(&self) -> Result<(), FetchError> {
         let uri = self.jwks_uri().await?;
         let fetched = fetch::get(&self.http, &uri, self.policy.max_document_bytes).await?;
         let (keys, skipped) = parse_jwks(&fetched.body, &self.policy.algorithms)

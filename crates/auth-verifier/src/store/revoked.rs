@@ -106,7 +106,15 @@ mod tests {
         };
         let http = reqwest::Client::new();
         let clock = Arc::new(clock.clone());
-        IssuerKeys::new("https://i".into(), None, http, Arc::new(policy), clock)
+        let metrics = crate::metrics::SourceMetrics::noop();
+        IssuerKeys::new(
+            "https://i".into(),
+            None,
+            http,
+            Arc::new(policy),
+            clock,
+            metrics,
+        )
     }
 
     #[test]
