@@ -232,3 +232,6 @@ impl SourceMetrics {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
