@@ -1,5 +1,6 @@
 //! The metrics a verifier records, read back from a real Prometheus recorder given to the builder
 //! (no global recorder: each test has its own registry).
+#![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
