@@ -238,6 +238,7 @@ async fn inventory_service_disconnects_a_client_trickling_its_headers() {
         issuer: s.base.clone(),
         audience: inventory_service::DEFAULT_AUDIENCE.into(),
         stock: inventory_service::parse_levels("widget=1").unwrap(),
+        metrics: None,
     })
     .await
     .unwrap();

@@ -90,6 +90,7 @@ impl Env {
             issuer: s.base.clone(),
             audience: INVENTORY.into(),
             stock: inventory_service::parse_levels("widget=10,gadget=3").unwrap(),
+            metrics: None,
         })
         .await
         .unwrap();

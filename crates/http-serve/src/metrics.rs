@@ -7,14 +7,14 @@
 //! service sees. The exposition is the Prometheus text format 0.0.4.
 //!
 //! ```no_run
-//! # async fn run(app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
-//! use http_serve::metrics::{MetricsBind, MetricsRegistry};
+//! # async fn run(mut app: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+//! use http_serve::metrics::{MetricsBind, MetricsRegistry, attach};
 //! let public: std::net::SocketAddr = "127.0.0.1:8081".parse()?;
 //! let bind = MetricsBind::from_env("EXAMPLE", "127.0.0.1:9091".parse()?, public)?;
-//! if let Some(addr) = bind.listen_addr() {
+//! if bind.enabled() {
 //!     let registry = MetricsRegistry::new();
 //!     registry.install_global()?; // everything recorded through the `metrics` facade
-//!     http_serve::metrics::spawn_listener(addr, registry.router(|| {})).await?;
+//!     app = attach(bind, app, registry.router(|| {})).await?;
 //! }
 //! # Ok(()) }
 //! ```
@@ -92,8 +92,9 @@ impl MetricsBind {
             "" => Some(Self::Listen(default)),
             "off" => Some(Self::Off),
             "public" => Some(Self::Public),
-            v => match v.parse() {
-                Ok(addr) if addr != public => Some(Self::Listen(addr)),
+            v => match v.parse::<SocketAddr>() {
+                // Port 0 (any free port) is never the public listener's.
+                Ok(addr) if addr != public || addr.port() == 0 => Some(Self::Listen(addr)),
                 _ => None,
             },
         }
@@ -173,6 +174,20 @@ impl MetricsRegistry {
             }
         };
         Router::new().route("/metrics", get(scrape))
+    }
+}
+
+/// Puts `metrics` (a `/metrics` router) where `bind` says: on a listener of its own (spawned now,
+/// see [`spawn_listener`]), or merged into `app` for [`MetricsBind::Public`]. Returns the app router
+/// to serve on the public listener.
+pub async fn attach(bind: MetricsBind, app: Router, metrics: Router) -> Result<Router, MetricsError> {
+    match bind {
+        MetricsBind::Off => Ok(app),
+        MetricsBind::Public => Ok(app.merge(metrics)),
+        MetricsBind::Listen(addr) => {
+            spawn_listener(addr, metrics).await?;
+            Ok(app)
+        }
     }
 }
 

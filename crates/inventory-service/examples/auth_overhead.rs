@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         issuer,
         audience: inventory_service::DEFAULT_AUDIENCE.into(),
         stock: inventory_service::parse_levels("widget=100")?,
+        metrics: None,
     })
     .await?;
     let only = std::env::var("AUTH_OVERHEAD_ONLY").unwrap_or_default();

@@ -6,6 +6,7 @@
 //! | route | scope | answer |
 //! |---|---|---|
 //! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /metrics` | none; on the metrics listener (`INVENTORY_METRICS_BIND`) | Prometheus text: the verifier's `auth_verifier_*` metrics |
 //! | `GET /items/{sku}` | `inventory:read` | `{"sku","available"}`, or 404 `{"error":"unknown_sku"}` |
 //! | `POST /reservations` `{"sku","quantity"}` | `inventory:reserve` | 201 `{"reservation_id","sku","quantity"}`; 409 `{"error":"insufficient_stock"}`; 404 unknown SKU; 400 `invalid_request` (quantity not in 1..=1000, unknown field, bad JSON) |
 //!
@@ -26,6 +27,7 @@
 //! | `INVENTORY_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
 //! | `INVENTORY_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
 //! | `INVENTORY_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
+//! | `INVENTORY_METRICS_BIND` | `127.0.0.1:9092` | where `GET /metrics` (Prometheus) is served: `host:port` (its own listener), `public` (beside the routes above), or `off` |
 //! | `INVENTORY_LOG` | `info` | log filter (`tracing` env-filter syntax) |
 //!
 //! ```sh
@@ -47,6 +49,7 @@
 //!     issuer: "http://127.0.0.1:8080".into(),
 //!     audience: inventory_service::DEFAULT_AUDIENCE.into(),
 //!     stock: inventory_service::parse_levels("widget=10")?,
+//!     metrics: None,
 //! })
 //! .await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -59,7 +62,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use auth_verifier::{InitError, Policy, Verifier};
+use auth_verifier::{InitError, IssuerConfig, Policy, Verifier};
+use http_serve::metrics::MetricsRegistry;
 
 mod http;
 pub mod stock;
@@ -85,6 +89,9 @@ pub struct Config {
     pub audience: String,
     /// Initial stock per SKU.
     pub stock: HashMap<String, u32>,
+    /// Where the verifier records its metrics (served by [`metrics_router`]); `None` records
+    /// nothing.
+    pub metrics: Option<MetricsRegistry>,
 }
 
 /// The shared state of the handlers. Cheap to clone.
@@ -92,6 +99,7 @@ pub struct Config {
 pub struct AppState {
     verifier: Verifier,
     stock: Arc<Stock>,
+    metrics: Option<MetricsRegistry>,
 }
 
 impl AppState {
@@ -100,6 +108,7 @@ impl AppState {
         Self {
             verifier,
             stock: Arc::new(stock),
+            metrics: None,
         }
     }
 
@@ -112,6 +121,21 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background) and the stock.
 pub async fn build(config: Config) -> Result<AppState, InitError> {
-    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
-    Ok(AppState::new(verifier, Stock::new(config.stock)))
+    let mut builder = Verifier::builder(Policy::new(config.audience))
+        .issuer(IssuerConfig::auth_server(&config.issuer));
+    if let Some(m) = &config.metrics {
+        builder = builder.metrics_recorder(m.recorder());
+    }
+    let mut state = AppState::new(builder.build().await?, Stock::new(config.stock));
+    state.metrics = config.metrics;
+    Ok(state)
+}
+
+/// `GET /metrics`: the Prometheus exposition of [`Config::metrics`] (the verifier's
+/// `auth_verifier_*` metrics, see [`auth_verifier::metrics`]), its age gauges computed at each
+/// scrape. `None` when the service records no metrics.
+pub fn metrics_router(state: &AppState) -> Option<axum::Router> {
+    let verifier = state.verifier.clone();
+    let registry = state.metrics.as_ref()?;
+    Some(registry.router(move || verifier.update_age_gauges()))
 }

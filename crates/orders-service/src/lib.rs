@@ -8,6 +8,7 @@
 //! | route | scope | answer |
 //! |---|---|---|
 //! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /metrics` | none; on the metrics listener (`ORDERS_METRICS_BIND`) | Prometheus text: the verifier's `auth_verifier_*` metrics |
 //! | `GET /orders` | `orders:read` | the caller's orders, `[{"id","sku","quantity","reservation_id","owner"}]` |
 //! | `GET /orders/{id}` | `orders:read` | one of the caller's orders; 404 `{"error":"not_found"}` otherwise |
 //! | `POST /orders` `{"sku","quantity"}` | `orders:write` | 201 the order; 409 `{"error":"insufficient_stock"}`; 404 `unknown_sku`; 400 `invalid_request`; 503 `inventory_unavailable` (inventory or the IdP unreachable or failing) |
@@ -34,6 +35,7 @@
 //! | `ORDERS_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
 //! | `ORDERS_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
 //! | `ORDERS_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
+//! | `ORDERS_METRICS_BIND` | `127.0.0.1:9091` | where `GET /metrics` (Prometheus) is served: `host:port` (its own listener), `public` (beside the routes above), or `off` |
 //! | `ORDERS_LOG` | `info` | log filter (`tracing` env-filter syntax) |
 //!
 //! ```sh
@@ -61,7 +63,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_verifier::{InitError, Policy, Verifier};
+use auth_verifier::{InitError, IssuerConfig, Policy, Verifier};
+use http_serve::metrics::MetricsRegistry;
 
 mod http;
 pub mod inventory;
@@ -107,6 +110,9 @@ pub struct Config {
     pub token_refresh_margin: Duration,
     /// Connect and total timeouts of calls to the IdP and inventory.
     pub http_timeouts: (Duration, Duration),
+    /// Where the verifier records its metrics (served by [`metrics_router`]); `None` records
+    /// nothing.
+    pub metrics: Option<MetricsRegistry>,
 }
 
 impl fmt::Debug for Config {
@@ -121,6 +127,7 @@ impl fmt::Debug for Config {
             .field("token_endpoint", &self.token_endpoint)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("http_timeouts", &self.http_timeouts)
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -138,6 +145,7 @@ impl Config {
             token_endpoint: None,
             token_refresh_margin: token_source::DEFAULT_REFRESH_MARGIN,
             http_timeouts: (Duration::from_secs(2), Duration::from_secs(5)),
+            metrics: None,
         }
     }
 }
@@ -159,6 +167,7 @@ pub struct AppState {
     verifier: Verifier,
     orders: Arc<Orders>,
     inventory: InventoryClient,
+    metrics: Option<MetricsRegistry>,
 }
 
 impl AppState {
@@ -168,6 +177,7 @@ impl AppState {
             verifier,
             orders: Arc::default(),
             inventory,
+            metrics: None,
         }
     }
 
@@ -190,7 +200,12 @@ impl AppState {
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
 /// the background), the token source and the inventory client. No token is fetched until needed.
 pub async fn build(config: Config) -> Result<AppState, BuildError> {
-    let verifier = Verifier::auth_server(&config.issuer, Policy::new(config.audience)).await?;
+    let mut builder = Verifier::builder(Policy::new(config.audience))
+        .issuer(IssuerConfig::auth_server(&config.issuer));
+    if let Some(m) = &config.metrics {
+        builder = builder.metrics_recorder(m.recorder());
+    }
+    let verifier = builder.build().await?;
     let (connect, total) = config.http_timeouts;
     let http = reqwest::Client::builder()
         .connect_timeout(connect)
@@ -213,5 +228,16 @@ pub async fn build(config: Config) -> Result<AppState, BuildError> {
     )
     .refresh_margin(config.token_refresh_margin);
     let inventory = InventoryClient::new(http, &config.inventory_url, Arc::new(tokens));
-    Ok(AppState::new(verifier, inventory))
+    let mut state = AppState::new(verifier, inventory);
+    state.metrics = config.metrics;
+    Ok(state)
+}
+
+/// `GET /metrics`: the Prometheus exposition of [`Config::metrics`] (the verifier's
+/// `auth_verifier_*` metrics, see [`auth_verifier::metrics`]), its age gauges computed at each
+/// scrape. `None` when the service records no metrics.
+pub fn metrics_router(state: &AppState) -> Option<axum::Router> {
+    let verifier = state.verifier.clone();
+    let registry = state.metrics.as_ref()?;
+    Some(registry.router(move || verifier.update_age_gauges()))
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use http_serve::Limits;
-use orders_service::{Config, build, router};
+use http_serve::metrics::{MetricsBind, MetricsRegistry};
+use orders_service::{Config, build, metrics_router, router};
+
+/// Where `/metrics` is served unless `ORDERS_METRICS_BIND` says otherwise: loopback only.
+const DEFAULT_METRICS_BIND: &str = "127.0.0.1:9091";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -17,7 +21,7 @@ fn required(name: &str) -> anyhow::Result<String> {
     var(name).with_context(|| format!("{name} is required"))
 }
 
-fn config() -> anyhow::Result<(SocketAddr, Config, Limits)> {
+fn config() -> anyhow::Result<(SocketAddr, Config, Limits, MetricsBind)> {
     let bind = var("ORDERS_BIND")
         .as_deref()
         .unwrap_or("127.0.0.1:8081")
@@ -47,7 +51,14 @@ fn config() -> anyhow::Result<(SocketAddr, Config, Limits)> {
         c.token_refresh_margin = Duration::from_secs(secs);
     }
     let limits = Limits::from_env("ORDERS")?;
-    Ok((bind, c, limits))
+    let metrics = MetricsBind::from_env("ORDERS", DEFAULT_METRICS_BIND.parse()?, bind)?;
+    if metrics.enabled() {
+        let registry = MetricsRegistry::new();
+        // Anything else recorded through the `metrics` facade in this process lands there too.
+        registry.install_global()?;
+        c.metrics = Some(registry);
+    }
+    Ok((bind, c, limits, metrics))
 }
 
 #[tokio::main]
@@ -57,9 +68,13 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let (bind, config, limits) = config()?;
+    let (bind, config, limits, metrics) = config()?;
     tracing::info!(?config, "starting");
     let state = build(config).await?;
-    http_serve::listen(bind, router(state), limits, "orders-service").await?;
+    let mut app = router(state.clone());
+    if let Some(m) = metrics_router(&state) {
+        app = http_serve::metrics::attach(metrics, app, m).await?;
+    }
+    http_serve::listen(bind, app, limits, "orders-service").await?;
     Ok(())
 }
