@@ -33,3 +33,4 @@ mod sso_revocation;
 mod users;
 mod verifier;
 mod verifier_attacks;
+mod verifier_metrics;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::{Backend, TestServer};
+use http_serve::metrics::MetricsRegistry;
 
 /// orders-service's audience.
 pub const ORDERS: &str = orders_service::DEFAULT_AUDIENCE;
@@ -22,6 +23,9 @@ pub struct Env {
     pub orders_state: orders_service::AppState,
     pub inventory_state: inventory_service::AppState,
     pub partner: (String, String),
+    /// Base URLs of the services' metrics listeners (`GET /metrics`), each its own registry.
+    pub orders_metrics: String,
+    pub inventory_metrics: String,
     pub tasks: Vec<JoinHandle<()>>,
 }
 
@@ -90,14 +94,17 @@ impl Env {
             issuer: s.base.clone(),
             audience: INVENTORY.into(),
             stock: inventory_service::parse_levels("widget=10,gadget=3").unwrap(),
-            metrics: None,
+            metrics: Some(MetricsRegistry::new()),
         })
         .await
         .unwrap();
         let (inventory, inv_task) = serve(inventory_service::router(inventory_state.clone())).await;
+        let metrics = inventory_service::metrics_router(&inventory_state).unwrap();
+        let (inventory_metrics, inv_metrics_task) = serve(metrics).await;
 
         let mut config = orders_service::Config::new(svc_id, svc_secret);
         config.issuer = s.base.clone();
+        config.metrics = Some(MetricsRegistry::new());
         config.inventory_url = if inventory_up {
             inventory.clone()
         } else {
@@ -105,6 +112,8 @@ impl Env {
         };
         let orders_state = orders_service::build(config).await.unwrap();
         let (orders, ord_task) = serve(orders_service::router(orders_state.clone())).await;
+        let metrics = orders_service::metrics_router(&orders_state).unwrap();
+        let (orders_metrics, ord_metrics_task) = serve(metrics).await;
         Self {
             s,
             orders,
@@ -112,7 +121,9 @@ impl Env {
             orders_state,
             inventory_state,
             partner,
-            tasks: vec![inv_task, ord_task],
+            orders_metrics,
+            inventory_metrics,
+            tasks: vec![inv_task, ord_task, inv_metrics_task, ord_metrics_task],
         }
     }
 
@@ -185,4 +196,35 @@ impl Env {
     pub fn token_fetches(&self) -> u64 {
         self.orders_state.token_source().fetch_count()
     }
+}
+
+/// `GET {base}/metrics`: the Prometheus text exposition (checked to be served as such).
+pub async fn scrape(http: &reqwest::Client, base: &str) -> String {
+    let res = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let content_type = res.headers()["content-type"].to_str().unwrap();
+    assert_eq!(content_type, http_serve::metrics::CONTENT_TYPE_TEXT);
+    res.text().await.unwrap()
+}
+
+/// The value of the series `name` whose labels include all of `labels` in a Prometheus text
+/// exposition (`inf` reads as infinity); `None` when no series has them. Panics on two matches.
+pub fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut found = text.lines().filter_map(|line| {
+        if line.starts_with('#') {
+            return None;
+        }
+        let (series, value) = line.rsplit_once(' ')?;
+        let (n, set) = series.split_once('{').unwrap_or((series, "}"));
+        let set = set.strip_suffix('}')?;
+        let pairs: Vec<&str> = set.split(',').collect();
+        let has = |(k, v): &(&str, &str)| pairs.contains(&format!("{k}=\"{v}\"").as_str());
+        (n == name && labels.iter().all(has)).then(|| value.parse::<f64>().unwrap())
+    });
+    let first = found.next();
+    assert!(
+        found.next().is_none(),
+        "{name} {labels:?} matches several series"
+    );
+    first
 }

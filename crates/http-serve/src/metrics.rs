@@ -180,7 +180,11 @@ impl MetricsRegistry {
 /// Puts `metrics` (a `/metrics` router) where `bind` says: on a listener of its own (spawned now,
 /// see [`spawn_listener`]), or merged into `app` for [`MetricsBind::Public`]. Returns the app router
 /// to serve on the public listener.
-pub async fn attach(bind: MetricsBind, app: Router, metrics: Router) -> Result<Router, MetricsError> {
+pub async fn attach(
+    bind: MetricsBind,
+    app: Router,
+    metrics: Router,
+) -> Result<Router, MetricsError> {
     match bind {
         MetricsBind::Off => Ok(app),
         MetricsBind::Public => Ok(app.merge(metrics)),
