@@ -1,5 +1,5 @@
 //! Per-verification cost through the public API against raw josekit verification of the same token,
-//! in the same run, and the cost of a verified-token cache hit.
+//! in the same run, and the cost of a verified-token cache hit, without and with a metrics recorder.
 //!
 //! `cargo bench -p auth-verifier --bench verify [-- ITERATIONS]`
 //!
@@ -9,10 +9,12 @@
 //! and the signature check, with no claim validation at all.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use auth_verifier::{IssuerConfig, Policy, Verifier};
 use josekit::jwk::Jwk;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use josekit::jws::{ES256, JwsHeader, JwsSigner, JwsVerifier, RS256};
 use serde_json::json;
 
@@ -112,15 +114,20 @@ async fn main() {
     let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { jwks }));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let build = |cache: u64| {
+    let builder = |cache: u64| {
         Verifier::builder(Policy::new("https://api.bench"))
             .issuer(IssuerConfig::new(&iss).jwks_uri(format!("{iss}/jwks")))
             .token_cache(cache)
             .background_refresh(false)
-            .build()
     };
-    let uncached = build(0).await.unwrap();
-    let cached = build(10_000).await.unwrap();
+    let uncached = builder(0).build().await.unwrap();
+    let cached = builder(10_000).build().await.unwrap();
+    // The same, recording its metrics into a real Prometheus registry (the other two have no
+    // recorder: their metric handles are no-ops).
+    let registry = Arc::new(PrometheusBuilder::new().build_recorder());
+    let metrics = registry.handle();
+    let measured = builder(10_000).metrics_recorder(registry);
+    let measured = measured.build().await.unwrap();
 
     println!("verification cost, {n} iterations per row, one thread");
     println!("alg\traw josekit µs\tauth-verifier µs\tratio\tcache hit µs");
@@ -146,6 +153,26 @@ async fn main() {
         println!("{}\t{raw:.2}\t{lib:.2}\t{:.3}\t{hit:.3}", c.name, lib / raw);
     }
 
+    // A cache hit without and with a metrics recorder, interleaved in rounds.
+    println!("\ncache hit, metrics off / on (Prometheus recorder), {} hits each:", n * 10);
+    for c in &cases {
+        assert!(measured.verify(&c.token).await.is_ok());
+        let (mut off, mut on) = (0.0, 0.0);
+        for _ in 0..10 {
+            off += time_per_op(n, || {
+                std::hint::black_box(futures_now(cached.verify(&c.token)).unwrap());
+            });
+            on += time_per_op(n, || {
+                std::hint::black_box(futures_now(measured.verify(&c.token)).unwrap());
+            });
+        }
+        let (off, on) = (off / 10.0, on / 10.0);
+        println!("{}\toff {off:.3} µs\ton {on:.3} µs\tdifference {:.3} µs", c.name, on - off);
+    }
+    let ok = metrics.render();
+    let ok = ok.lines().find(|l| l.contains("outcome=\"ok\""));
+    assert!(ok.is_some_and(|l| !l.ends_with(" 0")), "the hits were counted");
+
     // The same axum handler called in-process (no socket), bare and behind RequireBearer with a
     // scope, cache warm: the per-request cost of the layer itself.
     use tower::ServiceExt;
@@ -167,10 +194,14 @@ async fn main() {
         .unwrap();
         assert_eq!(res.status(), 200);
     };
-    let (mut b, mut g) = (0.0, 0.0);
+    let with_metrics = axum::Router::new()
+        .route("/r", axum::routing::get(handler))
+        .route_layer(auth_verifier::axum::RequireBearer::new(measured.clone()).scope("read"));
+    let (mut b, mut g, mut m) = (0.0, 0.0, 0.0);
     for _ in 0..10 {
         b += time_per_op(n, || call(&bare, true));
         g += time_per_op(n, || call(&guarded, true));
+        m += time_per_op(n, || call(&with_metrics, true));
     }
     println!(
         "\naxum router in-process, same request with its Authorization header, {} calls each:",
@@ -181,6 +212,11 @@ async fn main() {
         b / 10.0,
         g / 10.0,
         (g - b) / 10.0
+    );
+    println!(
+        "behind RequireBearer(scope) recording metrics {:.3} µs, layer cost {:.3} µs",
+        m / 10.0,
+        (m - b) / 10.0
     );
 }
 
