@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use auth_verifier::{IssuerConfig, Policy, Verifier};
 use josekit::jwk::Jwk;
-use metrics_exporter_prometheus::PrometheusBuilder;
 use josekit::jws::{ES256, JwsHeader, JwsSigner, JwsVerifier, RS256};
+use metrics_exporter_prometheus::PrometheusBuilder;
 use serde_json::json;
 
 struct Case {
@@ -154,7 +154,10 @@ async fn main() {
     }
 
     // A cache hit without and with a metrics recorder, interleaved in rounds.
-    println!("\ncache hit, metrics off / on (Prometheus recorder), {} hits each:", n * 10);
+    println!(
+        "\ncache hit, metrics off / on (Prometheus recorder), {} hits each:",
+        n * 10
+    );
     for c in &cases {
         assert!(measured.verify(&c.token).await.is_ok());
         let (mut off, mut on) = (0.0, 0.0);
@@ -167,11 +170,18 @@ async fn main() {
             });
         }
         let (off, on) = (off / 10.0, on / 10.0);
-        println!("{}\toff {off:.3} µs\ton {on:.3} µs\tdifference {:.3} µs", c.name, on - off);
+        println!(
+            "{}\toff {off:.3} µs\ton {on:.3} µs\tdifference {:.3} µs",
+            c.name,
+            on - off
+        );
     }
     let ok = metrics.render();
     let ok = ok.lines().find(|l| l.contains("outcome=\"ok\""));
-    assert!(ok.is_some_and(|l| !l.ends_with(" 0")), "the hits were counted");
+    assert!(
+        ok.is_some_and(|l| !l.ends_with(" 0")),
+        "the hits were counted"
+    );
 
     // The same axum handler called in-process (no socket), bare and behind RequireBearer with a
     // scope, cache warm: the per-request cost of the layer itself.

@@ -301,3 +301,43 @@ fn every_reason_is_a_distinct_label() {
     assert_eq!(VerifyError::RevocationsStale.reason(), "revocations_stale");
     assert_eq!(VerifyError::Malformed("x").reason(), "malformed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_verifications_are_each_counted_once() {
+    let idp = Arc::new(Idp::start().await);
+    let clock = ManualClock::new(START);
+    let (verifier, metrics) = idp.verifier(&clock).await;
+    let tokens: Vec<String> = (0..4)
+        .map(|i| idp.token(&format!("p{i}"), AUD, START + 600))
+        .collect();
+    let tasks: Vec<_> = (0..8)
+        .map(|t| {
+            let (verifier, tokens) = (verifier.clone(), tokens.clone());
+            tokio::spawn(async move {
+                for i in 0..250 {
+                    let token = &tokens[(t + i) % tokens.len()];
+                    assert!(verifier.verify(token).await.is_ok());
+                    assert!(verifier.verify("x.y.z").await.is_err());
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let text = metrics.render();
+    assert_eq!(verifications(&text, "ok", "valid"), Some(2000.0), "{text}");
+    assert_eq!(verifications(&text, "rejected", "malformed"), Some(2000.0));
+    let aud = [("audience", AUD)];
+    let hits = value(&text, "auth_verifier_token_cache_hits_total", &aud).unwrap();
+    let misses = value(&text, "auth_verifier_token_cache_misses_total", &aud).unwrap();
+    assert_eq!(
+        hits + misses,
+        4000.0,
+        "every lookup is a hit or a miss, once"
+    );
+    assert!(
+        hits >= 2000.0 - 8.0 * 4.0,
+        "a valid token misses at most once per task"
+    );
+}
