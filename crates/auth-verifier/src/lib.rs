@@ -24,6 +24,10 @@
 //!   or closed with [`Policy::require_fresh_revocations`].
 //! - **Cache**: verified tokens under the SHA-256 of the whole token (sharded maps), re-checked against
 //!   the clock and revocations on every hit.
+//! - **Metrics** ([`metrics`]): verifications by outcome and reason, cache hits, JWKS fetches and
+//!   failures, feed polls, and the age of the keys and of the feed, recorded through the `metrics`
+//!   facade into the recorder the host installed (never one of its own); a cache hit adds two
+//!   atomic increments.
 //! - **axum** (feature `axum`, on by default): [`axum::RequireBearer`] layer, [`axum::Authenticated`]
 //!   extractor, [`axum::RequireScope`], with RFC 6750 responses; [`axum::bearer_token`] and
 //!   [`axum::bearer_challenge`] for an endpoint that answers RFC 6750 itself; [`axum::JsonError`],
