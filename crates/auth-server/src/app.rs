@@ -217,7 +217,12 @@ impl App {
             Issuer::new(&config.server.issuer).end_session(),
         );
         Ok(Self {
-            health: Health::new(store.clone()),
+            health: Health::new(
+                store.clone(),
+                keys.clone(),
+                clock.clone(),
+                config.health.database_grace_secs,
+            ),
             logout,
             flow,
             user_grants,
@@ -280,6 +285,11 @@ impl App {
     /// Serves the public router on `public` and the admin router (metrics, admin API) on `admin`
     /// until `shutdown` resolves, running the key job alongside, within the `[server]` slow-client
     /// limits (see [`crate::http::serve`]).
+    ///
+    /// Shutdown, in this order: readiness turns 503 at once ([`Health::begin_draining`]), before
+    /// either listener stops accepting; then both stop accepting, idle connections close, and the
+    /// requests in flight get `health.drain_secs` to finish, after which their connections are
+    /// closed and this returns anyway.
     pub async fn serve(
         self: Arc<Self>,
         public: TcpListener,
@@ -289,6 +299,7 @@ impl App {
         let job = self.spawn_key_job();
         let state = self.http_state();
         let limits = self.config.server.limits();
+        let drain = Duration::from_secs(self.config.health.drain_secs);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until_stopped = move || {
             let mut rx = stopped.clone();
@@ -298,24 +309,39 @@ impl App {
         };
         let admin_task = admin.map(|listener| {
             let router = crate::http::ops::admin_router(state.clone());
-            tokio::spawn(crate::http::serve(
+            tokio::spawn(crate::http::serve_with_drain(
                 listener,
                 router,
                 limits,
                 until_stopped(),
+                drain,
             ))
         });
-        let public_task =
-            crate::http::serve(public, crate::http::router(state), limits, until_stopped());
+        let public_task = crate::http::serve_with_drain(
+            public,
+            crate::http::router(state),
+            limits,
+            until_stopped(),
+            drain,
+        );
+        let health = self.health.clone();
         let signal = async move {
             shutdown.await;
+            health.begin_draining();
+            tracing::info!(
+                drain_secs = drain.as_secs(),
+                "not ready any more; draining the requests in flight"
+            );
             let _ = stop.send(true);
         };
-        tokio::join!(public_task, signal);
+        let (drained, ()) = tokio::join!(public_task, signal);
         if let Some(task) = admin_task {
             let _ = task.await;
         }
         job.abort();
+        if drained == http_serve::Drained::Complete {
+            tracing::info!("every request in flight was answered; stopped");
+        }
         Ok(())
     }
 }

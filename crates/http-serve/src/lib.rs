@@ -70,7 +70,8 @@ use tower::ServiceExt;
 use crate::activity::{Activity, BusyBody, Watched};
 pub use crate::limits::{Limits, LimitsError, Setting};
 pub use crate::service::{
-    BindError, MAX_BODY_BYTES, exit_code, init_logging, listen, service_router,
+    BindError, LogFormat, LoggingInstalled, MAX_BODY_BYTES, UnknownLogFormat, exit_code,
+    init_logging, install_logging, listen, service_router,
 };
 pub use crate::shutdown::shutdown_signal;
 
@@ -83,9 +84,33 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    serve_with_drain(listener, router, limits, shutdown, None).await;
+}
+
+/// How serving ended, from [`serve_with_drain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drained {
+    /// Every connection finished its request and closed.
+    Complete,
+    /// The drain deadline passed: this many connections were still answering and were closed.
+    Cut(u32),
+}
+
+/// As [`serve`], but the drain is bounded: connections still answering `drain` after `shutdown`
+/// resolved are closed (their clients see the connection drop) and the function returns. `None`
+/// waits as long as it takes.
+pub async fn serve_with_drain(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+    drain: Option<Duration>,
+) -> Drained {
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     // Dropped at shutdown: every connection sees its receiver close and drains.
-    let (draining, drain) = watch::channel(());
+    let (draining, drain_rx) = watch::channel(());
+    // Dropped at the drain deadline: every connection still open closes at once.
+    let (killing, kill_rx) = watch::channel(());
     let mut http1 = hyper::server::conn::http1::Builder::new();
     http1
         .timer(TokioTimer::new())
@@ -117,17 +142,35 @@ pub async fn serve(
             peer,
             activity: Activity::new(limits.header_read_timeout, limits.idle_timeout),
         };
-        let (http1, drain) = (http1.clone(), drain.clone());
+        let (http1, drain_rx, kill_rx) = (http1.clone(), drain_rx.clone(), kill_rx.clone());
         tokio::spawn(async move {
-            conn.run(stream, &http1, drain).await;
+            conn.run(stream, &http1, drain_rx, kill_rx).await;
             drop(slot);
         });
     }
     drop(listener);
     drop(draining);
-    drop(drain);
+    drop((drain_rx, kill_rx));
     // Every slot back: every connection closed.
+    let all_closed = slots.acquire_many(limits.max_connections);
+    let Some(drain) = drain else {
+        let _ = all_closed.await;
+        return Drained::Complete;
+    };
+    if tokio::time::timeout(drain, all_closed).await.is_ok() {
+        return Drained::Complete;
+    }
+    let open = limits
+        .max_connections
+        .saturating_sub(u32::try_from(slots.available_permits()).unwrap_or(u32::MAX));
+    tracing::warn!(
+        open,
+        drain_secs = drain.as_secs_f64(),
+        "drain deadline passed; closing the connections still answering"
+    );
+    drop(killing);
     let _ = slots.acquire_many(limits.max_connections).await;
+    Drained::Cut(open)
 }
 
 /// An accept error that concerns one connection is skipped; anything else (too many open files) is
@@ -155,12 +198,13 @@ struct Connection {
 
 impl Connection {
     /// Serves the connection until the client or hyper closes it, the watchdog finds it idle or slow,
-    /// or (after `drain` closes) its last request is answered.
+    /// (after `drain` closes) its last request is answered, or `kill` closes.
     async fn run(
         self,
         stream: TcpStream,
         http1: &hyper::server::conn::http1::Builder,
         mut drain: watch::Receiver<()>,
+        mut kill: watch::Receiver<()>,
     ) {
         let activity = self.activity.clone();
         let io = TokioIo::new(Watched {
@@ -189,6 +233,7 @@ impl Connection {
                     draining = true;
                     conn.as_mut().graceful_shutdown();
                 }
+                _ = kill.changed() => return,
             }
         }
     }

@@ -1,5 +1,6 @@
-//! What the service binaries share around [`crate::serve`]: logs filtered from the environment,
-//! binding the listening address, serving until [`crate::shutdown_signal`], and the exit status.
+//! What the service binaries share around [`crate::serve`]: logs filtered from the environment (text
+//! or JSON lines), binding the listening address, serving until [`crate::shutdown_signal`], and the
+//! exit status.
 //!
 //! ```no_run
 //! # async fn run(router: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
@@ -18,6 +19,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 use crate::{Limits, serve, shutdown_signal};
 
@@ -30,12 +33,91 @@ pub struct BindError {
     source: std::io::Error,
 }
 
+/// The format of log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (`tracing-subscriber`'s default format).
+    Text,
+    /// One JSON object per line, the event's fields at the top level beside `timestamp`, `level`,
+    /// `target` and `message`, and the fields of the enclosing span (such as the request id) under
+    /// `span`.
+    Json,
+}
+
+/// A log format that is neither `text` nor `json`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown log format {0:?}: expected \"text\" or \"json\"")]
+pub struct UnknownLogFormat(pub String);
+
+impl std::str::FromStr for LogFormat {
+    type Err = UnknownLogFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(UnknownLogFormat(s.to_owned())),
+        }
+    }
+}
+
+/// A global `tracing` subscriber is installed already.
+#[derive(Debug, thiserror::Error)]
+#[error("a global log subscriber is already installed")]
+pub struct LoggingInstalled;
+
+/// Installs the process-wide `tracing` subscriber: lines in `format`, filtered by `filter`
+/// (`tracing` env-filter syntax, such as `info` or `info,sqlx=warn`; `info` when invalid), written
+/// to `writer`. Records of the `log` crate are routed to it too. Fails if a global subscriber is
+/// installed already.
+pub fn install_logging<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+) -> Result<(), LoggingInstalled>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    }
+    .map_err(|_| LoggingInstalled)
+}
+
 /// Logs through `tracing` to stdout, filtered by the environment variable `filter_var`
-/// (`tracing` env-filter syntax; `info` when unset or invalid).
+/// (`tracing` env-filter syntax; `info` when unset or invalid), in the format named by
+/// `<filter_var>_FORMAT` (`text`, the default, or `json`; see [`LogFormat`]). An unknown format is
+/// reported (in text) and ignored.
 pub fn init_logging(filter_var: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env(filter_var)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let filter = std::env::var(filter_var).unwrap_or_else(|_| "info".to_owned());
+    let format_var = format!("{filter_var}_FORMAT");
+    let format = std::env::var(&format_var)
+        .ok()
+        .map(|f| f.parse::<LogFormat>());
+    let installed = install_logging(
+        match format {
+            Some(Ok(f)) => f,
+            _ => LogFormat::Text,
+        },
+        &filter,
+        std::io::stdout,
+    );
+    if installed.is_err() {
+        return;
+    }
+    if let Some(Err(e)) = format {
+        tracing::warn!("{format_var}: {e}; logging in text");
+    }
 }
 
 /// Binds `bind` and serves `router` within `limits` until [`shutdown_signal`] (logging `"<name>

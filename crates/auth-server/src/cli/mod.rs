@@ -17,6 +17,7 @@ use crate::store::Store;
 
 mod audit;
 mod clients;
+pub mod healthcheck;
 mod keys;
 mod users;
 
@@ -56,6 +57,8 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Ask the running server whether it is ready (exit 0) or not (exit 1), for a container HEALTHCHECK.
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 /// `--json`
@@ -159,7 +162,9 @@ pub async fn run_admin_with(
     let kek = App::load_kek(&config)?;
     let app = App::from_parts(config, clock, kek, store)?;
     match command {
-        Command::Serve | Command::Migrate => bail!("not an administrative command"),
+        Command::Serve | Command::Migrate | Command::Healthcheck(_) => {
+            bail!("not an administrative command")
+        }
         Command::Client(c) => clients::client(&app, c, out).await,
         Command::Keys(k) => keys::keys(&app, k, out).await,
         Command::User(u) => users::run(&app, u, &mut input, out).await,

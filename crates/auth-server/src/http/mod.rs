@@ -1,21 +1,16 @@
 //! The HTTP boundary: routes, thin handlers, and the mapping of domain errors to responses.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
+pub mod access_log;
 pub mod authorize;
 pub mod browser;
 pub mod client_addr;
@@ -38,14 +33,12 @@ use crate::domain::health::Health;
 use error::json_error;
 pub use state::{HttpState, Services};
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 /// The whole router. Routes sit under the issuer's path, so `https://host/realm` serves
 /// `https://host/realm/token`; RFC 8414 §3's `/.well-known/oauth-authorization-server/realm` form is
 /// served too.
 pub fn router(state: HttpState) -> Router {
     let path = issuer_path(state.browser.issuer.as_str()).to_owned();
-    // Documents served from memory: no per-request timer, span or id, so they stay cheap under load.
+    // Documents served from memory: no timeout (they never wait on anything).
     let documents = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -57,7 +50,7 @@ pub fn router(state: HttpState) -> Router {
         )
         .route("/jwks", get(discovery::jwks))
         .route("/healthz", get(healthz));
-    // Endpoints that do work: a timeout, and a request id on every log line and response.
+    // Endpoints that do work: a timeout.
     let work = Router::new()
         .route("/token", post(token::token))
         .route(
@@ -72,19 +65,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/revocations", get(revocation_feed::revocations))
         .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        // 5xx answers are logged by the handlers that know why (a database error is a warning with
-        // its cause); the layer's own failure line would log every "busy" of a login storm as an error.
-        .layer(TraceLayer::new_for_http().on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)).make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, Counter::default()));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ));
     let routes = documents.merge(work);
     let app = if path.is_empty() {
         routes
@@ -94,12 +78,15 @@ pub fn router(state: HttpState) -> Router {
             get(discovery::oauth_authorization_server),
         )
     };
+    // Every request, matched or not, gets a request id, a span and one access-log line; 5xx
+    // answers are logged (with their cause) by the handlers that know why.
     app.fallback(not_found)
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        .layer(access_log::AccessLogLayer::new())
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves: header-read and idle timeouts, the
@@ -114,53 +101,47 @@ pub async fn serve(
     http_serve::serve(listener, router, limits, shutdown).await;
 }
 
+/// As [`serve`], but requests still in flight `drain` after `shutdown` resolved are cut off
+/// ([`http_serve::serve_with_drain`]).
+pub async fn serve_with_drain(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    limits: http_serve::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+    drain: Duration,
+) -> http_serve::Drained {
+    http_serve::serve_with_drain(listener, router, limits, shutdown, Some(drain)).await
+}
+
 /// The path part of the issuer URL, without a trailing slash ("" for none).
-fn issuer_path(issuer: &str) -> &str {
+pub fn issuer_path(issuer: &str) -> &str {
     let after_scheme = issuer.split_once("://").map_or(issuer, |(_, r)| r);
     after_scheme.find('/').map_or("", |i| &after_scheme[i..])
 }
 
-/// Request ids: a per-process random prefix and a counter. Unique, cheap, and not guessable across
-/// restarts.
-#[derive(Clone, Debug)]
-struct Counter {
-    prefix: Arc<str>,
-    next: Arc<AtomicU64>,
-}
-
-impl Default for Counter {
-    fn default() -> Self {
-        Self {
-            prefix: crate::domain::random::token(6).into(),
-            next: Arc::new(AtomicU64::new(1)),
-        }
-    }
-}
-
-impl MakeRequestId for Counter {
-    fn make_request_id<B>(&mut self, _req: &Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{}-{n}", self.prefix))
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
+/// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers.
+/// `{"status":"ready"}`, or 503 with `{"status":"unavailable","reason":"database","description":
+/// "..."}` (see [`Health::check`]).
 async fn readyz(State(health): State<Health>) -> Response {
-    match health.ready().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            json_error(
+    match health.check().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Err(why) => {
+            let mut res = (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "database unavailable",
+                axum::Json(serde_json::json!({
+                    "status": "unavailable",
+                    "reason": why.code(),
+                    "description": why.to_string(),
+                })),
             )
+                .into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
         }
     }
 }

@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::access_log::with_client;
 use super::client_addr::{ClientAddr, request_meta};
 use super::client_auth::authenticate_client;
 use super::error::OAuthResponse;
-use super::form::OAuthForm;
+use super::form::{Form, OAuthForm};
 use super::response::no_store_json;
 use super::state::OAuthEndpoints;
+use crate::domain::clients::Client;
 use crate::domain::grants::client_credentials::{self, ClientCredentialsRequest};
 use crate::domain::grants::user_grants::UserTokens;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
@@ -33,14 +35,30 @@ struct TokenResponse<'a> {
 
 /// The token endpoint. The form is read (up to its cap) before anything is judged, so the
 /// connection stays usable whatever we answer; RFC 6749 §3.2: the client MUST use POST with
-/// `application/x-www-form-urlencoded`.
+/// `application/x-www-form-urlencoded`. The authenticated client is noted for the access log.
 pub async fn token(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
     addr: ClientAddr,
     OAuthForm(form): OAuthForm,
+) -> Response {
+    match authenticate_client(&oauth.clients, &headers, &form).await {
+        Ok(client) => {
+            let granted = grant(&oauth, &client, &form, &headers, addr).await;
+            with_client(&client.id, granted)
+        }
+        Err(e) => OAuthResponse(e).into_response(),
+    }
+}
+
+/// Runs the grant `form` asks for, for the authenticated `client`.
+async fn grant(
+    oauth: &OAuthEndpoints,
+    client: &Client,
+    form: &Form,
+    headers: &HeaderMap,
+    addr: ClientAddr,
 ) -> Result<Response, OAuthResponse> {
-    let client = authenticate_client(&oauth.clients, &headers, &form).await?;
     match form.required("grant_type")? {
         "client_credentials" if client.public => Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -52,7 +70,7 @@ pub async fn token(
                 scope: form.single("scope")?.map(str::to_owned),
                 resources: form.all("resource").map(str::to_owned).collect(),
             };
-            let grant = client_credentials::grant(&oauth.tokens, &client, &req).await?;
+            let grant = client_credentials::grant(&oauth.tokens, client, &req).await?;
             Ok(no_store_json(&TokenResponse {
                 access_token: &grant.access_token,
                 token_type: "Bearer",
@@ -65,18 +83,18 @@ pub async fn token(
         "authorization_code" => {
             let code = form.required("code")?;
             let (uri, verifier) = (form.single("redirect_uri")?, form.single("code_verifier")?);
-            let meta = request_meta(&headers, addr);
+            let meta = request_meta(headers, addr);
             let grant = oauth
                 .user_grants
-                .redeem_code(&client, code, (uri, verifier), &meta);
+                .redeem_code(client, code, (uri, verifier), &meta);
             Ok(user_tokens(&grant.await?))
         }
         "refresh_token" => {
             let token = form.required("refresh_token")?;
-            let meta = request_meta(&headers, addr);
+            let meta = request_meta(headers, addr);
             let grant = oauth
                 .user_grants
-                .refresh(&client, token, form.single("scope")?, &meta);
+                .refresh(client, token, form.single("scope")?, &meta);
             Ok(user_tokens(&grant.await?))
         }
         _ => Err(OAuthError::new(
