@@ -19,8 +19,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tracing::Dispatch;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::{Limits, serve, shutdown_signal};
 
@@ -66,15 +68,10 @@ impl std::str::FromStr for LogFormat {
 #[error("a global log subscriber is already installed")]
 pub struct LoggingInstalled;
 
-/// Installs the process-wide `tracing` subscriber: lines in `format`, filtered by `filter`
+/// The `tracing` dispatcher every binary logs through: lines in `format`, filtered by `filter`
 /// (`tracing` env-filter syntax, such as `info` or `info,sqlx=warn`; `info` when invalid), written
-/// to `writer`. Records of the `log` crate are routed to it too. Fails if a global subscriber is
-/// installed already.
-pub fn install_logging<W>(
-    format: LogFormat,
-    filter: &str,
-    writer: W,
-) -> Result<(), LoggingInstalled>
+/// to `writer`. [`install_logging`] makes it the process's; a test can install it for one thread.
+pub fn log_dispatch<W>(format: LogFormat, filter: &str, writer: W) -> Dispatch
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -83,15 +80,31 @@ where
         .with_env_filter(filter)
         .with_writer(writer);
     match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        LogFormat::Text => Dispatch::new(builder.finish()),
+        LogFormat::Json => Dispatch::new(
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .finish(),
+        ),
     }
-    .map_err(|_| LoggingInstalled)
+}
+
+/// Installs [`log_dispatch`] as the process-wide subscriber; records of the `log` crate are routed
+/// to it too. Fails if a global subscriber is installed already.
+pub fn install_logging<W>(
+    format: LogFormat,
+    filter: &str,
+    writer: W,
+) -> Result<(), LoggingInstalled>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    log_dispatch(format, filter, writer)
+        .try_init()
+        .map_err(|_| LoggingInstalled)
 }
 
 /// Logs through `tracing` to stdout, filtered by the environment variable `filter_var`

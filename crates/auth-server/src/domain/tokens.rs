@@ -12,7 +12,7 @@ use super::signing_pool::{PoolError, SigningPool};
 use super::values::Scopes;
 
 /// A freshly signed token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SignedToken {
     /// The compact JWS.
     pub token: String,
@@ -22,6 +22,17 @@ pub struct SignedToken {
     pub expires_at: i64,
     /// Its `jti`.
     pub jti: String,
+}
+
+/// Without the token.
+impl std::fmt::Debug for SignedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignedToken")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("jti", &self.jti)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Signing failed.

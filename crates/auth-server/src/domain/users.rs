@@ -55,8 +55,8 @@ impl From<&UserRecord> for User {
     }
 }
 
-/// What an operator gives to create a user.
-#[derive(Debug, Clone)]
+/// What an operator gives to create a user. `Debug` shows no password.
+#[derive(Clone)]
 pub struct NewUser {
     /// Login name.
     pub username: String,
@@ -66,6 +66,17 @@ pub struct NewUser {
     pub display_name: Option<String>,
     /// Initial password, if any.
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("email", &self.email)
+            .field("display_name", &self.display_name)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// An administrative user operation failed.

@@ -34,12 +34,22 @@ pub async fn authenticate_client(
 }
 
 /// How the client presented itself.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub struct Credentials {
     /// Client id.
     pub client_id: String,
     /// Client secret.
     pub secret: String,
+}
+
+/// Without the secret.
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Extracts the client's credentials.

@@ -152,9 +152,19 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyTooLarge> 
 }
 
 /// The parsed body, in order.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Form {
     pairs: Vec<(String, String)>,
+}
+
+/// The parameters' names only: values are secrets (`client_secret`, `code`, `code_verifier`,
+/// `refresh_token`, `password`, `token`...) and must never reach a log.
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(name, _)| name))
+            .finish()
+    }
 }
 
 /// Most parameters a token request may carry; more is malformed.

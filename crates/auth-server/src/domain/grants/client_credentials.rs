@@ -14,8 +14,8 @@ pub struct ClientCredentialsRequest {
     pub resources: Vec<String>,
 }
 
-/// The successful response body fields (RFC 6749 §5.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The successful response body fields (RFC 6749 §5.1). `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenGrant {
     /// The JWT.
     pub access_token: String,
@@ -23,6 +23,16 @@ pub struct TokenGrant {
     pub expires_in: i64,
     /// Granted scopes, space-separated, if any.
     pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenGrant")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// What the client may have: the scopes and audiences of the token.

@@ -24,8 +24,8 @@ use crate::store::grants::{Advance, CodeCommit};
 /// Bytes of randomness in a refresh token.
 const REFRESH_BYTES: usize = 32;
 
-/// Tokens for a user (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Tokens for a user (RFC 6749 §5.1, OIDC Core §3.1.3.3). `Debug` shows no token.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserTokens {
     /// The access token (RFC 9068 JWT).
     pub access_token: String,
@@ -37,6 +37,21 @@ pub struct UserTokens {
     pub id_token: Option<String>,
     /// The new refresh token, if the grant has one.
     pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for UserTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserTokens")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .field("id_token", &self.id_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Refresh-token policy.

@@ -27,8 +27,8 @@ pub enum LogoutError {
     Clients(#[from] ClientError),
 }
 
-/// The parameters of a logout request (§2), each present at most once.
-#[derive(Debug, Clone, Copy, Default)]
+/// The parameters of a logout request (§2), each present at most once. `Debug` shows no ID token.
+#[derive(Clone, Copy, Default)]
 pub struct LogoutRequest<'a> {
     /// The ID token the application holds for this user.
     pub id_token_hint: Option<&'a str>,
@@ -38,6 +38,17 @@ pub struct LogoutRequest<'a> {
     pub post_logout_redirect_uri: Option<&'a str>,
     /// Returned to the application with that redirect.
     pub state: Option<&'a str>,
+}
+
+impl std::fmt::Debug for LogoutRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogoutRequest")
+            .field("id_token_hint", &self.id_token_hint.map(|_| "<redacted>"))
+            .field("client_id", &self.client_id)
+            .field("post_logout_redirect_uri", &self.post_logout_redirect_uri)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 /// What to answer.

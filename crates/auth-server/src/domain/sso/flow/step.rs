@@ -3,8 +3,9 @@
 use super::super::request::AuthorizeRequest;
 use crate::domain::users::User;
 
-/// What the browser gets next.
-#[derive(Debug, Clone)]
+/// What the browser gets next. `Debug` shows neither the redirect's query (it may carry a code) nor
+/// the consent ticket.
+#[derive(Clone)]
 pub enum Step {
     /// An error page; the redirect URI is not trusted (RFC 6749 §4.1.2.1).
     Error(&'static str),
@@ -30,6 +31,34 @@ pub enum Step {
     },
 }
 
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Error(message) => f.debug_tuple("Error").field(message).finish(),
+            Step::Redirect(to) => {
+                let without_query = to.split(['?', '#']).next().unwrap_or_default();
+                f.debug_tuple("Redirect").field(&without_query).finish()
+            }
+            Step::Login {
+                request,
+                problem,
+                username,
+            } => f
+                .debug_struct("Login")
+                .field("request", request)
+                .field("problem", problem)
+                .field("username", username)
+                .finish(),
+            Step::Consent { request, user, .. } => f
+                .debug_struct("Consent")
+                .field("request", request)
+                .field("user", user)
+                .field("ticket", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 /// Why a sign-in attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginProblem {
@@ -44,7 +73,7 @@ pub enum LoginProblem {
 }
 
 /// The result of a sign-in: the next step, and the new session's cookie secret if one was created.
-#[derive(Debug)]
+/// `Debug` shows neither cookie.
 pub struct LoginOutcome {
     /// What to show next.
     pub step: Step,
@@ -52,4 +81,20 @@ pub struct LoginOutcome {
     pub new_session: Option<String>,
     /// A new device cookie to set (after a successful sign-in).
     pub device_cookie: Option<String>,
+}
+
+impl std::fmt::Debug for LoginOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginOutcome")
+            .field("step", &self.step)
+            .field(
+                "new_session",
+                &self.new_session.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "device_cookie",
+                &self.device_cookie.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
