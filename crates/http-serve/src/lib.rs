@@ -30,8 +30,11 @@
 //! `into_make_service_with_connect_info::<SocketAddr>()`. HTTP/2 and protocol upgrades are not
 //! served (no route needs them, and hyper-util's `auto` builder would pull in `h2`).
 //!
-//! Every binary of the workspace serves until [`shutdown_signal`] (Ctrl-C or SIGTERM); the service
-//! binaries also share their logging set-up, binding and exit status ([`listen`]):
+//! Every binary of the workspace serves until [`shutdown_signal`] (Ctrl-C or SIGTERM), then drains:
+//! it stops accepting and lets each connection finish the request it is answering;
+//! [`serve_with_drain`] bounds that wait. The binaries also share their logging set-up (text or
+//! JSON lines, [`log_dispatch`]), and the service binaries their binding and exit status
+//! ([`listen`]):
 //!
 //! ```no_run
 //! # async fn run(router: axum::Router) -> std::io::Result<()> {

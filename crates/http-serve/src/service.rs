@@ -38,7 +38,7 @@ pub struct BindError {
 /// The format of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
-    /// Human-readable lines (`tracing-subscriber`'s default format).
+    /// Human-readable lines (`tracing-subscriber`'s default format, without colour codes).
     Text,
     /// One JSON object per line, the event's fields at the top level beside `timestamp`, `level`,
     /// `target` and `message`, and the fields of the enclosing span (such as the request id) under
@@ -76,8 +76,10 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // No colour codes: lines go to files and collectors as often as to a terminal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(false)
         .with_writer(writer);
     match format {
         LogFormat::Text => Dispatch::new(builder.finish()),
@@ -176,5 +178,74 @@ pub fn exit_code<E: Display>(result: Result<(), E>) -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::{LogFormat, log_dispatch};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::ErrorKind::Other)?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(format: LogFormat) -> String {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let dispatch = log_dispatch(format, "info", move || writer.clone());
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = tracing::info_span!("request", request_id = "r-1");
+            let _in = span.enter();
+            tracing::info!(status = 200u16, route = "/token", "request");
+            tracing::debug!("filtered out at info");
+        });
+        let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    #[test]
+    fn json_lines_carry_the_fields_at_the_top_and_the_span() {
+        let out = logged(LogFormat::Json);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 1, "{out}");
+        let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap_or_default();
+        assert_eq!(line["level"], "INFO", "{out}");
+        assert_eq!(line["message"], "request", "{out}");
+        assert_eq!(line["status"], 200, "{out}");
+        assert_eq!(line["route"], "/token", "{out}");
+        assert_eq!(line["span"]["request_id"], "r-1", "{out}");
+    }
+
+    #[test]
+    fn text_lines_are_text() {
+        let out = logged(LogFormat::Text);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(
+            out.contains("status=200") && out.contains("request_id"),
+            "{out}"
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(out.trim()).is_err());
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!("json".parse::<LogFormat>().ok(), Some(LogFormat::Json));
+        assert_eq!(" Text ".parse::<LogFormat>().ok(), Some(LogFormat::Text));
+        assert!("yaml".parse::<LogFormat>().is_err());
     }
 }

@@ -29,6 +29,7 @@
 //! | `INVENTORY_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
 //! | `INVENTORY_METRICS_BIND` | `127.0.0.1:9092` | where `GET /metrics` (Prometheus) is served: `host:port` (its own listener), `public` (beside the routes above), or `off` |
 //! | `INVENTORY_LOG` | `info` | log filter (`tracing` env-filter syntax) |
+//! | `INVENTORY_LOG_FORMAT` | `text` | `text`, or `json` for one JSON object per line |
 //!
 //! ```sh
 //! cargo run -p auth-server &                       # the IdP on http://127.0.0.1:8080

@@ -37,6 +37,7 @@
 //! | `ORDERS_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
 //! | `ORDERS_METRICS_BIND` | `127.0.0.1:9091` | where `GET /metrics` (Prometheus) is served: `host:port` (its own listener), `public` (beside the routes above), or `off` |
 //! | `ORDERS_LOG` | `info` | log filter (`tracing` env-filter syntax) |
+//! | `ORDERS_LOG_FORMAT` | `text` | `text`, or `json` for one JSON object per line |
 //!
 //! ```sh
 //! cargo run -p auth-server &                       # the IdP on http://127.0.0.1:8080
