@@ -134,13 +134,18 @@ where
                 method = %method,
                 route = %route,
                 status = res.status().as_u16(),
-                latency_ms = start.elapsed().as_secs_f64() * 1000.0,
+                latency_ms = micros_to_ms(start.elapsed().as_micros()),
                 client_id = client.as_deref(),
                 "request"
             );
             Ok(res)
         })
     }
+}
+
+/// Milliseconds with microsecond precision (`0.677`, not `0.6776249999999999`).
+fn micros_to_ms(micros: u128) -> f64 {
+    micros as f64 / 1000.0
 }
 
 /// Request ids: a per-process random prefix and a counter. Unique, cheap, and not guessable across
@@ -185,6 +190,12 @@ fn plausible(id: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latency_in_milliseconds() {
+        assert_eq!(micros_to_ms(677).to_string(), "0.677");
+        assert_eq!(micros_to_ms(12_345_678).to_string(), "12345.678");
+    }
 
     #[test]
     fn request_ids() {
