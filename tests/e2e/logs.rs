@@ -5,8 +5,9 @@
 //!
 //! The capturing subscriber is the production one ([`http_serve::log_dispatch`], JSON) writing to
 //! a buffer. It is installed process-wide when it can be (nextest runs each test in its own
-//! process), so lines from the signing and hashing threads are searched too, and for the test's
-//! thread in any case; the flow runs on that one thread (a current-thread runtime), server included.
+//! process), with the `log` crate's records routed to it, so lines from the signing and hashing
+//! threads are searched too; and for the test's thread in any case: the flow runs on that one
+//! thread (a current-thread runtime), server included.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -67,7 +68,7 @@ fn run(backend: Backend) {
     let writer = capture.clone();
     let dispatch =
         http_serve::log_dispatch(http_serve::LogFormat::Json, "trace", move || writer.clone());
-    let global = tracing::dispatcher::set_global_default(dispatch.clone()).is_ok();
+    let global = http_serve::install_dispatch(dispatch.clone()).is_ok();
     if !global {
         eprintln!("a global subscriber is set already: capturing this thread only");
     }

@@ -74,7 +74,7 @@ use crate::activity::{Activity, BusyBody, Watched};
 pub use crate::limits::{Limits, LimitsError, Setting};
 pub use crate::service::{
     BindError, LogFormat, LoggingInstalled, MAX_BODY_BYTES, UnknownLogFormat, exit_code,
-    init_logging, install_logging, listen, log_dispatch, service_router,
+    init_logging, install_dispatch, install_logging, listen, log_dispatch, service_router,
 };
 pub use crate::shutdown::shutdown_signal;
 

@@ -104,9 +104,13 @@ pub fn install_logging<W>(
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    log_dispatch(format, filter, writer)
-        .try_init()
-        .map_err(|_| LoggingInstalled)
+    install_dispatch(log_dispatch(format, filter, writer))
+}
+
+/// Makes `dispatch` the process-wide subscriber and routes the `log` crate's records to it. Fails
+/// if a global subscriber is installed already.
+pub fn install_dispatch(dispatch: Dispatch) -> Result<(), LoggingInstalled> {
+    dispatch.try_init().map_err(|_| LoggingInstalled)
 }
 
 /// Logs through `tracing` to stdout, filtered by the environment variable `filter_var`
