@@ -25,6 +25,7 @@ tests::on_both_backends!(
     readiness_needs_signing_keys_and_ends_with_draining,
     shutdown_turns_readiness_off_and_lets_requests_finish,
     shutdown_cuts_requests_still_running_after_drain_secs,
+    shutdown_answers_readyz_503_before_it_stops_accepting,
     healthcheck_command_exits_by_readiness,
 );
 
@@ -129,6 +130,10 @@ struct Served {
 }
 
 async fn served(backend: Backend, drain_secs: u64) -> Served {
+    served_with_delay(backend, drain_secs, 0).await
+}
+
+async fn served_with_delay(backend: Backend, drain_secs: u64, delay_secs: u64) -> Served {
     let (url, _) = fresh_database(backend).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -136,6 +141,7 @@ async fn served(backend: Backend, drain_secs: u64) -> Served {
     config.server.issuer = format!("http://{addr}");
     config.admin.enabled = false;
     config.health.drain_secs = drain_secs;
+    config.health.shutdown_delay_secs = delay_secs;
     let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
     let app = App::start(config, Arc::new(clock), Kek::from_bytes(TEST_KEK))
         .await
@@ -250,6 +256,28 @@ async fn shutdown_cuts_requests_still_running_after_drain_secs(backend: Backend)
         "",
         "no answer, not even a 408"
     );
+}
+
+async fn shutdown_answers_readyz_503_before_it_stops_accepting(backend: Backend) {
+    // The server waits (not the test): for 2 s after the signal it still accepts and says 503.
+    let s = served_with_delay(backend, 600, 2).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://{}/readyz", s.addr);
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 200);
+    s.stop.send(()).unwrap();
+    let seen = http.get(&url).send().await.expect("still accepting");
+    assert_eq!(seen.status(), 503, "readiness off at once, over HTTP");
+    let body: serde_json::Value = seen.json().await.unwrap();
+    assert_eq!(body["reason"], "draining", "{body}");
+    until("the listener stops accepting after the delay", async || {
+        TcpStream::connect(s.addr).await.is_err()
+    })
+    .await;
+    timeout(Duration::from_secs(20), s.task)
+        .await
+        .expect("serve returns")
+        .unwrap()
+        .unwrap();
 }
 
 async fn healthcheck(config: &Config, args: &[&str]) -> (bool, String) {

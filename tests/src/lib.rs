@@ -136,6 +136,8 @@ pub fn base_config(db_url: &str) -> Config {
     c.database.acquire_timeout_secs = 2;
     c.keys.rsa_bits = 2048;
     c.keys.kek_file = std::env::temp_dir().join("auth-test-unused-kek");
+    // A server stopped in a test stops at once (health.rs tests the delay itself).
+    c.health.shutdown_delay_secs = 0;
     c
 }
 

@@ -286,8 +286,9 @@ impl App {
     /// until `shutdown` resolves, running the key job alongside, within the `[server]` slow-client
     /// limits (see [`crate::http::serve`]).
     ///
-    /// Shutdown, in this order: readiness turns 503 at once ([`Health::begin_draining`]), before
-    /// either listener stops accepting; then both stop accepting, idle connections close, and the
+    /// Shutdown, in this order: readiness turns 503 at once ([`Health::begin_draining`]) while both
+    /// listeners keep accepting for `health.shutdown_delay_secs` (so a load balancer polling
+    /// `/readyz` sees the 503 before connections are refused); then both stop accepting, idle connections close, and the
     /// requests in flight get `health.drain_secs` to finish, after which their connections are
     /// closed and this returns anyway.
     pub async fn serve(
@@ -300,6 +301,7 @@ impl App {
         let state = self.http_state();
         let limits = self.config.server.limits();
         let drain = Duration::from_secs(self.config.health.drain_secs);
+        let delay = Duration::from_secs(self.config.health.shutdown_delay_secs);
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let until_stopped = move || {
             let mut rx = stopped.clone();
@@ -329,9 +331,12 @@ impl App {
             shutdown.await;
             health.begin_draining();
             tracing::info!(
+                delay_secs = delay.as_secs(),
                 drain_secs = drain.as_secs(),
-                "not ready any more; draining the requests in flight"
+                "not ready any more; still accepting until load balancers notice, then draining"
             );
+            // Load balancers poll /readyz; they only see the 503 while the listeners accept.
+            tokio::time::sleep(delay).await;
             let _ = stop.send(true);
         };
         let (drained, ()) = tokio::join!(public_task, signal);

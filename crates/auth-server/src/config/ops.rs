@@ -66,6 +66,10 @@ pub struct HealthConfig {
     /// `/readyz` stays ready while the database answered within this many seconds, so a short
     /// database blip does not take every replica out of the load balancer.
     pub database_grace_secs: u64,
-    /// On SIGTERM, readiness turns 503 at once, and requests in flight get this long to finish.
+    /// On SIGTERM, readiness turns 503 at once, and the listeners keep accepting (answering
+    /// `/readyz` with 503) for this many seconds, so load balancers take the replica out before
+    /// its connections are refused.
+    pub shutdown_delay_secs: u64,
+    /// Then the listeners stop, and requests in flight get this long to finish.
     pub drain_secs: u64,
 }

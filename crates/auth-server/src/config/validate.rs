@@ -82,6 +82,11 @@ impl Config {
             "must be at most 3600",
         )?;
         check(
+            self.health.shutdown_delay_secs <= 600,
+            "health.shutdown_delay_secs",
+            "must be at most 600",
+        )?;
+        check(
             self.health.drain_secs <= 3600,
             "health.drain_secs",
             "must be at most 3600",
