@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::Config;
 use crate::domain::clients::ClientRegistry;
+use crate::domain::gauges::Gauges;
 use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
 use crate::domain::health::Health;
 use crate::domain::keys::KeyManager;
@@ -59,6 +60,8 @@ pub struct App {
     pub health: Health,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// What `/metrics` reads at scrape time.
+    pub gauges: Gauges,
 }
 
 /// Start-up failed.
@@ -98,6 +101,9 @@ impl App {
         clock: Arc<dyn Clock>,
         kek: Kek,
     ) -> Result<AppState, StartError> {
+        if config.admin.metrics {
+            crate::telemetry::install();
+        }
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         let app = Self::from_parts(config, clock, kek, store)?;
@@ -161,13 +167,22 @@ impl App {
             p.max_waiting,
         )
         .map_err(StartError::Passwords)?;
+        let signing = SigningPool::per_core().map_err(StartError::Threads)?;
+        let gauges = Gauges {
+            store: store.clone(),
+            keys: keys.clone(),
+            schedule,
+            hasher: hasher.clone(),
+            signing: signing.clone(),
+            clock: clock.clone(),
+        };
         let users = Users::new(store.clone(), hasher, clock.clone());
         let issuer = TokenIssuer::new(
             &config.server.issuer,
             config.tokens.access_token_ttl_secs,
             keys.clone(),
             clock.clone(),
-            SigningPool::per_core().map_err(StartError::Threads)?,
+            signing,
         );
         let sessions = Sessions::new(
             store.clone(),
@@ -234,6 +249,7 @@ impl App {
             keys,
             issuer,
             clock,
+            gauges,
         })
     }
 
@@ -278,6 +294,7 @@ impl App {
                 token_admin: self.token_admin.clone(),
                 health: self.health.clone(),
                 clock: self.clock.clone(),
+                gauges: self.gauges.clone(),
             },
         )
     }

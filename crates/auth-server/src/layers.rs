@@ -47,6 +47,19 @@ const RULES: &[(&str, &[&str])] = &[
         "config",
         &["crate::http", "crate::app", "crate::cli", "crate::store"],
     ),
+    (
+        "telemetry",
+        &[
+            "crate::model",
+            "crate::store",
+            "crate::domain",
+            "crate::http",
+            "crate::app",
+            "crate::cli",
+            "sea_orm",
+            "axum",
+        ],
+    ),
     ("app.rs", &["crate::cli"]),
 ];
 

@@ -14,6 +14,8 @@
 //! - [`model`]: beneath them all, the domain's [`model::records`] and protocol [`model::values`]
 //!   (re-exported as `domain::records` and `domain::values`).
 //! - [`config`]: the typed configuration, read by every layer.
+//! - [`telemetry`]: Prometheus metrics (names, the recorder, recording helpers), beneath every
+//!   layer like the configuration.
 //!
 //! The `auth-server` binary adds the CLI ([`cli`]).
 //!
@@ -38,3 +40,4 @@ pub mod http;
 mod layers;
 pub mod model;
 pub mod store;
+pub mod telemetry;

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod gauges;
 pub mod grants;
 pub mod health;
 pub mod keys;

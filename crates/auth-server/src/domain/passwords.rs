@@ -144,6 +144,16 @@ impl PasswordHasher {
         self.cost
     }
 
+    /// For the metrics: `(admitted, capacity, waiting)`: the password operations admitted (queued or
+    /// running), the most that may be, and those waiting for a hashing thread.
+    pub fn load(&self) -> (usize, usize, usize) {
+        (
+            self.in_flight.load(Ordering::Relaxed),
+            self.capacity,
+            self.threads.waiting(),
+        )
+    }
+
     /// Takes a place among the jobs queued or running, or `None` when they are all taken (the
     /// caller answers "busy"). One atomic increment: a sign-in takes its place *before* any other
     /// work (form, database, throttle), so a storm is refused at the cost of that increment, and at

@@ -7,8 +7,10 @@
 //! from a queue as soon as they finish, keep the cores signing.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -27,6 +29,10 @@ pub enum PoolError {
 #[derive(Debug, Clone)]
 pub struct SigningPool {
     tx: SyncSender<Job>,
+    /// Its threads' name, the `pool` label of its metrics.
+    name: &'static str,
+    /// Jobs sent and not yet taken by a thread.
+    waiting: Arc<AtomicUsize>,
 }
 
 impl SigningPool {
@@ -42,7 +48,7 @@ impl SigningPool {
     ///
     /// # Errors
     /// If the operating system refuses to start a thread.
-    pub fn named(name: &str, threads: usize, queue: usize) -> std::io::Result<Self> {
+    pub fn named(name: &'static str, threads: usize, queue: usize) -> std::io::Result<Self> {
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..threads.max(1) {
@@ -51,7 +57,21 @@ impl SigningPool {
                 .name(format!("{name}-{i}"))
                 .spawn(move || worker(&rx))?;
         }
-        Ok(Self { tx })
+        Ok(Self {
+            tx,
+            name,
+            waiting: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Its name (`rsa-sign`, `argon2`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Jobs waiting for a thread right now (not counting those running).
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// One thread per available core, and a queue of 4096.
@@ -68,16 +88,23 @@ impl SigningPool {
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let (name, waiting, queued_at) = (self.name, self.waiting.clone(), Instant::now());
         let job: Job = Box::new(move || {
+            waiting.fetch_sub(1, Ordering::Relaxed);
+            crate::telemetry::pool_wait(name, queued_at.elapsed());
             // The caller went away while the job waited in the queue: skip the work.
             if tx.is_closed() {
                 return;
             }
             let _ = tx.send(f());
         });
-        self.tx.try_send(job).map_err(|e| match e {
-            TrySendError::Full(_) => PoolError::Busy,
-            TrySendError::Disconnected(_) => PoolError::Stopped,
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        self.tx.try_send(job).map_err(|e| {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                TrySendError::Full(_) => PoolError::Busy,
+                TrySendError::Disconnected(_) => PoolError::Stopped,
+            }
         })?;
         rx.await.map_err(|_| PoolError::Stopped)
     }
@@ -172,5 +199,37 @@ mod tests {
             results.iter().any(|r| matches!(r, Some(Ok(1)))),
             "{results:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn counts_the_jobs_waiting_for_a_thread() {
+        let pool = SigningPool::named("test", 1, 4).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((pool.name(), pool.waiting()), ("test", 0));
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let p = pool.clone();
+        let blocker = tokio::spawn(async move {
+            p.run(move || {
+                let _ = started_tx.send(());
+                let _ = release_rx.recv();
+            })
+            .await
+        });
+        let _ = started_rx.await; // the only thread is busy: the blocker is running, not waiting
+        assert_eq!(pool.waiting(), 0);
+        let p = pool.clone();
+        let queued = tokio::spawn(async move { p.run(|| 7).await });
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while pool.waiting() != 1 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the job never queued"
+            );
+            tokio::task::yield_now().await;
+        }
+        let _ = release_tx.send(());
+        assert!(blocker.await.is_ok());
+        assert_eq!(queued.await.ok().and_then(Result::ok), Some(7));
+        assert_eq!(pool.waiting(), 0, "a job taken by a thread no longer waits");
     }
 }

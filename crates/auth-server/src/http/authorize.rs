@@ -17,8 +17,9 @@ use super::client_addr::{ClientAddr, request_meta};
 use super::form::{Form, FormRejection, OAuthForm, read_body};
 use super::pages::{ConsentPage, LoginPage, Ui};
 use super::state::BrowserEndpoints;
-use crate::domain::sso::flow::{LoginProblem, Step};
+use crate::domain::sso::flow::{FlowError, LoginOutcome, LoginProblem, Step};
 use crate::domain::sso::request::AuthorizeParams;
+use crate::telemetry::{SignIn, sign_in};
 
 type Browser = State<Arc<BrowserEndpoints>>;
 
@@ -80,13 +81,16 @@ pub async fn login(
         // Paced: a client that resends at once (a script, a load generator) waits on a timer, which
         // costs no CPU, instead of spinning the server's cores away from the password checks.
         tokio::time::sleep(BUSY_PACING).await;
+        sign_in(SignIn::Busy);
         return busy(&web.pages.ui(&headers, None));
     };
     let Some(form) = form(OAuthForm::read(&headers, body).await) else {
+        sign_in(SignIn::Invalid);
         return bad_request(&web.pages.ui(&headers, None));
     };
     let ui = web.pages.for_form(&headers, &form);
     if !csrf_ok(&web.cookies, &headers, &form) {
+        sign_in(SignIn::Csrf);
         return csrf_failed(&ui);
     }
     let username = form.single("username").ok().flatten().unwrap_or_default();
@@ -103,6 +107,7 @@ pub async fn login(
             web.cookies.device(&headers),
         )
         .await;
+    sign_in(sign_in_outcome(&outcome));
     match outcome {
         Ok(o) => {
             let mut res = render(&web, &headers, &ui, o.step, true, o.new_session.as_deref());
@@ -113,6 +118,28 @@ pub async fn login(
             res
         }
         Err(e) => unavailable(&ui, &e),
+    }
+}
+
+/// How a sign-in ended, for the metrics.
+fn sign_in_outcome(outcome: &Result<LoginOutcome, FlowError>) -> SignIn {
+    match outcome {
+        Ok(o) if o.new_session.is_some() => SignIn::Success,
+        Ok(LoginOutcome {
+            step:
+                Step::Login {
+                    problem: Some(problem),
+                    ..
+                },
+            ..
+        }) => match problem {
+            LoginProblem::Rejected => SignIn::Rejected,
+            LoginProblem::Locked => SignIn::Locked,
+            LoginProblem::Slowed(_) => SignIn::Slowed,
+            LoginProblem::Busy => SignIn::Busy,
+        },
+        Ok(_) => SignIn::Invalid,
+        Err(_) => SignIn::Error,
     }
 }
 

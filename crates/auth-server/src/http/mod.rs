@@ -20,6 +20,7 @@ pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod logout;
+pub mod metrics_layer;
 pub mod ops;
 pub mod pages;
 pub mod response;
@@ -81,6 +82,7 @@ pub fn router(state: HttpState) -> Router {
     // Every request, matched or not, gets a request id, a span and one access-log line; 5xx
     // answers are logged (with their cause) by the handlers that know why.
     app.fallback(not_found)
+        .layer(metrics_layer::HttpMetricsLayer::for_state(&state))
         .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

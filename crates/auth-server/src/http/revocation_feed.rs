@@ -136,6 +136,12 @@ async fn render(feed: &RevocationFeed, epoch: u64, second: i64) -> Result<Render
         complete: list.complete,
     };
     let body = serde_json::to_vec(&feed).unwrap_or_default();
+    crate::telemetry::revocation_feed(
+        feed.revoked.len(),
+        feed.revoked_subjects.len(),
+        revoked_keys.len(),
+        body.len(),
+    );
     let etag = random::strong_etag(&body);
     Ok(Rendered {
         epoch,

@@ -9,10 +9,12 @@ use axum::http::HeaderValue;
 
 use super::cookies::CookiePolicy;
 use super::discovery::Metadata;
+use super::ops::OpsEndpoints;
 use super::pages::Pages;
 use super::revocation_feed::FeedCache;
 use crate::config::{Config, TrustedProxies};
 use crate::domain::clients::ClientRegistry;
+use crate::domain::gauges::Gauges;
 use crate::domain::grants::user_grants::UserGrants;
 use crate::domain::health::Health;
 use crate::domain::keys::KeyManager;
@@ -43,6 +45,8 @@ pub struct Services {
     pub health: Health,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// What `/metrics` reads at scrape time.
+    pub gauges: Gauges,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -58,6 +62,8 @@ pub struct HttpState {
     pub feed: Arc<RevocationFeed>,
     /// `/readyz`.
     pub health: Health,
+    /// The admin listener's `/metrics`.
+    pub ops: Arc<OpsEndpoints>,
 }
 
 /// What the client-authenticated OAuth endpoints use.
@@ -155,6 +161,7 @@ impl HttpState {
                 longest_token_ttl: t.access_token_ttl_secs.max(t.id_token_ttl_secs),
             }),
             health: services.health,
+            ops: Arc::new(OpsEndpoints::new(config, services.gauges)),
         }
     }
 }
@@ -176,4 +183,5 @@ parts!(
     documents: Arc<Documents>,
     feed: Arc<RevocationFeed>,
     health: Health,
+    ops: Arc<OpsEndpoints>,
 );

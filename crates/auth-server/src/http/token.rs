@@ -18,6 +18,7 @@ use crate::domain::clients::Client;
 use crate::domain::grants::client_credentials::{self, ClientCredentialsRequest};
 use crate::domain::grants::user_grants::UserTokens;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
+use crate::telemetry::{Grant, token_issued};
 
 /// RFC 6749 §5.1 success body (with OIDC Core §3.1.3.3 `id_token`).
 #[derive(Serialize)]
@@ -71,6 +72,7 @@ async fn grant(
                 resources: form.all("resource").map(str::to_owned).collect(),
             };
             let grant = client_credentials::grant(&oauth.tokens, client, &req).await?;
+            token_issued(Grant::ClientCredentials, client.alg.as_str());
             Ok(no_store_json(&TokenResponse {
                 access_token: &grant.access_token,
                 token_type: "Bearer",
@@ -87,7 +89,9 @@ async fn grant(
             let grant = oauth
                 .user_grants
                 .redeem_code(client, code, (uri, verifier), &meta);
-            Ok(user_tokens(&grant.await?))
+            let tokens = grant.await?;
+            token_issued(Grant::AuthorizationCode, client.alg.as_str());
+            Ok(user_tokens(&tokens))
         }
         "refresh_token" => {
             let token = form.required("refresh_token")?;
@@ -95,7 +99,9 @@ async fn grant(
             let grant = oauth
                 .user_grants
                 .refresh(client, token, form.single("scope")?, &meta);
-            Ok(user_tokens(&grant.await?))
+            let tokens = grant.await?;
+            token_issued(Grant::RefreshToken, client.alg.as_str());
+            Ok(user_tokens(&tokens))
         }
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,

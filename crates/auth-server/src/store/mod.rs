@@ -18,11 +18,13 @@ pub mod grants;
 pub mod keys;
 pub mod login_throttle;
 mod migrations;
+mod pool;
 pub mod revocations;
 pub mod sso;
 pub mod users;
 
 pub use migrations::Migrator;
+pub use pool::PoolStatus;
 
 use crate::config::DatabaseConfig;
 
@@ -56,6 +58,7 @@ impl From<std::sync::Arc<StoreError>> for StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(e: DbErr) -> Self {
+        crate::telemetry::db_error(pool::error_kind(&e));
         match e.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(m)) => StoreError::Conflict(m),
             _ => StoreError::Unavailable(e),

@@ -115,8 +115,10 @@ impl ClientRegistry {
             return Ok(None);
         }
         if let Some(hit) = self.cache.get(id).await {
+            crate::telemetry::client_cache(true);
             return Ok(hit);
         }
+        crate::telemetry::client_cache(false);
         let store = self.store.clone();
         let key = id.to_owned();
         self.cache
