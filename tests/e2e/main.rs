@@ -18,6 +18,7 @@ mod jwks_and_discovery;
 mod key_binding;
 mod key_revocation;
 mod logs;
+mod metrics;
 mod outage;
 mod revocation_feed;
 mod rotation;
