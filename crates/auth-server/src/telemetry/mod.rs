@@ -19,7 +19,7 @@ pub mod names;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use metrics::{counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use exposition::Exposition;
@@ -107,25 +107,37 @@ pub enum Grant {
     RefreshToken,
 }
 
-/// Counts an access token issued by `grant`, signed with `alg` (`"ES256"` or `"RS256"`).
-///
-/// Literal labels for the known combinations: their key is static, nothing is allocated.
-pub fn token_issued(grant: Grant, alg: &'static str) {
-    macro_rules! by_alg {
-        ($grant:literal) => {
-            match alg {
-                "ES256" => counter!(TOKENS_ISSUED, "grant" => $grant, "alg" => "ES256"),
-                "RS256" => counter!(TOKENS_ISSUED, "grant" => $grant, "alg" => "RS256"),
-                other => counter!(TOKENS_ISSUED, "grant" => $grant, "alg" => other),
-            }
-        };
+/// A metric handle registered at its first use and kept: later uses are one atomic operation, with
+/// no lookup, hash or allocation (the hot paths: tokens, client-cache hits). The recorder is
+/// installed at start, before any request, so the first use registers with it; in a process without
+/// one the kept handle is a no-op, as every call would be.
+struct Kept(OnceLock<Counter>);
+
+impl Kept {
+    fn get(&self, register: impl FnOnce() -> Counter) -> &Counter {
+        self.0.get_or_init(register)
     }
-    let counter = match grant {
-        Grant::ClientCredentials => by_alg!("client_credentials"),
-        Grant::AuthorizationCode => by_alg!("authorization_code"),
-        Grant::RefreshToken => by_alg!("refresh_token"),
+}
+
+/// Counts an access token issued by `grant`, signed with `alg` (`"ES256"` or `"RS256"`).
+pub fn token_issued(grant: Grant, alg: &'static str) {
+    static KEPT: [Kept; 6] = [const { Kept(OnceLock::new()) }; 6];
+    let (g, grant) = match grant {
+        Grant::ClientCredentials => (0, "client_credentials"),
+        Grant::AuthorizationCode => (1, "authorization_code"),
+        Grant::RefreshToken => (2, "refresh_token"),
     };
-    counter.increment(1);
+    let a = match alg {
+        "ES256" => 0,
+        "RS256" => 1,
+        other => {
+            counter!(TOKENS_ISSUED, "grant" => grant, "alg" => other).increment(1);
+            return;
+        }
+    };
+    KEPT[g * 2 + a]
+        .get(|| counter!(TOKENS_ISSUED, "grant" => grant, "alg" => alg))
+        .increment(1);
 }
 
 /// How a sign-in attempt (`POST /login`) ended.
@@ -166,10 +178,14 @@ pub fn sign_in(outcome: SignIn) {
 
 /// Counts a client-cache lookup (a hit, or a miss that went to the database).
 pub fn client_cache(hit: bool) {
+    static HIT: Kept = Kept(OnceLock::new());
+    static MISS: Kept = Kept(OnceLock::new());
     if hit {
-        counter!(CLIENT_CACHE_LOOKUPS, "result" => "hit").increment(1);
+        HIT.get(|| counter!(CLIENT_CACHE_LOOKUPS, "result" => "hit"))
+            .increment(1);
     } else {
-        counter!(CLIENT_CACHE_LOOKUPS, "result" => "miss").increment(1);
+        MISS.get(|| counter!(CLIENT_CACHE_LOOKUPS, "result" => "miss"))
+            .increment(1);
     }
 }
 
@@ -183,10 +199,10 @@ pub fn pool_wait(pool: &'static str, waited: Duration) {
     histogram!(POOL_WAIT, "pool" => pool).record(waited.as_secs_f64());
 }
 
-/// Records one HTTP request: `route` is the route template (never the raw path).
-pub fn http_request(method: &'static str, route: String, status: &'static str, took: Duration) {
+/// The latency histogram of HTTP requests with `method` to `route` (the route template, never the
+/// raw path) answered with `status`: callers keep it (see `http::metrics_layer`).
+pub fn http_histogram(method: &'static str, route: String, status: &'static str) -> Histogram {
     histogram!(HTTP_DURATION, "method" => method, "route" => route, "status" => status)
-        .record(took.as_secs_f64());
 }
 
 /// Records the size of the revocation feed just rendered.
