@@ -4,6 +4,7 @@
 //! per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_api;
 mod audit;
 mod audit_cli;
 mod audit_races;

@@ -7,5 +7,14 @@ use super::HttpState;
 
 /// Everything the admin listener serves.
 pub fn admin_router(state: HttpState) -> Router {
-    Router::new().fallback(super::not_found).with_state(state)
+    let router = super::admin::mount(
+        Router::new(),
+        &state.admin,
+        crate::config::AdminApiPlacement::Admin,
+        "",
+    );
+    router
+        .fallback(super::not_found)
+        .with_state(state)
+        .layer(super::access_log::AccessLogLayer::new())
 }

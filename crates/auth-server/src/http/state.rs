@@ -7,6 +7,7 @@ use auth_core::Clock;
 use axum::extract::FromRef;
 use axum::http::HeaderValue;
 
+use super::admin::{AdminApi, AdminAuth, AdminServices};
 use super::cookies::CookiePolicy;
 use super::discovery::Metadata;
 use super::pages::Pages;
@@ -20,6 +21,7 @@ use crate::domain::sso::flow::Flow;
 use crate::domain::sso::logout::Logout;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
+use crate::domain::users::Users;
 use crate::domain::values::Issuer;
 
 /// The domain services the handlers call.
@@ -43,6 +45,8 @@ pub struct Services {
     pub health: Health,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// Users (the admin API).
+    pub users: Users,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -58,6 +62,8 @@ pub struct HttpState {
     pub feed: Arc<RevocationFeed>,
     /// `/readyz`.
     pub health: Health,
+    /// `/admin/v1`.
+    pub admin: AdminApi,
 }
 
 /// What the client-authenticated OAuth endpoints use.
@@ -126,6 +132,18 @@ impl HttpState {
             HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
                 .unwrap_or(HeaderValue::from_static("public, max-age=60"));
         let t = &config.tokens;
+        let admin = AdminApi::new(
+            AdminServices {
+                clients: services.clients.clone(),
+                keys: services.keys.clone(),
+                users: services.users,
+                token_admin: services.token_admin.clone(),
+                clock: services.clock.clone(),
+            },
+            AdminAuth::new(&config.admin.audience, &issuer, None),
+            config.admin.api,
+            config.server.trusted_proxies.clone(),
+        );
         Self {
             oauth: Arc::new(OAuthEndpoints {
                 clients: services.clients,
@@ -155,7 +173,19 @@ impl HttpState {
                 longest_token_ttl: t.access_token_ttl_secs.max(t.id_token_ttl_secs),
             }),
             health: services.health,
+            admin,
         }
+    }
+
+    /// The same state, with the admin API fetching this IdP's keys and revocation feed from the
+    /// public listener bound at `public` over loopback (see [`AdminAuth::loopback_origin`]).
+    pub fn with_public_addr(mut self, public: std::net::SocketAddr) -> Self {
+        let auth = self
+            .admin
+            .auth
+            .with_origin(AdminAuth::loopback_origin(public));
+        self.admin = self.admin.with_auth(auth);
+        self
     }
 }
 
@@ -176,4 +206,5 @@ parts!(
     documents: Arc<Documents>,
     feed: Arc<RevocationFeed>,
     health: Health,
+    admin: AdminApi,
 );
