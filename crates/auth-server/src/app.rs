@@ -279,6 +279,7 @@ impl App {
                 health: self.health.clone(),
                 clock: self.clock.clone(),
                 users: self.users.clone(),
+                audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
             },
         )
     }

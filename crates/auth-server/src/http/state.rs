@@ -13,6 +13,7 @@ use super::discovery::Metadata;
 use super::pages::Pages;
 use super::revocation_feed::FeedCache;
 use crate::config::{Config, TrustedProxies};
+use crate::domain::audit_trail::AuditTrail;
 use crate::domain::clients::ClientRegistry;
 use crate::domain::grants::user_grants::UserGrants;
 use crate::domain::health::Health;
@@ -47,6 +48,8 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// Users (the admin API).
     pub users: Users,
+    /// The audit trail (the admin API).
+    pub audit: AuditTrail,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -139,6 +142,7 @@ impl HttpState {
                 users: services.users,
                 token_admin: services.token_admin.clone(),
                 clock: services.clock.clone(),
+                audit: services.audit,
             },
             AdminAuth::new(&config.admin.audience, &issuer, None),
             config.admin.api,

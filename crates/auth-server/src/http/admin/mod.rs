@@ -20,16 +20,20 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
+pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod keys;
 pub mod openapi;
 pub mod problem;
+mod schemas;
 
 pub use auth::{AdminAuth, Caller};
 pub use openapi::{Op, Routes, Verb};
 pub use problem::{AdminJson, AdminPath, AdminQuery, Problem};
 
 use crate::config::{AdminApiPlacement, TrustedProxies};
+use crate::domain::audit_trail::AuditTrail;
 use crate::domain::clients::ClientRegistry;
 use crate::domain::keys::KeyManager;
 use crate::domain::sso::tokens_admin::TokenAdmin;
@@ -48,6 +52,8 @@ pub struct AdminServices {
     pub token_admin: TokenAdmin,
     /// The clock.
     pub clock: Arc<dyn Clock>,
+    /// The audit trail, for reading.
+    pub audit: AuditTrail,
 }
 
 /// The admin API's state: the services, token verification, where it is served. Handlers take
@@ -122,7 +128,9 @@ pub fn routes() -> Routes {
         "OpenApiDocument",
         serde_json::json!({"type": "object", "required": ["openapi", "paths"]}),
     );
-    keys::register(r)
+    let r = keys::register(r);
+    let r = clients::register(r);
+    audit::register(r)
 }
 
 /// The OpenAPI document of [`routes`].
