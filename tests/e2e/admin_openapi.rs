@@ -30,7 +30,10 @@ async fn the_document_matches_the_router() {
     let doc: Value = res.json().await.unwrap();
     assert_eq!(doc, auth_server::http::admin::document());
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     let mut all = Vec::new();
     refs(&doc, &mut all);
     assert!(all.len() > 20, "{} refs", all.len());
@@ -77,12 +80,23 @@ async fn the_document_matches_the_router() {
     let token = a.token("ops", tests::admin::ADMIN_SCOPES).await;
     for (path, item) in paths {
         let rel = path.strip_prefix("/admin/v1").unwrap();
-        let concrete = rel.replace("{client_id}", "x-none").replace("{kid}", "x-none");
+        let concrete = rel
+            .replace("{client_id}", "x-none")
+            .replace("{kid}", "x-none");
         for m in methods.iter().filter(|m| item.get(**m).is_none()) {
             let method = Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             problem(a.call(method, &concrete, Some(&token), None).await, 405).await;
         }
     }
-    problem(a.call(Method::GET, "/clientz", Some(&token), None).await, 404).await;
-    problem(a.call(Method::GET, "/clients/a/b/c", Some(&token), None).await, 404).await;
+    problem(
+        a.call(Method::GET, "/clientz", Some(&token), None).await,
+        404,
+    )
+    .await;
+    problem(
+        a.call(Method::GET, "/clients/a/b/c", Some(&token), None)
+            .await,
+        404,
+    )
+    .await;
 }
