@@ -35,14 +35,10 @@ pub(super) fn register(r: Routes) -> Routes {
             )
             .query(
                 "user",
-                json!({"type": "string"}),
+                id_schema(),
                 "Only events about this user id (as actor or subject)",
             )
-            .query(
-                "client",
-                json!({"type": "string"}),
-                "Only events about this client id",
-            )
+            .query("client", id_schema(), "Only events about this client id")
             .query(
                 "type",
                 json!({"type": "string", "enum": types}),
@@ -61,6 +57,11 @@ pub(super) fn register(r: Routes) -> Routes {
             .ok("AuditEventList"),
         list,
     )
+}
+
+/// A filter id: 1 to 255 characters ([`text`] also refuses control characters).
+fn id_schema() -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": 255})
 }
 
 fn text(name: &str, v: Option<String>) -> Result<Option<String>, Problem> {
