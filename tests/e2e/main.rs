@@ -6,6 +6,7 @@
 
 mod admin_api;
 mod admin_clients;
+mod admin_keys;
 mod admin_openapi;
 mod audit;
 mod audit_cli;
