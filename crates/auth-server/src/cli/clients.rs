@@ -153,7 +153,9 @@ pub(super) async fn client(
                 always_refresh: c.always_refresh,
                 introspect_any: c.introspect_any,
             };
-            let (client, secret) = match app.clients.create(new).await {
+            let cli = crate::domain::audit::Actor::Admin("cli".into());
+            let meta = crate::domain::audit::RequestMeta::default();
+            let (client, secret) = match app.clients.create_by(new, &cli, &meta).await {
                 Ok(x) => x,
                 Err(ClientError::Store(e)) => return Err(e.into()),
                 Err(e) => bail!("{e}"),

@@ -19,17 +19,19 @@ use crate::model::audit::AuditRecord;
 use crate::model::records::Client;
 
 impl Store {
-    /// Inserts a new client with its `audit` event; [`StoreError::Conflict`] if the id is taken
-    /// (and nothing is written).
+    /// Inserts a new client with its `audit` event (if any); [`StoreError::Conflict`] if the id is
+    /// taken (and nothing is written).
     pub async fn insert_client(
         &self,
         client: &Client,
-        audit: &AuditRecord,
+        audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         let active: ActiveModel = client::Model::from(client).into();
         let txn = self.conn().begin().await?;
         Entity::insert(active).exec_without_returning(&txn).await?;
-        insert_audit_in(&txn, audit).await?;
+        if let Some(audit) = audit {
+            insert_audit_in(&txn, audit).await?;
+        }
         txn.commit().await?;
         Ok(())
     }

@@ -52,7 +52,7 @@ impl Store {
     }
 
     /// Inserts `next` and, in the same transaction, schedules the retirement of `previous` (if any)
-    /// and records `audit`.
+    /// and records `audit` (if any).
     ///
     /// If another writer already created a key with the same `(alg, generation)`, the unique index
     /// refuses the insert, nothing is written, and the result is [`StoreError::Conflict`].
@@ -60,7 +60,7 @@ impl Store {
         &self,
         next: KeyRecord,
         previous: Option<(String, i64, i64)>,
-        audit: &AuditRecord,
+        audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
         let active: ActiveModel = next.into();
@@ -74,7 +74,9 @@ impl Store {
             };
             row.update(&txn).await?;
         }
-        super::audit::insert_audit_in(&txn, audit).await?;
+        if let Some(audit) = audit {
+            super::audit::insert_audit_in(&txn, audit).await?;
+        }
         txn.commit().await?;
         Ok(())
     }

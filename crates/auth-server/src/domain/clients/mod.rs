@@ -159,10 +159,10 @@ impl ClientRegistry {
         }
     }
 
-    /// Registers a client on the command line ([`ClientRegistry::create_by`] by `cli`).
+    /// Registers a client from code (seeding, tests), without an audit event: an operator's
+    /// registration goes through [`ClientRegistry::create_by`] (the CLI and the admin API do).
     pub async fn create(&self, new: NewClient) -> Result<(Client, Option<String>), ClientError> {
-        self.create_by(new, &Actor::Admin("cli".into()), &RequestMeta::default())
-            .await
+        self.register(new, None).await
     }
 
     /// Registers a client, with its `client.created` audit event by `actor` in the same
@@ -173,6 +173,14 @@ impl ClientRegistry {
         new: NewClient,
         actor: &Actor,
         request: &RequestMeta,
+    ) -> Result<(Client, Option<String>), ClientError> {
+        self.register(new, Some((actor, request))).await
+    }
+
+    async fn register(
+        &self,
+        new: NewClient,
+        by: Option<(&Actor, &RequestMeta)>,
     ) -> Result<(Client, Option<String>), ClientError> {
         let id = match new.id {
             Some(id) => id,
@@ -237,15 +245,21 @@ impl ClientRegistry {
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEvent::new(EventType::ClientCreated, actor.clone())
-            .client(&id)
-            .request(request)
-            .detail(serde_json::json!({
-                "allowed_scopes": client.allowed_scopes, "public": client.public,
-            }))
-            .record(now);
-        match self.store.insert_client(&client, &audit).await {
-            Ok(()) => crate::domain::audit::log(&audit),
+        let audit = by.map(|(actor, request)| {
+            AuditEvent::new(EventType::ClientCreated, actor.clone())
+                .client(&id)
+                .request(request)
+                .detail(serde_json::json!({
+                    "allowed_scopes": client.allowed_scopes, "public": client.public,
+                }))
+                .record(now)
+        });
+        match self.store.insert_client(&client, audit.as_ref()).await {
+            Ok(()) => {
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
+            }
             Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
             Err(e) => return Err(ClientError::Store(e)),
         }

@@ -410,16 +410,25 @@ impl KeyManager {
         };
         let row = self.new_key_row(alg, generation, now, activates_at).await?;
         let kid = row.kid.clone();
-        let audit = AuditEvent::new(EventType::KeyRotated, actor.clone())
-            .subject(&kid)
-            .request(request)
-            .detail(serde_json::json!({
-                "alg": alg.as_str(), "generation": generation, "activates_at": activates_at,
-            }))
-            .record(now);
-        match self.store.insert_next_key(row, previous, &audit).await {
+        // An algorithm's first key (an empty database) is set-up, not a rotation: no event.
+        let audit = (generation > 1).then(|| {
+            AuditEvent::new(EventType::KeyRotated, actor.clone())
+                .subject(&kid)
+                .request(request)
+                .detail(serde_json::json!({
+                    "alg": alg.as_str(), "generation": generation, "activates_at": activates_at,
+                }))
+                .record(now)
+        });
+        match self
+            .store
+            .insert_next_key(row, previous, audit.as_ref())
+            .await
+        {
             Ok(()) => {
-                crate::domain::audit::log(&audit);
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
                 tracing::info!(%alg, %kid, generation, activates_at, "created signing key");
                 Ok(RotationOutcome::Created {
                     kid,
