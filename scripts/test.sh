@@ -14,7 +14,8 @@ dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 command -v curl >/dev/null || missing+=(curl)
-# The authlib check (scripts/authlib-check.sh) makes a virtualenv and installs authlib from PyPI.
+# The authlib check (scripts/authlib-check.sh) and the admin API check (scripts/admin-api-check.sh)
+# make virtualenvs and install authlib and schemathesis from PyPI.
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -57,3 +58,5 @@ cargo test --workspace --doc --locked -q
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 echo "== the code flow through Python's authlib"
 scripts/authlib-check.sh
+echo "== the admin API against its OpenAPI document (schemathesis)"
+scripts/admin-api-check.sh

@@ -4,6 +4,10 @@
 //! per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_api;
+mod admin_clients;
+mod admin_keys;
+mod admin_openapi;
 mod audit;
 mod audit_cli;
 mod audit_races;

@@ -25,6 +25,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub mod admin;
 pub mod admin_listener;
 pub mod fixture;
 pub mod oauth;

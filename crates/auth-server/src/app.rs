@@ -295,6 +295,8 @@ impl App {
                 health: self.health.clone(),
                 clock: self.clock.clone(),
                 gauges: self.gauges.clone(),
+                users: self.users.clone(),
+                audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
             },
         )
     }
@@ -315,7 +317,7 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
-        let state = self.http_state();
+        let state = self.http_state().with_public_addr(public.local_addr()?);
         let limits = self.config.server.limits();
         let drain = Duration::from_secs(self.config.health.drain_secs);
         let delay = Duration::from_secs(self.config.health.shutdown_delay_secs);

@@ -37,6 +37,12 @@ pub enum ClientCommand {
         /// Client id.
         id: String,
     },
+    /// Delete a client: its access tokens are cut off (revocation feed), its grants revoked, its
+    /// codes and consents deleted, in one transaction with the audit event.
+    Delete {
+        /// Client id.
+        id: String,
+    },
     /// Issue a new secret; the old one stops working. Prints the new secret once. Refused for a
     /// public client, which has no secret.
     RotateSecret {
@@ -147,7 +153,9 @@ pub(super) async fn client(
                 always_refresh: c.always_refresh,
                 introspect_any: c.introspect_any,
             };
-            let (client, secret) = match app.clients.create(new).await {
+            let cli = crate::domain::audit::Actor::Admin("cli".into());
+            let meta = crate::domain::audit::RequestMeta::default();
+            let (client, secret) = match app.clients.create_by(new, &cli, &meta).await {
                 Ok(x) => x,
                 Err(ClientError::Store(e)) => return Err(e.into()),
                 Err(e) => bail!("{e}"),
@@ -196,6 +204,17 @@ pub(super) async fn client(
         }
         ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
         ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,
+        ClientCommand::Delete { id } => {
+            let cli = crate::domain::audit::Actor::Admin("cli".into());
+            let meta = crate::domain::audit::RequestMeta::default();
+            if !app.clients.delete_by(&id, &cli, &meta).await? {
+                bail!("no client {id:?}");
+            }
+            writeln!(
+                out,
+                "client {id} deleted; its grants and tokens are revoked"
+            )?;
+        }
         ClientCommand::RotateSecret { id, json: j } => {
             let secret = match app.clients.rotate_secret(&id).await {
                 Ok(Some(secret)) => secret,

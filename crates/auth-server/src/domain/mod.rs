@@ -4,6 +4,7 @@
 //! has its own error enum; `http::error` maps them to responses.
 
 pub mod audit;
+pub mod audit_trail;
 pub mod clients;
 pub mod gauges;
 pub mod grants;

@@ -11,6 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod access_log;
+pub mod admin;
 pub mod authorize;
 pub mod browser;
 pub mod client_addr;
@@ -79,6 +80,12 @@ pub fn router(state: HttpState) -> Router {
             get(discovery::oauth_authorization_server),
         )
     };
+    let app = admin::mount(
+        app,
+        &state.admin,
+        crate::config::AdminApiPlacement::Public,
+        &path,
+    );
     // Every request, matched or not, gets a request id, a span and one access-log line; 5xx
     // answers are logged (with their cause) by the handlers that know why.
     app.fallback(not_found)

@@ -51,10 +51,16 @@ impl OpsEndpoints {
 
 /// Everything the admin listener serves.
 pub fn admin_router(state: HttpState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
+    let router = super::admin::mount(
+        Router::new().route("/metrics", get(metrics)),
+        &state.admin,
+        crate::config::AdminApiPlacement::Admin,
+        "",
+    );
+    router
         .fallback(super::not_found)
         .with_state(state)
+        .layer(super::access_log::AccessLogLayer::new())
 }
 
 /// `GET /metrics`.

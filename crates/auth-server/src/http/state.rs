@@ -7,12 +7,14 @@ use auth_core::Clock;
 use axum::extract::FromRef;
 use axum::http::HeaderValue;
 
+use super::admin::{AdminApi, AdminAuth, AdminServices};
 use super::cookies::CookiePolicy;
 use super::discovery::Metadata;
 use super::ops::OpsEndpoints;
 use super::pages::Pages;
 use super::revocation_feed::FeedCache;
 use crate::config::{Config, TrustedProxies};
+use crate::domain::audit_trail::AuditTrail;
 use crate::domain::clients::ClientRegistry;
 use crate::domain::gauges::Gauges;
 use crate::domain::grants::user_grants::UserGrants;
@@ -22,6 +24,7 @@ use crate::domain::sso::flow::Flow;
 use crate::domain::sso::logout::Logout;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
+use crate::domain::users::Users;
 use crate::domain::values::Issuer;
 
 /// The domain services the handlers call.
@@ -47,6 +50,10 @@ pub struct Services {
     pub clock: Arc<dyn Clock>,
     /// What `/metrics` reads at scrape time.
     pub gauges: Gauges,
+    /// Users (the admin API).
+    pub users: Users,
+    /// The audit trail (the admin API).
+    pub audit: AuditTrail,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -64,6 +71,8 @@ pub struct HttpState {
     pub health: Health,
     /// The admin listener's `/metrics`.
     pub ops: Arc<OpsEndpoints>,
+    /// `/admin/v1`.
+    pub admin: AdminApi,
 }
 
 /// What the client-authenticated OAuth endpoints use.
@@ -132,6 +141,19 @@ impl HttpState {
             HeaderValue::from_str(&format!("public, max-age={}", config.jwks_max_age_secs()))
                 .unwrap_or(HeaderValue::from_static("public, max-age=60"));
         let t = &config.tokens;
+        let admin = AdminApi::new(
+            AdminServices {
+                clients: services.clients.clone(),
+                keys: services.keys.clone(),
+                users: services.users,
+                token_admin: services.token_admin.clone(),
+                clock: services.clock.clone(),
+                audit: services.audit,
+            },
+            AdminAuth::new(&config.admin.audience, &issuer, None),
+            config.admin.api,
+            config.server.trusted_proxies.clone(),
+        );
         Self {
             oauth: Arc::new(OAuthEndpoints {
                 clients: services.clients,
@@ -162,7 +184,19 @@ impl HttpState {
             }),
             health: services.health,
             ops: Arc::new(OpsEndpoints::new(config, services.gauges)),
+            admin,
         }
+    }
+
+    /// The same state, with the admin API fetching this IdP's keys and revocation feed from the
+    /// public listener bound at `public` over loopback (see [`AdminAuth::loopback_origin`]).
+    pub fn with_public_addr(mut self, public: std::net::SocketAddr) -> Self {
+        let auth = self
+            .admin
+            .auth
+            .with_origin(AdminAuth::loopback_origin(public));
+        self.admin = self.admin.with_auth(auth);
+        self
     }
 }
 
@@ -184,4 +218,5 @@ parts!(
     feed: Arc<RevocationFeed>,
     health: Health,
     ops: Arc<OpsEndpoints>,
+    admin: AdminApi,
 );

@@ -1,19 +1,240 @@
-//! The client repository.
+//! The client repository. Every administrative change is conditional (on the row as it was
+//! read, or on the flag it flips) and writes its audit event in its own transaction, so two
+//! administrators racing on one client never both apply a change, and the trail has an event
+//! exactly for each change made.
 
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
-use super::entities::client::{self, ActiveModel, Entity};
+use super::audit::insert_audit_in;
+use super::entities::client::{self, ActiveModel, Column, Entity};
+use super::entities::{
+    authorization_code, consent, pending_consent, refresh_token, revoked_subject, token_family,
+};
 use super::{Store, StoreError};
+use crate::model::audit::AuditRecord;
 use crate::model::records::Client;
 
 impl Store {
-    /// Inserts a new client; [`StoreError::Conflict`] if the id is taken.
-    pub async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+    /// Inserts a new client with its `audit` event (if any); [`StoreError::Conflict`] if the id is
+    /// taken (and nothing is written).
+    pub async fn insert_client(
+        &self,
+        client: &Client,
+        audit: Option<&AuditRecord>,
+    ) -> Result<(), StoreError> {
         let active: ActiveModel = client::Model::from(client).into();
-        Entity::insert(active)
-            .exec_without_returning(self.conn())
-            .await?;
+        let txn = self.conn().begin().await?;
+        Entity::insert(active).exec_without_returning(&txn).await?;
+        if let Some(audit) = audit {
+            insert_audit_in(&txn, audit).await?;
+        }
+        txn.commit().await?;
         Ok(())
+    }
+
+    /// At most `limit` clients with ids after `after`, by id (keyset paging).
+    pub async fn clients_page(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Client>, StoreError> {
+        let mut q = Entity::find().order_by_asc(Column::ClientId).limit(limit);
+        if let Some(a) = after {
+            q = q.filter(Column::ClientId.gt(a));
+        }
+        q.all(self.conn())
+            .await?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    /// Replaces client `old` by `new` (same id) only if its row is still exactly `old`, with the
+    /// `audit` event in the same transaction; false (nothing written) if the row changed or is gone.
+    pub async fn replace_client_if(
+        &self,
+        old: &Client,
+        new: &Client,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let (o, n) = (client::Model::from(old), client::Model::from(new));
+        let txn = self.conn().begin().await?;
+        let changed = Entity::update_many()
+            .col_expr(Column::Name, Expr::value(n.name))
+            .col_expr(Column::SecretSha256, Expr::value(n.secret_sha256))
+            .col_expr(Column::Enabled, Expr::value(n.enabled))
+            .col_expr(Column::SigningAlg, Expr::value(n.signing_alg))
+            .col_expr(Column::AllowedScopes, Expr::value(n.allowed_scopes))
+            .col_expr(Column::DefaultScopes, Expr::value(n.default_scopes))
+            .col_expr(Column::AllowedResources, Expr::value(n.allowed_resources))
+            .col_expr(Column::RedirectUris, Expr::value(n.redirect_uris))
+            .col_expr(
+                Column::PostLogoutRedirectUris,
+                Expr::value(n.post_logout_redirect_uris),
+            )
+            .col_expr(Column::FirstParty, Expr::value(n.first_party))
+            .col_expr(Column::AlwaysRefresh, Expr::value(n.always_refresh))
+            .col_expr(Column::IntrospectAny, Expr::value(n.introspect_any))
+            .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
+            .filter(Column::ClientId.eq(o.client_id))
+            .filter(Column::Name.eq(o.name))
+            .filter(Column::SecretSha256.eq(o.secret_sha256))
+            .filter(Column::Enabled.eq(o.enabled))
+            .filter(Column::SigningAlg.eq(o.signing_alg))
+            .filter(Column::AllowedScopes.eq(o.allowed_scopes))
+            .filter(Column::DefaultScopes.eq(o.default_scopes))
+            .filter(Column::AllowedResources.eq(o.allowed_resources))
+            .filter(Column::RedirectUris.eq(o.redirect_uris))
+            .filter(Column::PostLogoutRedirectUris.eq(o.post_logout_redirect_uris))
+            .filter(Column::FirstParty.eq(o.first_party))
+            .filter(Column::AlwaysRefresh.eq(o.always_refresh))
+            .filter(Column::IntrospectAny.eq(o.introspect_any))
+            .filter(Column::UpdatedAt.eq(o.updated_at))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if changed != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit_in(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets `enabled` only if it is not already so, with the `audit` event in the same
+    /// transaction; false (nothing written) if it already was, or there is no such client.
+    pub async fn flip_client_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let n = Entity::update_many()
+            .col_expr(Column::Enabled, Expr::value(enabled))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::ClientId.eq(client_id))
+            .filter(Column::Enabled.eq(!enabled))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit_in(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the secret digest only if it is still `old` (and the client is confidential), with
+    /// the `audit` event in the same transaction; false (nothing written) otherwise.
+    pub async fn swap_client_secret(
+        &self,
+        client_id: &str,
+        old: &[u8],
+        new: Vec<u8>,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let n = Entity::update_many()
+            .col_expr(Column::SecretSha256, Expr::value(new))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::ClientId.eq(client_id))
+            .filter(Column::SecretSha256.eq(old.to_vec()))
+            .filter(Column::Public.eq(false))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        insert_audit_in(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Deletes client `client_id` and ends what it holds, in one transaction with its `audit`
+    /// event: its own access tokens issued before `now` are cut off (a subject cut-off on its id,
+    /// which the revocation feed publishes), every grant (refresh-token family) it holds is revoked
+    /// with the access tokens the grant issued, and its refresh tokens, grants, authorization
+    /// codes, pending and given consents are deleted. False (nothing written) if there is no such
+    /// client. Audit events that name it stay.
+    pub async fn delete_client(
+        &self,
+        client_id: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        // The row first: it takes the row's lock, so a concurrent delete waits and then finds none.
+        let n = Entity::delete_by_id(client_id.to_owned())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        revoked_subject::Entity::insert(revoked_subject::ActiveModel {
+            sub: Set(client_id.to_owned()),
+            before: Set(now),
+            expires_at: Set(now + 86_400 + 3_600),
+        })
+        .on_conflict(
+            OnConflict::column(revoked_subject::Column::Sub)
+                .update_columns([
+                    revoked_subject::Column::Before,
+                    revoked_subject::Column::ExpiresAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let families: Vec<String> = token_family::Entity::find()
+            .filter(token_family::Column::ClientId.eq(client_id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        for f in &families {
+            super::grants::revoke_family_in(&txn, f, now).await?;
+        }
+        if !families.is_empty() {
+            refresh_token::Entity::delete_many()
+                .filter(refresh_token::Column::FamilyId.is_in(families.clone()))
+                .exec(&txn)
+                .await?;
+        }
+        authorization_code::Entity::delete_many()
+            .filter(authorization_code::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await?;
+        token_family::Entity::delete_many()
+            .filter(token_family::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await?;
+        consent::Entity::delete_many()
+            .filter(consent::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await?;
+        pending_consent::Entity::delete_many()
+            .filter(pending_consent::Column::ClientId.eq(client_id))
+            .exec(&txn)
+            .await?;
+        insert_audit_in(&txn, audit).await?;
+        txn.commit().await?;
+        self.revocations_changed();
+        Ok(true)
     }
 
     /// One client by id ([`StoreError::Corrupt`] if its row cannot be read).
@@ -44,45 +265,5 @@ impl Store {
             .into_iter()
             .map(Client::try_from)
             .collect()
-    }
-
-    /// Sets `enabled`; returns false if no such client.
-    pub async fn set_client_enabled(
-        &self,
-        client_id: &str,
-        enabled: bool,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.update_client(client_id, now, |c| c.enabled = Set(enabled))
-            .await
-    }
-
-    /// Replaces the secret digest; returns false if no such client.
-    pub async fn set_client_secret(
-        &self,
-        client_id: &str,
-        secret_sha256: Vec<u8>,
-        now: i64,
-    ) -> Result<bool, StoreError> {
-        self.update_client(client_id, now, |c| c.secret_sha256 = Set(secret_sha256))
-            .await
-    }
-
-    /// Reads client `client_id`, applies `change` and `updated_at`, and writes it back; false if
-    /// no such client.
-    async fn update_client(
-        &self,
-        client_id: &str,
-        now: i64,
-        change: impl FnOnce(&mut ActiveModel),
-    ) -> Result<bool, StoreError> {
-        let Some(row) = self.find_client_row(client_id).await? else {
-            return Ok(false);
-        };
-        let mut active: ActiveModel = row.into();
-        change(&mut active);
-        active.updated_at = Set(now);
-        active.update(self.conn()).await?;
-        Ok(true)
     }
 }

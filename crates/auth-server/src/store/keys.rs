@@ -10,6 +10,7 @@ use sea_orm::{
 
 use super::entities::signing_key::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
+use crate::model::audit::AuditRecord;
 use crate::model::records::KeyRecord;
 
 impl Store {
@@ -50,7 +51,8 @@ impl Store {
         .await
     }
 
-    /// Inserts `next` and, in the same transaction, schedules the retirement of `previous` (if any).
+    /// Inserts `next` and, in the same transaction, schedules the retirement of `previous` (if any)
+    /// and records `audit` (if any).
     ///
     /// If another writer already created a key with the same `(alg, generation)`, the unique index
     /// refuses the insert, nothing is written, and the result is [`StoreError::Conflict`].
@@ -58,6 +60,7 @@ impl Store {
         &self,
         next: KeyRecord,
         previous: Option<(String, i64, i64)>,
+        audit: Option<&AuditRecord>,
     ) -> Result<(), StoreError> {
         let txn = self.conn().begin().await?;
         let active: ActiveModel = next.into();
@@ -70,6 +73,9 @@ impl Store {
                 ..Default::default()
             };
             row.update(&txn).await?;
+        }
+        if let Some(audit) = audit {
+            super::audit::insert_audit_in(&txn, audit).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -98,7 +104,7 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Revokes `kid` at `now` in one transaction: the row is marked revoked and removed, and its
+    /// Revokes `kid` at `now` in one transaction (with its `audit` event): the row is marked revoked and removed, and its
     /// sealed private key is erased (so no edit of the row can bring the key back). With a
     /// `successor` (the revoked key was signing or pending), the successor is inserted (signing
     /// from its `activates_at`), and every other live key of the algorithm retires at `now` and
@@ -118,6 +124,7 @@ impl Store {
         now: i64,
         successor: Option<KeyRecord>,
         removed_at: i64,
+        audit: &AuditRecord,
     ) -> Result<KeyRevocation, StoreError> {
         let txn = self.conn().begin().await?;
         let new_kid = successor.as_ref().map(|m| m.kid.clone());
@@ -158,6 +165,7 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
+        super::audit::insert_audit_in(&txn, audit).await?;
         txn.commit().await?;
         self.revocations_changed();
         Ok(KeyRevocation::Revoked {

@@ -8,7 +8,10 @@
 //! secret at all: its stored digest is empty, [`ClientRegistry::authenticate`] always refuses it, and
 //! it takes part only in the authorization-code flow, with PKCE.
 
+mod admin;
 mod validate;
+
+pub use admin::{ClientPage, ClientUpdate, Flip};
 
 pub use validate::{
     MAX_REDIRECT_URI_LEN, is_scope_token, validate_redirect_uri, validate_resource,
@@ -21,6 +24,7 @@ use std::time::Duration;
 use auth_core::{Alg, Clock};
 use moka::future::Cache;
 
+use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
 pub use crate::model::records::Client;
 use crate::store::{Store, StoreError};
@@ -79,9 +83,17 @@ pub enum ClientError {
         "client {0:?} is public: it has no secret to rotate (it authenticates with PKCE, not a secret)"
     )]
     PublicClient(String),
+    /// A concurrent change to the same client won; nothing was written (retry with fresh data).
+    #[error("client {0:?} was changed concurrently; retry")]
+    Conflict(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whether `id` is a client id a client could have (so a lookup is worth making).
+pub fn is_valid_client_id(id: &str) -> bool {
+    validate_client_id(id).is_ok()
 }
 
 /// Clients, cached.
@@ -149,9 +161,29 @@ impl ClientRegistry {
         }
     }
 
-    /// Registers a client; returns it with its secret, which is not stored and cannot be shown again.
-    /// A public client gets no secret (`None`) and an empty stored digest.
+    /// Registers a client from code (seeding, tests), without an audit event: an operator's
+    /// registration goes through [`ClientRegistry::create_by`] (the CLI and the admin API do).
     pub async fn create(&self, new: NewClient) -> Result<(Client, Option<String>), ClientError> {
+        self.register(new, None).await
+    }
+
+    /// Registers a client, with its `client.created` audit event by `actor` in the same
+    /// transaction; returns it with its secret, which is not stored and cannot be shown again.
+    /// A public client gets no secret (`None`) and an empty stored digest.
+    pub async fn create_by(
+        &self,
+        new: NewClient,
+        actor: &Actor,
+        request: &RequestMeta,
+    ) -> Result<(Client, Option<String>), ClientError> {
+        self.register(new, Some((actor, request))).await
+    }
+
+    async fn register(
+        &self,
+        new: NewClient,
+        by: Option<(&Actor, &RequestMeta)>,
+    ) -> Result<(Client, Option<String>), ClientError> {
         let id = match new.id {
             Some(id) => id,
             None => random::token(16),
@@ -215,8 +247,21 @@ impl ClientRegistry {
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_client(&client).await {
-            Ok(()) => {}
+        let audit = by.map(|(actor, request)| {
+            AuditEvent::new(EventType::ClientCreated, actor.clone())
+                .client(&id)
+                .request(request)
+                .detail(serde_json::json!({
+                    "allowed_scopes": client.allowed_scopes, "public": client.public,
+                }))
+                .record(now)
+        });
+        match self.store.insert_client(&client, audit.as_ref()).await {
+            Ok(()) => {
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
+            }
             Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
             Err(e) => return Err(ClientError::Store(e)),
         }
@@ -229,39 +274,23 @@ impl ClientRegistry {
         Ok(self.store.list_clients().await?)
     }
 
-    /// Enables or disables; false if no such client.
+    /// Enables or disables on the command line; false if no such client.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<bool, ClientError> {
-        let found = self
-            .store
-            .set_client_enabled(id, enabled, self.clock.now())
+        let flip = self
+            .set_enabled_by(
+                id,
+                enabled,
+                &Actor::Admin("cli".into()),
+                &RequestMeta::default(),
+            )
             .await?;
-        self.cache.invalidate(id).await;
-        Ok(found)
+        Ok(flip != Flip::NotFound)
     }
 
-    /// Issues a new secret (the old one stops working); `None` if no such client.
-    /// [`ClientError::PublicClient`] for a public client, which never has a secret.
+    /// Issues a new secret on the command line; `None` if no such client.
     pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, ClientError> {
-        let Some(row) = self
-            .store
-            .find_client(id)
+        self.rotate_secret_by(id, &Actor::Admin("cli".into()), &RequestMeta::default())
             .await
-            .map_err(ClientError::from)?
-        else {
-            return Ok(None);
-        };
-        if row.public {
-            return Err(ClientError::PublicClient(id.to_owned()));
-        }
-        let secret = random::token(SECRET_BYTES);
-        let digest = random::sha256(secret.as_bytes());
-        let found = self
-            .store
-            .set_client_secret(id, digest, self.clock.now())
-            .await
-            .map_err(ClientError::from)?;
-        self.cache.invalidate(id).await;
-        Ok(found.then_some(secret))
     }
 }
 

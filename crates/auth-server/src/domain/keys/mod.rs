@@ -25,6 +25,7 @@ use kek::Kek;
 use keyring::KeyRing;
 use lifecycle::{CLOCK_SKEW_ALLOWANCE_SECS, Newest, Plan, Schedule};
 
+use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::records::KeyRecord;
 use crate::store::keys::KeyRevocation;
 use crate::store::{Store, StoreError};
@@ -80,6 +81,49 @@ pub enum RevocationOutcome {
     NotFound,
 }
 
+/// Where a key is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    /// Published, not signing yet.
+    Pending,
+    /// Signing (the newest active key of its algorithm signs; older ones are retiring).
+    Active,
+    /// No longer signing, still published until the tokens it signed have expired.
+    Retired,
+    /// Out of the JWKS.
+    Removed,
+    /// Revoked by an operator.
+    Revoked,
+}
+
+impl KeyState {
+    /// The state of `r` at `now`.
+    pub fn of(r: &KeyRecord, now: UnixTime) -> Self {
+        if r.revoked_at.is_some() {
+            Self::Revoked
+        } else if r.removed_at.is_some_and(|t| t <= now) {
+            Self::Removed
+        } else if r.activates_at > now {
+            Self::Pending
+        } else if r.retires_at.is_some_and(|t| t <= now) {
+            Self::Retired
+        } else {
+            Self::Active
+        }
+    }
+
+    /// The name shown to operators.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Removed => "removed",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
 /// How many times a revocation is retried when a rotation took its successor's generation.
 const REVOKE_ATTEMPTS: usize = 3;
 
@@ -113,6 +157,21 @@ impl KeyManager {
         }
     }
 
+    /// Every key, oldest first, with its lifecycle state at the current time.
+    pub async fn list(&self) -> Result<Vec<(KeyRecord, KeyState)>, KeyError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .list_keys()
+            .await?
+            .into_iter()
+            .map(|r| {
+                let state = KeyState::of(&r, now);
+                (r, state)
+            })
+            .collect())
+    }
+
     /// The key ring that signs and publishes.
     pub fn ring(&self) -> &KeyRing {
         &self.ring
@@ -123,17 +182,31 @@ impl KeyManager {
     pub async fn maintain(&self) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
         // Reload even when a rotation failed: successors and removals made by other replicas must
         // still reach this one.
-        let rotated = self.rotate_inner(&Alg::ALL, false).await;
+        let rotated = self
+            .rotate_inner(&Alg::ALL, false, &Actor::System, &RequestMeta::default())
+            .await;
         let reloaded = self.reload().await;
         let out = rotated?;
         reloaded?;
         Ok(out)
     }
 
-    /// An operator's rotation (`auth-server keys rotate`): creates the next key for each algorithm now,
-    /// to activate after the publish lead. Reloads the ring.
+    /// An operator's rotation on the command line ([`KeyManager::rotate_by`] by `cli`).
     pub async fn rotate(&self, algs: &[Alg]) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
-        let rotated = self.rotate_inner(algs, true).await;
+        self.rotate_by(algs, &Actor::Admin("cli".into()), &RequestMeta::default())
+            .await
+    }
+
+    /// An operator's rotation (`auth-server keys rotate`, `POST /admin/v1/keys/rotate`): creates
+    /// the next key for each algorithm now, to activate after the publish lead, each with its
+    /// `key.rotated` audit event by `actor` in the key's own transaction. Reloads the ring.
+    pub async fn rotate_by(
+        &self,
+        algs: &[Alg],
+        actor: &Actor,
+        request: &RequestMeta,
+    ) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
+        let rotated = self.rotate_inner(algs, true, actor, request).await;
         let reloaded = self.reload().await;
         let out = rotated?;
         reloaded?;
@@ -196,7 +269,20 @@ impl KeyManager {
     /// the transaction is rolled back and retried), and the successor is inserted in the same
     /// transaction as the revocation, so the algorithm is never left without a signing key.
     pub async fn revoke(&self, kid: &str) -> Result<RevocationOutcome, KeyError> {
+        self.revoke_by(kid, &Actor::Admin("cli".into()), &RequestMeta::default())
+            .await
+    }
+
+    /// [`KeyManager::revoke`] by `actor`: its `key.revoked` audit event is written in the
+    /// revocation's transaction, only when this call revoked the key.
+    pub async fn revoke_by(
+        &self,
+        kid: &str,
+        actor: &Actor,
+        request: &RequestMeta,
+    ) -> Result<RevocationOutcome, KeyError> {
         let mut generated: Option<KeyRecord> = None;
+        let mut written: Option<crate::model::audit::AuditRecord>;
         let mut attempt = 1;
         let outcome = loop {
             let Some(row) = self.store.key(kid).await? else {
@@ -227,13 +313,29 @@ impl KeyManager {
                 Some(next)
             };
             let removed_at = self.schedule.removal_after_retirement(now);
-            match self.store.revoke_key(kid, now, successor, removed_at).await {
+            let audit = AuditEvent::new(EventType::KeyRevoked, actor.clone())
+                .subject(kid)
+                .request(request)
+                .detail(serde_json::json!({
+                    "alg": row.alg,
+                    "successor": successor.as_ref().map(|k| k.kid.clone()),
+                }))
+                .record(now);
+            let result = self
+                .store
+                .revoke_key(kid, now, successor, removed_at, &audit)
+                .await;
+            written = Some(audit);
+            match result {
                 Err(StoreError::Conflict(_)) if attempt < REVOKE_ATTEMPTS => attempt += 1,
                 other => break other?,
             }
         };
         let outcome = match outcome {
             KeyRevocation::Revoked { alg, successor } => {
+                if let Some(audit) = &written {
+                    crate::domain::audit::log(audit);
+                }
                 tracing::warn!(%kid, %alg, successor = ?successor, "signing key revoked");
                 RevocationOutcome::Revoked { alg, successor }
             }
@@ -264,15 +366,23 @@ impl KeyManager {
         &self,
         algs: &[Alg],
         forced: bool,
+        actor: &Actor,
+        request: &RequestMeta,
     ) -> Result<Vec<(Alg, RotationOutcome)>, KeyError> {
         let mut out = Vec::with_capacity(algs.len());
         for &alg in algs {
-            out.push((alg, self.rotate_one(alg, forced).await?));
+            out.push((alg, self.rotate_one(alg, forced, actor, request).await?));
         }
         Ok(out)
     }
 
-    async fn rotate_one(&self, alg: Alg, forced: bool) -> Result<RotationOutcome, KeyError> {
+    async fn rotate_one(
+        &self,
+        alg: Alg,
+        forced: bool,
+        actor: &Actor,
+        request: &RequestMeta,
+    ) -> Result<RotationOutcome, KeyError> {
         let newest = self.store.newest_key(alg.as_str()).await?;
         let now = self.clock.now();
         let plan = self.schedule.plan(
@@ -300,8 +410,25 @@ impl KeyManager {
         };
         let row = self.new_key_row(alg, generation, now, activates_at).await?;
         let kid = row.kid.clone();
-        match self.store.insert_next_key(row, previous).await {
+        // An algorithm's first key (an empty database) is set-up, not a rotation: no event.
+        let audit = (generation > 1).then(|| {
+            AuditEvent::new(EventType::KeyRotated, actor.clone())
+                .subject(&kid)
+                .request(request)
+                .detail(serde_json::json!({
+                    "alg": alg.as_str(), "generation": generation, "activates_at": activates_at,
+                }))
+                .record(now)
+        });
+        match self
+            .store
+            .insert_next_key(row, previous, audit.as_ref())
+            .await
+        {
             Ok(()) => {
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
                 tracing::info!(%alg, %kid, generation, activates_at, "created signing key");
                 Ok(RotationOutcome::Created {
                     kid,

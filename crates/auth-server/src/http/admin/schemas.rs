@@ -1,0 +1,124 @@
+//! JSON Schemas (2020-12, as OpenAPI 3.1 uses) of the admin API's bodies, kept beside each other
+//! so the document reads as one; the handlers' serde types must match them (the schemathesis run
+//! checks every response against them).
+
+use serde_json::{Value, json};
+
+use super::Routes;
+
+fn strings() -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "maxItems": 100})
+}
+
+/// The clients' schemas.
+pub(super) fn clients(r: Routes) -> Routes {
+    let props = |extra: Value| {
+        let mut p = json!({
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "alg": {"type": "string", "enum": ["ES256", "RS256"]},
+            "allowed_scopes": strings(),
+            "default_scopes": strings(),
+            "allowed_resources": strings(),
+            "redirect_uris": strings(),
+            "post_logout_redirect_uris": strings(),
+            "first_party": {"type": "boolean"},
+            "always_refresh": {"type": "boolean"},
+            "introspect_any": {"type": "boolean"},
+        });
+        if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        p
+    };
+    let client = json!({
+        "type": "object",
+        "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
+                     "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "public",
+                     "first_party", "always_refresh", "introspect_any", "created_at", "updated_at"],
+        "properties": props(json!({
+            "client_id": {"type": "string"},
+            "enabled": {"type": "boolean"},
+            "public": {"type": "boolean"},
+            "created_at": {"type": "integer"},
+            "updated_at": {"type": "integer"},
+            "name": {"type": "string"},
+        })),
+    });
+    r.schema("Client", client)
+        .schema(
+            "ClientList",
+            json!({
+                "type": "object", "required": ["clients", "next"],
+                "properties": {
+                    "clients": {"type": "array", "items": {"$ref": "#/components/schemas/Client"}},
+                    "next": {"type": ["string", "null"], "description": "Pass as `after` for the next page; null on the last"}
+                }
+            }),
+        )
+        .schema(
+            "ClientCreate",
+            json!({
+                "type": "object", "required": ["name"], "additionalProperties": false,
+                "properties": props(json!({
+                    "client_id": {"type": "string", "description": "Default: random"},
+                    "public": {"type": "boolean", "description": "No secret; PKCE only"},
+                })),
+            }),
+        )
+        .schema(
+            "ClientPatch",
+            json!({
+                "type": "object", "additionalProperties": false,
+                "properties": props(json!({"enabled": {"type": "boolean"}})),
+            }),
+        )
+        .schema(
+            "ClientCreated",
+            json!({
+                "type": "object", "required": ["client", "client_secret"],
+                "properties": {
+                    "client": {"$ref": "#/components/schemas/Client"},
+                    "client_secret": {"type": ["string", "null"], "description": "Shown only now; null for a public client"}
+                }
+            }),
+        )
+        .schema(
+            "ClientSecret",
+            json!({
+                "type": "object", "required": ["client_id", "client_secret"],
+                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}
+            }),
+        )
+}
+
+/// The audit events' schemas.
+pub(super) fn audit(r: Routes) -> Routes {
+    let opt = json!({"type": ["string", "null"]});
+    r.schema(
+        "AuditEvent",
+        json!({
+            "type": "object",
+            "required": ["id", "at", "type", "actor_kind", "actor_id", "user_id", "client_id",
+                         "subject", "client_addr", "request_id", "detail"],
+            "properties": {
+                "id": {"type": "integer"},
+                "at": {"type": "integer", "description": "Unix seconds"},
+                "type": {"type": "string"},
+                "actor_kind": {"type": "string", "enum": ["user", "client", "admin", "system"]},
+                "actor_id": opt, "user_id": opt, "client_id": opt, "subject": opt,
+                "client_addr": opt, "request_id": opt,
+                "detail": {"type": ["object", "null"]}
+            }
+        }),
+    )
+    .schema(
+        "AuditEventList",
+        json!({
+            "type": "object", "required": ["events", "next"],
+            "properties": {
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/AuditEvent"}},
+                "next": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last"}
+            }
+        }),
+    )
+}
