@@ -43,6 +43,8 @@ pub struct App {
     pub clients: ClientRegistry,
     /// Users.
     pub users: Users,
+    /// SSO sessions (the admin API and the CLI list and end them).
+    pub sessions: Sessions,
     /// Signing keys and their lifecycle.
     pub keys: Arc<KeyManager>,
     /// Token minting.
@@ -213,7 +215,7 @@ impl App {
         let logout = Logout::new(
             token_admin.clone(),
             clients.clone(),
-            sessions,
+            sessions.clone(),
             Issuer::new(&config.server.issuer).end_session(),
         );
         Ok(Self {
@@ -231,6 +233,7 @@ impl App {
             store,
             clients,
             users,
+            sessions,
             keys,
             issuer,
             clock,

@@ -20,6 +20,8 @@ pub mod login_throttle;
 mod migrations;
 pub mod revocations;
 pub mod sso;
+pub mod user_admin;
+pub mod user_sessions;
 pub mod users;
 
 pub use migrations::Migrator;
