@@ -22,8 +22,8 @@ use crate::store::user_admin::{ProfileEdit, Standing, UserChange};
 pub const DEFAULT_PAGE: u64 = 50;
 /// Most users per page.
 pub const MAX_PAGE: u64 = 200;
-/// Longest search text, in bytes.
-const MAX_SEARCH_BYTES: usize = 254;
+/// Longest search text, in characters.
+const MAX_SEARCH_CHARS: usize = 254;
 
 /// Who makes an administrative change, for its audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,9 +146,9 @@ impl Users {
             )));
         }
         let text = q.text.as_deref().filter(|t| !t.is_empty());
-        if text.is_some_and(|t| t.len() > MAX_SEARCH_BYTES) {
+        if text.is_some_and(|t| t.chars().count() > MAX_SEARCH_CHARS) {
             return Err(UserError::Invalid(format!(
-                "the search text has at most {MAX_SEARCH_BYTES} bytes"
+                "the search text has at most {MAX_SEARCH_CHARS} characters"
             )));
         }
         let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
