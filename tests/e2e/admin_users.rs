@@ -70,7 +70,11 @@ async fn each_user_endpoint_does_its_change_with_one_audit_event(backend: Backen
     let id = alice["id"].as_str().unwrap().to_owned();
     assert_eq!(location, format!("users/{id}"));
     assert_eq!(
-        (&alice["username"], &alice["has_password"], &alice["disabled"]),
+        (
+            &alice["username"],
+            &alice["has_password"],
+            &alice["disabled"]
+        ),
         (&json!("alice"), &json!(true), &json!(false))
     );
     assert!(alice.get("password").is_none() && alice.get("password_hash").is_none());
@@ -127,9 +131,7 @@ async fn each_user_endpoint_does_its_change_with_one_audit_event(backend: Backen
     assert_eq!(sessions[0]["amr"], json!(["pwd"]));
     let oldest = sessions[1]["id"].as_str().unwrap().to_owned();
     let one = format!("{sessions_path}/{oldest}");
-    admin
-        .expect(Method::DELETE, &one, &token, None, 204)
-        .await;
+    admin.expect(Method::DELETE, &one, &token, None, 204).await;
     assert!(!tests::sso_support::has_session(s, &mut first, &app).await);
     assert!(tests::sso_support::has_session(s, &mut second, &app).await);
     problem(
@@ -148,10 +150,12 @@ async fn each_user_endpoint_does_its_change_with_one_audit_event(backend: Backen
     assert_eq!(listed, json!({"sessions": []}));
 
     // Delete: gone, and a second delete finds nothing.
-    admin
-        .expect(Method::DELETE, &path, &token, None, 204)
-        .await;
-    problem(admin.call(Method::GET, &path, Some(&token), None).await, 404).await;
+    admin.expect(Method::DELETE, &path, &token, None, 204).await;
+    problem(
+        admin.call(Method::GET, &path, Some(&token), None).await,
+        404,
+    )
+    .await;
     problem(
         admin.call(Method::DELETE, &path, Some(&token), None).await,
         404,
@@ -181,7 +185,9 @@ async fn each_user_endpoint_does_its_change_with_one_audit_event(backend: Backen
         assert!(!detail.contains(PW) && !detail.contains(new_pw), "{e:?}");
         assert!(!detail.contains("argon2"), "{e:?}");
     }
-    let detail = |i: usize| -> Value { serde_json::from_str(all[before + i].detail.as_deref().unwrap()).unwrap() };
+    let detail = |i: usize| -> Value {
+        serde_json::from_str(all[before + i].detail.as_deref().unwrap()).unwrap()
+    };
     assert_eq!(detail(1)["changed"], json!(["email", "display_name"]));
     assert_eq!(detail(4)["changed"], json!(["disabled"]));
     assert_eq!(detail(5), json!({"ended": 1, "session": oldest}));
@@ -209,7 +215,13 @@ async fn failed_changes_write_no_audit_event(backend: Backend) {
         let admin = &admin;
         async move { admin.call(m, &p, Some(&t), b.as_ref()).await }
     };
-    let taken = call(Method::POST, "/users", Some(json!({"username": "bob"})), &token).await;
+    let taken = call(
+        Method::POST,
+        "/users",
+        Some(json!({"username": "bob"})),
+        &token,
+    )
+    .await;
     assert_eq!(
         problem(taken, 409).await["type"],
         "urn:auth-server:problem:username_taken"
@@ -226,12 +238,26 @@ async fn failed_changes_write_no_audit_event(backend: Backend) {
     }
     let rename = Some(json!({"username": "bob"}));
     problem(call(Method::PATCH, &carol_path, rename, &token).await, 409).await;
-    for bad in [json!({}), json!({"username": null}), json!({"disabled": "yes"})] {
-        problem(call(Method::PATCH, &carol_path, Some(bad), &token).await, 400).await;
+    for bad in [
+        json!({}),
+        json!({"username": null}),
+        json!({"disabled": "yes"}),
+    ] {
+        problem(
+            call(Method::PATCH, &carol_path, Some(bad), &token).await,
+            400,
+        )
+        .await;
     }
     let short = Some(json!({"password": "short"}));
     problem(
-        call(Method::PUT, &format!("{carol_path}/password"), short, &token).await,
+        call(
+            Method::PUT,
+            &format!("{carol_path}/password"),
+            short,
+            &token,
+        )
+        .await,
         400,
     )
     .await;
@@ -248,7 +274,10 @@ async fn failed_changes_write_no_audit_event(backend: Backend) {
         (Method::POST, format!("{unknown}/disable")),
         (Method::DELETE, unknown.to_owned()),
         (Method::DELETE, format!("{unknown}/sessions")),
-        (Method::DELETE, format!("{carol_path}/sessions/no-such-session")),
+        (
+            Method::DELETE,
+            format!("{carol_path}/sessions/no-such-session"),
+        ),
         (Method::GET, format!("{unknown}/sessions")),
         (Method::GET, unknown.to_owned()),
     ] {
@@ -259,13 +288,25 @@ async fn failed_changes_write_no_audit_event(backend: Backend) {
         .expect(Method::GET, &carol_path, &reader, None, 200)
         .await;
     problem(
-        call(Method::POST, &format!("{carol_path}/disable"), None, &reader).await,
+        call(
+            Method::POST,
+            &format!("{carol_path}/disable"),
+            None,
+            &reader,
+        )
+        .await,
         403,
     )
     .await;
     problem(call(Method::DELETE, &carol_path, None, &reader).await, 403).await;
-    assert_eq!(events(&admin).await.len(), before, "a failed change wrote an event");
-    let carol_now = admin.expect(Method::GET, &carol_path, &token, None, 200).await;
+    assert_eq!(
+        events(&admin).await.len(),
+        before,
+        "a failed change wrote an event"
+    );
+    let carol_now = admin
+        .expect(Method::GET, &carol_path, &token, None, 200)
+        .await;
     assert_eq!(carol_now["disabled"], false);
     assert_eq!(carol_now["username"], "carol");
 }
@@ -282,7 +323,11 @@ async fn all_pages(admin: &AdminServer, token: &str, query: &str, limit: u64) ->
         let page = admin.expect(Method::GET, &path, token, None, 200).await;
         let users = page["users"].as_array().unwrap();
         assert!(users.len() as u64 <= limit);
-        out.extend(users.iter().map(|u| u["username"].as_str().unwrap().to_owned()));
+        out.extend(
+            users
+                .iter()
+                .map(|u| u["username"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => return out,
@@ -308,7 +353,7 @@ async fn paging_returns_every_user_once_while_users_are_created(backend: Backend
         let users = users.clone();
         async move {
             for i in 0..40 {
-                let name = format!("{}{i:02}", ["a", "u", "z"][i % 3]);
+                let name = format!("{}{i:02}x", ["a", "u", "z"][i % 3]);
                 users.create(new(name)).await.unwrap();
                 tokio::task::yield_now().await;
             }
@@ -332,7 +377,12 @@ async fn paging_returns_every_user_once_while_users_are_created(backend: Backend
         .await;
     assert_eq!(one_page["next_cursor"], Value::Null);
     assert_eq!(one_page["users"].as_array().unwrap().len(), 80);
-    for bad in ["/users?limit=0", "/users?limit=201", "/users?cursor=%21%21", "/users?limit=x"] {
+    for bad in [
+        "/users?limit=0",
+        "/users?limit=201",
+        "/users?cursor=%21%21",
+        "/users?limit=x",
+    ] {
         problem(admin.call(Method::GET, bad, Some(&token), None).await, 400).await;
     }
 }

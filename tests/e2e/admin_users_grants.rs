@@ -59,7 +59,10 @@ async fn rows_of(s: &TestServer, user: &str) -> Vec<(&'static str, i64)> {
     let families = ids(s, "token_families", "id", user).await;
     vec![
         ("users", count(s, "users", "id", &me).await),
-        ("sso_sessions", count(s, "sso_sessions", "user_id", &me).await),
+        (
+            "sso_sessions",
+            count(s, "sso_sessions", "user_id", &me).await,
+        ),
         (
             "authorization_codes",
             count(s, "authorization_codes", "user_id", &me).await,
@@ -91,22 +94,39 @@ async fn deleting_a_user_leaves_none_of_their_rows_and_ends_their_tokens(backend
     let mut other = Agent::new();
     let page = consent_page(s, &mut other, &partner, "openid email", "alice").await;
     let allowed = decide(s, &mut other, &page, "allow").await;
-    assert!(allowed.location_param("code").is_some(), "{:?}", allowed.location());
+    assert!(
+        allowed.location_param("code").is_some(),
+        "{:?}",
+        allowed.location()
+    );
     let kept = tokens(s, &mut Agent::new(), &app, OFFLINE, "bob").await;
     let before = rows_of(s, &alice).await;
     for (table, n) in &before {
-        assert!(*n > 0, "alice has no row in {table}: the test proves nothing");
+        assert!(
+            *n > 0,
+            "alice has no row in {table}: the test proves nothing"
+        );
     }
     let bob_before = rows_of(s, &bob).await;
 
     admin
-        .expect(Method::DELETE, &format!("/users/{alice}"), &token, None, 204)
+        .expect(
+            Method::DELETE,
+            &format!("/users/{alice}"),
+            &token,
+            None,
+            204,
+        )
         .await;
 
     for (table, n) in rows_of(s, &alice).await {
         assert_eq!(n, 0, "a deleted user's rows remain in {table}");
     }
-    assert_eq!(rows_of(s, &bob).await, bob_before, "another user's rows were touched");
+    assert_eq!(
+        rows_of(s, &bob).await,
+        bob_before,
+        "another user's rows were touched"
+    );
     // Her refresh token stops working, her access token is inactive and listed in the feed, with
     // a cut-off for her subject.
     let rt = field(&grant, "refresh_token");
@@ -117,7 +137,11 @@ async fn deleting_a_user_leaves_none_of_their_rows_and_ends_their_tokens(backend
     let feed: Value = s.get_json("/revocations").await;
     let jti = decode_segment(&access, 1)["jti"].clone();
     assert!(
-        feed["revoked"].as_array().unwrap().iter().any(|e| e["jti"] == jti),
+        feed["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["jti"] == jti),
         "{feed}"
     );
     assert!(
@@ -155,7 +179,12 @@ async fn no_session_outlives_a_new_password_through_the_api(backend: Backend) {
 /// /users/{alice}/<action>` runs on the first one's admin API: afterwards none of them has a live
 /// session, their codes redeem to nothing, the API lists no session, and the change has exactly
 /// one audit event.
-async fn race_sign_ins_against(backend: Backend, method: Method, action: &str, body: Option<Value>) {
+async fn race_sign_ins_against(
+    backend: Backend,
+    method: Method,
+    action: &str,
+    body: Option<Value>,
+) {
     let a = TestServer::start_with(backend, lift_throttle).await;
     let issuer = a.base.clone();
     let b = TestServer::start_on(&a.db_url, &a.db_name, a.clock.clone(), move |c| {
@@ -200,7 +229,13 @@ async fn race_sign_ins_against(backend: Backend, method: Method, action: &str, b
     }
     eprintln!("{action}: {signed_in} of {PARALLEL} sign-ins finished before the change");
     let listed = admin
-        .expect(Method::GET, &format!("/users/{alice}/sessions"), &token, None, 200)
+        .expect(
+            Method::GET,
+            &format!("/users/{alice}/sessions"),
+            &token,
+            None,
+            200,
+        )
         .await;
     assert_eq!(listed, json!({"sessions": []}));
     let events = crate::admin_users::events(&admin).await;

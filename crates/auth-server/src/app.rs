@@ -283,6 +283,7 @@ impl App {
                 clock: self.clock.clone(),
                 users: self.users.clone(),
                 audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
+                sessions: self.sessions.clone(),
             },
         )
     }

@@ -139,6 +139,8 @@ async fn end_one(
         .map_err(|e| Problem::unavailable(&e))?
     {
         Some(_) => Ok(StatusCode::NO_CONTENT),
-        None => Err(Problem::not_found("no such user, or no such live session of the user")),
+        None => Err(Problem::not_found(
+            "no such user, or no such live session of the user",
+        )),
     }
 }

@@ -76,7 +76,8 @@ pub(super) fn register(r: Routes) -> Routes {
     let email = json!({"type": "string", "maxLength": 254, "pattern": EMAIL});
     let nullable_email = json!({"type": ["string", "null"], "maxLength": 254, "pattern": EMAIL,
                                 "description": "null removes it"});
-    let display = json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": DISPLAY_NAME});
+    let display =
+        json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": DISPLAY_NAME});
     let password = json!({"type": "string", "minLength": 8,
                           "description": "8 characters or more, at most 1024 bytes; never shown"});
     let r = r
