@@ -197,6 +197,28 @@ async fn each_user_endpoint_does_its_change_with_one_audit_event(backend: Backen
 
 async fn failed_changes_write_no_audit_event(backend: Backend) {
     let admin = AdminServer::start(backend).await;
+    // Every users and sessions operation is in the OpenAPI document.
+    let doc: Value = admin
+        .call(Method::GET, "/openapi.json", None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    for (path, verbs) in [
+        ("/admin/v1/users", &["get", "post"][..]),
+        ("/admin/v1/users/{id}", &["get", "patch", "delete"]),
+        ("/admin/v1/users/{id}/disable", &["post"]),
+        ("/admin/v1/users/{id}/password", &["put"]),
+        ("/admin/v1/users/{id}/sessions", &["get", "delete"]),
+        ("/admin/v1/users/{id}/sessions/{sid}", &["delete"]),
+    ] {
+        for verb in verbs {
+            assert!(
+                doc["paths"][path][verb].is_object(),
+                "{verb} {path} undocumented"
+            );
+        }
+    }
     let token = admin.token("ops", ADMIN_SCOPES).await;
     let reader = admin.token("auditor", &["admin:read"]).await;
     let bob = json!({"username": "bob"});
