@@ -228,15 +228,13 @@ pub(super) async fn run(
             } else {
                 Some(read_password(password_stdin, input)?)
             };
-            let u = app
-                .users
-                .create(NewUser {
-                    username,
-                    email,
-                    display_name: name,
-                    password,
-                })
-                .await?;
+            let new = NewUser {
+                username,
+                email,
+                display_name: name,
+                password,
+            };
+            let u = app.users.create_as(new, &Operator::cli()).await?;
             if j.json {
                 writeln!(out, "{}", user_json(&u))?;
             } else {

@@ -199,9 +199,16 @@ impl Users {
         }
     }
 
-    /// Registers a user, as the command line (see [`Users::create_as`]).
+    /// Registers a user without an audit event: for set-up code (test fixtures, seeding). An
+    /// administrator's creation, from the admin API or the CLI, is [`Users::create_as`], which
+    /// records who made it.
     pub async fn create(&self, new: NewUser) -> Result<User, UserError> {
-        self.create_as(new, &Operator::cli()).await
+        let row = self.new_row(new).await?;
+        match self.store.insert_user(row.clone()).await {
+            Ok(()) => Ok(User::from(&row)),
+            Err(StoreError::Conflict(_)) => Err(UserError::Exists(row.username)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The row of a new user: checked, the password hashed, a fresh subject id.
