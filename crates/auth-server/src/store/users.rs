@@ -34,12 +34,6 @@ impl Store {
         self.one_as(Entity::find_by_id(id.to_owned())).await
     }
 
-    /// Every user, by login name.
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.all_as(Entity::find().order_by_asc(Column::Username))
-            .await
-    }
-
     /// At most `limit` users by login name after `after` (keyset paging: pass the last username of
     /// the previous page), whose username or e-mail address contains `search`, ignoring ASCII case.
     pub async fn search_users(

@@ -246,17 +246,6 @@ impl Users {
         })
     }
 
-    /// Every user.
-    pub async fn list(&self) -> Result<Vec<User>, UserError> {
-        Ok(self
-            .store
-            .list_users()
-            .await?
-            .iter()
-            .map(User::from)
-            .collect())
-    }
-
     /// One user by login name.
     pub async fn find(&self, username: &str) -> Result<Option<User>, UserError> {
         Ok(self
