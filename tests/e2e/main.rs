@@ -8,6 +8,8 @@ mod admin_api;
 mod admin_clients;
 mod admin_keys;
 mod admin_openapi;
+mod admin_users;
+mod admin_users_grants;
 mod audit;
 mod audit_cli;
 mod audit_races;

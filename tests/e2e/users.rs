@@ -8,7 +8,11 @@ use auth_server::domain::users::{LoginError, NewUser, UserError, Users};
 use clap::Parser;
 use tests::{Backend, ManualClock, TestServer, fresh_database};
 
-tests::on_both_backends!(sign_in_checks_and_hash_upgrade, user_cli);
+tests::on_both_backends!(
+    sign_in_checks_and_hash_upgrade,
+    user_cli,
+    user_cli_changes_sessions_and_deletes_with_cli_audit_events
+);
 
 /// Cheap parameters: these tests are about the logic, not the hash's cost.
 const CHEAP: Cost = Cost {
@@ -287,4 +291,133 @@ async fn user_cli(backend: Backend) {
             .is_err()
     );
     assert!(cli(&config, &["user", "show", "nobody"], "").await.is_err());
+}
+
+/// `user update`, `sessions`, `end-sessions`, `delete`, `list --search`: each change has one audit
+/// event whose actor is the administrator `cli`, and none carries the password.
+async fn user_cli_changes_sessions_and_deletes_with_cli_audit_events(backend: Backend) {
+    use auth_server::model::audit::AuditQuery;
+    use tests::oauth::{Agent, Pkce, first_party};
+    let (url, name) = fresh_database(backend).await;
+    let mut config = tests::base_config(&url);
+    config.keys.kek_file = std::env::temp_dir().join(format!("auth-users-kek-{name}"));
+    let pw = "correct horse battery";
+    cli(
+        &config,
+        &["user", "create", "--username", "alice", "--password-stdin"],
+        &format!("{pw}\n"),
+    )
+    .await
+    .unwrap();
+    cli(
+        &config,
+        &["user", "create", "--username", "bob", "--no-password"],
+        "",
+    )
+    .await
+    .unwrap();
+    let s = TestServer::start_on(
+        &url,
+        &name,
+        ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock)),
+        |_| {},
+    )
+    .await;
+    let app = s.web_client("app", first_party()).await;
+    let mut browser = Agent::new();
+    s.code_for(&mut browser, &app, &Pkce::new(), "openid", "alice", pw)
+        .await;
+    let listed: serde_json::Value = serde_json::from_str(
+        &cli(&config, &["user", "sessions", "alice", "--json"], "")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let out = cli(&config, &["user", "end-sessions", "alice"], "")
+        .await
+        .unwrap();
+    assert!(out.contains("1 session(s)"), "{out}");
+    assert!(!tests::sso_support::has_session(&s, &mut browser, &app).await);
+    let updated: serde_json::Value = serde_json::from_str(
+        &cli(
+            &config,
+            &[
+                "user",
+                "update",
+                "alice",
+                "--name",
+                "Alice L",
+                "--email",
+                "a@x.example",
+                "--json",
+            ],
+            "",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(updated["display_name"], "Alice L");
+    assert_eq!(updated["email"], "a@x.example");
+    assert!(
+        cli(
+            &config,
+            &["user", "update", "alice", "--new-username", "bob"],
+            ""
+        )
+        .await
+        .unwrap_err()
+        .contains("already exists")
+    );
+    let found: serde_json::Value = serde_json::from_str(
+        &cli(
+            &config,
+            &["user", "list", "--search", "X.EXAMPLE", "--json"],
+            "",
+        )
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(tests::field_of(&found, "username"), ["alice"]);
+    cli(&config, &["user", "delete", "alice"], "")
+        .await
+        .unwrap();
+    assert!(cli(&config, &["user", "show", "alice"], "").await.is_err());
+    assert!(
+        cli(&config, &["user", "delete", "alice"], "")
+            .await
+            .is_err()
+    );
+
+    let mut events = s
+        .app
+        .store
+        .audit_events(&AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    events.retain(|e| e.actor_kind == "admin" && !e.event_type.starts_with("client."));
+    events.reverse();
+    let got: Vec<(&str, Option<&str>)> = events
+        .iter()
+        .map(|e| (e.event_type.as_str(), e.actor_id.as_deref()))
+        .collect();
+    let cli_actor = Some("cli");
+    assert_eq!(
+        got,
+        [
+            ("user.created", cli_actor),
+            ("user.created", cli_actor),
+            ("user.sessions_ended", cli_actor),
+            ("user.updated", cli_actor),
+            ("user.deleted", cli_actor),
+        ]
+    );
+    for e in &events {
+        assert!(!e.detail.clone().unwrap_or_default().contains(pw), "{e:?}");
+    }
 }

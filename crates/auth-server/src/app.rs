@@ -44,6 +44,8 @@ pub struct App {
     pub clients: ClientRegistry,
     /// Users.
     pub users: Users,
+    /// SSO sessions (the admin API and the CLI list and end them).
+    pub sessions: Sessions,
     /// Signing keys and their lifecycle.
     pub keys: Arc<KeyManager>,
     /// Token minting.
@@ -228,7 +230,7 @@ impl App {
         let logout = Logout::new(
             token_admin.clone(),
             clients.clone(),
-            sessions,
+            sessions.clone(),
             Issuer::new(&config.server.issuer).end_session(),
         );
         Ok(Self {
@@ -246,6 +248,7 @@ impl App {
             store,
             clients,
             users,
+            sessions,
             keys,
             issuer,
             clock,
@@ -297,6 +300,7 @@ impl App {
                 gauges: self.gauges.clone(),
                 users: self.users.clone(),
                 audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
+                sessions: self.sessions.clone(),
             },
         )
     }

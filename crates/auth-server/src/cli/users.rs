@@ -9,7 +9,8 @@ use clap::Subcommand;
 
 use super::{JsonFlag, PasswordInput, print_list, print_one};
 use crate::app::App;
-use crate::domain::users::{NewUser, User};
+use crate::domain::sso::sessions::SessionInfo;
+use crate::domain::users::{NewUser, Operator, User, UserEdit, UserSearch};
 
 /// `user ...`
 #[derive(Debug, Subcommand)]
@@ -35,8 +36,15 @@ pub enum UserCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
-    /// List users.
-    List(JsonFlag),
+    /// List users, by username.
+    List {
+        /// Only users whose username or e-mail address contains this (ASCII case ignored).
+        #[arg(long)]
+        search: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Show one user.
     Show {
         /// Login name.
@@ -54,6 +62,47 @@ pub enum UserCommand {
     Enable {
         /// Login name.
         username: String,
+    },
+    /// Change a user's login name, e-mail address or display name.
+    Update {
+        /// Login name.
+        username: String,
+        /// A new login name.
+        #[arg(long)]
+        new_username: Option<String>,
+        /// A new e-mail address.
+        #[arg(long, conflicts_with = "no_email")]
+        email: Option<String>,
+        /// Remove the e-mail address.
+        #[arg(long)]
+        no_email: bool,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete a user with their sessions, grants and consents (their access tokens are revoked).
+    Delete {
+        /// Login name.
+        username: String,
+    },
+    /// List a user's live sessions, newest first.
+    Sessions {
+        /// Login name.
+        username: String,
+        /// Output format.
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// End a user's sessions (or one of them) with their grants; the user may sign in again.
+    EndSessions {
+        /// Login name.
+        username: String,
+        /// Only this session id.
+        #[arg(long)]
+        session: Option<String>,
     },
     /// Set a new password (prompted, or one line from standard input).
     SetPassword {
@@ -115,6 +164,50 @@ fn user_line(u: &User) -> String {
     )
 }
 
+fn session_json(s: &SessionInfo) -> serde_json::Value {
+    json!({
+        "id": s.id, "created_at": s.created_at, "last_seen_at": s.last_seen_at,
+        "auth_time": s.auth_time, "amr": s.amr, "expires_at": s.expires_at,
+    })
+}
+
+fn session_line(s: &SessionInfo) -> String {
+    format!(
+        "{}\tcreated {}\tlast seen {}\tends {}\t{}",
+        s.id,
+        s.created_at,
+        s.last_seen_at,
+        s.expires_at,
+        s.amr.join(" ")
+    )
+}
+
+/// Every user `search` selects, page by page.
+async fn all_users(app: &App, search: Option<String>) -> anyhow::Result<Vec<User>> {
+    let mut out = Vec::new();
+    let mut q = UserSearch {
+        text: search,
+        cursor: None,
+        limit: Some(crate::domain::users::admin::MAX_PAGE),
+    };
+    loop {
+        let page = app.users.search(&q).await?;
+        out.extend(page.users);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The subject id of the user named `username`.
+async fn id_of(app: &App, username: &str) -> anyhow::Result<String> {
+    match app.users.find(username).await? {
+        Some(u) => Ok(u.id),
+        None => bail!("no user named {username:?}"),
+    }
+}
+
 pub(super) async fn run(
     app: &App,
     cmd: UserCommand,
@@ -135,24 +228,65 @@ pub(super) async fn run(
             } else {
                 Some(read_password(password_stdin, input)?)
             };
-            let u = app
-                .users
-                .create(NewUser {
-                    username,
-                    email,
-                    display_name: name,
-                    password,
-                })
-                .await?;
+            let new = NewUser {
+                username,
+                email,
+                display_name: name,
+                password,
+            };
+            let u = app.users.create_as(new, &Operator::cli()).await?;
             if j.json {
                 writeln!(out, "{}", user_json(&u))?;
             } else {
                 writeln!(out, "created user {} (sub {})", u.username, u.id)?;
             }
         }
-        UserCommand::List(j) => {
-            let list = app.users.list().await?;
+        UserCommand::List { search, json: j } => {
+            let list = all_users(app, search).await?;
             print_list(out, j, &list, user_json, user_line)?;
+        }
+        UserCommand::Update {
+            username,
+            new_username,
+            email,
+            no_email,
+            name,
+            json: j,
+        } => {
+            let edit = UserEdit {
+                username: new_username,
+                email: if no_email {
+                    Some(None)
+                } else {
+                    email.map(Some)
+                },
+                display_name: name,
+                disabled: None,
+            };
+            let id = id_of(app, &username).await?;
+            let u = app.users.update_as(&id, edit, &Operator::cli()).await?;
+            print_one(out, j, &u, user_json, user_line)?;
+        }
+        UserCommand::Delete { username } => {
+            let id = id_of(app, &username).await?;
+            app.users.delete_as(&id, &Operator::cli()).await?;
+            writeln!(out, "user {username} deleted")?;
+        }
+        UserCommand::Sessions { username, json: j } => {
+            let id = id_of(app, &username).await?;
+            let list = app.sessions.live_of(&id).await?;
+            print_list(out, j, &list, session_json, session_line)?;
+        }
+        UserCommand::EndSessions { username, session } => {
+            let id = id_of(app, &username).await?;
+            match app
+                .sessions
+                .end_for(&id, session.as_deref(), &Operator::cli())
+                .await?
+            {
+                Some(n) => writeln!(out, "{n} session(s) of {username} ended")?,
+                None => bail!("{username} has no such session"),
+            }
         }
         UserCommand::Show { username, json: j } => {
             let Some(u) = app.users.find(&username).await? else {

@@ -22,6 +22,7 @@ use crate::domain::health::Health;
 use crate::domain::keys::KeyManager;
 use crate::domain::sso::flow::Flow;
 use crate::domain::sso::logout::Logout;
+use crate::domain::sso::sessions::Sessions;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
 use crate::domain::users::Users;
@@ -54,6 +55,8 @@ pub struct Services {
     pub users: Users,
     /// The audit trail (the admin API).
     pub audit: AuditTrail,
+    /// SSO sessions (the admin API).
+    pub sessions: Sessions,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -146,6 +149,7 @@ impl HttpState {
                 clients: services.clients.clone(),
                 keys: services.keys.clone(),
                 users: services.users,
+                sessions: services.sessions,
                 token_admin: services.token_admin.clone(),
                 clock: services.clock.clone(),
                 audit: services.audit,

@@ -21,6 +21,8 @@ mod migrations;
 mod pool;
 pub mod revocations;
 pub mod sso;
+pub mod user_admin;
+pub mod user_sessions;
 pub mod users;
 
 pub use migrations::Migrator;

@@ -1,7 +1,10 @@
 //! The user repository.
 
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
 
 use super::entities::user::{ActiveModel, Column, Entity};
 use super::{Store, StoreError};
@@ -31,21 +34,31 @@ impl Store {
         self.one_as(Entity::find_by_id(id.to_owned())).await
     }
 
-    /// Every user, by login name.
-    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.all_as(Entity::find().order_by_asc(Column::Username))
-            .await
-    }
-
-    /// Sets the password hash of user `id` and moves its security stamp (sessions started under the
-    /// old stamp can no longer be started; see [`Store::start_session`]).
-    pub async fn set_user_password(
+    /// At most `limit` users by login name after `after` (keyset paging: pass the last username of
+    /// the previous page), whose username or e-mail address contains `search`, ignoring ASCII case.
+    pub async fn search_users(
         &self,
-        id: &str,
-        phc: String,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.change_standing(id, Column::PasswordHash, phc, now)
+        search: Option<&str>,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let mut select = Entity::find();
+        if let Some(text) = search {
+            let pattern = format!("%{}%", escape_like(&text.to_ascii_lowercase()));
+            let contains = |column: Column| {
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            select = select.filter(
+                Condition::any()
+                    .add(contains(Column::Username))
+                    .add(contains(Column::Email)),
+            );
+        }
+        if let Some(after) = after {
+            select = select.filter(Column::Username.gt(after));
+        }
+        self.all_as(select.order_by_asc(Column::Username).limit(limit))
             .await
     }
 
@@ -62,39 +75,6 @@ impl Store {
             .col_expr(Column::PasswordHash, Expr::value(new))
             .filter(Column::Id.eq(id))
             .filter(Column::PasswordHash.eq(old))
-            .exec(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Enables or disables user `id`, moving its security stamp.
-    pub async fn set_user_disabled(
-        &self,
-        id: &str,
-        disabled: bool,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.change_standing(id, Column::Disabled, disabled, now)
-            .await
-    }
-
-    /// Sets `column` of user `id` to `value`, with `updated_at`, and moves its security stamp: one
-    /// statement.
-    async fn change_standing(
-        &self,
-        id: &str,
-        column: Column,
-        value: impl Into<sea_orm::Value>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        Entity::update_many()
-            .col_expr(column, Expr::value(value))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .col_expr(
-                Column::SecurityStamp,
-                Expr::col(Column::SecurityStamp).add(1),
-            )
-            .filter(Column::Id.eq(id))
             .exec(self.conn())
             .await?;
         Ok(())
@@ -133,5 +113,26 @@ impl Store {
         }
         txn.commit().await?;
         Ok(true)
+    }
+}
+
+/// `text` with the `LIKE` wildcards and the escape character escaped with a backslash.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(super::escape_like(r"a%b_c\d"), r"a\%b\_c\\d");
+        assert_eq!(super::escape_like("alice"), "alice");
     }
 }

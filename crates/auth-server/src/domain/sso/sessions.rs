@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 
-use crate::domain::audit::{self, AuditEvent};
+use crate::domain::audit::{self, AuditEvent, EventType};
 use crate::domain::random;
 use crate::domain::records::SessionRecord;
+use crate::domain::users::Operator;
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a session cookie.
@@ -28,6 +29,24 @@ pub struct Session {
     pub auth_time: i64,
     /// Authentication methods (RFC 8176).
     pub amr: Vec<String>,
+}
+
+/// A live session as an administrator sees it (no secret: only the cookie's digest is stored, and
+/// it is not shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Session id (`sid`).
+    pub id: String,
+    /// Sign-in time.
+    pub created_at: i64,
+    /// Last use.
+    pub last_seen_at: i64,
+    /// When the user entered the password.
+    pub auth_time: i64,
+    /// Authentication methods (RFC 8176).
+    pub amr: Vec<String>,
+    /// When it ends unless used again: the idle timeout or the absolute end, whichever is first.
+    pub expires_at: i64,
 }
 
 /// Where a session stands.
@@ -167,6 +186,62 @@ impl Sessions {
             self.store.touch_session(&r.id, now).await?;
         }
         Ok(SessionState::Live)
+    }
+
+    /// The live sessions of user `user_id`, newest first (none for an unknown user).
+    pub async fn live_of(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .unended_sessions_of(user_id, now)
+            .await?
+            .into_iter()
+            .filter(|r| now - r.last_seen_at < self.idle)
+            .map(|r| SessionInfo {
+                expires_at: r.expires_at.min(r.last_seen_at + self.idle),
+                id: r.id,
+                created_at: r.created_at,
+                last_seen_at: r.last_seen_at,
+                auth_time: r.auth_time,
+                amr: r.amr,
+            })
+            .collect())
+    }
+
+    /// Ends the sessions of user `user_id` (only session `only`, when given) with their grants, as
+    /// a logout of each would, in one transaction with its `user.sessions_ended` event by `by`.
+    /// Returns how many ended, or `None` (and no event) if there is no such user or `only` is not
+    /// one of its sessions that has not ended. The user may sign in again: to stop that, disable
+    /// the user.
+    pub async fn end_for(
+        &self,
+        user_id: &str,
+        only: Option<&str>,
+        by: &Operator,
+    ) -> Result<Option<u64>, StoreError> {
+        let now = self.clock.now();
+        let mut logged = None;
+        let ended = self
+            .store
+            .end_user_sessions(user_id, only, now, |n| {
+                let mut detail = serde_json::json!({ "ended": n });
+                if let Some(id) = only {
+                    detail["session"] = id.into();
+                }
+                let record = by
+                    .event(EventType::SessionsEnded, user_id)
+                    .detail(detail)
+                    .record(now);
+                logged = Some(record.clone());
+                record
+            })
+            .await?;
+        if let Some(record) = &logged
+            && ended.is_some()
+        {
+            audit::log(record);
+        }
+        Ok(ended)
     }
 
     /// Ends session `id` and the refresh tokens issued under it.

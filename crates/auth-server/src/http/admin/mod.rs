@@ -27,6 +27,8 @@ pub mod keys;
 pub mod openapi;
 pub mod problem;
 mod schemas;
+pub mod sessions;
+pub mod users;
 
 pub use auth::{AdminAuth, Caller};
 pub use openapi::{Op, Routes, Verb};
@@ -36,6 +38,7 @@ use crate::config::{AdminApiPlacement, TrustedProxies};
 use crate::domain::audit_trail::AuditTrail;
 use crate::domain::clients::ClientRegistry;
 use crate::domain::keys::KeyManager;
+use crate::domain::sso::sessions::Sessions;
 use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::users::Users;
 
@@ -48,6 +51,8 @@ pub struct AdminServices {
     pub keys: Arc<KeyManager>,
     /// Users.
     pub users: Users,
+    /// SSO sessions (listed and ended per user).
+    pub sessions: Sessions,
     /// Token revocation and the revocation list.
     pub token_admin: TokenAdmin,
     /// The clock.
@@ -130,6 +135,7 @@ pub fn routes() -> Routes {
     );
     let r = keys::register(r);
     let r = clients::register(r);
+    let r = sessions::register(users::register(r));
     audit::register(r)
 }
 

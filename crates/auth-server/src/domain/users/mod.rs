@@ -1,10 +1,15 @@
 //! Users: registration, passwords, and password authentication (the login page calls
-//! [`Users::authenticate`]).
+//! [`Users::authenticate`]); the administrative changes (the admin API's and the CLI's), each one
+//! transaction with its audit event, are in [`admin`].
 
 use std::sync::Arc;
 
 use auth_core::Clock;
 use tokio::sync::OnceCell;
+
+pub mod admin;
+
+pub use admin::{Operator, UserEdit, UserPage, UserSearch};
 
 use super::passwords::{Admission, PasswordError, PasswordHasher};
 use super::random;
@@ -91,6 +96,9 @@ pub enum UserError {
     /// No such user.
     #[error("no user named {0:?}")]
     NotFound(String),
+    /// No user has this subject id.
+    #[error("no user with id {0:?}")]
+    UnknownId(String),
     /// Hashing failed.
     #[error(transparent)]
     Password(#[from] PasswordError),
@@ -142,6 +150,34 @@ fn check_password(password: &str) -> Result<(), UserError> {
     Ok(())
 }
 
+fn check_email(e: &str) -> Result<(), UserError> {
+    if !e.contains('@')
+        || e.len() > 254
+        || e.contains(char::is_whitespace)
+        || e.contains(char::is_control)
+    {
+        return Err(UserError::Invalid(format!(
+            "{e:?} is not an e-mail address"
+        )));
+    }
+    Ok(())
+}
+
+/// Longest display name accepted, in characters.
+const MAX_DISPLAY_NAME_CHARS: usize = 200;
+
+fn check_display_name(name: &str) -> Result<(), UserError> {
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_DISPLAY_NAME_CHARS
+        || name.contains(char::is_control)
+    {
+        return Err(UserError::Invalid(format!(
+            "a display name has 1-{MAX_DISPLAY_NAME_CHARS} characters and no control characters"
+        )));
+    }
+    Ok(())
+}
+
 fn check_username(username: &str) -> Result<(), UserError> {
     if crate::domain::is_plain_name(username, 64, b"._-@") {
         Ok(())
@@ -163,15 +199,26 @@ impl Users {
         }
     }
 
-    /// Registers a user.
+    /// Registers a user without an audit event: for set-up code (test fixtures, seeding). An
+    /// administrator's creation, from the admin API or the CLI, is [`Users::create_as`], which
+    /// records who made it.
     pub async fn create(&self, new: NewUser) -> Result<User, UserError> {
+        let row = self.new_row(new).await?;
+        match self.store.insert_user(row.clone()).await {
+            Ok(()) => Ok(User::from(&row)),
+            Err(StoreError::Conflict(_)) => Err(UserError::Exists(row.username)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The row of a new user: checked, the password hashed, a fresh subject id.
+    async fn new_row(&self, new: NewUser) -> Result<UserRecord, UserError> {
         check_username(&new.username)?;
-        if let Some(e) = &new.email
-            && (!e.contains('@') || e.len() > 254 || e.contains(char::is_whitespace))
-        {
-            return Err(UserError::Invalid(format!(
-                "{e:?} is not an e-mail address"
-            )));
+        if let Some(e) = &new.email {
+            check_email(e)?;
+        }
+        if let Some(d) = &new.display_name {
+            check_display_name(d)?;
         }
         let password_hash = match new.password {
             Some(p) => {
@@ -186,7 +233,7 @@ impl Users {
         while self.store.client_exists(&id).await? {
             id = random::token(16);
         }
-        let row = UserRecord {
+        Ok(UserRecord {
             id,
             display_name: new.display_name.unwrap_or_else(|| new.username.clone()),
             username: new.username,
@@ -196,23 +243,7 @@ impl Users {
             created_at: now,
             updated_at: now,
             security_stamp: 0,
-        };
-        match self.store.insert_user(row.clone()).await {
-            Ok(()) => Ok(User::from(&row)),
-            Err(StoreError::Conflict(_)) => Err(UserError::Exists(row.username)),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Every user.
-    pub async fn list(&self) -> Result<Vec<User>, UserError> {
-        Ok(self
-            .store
-            .list_users()
-            .await?
-            .iter()
-            .map(User::from)
-            .collect())
+        })
     }
 
     /// One user by login name.
@@ -228,39 +259,6 @@ impl Users {
     /// One user by subject id.
     pub async fn get(&self, id: &str) -> Result<Option<User>, UserError> {
         Ok(self.store.find_user(id).await?.as_ref().map(User::from))
-    }
-
-    async fn row(&self, username: &str) -> Result<UserRecord, UserError> {
-        self.store
-            .find_user_by_username(username)
-            .await?
-            .ok_or_else(|| UserError::NotFound(username.to_owned()))
-    }
-
-    /// Sets a new password.
-    pub async fn set_password(&self, username: &str, password: String) -> Result<(), UserError> {
-        check_password(&password)?;
-        let row = self.row(username).await?;
-        let phc = self.hasher.hash(password).await?;
-        let now = self.clock.now();
-        self.store.set_user_password(&row.id, phc, now).await?;
-        // A new password signs the user out everywhere and ends every grant (the old one may have
-        // been stolen), whether or not the session a grant came from still exists.
-        self.store.end_user_grants(&row.id, now).await?;
-        Ok(())
-    }
-
-    /// Disables or enables sign-in.
-    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), UserError> {
-        let row = self.row(username).await?;
-        let now = self.clock.now();
-        self.store.set_user_disabled(&row.id, disabled, now).await?;
-        if disabled {
-            // Signed out everywhere: the sessions end, and every grant with them (enabling the user
-            // again brings none back).
-            self.store.end_user_grants(&row.id, now).await?;
-        }
-        Ok(())
     }
 
     /// A place for one sign-in's password check, or `None` if the server is saturated (answer
