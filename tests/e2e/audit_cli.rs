@@ -2,6 +2,8 @@
 //! PostgreSQL: each filter (`--type`, `--user` by username or id, `--client`, `--since`), paging
 //! (`--limit`, `--before`), JSON and text output, and refusals of bad arguments.
 
+use auth_server::cli::Cli;
+use clap::Parser;
 use serde_json::Value;
 use tests::Backend;
 use tests::fixture::Sso;
@@ -78,6 +80,9 @@ async fn audit_list_filters_and_pages(backend: Backend) {
     assert_eq!(failures[0]["user_id"], sub.as_str());
     assert_eq!(failures[0]["detail"]["reason"], "rejected");
 
+    // A user id may start with '-' (random base64url): still read as the value of --user.
+    let dash = Cli::try_parse_from(["auth-server", "audit", "list", "--user", "-Uabc"]);
+    assert!(dash.is_ok(), "{dash:?}");
     // A username is resolved to its id; the id works as well.
     let by_name = list(&["--user", "alice"]).await;
     assert_eq!(ids(&by_name), [all_ids[2], all_ids[3]]);

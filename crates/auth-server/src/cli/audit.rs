@@ -27,10 +27,11 @@ pub struct ListArgs {
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
     /// Only events about this user (as actor or subject): a username or a user id.
-    #[arg(long)]
+    // User ids are random base64url and may start with '-'.
+    #[arg(long, allow_hyphen_values = true)]
     pub user: Option<String>,
     /// Only events about this client (client id).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub client: Option<String>,
     /// Only events of this type (e.g. `sign_in.failure`; see the README's table).
     #[arg(long = "type", value_parser = parse_type)]
