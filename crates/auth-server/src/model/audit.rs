@@ -1,31 +1,6 @@
 //! Audit records as stored: one security-relevant event (see `domain::audit` for their meaning).
 
-/// One stored audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
-    /// Insertion order (0 before it is stored).
-    pub id: i64,
-    /// When (Unix seconds).
-    pub at: i64,
-    /// The event type, e.g. `sign_in.success`.
-    pub event_type: String,
-    /// `user`, `client`, `admin`, `system` or `anonymous`.
-    pub actor_kind: String,
-    /// The actor's id, when there is one.
-    pub actor_id: Option<String>,
-    /// The user the event is about.
-    pub user_id: Option<String>,
-    /// The client the event is about.
-    pub client_id: Option<String>,
-    /// What else it is about (a key id, a username that does not exist...).
-    pub subject: Option<String>,
-    /// The client address of the request.
-    pub client_addr: Option<String>,
-    /// The request id.
-    pub request_id: Option<String>,
-    /// Event-specific details, a JSON object.
-    pub detail: Option<String>,
-}
+pub use super::records::AuditRecord;
 
 /// Which events a query returns, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -353,3 +353,38 @@ pub(crate) use with_throttle_fields;
 with_throttle_fields!(record_struct
 /// A sign-in throttling counter (`user:<name>`, `addr:<ip>`, ...).
 ThrottleRecord);
+
+/// The fields of [`AuditRecord`], passed to `$callback` (see `record_struct!`).
+macro_rules! with_audit_fields {
+    ($callback:ident $($head:tt)*) => {
+        $callback! { $($head)* {
+            /// Insertion order (0 before it is stored).
+            [primary_key] id: i64,
+            /// When (Unix seconds).
+            at: i64,
+            /// The event type, e.g. `sign_in.success`.
+            event_type: String,
+            /// `user`, `client`, `admin`, `system` or `anonymous`.
+            actor_kind: String,
+            /// The actor's id, when there is one.
+            actor_id: Option<String>,
+            /// The user the event is about.
+            user_id: Option<String>,
+            /// The client the event is about.
+            client_id: Option<String>,
+            /// What else it is about (a key id, a session...).
+            subject: Option<String>,
+            /// The client address of the request.
+            client_addr: Option<String>,
+            /// The request id.
+            request_id: Option<String>,
+            /// Event-specific details, a JSON object.
+            detail: Option<String>,
+        } }
+    };
+}
+pub(crate) use with_audit_fields;
+
+with_audit_fields!(record_struct
+/// One stored audit event (see `domain::audit` for their meaning).
+AuditRecord);

@@ -3,52 +3,43 @@
 //! purged after their retention.
 
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, UpdateMany,
 };
 
 use super::entities::audit_event;
 use super::{Store, StoreError};
 use crate::model::audit::{AuditQuery, AuditRecord};
 
+/// Applies `update` in a transaction of its own and, only if it changed exactly one row, stores
+/// `audit` in the same transaction: the conditional change of one row and its event, together or
+/// not at all. False (nothing written) if the condition did not hold. The update is the
+/// transaction's first statement, so SQLite takes its write lock at once.
+pub(crate) async fn update_one_audited<E: EntityTrait>(
+    db: &DatabaseConnection,
+    update: UpdateMany<E>,
+    audit: &AuditRecord,
+) -> Result<bool, StoreError> {
+    let txn = db.begin().await?;
+    if update.exec(&txn).await?.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    insert_audit_in(&txn, audit).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
 /// Inserts `event` on `conn`: pass the transaction of the change it records.
 pub(crate) async fn insert_audit_in(
     conn: &impl ConnectionTrait,
     event: &AuditRecord,
 ) -> Result<(), StoreError> {
-    let row = audit_event::ActiveModel {
-        id: NotSet,
-        at: Set(event.at),
-        event_type: Set(event.event_type.clone()),
-        actor_kind: Set(event.actor_kind.clone()),
-        actor_id: Set(event.actor_id.clone()),
-        user_id: Set(event.user_id.clone()),
-        client_id: Set(event.client_id.clone()),
-        subject: Set(event.subject.clone()),
-        client_addr: Set(event.client_addr.clone()),
-        request_id: Set(event.request_id.clone()),
-        detail: Set(event.detail.clone()),
-    };
+    // The id is the database's to give.
+    let mut row = audit_event::ActiveModel::from(event.clone());
+    row.id = NotSet;
     audit_event::Entity::insert(row).exec(conn).await?;
     Ok(())
-}
-
-impl From<audit_event::Model> for AuditRecord {
-    fn from(m: audit_event::Model) -> Self {
-        Self {
-            id: m.id,
-            at: m.at,
-            event_type: m.event_type,
-            actor_kind: m.actor_kind,
-            actor_id: m.actor_id,
-            user_id: m.user_id,
-            client_id: m.client_id,
-            subject: m.subject,
-            client_addr: m.client_addr,
-            request_id: m.request_id,
-            detail: m.detail,
-        }
-    }
 }
 
 impl Store {

@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::audit::insert_audit_in;
+use super::audit::{insert_audit_in, update_one_audited};
 use super::entities::client::{self, ActiveModel, Column, Entity};
 use super::entities::{
     authorization_code, consent, pending_consent, refresh_token, revoked_subject, token_family,
@@ -62,8 +62,7 @@ impl Store {
         audit: &AuditRecord,
     ) -> Result<bool, StoreError> {
         let (o, n) = (client::Model::from(old), client::Model::from(new));
-        let txn = self.conn().begin().await?;
-        let changed = Entity::update_many()
+        let update = Entity::update_many()
             .col_expr(Column::Name, Expr::value(n.name))
             .col_expr(Column::SecretSha256, Expr::value(n.secret_sha256))
             .col_expr(Column::Enabled, Expr::value(n.enabled))
@@ -93,17 +92,8 @@ impl Store {
             .filter(Column::FirstParty.eq(o.first_party))
             .filter(Column::AlwaysRefresh.eq(o.always_refresh))
             .filter(Column::IntrospectAny.eq(o.introspect_any))
-            .filter(Column::UpdatedAt.eq(o.updated_at))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if changed != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        insert_audit_in(&txn, audit).await?;
-        txn.commit().await?;
-        Ok(true)
+            .filter(Column::UpdatedAt.eq(o.updated_at));
+        update_one_audited(self.conn(), update, audit).await
     }
 
     /// Sets `enabled` only if it is not already so, with the `audit` event in the same
@@ -115,22 +105,12 @@ impl Store {
         now: i64,
         audit: &AuditRecord,
     ) -> Result<bool, StoreError> {
-        let txn = self.conn().begin().await?;
-        let n = Entity::update_many()
+        let update = Entity::update_many()
             .col_expr(Column::Enabled, Expr::value(enabled))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::ClientId.eq(client_id))
-            .filter(Column::Enabled.eq(!enabled))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if n != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        insert_audit_in(&txn, audit).await?;
-        txn.commit().await?;
-        Ok(true)
+            .filter(Column::Enabled.eq(!enabled));
+        update_one_audited(self.conn(), update, audit).await
     }
 
     /// Replaces the secret digest only if it is still `old` (and the client is confidential), with
@@ -143,23 +123,13 @@ impl Store {
         now: i64,
         audit: &AuditRecord,
     ) -> Result<bool, StoreError> {
-        let txn = self.conn().begin().await?;
-        let n = Entity::update_many()
+        let update = Entity::update_many()
             .col_expr(Column::SecretSha256, Expr::value(new))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::ClientId.eq(client_id))
             .filter(Column::SecretSha256.eq(old.to_vec()))
-            .filter(Column::Public.eq(false))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if n != 1 {
-            txn.rollback().await?;
-            return Ok(false);
-        }
-        insert_audit_in(&txn, audit).await?;
-        txn.commit().await?;
-        Ok(true)
+            .filter(Column::Public.eq(false));
+        update_one_audited(self.conn(), update, audit).await
     }
 
     /// Deletes client `client_id` and ends what it holds, in one transaction with its `audit`

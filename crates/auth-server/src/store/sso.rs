@@ -5,8 +5,7 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use super::audit::insert_audit_in;
@@ -14,9 +13,8 @@ use super::entities::{
     authorization_code as code, consent, login_failure, pending_consent, refresh_token,
     revoked_access_token, revoked_subject, sso_session as session, token_family as family,
 };
-use super::grants::revoke_family_in;
-use super::revocations::insert_revoked_jti_in;
-use super::{Store, StoreError, find_where_null, set_where_null};
+use super::user_sessions::{end_session_in, end_user_grants_in};
+use super::{Store, StoreError};
 use crate::model::audit::AuditRecord;
 use crate::model::records::{ConsentRecord, PendingConsentRecord, SessionRecord};
 
@@ -97,39 +95,12 @@ impl Store {
         event: Option<&AuditRecord>,
     ) -> Result<bool, StoreError> {
         let txn = self.conn().begin().await?;
-        let ended = set_where_null(
-            session::Column::Id,
-            id,
-            session::Column::EndedAt,
-            Expr::value(now),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected;
-        let families = find_where_null(family::Column::SessionId, id, family::Column::RevokedAt)
-            .all(&txn)
-            .await?;
-        for f in families {
-            revoke_family_in(&txn, &f.id, now).await?;
-        }
-        // Access tokens of the session's code grants that came without a refresh token.
-        let codes = code::Entity::find()
-            .filter(code::Column::SessionId.eq(id))
-            .filter(code::Column::AccessExp.gt(now))
-            .all(&txn)
-            .await?;
-        for c in codes {
-            if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
-                insert_revoked_jti_in(&txn, &jti, exp, None).await?;
-            }
-        }
-        if ended > 0
-            && let Some(e) = event
-        {
+        let ended = end_session_in(&txn, id, now).await?;
+        if ended && let Some(e) = event {
             insert_audit_in(&txn, e).await?;
         }
         txn.commit().await?;
-        Ok(ended > 0)
+        Ok(ended)
     }
 
     /// Ends every grant of a user: their live sessions, every refresh-token family they hold
@@ -149,50 +120,9 @@ impl Store {
     }
 
     async fn end_user_grants_inner(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        // The subject's cut-off first: verifiers refuse its tokens issued before now even before
-        // the `jti`s below reach them. No access token lives longer than a day, whatever the
-        // configuration, so the cut-off can go a day (and the feed's leeway) later.
-        revoked_subject::Entity::insert(revoked_subject::ActiveModel {
-            sub: Set(user_id.to_owned()),
-            before: Set(now),
-            expires_at: Set(now + 86_400 + 3_600),
-        })
-        // Never moved back: two replicas with slightly different clocks may both write it.
-        .on_conflict(
-            OnConflict::column(revoked_subject::Column::Sub)
-                .update_columns([
-                    revoked_subject::Column::Before,
-                    revoked_subject::Column::ExpiresAt,
-                ])
-                .action_and_where(Expr::cust("revoked_subjects.before < excluded.before"))
-                .to_owned(),
-        )
-        .exec_without_returning(self.conn())
-        .await?;
-        let live = find_where_null(session::Column::UserId, user_id, session::Column::EndedAt)
-            .all(self.conn())
-            .await?;
-        for s in live {
-            self.end_session_txn(&s.id, now, None).await?;
-        }
-        let families = find_where_null(family::Column::UserId, user_id, family::Column::RevokedAt)
-            .all(self.conn())
-            .await?;
-        for f in families {
-            let txn = self.conn().begin().await?;
-            revoke_family_in(&txn, &f.id, now).await?;
-            txn.commit().await?;
-        }
-        let codes = code::Entity::find()
-            .filter(code::Column::UserId.eq(user_id))
-            .filter(code::Column::AccessExp.gt(now))
-            .all(self.conn())
-            .await?;
-        for c in codes {
-            if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
-                insert_revoked_jti_in(self.conn(), &jti, exp, None).await?;
-            }
-        }
+        let txn = self.conn().begin().await?;
+        end_user_grants_in(&txn, user_id, now).await?;
+        txn.commit().await?;
         Ok(())
     }
 
