@@ -44,14 +44,35 @@ pub(super) async fn end_session_in(
     .exec(db)
     .await?
     .rows_affected;
-    let families = find_where_null(family::Column::SessionId, id, family::Column::RevokedAt)
+    revoke_grants_in(
+        db,
+        family::Column::SessionId,
+        code::Column::SessionId,
+        id,
+        now,
+    )
+    .await?;
+    Ok(ended > 0)
+}
+
+/// Revokes, on `db`, the live refresh-token families whose `family_key` column is `key` (with the
+/// access tokens they issued), and the unexpired access tokens of the code grants whose `code_key`
+/// column is `key` (those that came without a refresh token), by `jti`.
+async fn revoke_grants_in(
+    db: &impl ConnectionTrait,
+    family_key: family::Column,
+    code_key: code::Column,
+    key: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let families = find_where_null(family_key, key, family::Column::RevokedAt)
         .all(db)
         .await?;
     for f in families {
         revoke_family_in(db, &f.id, now).await?;
     }
     let codes = code::Entity::find()
-        .filter(code::Column::SessionId.eq(id))
+        .filter(code_key.eq(key))
         .filter(code::Column::AccessExp.gt(now))
         .all(db)
         .await?;
@@ -60,7 +81,7 @@ pub(super) async fn end_session_in(
             insert_revoked_jti_in(db, &jti, exp, None).await?;
         }
     }
-    Ok(ended > 0)
+    Ok(())
 }
 
 /// Ends every grant of user `user_id` on `db` (the caller's transaction, which has already written
@@ -96,22 +117,14 @@ pub(super) async fn end_user_grants_in(
     for s in live {
         end_session_in(db, &s.id, now).await?;
     }
-    let families = find_where_null(family::Column::UserId, user_id, family::Column::RevokedAt)
-        .all(db)
-        .await?;
-    for f in families {
-        revoke_family_in(db, &f.id, now).await?;
-    }
-    let codes = code::Entity::find()
-        .filter(code::Column::UserId.eq(user_id))
-        .filter(code::Column::AccessExp.gt(now))
-        .all(db)
-        .await?;
-    for c in codes {
-        if let (Some(jti), Some(exp)) = (c.access_jti, c.access_exp) {
-            insert_revoked_jti_in(db, &jti, exp, None).await?;
-        }
-    }
+    revoke_grants_in(
+        db,
+        family::Column::UserId,
+        code::Column::UserId,
+        user_id,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
