@@ -18,8 +18,7 @@ use auth_server::domain::clients::NewClient;
 use auth_server::domain::keys::kek::Kek;
 use auth_server::domain::random;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use josekit::jws::{ES256, RS256};
+use base64::engine::general_purpose::STANDARD;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -28,6 +27,7 @@ use tokio::task::JoinHandle;
 pub mod admin;
 pub mod admin_listener;
 pub mod fixture;
+mod jws;
 pub mod oauth;
 pub mod replicas;
 pub mod responses;
@@ -35,6 +35,8 @@ pub mod rp;
 pub mod services_env;
 pub mod sso_support;
 pub mod webdriver;
+
+pub use jws::{decode_segment, field_of, kids, verify};
 
 /// The test key-encryption key. Never use a constant KEK outside tests.
 pub const TEST_KEK: [u8; 32] = [42; 32];
@@ -449,56 +451,6 @@ pub fn assert_json_no_store(res: &reqwest::Response) {
 /// `Basic base64(id:secret)`.
 pub fn basic(id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-}
-
-/// Verifies `token` against the keys in `jwks` (chosen by `kid`, with the algorithm the key is bound
-/// to), returning `(header, claims)`. Panics if it does not verify.
-pub fn verify(token: &str, jwks: &Value) -> (Value, Value) {
-    let header = decode_segment(token, 0);
-    let kid = header["kid"].as_str().expect("kid");
-    let jwk = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["kid"] == kid)
-        .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
-    let jose = josekit::jwk::Jwk::from_bytes(serde_json::to_vec(jwk).unwrap()).unwrap();
-    let payload = match jwk["alg"].as_str().unwrap() {
-        "ES256" => {
-            josekit::jws::deserialize_compact(token, &ES256.verifier_from_jwk(&jose).unwrap())
-        }
-        "RS256" => {
-            josekit::jws::deserialize_compact(token, &RS256.verifier_from_jwk(&jose).unwrap())
-        }
-        other => panic!("unexpected alg {other}"),
-    }
-    .expect("signature verifies")
-    .0;
-    (header, serde_json::from_slice(&payload).unwrap())
-}
-
-/// The `kid`s of a JWKS.
-pub fn kids(jwks: &Value) -> std::collections::BTreeSet<String> {
-    let keys = jwks["keys"].as_array().unwrap();
-    keys.iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The string `field` of every object in the JSON array `list`.
-pub fn field_of<'a>(list: &'a Value, field: &str) -> Vec<&'a str> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|item| item[field].as_str().unwrap())
-        .collect()
-}
-
-/// Decodes segment `i` of a compact JWS as JSON, without verifying.
-pub fn decode_segment(token: &str, i: usize) -> Value {
-    let seg = token.split('.').nth(i).expect("segment");
-    let bytes = URL_SAFE_NO_PAD.decode(seg).unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// The current time of a clock, for assertions.
