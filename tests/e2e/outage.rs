@@ -63,3 +63,72 @@ async fn database_outage_is_503_and_recovers() {
     .await;
     assert_eq!(s.get("/readyz").await.status(), 200);
 }
+
+/// A replica started before its PostgreSQL accepts connections waits for it (with backoff, within
+/// `database.connect_wait_secs`) instead of exiting. The database sits behind a forwarder that drops
+/// the first connections, as a PostgreSQL still starting up would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_waits_for_postgres_at_start() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use auth_server::app::App;
+    use auth_server::domain::keys::kek::Kek;
+    use tests::{ManualClock, TEST_KEK, base_config, fresh_database};
+
+    if !postgres_available() {
+        return;
+    }
+    let (url, _) = fresh_database(Backend::Postgres).await;
+    let (head, rest) = url.split_once('@').unwrap();
+    let (real, db) = rest.split_once('/').unwrap();
+    let real = real.to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front = listener.local_addr().unwrap();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let counted = refused.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            if counted.load(Ordering::SeqCst) < 2 {
+                counted.fetch_add(1, Ordering::SeqCst);
+                drop(conn); // not accepting yet
+                continue;
+            }
+            let real = real.clone();
+            tokio::spawn(async move {
+                let mut pg = tokio::net::TcpStream::connect(real).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut conn, &mut pg).await;
+            });
+        }
+    });
+    let mut config = base_config(&format!("{head}@{front}/{db}"));
+    config.database.connect_wait_secs = 60;
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let app = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        App::start(config, Arc::new(clock), Kek::from_bytes(TEST_KEK)),
+    )
+    .await
+    .expect("started within the wait")
+    .expect("started once the database answered");
+    assert_eq!(
+        refused.load(Ordering::SeqCst),
+        2,
+        "it retried after refusals"
+    );
+    app.health.check().await.expect("ready");
+
+    // With no wait configured, the same start fails at the first refusal.
+    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let mut once = base_config(&format!("{head}@{dead_addr}/{db}"));
+    once.database.connect_wait_secs = 0;
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    assert!(
+        App::start(once, Arc::new(clock), Kek::from_bytes(TEST_KEK))
+            .await
+            .is_err()
+    );
+}

@@ -106,7 +106,8 @@ impl App {
         if config.admin.metrics {
             crate::telemetry::install();
         }
-        let store = Store::connect(&config.database).await?;
+        let wait = Duration::from_secs(config.database.connect_wait_secs);
+        let store = Store::connect_waiting(&config.database, wait).await?;
         store.migrate().await?;
         let app = Self::from_parts(config, clock, kek, store)?;
         app.keys.maintain().await?;

@@ -162,6 +162,8 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Seconds to wait for a pooled connection.
     pub acquire_timeout_secs: u64,
+    /// Seconds the server keeps retrying, at start, a database that cannot be reached yet.
+    pub connect_wait_secs: u64,
 }
 
 /// `[tokens]`

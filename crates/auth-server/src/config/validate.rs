@@ -54,6 +54,11 @@ impl Config {
             "database.max_connections",
             "must be at least 1",
         )?;
+        check(
+            db.connect_wait_secs <= 3600,
+            "database.connect_wait_secs",
+            "must be at most 3600",
+        )?;
         self.validate_keys_and_tokens()?;
         self.validate_sessions_and_login()?;
         self.validate_ops()

@@ -116,6 +116,31 @@ impl Store {
         })
     }
 
+    /// [`Store::connect`], retried while the database cannot be reached, for up to `wait` in all:
+    /// a replica that starts before its PostgreSQL accepts connections waits for it instead of
+    /// exiting. Backoff from 0.5 s doubling to 5 s; each failure is logged with its cause.
+    pub async fn connect_waiting(cfg: &DatabaseConfig, wait: Duration) -> Result<Self, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match Self::connect(cfg).await {
+                Ok(store) => return Ok(store),
+                Err(StoreError::Unavailable(e))
+                    if tokio::time::Instant::now() + delay < deadline =>
+                {
+                    tracing::warn!(
+                        error = %e,
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "the database cannot be reached yet; retrying"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// A number that changes whenever this process has recorded a revoked access token, so a
     /// rendered revocation feed can be reused until it does. Other replicas' revocations do not
     /// move it; they are seen when the cached feed ages out.
@@ -288,6 +313,7 @@ mod tests {
         let cfg = crate::config::DatabaseConfig {
             url: format!("sqlite://{}?mode=rwc", file.display()),
             max_connections: 1,
+            connect_wait_secs: 0,
             acquire_timeout_secs: 2,
         };
         let store = super::Store::connect(&cfg).await.unwrap();

@@ -7,6 +7,7 @@ async fn registry() -> ClientRegistry {
     let store = Store::connect(&crate::config::DatabaseConfig {
         url: "sqlite::memory:".into(),
         max_connections: 1,
+        connect_wait_secs: 0,
         acquire_timeout_secs: 5,
     })
     .await
