@@ -8,6 +8,7 @@ mod admin_api;
 mod admin_clients;
 mod admin_keys;
 mod admin_openapi;
+mod admin_races;
 mod admin_users;
 mod admin_users_grants;
 mod audit;
