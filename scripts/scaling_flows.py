@@ -4,9 +4,10 @@ the statements PostgreSQL ran for it (pg_stat_statements, reset before each flow
 transactions it committed (pg_stat_database.xact_commit). Called by scripts/scaling-measure.sh,
 which starts the database and the server; see docs/SCALING.md.
 
-Usage: scaling_flows.py BASE_URL N   with PSQL (a psql command line for the `postgres` database),
+Usage: scaling_flows.py BASE_URL N [FAMILIES_FILE]   with PSQL (a psql command line for the `postgres` database),
 AUTH_DB (the IdP's database name), WEB_SECRET, CC_SECRET and USER_PREFIX in the
 environment (users USER_PREFIX0 .. USER_PREFIX{N-1} exist, password "scaling-password-1").
+With FAMILIES_FILE, only signs each user in and writes one live refresh token per line there.
 """
 
 import base64
@@ -23,12 +24,12 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import requests
 
 BASE, N = sys.argv[1], int(sys.argv[2])
-PSQL = os.environ["PSQL"].split()
-DB = os.environ["AUTH_DB"]
+PSQL = os.environ.get("PSQL", "psql").split()
+DB = os.environ.get("AUTH_DB", "auth")
 PASSWORD = "scaling-password-1"
 REDIRECT = "https://app.example/cb"
 WEB = ("scaling-web", os.environ["WEB_SECRET"])
-CC = ("scaling-cc", os.environ["CC_SECRET"])
+CC = ("scaling-cc", os.environ.get("CC_SECRET", ""))
 USERS = [f"{os.environ['USER_PREFIX']}{i}" for i in range(N)]
 # PostgreSQL publishes a backend's transaction counts when it has been idle for a while (PG 15:
 # at most every second while busy, 10 s when idle): wait that long before reading them.
@@ -234,5 +235,22 @@ def main():
             lambda: [s.get(f"{BASE}/revocations").raise_for_status() for _ in range(N)])
 
 
+def families(path):
+    """Signs every user in once and writes one live refresh token per line to `path` (for a load
+    test of refresh-token rotation)."""
+    with open(path, "w") as out:
+        for user in USERS:
+            b = Browser(user)
+            page = b.http.get(b.authorize_url(), allow_redirects=False).text
+            fields = hidden_fields(page) + [("username", user), ("password", PASSWORD)]
+            code = code_of(b.http.post(f"{BASE}/login", data=fields, allow_redirects=False))
+            t = token(WEB, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
+                      code_verifier=b.verifier)
+            out.write(t["refresh_token"] + "\n")
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 3:
+        families(sys.argv[3])
+    else:
+        main()
