@@ -48,6 +48,9 @@ max_connections = 16
 kek_file = "$work/kek"
 # No maintenance tick during the flows (measured on its own at the end).
 refresh_interval_secs = 1800
+[authorize]
+# The codes of the first sign-ins wait while the others sign in.
+code_ttl_secs = 600
 [admin]
 enabled = false
 TOML

@@ -43,9 +43,12 @@ def psql(sql):
 
 
 def xacts():
+    """Commits and rollbacks in the IdP's database; WAL records, bytes and syncs (flushes to disk) of
+    the whole cluster (nothing else writes while a flow is measured)."""
     psql("select pg_stat_clear_snapshot()")
     (c, r), = psql(f"select xact_commit, xact_rollback from pg_stat_database where datname = '{DB}'")
-    return int(c), int(r)
+    (rec, byt, syn), = psql("select wal_records, wal_bytes, wal_sync from pg_stat_wal")
+    return int(c), int(r), int(rec), int(byt), int(syn)
 
 
 def kind(query):
@@ -69,7 +72,7 @@ def short(query, width=150):
 def measure(name, iterations, run):
     """Resets the statistics, runs `run()` and prints what PostgreSQL did for it."""
     time.sleep(STATS_SETTLE_SECS)
-    c0, r0 = xacts()
+    c0, r0, rec0, byt0, syn0 = xacts()
     psql("select pg_stat_statements_reset()")
     t0 = time.monotonic()
     result = run()
@@ -78,7 +81,7 @@ def measure(name, iterations, run):
         "select s.calls, s.rows, round(s.mean_exec_time::numeric, 3), s.query from pg_stat_statements s "
         f"join pg_database d on d.oid = s.dbid where d.datname = '{DB}' order by s.calls desc, s.query")
     time.sleep(STATS_SETTLE_SECS)
-    c1, r1 = xacts()
+    c1, r1, rec1, byt1, syn1 = xacts()
     per = lambda x: f"{int(x) / iterations:.2f}".rstrip("0").rstrip(".")
     totals = {"read": 0, "write": 0, "txn": 0, "other": 0}
     print(f"\n### {name}\n")
@@ -92,8 +95,9 @@ def measure(name, iterations, run):
         print(f"| {per(calls)} | {per(nrows)} | {mean} | {k} | `{short(query)}` |")
     print(f"\nper iteration: **{per(totals['read'])} reads, {per(totals['write'])} writes**, "
           f"{per(totals['txn'])} BEGIN/COMMIT/ROLLBACK, {per(totals['other'])} other; "
-          f"xact_commit {per(c1 - c0)}, xact_rollback {per(r1 - r0)} "
-          "(transactions, each statement outside BEGIN..COMMIT is one)")
+          f"transactions committed (pg_stat_database.xact_commit; a statement outside BEGIN..COMMIT is "
+          f"one) **{per(c1 - c0)}**, rolled back {per(r1 - r0)}; WAL: {per(rec1 - rec0)} records, "
+          f"{per(byt1 - byt0)} bytes, **{per(syn1 - syn0)} flushes** (pg_stat_wal.wal_sync)")
     return result
 
 
