@@ -74,15 +74,16 @@ echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /pro
   "synchronous_commit=$($PSQL -At -c 'show synchronous_commit'); $(date -u '+%Y-%m-%d %H:%M UTC')"
 python3 scripts/scaling_flows.py "http://127.0.0.1:$port" "$n"
 
-# The background job (key maintenance, purge of expired rows, audit retention), once a second.
+# The background job (key maintenance, purge of expired rows, audit retention), every 5 s (the
+# shortest interval the configuration accepts), for 30 s.
 kill "$pid"; wait "$pid" 2>/dev/null || true
-AUTH_SERVER_KEYS_REFRESH_INTERVAL_SECS=1 "$bin" serve & pid=$!
+AUTH_SERVER_KEYS_REFRESH_INTERVAL_SECS=5 "$bin" serve & pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
-sleep 1.5
+sleep 1
 $PSQL -c "select pg_stat_statements_reset()" >/dev/null
-sleep 10
+sleep 30
 echo
-echo "### The background job: ~10 ticks (keys.refresh_interval_secs = 1) on an idle server"
+echo "### The background job: 30 s with keys.refresh_interval_secs = 5 (6 ticks) on an idle server"
 echo
 echo "| calls | rows | mean ms | statement |"
 echo "|---|---|---|---|"
