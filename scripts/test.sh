@@ -14,6 +14,8 @@ dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromedriver >/dev/null || missing+=(chromium chromium-driver)
 command -v curl >/dev/null || missing+=(curl)
+# Debian's nginx, the reverse proxy of the two-replica test (tests/e2e/proxy_replicas*.rs).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
 # The authlib check (scripts/authlib-check.sh) and the admin API check (scripts/admin-api-check.sh)
 # make virtualenvs and install authlib and schemathesis from PyPI.
 command -v python3 >/dev/null || missing+=(python3)
@@ -48,6 +50,8 @@ trap cleanup EXIT
 export AUTH_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export AUTH_TEST_REQUIRE_PG=1
 export AUTH_TEST_REQUIRE_BROWSER=1
+AUTH_TEST_NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+export AUTH_TEST_NGINX AUTH_TEST_REQUIRE_NGINX=1
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -55,6 +59,9 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== tests (SQLite and PostgreSQL)"
 cargo test --workspace --doc --locked -q
+# The two-replica test starts the real binary as child processes.
+cargo build --locked -q -p auth-server --bin auth-server
+export AUTH_TEST_SERVER_BIN="$PWD/target/debug/auth-server"
 cargo nextest run --workspace --locked --no-fail-fast "$@"
 echo "== the code flow through Python's authlib"
 scripts/authlib-check.sh

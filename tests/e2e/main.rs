@@ -27,6 +27,8 @@ mod key_revocation;
 mod logs;
 mod metrics;
 mod outage;
+mod proxy_replicas;
+mod proxy_replicas_kill;
 mod revocation_feed;
 mod rotation;
 mod services;

@@ -28,7 +28,13 @@ pub mod admin;
 pub mod admin_listener;
 pub mod fixture;
 mod jws;
+#[cfg(unix)]
+pub mod nginx;
 pub mod oauth;
+#[cfg(unix)]
+pub mod process;
+#[cfg(unix)]
+pub mod proxy_cluster;
 pub mod replicas;
 pub mod responses;
 pub mod rp;
