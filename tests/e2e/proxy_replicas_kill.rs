@@ -12,10 +12,13 @@
 //! retired; past the window the grant would be revoked as stolen, which is why the clients retry at
 //! once and only a few times. PostgreSQL only; skipped without nginx (see `proxy_replicas.rs`).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sea_orm::{ConnectionTrait, Statement};
+use sha2::{Digest, Sha256};
 use tests::basic;
 use tests::oauth::{Agent, Pkce, encode_form};
 use tests::proxy_cluster::{Cluster, PASSWORD, Reply, post_token};
@@ -26,10 +29,10 @@ const GRANTS: usize = 12;
 const CC_TASKS: usize = 4;
 /// Attempts per request (the first and the retries).
 const ATTEMPTS: u32 = 6;
-/// Requests served by each replica before the kill.
-const BEFORE_KILL: usize = 30;
-/// Requests started and completed after the kill.
-const AFTER_KILL: usize = 150;
+/// Refreshes served by each replica before the kill.
+const BEFORE_KILL: usize = 20;
+/// Refreshes started and completed after the kill.
+const AFTER_KILL: usize = 60;
 
 /// One request that eventually succeeded.
 #[derive(Debug)]
@@ -54,14 +57,20 @@ struct Load {
 }
 
 impl Load {
-    fn served_by(&self, upstream: &str) -> usize {
+    /// Refreshes `upstream` answered.
+    fn refreshed_by(&self, upstream: &str) -> usize {
         let done = self.done.lock().unwrap();
-        done.iter().filter(|d| d.upstream == upstream).count()
+        done.iter()
+            .filter(|d| d.refresh && d.upstream == upstream)
+            .count()
     }
 
-    fn after_kill(&self) -> usize {
+    /// Refreshes sent after the kill.
+    fn refreshed_after_kill(&self) -> usize {
         let done = self.done.lock().unwrap();
-        done.iter().filter(|d| d.started_after_kill).count()
+        done.iter()
+            .filter(|d| d.refresh && d.started_after_kill)
+            .count()
     }
 
     fn failed(&self, what: String) {
@@ -193,7 +202,7 @@ async fn a_replica_killed_mid_load_strands_no_grant() {
         .collect();
 
     until(60, "both replicas serve the load", || {
-        load.served_by(&a) >= BEFORE_KILL && load.served_by(&b) >= BEFORE_KILL
+        load.refreshed_by(&a) >= BEFORE_KILL && load.refreshed_by(&b) >= BEFORE_KILL
     })
     .await;
     let in_flight = load.in_flight.load(Ordering::SeqCst);
@@ -201,7 +210,7 @@ async fn a_replica_killed_mid_load_strands_no_grant() {
     load.killed.store(true, Ordering::SeqCst);
     assert_eq!(signal, Some(9), "B died of SIGKILL");
     until(60, "the load goes on after the kill", || {
-        load.after_kill() >= AFTER_KILL || !load.failures.lock().unwrap().is_empty()
+        load.refreshed_after_kill() >= AFTER_KILL || !load.failures.lock().unwrap().is_empty()
     })
     .await;
     load.stop.store(true, Ordering::SeqCst);
@@ -230,17 +239,64 @@ async fn a_replica_killed_mid_load_strands_no_grant() {
         );
         assert!(in_flight > 0, "the kill came in the middle of the load");
         assert!(
+            retried.iter().any(|d| d.refresh),
+            "the kill cut refreshes off, and their retries succeeded"
+        );
+        assert!(
             done.iter()
                 .filter(|d| d.started_after_kill)
                 .all(|d| d.upstream == a),
             "only A answers once B is dead"
         );
     }
-    // No grant is stranded: the newest refresh token each client holds still works, through the
-    // proxy, with B still dead.
+    // No grant is stranded, as the database sees it: no grant was revoked (no retry was taken for
+    // a stolen token), and each has exactly one live refresh token, the newest its client holds.
+    let grants = grant_rows(&c.db_url).await;
+    assert_eq!(grants.len(), GRANTS);
+    let held: BTreeSet<String> = newest
+        .iter()
+        .map(|rt| hex(&Sha256::digest(rt.as_bytes())))
+        .collect();
+    let mut live = BTreeSet::new();
+    for (family, (revoked, digests)) in &grants {
+        assert!(!revoked, "grant {family} was revoked");
+        assert_eq!(digests.len(), 1, "grant {family}: live refresh tokens {digests:?}");
+        live.insert(digests[0].clone());
+    }
+    assert_eq!(live, held, "the live refresh tokens are the ones the clients hold");
+    // And each still refreshes, through the proxy, with B still dead.
     for rt in newest {
         let r = c.refresh_at(&c.issuer, &rt).await;
         assert_eq!(r.status, 200, "a grant is stranded: {}", r.body);
         assert_eq!(r.upstream.as_deref(), Some(a.as_str()));
     }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every grant (refresh-token family): whether it is revoked, and the hex SHA-256 digests of its
+/// live (never used) refresh tokens.
+async fn grant_rows(db_url: &str) -> BTreeMap<String, (bool, Vec<String>)> {
+    let db = sea_orm::Database::connect(db_url).await.unwrap();
+    let sql = "SELECT f.id AS family, f.revoked_at IS NOT NULL AS revoked, \
+               encode(t.token_sha256, 'hex') AS digest \
+               FROM token_families f \
+               LEFT JOIN refresh_tokens t ON t.family_id = f.id AND t.used_at IS NULL";
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    let mut out: BTreeMap<String, (bool, Vec<String>)> = BTreeMap::new();
+    for r in rows {
+        let family: String = r.try_get("", "family").unwrap();
+        let revoked: bool = r.try_get("", "revoked").unwrap();
+        let digest: Option<String> = r.try_get("", "digest").unwrap();
+        let entry = out.entry(family).or_default();
+        entry.0 = revoked;
+        entry.1.extend(digest);
+    }
+    db.close().await.unwrap();
+    out
 }

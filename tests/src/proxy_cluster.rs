@@ -37,6 +37,8 @@ pub struct Cluster {
     pub b: ServerProcess,
     /// `http://127.0.0.1:PORT` of the proxy: the issuer of every token.
     pub issuer: String,
+    /// The database both replicas use.
+    pub db_url: String,
     /// A first-party web client (no consent page) with `offline_access`.
     pub app: WebClient,
     /// A client-credentials client `(id, secret)` for [`AUD`], ES256.
@@ -117,6 +119,7 @@ impl Cluster {
             a,
             b,
             issuer,
+            db_url,
             app,
             svc,
             ops: (ops.id, ops_secret.unwrap()),
