@@ -279,11 +279,59 @@ async fn a_replica_killed_mid_load_strands_no_grant() {
     );
     eprintln!("{unseen} rotations committed by the killed replica were never answered");
     // And each still refreshes, through the proxy, with B still dead.
-    for (rt, _) in newest {
-        let r = c.refresh_at(&c.issuer, &rt).await;
+    let mut newest: Vec<String> = newest.into_iter().map(|(rt, _)| rt).collect();
+    for rt in &mut newest {
+        let r = c.refresh_at(&c.issuer, rt).await;
         assert_eq!(r.status, 200, "a grant is stranded: {}", r.body);
         assert_eq!(r.upstream.as_deref(), Some(a.as_str()));
+        *rt = r.string("refresh_token");
     }
+    lost_answer_then_retry(&c, &newest[0]).await;
+}
+
+/// The case the kill hits only sometimes, made certain: a rotation commits and its answer never
+/// reaches the client (the request is dropped once the database shows the token used); the
+/// client's retry of the same token through the proxy gets a working token, the grant stays live
+/// with exactly that one live token.
+async fn lost_answer_then_retry(c: &Arc<Cluster>, rt: &str) {
+    let digest = hex(&Sha256::digest(rt.as_bytes()));
+    let (c2, token) = (c.clone(), rt.to_owned());
+    let lost = tokio::spawn(async move { c2.refresh_at(&c2.a.base, &token).await });
+    until_used(&c.db_url, &digest).await;
+    lost.abort();
+    let retry = c.refresh_at(&c.issuer, rt).await;
+    assert_eq!(retry.status, 200, "the retry within the grace window: {}", retry.body);
+    let fresh = hex(&Sha256::digest(retry.string("refresh_token").as_bytes()));
+    let grants = grant_rows(&c.db_url).await;
+    let g = grants
+        .values()
+        .find(|g| g.live.contains(&fresh))
+        .expect("the retry's token is live");
+    assert!(!g.revoked);
+    assert_eq!(g.live, vec![fresh], "one live token: the retry's");
+}
+
+/// Polls until the refresh token with `digest` is marked used (at most 30 s).
+async fn until_used(db_url: &str, digest: &str) {
+    let db = sea_orm::Database::connect(db_url).await.unwrap();
+    let sql = format!(
+        "SELECT used_at IS NOT NULL AS used FROM refresh_tokens \
+         WHERE token_sha256 = decode('{digest}', 'hex')"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_string(db.get_database_backend(), sql.clone()))
+            .await
+            .unwrap()
+            .expect("the token is stored");
+        if row.try_get::<bool>("", "used").unwrap() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the rotation never committed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    db.close().await.unwrap();
 }
 
 fn hex(bytes: &[u8]) -> String {
