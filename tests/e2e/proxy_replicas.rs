@@ -5,15 +5,15 @@
 //! several processes on one server database. Skipped (with a message) without PostgreSQL or nginx,
 //! unless `AUTH_TEST_REQUIRE_PG` / `AUTH_TEST_REQUIRE_NGINX` make that a failure.
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use auth_verifier::{IssuerConfig, Policy, Verifier};
 use serde_json::json;
-use tests::{decode_segment, kids};
 use tests::oauth::{Agent, Page, Pkce};
 use tests::proxy_cluster::{AUD, Cluster, KEY_REFRESH_SECS, PASSWORD, Reply};
+use tests::{decode_segment, kids};
 
 /// The `action` of the page's first form, HTML-unescaped.
 fn form_action(page: &Page) -> String {
@@ -118,7 +118,10 @@ async fn a_sign_in_on_one_replica_continues_on_the_other() {
     ok(&via_proxy, "the code through the proxy");
     assert!(via_proxy.upstream.is_some(), "nginx names the upstream");
     let rt = via_proxy.string("refresh_token");
-    ok(&c.refresh_at(&c.issuer, &rt).await, "refresh through the proxy");
+    ok(
+        &c.refresh_at(&c.issuer, &rt).await,
+        "refresh through the proxy",
+    );
 }
 
 /// What the resource service saw: `(kid, replica)` of every token it verified, and the first
@@ -240,7 +243,10 @@ async fn a_key_rotated_through_one_replica_is_served_by_both() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    eprintln!("new key {kid} served by A after {:?}, by B after {:?}", served_by[0], served_by[1]);
+    eprintln!(
+        "new key {kid} served by A after {:?}, by B after {:?}",
+        served_by[0], served_by[1]
+    );
 
     // Both replicas switch to it by the clock at activates_at; the resource service keeps
     // verifying until it has verified tokens of the new key from both (polled until 20 s past

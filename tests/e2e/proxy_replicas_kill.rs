@@ -114,16 +114,16 @@ async fn refresh_loop(c: Arc<Cluster>, load: Arc<Load>, mut current: String) -> 
     let auth = basic(&c.app.id, c.app.secret.as_deref().unwrap());
     while !load.stop.load(Ordering::SeqCst) {
         let after = load.killed.load(Ordering::SeqCst);
-        let body = encode_form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &current),
-        ]);
+        let body = encode_form(&[("grant_type", "refresh_token"), ("refresh_token", &current)]);
         let (reply, attempts) = load.send(&c, &auth, &body).await;
         let Some(r) = reply else {
             break;
         };
         if r.status != 200 {
-            load.failed(format!("refresh: {} {} after {attempts} attempts", r.status, r.body));
+            load.failed(format!(
+                "refresh: {} {} after {attempts} attempts",
+                r.status, r.body
+            ));
             break;
         }
         current = r.string("refresh_token");
@@ -138,9 +138,7 @@ async fn cc_loop(c: Arc<Cluster>, load: Arc<Load>) {
     let auth = basic(&c.svc.0, &c.svc.1);
     while !load.stop.load(Ordering::SeqCst) {
         let after = load.killed.load(Ordering::SeqCst);
-        let (reply, attempts) = load
-            .send(&c, &auth, "grant_type=client_credentials")
-            .await;
+        let (reply, attempts) = load.send(&c, &auth, "grant_type=client_credentials").await;
         let Some(r) = reply else {
             break;
         };
@@ -264,13 +262,21 @@ async fn a_replica_killed_mid_load_strands_no_grant() {
     let mut unseen = 0;
     for (family, g) in &grants {
         assert!(!g.revoked, "grant {family} was revoked");
-        assert_eq!(g.live.len(), 1, "grant {family}: live refresh tokens {:?}", g.live);
+        assert_eq!(
+            g.live.len(),
+            1,
+            "grant {family}: live refresh tokens {:?}",
+            g.live
+        );
         live.insert(g.live[0].clone());
         // Its tokens: the code's, one per rotation its client saw, and one per rotation that
         // committed but whose answer never arrived (B killed after its commit; the client's retry
         // of the same token within the grace window was re-issued a token by A).
         let seen = held.get(&g.live[0]).map_or(0, |r| r + 1);
-        unseen += g.tokens.checked_sub(seen).expect("no fewer tokens than the client saw");
+        unseen += g
+            .tokens
+            .checked_sub(seen)
+            .expect("no fewer tokens than the client saw");
     }
     assert_eq!(
         live,
@@ -300,7 +306,11 @@ async fn lost_answer_then_retry(c: &Arc<Cluster>, rt: &str) {
     until_used(&c.db_url, &digest).await;
     lost.abort();
     let retry = c.refresh_at(&c.issuer, rt).await;
-    assert_eq!(retry.status, 200, "the retry within the grace window: {}", retry.body);
+    assert_eq!(
+        retry.status, 200,
+        "the retry within the grace window: {}",
+        retry.body
+    );
     let fresh = hex(&Sha256::digest(retry.string("refresh_token").as_bytes()));
     let grants = grant_rows(&c.db_url).await;
     let g = grants
@@ -321,14 +331,20 @@ async fn until_used(db_url: &str, digest: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let row = db
-            .query_one_raw(Statement::from_string(db.get_database_backend(), sql.clone()))
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                sql.clone(),
+            ))
             .await
             .unwrap()
             .expect("the token is stored");
         if row.try_get::<bool>("", "used").unwrap() {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the rotation never committed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rotation never committed"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     db.close().await.unwrap();

@@ -35,7 +35,9 @@ pub fn nginx_binary() -> Option<PathBuf> {
             "AUTH_TEST_REQUIRE_NGINX is set but nginx is not installed (AUTH_TEST_NGINX={:?})",
             std::env::var("AUTH_TEST_NGINX").ok()
         );
-        eprintln!("nginx not found: the reverse-proxy test is skipped (scripts/test.sh installs it)");
+        eprintln!(
+            "nginx not found: the reverse-proxy test is skipped (scripts/test.sh installs it)"
+        );
     }
     found
 }

@@ -18,7 +18,11 @@ pub fn server_binary() -> PathBuf {
     BIN.get_or_init(|| {
         if let Ok(bin) = std::env::var("AUTH_TEST_SERVER_BIN") {
             let bin = PathBuf::from(bin);
-            assert!(bin.is_file(), "AUTH_TEST_SERVER_BIN={} is missing", bin.display());
+            assert!(
+                bin.is_file(),
+                "AUTH_TEST_SERVER_BIN={} is missing",
+                bin.display()
+            );
             return bin;
         }
         build_server_binary()
@@ -141,7 +145,14 @@ impl ServerProcess {
             .unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let exited = self.child.lock().unwrap().as_mut().unwrap().try_wait().unwrap();
+            let exited = self
+                .child
+                .lock()
+                .unwrap()
+                .as_mut()
+                .unwrap()
+                .try_wait()
+                .unwrap();
             if let Some(status) = exited {
                 panic!(
                     "auth-server {name} exited ({status}) before it was ready:\n{}",

@@ -108,7 +108,10 @@ impl Cluster {
 
         let config = config(&issuer, &db_url);
         let kek = STANDARD.encode(TEST_KEK);
-        let env = [("AUTH_SERVER_KEYS_KEK", kek.as_str()), ("AUTH_SERVER_LOG", "warn")];
+        let env = [
+            ("AUTH_SERVER_KEYS_KEK", kek.as_str()),
+            ("AUTH_SERVER_LOG", "warn"),
+        ];
         let (a, b) = tokio::join!(
             ServerProcess::start("a", &config, &env),
             ServerProcess::start("b", &config, &env)
