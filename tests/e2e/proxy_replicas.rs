@@ -237,11 +237,13 @@ async fn a_key_rotated_through_one_replica_is_served_by_both() {
                 served_by[i] = Some(rotated.elapsed());
             }
         }
-        assert!(
-            rotated.elapsed() < window,
-            "the new key was not served by both replicas within {window:?}: {served_by:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        if served_by.iter().any(Option::is_none) {
+            assert!(
+                rotated.elapsed() < window,
+                "the new key was not served by both replicas within {window:?}: {served_by:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
     eprintln!(
         "new key {kid} served by A after {:?}, by B after {:?}",
