@@ -318,7 +318,7 @@ class Lint:
             r = subprocess.run([nginx_bin, "-t", "-q", "-p", prefix, "-e", "stderr", "-c", conf],
                                capture_output=True, text=True)
             if r.returncode != 0:
-                self.err("deploy/nginx/nginx.conf", "nginx -t:\n" + r.stderr)
+                self.err("deploy/nginx/nginx.conf", "nginx -t: " + " | ".join(r.stderr.strip().splitlines()))
 
     def production_example(self):
         with open(os.path.join(self.root, "config/production.example.toml"), encoding="utf-8") as f:
