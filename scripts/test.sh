@@ -57,6 +57,7 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== deployment files (Kubernetes schemas, compose spec, nginx -t)"; scripts/deploy-lint.sh
 echo "== tests (SQLite and PostgreSQL)"
 cargo test --workspace --doc --locked -q
 # The two-replica test starts the real binary as child processes.
