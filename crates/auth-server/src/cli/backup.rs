@@ -56,7 +56,11 @@ impl KekSource {
     /// One sentence for the operator.
     fn describe(&self) -> String {
         let file = |p: &Path| {
-            let state = if p.exists() { "" } else { "; it does not exist" };
+            let state = if p.exists() {
+                ""
+            } else {
+                "; it does not exist"
+            };
             format!("{}{state}", p.display())
         };
         match self {
@@ -111,7 +115,10 @@ pub async fn run(config: &Config, args: &BackupArgs, out: &mut dyn Write) -> any
         });
         writeln!(out, "{report}")?;
     } else {
-        writeln!(out, "backup written: {dest} ({bytes} bytes, integrity check ok)")?;
+        writeln!(
+            out,
+            "backup written: {dest} ({bytes} bytes, integrity check ok)"
+        )?;
         writeln!(
             out,
             "NOT in the backup: the key-encryption key (KEK). This instance reads it from {}.",
@@ -131,9 +138,7 @@ pub async fn run(config: &Config, args: &BackupArgs, out: &mut dyn Write) -> any
 async fn write_and_check(config: &Config, dest: &Path) -> anyhow::Result<u64> {
     let mut db = config.database.clone();
     db.max_connections = 1;
-    let store = Store::connect(&db)
-        .await
-        .context("opening the database")?;
+    let store = Store::connect(&db).await.context("opening the database")?;
     store
         .vacuum_into(dest)
         .await
@@ -211,10 +216,7 @@ mod tests {
             without_password("postgres://auth:s3cr%40t@db:5432/auth?sslmode=require"),
             "postgres://auth@db:5432/auth?sslmode=require"
         );
-        assert_eq!(
-            without_password("postgres://a:b:c@h/d"),
-            "postgres://a@h/d"
-        );
+        assert_eq!(without_password("postgres://a:b:c@h/d"), "postgres://a@h/d");
         assert_eq!(without_password("postgres://h/d"), "postgres://h/d");
         assert_eq!(without_password("postgres://u@h"), "postgres://u@h");
     }
