@@ -55,18 +55,18 @@ impl KekSource {
 
     /// One sentence for the operator.
     fn describe(&self) -> String {
-        let file = |p: &Path| {
+        let file = |p: &Path, from: &str| {
             let state = if p.exists() {
                 ""
             } else {
-                "; it does not exist"
+                "; it does not exist here"
             };
-            format!("{}{state}", p.display())
+            format!("the file {} ({from}{state})", p.display())
         };
         match self {
             Self::Env => "the environment variable AUTH_SERVER_KEYS_KEK".to_owned(),
-            Self::EnvFile(p) => format!("the file {} (AUTH_SERVER_KEYS_KEK_FILE)", file(p)),
-            Self::File(p) => format!("the file {} (keys.kek_file)", file(p)),
+            Self::EnvFile(p) => file(p, "AUTH_SERVER_KEYS_KEK_FILE"),
+            Self::File(p) => file(p, "keys.kek_file"),
         }
     }
 
@@ -183,7 +183,8 @@ fn postgres_advice(url: &str, dest: &Path, kek: &KekSource) -> String {
         "`auth-server backup` copies SQLite databases; this one is PostgreSQL, whose own dump is the \
          consistent online backup: run\n  pg_dump --format=custom --file='{dest}' '{url}'\n\
          (restore into a new, empty database with `pg_restore --no-owner --dbname=URL '{dest}'`). \
-         The key-encryption key is not in the database: keep {} apart from the dump",
+         The key-encryption key is not in the database either: this instance reads it from {}; \
+         keep it apart from the dump",
         kek.describe()
     )
 }
