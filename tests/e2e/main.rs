@@ -14,6 +14,7 @@ mod admin_users_grants;
 mod audit;
 mod audit_cli;
 mod audit_races;
+mod backup;
 mod bad_input;
 mod browser;
 mod cli;

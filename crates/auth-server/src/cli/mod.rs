@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::store::Store;
 
 mod audit;
+mod backup;
 mod clients;
 pub mod healthcheck;
 mod keys;
@@ -59,6 +60,8 @@ pub enum Command {
     Audit(AuditCommand),
     /// Ask the running server whether it is ready (exit 0) or not (exit 1), for a container HEALTHCHECK.
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Copy the SQLite database into a new file while the server runs (PostgreSQL: use pg_dump).
+    Backup(backup::BackupArgs),
 }
 
 /// `--json`
@@ -151,6 +154,9 @@ pub async fn run_admin_with(
     mut input: PasswordInput<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    if let Command::Backup(args) = &command {
+        return backup::run(&config, args, out).await;
+    }
     let store = Store::connect(&config.database)
         .await
         .context("connecting to the database")?;
@@ -162,7 +168,7 @@ pub async fn run_admin_with(
     let kek = App::load_kek(&config)?;
     let app = App::from_parts(config, clock, kek, store)?;
     match command {
-        Command::Serve | Command::Migrate | Command::Healthcheck(_) => {
+        Command::Serve | Command::Migrate | Command::Healthcheck(_) | Command::Backup(_) => {
             bail!("not an administrative command")
         }
         Command::Client(c) => clients::client(&app, c, out).await,

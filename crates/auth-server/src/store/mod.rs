@@ -12,6 +12,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 
 pub mod audit;
+pub mod backup;
 pub mod clients;
 pub mod entities;
 pub mod grants;
