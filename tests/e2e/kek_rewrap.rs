@@ -147,28 +147,41 @@ async fn client(r: &Replica) -> (String, String) {
     (c.id, secret.unwrap())
 }
 
-/// `auth-server keys rewrap --json` with the new KEK in `keys.kek_file` and the old one in
-/// `keys.kek_previous_file`, as an operator runs it.
-async fn rewrap_cli(db_url: &str, clock: &ManualClock) -> Value {
+/// `auth-server keys rewrap --json` with the new KEK in `keys.kek_file` and `previous` in
+/// `keys.kek_previous_file`, as an operator runs it: its outcome and what it printed.
+async fn rewrap_cli_with(
+    db_url: &str,
+    clock: &ManualClock,
+    previous: [u8; 32],
+) -> (Result<(), String>, Value) {
     let token = auth_server::domain::random::token(8);
     let dir = std::env::temp_dir().join(format!("kek-rewrap-{token}"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (current, previous) = (dir.join("kek"), dir.join("kek_previous"));
+    let (current, old) = (dir.join("kek"), dir.join("kek_previous"));
     std::fs::write(&current, format!("{}\n", STANDARD.encode(NEW))).unwrap();
     std::fs::write(
-        &previous,
-        format!("# the old one\n{}\n", STANDARD.encode(OLD)),
+        &old,
+        format!("# the old one\n{}\n", STANDARD.encode(previous)),
     )
     .unwrap();
     let mut config = base_config(db_url);
     config.keys.kek_file = current;
-    config.keys.kek_previous_file = previous;
+    config.keys.kek_previous_file = old;
     let mut out = Vec::new();
     let cmd = Command::Keys(KeysCommand::Rewrap(JsonFlag { json: true }));
     let result = run_admin_with_clock(config, cmd, Arc::new(clock.clone()), &mut out).await;
     let _ = std::fs::remove_dir_all(&dir);
+    (
+        result.map_err(|e| e.to_string()),
+        serde_json::from_slice(&out).unwrap(),
+    )
+}
+
+/// [`rewrap_cli_with`] the old KEK, which must succeed.
+async fn rewrap_cli(db_url: &str, clock: &ManualClock) -> Value {
+    let (result, report) = rewrap_cli_with(db_url, clock, OLD).await;
     result.unwrap();
-    serde_json::from_slice(&out).unwrap()
+    report
 }
 
 async fn replicas_mid_rollout_share_keys_and_rewrap_moves_every_key(backend: Backend) {
@@ -347,6 +360,23 @@ async fn a_key_under_an_unknown_kek_is_a_clear_start_up_error(backend: Backend) 
         .iter()
         .any(|(kid, _)| err.contains(kid.as_str()));
     assert!(kid_named, "names the key: {err} (e.g. {some_kid})");
+    // A rewrap given the wrong previous KEK re-seals nothing, says which keys it could not, and
+    // fails (the old KEK must stay).
+    let (result, report) = rewrap_cli_with(&db, &clock, [13; 32]).await;
+    let err = result.err().unwrap_or_default();
+    assert!(err.contains("keep the previous KEK"), "{err}");
+    assert_eq!(report["complete"], false);
+    assert_eq!(report["rewrapped"], serde_json::json!([]));
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), first.kek_ids().await.len());
+    for f in failed {
+        let why = f["error"].as_str().unwrap();
+        assert!(
+            why.contains(&id(OLD)) && why.contains(f["kid"].as_str().unwrap()),
+            "{why}"
+        );
+    }
+    assert!(first.kek_ids().await.iter().all(|(_, k)| *k == id(OLD)));
     // The first replica, holding the right KEK, is untouched.
     first.app.keys.reload().await.unwrap();
     assert_eq!(first.app.keys.algorithms_without_signer(), vec![]);
