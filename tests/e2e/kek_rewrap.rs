@@ -242,6 +242,19 @@ async fn replicas_mid_rollout_share_keys_and_rewrap_moves_every_key(backend: Bac
     let rewrapped: BTreeSet<String> = serde_json::from_value(report["rewrapped"].clone()).unwrap();
     assert_eq!(rewrapped, under_old);
     assert!(new_cur.kek_ids().await.iter().all(|(_, k)| *k == id(NEW)));
+    let mut listed = Vec::new();
+    let list = Command::Keys(KeysCommand::List(JsonFlag { json: true }));
+    let config = base_config(&db);
+    run_admin_with_clock(config, list, Arc::new(clock.clone()), &mut listed)
+        .await
+        .unwrap();
+    let listed: Value = serde_json::from_slice(&listed).unwrap();
+    let listed_keks: BTreeSet<&str> = tests::field_of(&listed, "kek_id").into_iter().collect();
+    assert_eq!(
+        listed_keks,
+        BTreeSet::from([id(NEW).as_str()]),
+        "keys list names the KEK"
+    );
     let events: BTreeSet<String> = new_cur.rewrap_events().await.into_iter().collect();
     assert_eq!(events, under_old);
     // Run again: nothing left to do.

@@ -15,7 +15,7 @@ use crate::domain::keys::{RevocationOutcome, RotationOutcome};
 /// `keys ...`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Show every key and its lifecycle.
+    /// Show every key and its lifecycle (`--json` also names the KEK that sealed it).
     List(JsonFlag),
     /// Create the next key now; it is published at once and signs after the publish lead.
     Rotate {
@@ -72,7 +72,7 @@ pub(super) async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> an
                             "kid": r.kid, "alg": r.alg, "generation": r.generation, "state": state(r),
                             "published_at": r.published_at, "activates_at": r.activates_at,
                             "retires_at": r.retires_at, "removed_at": r.removed_at,
-                            "revoked_at": r.revoked_at,
+                            "revoked_at": r.revoked_at, "kek_id": r.kek_id,
                         })
                     })
                     .collect();
