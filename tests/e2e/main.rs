@@ -23,6 +23,7 @@ mod health;
 mod invariants;
 mod invariants_accounts;
 mod jwks_and_discovery;
+mod kek_rewrap;
 mod key_binding;
 mod key_revocation;
 mod logs;

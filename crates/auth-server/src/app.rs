@@ -14,6 +14,7 @@ use crate::domain::grants::user_grants::{RefreshPolicy, UserGrants};
 use crate::domain::health::Health;
 use crate::domain::keys::KeyManager;
 use crate::domain::keys::kek::Kek;
+use crate::domain::keys::kek_set::KekSet;
 use crate::domain::keys::lifecycle::Schedule;
 use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
@@ -93,15 +94,18 @@ pub enum StartError {
     /// The device-cookie key could not be set up.
     #[error(transparent)]
     DeviceCookies(#[from] crate::domain::sso::device::DeviceKeyError),
+    /// The environment is inconsistent (a variable and its `_FILE` form both set).
+    #[error(transparent)]
+    Config(crate::config::ConfigError),
 }
 
 impl App {
-    /// Connects and migrates the database, loads the KEK, creates the first keys if there are none,
-    /// and loads the key ring.
+    /// Connects and migrates the database, creates the first keys if there are none, and loads
+    /// the key ring with the given KEK (or [`KekSet`]: current and previous KEKs).
     pub async fn start(
         config: Config,
         clock: Arc<dyn Clock>,
-        kek: Kek,
+        kek: impl Into<KekSet>,
     ) -> Result<AppState, StartError> {
         if config.admin.metrics {
             crate::telemetry::install();
@@ -118,24 +122,61 @@ impl App {
         Ok(Arc::new(app))
     }
 
-    /// Loads the KEK as configured: `AUTH_SERVER_KEYS_KEK`, else the file.
-    pub fn load_kek(config: &Config) -> Result<Kek, StartError> {
-        let env = std::env::var("AUTH_SERVER_KEYS_KEK").ok();
-        Ok(Kek::load_or_create(env.as_deref(), &config.keys.kek_file)?)
+    /// Loads the KEKs as configured from the process environment (see [`App::load_kek_from`]).
+    pub fn load_kek(config: &Config) -> Result<KekSet, StartError> {
+        Self::load_kek_from(config, std::env::vars())
+    }
+
+    /// Loads the KEKs: the current one from `AUTH_SERVER_KEYS_KEK`, else from the file
+    /// `keys.kek_file` (which `AUTH_SERVER_KEYS_KEK_FILE` sets; created on first start); the
+    /// previous ones, accepted for opening during a KEK rotation, from
+    /// `AUTH_SERVER_KEYS_KEK_PREVIOUS`, else from the file `keys.kek_previous_file` (which
+    /// `AUTH_SERVER_KEYS_KEK_PREVIOUS_FILE` sets). A variable and its `_FILE` form both set is an
+    /// error (the configuration loader refuses it too).
+    pub fn load_kek_from(
+        config: &Config,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<KekSet, StartError> {
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
+        for var in ["AUTH_SERVER_KEYS_KEK", "AUTH_SERVER_KEYS_KEK_PREVIOUS"] {
+            let file = format!("{var}_FILE");
+            if env.contains_key(var) && env.contains_key(&file) {
+                return Err(StartError::Config(crate::config::ConfigError::Parse(
+                    format!("{var} and {file} are both set: set one"),
+                )));
+            }
+        }
+        let current = Kek::load_or_create(
+            env.get("AUTH_SERVER_KEYS_KEK").map(String::as_str),
+            &config.keys.kek_file,
+        )?;
+        let previous = KekSet::load_previous(
+            env.get("AUTH_SERVER_KEYS_KEK_PREVIOUS").map(String::as_str),
+            &config.keys.kek_previous_file,
+        )?;
+        Ok(KekSet::new(current, previous))
     }
 
     /// Assembles the application over an existing store (no I/O but starting the signing threads).
     pub fn from_parts(
         config: Config,
         clock: Arc<dyn Clock>,
-        kek: Kek,
+        kek: impl Into<KekSet>,
         store: Store,
     ) -> Result<Self, StartError> {
-        // Every replica shares the KEK, so every replica derives the same device-cookie key.
+        let keks: KekSet = kek.into();
+        // Every replica shares the KEK, so every replica derives the same device-cookie key. During
+        // a KEK rotation cookies MAC'd under a previous KEK's key still verify; new ones use the
+        // current KEK's.
+        let previous_device_keys = keks
+            .previous()
+            .map(|k| k.derive(device::KEY_LABEL))
+            .collect::<Result<Vec<_>, _>>()?;
         let devices = DeviceCookies::new(
-            &kek.derive(device::KEY_LABEL)?,
+            &keks.current().derive(device::KEY_LABEL)?,
             config.login.device_cookie_ttl_secs,
-        )?;
+        )?
+        .accepting(&previous_device_keys)?;
         let schedule = Schedule {
             rotation_period: config.keys.rotation_period_secs,
             publish_lead: config.keys.publish_lead_secs,
@@ -144,7 +185,7 @@ impl App {
         };
         let keys = Arc::new(KeyManager::new(
             store.clone(),
-            Arc::new(kek),
+            keks,
             clock.clone(),
             schedule,
             config.keys.rsa_bits,

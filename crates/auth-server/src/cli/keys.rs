@@ -1,4 +1,5 @@
-//! `auth-server keys ...`: the signing keys' lifecycle, rotation and emergency revocation.
+//! `auth-server keys ...`: the signing keys' lifecycle, rotation, emergency revocation, and KEK
+//! rotation (`rewrap`).
 
 use std::io::Write;
 
@@ -14,7 +15,7 @@ use crate::domain::keys::{RevocationOutcome, RotationOutcome};
 /// `keys ...`
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// Show every key and its lifecycle.
+    /// Show every key and its lifecycle (`--json` also names the KEK that sealed it).
     List(JsonFlag),
     /// Create the next key now; it is published at once and signs after the publish lead.
     Rotate {
@@ -37,6 +38,12 @@ pub enum KeysCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// KEK rotation: re-seal every stored private key under the current key-encryption key. Run
+    /// it with the new KEK current (AUTH_SERVER_KEYS_KEK or keys.kek_file) and the old one
+    /// previous (AUTH_SERVER_KEYS_KEK_PREVIOUS or keys.kek_previous_file), once every replica has
+    /// the new KEK current. Safe to run twice or on two machines at once. Exits non-zero if a key
+    /// could not be re-sealed (the old KEK is still needed for it).
+    Rewrap(JsonFlag),
 }
 
 pub(super) async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -65,7 +72,7 @@ pub(super) async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> an
                             "kid": r.kid, "alg": r.alg, "generation": r.generation, "state": state(r),
                             "published_at": r.published_at, "activates_at": r.activates_at,
                             "retires_at": r.retires_at, "removed_at": r.removed_at,
-                            "revoked_at": r.revoked_at,
+                            "revoked_at": r.revoked_at, "kek_id": r.kek_id,
                         })
                     })
                     .collect();
@@ -167,6 +174,52 @@ pub(super) async fn keys(app: &App, cmd: KeysCommand, out: &mut dyn Write) -> an
                 RevocationOutcome::NotFound => bail!("no key {kid:?}"),
             }
         }
+        KeysCommand::Rewrap(j) => rewrap(app, j, out).await?,
+    }
+    Ok(())
+}
+
+async fn rewrap(app: &App, j: JsonFlag, out: &mut dyn Write) -> anyhow::Result<()> {
+    let r = app.keys.rewrap().await?;
+    if j.json {
+        let failed: Vec<_> = r
+            .failed
+            .iter()
+            .map(|(kid, why)| json!({"kid": kid, "error": why}))
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            json!({
+                "kek_id": r.kek_id, "rewrapped": r.rewrapped, "already_current": r.already_current,
+                "rewrapped_elsewhere": r.rewrapped_elsewhere, "revoked": r.revoked,
+                "failed": failed, "complete": r.complete(),
+            })
+        )?;
+    } else {
+        for kid in &r.rewrapped {
+            writeln!(out, "re-sealed {kid} under KEK {}", r.kek_id)?;
+        }
+        for (kid, why) in &r.failed {
+            writeln!(out, "NOT re-sealed {kid}: {why}")?;
+        }
+        writeln!(
+            out,
+            "rewrapped {}, already under KEK {} {}, re-sealed by another process {}, revoked {}, failed {}",
+            r.rewrapped.len(),
+            r.kek_id,
+            r.already_current,
+            r.rewrapped_elsewhere,
+            r.revoked,
+            r.failed.len()
+        )?;
+    }
+    if !r.complete() {
+        bail!(
+            "{} key(s) are not under KEK {}: keep the previous KEK",
+            r.failed.len(),
+            r.kek_id
+        );
     }
     Ok(())
 }

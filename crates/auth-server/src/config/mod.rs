@@ -1,5 +1,6 @@
 //! The typed configuration, loaded once at start: the TOML file, then `AUTH_SERVER_*` environment
-//! overrides, then validation that names the offending key.
+//! overrides (`AUTH_SERVER_<X>_FILE=/path` reads the value of `AUTH_SERVER_<X>` from a file, for
+//! secrets), then validation that names the offending key.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ mod validate;
 
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
-use overrides::{apply_override, merge};
+use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
@@ -186,8 +187,13 @@ pub struct TokensConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
-    /// Where the key-encryption key lives when `AUTH_SERVER_KEYS_KEK` is not set.
+    /// Where the key-encryption key lives when `AUTH_SERVER_KEYS_KEK` is not set (created with a
+    /// fresh key on first start). `AUTH_SERVER_KEYS_KEK_FILE` sets it.
     pub kek_file: PathBuf,
+    /// A file of previous key-encryption keys (base64, one a line), still accepted for opening
+    /// stored keys during a KEK rotation, when `AUTH_SERVER_KEYS_KEK_PREVIOUS` is not set; empty:
+    /// none. Never created. `AUTH_SERVER_KEYS_KEK_PREVIOUS_FILE` sets it.
+    pub kek_previous_file: PathBuf,
     /// Seconds between automatic rotations.
     pub rotation_period_secs: i64,
     /// Seconds a key is published before it signs.
@@ -217,6 +223,16 @@ pub enum ConfigError {
         /// Why.
         source: std::io::Error,
     },
+    /// An `AUTH_SERVER_<X>_FILE` variable names a file that cannot be read.
+    #[error("cannot read {var}={path}: {source}")]
+    SecretFile {
+        /// The variable.
+        var: String,
+        /// The file it names.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The file, after environment overrides, is not valid.
     #[error("invalid configuration: {0}")]
     Parse(String),
@@ -236,9 +252,12 @@ pub const DEFAULT_TOML: &str = include_str!("../../../../config/auth-server.toml
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "AUTH_SERVER_";
 
-/// `AUTH_SERVER_*` variables that are not settings: the file path (`AUTH_SERVER_CONFIG`), the KEK
-/// itself (`AUTH_SERVER_KEYS_KEK`, read only by the key loader), and the log filter (`AUTH_SERVER_LOG`).
-const NOT_SETTINGS: [&str; 3] = ["CONFIG", "KEYS_KEK", "LOG"];
+/// `AUTH_SERVER_*` variables that are not settings: the file path (`AUTH_SERVER_CONFIG`), the KEKs
+/// themselves (`AUTH_SERVER_KEYS_KEK`, `AUTH_SERVER_KEYS_KEK_PREVIOUS`, read only by the key loader,
+/// [`crate::app::App::load_kek`]), and the log filter (`AUTH_SERVER_LOG`). Their `_FILE` forms:
+/// `AUTH_SERVER_KEYS_KEK_FILE` and `AUTH_SERVER_KEYS_KEK_PREVIOUS_FILE` are the settings
+/// `keys.kek_file` and `keys.kek_previous_file`, which mean just that ("the KEK is in this file").
+const NOT_SETTINGS: [&str; 4] = ["CONFIG", "KEYS_KEK", "KEYS_KEK_PREVIOUS", "LOG"];
 
 impl Config {
     /// Loads `path` (or the embedded defaults when `None`) and applies `AUTH_SERVER_*` variables from
@@ -276,14 +295,15 @@ impl Config {
         // A file states only what differs from the embedded defaults.
         let mut table = defaults.clone();
         merge(&mut table, file);
-        for (name, value) in env {
-            let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            if NOT_SETTINGS.contains(&rest) {
+        let ours: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.strip_prefix(ENV_PREFIX)?.to_owned(), value)))
+            .collect();
+        for o in resolve_files(ENV_PREFIX, ours, &defaults)? {
+            if NOT_SETTINGS.contains(&o.rest.as_str()) {
                 continue;
             }
-            apply_override(&mut table, &defaults, &name, rest, &value)?;
+            apply_override(&mut table, &defaults, &o)?;
         }
         let config: Config = toml::Value::Table(table)
             .try_into()

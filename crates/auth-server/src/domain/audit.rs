@@ -49,6 +49,9 @@ pub enum EventType {
     KeyRotated,
     /// A signing key was revoked.
     KeyRevoked,
+    /// A signing key's private key was re-sealed under the current key-encryption key
+    /// (`auth-server keys rewrap`).
+    KeyRewrapped,
     /// A rotated refresh token was presented again: its grant was revoked (RFC 9700 §4.14.2).
     RefreshReuseDetected,
     /// An authorization code was presented a second time: its tokens were revoked (RFC 6749
@@ -58,7 +61,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for documentation and parsing.
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 22] = [
         Self::SignInSuccess,
         Self::SignInFailure,
         Self::SignInLockout,
@@ -78,6 +81,7 @@ impl EventType {
         Self::ClientDeleted,
         Self::KeyRotated,
         Self::KeyRevoked,
+        Self::KeyRewrapped,
         Self::RefreshReuseDetected,
         Self::CodeReplay,
     ];
@@ -104,6 +108,7 @@ impl EventType {
             Self::ClientDeleted => "client.deleted",
             Self::KeyRotated => "key.rotated",
             Self::KeyRevoked => "key.revoked",
+            Self::KeyRewrapped => "key.rewrapped",
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplay => "authorization_code.replay",
         }

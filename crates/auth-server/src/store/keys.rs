@@ -104,6 +104,41 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Re-seals `kid` under another key-encryption key (`auth-server keys rewrap`), with its `audit`
+    /// event in the same transaction: the update applies only if the row is still sealed under
+    /// `old_kek_id` with exactly `old_sealed` and is not revoked, so of two concurrent rewraps (or
+    /// a rewrap and a version-1 re-seal or a revocation) one applies and the other writes nothing,
+    /// and a row is never overwritten with a blob made from a stale read. Returns whether this
+    /// call changed it.
+    pub async fn rewrap_key(
+        &self,
+        kid: &str,
+        old_kek_id: &str,
+        old_sealed: &[u8],
+        sealed: Sealed,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let txn = self.conn().begin().await?;
+        let n = Entity::update_many()
+            .col_expr(Column::PrivateKeySealed, Expr::value(sealed.blob))
+            .col_expr(Column::KekId, Expr::value(sealed.kek_id))
+            .col_expr(Column::AadVersion, Expr::value(sealed.aad_version))
+            .filter(Column::Kid.eq(kid))
+            .filter(Column::KekId.eq(old_kek_id))
+            .filter(Column::PrivateKeySealed.eq(old_sealed.to_vec()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if n != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        super::audit::insert_audit_in(&txn, audit).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
     /// Revokes `kid` at `now` in one transaction (with its `audit` event): the row is marked revoked and removed, and its
     /// sealed private key is erased (so no edit of the row can bring the key back). With a
     /// `successor` (the revoked key was signing or pending), the successor is inserted (signing
@@ -186,6 +221,17 @@ impl Store {
             .map(|k| k.kid)
             .collect())
     }
+}
+
+/// A private key sealed anew, as [`Store::rewrap_key`] stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// The sealed blob.
+    pub blob: Vec<u8>,
+    /// The id of the key-encryption key that sealed it.
+    pub kek_id: String,
+    /// The associated-data version it was sealed with.
+    pub aad_version: i32,
 }
 
 /// What [`Store::revoke_key`] did.

@@ -3,8 +3,9 @@
 //! Rebuilt from the database every refresh interval; the JWKS body and its ETag change only when the
 //! published key set does, and requests read one `Arc` snapshot without touching the database. A row
 //! enters the ring only if it passes [`super::binding`]: its sealed private key opens under the
-//! key-encryption key and its `kid` is the RFC 7638 thumbprint of its public key. A row that does not
-//! is logged and neither published nor used to sign.
+//! key-encryption key its `kek_id` names and its `kid` is the RFC 7638 thumbprint of its public key.
+//! A row that does not is logged and neither published nor used to sign; a row naming a KEK this
+//! server does not hold is also reported to the caller ([`Installed::unknown_kek`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -15,7 +16,7 @@ use bytes::Bytes;
 use josekit::jws::JwsSigner;
 
 use super::binding;
-use super::kek::Kek;
+use super::kek_set::KekSet;
 use crate::domain::random;
 use crate::domain::records::KeyRecord;
 
@@ -39,7 +40,7 @@ pub struct LoadedKey {
     pub jwk: Jwk,
     /// Its private key.
     pub signer: Arc<dyn JwsSigner>,
-    /// A digest of the stored row's key material (sealing version, public JWK, sealed blob): a
+    /// A digest of the stored row's key material (sealing version, KEK id, public JWK, sealed blob): a
     /// signer is reused at the next reload only for the very same row.
     row_digest: Vec<u8>,
 }
@@ -54,6 +55,17 @@ pub struct Reseal {
     pub old_sealed: Vec<u8>,
     /// The version-2 blob.
     pub new_sealed: Vec<u8>,
+}
+
+/// What [`KeyRing::install`] did.
+#[derive(Debug, Default)]
+pub struct Installed {
+    /// Whether the published JWKS changed.
+    pub changed: bool,
+    /// The version-1 rows to re-seal.
+    pub reseals: Vec<Reseal>,
+    /// `(kid, kek_id)` of the rows sealed under a KEK this server does not hold (left out).
+    pub unknown_kek: Vec<(String, String)>,
 }
 
 /// One consistent view of the key set.
@@ -130,14 +142,15 @@ impl KeyRing {
 
     /// Replaces the snapshot with one built from `rows` (the keys live at `now`). Only rows that
     /// pass [`binding::verify`] are held; every other row is logged and left out (never published,
-    /// never used to sign). Signers already loaded from the same row are reused. Returns whether
-    /// the published JWKS changed, and the version-1 rows to re-seal.
-    pub fn install(&self, rows: &[KeyRecord], kek: &Kek) -> (bool, Vec<Reseal>) {
+    /// never used to sign). Each row is opened with the KEK its `kek_id` names. Signers already
+    /// loaded from the same row are reused.
+    pub fn install(&self, rows: &[KeyRecord], keks: &KekSet) -> Installed {
         let old = self.snapshot();
         let reuse: HashMap<&str, &LoadedKey> =
             old.keys.iter().map(|k| (k.kid.as_str(), k)).collect();
         let mut keys = Vec::with_capacity(rows.len());
         let mut reseals = Vec::new();
+        let mut unknown_kek = Vec::new();
         for row in rows {
             let digest = row_digest(row);
             if let Some(k) = reuse.get(row.kid.as_str())
@@ -153,6 +166,12 @@ impl KeyRing {
                 });
                 continue;
             }
+            let Some(kek) = keks.by_id(&row.kek_id) else {
+                tracing::error!(kid = %row.kid, kek_id = %row.kek_id, held = %keks.ids(),
+                    "signing key row sealed under a key-encryption key this server does not hold");
+                unknown_kek.push((row.kid.clone(), row.kek_id.clone()));
+                continue;
+            };
             let verified = match binding::verify(row, kek) {
                 Ok(v) => v,
                 Err(e) => {
@@ -189,7 +208,11 @@ impl KeyRing {
             Ok(mut g) => *g = Arc::new(new),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(new),
         }
-        (changed, reseals)
+        Installed {
+            changed,
+            reseals,
+            unknown_kek,
+        }
     }
 }
 
@@ -200,6 +223,7 @@ fn row_digest(row: &KeyRecord) -> Vec<u8> {
         row.aad_version.to_be_bytes().as_slice(),
         row.alg.as_bytes(),
         row.kid.as_bytes(),
+        row.kek_id.as_bytes(),
         row.public_jwk.as_bytes(),
         &row.private_key_sealed,
     ] {

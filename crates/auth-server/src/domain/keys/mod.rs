@@ -10,6 +10,10 @@
 //! key, `kid` is the RFC 7638 thumbprint of the public key); rows sealed before the public key was
 //! bound into the associated data are re-sealed at reload. An operator's emergency revocation
 //! ([`KeyManager::revoke`]) takes a key out at once, with a successor signing at once.
+//!
+//! Each row is opened with the key-encryption key its `kek_id` names ([`kek_set`]): the current KEK
+//! seals, previous KEKs are accepted for opening during a KEK rotation, and
+//! [`KeyManager::rewrap`] ([`rewrap`]) re-seals every row under the current KEK.
 
 use std::sync::Arc;
 
@@ -17,13 +21,17 @@ use auth_core::{Alg, Clock, UnixTime};
 
 pub mod binding;
 pub mod kek;
+pub mod kek_set;
 pub mod keyring;
 pub mod lifecycle;
 pub mod material;
+pub mod rewrap;
+mod state;
 
-use kek::Kek;
+use kek_set::KekSet;
 use keyring::KeyRing;
 use lifecycle::{CLOCK_SKEW_ALLOWANCE_SECS, Newest, Plan, Schedule};
+pub use state::KeyState;
 
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::records::KeyRecord;
@@ -39,6 +47,20 @@ pub enum KeyError {
     /// Generating or sealing failed.
     #[error("{0}")]
     Crypto(String),
+    /// A stored key is sealed under a key-encryption key this server does not hold.
+    #[error(
+        "signing key {kid} is sealed under key-encryption key {kek_id}, which this server does not \
+         hold (it holds {held}): give it that KEK in AUTH_SERVER_KEYS_KEK or \
+         AUTH_SERVER_KEYS_KEK_PREVIOUS (or their _FILE forms)"
+    )]
+    UnknownKek {
+        /// The key's id.
+        kid: String,
+        /// The id of the KEK that sealed it.
+        kek_id: String,
+        /// The ids of the KEKs this server holds, current first.
+        held: String,
+    },
 }
 
 /// What a rotation did for one algorithm.
@@ -81,49 +103,6 @@ pub enum RevocationOutcome {
     NotFound,
 }
 
-/// Where a key is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyState {
-    /// Published, not signing yet.
-    Pending,
-    /// Signing (the newest active key of its algorithm signs; older ones are retiring).
-    Active,
-    /// No longer signing, still published until the tokens it signed have expired.
-    Retired,
-    /// Out of the JWKS.
-    Removed,
-    /// Revoked by an operator.
-    Revoked,
-}
-
-impl KeyState {
-    /// The state of `r` at `now`.
-    pub fn of(r: &KeyRecord, now: UnixTime) -> Self {
-        if r.revoked_at.is_some() {
-            Self::Revoked
-        } else if r.removed_at.is_some_and(|t| t <= now) {
-            Self::Removed
-        } else if r.activates_at > now {
-            Self::Pending
-        } else if r.retires_at.is_some_and(|t| t <= now) {
-            Self::Retired
-        } else {
-            Self::Active
-        }
-    }
-
-    /// The name shown to operators.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Retired => "retired",
-            Self::Removed => "removed",
-            Self::Revoked => "revoked",
-        }
-    }
-}
-
 /// How many times a revocation is retried when a rotation took its successor's generation.
 const REVOKE_ATTEMPTS: usize = 3;
 
@@ -131,7 +110,7 @@ const REVOKE_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub struct KeyManager {
     store: Store,
-    kek: Arc<Kek>,
+    keks: KekSet,
     clock: Arc<dyn Clock>,
     schedule: Schedule,
     rsa_bits: usize,
@@ -142,14 +121,14 @@ impl KeyManager {
     /// A manager with an empty ring; call [`KeyManager::maintain`] before serving.
     pub fn new(
         store: Store,
-        kek: Arc<Kek>,
+        keks: KekSet,
         clock: Arc<dyn Clock>,
         schedule: Schedule,
         rsa_bits: usize,
     ) -> Self {
         Self {
             store,
-            kek,
+            keks,
             clock,
             schedule,
             rsa_bits,
@@ -226,9 +205,13 @@ impl KeyManager {
 
     /// Reloads the live keys from the database into the ring (only rows that pass [`binding`]),
     /// then re-seals version-1 rows that passed into version 2, each with a conditional update.
+    /// A row sealed under a KEK this server does not hold is left out of the ring (the others are
+    /// installed all the same, so revocations and removals still take effect) and the reload
+    /// returns [`KeyError::UnknownKek`] naming it: start-up fails, and the periodic job logs it.
     pub async fn reload(&self) -> Result<(), KeyError> {
         let rows = self.store.live_keys(self.clock.now()).await?;
-        let (changed, reseals) = self.ring.install(&rows, &self.kek);
+        let installed = self.ring.install(&rows, &self.keks);
+        let (changed, reseals) = (installed.changed, installed.reseals);
         if changed {
             let held = self.ring.snapshot().keys.len();
             tracing::info!(
@@ -254,7 +237,14 @@ impl KeyManager {
                 }
             }
         }
-        Ok(())
+        match installed.unknown_kek.into_iter().next() {
+            Some((kid, kek_id)) => Err(KeyError::UnknownKek {
+                kid,
+                kek_id,
+                held: self.keks.ids(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Emergency revocation (`auth-server keys revoke KID`): the key leaves this replica's JWKS and
@@ -459,7 +449,8 @@ impl KeyManager {
             .kid
             .clone()
             .ok_or_else(|| KeyError::Crypto("generated key has no kid".into()))?;
-        let sealed = binding::seal(&self.kek, &generated.pkcs8_der, &kid, alg, &generated.jwk)
+        let kek = self.keks.current();
+        let sealed = binding::seal(kek, &generated.pkcs8_der, &kid, alg, &generated.jwk)
             .map_err(KeyError::Crypto)?;
         let public_jwk =
             serde_json::to_string(&generated.jwk).map_err(|e| KeyError::Crypto(e.to_string()))?;
@@ -469,7 +460,7 @@ impl KeyManager {
             generation,
             public_jwk,
             private_key_sealed: sealed,
-            kek_id: self.kek.id().to_owned(),
+            kek_id: kek.id().to_owned(),
             published_at: now,
             activates_at,
             retires_at: None,

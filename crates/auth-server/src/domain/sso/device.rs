@@ -42,6 +42,8 @@ pub struct Device {
 #[derive(Clone)]
 pub struct DeviceCookies {
     key: PKey<Private>,
+    /// Keys derived from previous KEKs during a KEK rotation: cookies they MAC'd still verify.
+    previous: Vec<PKey<Private>>,
     ttl: i64,
 }
 
@@ -62,7 +64,21 @@ impl DeviceCookies {
     /// Cookies MAC'd with `key` (32 bytes derived from the KEK), valid `ttl` seconds.
     pub fn new(key: &[u8; 32], ttl: i64) -> Result<Self, DeviceKeyError> {
         let key = PKey::hmac(key).map_err(|e| DeviceKeyError(e.to_string()))?;
-        Ok(Self { key, ttl })
+        Ok(Self {
+            key,
+            previous: Vec::new(),
+            ttl,
+        })
+    }
+
+    /// Also accepts cookies MAC'd with `previous` keys (derived from previous KEKs during a KEK
+    /// rotation); new cookies are MAC'd with the current key only.
+    pub fn accepting(mut self, previous: &[[u8; 32]]) -> Result<Self, DeviceKeyError> {
+        for k in previous {
+            self.previous
+                .push(PKey::hmac(k).map_err(|e| DeviceKeyError(e.to_string()))?);
+        }
+        Ok(self)
     }
 
     /// Lifetime of a new cookie, in seconds.
@@ -71,7 +87,11 @@ impl DeviceCookies {
     }
 
     fn mac(&self, data: &str) -> Option<Vec<u8>> {
-        let mut s = Signer::new(MessageDigest::sha256(), &self.key).ok()?;
+        Self::mac_with(&self.key, data)
+    }
+
+    fn mac_with(key: &PKey<Private>, data: &str) -> Option<Vec<u8>> {
+        let mut s = Signer::new(MessageDigest::sha256(), key).ok()?;
         s.update(data.as_bytes()).ok()?;
         s.sign_to_vec().ok()
     }
@@ -97,8 +117,14 @@ impl DeviceCookies {
         }
         let (body, mac) = value.rsplit_once('.')?;
         let given = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        let expected = self.mac(body)?;
-        if given.len() != expected.len() || !bool::from(given.ct_eq(&expected)) {
+        let matches = |key: &PKey<Private>| {
+            Self::mac_with(key, body)
+                .is_some_and(|e| e.len() == given.len() && bool::from(given.ct_eq(&e)))
+        };
+        if !std::iter::once(&self.key)
+            .chain(&self.previous)
+            .any(matches)
+        {
             return None;
         }
         let mut parts = body.split('.');
@@ -171,5 +197,28 @@ mod tests {
         ] {
             assert_eq!(c.verify(&bad, "alice", 1000), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn during_a_kek_rotation_cookies_of_the_previous_key_still_verify() {
+        let (Some(old), Some(new)) = (cookies(1), cookies(2)) else {
+            panic!("no HMAC")
+        };
+        let before = old.issue("alice", 1000).unwrap_or_default();
+        let Ok(rotating) = new.clone().accepting(&[[1; 32]]) else {
+            panic!("no HMAC")
+        };
+        assert!(rotating.verify(&before, "alice", 1000).is_some());
+        assert_eq!(
+            new.verify(&before, "alice", 1000),
+            None,
+            "without it: refused"
+        );
+        let after = rotating.issue("alice", 1000).unwrap_or_default();
+        assert!(
+            new.verify(&after, "alice", 1000).is_some(),
+            "new ones use the current key"
+        );
+        assert_eq!(old.verify(&after, "alice", 1000), None);
     }
 }
