@@ -311,7 +311,7 @@ impl App {
             loop {
                 tick.tick().await;
                 if let Err(e) = app.keys.maintain().await {
-                    tracing::warn!(error = %e, "key maintenance failed; serving the keys already loaded");
+                    tracing::warn!(error = %e, "key maintenance failed; serving the keys that could be loaded");
                 }
                 if let Err(e) = app.store.purge_expired(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired sessions and tokens failed");
