@@ -196,22 +196,31 @@ impl App {
             Duration::from_secs(config.clients.cache_ttl_secs),
         );
         let p = &config.passwords;
+        // The CPUs this process may use: the cgroup CPU quota (`docker run --cpus`, a Kubernetes
+        // CPU limit) included, so the pools below follow the quota, not the host's core count.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let hash_threads = if p.max_concurrent == 0 {
+            cores
+        } else {
+            p.max_concurrent
+        };
         let hasher = PasswordHasher::new(
             Cost {
                 memory_kib: p.memory_kib,
                 iterations: p.iterations,
                 parallelism: p.parallelism,
             },
-            if p.max_concurrent == 0 {
-                cores
-            } else {
-                p.max_concurrent
-            },
+            hash_threads,
             p.max_waiting,
         )
         .map_err(StartError::Passwords)?;
         let signing = SigningPool::per_core().map_err(StartError::Threads)?;
+        tracing::info!(
+            available_cpus = cores,
+            password_hash_threads = hash_threads,
+            signing_threads = cores,
+            "thread pools sized"
+        );
         let gauges = Gauges {
             store: store.clone(),
             keys: keys.clone(),
