@@ -68,3 +68,4 @@ echo "== the code flow through Python's authlib"
 scripts/authlib-check.sh
 echo "== the admin API against its OpenAPI document (schemathesis)"
 scripts/admin-api-check.sh
+scripts/image-check.sh
