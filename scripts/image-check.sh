@@ -22,7 +22,7 @@ fi
 source scripts/lib/image-bases.sh
 source scripts/lib/image-run.sh
 
-started=$(date +%s)
+t_start=$(date +%s)
 say() { echo "== image: $*"; }
 fail() { echo "image-check FAILED: $*" >&2; exit 1; }
 
@@ -72,7 +72,7 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 image_bases_ensure debian:bookworm-slim rust:1.95-bookworm "$work/bases"
-bases_done=$(date +%s)
+t_bases=$(date +%s)
 
 say "docker build (BuildKit)"
 # BuildKit, as on a current Docker; --network host so that apt-get and cargo reach their registries
@@ -82,7 +82,7 @@ if ! DOCKER_BUILDKIT=1 docker build --network host --progress plain -f deploy/Do
   tail -n 40 "$work/build.log" >&2
   fail "docker build failed"
 fi
-built=$(date +%s)
+t_built=$(date +%s)
 say "built $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
 
 image_check_config
@@ -91,4 +91,4 @@ image_check_sqlite
 image_check_postgres
 image_check_cpus
 
-say "passed (base images $((bases_done - started)) s, build $((built - bases_done)) s, checks $(($(date +%s) - built)) s)"
+say "passed (tools and base images $((t_bases - t_start)) s, build $((t_built - t_bases)) s, checks $(($(date +%s) - t_built)) s)"
