@@ -8,7 +8,8 @@
 #   - discovery names the configured issuer, a client made with the CLI in the container gets a
 #     client-credentials token, and after the container is replaced (same volume) the JWKS has the same
 #     keys and that client still gets tokens;
-#   - a PostgreSQL URL given by the environment works (a fresh database on $AUTH_TEST_PG_URL's server);
+#   - a PostgreSQL URL and a KEK given as secret files (AUTH_SERVER_DATABASE_URL_FILE,
+#     AUTH_SERVER_KEYS_KEK_FILE) work (a fresh database on $AUTH_TEST_PG_URL's server);
 #   - the hashing and signing threads follow the CPU quota (`docker run --cpus=1`).
 # Containers use the host's network (all traffic on loopback) on free ports. Needs root (installs
 # docker.io and debootstrap when missing, starts dockerd when none runs, and stops the one it started).

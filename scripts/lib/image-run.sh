@@ -180,8 +180,9 @@ image_check_sqlite() {
   docker rm -f "$c" >/dev/null
 }
 
-# A PostgreSQL URL from the environment, on a fresh database of $AUTH_TEST_PG_URL's server, under a
-# CPU quota of one (--cpus=1): the server migrates it, serves tokens, and sizes its pools to one CPU.
+# A PostgreSQL URL and a KEK from secret files (the _FILE variables), on a fresh database of
+# $AUTH_TEST_PG_URL's server, under a CPU quota of one (--cpus=1): the server migrates it, serves
+# tokens with the given KEK (none generated), and sizes its pools to one CPU.
 image_check_postgres() {
   if [ -z "${AUTH_TEST_PG_URL:-}" ]; then
     [ "${AUTH_TEST_REQUIRE_PG:-}" = 1 ] && fail "AUTH_TEST_REQUIRE_PG=1 but AUTH_TEST_PG_URL is not set"
@@ -196,7 +197,7 @@ image_check_postgres() {
     return 0
   fi
   command -v psql >/dev/null || fail "psql is needed to make the check's database (apt-get install postgresql-client)"
-  say "PostgreSQL from AUTH_SERVER_DATABASE_URL, with --cpus=1"
+  say "PostgreSQL and the KEK from secret files (AUTH_SERVER_DATABASE_URL_FILE, AUTH_SERVER_KEYS_KEK_FILE), --cpus=1"
   local ports port admin base url c secret tables
   pg_db=auth_image_check_$$
   psql -q "$AUTH_TEST_PG_URL" -c "CREATE DATABASE $pg_db" >/dev/null || fail "could not create database $pg_db"
@@ -206,11 +207,20 @@ image_check_postgres() {
   port=$(sed -n 1p <<<"$ports")
   admin=$(sed -n 2p <<<"$ports")
   base=http://127.0.0.1:$port
-  start postgres --network host --cpus=1 -e "AUTH_SERVER_DATABASE_URL=$url" \
+  # The database URL and the KEK as secrets: files readable by the image's user only, named by
+  # AUTH_SERVER_DATABASE_URL_FILE and AUTH_SERVER_KEYS_KEK_FILE.
+  mkdir -p "$work/secrets"
+  printf '%s\n' "$url" >"$work/secrets/db-url"
+  head -c 32 /dev/urandom | base64 >"$work/secrets/kek"
+  chown 10001:10001 "$work/secrets/db-url" "$work/secrets/kek"
+  chmod 0400 "$work/secrets/db-url" "$work/secrets/kek"
+  start postgres --network host --cpus=1 -v "$work/secrets:/run/secrets:ro" \
+    -e AUTH_SERVER_DATABASE_URL_FILE=/run/secrets/db-url -e AUTH_SERVER_KEYS_KEK_FILE=/run/secrets/kek \
     -e "AUTH_SERVER_SERVER_BIND=0.0.0.0:$port" -e "AUTH_SERVER_SERVER_ISSUER=$base" \
     -e "AUTH_SERVER_ADMIN_BIND=127.0.0.1:$admin" "$IMAGE"
   c=$started
   wait_healthy "$c"
+  docker exec "$c" test ! -e /var/lib/auth-server/kek || fail "a KEK was generated although AUTH_SERVER_KEYS_KEK_FILE names one"
   secret=$(client "$c" image-check-pg)
   [ -n "$(token "$base" image-check-pg "$secret")" ] || fail "no access token from $base (PostgreSQL)"
   tables=$(psql -At "$url" -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
