@@ -82,7 +82,9 @@ async fn a_restored_backup_serves_the_same_keys_clients_users_and_grants(backend
     let refused = App::start(config, Arc::new(clock.clone()), Kek::from_bytes([7; 32])).await;
     let error = refused.expect_err("a restore under another KEK must not start");
     assert!(
-        error.to_string().contains("which this server does not hold"),
+        error
+            .to_string()
+            .contains("which this server does not hold"),
         "unclear error: {error}"
     );
 
