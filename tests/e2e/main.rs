@@ -28,6 +28,7 @@ mod key_binding;
 mod key_revocation;
 mod logs;
 mod metrics;
+mod native_apps;
 mod outage;
 mod proxy_replicas;
 mod proxy_replicas_kill;

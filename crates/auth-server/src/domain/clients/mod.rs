@@ -9,9 +9,11 @@
 //! it takes part only in the authorization-code flow, with PKCE.
 
 mod admin;
+mod redirect_match;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
+pub use redirect_match::redirect_uri_matches;
 
 pub use validate::{
     MAX_REDIRECT_URI_LEN, is_scope_token, validate_redirect_uri, validate_resource,

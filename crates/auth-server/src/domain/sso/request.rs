@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::domain::clients::Client;
+use crate::domain::clients::{Client, redirect_uri_matches};
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::values::{Resources, ScopeError, Scopes};
 
@@ -79,8 +79,13 @@ pub fn validate(
             "The application did not say where to return you (redirect_uri is missing).",
         ));
     };
-    // RFC 9700 §4.1.3 / OIDC Core §3.1.2.1: exact string matching.
-    if !client.redirect_uris.contains(&redirect_uri) {
+    // RFC 9700 §4.1.3 / OIDC Core §3.1.2.1: exact string matching, but for the port of a loopback IP
+    // redirect URI (RFC 8252 §7.3).
+    if !client
+        .redirect_uris
+        .iter()
+        .any(|r| redirect_uri_matches(r, &redirect_uri))
+    {
         return Err(RequestError::Page(
             "The application asked to return you to an address it has not registered.",
         ));
