@@ -7,6 +7,7 @@
 # Usage: scripts/admin-api-check.sh   (needs python3 with venv and pip, curl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/wait-ready.sh
 
 venv=${SCHEMATHESIS_VENV:-/tmp/auth-server-schemathesis-venv}
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q '4.32.5'; then
@@ -39,11 +40,7 @@ secret=$("$bin" client create --name "admin automation" --id ops \
 
 "$bin" serve &
 pid=$!
-for _ in $(seq 1 200); do
-  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" || { echo "auth-server exited"; exit 1; }
-  sleep 0.05
-done
+wait_ready "http://127.0.0.1:$port/healthz" "$pid"
 token=$(curl -fsS -u "ops:$secret" -d grant_type=client_credentials \
   --data-urlencode "scope=admin:read admin:write" "http://127.0.0.1:$port/token" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')

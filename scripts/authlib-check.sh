@@ -4,6 +4,7 @@
 # Usage: scripts/authlib-check.sh   (needs python3 with venv and pip; installs authlib in a venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/wait-ready.sh
 
 venv=${AUTHLIB_VENV:-/tmp/auth-server-authlib-venv}
 if ! "$venv/bin/python" -c 'import authlib, requests' 2>/dev/null; then
@@ -34,10 +35,6 @@ echo 'authlib-check-password' | "$bin" user create --username alice --email alic
 
 "$bin" serve &
 pid=$!
-for _ in $(seq 1 200); do
-  curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-  kill -0 "$pid" || { echo "auth-server exited"; exit 1; }
-  sleep 0.05
-done
+wait_ready "http://127.0.0.1:$port/healthz" "$pid"
 "$venv/bin/python" scripts/authlib_check.py "http://127.0.0.1:$port" authlib-app "$secret" \
   authlib-public alice authlib-check-password
