@@ -189,21 +189,37 @@ fn postgres_advice(url: &str, dest: &Path, kek: &KekSource) -> String {
     )
 }
 
-/// `url` with the password of its user information removed (`postgres://u:secret@h/db` becomes
-/// `postgres://u@h/db`), so that advice printed to a terminal or a log leaks no secret.
+/// `url` with its password removed, from the user information (`postgres://u:secret@h/db` becomes
+/// `postgres://u@h/db`) and from the query (`?password=...`, which libpq and sqlx also read), so
+/// that advice printed to a terminal or a log leaks no secret.
 fn without_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}@{host}{tail}")
+            format!("{user}@{host}")
         }
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|p| !p.to_ascii_lowercase().starts_with("password="))
+                .collect();
+            if kept.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", kept.join("&"))
+            }
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -220,6 +236,14 @@ mod tests {
         assert_eq!(without_password("postgres://a:b:c@h/d"), "postgres://a@h/d");
         assert_eq!(without_password("postgres://h/d"), "postgres://h/d");
         assert_eq!(without_password("postgres://u@h"), "postgres://u@h");
+        assert_eq!(
+            without_password("postgres://u@h/d?sslmode=require&Password=s3cret&application_name=x"),
+            "postgres://u@h/d?sslmode=require&application_name=x"
+        );
+        assert_eq!(
+            without_password("postgres://h/d?password=s3cret"),
+            "postgres://h/d"
+        );
     }
 
     #[test]
