@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin_api;
+mod admin_client_grants;
 mod admin_clients;
 mod admin_keys;
 mod admin_openapi;

@@ -3,17 +3,12 @@
 //! administrators racing on one client never both apply a change, and the trail has an event
 //! exactly for each change made.
 
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use super::audit::{insert_audit_in, update_one_audited};
 use super::entities::client::{self, ActiveModel, Column, Entity};
-use super::entities::{
-    authorization_code, consent, pending_consent, refresh_token, revoked_subject, token_family,
-};
+use super::entities::{authorization_code, consent, pending_consent, refresh_token, token_family};
 use super::{Store, StoreError};
 use crate::model::audit::AuditRecord;
 use crate::model::records::Client;
@@ -154,20 +149,17 @@ impl Store {
             txn.rollback().await?;
             return Ok(false);
         }
-        revoked_subject::Entity::insert(revoked_subject::ActiveModel {
-            sub: Set(client_id.to_owned()),
-            before: Set(now),
-            expires_at: Set(now + 86_400 + 3_600),
-        })
-        .on_conflict(
-            OnConflict::column(revoked_subject::Column::Sub)
-                .update_columns([
-                    revoked_subject::Column::Before,
-                    revoked_subject::Column::ExpiresAt,
-                ])
-                .to_owned(),
+        super::user_sessions::cut_off_subject_in(&txn, client_id, now).await?;
+        // Its grants, with the access tokens they issued: the families' by family, and those of code
+        // grants without a refresh token by `jti` (they carry the user as `sub`, so the cut-off on
+        // the client id does not reach them).
+        super::user_sessions::revoke_grants_in(
+            &txn,
+            token_family::Column::ClientId,
+            authorization_code::Column::ClientId,
+            client_id,
+            now,
         )
-        .exec_without_returning(&txn)
         .await?;
         let families: Vec<String> = token_family::Entity::find()
             .filter(token_family::Column::ClientId.eq(client_id))
@@ -176,9 +168,6 @@ impl Store {
             .into_iter()
             .map(|f| f.id)
             .collect();
-        for f in &families {
-            super::grants::revoke_family_in(&txn, f, now).await?;
-        }
         if !families.is_empty() {
             refresh_token::Entity::delete_many()
                 .filter(refresh_token::Column::FamilyId.is_in(families.clone()))

@@ -55,10 +55,37 @@ pub(super) async fn end_session_in(
     Ok(ended > 0)
 }
 
+/// Cuts off, on `db`, the access tokens of subject `sub` issued before `now` (published in the
+/// revocation feed's `revoked_subjects`), for as long as such a token can live.
+pub(super) async fn cut_off_subject_in(
+    db: &impl ConnectionTrait,
+    sub: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    revoked_subject::Entity::insert(revoked_subject::ActiveModel {
+        sub: Set(sub.to_owned()),
+        before: Set(now),
+        expires_at: Set(now + CUTOFF_KEPT_SECS),
+    })
+    // Never moved back: two replicas with slightly different clocks may both write it.
+    .on_conflict(
+        OnConflict::column(revoked_subject::Column::Sub)
+            .update_columns([
+                revoked_subject::Column::Before,
+                revoked_subject::Column::ExpiresAt,
+            ])
+            .action_and_where(Expr::cust("revoked_subjects.before < excluded.before"))
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 /// Revokes, on `db`, the live refresh-token families whose `family_key` column is `key` (with the
 /// access tokens they issued), and the unexpired access tokens of the code grants whose `code_key`
 /// column is `key` (those that came without a refresh token), by `jti`.
-async fn revoke_grants_in(
+pub(super) async fn revoke_grants_in(
     db: &impl ConnectionTrait,
     family_key: family::Column,
     code_key: code::Column,
@@ -94,23 +121,7 @@ pub(super) async fn end_user_grants_in(
     user_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    revoked_subject::Entity::insert(revoked_subject::ActiveModel {
-        sub: Set(user_id.to_owned()),
-        before: Set(now),
-        expires_at: Set(now + CUTOFF_KEPT_SECS),
-    })
-    // Never moved back: two replicas with slightly different clocks may both write it.
-    .on_conflict(
-        OnConflict::column(revoked_subject::Column::Sub)
-            .update_columns([
-                revoked_subject::Column::Before,
-                revoked_subject::Column::ExpiresAt,
-            ])
-            .action_and_where(Expr::cust("revoked_subjects.before < excluded.before"))
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await?;
+    cut_off_subject_in(db, user_id, now).await?;
     let live = find_where_null(session::Column::UserId, user_id, session::Column::EndedAt)
         .all(db)
         .await?;
