@@ -59,6 +59,8 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
+# Stopped by a signal (scripts/test.sh stopping the background run): clean up all the same.
+trap 'exit 143' TERM INT
 
 if [ $bases_only = 0 ]; then
   say "hadolint deploy/Dockerfile"
@@ -71,6 +73,8 @@ if ! docker info >/dev/null 2>&1; then
   say "starting dockerd"
   dockerd --bridge=none --iptables=false >"$work/dockerd.log" 2>&1 &
   dockerd_pid=$!
+  # --bases-only leaves it running: tell the caller (scripts/test.sh) which process to stop.
+  if [ -n "${AUTH_IMAGE_DOCKERD_PIDFILE:-}" ]; then echo "$dockerd_pid" >"$AUTH_IMAGE_DOCKERD_PIDFILE"; fi
   deadline=$((SECONDS + 60))
   until docker info >/dev/null 2>&1; do
     kill -0 "$dockerd_pid" 2>/dev/null || { tail -n 30 "$work/dockerd.log" >&2; fail "dockerd exited"; }

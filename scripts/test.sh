@@ -21,6 +21,10 @@ command -v curl >/dev/null || missing+=(curl)
 # Debian's docker.io and debootstrap: the container image is built and started (scripts/image-check.sh).
 [ -x /usr/bin/docker ] && command -v dockerd >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# docker.io 20.10 cannot start a container on a kernel with AppArmor on but no apparmor_parser.
+if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" = Y ] && ! command -v apparmor_parser >/dev/null; then
+  missing+=(apparmor)
+fi
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -50,8 +54,12 @@ as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w -o \
   start >/dev/null
 cleanup() {
   as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
-  if [ -n "${bases_pid:-}" ]; then kill "$bases_pid" 2>/dev/null || true; fi
-  if [ "${had_dockerd:-1}" = 0 ]; then as_root pkill -x dockerd 2>/dev/null || true; fi
+  if [ -n "${bases_pid:-}" ]; then
+    kill -- -"$bases_pid" 2>/dev/null || true
+    wait "$bases_pid" 2>/dev/null || true
+  fi
+  # The dockerd the image check started (none when one was already running).
+  if [ -s "$pgdir/dockerd.pid" ]; then as_root kill "$(cat "$pgdir/dockerd.pid")" 2>/dev/null || true; fi
   rm -rf "$pgdir"
 }
 trap cleanup EXIT
@@ -63,9 +71,9 @@ export AUTH_TEST_NGINX AUTH_TEST_REQUIRE_NGINX=1
 
 # The image check's base images (debootstrap, mostly downloads) are made in the background while the
 # rest runs; the dockerd it starts is stopped at exit.
-had_dockerd=0
-/usr/bin/docker info >/dev/null 2>&1 && had_dockerd=1
-scripts/image-check.sh --bases-only >"$pgdir/image-bases.log" 2>&1 &
+# In a session of its own, so that stopping it stops its debootstraps too.
+export AUTH_IMAGE_DOCKERD_PIDFILE="$pgdir/dockerd.pid"
+setsid scripts/image-check.sh --bases-only >"$pgdir/image-bases.log" 2>&1 &
 bases_pid=$!
 
 echo "== cargo fmt --check"
