@@ -47,13 +47,11 @@ async fn register(idp: &TestServer, id: &str, rp: BoundRp) -> Rp {
             alg: Alg::Es256,
             allowed_scopes: own(&["openid", "profile"]),
             default_scopes: own(&["openid"]),
-            allowed_resources: Vec::new(),
             redirect_uris: vec![format!("{}/callback", rp.base_url)],
             post_logout_redirect_uris: vec![format!("{}/logged-out", rp.base_url)],
             public: false,
             first_party: true,
-            always_refresh: false,
-            introspect_any: false,
+            ..NewClient::default()
         })
         .await
         .unwrap();
@@ -190,13 +188,9 @@ async fn browser_pages_in_two_languages_and_screenshots() {
         alg: Alg::Es256,
         allowed_scopes: own(&["openid", "profile", "email", "orders:read"]),
         default_scopes: own(&["openid"]),
-        allowed_resources: Vec::new(),
         redirect_uris: own(&["https://shop.example/callback"]),
-        post_logout_redirect_uris: Vec::new(),
         public: true,
-        first_party: false,
-        always_refresh: false,
-        introspect_any: false,
+        ..NewClient::default()
     };
     idp.app.clients.create(shop).await.unwrap();
     let authorize = format!(

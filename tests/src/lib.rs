@@ -432,12 +432,7 @@ pub fn new_client(id: &str, alg: auth_core::Alg, scopes: &[&str], resources: &[&
         allowed_scopes: owned(scopes),
         default_scopes: owned(scopes),
         allowed_resources: owned(resources),
-        redirect_uris: vec![],
-        post_logout_redirect_uris: vec![],
-        public: false,
-        first_party: false,
-        always_refresh: false,
-        introspect_any: false,
+        ..NewClient::default()
     }
 }
 

@@ -38,7 +38,9 @@ pub const MAX_SECRET_LEN: usize = 512;
 /// Longest client id accepted for lookup.
 pub const MAX_CLIENT_ID_LEN: usize = 255;
 
-/// What an operator asks for when registering a client.
+/// What an operator asks for when registering a client. [`Default`] is an ES256 confidential client
+/// with a random id and nothing allowed: fill in what the client needs and end with
+/// `..NewClient::default()`, so adding a registration field never touches every caller.
 #[derive(Debug, Clone)]
 pub struct NewClient {
     /// A chosen id, or `None` for a random one.
@@ -65,6 +67,25 @@ pub struct NewClient {
     pub always_refresh: bool,
     /// May introspect any token, not only its own and those meant for its resources.
     pub introspect_any: bool,
+}
+
+impl Default for NewClient {
+    fn default() -> Self {
+        Self {
+            id: None,
+            name: String::new(),
+            alg: Alg::Es256,
+            allowed_scopes: Vec::new(),
+            default_scopes: Vec::new(),
+            allowed_resources: Vec::new(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            public: false,
+            first_party: false,
+            always_refresh: false,
+            introspect_any: false,
+        }
+    }
 }
 
 /// Why the client registry refused or failed: for client authentication ([`ClientError::Rejected`],

@@ -37,7 +37,7 @@ fn new_client(id: &str, public: bool) -> NewClient {
         public,
         first_party: true,
         always_refresh: public,
-        introspect_any: false,
+        ..NewClient::default()
     }
 }
 
