@@ -83,6 +83,8 @@ async fn a_replica_waits_for_postgres_at_start() {
     let (head, rest) = url.split_once('@').unwrap();
     let (real, db) = rest.split_once('/').unwrap();
     let real = real.to_owned();
+    let real_for_missing = real.clone();
+    let real_addr = move || real_for_missing.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let front = listener.local_addr().unwrap();
     let refused = Arc::new(AtomicUsize::new(0));
@@ -131,4 +133,21 @@ async fn a_replica_waits_for_postgres_at_start() {
             .await
             .is_err()
     );
+
+    // An error that no wait can cure (here a database that does not exist, SQLSTATE 3D000) fails
+    // at once even with a long wait configured: the bound below is far below the wait, and a
+    // retrying start would run into it.
+    let mut missing = base_config(&format!("{head}@{}/no_such_database_here", real_addr()));
+    missing.database.connect_wait_secs = 3600;
+    let clock = ManualClock::new(auth_core::Clock::now(&auth_core::SystemClock));
+    let started = tokio::time::timeout(
+        std::time::Duration::from_secs(300),
+        App::start(missing, Arc::new(clock), Kek::from_bytes(TEST_KEK)),
+    )
+    .await
+    .expect("a missing database is not waited for");
+    let Err(err) = started else {
+        panic!("a missing database fails the start")
+    };
+    assert!(err.to_string().contains("no_such_database_here"), "{err}");
 }

@@ -117,7 +117,8 @@ impl Store {
         })
     }
 
-    /// [`Store::connect`], retried while the database cannot be reached, for up to `wait` in all:
+    /// [`Store::connect`], retried while the database cannot be reached or is starting, for up to
+    /// `wait` in all (a wrong password, a missing database or a bad URL fails at once):
     /// a replica that starts before its PostgreSQL accepts connections waits for it instead of
     /// exiting. Backoff from 0.5 s doubling to 5 s; each failure is logged with its cause.
     pub async fn connect_waiting(cfg: &DatabaseConfig, wait: Duration) -> Result<Self, StoreError> {
@@ -127,7 +128,8 @@ impl Store {
             match Self::connect(cfg).await {
                 Ok(store) => return Ok(store),
                 Err(StoreError::Unavailable(e))
-                    if tokio::time::Instant::now() + delay < deadline =>
+                    if pool::connect_retryable(&e)
+                        && tokio::time::Instant::now() + delay < deadline =>
                 {
                     tracing::warn!(
                         error = %e,

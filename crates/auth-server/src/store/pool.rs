@@ -48,3 +48,52 @@ pub(super) fn error_kind(e: &sea_orm::DbErr) -> &'static str {
         _ => "query",
     }
 }
+
+/// Whether a failed connect may succeed if tried again: the server cannot be reached yet (refused,
+/// reset, timed out, its name not resolvable yet: an I/O error, or the pool's acquire timeout after
+/// sqlx retried those), a connection closed during the handshake (a protocol error: what a
+/// forwarder in front of a server that is not listening yet produces), or it is starting up or
+/// shutting down (SQLSTATE class `57P`, "operator intervention"). A wrong password (class `28`), a missing database (`3D000`), a bad URL or
+/// option, or a TLS failure fails the same way every time: waiting for it only delays the error.
+pub(super) fn connect_retryable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => match &**e {
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| code.starts_with("57P")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+
+    use super::connect_retryable;
+
+    fn conn(e: sqlx::Error) -> DbErr {
+        DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e)))
+    }
+
+    #[test]
+    fn only_unreachable_or_starting_servers_are_retried() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(connect_retryable(&conn(sqlx::Error::Io(refused))));
+        assert!(connect_retryable(&conn(sqlx::Error::PoolTimedOut)));
+        assert!(connect_retryable(&conn(sqlx::Error::Protocol(
+            "unexpected response from SSLRequest".into()
+        ))));
+        assert!(!connect_retryable(&conn(sqlx::Error::Configuration(
+            "invalid port".into()
+        ))));
+        assert!(!connect_retryable(&conn(sqlx::Error::Tls(
+            "certificate".into()
+        ))));
+        assert!(!connect_retryable(&DbErr::Custom("cannot create x".into())));
+    }
+}
