@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod account;
 mod branding;
 mod issuer;
 mod ops;
@@ -14,6 +15,7 @@ mod overrides;
 mod proxies;
 mod validate;
 
+pub use account::AccountConfig;
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
@@ -52,6 +54,9 @@ pub struct Config {
     pub audit: AuditConfig,
     /// Readiness and draining.
     pub health: HealthConfig,
+    /// The account page.
+    #[serde(default)]
+    pub account: AccountConfig,
 }
 
 /// `[sessions]`

@@ -156,6 +156,9 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     /// The client address (after trusted proxies).
     pub client_addr: Option<String>,
+    /// The browser's `User-Agent`, cut to a bounded length: kept on a session started by the
+    /// request (the account page lists it), never stored in the audit trail.
+    pub user_agent: Option<String>,
 }
 
 /// One event, before it is stored.
@@ -300,6 +303,7 @@ mod tests {
         let meta = RequestMeta {
             request_id: Some("r-1".into()),
             client_addr: Some("10.0.0.9".into()),
+            user_agent: None,
         };
         let r = AuditEvent::new(EventType::KeyRevoked, Actor::Admin("ops".into()))
             .subject("kid-1")

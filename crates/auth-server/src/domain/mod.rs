@@ -3,6 +3,7 @@
 //! return, and protocol values ([`values`]) are parsed and formatted in one place each. Each service
 //! has its own error enum; `http::error` maps them to responses.
 
+pub mod account;
 pub mod audit;
 pub mod audit_trail;
 pub mod clients;

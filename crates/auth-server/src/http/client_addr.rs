@@ -22,6 +22,8 @@ use super::HttpState;
 
 /// The longest request id the audit trail keeps (a client may send its own `x-request-id`).
 const MAX_REQUEST_ID: usize = 128;
+/// The longest `User-Agent` a session keeps (characters; the account page shows a summary).
+const MAX_USER_AGENT: usize = 256;
 
 /// The client address of a request (after trusted proxies; `None` without connection info, as
 /// in router tests). Extracting it costs a lookup and a copy, nothing more.
@@ -54,6 +56,11 @@ pub fn request_meta(headers: &HeaderMap, addr: ClientAddr) -> RequestMeta {
             .filter(|v| !v.is_empty() && v.len() <= MAX_REQUEST_ID)
             .map(str::to_owned),
         client_addr: addr.0.map(|a| a.to_string()),
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+            .map(|v| v.chars().take(MAX_USER_AGENT).collect()),
     }
 }
 

@@ -167,6 +167,10 @@ macro_rules! with_session_fields {
             expires_at: i64,
             /// Ended by logout, a new password or a disabled user.
             ended_at: Option<i64>,
+            /// The browser's `User-Agent` at sign-in (bounded), for the account page.
+            user_agent: Option<String>,
+            /// The client address at sign-in, for the account page.
+            client_addr: Option<String>,
         } }
     };
 }

@@ -19,7 +19,7 @@ use crate::model::records::{CodeRecord, FamilyRecord, RefreshRecord};
 
 /// `access_jti` of a code presented again before its first redemption recorded its tokens (never a
 /// real `jti`, which is base64url).
-const REUSED_MARK: &str = "!reused";
+pub(super) const REUSED_MARK: &str = "!reused";
 
 /// What [`Store::advance_family`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

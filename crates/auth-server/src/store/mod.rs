@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
+pub mod account;
 pub mod audit;
 pub mod backup;
 pub mod clients;

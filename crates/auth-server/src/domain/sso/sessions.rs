@@ -123,6 +123,9 @@ impl Sessions {
             last_seen_at: now,
             expires_at: now + self.absolute,
             ended_at: None,
+            // Where the sign-in came from, as its event records it (for the account page).
+            user_agent: event.and_then(|e| e.request.user_agent.clone()),
+            client_addr: event.and_then(|e| e.request.client_addr.clone()),
         };
         let record = event.map(|e| e.clone().subject(row.id.clone()).record(now));
         if !self

@@ -136,7 +136,7 @@ pub struct Users {
     dummy: Arc<OnceCell<String>>,
 }
 
-fn check_password(password: &str) -> Result<(), UserError> {
+pub(crate) fn check_password(password: &str) -> Result<(), UserError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(UserError::Invalid(format!(
             "a password needs at least {MIN_PASSWORD_CHARS} characters"

@@ -201,6 +201,7 @@ pub async fn authenticate(State(api): State<AdminApi>, mut req: Request, next: N
         request: RequestMeta {
             request_id,
             client_addr,
+            user_agent: None,
         },
     });
     next.run(req).await

@@ -178,6 +178,8 @@ mod tests {
             last_seen_at: 1,
             expires_at: 2,
             ended_at: None,
+            user_agent: Some("agent".into()),
+            client_addr: None,
         };
         let row = sso_session::Model::from(session.clone());
         assert_eq!(row.amr, "");
