@@ -53,6 +53,8 @@ pub struct App {
     pub issuer: TokenIssuer,
     /// The browser side of the authorization-code flow.
     pub flow: Flow,
+    /// The account page.
+    pub account: crate::domain::account::Account,
     /// The authorization-code and refresh-token grants.
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
@@ -229,7 +231,7 @@ impl App {
             signing: signing.clone(),
             clock: clock.clone(),
         };
-        let users = Users::new(store.clone(), hasher, clock.clone());
+        let users = Users::new(store.clone(), hasher.clone(), clock.clone());
         let issuer = TokenIssuer::new(
             &config.server.issuer,
             config.tokens.access_token_ttl_secs,
@@ -250,11 +252,23 @@ impl App {
             users: users.clone(),
             sessions: sessions.clone(),
             throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
-            devices,
+            devices: devices.clone(),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,
             require_pkce: config.authorize.require_pkce,
+        });
+        let account = crate::domain::account::Account::new(crate::domain::account::AccountParts {
+            store: store.clone(),
+            users: users.clone(),
+            hasher,
+            sessions: sessions.clone(),
+            throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
+            devices,
+            clients: clients.clone(),
+            clock: clock.clone(),
+            idle_secs: config.sessions.idle_timeout_secs,
+            recent_auth_secs: config.account.recent_auth_secs,
         });
         let t = &config.tokens;
         let user_grants = UserGrants::new(
@@ -293,6 +307,7 @@ impl App {
             ),
             logout,
             flow,
+            account,
             user_grants,
             token_admin,
             config,
@@ -343,6 +358,7 @@ impl App {
                 keys: self.keys.clone(),
                 tokens: self.issuer.clone(),
                 flow: self.flow.clone(),
+                account: self.account.clone(),
                 logout: self.logout.clone(),
                 user_grants: self.user_grants.clone(),
                 token_admin: self.token_admin.clone(),

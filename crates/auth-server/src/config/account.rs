@@ -31,9 +31,7 @@ impl Default for AccountConfig {
 impl AccountConfig {
     /// The problem with the settings, with the offending key.
     pub(super) fn problem(&self) -> Option<(&'static str, &'static str)> {
-        (!(10..=86_400).contains(&self.recent_auth_secs)).then_some((
-            "account.recent_auth_secs",
-            "must be between 10 and 86400",
-        ))
+        (!(10..=86_400).contains(&self.recent_auth_secs))
+            .then_some(("account.recent_auth_secs", "must be between 10 and 86400"))
     }
 }

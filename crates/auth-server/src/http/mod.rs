@@ -11,6 +11,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub mod access_log;
+pub mod account;
 pub mod admin;
 pub mod authorize;
 pub mod browser;
@@ -67,6 +68,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/revocations", get(revocation_feed::revocations))
         .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
+        .merge(account::routes())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

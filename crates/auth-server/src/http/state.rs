@@ -39,6 +39,8 @@ pub struct Services {
     pub tokens: TokenIssuer,
     /// The browser side of the authorization-code flow.
     pub flow: Flow,
+    /// The account page.
+    pub account: crate::domain::account::Account,
     /// RP-Initiated Logout.
     pub logout: Logout,
     /// The authorization-code and refresh-token grants.
@@ -76,6 +78,8 @@ pub struct HttpState {
     pub ops: Arc<OpsEndpoints>,
     /// `/admin/v1`.
     pub admin: AdminApi,
+    /// `/account...`.
+    pub account: Arc<super::account::AccountEndpoints>,
 }
 
 /// What the client-authenticated OAuth endpoints use.
@@ -189,6 +193,9 @@ impl HttpState {
             health: services.health,
             ops: Arc::new(OpsEndpoints::new(config, services.gauges)),
             admin,
+            account: Arc::new(super::account::AccountEndpoints {
+                account: services.account,
+            }),
         }
     }
 
@@ -223,4 +230,5 @@ parts!(
     health: Health,
     ops: Arc<OpsEndpoints>,
     admin: AdminApi,
+    account: Arc<super::account::AccountEndpoints>,
 );

@@ -58,13 +58,12 @@ impl Store {
         now: i64,
     ) -> Result<Vec<LiveGrant>, StoreError> {
         let mut out: Vec<LiveGrant> = Vec::new();
-        let mut add = |client_id: String, since: i64| match out
-            .iter_mut()
-            .find(|g| g.client_id == client_id)
-        {
-            Some(g) => g.since = std::cmp::min(g.since, since),
-            None => out.push(LiveGrant { client_id, since }),
-        };
+        let mut add =
+            |client_id: String, since: i64| match out.iter_mut().find(|g| g.client_id == client_id)
+            {
+                Some(g) => g.since = std::cmp::min(g.since, since),
+                None => out.push(LiveGrant { client_id, since }),
+            };
         for f in find_where_null(family::Column::UserId, user_id, family::Column::RevokedAt)
             .filter(family::Column::ExpiresAt.gt(now))
             .all(self.conn())
@@ -232,7 +231,11 @@ impl Store {
 
 /// `UPDATE sso_sessions ... WHERE id = session_id AND user_id = user_id AND ended_at IS NULL AND
 /// expires_at > now`, to which the caller adds what to set.
-fn find_live_session(session_id: &str, user_id: &str, now: i64) -> sea_orm::UpdateMany<session::Entity> {
+fn find_live_session(
+    session_id: &str,
+    user_id: &str,
+    now: i64,
+) -> sea_orm::UpdateMany<session::Entity> {
     session::Entity::update_many()
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::UserId.eq(user_id))

@@ -75,7 +75,10 @@ mod tests {
     fn others_are_cut_short() {
         assert_eq!(summary(None), None);
         assert_eq!(summary(Some("  ")), None);
-        assert_eq!(summary(Some("reqwest/0.12")).as_deref(), Some("reqwest/0.12"));
+        assert_eq!(
+            summary(Some("reqwest/0.12")).as_deref(),
+            Some("reqwest/0.12")
+        );
         let long = "x".repeat(300);
         assert_eq!(summary(Some(&long)).map(|s| s.len()), Some(40));
     }

@@ -243,7 +243,11 @@ impl Account {
             actor: Actor::User(user.id.clone()),
             request: meta.clone(),
         };
-        Ok(self.sessions.end_for(&user.id, Some(id), &by).await?.is_some())
+        Ok(self
+            .sessions
+            .end_for(&user.id, Some(id), &by)
+            .await?
+            .is_some())
     }
 
     /// Withdraws the user's consent to client `client_id` and ends every grant of the user at that

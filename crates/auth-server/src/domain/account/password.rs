@@ -14,7 +14,9 @@ use crate::domain::passwords::Admission;
 use crate::domain::sso::flow::LoginProblem;
 use crate::domain::sso::sessions::Session;
 use crate::domain::sso::throttle::Verdict;
-use crate::domain::users::{LoginError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, User, check_password};
+use crate::domain::users::{
+    LoginError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, User, check_password,
+};
 use crate::store::account::OwnPasswordChange;
 
 /// A password check that passed: the user as read then, and the place it held (for hashing a new
@@ -216,7 +218,12 @@ impl Account {
             return Ok(PasswordChange::Weak);
         }
         let (checked, admission) = match self
-            .check(admission, (&user.username, current), from, "password_change")
+            .check(
+                admission,
+                (&user.username, current),
+                from,
+                "password_change",
+            )
             .await?
         {
             Checked::Passed(checked, admission) if checked.id == user.id => (checked, admission),

@@ -71,7 +71,12 @@ mod tests {
 
     #[test]
     fn only_local_account_paths_are_next() {
-        for good in ["/account", "/account/mfa", "/account/mfa/totp?x=1", "/account?done=1"] {
+        for good in [
+            "/account",
+            "/account/mfa",
+            "/account/mfa/totp?x=1",
+            "/account?done=1",
+        ] {
             assert_eq!(local_next(good), Some(good), "{good}");
         }
         for bad in [

@@ -12,6 +12,8 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+pub mod account;
+pub mod account_text;
 pub mod escape;
 pub mod lang;
 mod text;
