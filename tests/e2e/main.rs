@@ -4,6 +4,9 @@
 //! per capability.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account;
+mod account_apps;
+mod account_races;
 mod admin_api;
 mod admin_client_grants;
 mod admin_clients;
