@@ -217,8 +217,10 @@ async fn a_new_password_ends_other_sessions_and_grants_but_keeps_this_session(ba
         done.location(),
         Some(url(&s, "/account?done=password").as_str())
     );
-    let after = account_page(&s, &mut phone).await;
+    let after = phone.get(done.location().unwrap()).await;
+    assert_eq!(after.status, 200, "this session stays");
     assert!(after.body.contains("id=\"notice\""), "{}", after.body);
+    assert!(after.body.contains("Your password was changed."));
     let (ids, current) = listed_sessions(&after);
     assert_eq!(ids.len(), 1, "only this session is left");
     assert!(current.is_some());

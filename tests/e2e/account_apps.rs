@@ -5,7 +5,7 @@
 
 use tests::oauth::{Agent, Pkce, WebClientOptions};
 use tests::responses::TokenResponse;
-use tests::sso_support::{PW, assert_refresh_dead, consent_page, decide, inactive};
+use tests::sso_support::{PW, assert_refresh_dead, decide, inactive};
 use tests::{Backend, TestServer, decode_segment};
 
 use crate::account::{account_page, events, post_account, url};
@@ -89,8 +89,11 @@ async fn consented_apps_are_listed_and_withdrawing_ends_their_grants(backend: Ba
     .await;
     assert_eq!(again.status, 404);
     assert_eq!(events(&s, &sub, "consent.withdrawn").await.len(), 1);
-    // The next authorization asks for consent again.
-    consent_page(&s, &mut browser, &partner, "openid", "erin").await;
+    // The next authorization (still signed in) asks for consent again.
+    let next = browser
+        .get(&s.authorize_url(&partner, &Pkce::new(), "openid", &[]))
+        .await;
+    assert!(next.body.contains("id=\"allow\""), "{}", next.body);
 }
 
 /// Withdrawing more than `account.recent_auth_secs` after sign-in goes through the

@@ -4,12 +4,13 @@
 //! on first (the user's row, the session's, the consent's and each code's), so it is serialised
 //! with the grants racing it on any replica; see the README's "Invariants under concurrency".
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, TransactionTrait};
 
 use super::audit::insert_audit_in;
 use super::entities::{
-    authorization_code as code, consent, sso_session as session, token_family as family, user,
+    authorization_code as code, consent, revoked_access_token, sso_session as session,
+    token_family as family, user,
 };
 use super::grants::{REUSED_MARK, revoke_family_in};
 use super::revocations::insert_revoked_jti_in;
@@ -51,7 +52,8 @@ impl Store {
     }
 
     /// The clients that hold a live grant of user `user_id` at `now`: a refresh-token family that is
-    /// neither revoked nor expired, or an access token of a code grant that has not expired.
+    /// neither revoked nor expired, or the access token of a code grant without one that has
+    /// neither expired nor been revoked.
     pub async fn live_grants_of(
         &self,
         user_id: &str,
@@ -71,9 +73,14 @@ impl Store {
         {
             add(f.client_id, f.created_at);
         }
+        // A code grant without a refresh token lives while its access token does: unexpired, and
+        // neither revoked nor marked reused.
         for c in code::Entity::find()
             .filter(code::Column::UserId.eq(user_id))
+            .filter(code::Column::FamilyId.is_null())
             .filter(code::Column::AccessExp.gt(now))
+            .filter(code::Column::AccessJti.ne(REUSED_MARK))
+            .filter(code::Column::AccessJti.not_in_subquery(revoked_jtis()))
             .all(self.conn())
             .await?
         {
@@ -206,12 +213,12 @@ impl Store {
                 .filter(code::Column::UserId.eq(user_id))
                 .filter(code::Column::ClientId.eq(client_id))
                 .filter(code::Column::AccessExp.gt(now))
+                .filter(code::Column::AccessJti.ne(REUSED_MARK))
+                .filter(code::Column::AccessJti.not_in_subquery(revoked_jtis()))
                 .all(&txn)
                 .await?;
             for c in &codes {
-                if let (Some(jti), Some(exp)) = (&c.access_jti, c.access_exp)
-                    && jti != REUSED_MARK
-                {
+                if let (Some(jti), Some(exp)) = (&c.access_jti, c.access_exp) {
                     insert_revoked_jti_in(&txn, jti, exp, None).await?;
                 }
             }
@@ -241,4 +248,12 @@ fn find_live_session(
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::EndedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
+}
+
+/// `SELECT jti FROM revoked_access_tokens`.
+fn revoked_jtis() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(revoked_access_token::Column::Jti)
+        .from(revoked_access_token::Entity)
+        .to_owned()
 }
