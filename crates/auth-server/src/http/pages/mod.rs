@@ -21,6 +21,8 @@ mod theme;
 mod views;
 
 #[cfg(test)]
+mod account_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_branding;
