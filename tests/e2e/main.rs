@@ -21,6 +21,7 @@ mod audit_races;
 mod backup;
 mod bad_input;
 mod browser;
+mod browser_account;
 mod cli;
 mod client_credentials;
 mod health;
