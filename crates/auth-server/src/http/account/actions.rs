@@ -59,7 +59,7 @@ pub async fn change_password(
     body: Body,
 ) -> Response {
     let Some(admission) = acc.account.admit() else {
-        return saturated(&web, &headers);
+        return saturated(&web, &headers).await;
     };
     let form = match read_form(&web, &headers, body).await {
         Ok(f) => f,

@@ -158,8 +158,13 @@ fn failed(ui: &Ui<'_>, e: &AccountError) -> Response {
     unavailable(ui, e)
 }
 
-/// The answer to a password form refused because the server is saturated.
-fn saturated(web: &BrowserEndpoints, headers: &HeaderMap) -> Response {
+/// How long a password form refused as busy waits before its answer, as `/login` does: a client
+/// that resends at once waits on a timer instead of spinning the cores away from the checks.
+const BUSY_PACING: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The answer to a password form refused because the server is saturated (after [`BUSY_PACING`]).
+async fn saturated(web: &BrowserEndpoints, headers: &HeaderMap) -> Response {
+    tokio::time::sleep(BUSY_PACING).await;
     busy(&web.pages.ui(headers, None))
 }
 

@@ -90,7 +90,7 @@ pub async fn login_post(
     body: Body,
 ) -> Response {
     let Some(admission) = acc.account.admit() else {
-        return saturated(&web, &headers);
+        return saturated(&web, &headers).await;
     };
     let form = match read_form(&web, &headers, body).await {
         Ok(f) => f,
@@ -155,7 +155,7 @@ pub async fn reauth_post(
     body: Body,
 ) -> Response {
     let Some(admission) = acc.account.admit() else {
-        return saturated(&web, &headers);
+        return saturated(&web, &headers).await;
     };
     let form = match read_form(&web, &headers, body).await {
         Ok(f) => f,
