@@ -18,6 +18,7 @@ use crate::domain::keys::kek_set::KekSet;
 use crate::domain::keys::lifecycle::Schedule;
 use crate::domain::passwords::{Cost, PasswordHasher};
 use crate::domain::signing_pool::SigningPool;
+use crate::domain::sso::backchannel::Drainer;
 use crate::domain::sso::device::{self, DeviceCookies};
 use crate::domain::sso::flow::{Flow, FlowParts};
 use crate::domain::sso::logout::Logout;
@@ -67,6 +68,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// What `/metrics` reads at scrape time.
     pub gauges: Gauges,
+    /// Delivers back-channel logout tokens from the outbox ([`App::serve`] runs it).
+    pub backchannel: Drainer,
 }
 
 /// Start-up failed.
@@ -96,6 +99,9 @@ pub enum StartError {
     /// The device-cookie key could not be set up.
     #[error(transparent)]
     DeviceCookies(#[from] crate::domain::sso::device::DeviceKeyError),
+    /// The HTTP client of back-channel logout could not be built.
+    #[error("cannot build the back-channel logout HTTP client: {0}")]
+    Backchannel(reqwest::Error),
     /// The environment is inconsistent (a variable and its `_FILE` form both set).
     #[error(transparent)]
     Config(crate::config::ConfigError),
@@ -298,7 +304,16 @@ impl App {
             sessions.clone(),
             Issuer::new(&config.server.issuer).end_session(),
         );
+        let backchannel = Drainer::new(
+            store.clone(),
+            clients.clone(),
+            issuer.clone(),
+            clock.clone(),
+            config.backchannel_logout.clone(),
+        )
+        .map_err(StartError::Backchannel)?;
         Ok(Self {
+            backchannel,
             health: Health::new(
                 store.clone(),
                 keys.clone(),
@@ -337,8 +352,22 @@ impl App {
                 if let Err(e) = app.keys.maintain().await {
                     tracing::warn!(error = %e, "key maintenance failed; serving the keys that could be loaded");
                 }
+                // Lapsed sessions' logout tokens are enqueued before the sessions can be purged.
+                let idle = app.config.sessions.idle_timeout_secs;
+                match app.store.notify_lapsed_sessions(app.clock.now(), idle).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(enqueued = n, "logout tokens of lapsed sessions enqueued"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "enqueueing the logout tokens of lapsed sessions failed");
+                        continue;
+                    }
+                }
                 if let Err(e) = app.store.purge_expired(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired sessions and tokens failed");
+                }
+                let keep = app.config.backchannel_logout.keep_days.saturating_mul(86_400);
+                if let Err(e) = app.store.purge_outbox(app.clock.now().saturating_sub(keep)).await {
+                    tracing::warn!(error = %e, "purging the back-channel logout outbox failed");
                 }
                 let keep = app.config.audit.retention_days.saturating_mul(86_400);
                 let cutoff = app.clock.now().saturating_sub(keep);
@@ -388,6 +417,7 @@ impl App {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let job = self.spawn_key_job();
+        let drainer = self.backchannel.spawn();
         let state = self.http_state().with_public_addr(public.local_addr()?);
         let limits = self.config.server.limits();
         let drain = Duration::from_secs(self.config.health.drain_secs);
@@ -434,6 +464,7 @@ impl App {
             let _ = task.await;
         }
         job.abort();
+        drainer.abort();
         if drained == http_serve::Drained::Complete {
             tracing::info!("every request in flight was answered; stopped");
         }

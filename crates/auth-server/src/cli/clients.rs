@@ -95,6 +95,13 @@ pub struct CreateClient {
     /// or meant for one of its --resource values.
     #[arg(long)]
     pub introspect_any: bool,
+    /// Where to POST logout tokens when a session in which the client got tokens ends (OpenID
+    /// Connect Back-Channel Logout 1.0): https, or http on a loopback host; no fragment.
+    #[arg(long, value_name = "URI")]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client requires `sid` in its logout tokens (they always carry it).
+    #[arg(long)]
+    pub backchannel_logout_session_required: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -108,6 +115,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "post_logout_redirect_uris": c.post_logout_redirect_uris, "public": c.public,
         "first_party": c.first_party, "always_refresh": c.always_refresh,
         "introspect_any": c.introspect_any,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -152,6 +161,8 @@ pub(super) async fn client(
                 first_party: c.first_party,
                 always_refresh: c.always_refresh,
                 introspect_any: c.introspect_any,
+                backchannel_logout_uri: c.backchannel_logout_uri,
+                backchannel_logout_session_required: c.backchannel_logout_session_required,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();
@@ -180,6 +191,9 @@ pub(super) async fn client(
                 }
                 for uri in &client.post_logout_redirect_uris {
                     writeln!(out, "post_logout_redirect_uri: {uri}")?;
+                }
+                if let Some(uri) = &client.backchannel_logout_uri {
+                    writeln!(out, "backchannel_logout_uri: {uri}")?;
                 }
                 if client.first_party {
                     writeln!(out, "(first party: users are not asked for consent)")?;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod account;
+mod backchannel;
 mod branding;
 mod issuer;
 mod ops;
@@ -16,6 +17,7 @@ mod proxies;
 mod validate;
 
 pub use account::AccountConfig;
+pub use backchannel::BackchannelConfig;
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
@@ -57,6 +59,8 @@ pub struct Config {
     /// The account page.
     #[serde(default)]
     pub account: AccountConfig,
+    /// Delivery of back-channel logout tokens.
+    pub backchannel_logout: BackchannelConfig,
 }
 
 /// `[sessions]`

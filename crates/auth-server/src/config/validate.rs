@@ -79,6 +79,9 @@ impl Config {
             "admin.audience",
             "must not be empty",
         )?;
+        self.backchannel_logout
+            .validate()
+            .map_err(|(key, p)| invalid(key, p))?;
         check(
             (1..=36_600).contains(&self.audit.retention_days),
             "audit.retention_days",

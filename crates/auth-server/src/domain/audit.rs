@@ -57,11 +57,14 @@ pub enum EventType {
     /// An authorization code was presented a second time: its tokens were revoked (RFC 6749
     /// §4.1.2).
     CodeReplay,
+    /// A back-channel logout token could not be delivered after the last attempt (OpenID Connect
+    /// Back-Channel Logout 1.0).
+    BackchannelLogoutFailed,
 }
 
 impl EventType {
     /// Every type, for documentation and parsing.
-    pub const ALL: [EventType; 22] = [
+    pub const ALL: [EventType; 23] = [
         Self::SignInSuccess,
         Self::SignInFailure,
         Self::SignInLockout,
@@ -84,6 +87,7 @@ impl EventType {
         Self::KeyRewrapped,
         Self::RefreshReuseDetected,
         Self::CodeReplay,
+        Self::BackchannelLogoutFailed,
     ];
 
     /// The stored name.
@@ -111,6 +115,7 @@ impl EventType {
             Self::KeyRewrapped => "key.rewrapped",
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplay => "authorization_code.replay",
+            Self::BackchannelLogoutFailed => "backchannel_logout.failed",
         }
     }
 

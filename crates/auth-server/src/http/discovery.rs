@@ -64,6 +64,9 @@ impl Metadata {
             o.insert("id_token_signing_alg_values_supported".into(), json!(algs));
             o.insert("userinfo_endpoint".into(), json!(iss.userinfo()));
             o.insert("end_session_endpoint".into(), json!(iss.end_session()));
+            // OpenID Connect Back-Channel Logout 1.0 §2.1 (logout tokens always carry `sid`).
+            o.insert("backchannel_logout_supported".into(), json!(true));
+            o.insert("backchannel_logout_session_supported".into(), json!(true));
             o.insert(
                 "claims_supported".into(),
                 json!([

@@ -68,6 +68,11 @@ pub struct Client {
     /// May introspect any token; otherwise only tokens issued to it or meant for one of its
     /// `allowed_resources` (RFC 7662 §4).
     pub introspect_any: bool,
+    /// OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed when a session
+    /// in which it received tokens ends (`None`: it is not told).
+    pub backchannel_logout_uri: Option<String>,
+    /// §2.2 `backchannel_logout_session_required`: its logout tokens must carry `sid` (ours always do).
+    pub backchannel_logout_session_required: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -73,6 +73,11 @@ impl Store {
             .col_expr(Column::FirstParty, Expr::value(n.first_party))
             .col_expr(Column::AlwaysRefresh, Expr::value(n.always_refresh))
             .col_expr(Column::IntrospectAny, Expr::value(n.introspect_any))
+            .col_expr(Column::BackchannelLogoutUri, Expr::value(n.backchannel_logout_uri))
+            .col_expr(
+                Column::BackchannelLogoutSessionRequired,
+                Expr::value(n.backchannel_logout_session_required),
+            )
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -87,6 +92,13 @@ impl Store {
             .filter(Column::FirstParty.eq(o.first_party))
             .filter(Column::AlwaysRefresh.eq(o.always_refresh))
             .filter(Column::IntrospectAny.eq(o.introspect_any))
+            .filter(match o.backchannel_logout_uri {
+                Some(u) => Column::BackchannelLogoutUri.eq(u),
+                None => Column::BackchannelLogoutUri.is_null(),
+            })
+            .filter(
+                Column::BackchannelLogoutSessionRequired.eq(o.backchannel_logout_session_required),
+            )
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
     }

@@ -131,6 +131,7 @@ impl Store {
             txn.rollback().await?;
             return Ok(CodeCommit::Reused);
         }
+        super::backchannel::bind_session_client_in(&txn, digest).await?;
         txn.commit().await?;
         Ok(CodeCommit::Committed)
     }

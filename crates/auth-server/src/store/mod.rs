@@ -13,12 +13,14 @@ use sea_orm_migration::MigratorTrait;
 
 pub mod account;
 pub mod audit;
+pub mod backchannel;
 pub mod backup;
 pub mod clients;
 pub mod entities;
 pub mod grants;
 pub mod keys;
 pub mod login_throttle;
+pub mod outbox;
 mod migrations;
 mod pool;
 pub mod revocations;

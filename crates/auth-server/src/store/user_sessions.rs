@@ -52,6 +52,10 @@ pub(super) async fn end_session_in(
         now,
     )
     .await?;
+    if ended > 0 {
+        // OpenID Connect Back-Channel Logout 1.0: the clients that received tokens in it are told.
+        super::backchannel::enqueue_logouts_in(db, id, now).await?;
+    }
     Ok(ended > 0)
 }
 

@@ -189,6 +189,11 @@ pub fn client_cache(hit: bool) {
     }
 }
 
+/// Counts `n` back-channel logout tokens with `outcome` (`delivered`, `retried`, `failed`).
+pub fn backchannel_logout(outcome: &'static str, n: u64) {
+    counter!(names::BACKCHANNEL_LOGOUTS, "outcome" => outcome).increment(n);
+}
+
 /// Counts a database error of `kind` (`acquire`, `connection`, `conflict`, `query`).
 pub fn db_error(kind: &'static str) {
     counter!(DB_ERRORS, "kind" => kind).increment(1);

@@ -15,6 +15,8 @@ pub const CLIENT_CACHE_LOOKUPS: &str = "auth_server_client_cache_lookups_total";
 pub const DB_ERRORS: &str = "auth_server_db_errors_total";
 /// Histogram: seconds a job waited for a thread, by `pool` (`argon2`, `rsa-sign`).
 pub const POOL_WAIT: &str = "auth_server_pool_wait_seconds";
+/// Counter: back-channel logout tokens by `outcome` (`delivered`, `retried`, `failed`).
+pub const BACKCHANNEL_LOGOUTS: &str = "auth_server_backchannel_logouts_total";
 /// Gauge: entries in the revocation feed last rendered, by `kind`.
 pub const REVOCATION_FEED_ENTRIES: &str = "auth_server_revocation_feed_entries";
 /// Gauge: bytes of the revocation feed last rendered.
@@ -53,6 +55,10 @@ pub(super) fn describe_all() {
     describe_counter!(
         SIGN_INS,
         "Sign-in attempts by outcome: success, rejected (wrong password or unknown user), locked, slowed, busy, csrf, invalid, error."
+    );
+    describe_counter!(
+        BACKCHANNEL_LOGOUTS,
+        "Back-channel logout tokens by outcome: delivered, retried (an attempt failed, another follows), failed (given up)."
     );
     describe_counter!(
         CLIENT_CACHE_LOOKUPS,

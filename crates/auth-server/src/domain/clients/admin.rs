@@ -6,7 +6,7 @@
 //! event per applied change.
 
 use super::validate::{validate_resource, validate_scope_token};
-use super::{Client, ClientError, ClientRegistry, SECRET_BYTES, checked_uris};
+use super::{Client, ClientError, ClientRegistry, SECRET_BYTES, checked_backchannel_uri, checked_uris};
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
 use auth_core::Alg;
@@ -40,6 +40,10 @@ pub struct ClientUpdate {
     pub always_refresh: Option<bool>,
     /// May introspect any token.
     pub introspect_any: Option<bool>,
+    /// Back-channel logout URI (an empty string removes it).
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// What enabling or disabling did.
@@ -111,6 +115,12 @@ impl ClientUpdate {
         n.first_party = self.first_party.unwrap_or(n.first_party);
         n.always_refresh = self.always_refresh.unwrap_or(n.always_refresh);
         n.introspect_any = self.introspect_any.unwrap_or(n.introspect_any);
+        if let Some(u) = self.backchannel_logout_uri {
+            n.backchannel_logout_uri = checked_backchannel_uri(Some(u))?;
+        }
+        n.backchannel_logout_session_required = self
+            .backchannel_logout_session_required
+            .unwrap_or(n.backchannel_logout_session_required);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -284,5 +294,13 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
     diff("first_party", a.first_party != b.first_party);
     diff("always_refresh", a.always_refresh != b.always_refresh);
     diff("introspect_any", a.introspect_any != b.introspect_any);
+    diff(
+        "backchannel_logout_uri",
+        a.backchannel_logout_uri != b.backchannel_logout_uri,
+    );
+    diff(
+        "backchannel_logout_session_required",
+        a.backchannel_logout_session_required != b.backchannel_logout_session_required,
+    );
     out
 }

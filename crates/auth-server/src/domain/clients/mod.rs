@@ -15,6 +15,7 @@ mod validate;
 pub use admin::{ClientPage, ClientUpdate, Flip};
 pub use redirect_match::redirect_uri_matches;
 
+pub use crate::domain::sso::backchannel::validate_backchannel_logout_uri;
 pub use validate::{
     MAX_REDIRECT_URI_LEN, is_scope_token, validate_redirect_uri, validate_resource,
 };
@@ -67,6 +68,11 @@ pub struct NewClient {
     pub always_refresh: bool,
     /// May introspect any token, not only its own and those meant for its resources.
     pub introspect_any: bool,
+    /// OpenID Connect Back-Channel Logout 1.0 `backchannel_logout_uri` (checked by
+    /// [`validate_backchannel_logout_uri`]).
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Default for NewClient {
@@ -84,6 +90,8 @@ impl Default for NewClient {
             first_party: false,
             always_refresh: false,
             introspect_any: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         }
     }
 }
@@ -267,6 +275,8 @@ impl ClientRegistry {
             first_party: new.first_party,
             always_refresh: new.always_refresh,
             introspect_any: new.introspect_any,
+            backchannel_logout_uri: checked_backchannel_uri(new.backchannel_logout_uri)?,
+            backchannel_logout_session_required: new.backchannel_logout_session_required,
             created_at: now,
             updated_at: now,
         };
@@ -314,6 +324,19 @@ impl ClientRegistry {
     pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, ClientError> {
         self.rotate_secret_by(id, &Actor::Admin("cli".into()), &RequestMeta::default())
             .await
+    }
+}
+
+/// A `backchannel_logout_uri` as registered: checked, an empty one is none.
+fn checked_backchannel_uri(uri: Option<String>) -> Result<Option<String>, ClientError> {
+    match uri.filter(|u| !u.is_empty()) {
+        None => Ok(None),
+        Some(u) => match validate_backchannel_logout_uri(&u) {
+            Ok(()) => Ok(Some(u)),
+            Err(p) => Err(ClientError::Invalid(format!(
+                "backchannel logout URI {u:?} {p}"
+            ))),
+        },
     }
 }
 

@@ -124,6 +124,8 @@ mod tests {
             first_party: false,
             always_refresh: false,
             introspect_any: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -1,6 +1,7 @@
 //! Single sign-on: the authorization request, the SSO session, sign-in throttling, consent, PKCE,
 //! ID-token claims, and verification of our own tokens.
 
+pub mod backchannel;
 pub mod claims;
 pub mod device;
 pub mod flow;

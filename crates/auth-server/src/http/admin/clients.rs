@@ -36,6 +36,8 @@ pub struct ClientView {
     first_party: bool,
     always_refresh: bool,
     introspect_any: bool,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -56,6 +58,8 @@ impl From<&Client> for ClientView {
             first_party: c.first_party,
             always_refresh: c.always_refresh,
             introspect_any: c.introspect_any,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -87,6 +91,9 @@ pub struct CreateBody {
     always_refresh: bool,
     #[serde(default)]
     introspect_any: bool,
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -104,6 +111,8 @@ pub struct PatchBody {
     first_party: Option<bool>,
     always_refresh: Option<bool>,
     introspect_any: Option<bool>,
+    backchannel_logout_uri: Option<String>,
+    backchannel_logout_session_required: Option<bool>,
 }
 
 /// `GET /clients` query.
@@ -308,6 +317,8 @@ async fn create(
         first_party: b.first_party,
         always_refresh: b.always_refresh,
         introspect_any: b.introspect_any,
+        backchannel_logout_uri: b.backchannel_logout_uri,
+        backchannel_logout_session_required: b.backchannel_logout_session_required,
     };
     let (client, secret) = api
         .clients
@@ -358,6 +369,8 @@ async fn patch(
         first_party: b.first_party,
         always_refresh: b.always_refresh,
         introspect_any: b.introspect_any,
+        backchannel_logout_uri: b.backchannel_logout_uri,
+        backchannel_logout_session_required: b.backchannel_logout_session_required,
     };
     match api
         .clients

@@ -24,6 +24,9 @@ pub(super) fn clients(r: Routes) -> Routes {
             "first_party": {"type": "boolean"},
             "always_refresh": {"type": "boolean"},
             "introspect_any": {"type": "boolean"},
+            "backchannel_logout_uri": {"type": ["string", "null"], "maxLength": 2048,
+                "description": "OpenID Connect Back-Channel Logout 1.0: https (http on a loopback host), no fragment; an empty string removes it"},
+            "backchannel_logout_session_required": {"type": "boolean"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -34,7 +37,8 @@ pub(super) fn clients(r: Routes) -> Routes {
         "type": "object",
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "public",
-                     "first_party", "always_refresh", "introspect_any", "created_at", "updated_at"],
+                     "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
+                     "backchannel_logout_session_required", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

@@ -38,6 +38,10 @@ pub struct Model {
     /// May introspect any token (RFC 7662 §4); otherwise only its own and those meant for its
     /// registered resources.
     pub introspect_any: bool,
+    /// OpenID Connect Back-Channel Logout 1.0 `backchannel_logout_uri`.
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -69,6 +73,8 @@ impl TryFrom<Model> for crate::model::records::Client {
             first_party: m.first_party,
             always_refresh: m.always_refresh,
             introspect_any: m.introspect_any,
+            backchannel_logout_uri: m.backchannel_logout_uri,
+            backchannel_logout_session_required: m.backchannel_logout_session_required,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -97,6 +103,8 @@ impl From<&crate::model::records::Client> for Model {
             first_party: c.first_party,
             always_refresh: c.always_refresh,
             introspect_any: c.introspect_any,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

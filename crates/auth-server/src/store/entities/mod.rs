@@ -112,6 +112,7 @@ macro_rules! entity_model {
 
 pub mod audit_event;
 pub mod authorization_code;
+pub mod backchannel_outbox;
 pub mod client;
 pub mod consent;
 pub mod login_failure;
@@ -119,6 +120,7 @@ pub mod pending_consent;
 pub mod refresh_token;
 pub mod revoked_access_token;
 pub mod revoked_subject;
+pub mod session_client;
 pub mod signing_key;
 pub mod sso_session;
 pub mod token_family;

@@ -13,6 +13,7 @@ mod m0007_key_binding;
 mod m0008_pending_consents;
 mod m0010_revocation_shares;
 mod m0011_audit_events;
+mod m0012_backchannel_logout;
 mod m0013_account_sessions;
 
 /// All migrations in order.
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_pending_consents::Migration),
             Box::new(m0010_revocation_shares::Migration),
             Box::new(m0011_audit_events::Migration),
+            Box::new(m0012_backchannel_logout::Migration),
             Box::new(m0013_account_sessions::Migration),
         ]
     }
@@ -61,6 +63,7 @@ mod tests {
                 "m0008_pending_consents",
                 "m0010_revocation_shares",
                 "m0011_audit_events",
+                "m0012_backchannel_logout",
                 "m0013_account_sessions",
             ]
         );
