@@ -354,9 +354,15 @@ impl App {
                 }
                 // Lapsed sessions' logout tokens are enqueued before the sessions can be purged.
                 let idle = app.config.sessions.idle_timeout_secs;
-                match app.store.notify_lapsed_sessions(app.clock.now(), idle).await {
+                match app
+                    .store
+                    .notify_lapsed_sessions(app.clock.now(), idle)
+                    .await
+                {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(enqueued = n, "logout tokens of lapsed sessions enqueued"),
+                    Ok(n) => {
+                        tracing::info!(enqueued = n, "logout tokens of lapsed sessions enqueued")
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "enqueueing the logout tokens of lapsed sessions failed");
                         continue;
@@ -365,8 +371,16 @@ impl App {
                 if let Err(e) = app.store.purge_expired(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired sessions and tokens failed");
                 }
-                let keep = app.config.backchannel_logout.keep_days.saturating_mul(86_400);
-                if let Err(e) = app.store.purge_outbox(app.clock.now().saturating_sub(keep)).await {
+                let keep = app
+                    .config
+                    .backchannel_logout
+                    .keep_days
+                    .saturating_mul(86_400);
+                if let Err(e) = app
+                    .store
+                    .purge_outbox(app.clock.now().saturating_sub(keep))
+                    .await
+                {
                     tracing::warn!(error = %e, "purging the back-channel logout outbox failed");
                 }
                 let keep = app.config.audit.retention_days.saturating_mul(86_400);

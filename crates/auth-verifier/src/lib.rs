@@ -28,6 +28,9 @@
 //!   failures, feed polls, and the age of the keys and of the feed, recorded through the `metrics`
 //!   facade into the recorder the host installed (never one of its own); a cache hit adds two
 //!   atomic increments.
+//! - **Logout tokens** ([`LogoutTokenVerifier`]): OpenID Connect Back-Channel Logout 1.0 §2.6
+//!   validation of what the IdP POSTs to a relying party when a user's session ends, with the same
+//!   keys, and `jti` replay protection.
 //! - **axum** (feature `axum`, on by default): [`axum::RequireBearer`] layer, [`axum::Authenticated`]
 //!   extractor, [`axum::RequireScope`], with RFC 6750 responses; [`axum::bearer_token`] and
 //!   [`axum::bearer_challenge`] for an endpoint that answers RFC 6750 itself; [`axum::JsonError`],
@@ -62,6 +65,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+pub mod logout;
 pub mod metrics;
 mod policy;
 mod revocation;
@@ -74,6 +78,7 @@ pub use builder::{IssuerConfig, VerifierBuilder, revocation_feed};
 pub use claims::Claims;
 pub use error::{InitError, VerifyError};
 pub use fetch::FetchError;
+pub use logout::{LogoutToken, LogoutTokenError, LogoutTokenVerifier};
 pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, Policy};
 pub use store::IssuerKeys;
 pub use verifier::Verifier;

@@ -73,6 +73,11 @@ impl Verifier {
         }
     }
 
+    /// The time now, by this verifier's clock.
+    pub(crate) fn now(&self) -> auth_core::UnixTime {
+        self.inner.clock.now()
+    }
+
     /// The validation policy.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy

@@ -178,4 +178,3 @@ impl Store {
         Ok(ids)
     }
 }
-

@@ -73,7 +73,10 @@ impl Store {
             .col_expr(Column::FirstParty, Expr::value(n.first_party))
             .col_expr(Column::AlwaysRefresh, Expr::value(n.always_refresh))
             .col_expr(Column::IntrospectAny, Expr::value(n.introspect_any))
-            .col_expr(Column::BackchannelLogoutUri, Expr::value(n.backchannel_logout_uri))
+            .col_expr(
+                Column::BackchannelLogoutUri,
+                Expr::value(n.backchannel_logout_uri),
+            )
             .col_expr(
                 Column::BackchannelLogoutSessionRequired,
                 Expr::value(n.backchannel_logout_session_required),

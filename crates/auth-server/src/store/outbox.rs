@@ -127,11 +127,7 @@ impl Store {
 
     /// Marks a claimed row delivered; false if the claim was lost (its lease ran out and another
     /// drainer claimed it).
-    pub async fn outbox_delivered(
-        &self,
-        item: &OutboxItem,
-        now: i64,
-    ) -> Result<bool, StoreError> {
+    pub async fn outbox_delivered(&self, item: &OutboxItem, now: i64) -> Result<bool, StoreError> {
         let n = outbox::Entity::update_many()
             .col_expr(Column::DeliveredAt, Expr::value(now))
             .col_expr(Column::ClaimedUntil, Expr::value(Option::<i64>::None))

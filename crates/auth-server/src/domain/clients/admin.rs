@@ -6,7 +6,9 @@
 //! event per applied change.
 
 use super::validate::{validate_resource, validate_scope_token};
-use super::{Client, ClientError, ClientRegistry, SECRET_BYTES, checked_backchannel_uri, checked_uris};
+use super::{
+    Client, ClientError, ClientRegistry, SECRET_BYTES, checked_backchannel_uri, checked_uris,
+};
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
 use auth_core::Alg;

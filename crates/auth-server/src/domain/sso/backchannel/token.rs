@@ -35,7 +35,15 @@ pub struct LogoutClaims {
 impl LogoutClaims {
     /// The claims telling client `aud` that session `sid` of user `sub` has ended, issued at
     /// `iat`, valid for `ttl` seconds.
-    pub fn new(iss: &str, aud: &str, sub: &str, sid: &str, iat: i64, ttl: i64, jti: String) -> Self {
+    pub fn new(
+        iss: &str,
+        aud: &str,
+        sub: &str,
+        sid: &str,
+        iat: i64,
+        ttl: i64,
+        jti: String,
+    ) -> Self {
         Self {
             iss: iss.to_owned(),
             aud: aud.to_owned(),
