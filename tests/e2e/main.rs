@@ -18,6 +18,8 @@ mod admin_users_grants;
 mod audit;
 mod audit_cli;
 mod audit_races;
+mod backchannel_logout;
+mod backchannel_logout_delivery;
 mod backup;
 mod bad_input;
 mod browser;

@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 
 pub mod admin;
 pub mod admin_listener;
+pub mod backchannel;
 pub mod fixture;
 mod jws;
 #[cfg(unix)]

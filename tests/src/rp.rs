@@ -1,32 +1,45 @@
 //! A tiny relying party: a web app that signs its users in with the IdP, as an internal app of the
 //! company would (OpenID Connect authorization-code flow with PKCE, a confidential client). It runs
-//! in-process on an ephemeral port, keeps its pending logins and the last ID token in memory, and uses
-//! no cookies of its own (the browser tests all run on 127.0.0.1, where cookies ignore the port).
+//! in-process on an ephemeral port and keeps its pending logins, the last ID token and its own
+//! sessions in memory. Its session cookie is named after its port (`rp_session_PORT`): the browser
+//! tests run every app on 127.0.0.1, where cookies ignore the port, so each app needs its own name.
 //!
 //! Routes:
 //! - `GET /`: a fresh `state`, `nonce` and PKCE `code_verifier`; `303` to `{issuer}/authorize`.
 //! - `GET /callback?code&state`: redeems the code at `{issuer}/token` (HTTP Basic client
 //!   authentication, the `code_verifier`), checks the ID token's `iss`, `aud` and `nonce` (not its
 //!   signature: that is the verifier tests' subject), and shows
-//!   `<h1 id="welcome">Signed in to {name} as {preferred_username}</h1>`. Any failure shows
+//!   `<h1 id="welcome">Signed in to {name} as {preferred_username}</h1>`, and starts the app's own
+//!   session (its cookie) for the ID token's `sid` and `sub`. Any failure shows
 //!   `<h1 id="rp-error">` with the reason; an unknown `state` is a `400`.
-//! - `GET /logout`: `303` to `{issuer}/logout` with the last ID token as `id_token_hint`,
+//! - `GET /me`: whether the app's own session is alive: `<h1 id="me">Signed in to {name} as
+//!   {preferred_username}</h1>`, or `401` with `<h1 id="me-signed-out">Not signed in to {name}</h1>`.
+//! - `POST /backchannel-logout` (OpenID Connect Back-Channel Logout 1.0 §2.5): validates the
+//!   form field `logout_token` with auth-verifier's [`LogoutTokenVerifier`] (keys from the IdP's
+//!   discovery, `aud` this client, replay refused) and ends the app's sessions of its `sid` (or,
+//!   without one, of its `sub`): `200` with `Cache-Control: no-store`, or `400` with
+//!   `{"error":"invalid_request"}` (§2.8).
+//! - `GET /logout`: ends the app's own session, and `303` to `{issuer}/logout` with its ID token
+//!   (without a session, the last ID token) as `id_token_hint`,
 //!   `post_logout_redirect_uri={base}/logged-out` and `state=xyz`.
 //! - `GET /logged-out`: `<h1 id="app-logged-out">Logged out of {name}</h1>`, and the `state` it was
 //!   given back in `<p id="logout-state">`.
 //!
-//! Register the client with redirect URI `{base}/callback` and post-logout redirect URI
-//! `{base}/logged-out`: [`Rp::bind`] gives the base URL before the app serves.
+//! Register the client with redirect URI `{base}/callback`, post-logout redirect URI
+//! `{base}/logged-out` and back-channel logout URI `{base}/backchannel-logout`: [`Rp::bind`] gives
+//! the base URL before the app serves.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use auth_core::{Clock, SystemClock};
 use auth_server::domain::random;
-use axum::Router;
+use auth_verifier::{LogoutToken, LogoutTokenVerifier, Policy, Verifier};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Url;
@@ -45,6 +58,7 @@ pub struct BoundRp {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     listener: TcpListener,
+    clock: Arc<dyn Clock>,
 }
 
 /// A running relying party; it stops when dropped.
@@ -70,6 +84,24 @@ struct RpState {
     pending: Mutex<HashMap<String, Pending>>,
     /// The ID token of the last sign-in.
     last_id_token: Mutex<Option<String>>,
+    /// The app's own sessions, by cookie value.
+    sessions: Mutex<HashMap<String, AppSession>>,
+    /// `rp_session_PORT`.
+    cookie: String,
+    /// The clock logout tokens are checked against (the IdP's, in tests that move it).
+    clock: Arc<dyn Clock>,
+    /// Built at the first logout token (the IdP is up by then).
+    logout_verifier: tokio::sync::OnceCell<LogoutTokenVerifier>,
+    /// The logout tokens accepted, in order.
+    logouts: Mutex<Vec<LogoutToken>>,
+}
+
+#[derive(Debug, Clone)]
+struct AppSession {
+    sid: Option<String>,
+    sub: String,
+    username: String,
+    id_token: String,
 }
 
 #[derive(Debug)]
@@ -87,6 +119,7 @@ impl Rp {
             name: name.to_owned(),
             base_url,
             listener,
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -101,11 +134,39 @@ impl Rp {
     pub fn last_id_token(&self) -> Option<String> {
         self.state.last_id_token.lock().unwrap().clone()
     }
+
+    /// The logout tokens this app accepted, in order.
+    pub fn logouts(&self) -> Vec<LogoutToken> {
+        self.state.logouts.lock().unwrap().clone()
+    }
+
+    /// How many of the app's own sessions are alive.
+    pub fn live_sessions(&self) -> usize {
+        self.state.sessions.lock().unwrap().len()
+    }
+
+    /// The name of the app's session cookie.
+    pub fn cookie_name(&self) -> &str {
+        &self.state.cookie
+    }
 }
 
 impl BoundRp {
+    /// Checks logout tokens against `clock` (the IdP's, when a test moves it) instead of the
+    /// system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// Starts serving, as client `client_id` of the IdP at `issuer`.
     pub fn serve(self, issuer: &str, client_id: &str, client_secret: &str) -> Rp {
+        let port = self
+            .base_url
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         let state = Arc::new(RpState {
             name: self.name.clone(),
             base_url: self.base_url.clone(),
@@ -119,12 +180,19 @@ impl BoundRp {
                 .unwrap(),
             pending: Mutex::new(HashMap::new()),
             last_id_token: Mutex::new(None),
+            sessions: Mutex::new(HashMap::new()),
+            cookie: format!("rp_session_{port}"),
+            clock: self.clock,
+            logout_verifier: tokio::sync::OnceCell::new(),
+            logouts: Mutex::new(Vec::new()),
         });
         let router = Router::new()
             .route("/", get(start_login))
             .route("/callback", get(callback))
             .route("/logout", get(logout))
             .route("/logged-out", get(logged_out))
+            .route("/me", get(me))
+            .route("/backchannel-logout", post(backchannel_logout))
             .with_state(state.clone());
         let listener = self.listener;
         let task = tokio::spawn(async move {
@@ -242,21 +310,26 @@ async fn callback(State(rp): Shared, Query(q): Params) -> Response {
         return error_page(StatusCode::BAD_REQUEST, &rp.name, "no code");
     };
     match redeem(&rp, code, &pending).await {
-        Ok(username) => page(
-            &rp.name,
-            &format!(
-                "<h1 id=\"welcome\">Signed in to {} as {}</h1>",
-                escape(&rp.name),
-                escape(&username)
-            ),
-        )
-        .into_response(),
+        Ok(session) => {
+            let welcome = page(
+                &rp.name,
+                &format!(
+                    "<h1 id=\"welcome\">Signed in to {} as {}</h1>",
+                    escape(&rp.name),
+                    escape(&session.username)
+                ),
+            );
+            let secret = random::token(32);
+            rp.sessions.lock().unwrap().insert(secret.clone(), session);
+            let cookie = format!("{}={secret}; Path=/; HttpOnly; SameSite=Lax", rp.cookie);
+            ([(header::SET_COOKIE, cookie)], welcome).into_response()
+        }
         Err(why) => error_page(StatusCode::BAD_GATEWAY, &rp.name, &why),
     }
 }
 
-/// Redeems the code, checks the ID token, keeps it for logout; returns `preferred_username`.
-async fn redeem(rp: &RpState, code: &str, pending: &Pending) -> Result<String, String> {
+/// Redeems the code, checks the ID token, keeps it for logout; returns the app's new session.
+async fn redeem(rp: &RpState, code: &str, pending: &Pending) -> Result<AppSession, String> {
     let redirect_uri = format!("{}/callback", rp.base_url);
     let basic = format!(
         "Basic {}",
@@ -316,7 +389,12 @@ async fn redeem(rp: &RpState, code: &str, pending: &Pending) -> Result<String, S
         .ok_or_else(|| format!("ID token has no preferred_username: {claims}"))?
         .to_owned();
     *rp.last_id_token.lock().unwrap() = Some(id_token.to_owned());
-    Ok(username)
+    Ok(AppSession {
+        sid: claims["sid"].as_str().map(str::to_owned),
+        sub: claims["sub"].as_str().unwrap_or_default().to_owned(),
+        username,
+        id_token: id_token.to_owned(),
+    })
 }
 
 /// The claims of a compact JWS, not verified.
@@ -333,8 +411,12 @@ fn payload(jwt: &str) -> Result<Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("ID token payload: {e}"))
 }
 
-async fn logout(State(rp): Shared) -> Response {
-    let Some(id_token) = rp.last_id_token.lock().unwrap().clone() else {
+async fn logout(State(rp): Shared, headers: HeaderMap) -> Response {
+    let own = session_cookie(&rp, &headers).and_then(|s| rp.sessions.lock().unwrap().remove(&s));
+    let hint = own
+        .map(|s| s.id_token)
+        .or_else(|| rp.last_id_token.lock().unwrap().clone());
+    let Some(id_token) = hint else {
         return error_page(StatusCode::CONFLICT, &rp.name, "nobody is signed in here");
     };
     let back = format!("{}/logged-out", rp.base_url);
@@ -360,4 +442,88 @@ async fn logged_out(State(rp): Shared, Query(q): Params) -> Html<String> {
             escape(state)
         ),
     )
+}
+
+/// The value of the app's session cookie, if the request has one.
+fn session_cookie(rp: &RpState, headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == rp.cookie)
+        .map(|(_, value)| value.to_owned())
+}
+
+async fn me(State(rp): Shared, headers: HeaderMap) -> Response {
+    let session =
+        session_cookie(&rp, &headers).and_then(|s| rp.sessions.lock().unwrap().get(&s).cloned());
+    match session {
+        Some(s) => page(
+            &rp.name,
+            &format!(
+                "<h1 id=\"me\">Signed in to {} as {}</h1>",
+                escape(&rp.name),
+                escape(&s.username)
+            ),
+        )
+        .into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            page(
+                &rp.name,
+                &format!(
+                    "<h1 id=\"me-signed-out\">Not signed in to {}</h1>",
+                    escape(&rp.name)
+                ),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// OpenID Connect Back-Channel Logout 1.0 §2.5-§2.8: validate, end the sessions, answer.
+async fn backchannel_logout(State(rp): Shared, body: String) -> Response {
+    // application/x-www-form-urlencoded, decoded as a query string is.
+    let form: HashMap<String, String> = Url::parse(&format!("http://x/?{body}"))
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default();
+    let bad = || {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(serde_json::json!({"error": "invalid_request"})),
+        )
+            .into_response()
+    };
+    let Some(token) = form.get("logout_token") else {
+        return bad();
+    };
+    let verifier = rp
+        .logout_verifier
+        .get_or_try_init(|| async {
+            let keys = Verifier::builder(Policy::new(rp.client_id.clone()))
+                .issuer(auth_verifier::IssuerConfig::auth_server(&rp.issuer))
+                .clock(rp.clock.clone())
+                .build()
+                .await?;
+            Ok::<_, auth_verifier::InitError>(LogoutTokenVerifier::new(keys, rp.client_id.clone()))
+        })
+        .await;
+    let Ok(verifier) = verifier else {
+        return bad();
+    };
+    let Ok(logout) = verifier.verify(token).await else {
+        return bad();
+    };
+    rp.sessions
+        .lock()
+        .unwrap()
+        .retain(|_, s| match &logout.sid {
+            Some(sid) => s.sid.as_deref() != Some(sid.as_str()),
+            None => logout.sub.as_deref() != Some(s.sub.as_str()),
+        });
+    rp.logouts.lock().unwrap().push(logout);
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }
