@@ -24,6 +24,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod browser_account;
+mod browser_logout;
 mod cli;
 mod client_credentials;
 mod health;
