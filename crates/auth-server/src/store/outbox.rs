@@ -64,7 +64,7 @@ pub enum Retry {
     /// Try again from this time.
     At(i64),
     /// Give up, recording this audit event in the same transaction.
-    GiveUp(AuditRecord),
+    GiveUp(Box<AuditRecord>),
 }
 
 fn unsettled() -> Condition {

@@ -168,14 +168,14 @@ impl Drainer {
         let c = &self.inner.config;
         let give_up = item.attempts >= c.max_attempts || matches!(error, Attempt::NoClient);
         let retry = if give_up {
-            Retry::GiveUp(
+            Retry::GiveUp(Box::new(
                 AuditEvent::new(EventType::BackchannelLogoutFailed, Actor::System)
                     .user(&item.user_id)
                     .client(&item.client_id)
                     .subject(&item.session_id)
                     .detail(serde_json::json!({ "attempts": item.attempts, "error": text }))
                     .record(now),
-            )
+            ))
         } else {
             let delay = backoff(item.attempts, c.backoff_initial_secs, c.backoff_max_secs);
             Retry::At(now.saturating_add(delay))
