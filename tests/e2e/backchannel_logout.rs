@@ -8,6 +8,9 @@ use std::collections::BTreeSet;
 
 use auth_server::domain::clients::NewClient;
 use auth_server::domain::users::Operator;
+use reqwest::Method;
+use serde_json::json;
+use tests::admin::{ADMIN_SCOPES, AdminServer, problem};
 use tests::backchannel::{Receiver, bcl_client, drain, logout_verifier, sign_in_to};
 use tests::oauth::{Agent, Pkce, WebClient};
 use tests::sso_support::PW;
@@ -17,6 +20,7 @@ tests::on_both_backends!(
     each_way_a_session_ends_tells_exactly_the_clients_that_got_tokens_in_it,
     a_session_past_its_absolute_end_is_noticed_and_told_once,
     the_registration_is_checked_and_discovery_lists_the_support,
+    the_admin_api_registers_the_uri_and_ending_sessions_there_tells_the_clients,
 );
 
 /// The clients of a test: `a` and `b` registered with the receiver, `n` without a URI, `x` with
@@ -261,4 +265,75 @@ async fn the_registration_is_checked_and_discovery_lists_the_support(backend: Ba
         .unwrap()
         .unwrap();
     assert_eq!(updated.backchannel_logout_uri, None);
+}
+
+async fn the_admin_api_registers_the_uri_and_ending_sessions_there_tells_the_clients(b: Backend) {
+    let admin = AdminServer::start(b).await;
+    let token = admin.token("ops", ADMIN_SCOPES).await;
+    let rx = Receiver::start().await;
+    let body = json!({
+        "client_id": "wiki", "name": "Wiki", "allowed_scopes": ["openid", "profile"],
+        "redirect_uris": ["https://wiki.example/cb"], "first_party": true,
+        "backchannel_logout_uri": "https://wiki.example/bcl",
+        "backchannel_logout_session_required": true,
+    });
+    let created = admin
+        .expect(Method::POST, "/clients", &token, Some(&body), 201)
+        .await;
+    assert_eq!(
+        created["client"]["backchannel_logout_uri"],
+        "https://wiki.example/bcl"
+    );
+    assert_eq!(
+        created["client"]["backchannel_logout_session_required"],
+        true
+    );
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    // A URI the server could not POST to safely is a 400 problem, and changes nothing.
+    for bad in [
+        "http://wiki.example/bcl",
+        "https://wiki.example/bcl#x",
+        "not a uri",
+    ] {
+        let patch = json!({ "backchannel_logout_uri": bad });
+        let res = admin
+            .call(Method::PATCH, "/clients/wiki", Some(&token), Some(&patch))
+            .await;
+        let p = problem(res, 400).await;
+        assert!(
+            p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("backchannel logout URI"),
+            "{p}"
+        );
+    }
+    let patch = json!({ "backchannel_logout_uri": rx.uri("wiki") });
+    let p = admin
+        .expect(Method::PATCH, "/clients/wiki", &token, Some(&patch), 200)
+        .await;
+    assert_eq!(p["backchannel_logout_uri"], rx.uri("wiki").as_str());
+    // Ending a user's sessions through the API tells the client.
+    let s = &admin.s;
+    let sub = s.user("ann", PW).await;
+    let wiki = WebClient {
+        id: "wiki".into(),
+        secret: Some(secret),
+        redirect_uri: "https://wiki.example/cb".into(),
+    };
+    let (_, sid) = sign_in_to(s, &mut Agent::new(), "ann", &[&wiki]).await;
+    admin
+        .expect(
+            Method::DELETE,
+            &format!("/users/{sub}/sessions"),
+            &token,
+            None,
+            200,
+        )
+        .await;
+    drain(s).await;
+    let got = rx.for_client("wiki");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].claims["sid"], sid.as_str());
+    assert_eq!(got[0].claims["aud"], "wiki");
 }

@@ -29,17 +29,19 @@
 //! `{base}/logged-out` and back-channel logout URI `{base}/backchannel-logout`: [`Rp::bind`] gives
 //! the base URL before the app serves.
 
+mod app_session;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use auth_core::{Clock, SystemClock};
 use auth_server::domain::random;
-use auth_verifier::{LogoutToken, LogoutTokenVerifier, Policy, Verifier};
+use auth_verifier::{LogoutToken, LogoutTokenVerifier};
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Url;
@@ -191,8 +193,8 @@ impl BoundRp {
             .route("/callback", get(callback))
             .route("/logout", get(logout))
             .route("/logged-out", get(logged_out))
-            .route("/me", get(me))
-            .route("/backchannel-logout", post(backchannel_logout))
+            .route("/me", get(app_session::me))
+            .route("/backchannel-logout", post(app_session::backchannel_logout))
             .with_state(state.clone());
         let listener = self.listener;
         let task = tokio::spawn(async move {
@@ -412,7 +414,8 @@ fn payload(jwt: &str) -> Result<Value, String> {
 }
 
 async fn logout(State(rp): Shared, headers: HeaderMap) -> Response {
-    let own = session_cookie(&rp, &headers).and_then(|s| rp.sessions.lock().unwrap().remove(&s));
+    let own = app_session::session_cookie(&rp, &headers)
+        .and_then(|s| rp.sessions.lock().unwrap().remove(&s));
     let hint = own
         .map(|s| s.id_token)
         .or_else(|| rp.last_id_token.lock().unwrap().clone());
@@ -442,88 +445,4 @@ async fn logged_out(State(rp): Shared, Query(q): Params) -> Html<String> {
             escape(state)
         ),
     )
-}
-
-/// The value of the app's session cookie, if the request has one.
-fn session_cookie(rp: &RpState, headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == rp.cookie)
-        .map(|(_, value)| value.to_owned())
-}
-
-async fn me(State(rp): Shared, headers: HeaderMap) -> Response {
-    let session =
-        session_cookie(&rp, &headers).and_then(|s| rp.sessions.lock().unwrap().get(&s).cloned());
-    match session {
-        Some(s) => page(
-            &rp.name,
-            &format!(
-                "<h1 id=\"me\">Signed in to {} as {}</h1>",
-                escape(&rp.name),
-                escape(&s.username)
-            ),
-        )
-        .into_response(),
-        None => (
-            StatusCode::UNAUTHORIZED,
-            page(
-                &rp.name,
-                &format!(
-                    "<h1 id=\"me-signed-out\">Not signed in to {}</h1>",
-                    escape(&rp.name)
-                ),
-            ),
-        )
-            .into_response(),
-    }
-}
-
-/// OpenID Connect Back-Channel Logout 1.0 §2.5-§2.8: validate, end the sessions, answer.
-async fn backchannel_logout(State(rp): Shared, body: String) -> Response {
-    // application/x-www-form-urlencoded, decoded as a query string is.
-    let form: HashMap<String, String> = Url::parse(&format!("http://x/?{body}"))
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default();
-    let bad = || {
-        (
-            StatusCode::BAD_REQUEST,
-            [(header::CACHE_CONTROL, "no-store")],
-            Json(serde_json::json!({"error": "invalid_request"})),
-        )
-            .into_response()
-    };
-    let Some(token) = form.get("logout_token") else {
-        return bad();
-    };
-    let verifier = rp
-        .logout_verifier
-        .get_or_try_init(|| async {
-            let keys = Verifier::builder(Policy::new(rp.client_id.clone()))
-                .issuer(auth_verifier::IssuerConfig::auth_server(&rp.issuer))
-                .clock(rp.clock.clone())
-                .build()
-                .await?;
-            Ok::<_, auth_verifier::InitError>(LogoutTokenVerifier::new(keys, rp.client_id.clone()))
-        })
-        .await;
-    let Ok(verifier) = verifier else {
-        return bad();
-    };
-    let Ok(logout) = verifier.verify(token).await else {
-        return bad();
-    };
-    rp.sessions
-        .lock()
-        .unwrap()
-        .retain(|_, s| match &logout.sid {
-            Some(sid) => s.sid.as_deref() != Some(sid.as_str()),
-            None => logout.sub.as_deref() != Some(s.sub.as_str()),
-        });
-    rp.logouts.lock().unwrap().push(logout);
-    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response()
 }
