@@ -83,7 +83,8 @@ async fn assert_told(s: &TestServer, rx: &Receiver, sid: &str, sub: &str, how: &
 }
 
 async fn each_way_a_session_ends_tells_exactly_the_clients_that_got_tokens_in_it(backend: Backend) {
-    let s = TestServer::start(backend).await;
+    // A small session cap, so that reaching it takes few sign-ins.
+    let s = TestServer::start_with(backend, |c| c.sessions.max_per_user = 3).await;
     let rx = Receiver::start().await;
     let apps = apps(&s, &rx).await;
     let all = [&apps.a, &apps.b, &apps.n];
