@@ -118,6 +118,7 @@ fuzz_target!(|data: &[u8]| {
         allowed_resources: RESOURCES.iter().map(|r| (*r).to_owned()).collect(),
         redirect_uris: REDIRECTS.iter().map(|r| (*r).to_owned()).collect(),
         post_logout_redirect_uris: vec![],
+        allowed_origins: vec![],
         public: input.public,
         first_party: false,
         always_refresh: false,

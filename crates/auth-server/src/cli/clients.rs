@@ -82,6 +82,10 @@ pub struct CreateClient {
     /// A URI the client may be sent back to after logout (repeatable; same rules).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// A web origin (https://host[:port]) that may call the token, revocation and userinfo
+    /// endpoints from a browser (CORS), besides the redirect URIs' origins (repeatable).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
     /// A public client (browser or native app): no secret, must use PKCE.
     #[arg(long)]
     pub public: bool,
@@ -113,6 +117,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "allowed_scopes": c.allowed_scopes, "default_scopes": c.default_scopes,
         "allowed_resources": c.allowed_resources, "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris, "public": c.public,
+        "allowed_origins": c.allowed_origins,
         "first_party": c.first_party, "always_refresh": c.always_refresh,
         "introspect_any": c.introspect_any,
         "backchannel_logout_uri": c.backchannel_logout_uri,
@@ -124,7 +129,7 @@ fn client_json(c: &Client) -> serde_json::Value {
 fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] first_party={} always_refresh={} introspect_any={}",
+         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -135,6 +140,7 @@ fn client_line(c: &Client) -> String {
         if c.public { "public" } else { "confidential" },
         c.redirect_uris.join(" "),
         c.post_logout_redirect_uris.join(" "),
+        c.allowed_origins.join(" "),
         c.first_party,
         c.always_refresh,
         c.introspect_any
@@ -157,6 +163,7 @@ pub(super) async fn client(
                 allowed_resources: c.resources,
                 redirect_uris: c.redirect_uris,
                 post_logout_redirect_uris: c.post_logout_redirect_uris,
+                allowed_origins: c.allowed_origins,
                 public: c.public,
                 first_party: c.first_party,
                 always_refresh: c.always_refresh,

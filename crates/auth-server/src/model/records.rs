@@ -58,6 +58,9 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     /// URIs it may be sent back to after logout, checked like the redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
+    /// Web origins (`scheme://host[:port]`) allowed to call the token, revocation and userinfo
+    /// endpoints from a browser (CORS), besides the origins of its redirect URIs.
+    pub allowed_origins: Vec<String>,
     /// A public client (RFC 6749 §2.1): no secret, `token_endpoint_auth_method` `none`, must use
     /// PKCE. It can never authenticate with a secret, so it cannot use client credentials.
     pub public: bool,

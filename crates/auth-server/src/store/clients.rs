@@ -70,6 +70,7 @@ impl Store {
                 Column::PostLogoutRedirectUris,
                 Expr::value(n.post_logout_redirect_uris),
             )
+            .col_expr(Column::AllowedOrigins, Expr::value(n.allowed_origins))
             .col_expr(Column::FirstParty, Expr::value(n.first_party))
             .col_expr(Column::AlwaysRefresh, Expr::value(n.always_refresh))
             .col_expr(Column::IntrospectAny, Expr::value(n.introspect_any))
@@ -92,6 +93,7 @@ impl Store {
             .filter(Column::AllowedResources.eq(o.allowed_resources))
             .filter(Column::RedirectUris.eq(o.redirect_uris))
             .filter(Column::PostLogoutRedirectUris.eq(o.post_logout_redirect_uris))
+            .filter(Column::AllowedOrigins.eq(o.allowed_origins))
             .filter(Column::FirstParty.eq(o.first_party))
             .filter(Column::AlwaysRefresh.eq(o.always_refresh))
             .filter(Column::IntrospectAny.eq(o.introspect_any))

@@ -34,6 +34,8 @@ pub struct ClientUpdate {
     pub redirect_uris: Option<Vec<String>>,
     /// Post-logout redirect URIs.
     pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// Web origins allowed for CORS (besides the redirect URIs' origins).
+    pub allowed_origins: Option<Vec<String>>,
     /// May authenticate.
     pub enabled: Option<bool>,
     /// Skips consent.
@@ -113,6 +115,9 @@ impl ClientUpdate {
         if let Some(u) = self.post_logout_redirect_uris {
             n.post_logout_redirect_uris = checked_uris("post-logout redirect URI", u)?;
         }
+        if let Some(o) = self.allowed_origins {
+            n.allowed_origins = super::checked_origins(o)?;
+        }
         n.enabled = self.enabled.unwrap_or(n.enabled);
         n.first_party = self.first_party.unwrap_or(n.first_party);
         n.always_refresh = self.always_refresh.unwrap_or(n.always_refresh);
@@ -167,6 +172,7 @@ impl ClientRegistry {
             if self.store.replace_client_if(&old, &new, &audit).await? {
                 crate::domain::audit::log(&audit);
                 self.cache.invalidate(id).await;
+                self.origins.invalidate();
                 return Ok(Some(new));
             }
         }
@@ -199,6 +205,7 @@ impl ClientRegistry {
             .flip_client_enabled(id, enabled, now, &audit)
             .await?;
         self.cache.invalidate(id).await;
+        self.origins.invalidate();
         if flipped {
             crate::domain::audit::log(&audit);
             Ok(Flip::Changed)
@@ -264,6 +271,7 @@ impl ClientRegistry {
             .record(now);
         let deleted = self.store.delete_client(id, now, &audit).await?;
         self.cache.invalidate(id).await;
+        self.origins.invalidate();
         if deleted {
             crate::domain::audit::log(&audit);
         }
@@ -292,6 +300,7 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
         "post_logout_redirect_uris",
         a.post_logout_redirect_uris != b.post_logout_redirect_uris,
     );
+    diff("allowed_origins", a.allowed_origins != b.allowed_origins);
     diff("enabled", a.enabled != b.enabled);
     diff("first_party", a.first_party != b.first_party);
     diff("always_refresh", a.always_refresh != b.always_refresh);

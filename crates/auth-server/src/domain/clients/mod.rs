@@ -9,10 +9,12 @@
 //! it takes part only in the authorization-code flow, with PKCE.
 
 mod admin;
+mod origins;
 mod redirect_match;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
+pub use origins::{OriginSet, checked_origins, origin_of, validate_origin};
 pub use redirect_match::redirect_uri_matches;
 
 pub use crate::domain::sso::backchannel::validate_backchannel_logout_uri;
@@ -60,6 +62,9 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URIs (same rules).
     pub post_logout_redirect_uris: Vec<String>,
+    /// Web origins allowed for CORS besides those of the redirect URIs (each must pass
+    /// [`validate_origin`]; duplicates are dropped).
+    pub allowed_origins: Vec<String>,
     /// Register a public client: no secret is generated, PKCE is required.
     pub public: bool,
     /// Skip the consent screen for this client.
@@ -86,6 +91,7 @@ impl Default for NewClient {
             allowed_resources: Vec::new(),
             redirect_uris: Vec::new(),
             post_logout_redirect_uris: Vec::new(),
+            allowed_origins: Vec::new(),
             public: false,
             first_party: false,
             always_refresh: false,
@@ -133,6 +139,7 @@ pub struct ClientRegistry {
     store: Store,
     clock: Arc<dyn Clock>,
     cache: Cache<String, Option<Arc<Client>>>,
+    origins: OriginSet,
 }
 
 impl ClientRegistry {
@@ -147,6 +154,7 @@ impl ClientRegistry {
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .build(),
+            origins: OriginSet::new(ttl),
         }
     }
 
@@ -252,6 +260,7 @@ impl ClientRegistry {
         let redirect_uris = checked_uris("redirect URI", new.redirect_uris)?;
         let post_logout_redirect_uris =
             checked_uris("post-logout redirect URI", new.post_logout_redirect_uris)?;
+        let allowed_origins = checked_origins(new.allowed_origins)?;
         let (secret, secret_sha256) = if new.public {
             (None, Vec::new())
         } else {
@@ -271,6 +280,7 @@ impl ClientRegistry {
             allowed_resources: new.allowed_resources.into(),
             redirect_uris,
             post_logout_redirect_uris,
+            allowed_origins,
             public: new.public,
             first_party: new.first_party,
             always_refresh: new.always_refresh,
@@ -299,6 +309,7 @@ impl ClientRegistry {
             Err(e) => return Err(ClientError::Store(e)),
         }
         self.cache.invalidate(&id).await;
+        self.origins.invalidate();
         Ok((client, secret))
     }
 

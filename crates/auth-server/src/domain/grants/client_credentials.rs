@@ -120,6 +120,7 @@ mod tests {
             allowed_resources: ["https://api.one", "https://api.two"].into_iter().collect(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
             public: false,
             first_party: false,
             always_refresh: false,

@@ -277,6 +277,7 @@ mod tests {
             updated_at: 0,
             redirect_uris: vec!["https://app.example/cb".into()],
             post_logout_redirect_uris: vec![],
+            allowed_origins: vec![],
             public: false,
             first_party: false,
             always_refresh: false,

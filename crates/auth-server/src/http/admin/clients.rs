@@ -32,6 +32,7 @@ pub struct ClientView {
     allowed_resources: Vec<String>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    allowed_origins: Vec<String>,
     public: bool,
     first_party: bool,
     always_refresh: bool,
@@ -54,6 +55,7 @@ impl From<&Client> for ClientView {
             allowed_resources: c.allowed_resources.iter().cloned().collect(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            allowed_origins: c.allowed_origins.clone(),
             public: c.public,
             first_party: c.first_party,
             always_refresh: c.always_refresh,
@@ -84,6 +86,8 @@ pub struct CreateBody {
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
+    allowed_origins: Vec<String>,
+    #[serde(default)]
     public: bool,
     #[serde(default)]
     first_party: bool,
@@ -107,6 +111,7 @@ pub struct PatchBody {
     allowed_resources: Option<Vec<String>>,
     redirect_uris: Option<Vec<String>>,
     post_logout_redirect_uris: Option<Vec<String>>,
+    allowed_origins: Option<Vec<String>>,
     enabled: Option<bool>,
     first_party: Option<bool>,
     always_refresh: Option<bool>,
@@ -303,6 +308,7 @@ async fn create(
         Some(&b.allowed_resources),
         Some(&b.redirect_uris),
         Some(&b.post_logout_redirect_uris),
+        Some(&b.allowed_origins),
     ])?;
     let new = NewClient {
         id: b.client_id,
@@ -313,6 +319,7 @@ async fn create(
         allowed_resources: b.allowed_resources,
         redirect_uris: b.redirect_uris,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
+        allowed_origins: b.allowed_origins,
         public: b.public,
         first_party: b.first_party,
         always_refresh: b.always_refresh,
@@ -356,6 +363,7 @@ async fn patch(
         b.allowed_resources.as_ref(),
         b.redirect_uris.as_ref(),
         b.post_logout_redirect_uris.as_ref(),
+        b.allowed_origins.as_ref(),
     ])?;
     let update = ClientUpdate {
         name: b.name,
@@ -365,6 +373,7 @@ async fn patch(
         allowed_resources: b.allowed_resources,
         redirect_uris: b.redirect_uris,
         post_logout_redirect_uris: b.post_logout_redirect_uris,
+        allowed_origins: b.allowed_origins,
         enabled: b.enabled,
         first_party: b.first_party,
         always_refresh: b.always_refresh,

@@ -21,6 +21,7 @@ pub(super) fn clients(r: Routes) -> Routes {
             "allowed_resources": strings(),
             "redirect_uris": strings(),
             "post_logout_redirect_uris": strings(),
+            "allowed_origins": strings(),
             "first_party": {"type": "boolean"},
             "always_refresh": {"type": "boolean"},
             "introspect_any": {"type": "boolean"},
@@ -36,8 +37,8 @@ pub(super) fn clients(r: Routes) -> Routes {
     let client = json!({
         "type": "object",
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
-                     "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "public",
-                     "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
+                     "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
+                     "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
                      "backchannel_logout_session_required", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},

@@ -28,6 +28,8 @@ pub struct Model {
     pub redirect_uris: String,
     /// Space-separated URIs it may return to after logout (OpenID Connect RP-Initiated Logout).
     pub post_logout_redirect_uris: String,
+    /// Space-separated web origins allowed for CORS besides those of the redirect URIs.
+    pub allowed_origins: String,
     /// A public client (RFC 6749 §2.1): no secret (`secret_sha256` is empty), token endpoint
     /// authentication `none`, PKCE required.
     pub public: bool,
@@ -69,6 +71,7 @@ impl TryFrom<Model> for crate::model::records::Client {
             allowed_resources: Words::decode(&m.allowed_resources),
             redirect_uris: Words::decode(&m.redirect_uris),
             post_logout_redirect_uris: Words::decode(&m.post_logout_redirect_uris),
+            allowed_origins: Words::decode(&m.allowed_origins),
             public: m.public,
             first_party: m.first_party,
             always_refresh: m.always_refresh,
@@ -99,6 +102,7 @@ impl From<&crate::model::records::Client> for Model {
             allowed_resources: c.allowed_resources.encode(),
             redirect_uris: c.redirect_uris.encode(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.encode(),
+            allowed_origins: c.allowed_origins.encode(),
             public: c.public,
             first_party: c.first_party,
             always_refresh: c.always_refresh,
