@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -18,6 +18,7 @@ pub mod browser;
 pub mod client_addr;
 pub mod client_auth;
 pub mod cookies;
+pub mod cors;
 pub mod discovery;
 pub mod error;
 pub mod form;
@@ -41,29 +42,45 @@ pub use state::{HttpState, Services};
 /// served too.
 pub fn router(state: HttpState) -> Router {
     let path = issuer_path(state.browser.issuer.as_str()).to_owned();
-    // Documents served from memory: no timeout (they never wait on anything).
+    // Documents served from memory: no timeout (they never wait on anything). Discovery and the
+    // JWKS are public and the same for everyone: any web page may read them (CORS `*`).
     let documents = Router::new()
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::openid_configuration),
+            get(discovery::openid_configuration).layer(public_document()),
         )
         .route(
             "/.well-known/oauth-authorization-server",
-            get(discovery::oauth_authorization_server),
+            get(discovery::oauth_authorization_server).layer(public_document()),
         )
-        .route("/jwks", get(discovery::jwks))
+        .route("/jwks", get(discovery::jwks).layer(public_document()))
         .route("/healthz", get(healthz));
+    // CORS for single-page apps, per client (see `cors`); never on the browser pages.
+    let cors = |methods| {
+        axum::middleware::from_fn_with_state(
+            cors::Cors::new(state.oauth.clients.clone(), methods),
+            cors::per_client,
+        )
+    };
     // Endpoints that do work: a timeout.
     let work = Router::new()
-        .route("/token", post(token::token))
+        .route("/token", post(token::token).layer(cors(&[Method::POST])))
         .route(
             "/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
-        .route("/userinfo", get(userinfo::get).post(userinfo::post))
-        .route("/revoke", post(token_admin::revoke))
+        .route(
+            "/userinfo",
+            get(userinfo::get)
+                .post(userinfo::post)
+                .layer(cors(&[Method::GET, Method::POST])),
+        )
+        .route(
+            "/revoke",
+            post(token_admin::revoke).layer(cors(&[Method::POST])),
+        )
         .route("/introspect", post(token_admin::introspect))
         .route("/revocations", get(revocation_feed::revocations))
         .route("/logout", get(logout::get).post(logout::post))
@@ -79,7 +96,7 @@ pub fn router(state: HttpState) -> Router {
     } else {
         Router::new().nest(&path, routes).route(
             &format!("/.well-known/oauth-authorization-server{path}"),
-            get(discovery::oauth_authorization_server),
+            get(discovery::oauth_authorization_server).layer(public_document()),
         )
     };
     let app = admin::mount(
@@ -98,6 +115,16 @@ pub fn router(state: HttpState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .layer(access_log::AccessLogLayer::new())
+}
+
+/// `Access-Control-Allow-Origin: *` for a public document (discovery, JWKS): it is the same for
+/// every caller, carries nothing private and is read without credentials, so any origin may read
+/// it (the Fetch standard allows `*` exactly for such credential-less requests).
+fn public_document() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    )
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves: header-read and idle timeouts, the

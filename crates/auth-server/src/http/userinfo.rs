@@ -45,13 +45,14 @@ pub async fn post(
 
 async fn answer(oauth: &OAuthEndpoints, token: &str) -> Response {
     match oauth.token_admin.userinfo(token).await {
-        Ok(claims) => no_store_json(&claims),
+        Ok(claims) => super::cors::with_token_client(token, no_store_json(&claims)),
         Err(TokenAdminError::InvalidToken) => {
             challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"))
         }
-        Err(TokenAdminError::InsufficientScope) => {
-            challenge(StatusCode::FORBIDDEN, Some("insufficient_scope"))
-        }
+        Err(TokenAdminError::InsufficientScope) => super::cors::with_token_client(
+            token,
+            challenge(StatusCode::FORBIDDEN, Some("insufficient_scope")),
+        ),
         Err(e) => super::error::OAuthResponse(e.into()).into_response(),
     }
 }
