@@ -15,7 +15,7 @@ use super::browser::{
 };
 use super::client_addr::{ClientAddr, request_meta};
 use super::form::{Form, FormRejection, OAuthForm, read_body};
-use super::pages::{ConsentPage, LoginPage, Ui};
+use super::pages::{self, ConsentPage, LoginPage, Ui};
 use super::state::BrowserEndpoints;
 use crate::domain::sso::flow::{FlowError, LoginOutcome, LoginProblem, Step};
 use crate::domain::sso::request::AuthorizeParams;
@@ -57,7 +57,7 @@ async fn authorize(
     let session = web.cookies.session(headers);
     let ui = web.pages.for_form(headers, form);
     match web.flow.authorize(params, session).await {
-        Ok(step) => render(web, headers, &ui, step, post, None),
+        Ok(step) => render(web, headers, &ui, step, (post, form_post(form)), None),
         Err(e) => unavailable(&ui, &e),
     }
 }
@@ -110,7 +110,15 @@ pub async fn login(
     sign_in(sign_in_outcome(&outcome));
     match outcome {
         Ok(o) => {
-            let mut res = render(&web, &headers, &ui, o.step, true, o.new_session.as_deref());
+            let delivery = (true, form_post(&form));
+            let mut res = render(
+                &web,
+                &headers,
+                &ui,
+                o.step,
+                delivery,
+                o.new_session.as_deref(),
+            );
             let device = o
                 .device_cookie
                 .and_then(|d| web.cookies.set_device(&d, web.flow.devices().ttl()));
@@ -169,7 +177,7 @@ pub async fn consent(
         )
         .await
     {
-        Ok(step) => render(&web, &headers, &ui, step, true, None),
+        Ok(step) => render(&web, &headers, &ui, step, (true, form_post(&form)), None),
         Err(e) => unavailable(&ui, &e),
     }
 }
@@ -201,12 +209,20 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
     p
 }
 
+/// Whether the request asked for `response_mode=form_post` (validated by the flow: the
+/// authorization response is then delivered by [`pages::form_post`]).
+fn form_post(form: &Form) -> bool {
+    form.single("response_mode").ok().flatten() == Some("form_post")
+}
+
+/// Renders `step`; `(post, form_post)`: whether the request was a POST (a redirect is then 303),
+/// and whether the authorization response goes back as a form post.
 fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
     ui: &Ui<'_>,
     step: Step,
-    post: bool,
+    (post, form_post): (bool, bool),
     new_session: Option<&str>,
 ) -> Response {
     let mut res = match step {
@@ -214,7 +230,10 @@ fn render(
             StatusCode::BAD_REQUEST,
             ui.error("This sign-in link is not valid", message),
         ),
-        Step::Redirect(url) => redirect(&url, post),
+        Step::Redirect(url) => match form_post.then(|| pages::form_post::form_post(ui, &url)) {
+            Some(Some(page)) => page,
+            _ => redirect(&url, post),
+        },
         Step::Login {
             request,
             problem,

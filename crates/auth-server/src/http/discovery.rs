@@ -41,7 +41,7 @@ impl Metadata {
             // auth-verifier polls.
             "revocation_feed_endpoint": iss.revocation_feed(),
             "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
+            "response_modes_supported": ["query", "form_post"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported":

@@ -147,11 +147,11 @@ pub fn validate(
     if params
         .response_mode
         .as_deref()
-        .is_some_and(|m| m != "query")
+        .is_some_and(|m| m != "query" && m != "form_post")
     {
         return Err(fail(
             ErrorCode::InvalidRequest,
-            "only response_mode=query is supported",
+            "response_mode must be query or form_post",
         ));
     }
     let scopes = match params.scope.as_deref() {

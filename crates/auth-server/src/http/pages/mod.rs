@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 pub mod account;
 pub mod account_text;
 pub mod escape;
+pub mod form_post;
 pub mod lang;
 mod text;
 mod theme;
