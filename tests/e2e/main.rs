@@ -27,6 +27,7 @@ mod browser_account;
 mod browser_logout;
 mod cli;
 mod client_credentials;
+mod cors;
 mod health;
 mod invariants;
 mod invariants_accounts;
