@@ -28,6 +28,7 @@ mod browser_logout;
 mod cli;
 mod client_credentials;
 mod cors;
+mod form_post;
 mod health;
 mod invariants;
 mod invariants_accounts;
