@@ -29,6 +29,7 @@ mod browser_spa;
 mod cli;
 mod client_credentials;
 mod cors;
+mod cors_replicas;
 mod form_post;
 mod health;
 mod invariants;
