@@ -3,7 +3,8 @@
 //!
 //! The pages are askama templates (`templates/`, checked at compile time) with every `{{ }}`
 //! HTML-escaped ([`escape()`]). They use no JavaScript (but the `response_mode=form_post` page's one
-//! hashed script, [`form_post`]) and load nothing but an optional configured logo: one inline `<style>` block, system fonts, a CSS-only product mark.
+//! hashed script, [`form_post`]) and load nothing but an optional configured logo: one inline
+//! `<style>` block, system fonts, a CSS-only product mark.
 //!
 //! [`Pages`] is built once from `[branding]`; per request, [`Pages::ui`] picks the language
 //! ([`lang`]) and gives a [`Ui`] whose methods render the pages, and [`Ui::html`] adds the headers
