@@ -13,6 +13,7 @@ mod admin_clients;
 mod admin_keys;
 mod admin_openapi;
 mod admin_races;
+mod admin_routes_metrics;
 mod admin_users;
 mod admin_users_grants;
 mod audit;

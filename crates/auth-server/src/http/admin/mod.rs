@@ -148,11 +148,11 @@ async fn openapi_json() -> axum::response::Response {
     axum::Json(document()).into_response()
 }
 
-/// The `/admin/v1` subtree as a service for `api`: authenticated routes behind
-/// [`auth::authenticate`], the public document, problem answers for unknown paths (404) and
-/// methods (405). The request id (and the access-log line) come from the listener's
+/// The `/admin/v1` subtree for `api`, ready to nest in a router of any state: authenticated
+/// routes behind [`auth::authenticate`], the public document, problem answers for unknown paths
+/// (404) and methods (405). The request id (and the access-log line) come from the listener's
 /// [`super::access_log::AccessLogLayer`].
-pub fn service(api: AdminApi) -> Router {
+pub fn service<S: Clone + Send + Sync + 'static>(api: AdminApi) -> Router<S> {
     let (authenticated, public, _) = routes().finish();
     let authenticated = authenticated.route_layer(axum::middleware::from_fn_with_state(
         api.clone(),
@@ -170,7 +170,9 @@ pub fn service(api: AdminApi) -> Router {
         .with_state(api)
 }
 
-/// Mounts the admin API at `/admin/v1` on `router` if it is served at `placement`.
+/// Mounts the admin API at `/admin/v1` on `router` if it is served at `placement`. Nested as a
+/// router (not as an opaque service), so the access log and the HTTP metrics see each admin
+/// route's template (`/admin/v1/clients/{client_id}`), not `unmatched`.
 pub fn mount<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     api: &AdminApi,
@@ -178,7 +180,7 @@ pub fn mount<S: Clone + Send + Sync + 'static>(
     prefix: &str,
 ) -> Router<S> {
     if api.placement == placement && placement != AdminApiPlacement::Off {
-        router.nest_service(&format!("{prefix}/admin/v1"), service(api.clone()))
+        router.nest(&format!("{prefix}/admin/v1"), service(api.clone()))
     } else {
         router
     }
