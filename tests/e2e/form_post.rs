@@ -5,13 +5,14 @@
 
 use auth_server::domain::clients::NewClient;
 use tests::fixture::Sso;
-use tests::oauth::{Agent, Page, Pkce, WebClient};
-use tests::sso_support::{PW, authorize, field, good_params, with};
+use tests::oauth::{Agent, Page, Pkce, WebClient, WebClientOptions};
+use tests::sso_support::{PW, authorize, decide, field, good_params, with};
 use tests::{Backend, TestServer};
 
 tests::on_both_backends!(
     codes_come_back_as_a_form_post,
     errors_come_back_as_a_form_post_too,
+    consent_answers_come_back_as_a_form_post,
 );
 
 const FORM_POST: (&str, &str) = ("response_mode", "form_post");
@@ -200,4 +201,33 @@ async fn errors_come_back_as_a_form_post_too(backend: Backend) {
     assert_eq!(page.status, 400);
     assert!(!page.body.contains("evil.example"), "{}", page.body);
     assert!(!page.body.contains("<form id=\"form-post\""));
+}
+
+async fn consent_answers_come_back_as_a_form_post(backend: Backend) {
+    let Sso { s, .. } = Sso::start(backend).await;
+    let partner = s.web_client("partner", WebClientOptions::default()).await;
+    // The mode is carried through the sign-in and consent forms: allowing posts a code, denying
+    // posts access_denied.
+    // (One user each: an allowed consent is remembered.)
+    s.user("bob", PW).await;
+    for (user, decision, want) in [("alice", "allow", "code"), ("bob", "deny", "error")] {
+        let mut browser = Agent::new();
+        let pkce = Pkce::new();
+        let url = s.authorize_url(&partner, &pkce, "openid email", &[FORM_POST]);
+        let login = browser.get(&url).await;
+        let consent = s.sign_in(&mut browser, &login, user, PW).await;
+        assert!(consent.body.contains("id=\"allow\""), "{}", consent.body);
+        let answer = decide(&s, &mut browser, &consent, decision).await;
+        let fields = assert_form_post(&answer, &partner.redirect_uri);
+        assert!(get(&fields, want).is_some(), "{decision}: {fields:?}");
+        assert_eq!(get(&fields, "state"), Some("st"));
+        if decision == "deny" {
+            assert_eq!(get(&fields, "error"), Some("access_denied"));
+        } else {
+            let (status, body) = s
+                .redeem(&partner, get(&fields, "code").unwrap(), &pkce.verifier)
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
 }
