@@ -202,6 +202,9 @@ pub(super) async fn client(
                 if let Some(uri) = &client.backchannel_logout_uri {
                     writeln!(out, "backchannel_logout_uri: {uri}")?;
                 }
+                for origin in &client.allowed_origins {
+                    writeln!(out, "allowed_origin: {origin}")?;
+                }
                 if client.first_party {
                     writeln!(out, "(first party: users are not asked for consent)")?;
                 }
