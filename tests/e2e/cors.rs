@@ -307,7 +307,7 @@ async fn public_documents_are_readable_by_any_origin_and_pages_by_none(backend: 
         }
     }
 
-    // The browser pages and the confidential endpoints: no CORS, whatever the origin, preflight
+    // The browser pages (sign-in, consent, logout, account) and the confidential endpoints: no CORS, whatever the origin, preflight
     // or not.
     let authorize = s.authorize_url(&spa, &Pkce::new(), "openid", &[]);
     let authorize = authorize.strip_prefix(&s.base).unwrap();
@@ -316,6 +316,8 @@ async fn public_documents_are_readable_by_any_origin_and_pages_by_none(backend: 
         (Method::POST, "/login"),
         (Method::POST, "/consent"),
         (Method::GET, "/logout"),
+        (Method::GET, "/account"),
+        (Method::POST, "/account/password"),
         (Method::POST, "/introspect"),
         (Method::GET, "/revocations"),
         (Method::GET, "/healthz"),
