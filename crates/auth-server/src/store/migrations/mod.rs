@@ -14,6 +14,7 @@ mod m0008_pending_consents;
 mod m0010_revocation_shares;
 mod m0011_audit_events;
 mod m0013_account_sessions;
+mod m0015_webauthn;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_revocation_shares::Migration),
             Box::new(m0011_audit_events::Migration),
             Box::new(m0013_account_sessions::Migration),
+            Box::new(m0015_webauthn::Migration),
         ]
     }
 }
@@ -62,6 +64,7 @@ mod tests {
                 "m0010_revocation_shares",
                 "m0011_audit_events",
                 "m0013_account_sessions",
+                "m0015_webauthn",
             ]
         );
     }
