@@ -201,7 +201,7 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
     p
 }
 
-fn render(
+pub(crate) fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
     ui: &Ui<'_>,
@@ -244,17 +244,15 @@ fn render(
             };
             let hidden = request.params.pairs();
             let action = web.issuer.login();
-            let mut res = ui.html(
-                status,
-                ui.login(&LoginPage {
-                    client_name: &request.client.name,
-                    username: &username,
-                    error,
-                    csrf: &csrf,
-                    action: &action,
-                    hidden: &hidden,
-                }),
-            );
+            let page = LoginPage {
+                client_name: &request.client.name,
+                username: &username,
+                error,
+                csrf: &csrf,
+                action: &action,
+                hidden: &hidden,
+            };
+            let mut res = super::webauthn::login_page(web, ui, status, &page);
             set_cookie(&mut res, set);
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 res.headers_mut()
