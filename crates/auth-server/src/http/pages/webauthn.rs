@@ -178,7 +178,8 @@ mod tests {
     use axum::http::{HeaderMap, StatusCode};
 
     fn page() -> String {
-        let ui = Pages::default().ui(&HeaderMap::new(), None);
+        let pages = Pages::default();
+        let ui = pages.ui(&HeaderMap::new(), None);
         let hidden = [("client_id".to_owned(), "app".to_owned())];
         ui.login_with_passkey(
             &LoginPage {
@@ -212,7 +213,8 @@ mod tests {
 
     #[test]
     fn the_csp_allows_exactly_the_script_and_the_start_url() {
-        let ui = Pages::default().ui(&HeaderMap::new(), None);
+        let pages = Pages::default();
+        let ui = pages.ui(&HeaderMap::new(), None);
         let res = with_script_csp(
             ui.html(StatusCode::OK, page()),
             "http://localhost/assets/webauthn.js?v=1",
