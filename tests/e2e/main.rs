@@ -22,6 +22,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod browser_account;
+mod browser_webauthn;
 mod cli;
 mod client_credentials;
 mod health;

@@ -14,8 +14,10 @@ use serde_json::{Value, json};
 mod capture;
 mod element;
 mod process;
+mod webauthn;
 
 pub use capture::{ColorScheme, Screenshots};
+pub use webauthn::VirtualAuthenticator;
 use process::{free_port, on_path};
 
 /// The key under which WebDriver returns an element reference (W3C WebDriver §12.1).
