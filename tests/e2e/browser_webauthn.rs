@@ -69,7 +69,13 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
         .add_virtual_authenticator(VirtualAuthenticator::PASSKEY)
         .await
         .unwrap();
-    let pages = ["#login-form", "#welcome", "#app-logged-out", "#error-title", "#rp-error"];
+    let pages = [
+        "#login-form",
+        "#welcome",
+        "#app-logged-out",
+        "#error-title",
+        "#rp-error",
+    ];
 
     // 1. A password sign-in through the app.
     browser.goto(&format!("{}/", wiki.base_url)).await.unwrap();
@@ -98,9 +104,18 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
         )
         .await
         .unwrap();
-    browser.find("#webauthn-add").await.unwrap().click().await.unwrap();
+    browser
+        .find("#webauthn-add")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let outcome = browser
-        .wait_for("#webauthn-notice, #webauthn-error, [data-webauthn-error]:not([hidden])", PAGE)
+        .wait_for(
+            "#webauthn-notice, #webauthn-error, [data-webauthn-error]:not([hidden])",
+            PAGE,
+        )
         .await
         .unwrap();
     assert_eq!(outcome.text().await.unwrap(), "The passkey was added.");
@@ -115,7 +130,10 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
     assert_eq!(held[0]["rpId"], "localhost", "{held:?}");
 
     // 3. Sign out everywhere (the app's logout goes through the IdP's).
-    browser.goto(&format!("{}/logout", wiki.base_url)).await.unwrap();
+    browser
+        .goto(&format!("{}/logout", wiki.base_url))
+        .await
+        .unwrap();
     browser.expect_page("#app-logged-out", &pages, PAGE).await;
 
     // 4. Back to the app: the sign-in page offers the passkey; no username, no password.
@@ -125,9 +143,18 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
         .wait_for("#passkey-form:not([hidden])", PAGE)
         .await
         .unwrap();
-    browser.find("#passkey-sign-in").await.unwrap().click().await.unwrap();
+    browser
+        .find("#passkey-sign-in")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let welcome = browser
-        .wait_for("#welcome, [data-webauthn-error]:not([hidden]), #login-error", PAGE)
+        .wait_for(
+            "#welcome, [data-webauthn-error]:not([hidden]), #login-error",
+            PAGE,
+        )
         .await
         .unwrap();
     assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
@@ -137,14 +164,20 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
     // user (UV), which with possession of the key is `mfa`.
     assert_eq!(second["amr"], serde_json::json!(["hwk", "mfa"]), "{second}");
     let used = browser.virtual_credentials(&authenticator).await.unwrap();
-    assert!(used[0]["signCount"].as_u64().unwrap_or_default() >= 1, "{used:?}");
+    assert!(
+        used[0]["signCount"].as_u64().unwrap_or_default() >= 1,
+        "{used:?}"
+    );
 
     // 5. The account page shows when it was last used.
     browser
         .goto(&format!("{issuer}/account/mfa/webauthn"))
         .await
         .unwrap();
-    let listed = browser.wait_for("#webauthn-credentials", PAGE).await.unwrap();
+    let listed = browser
+        .wait_for("#webauthn-credentials", PAGE)
+        .await
+        .unwrap();
     let listed = listed.text().await.unwrap();
     assert!(!listed.contains("never"), "{listed}");
     browser

@@ -55,3 +55,5 @@ mod users;
 mod verifier;
 mod verifier_attacks;
 mod verifier_metrics;
+mod webauthn;
+mod webauthn_invariants;

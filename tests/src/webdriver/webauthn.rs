@@ -58,7 +58,9 @@ impl Driver {
     /// `credentialId`, `isResidentCredential`, `rpId`, `userHandle`, `signCount`.
     pub async fn virtual_credentials(&self, authenticator: &str) -> Result<Vec<Value>> {
         let v = self
-            .get(&format!("/webauthn/authenticator/{authenticator}/credentials"))
+            .get(&format!(
+                "/webauthn/authenticator/{authenticator}/credentials"
+            ))
             .await?;
         Ok(match v {
             Value::Array(all) => all,

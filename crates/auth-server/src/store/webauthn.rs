@@ -166,7 +166,11 @@ impl Store {
         &self,
         row: WebauthnCredentialRecord,
     ) -> Result<bool, StoreError> {
-        if self.webauthn_credential_by_cred_id(&row.credential_id).await?.is_some() {
+        if self
+            .webauthn_credential_by_cred_id(&row.credential_id)
+            .await?
+            .is_some()
+        {
             return Ok(false);
         }
         match credential::Entity::insert(credential::ActiveModel::from(row))
@@ -176,7 +180,12 @@ impl Store {
             Ok(_) => Ok(true),
             // Registered by a parallel request between the look-up and the insert: the unique
             // constraint decided.
-            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
                 Ok(false)
             }
             Err(e) => Err(e.into()),

@@ -6,9 +6,7 @@ use webauthn_rs::prelude::{
     PublicKeyCredential, WebauthnError,
 };
 
-use super::{
-    Binding, Passkeys, Started, WebauthnFailure, amr, cred_id_text, parse_response,
-};
+use super::{Binding, Passkeys, Started, WebauthnFailure, amr, cred_id_text, parse_response};
 use crate::store::webauthn::{CounterUpdate, WebauthnCredentialRecord};
 
 /// A verified assertion.
@@ -42,8 +40,14 @@ impl Passkeys {
             .map_err(|_| WebauthnFailure::Rejected)?;
         // A button starts it (modal), not the username field's autofill (conditional mediation).
         options.mediation = None;
-        self.started("passwordless", Binding::Browser(browser), None, &options, &state)
-            .await
+        self.started(
+            "passwordless",
+            Binding::Browser(browser),
+            None,
+            &options,
+            &state,
+        )
+        .await
     }
 
     /// Finishes a passwordless sign-in: the ceremony must be this browser's, unused and unexpired;
@@ -75,7 +79,11 @@ impl Passkeys {
             serde_json::from_str(&record.passkey).map_err(|_| WebauthnFailure::Rejected)?;
         let result = self
             .webauthn
-            .finish_discoverable_authentication(&response, state, &[DiscoverableKey::from(&passkey)])
+            .finish_discoverable_authentication(
+                &response,
+                state,
+                &[DiscoverableKey::from(&passkey)],
+            )
             .map_err(refusal)?;
         self.record_use(record, passkey, &result).await
     }
@@ -107,7 +115,9 @@ impl Passkeys {
         binding: Binding<'_>,
         (ceremony, response): (&str, &str),
     ) -> Result<Verified, WebauthnFailure> {
-        let state = self.take("second_factor", binding, ceremony, user_id).await?;
+        let state = self
+            .take("second_factor", binding, ceremony, user_id)
+            .await?;
         let state: PasskeyAuthentication =
             serde_json::from_str(&state).map_err(|_| WebauthnFailure::Expired)?;
         let response: PublicKeyCredential =
@@ -193,7 +203,9 @@ impl Passkeys {
 fn refusal(e: WebauthnError) -> WebauthnFailure {
     match e {
         WebauthnError::CredentialPossibleCompromise => {
-            tracing::warn!("webauthn signature counter went backwards: possible cloned authenticator");
+            tracing::warn!(
+                "webauthn signature counter went backwards: possible cloned authenticator"
+            );
             WebauthnFailure::PossibleClone
         }
         e => {

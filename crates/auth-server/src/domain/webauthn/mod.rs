@@ -23,8 +23,7 @@ use std::sync::Arc;
 
 use auth_core::Clock;
 use webauthn_rs::prelude::{
-    Passkey, PasskeyRegistration, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
-    WebauthnBuilder,
+    Passkey, PasskeyRegistration, RegisterPublicKeyCredential, Url, Uuid, Webauthn, WebauthnBuilder,
 };
 
 use crate::domain::random;
@@ -248,7 +247,12 @@ impl Passkeys {
         let state = serde_json::to_string(&state).map_err(|_| WebauthnFailure::Rejected)?;
         let options = serde_json::to_string(&options).map_err(|_| WebauthnFailure::Rejected)?;
         let ceremony = self
-            .begin("register", Binding::Session(session_id), Some(&user.id), state)
+            .begin(
+                "register",
+                Binding::Session(session_id),
+                Some(&user.id),
+                state,
+            )
             .await?;
         Ok(Started { ceremony, options })
     }
@@ -300,7 +304,11 @@ impl Passkeys {
     /// Renames one of the user's credentials.
     pub async fn rename(&self, user_id: &str, id: &str, name: &str) -> Result<(), WebauthnFailure> {
         let name = valid_name(name)?;
-        match self.store.rename_webauthn_credential(user_id, id, name).await? {
+        match self
+            .store
+            .rename_webauthn_credential(user_id, id, name)
+            .await?
+        {
             true => Ok(()),
             false => Err(WebauthnFailure::NotFound),
         }

@@ -9,7 +9,10 @@ fn rp_id_and_origin_come_from_the_issuer() {
             .ok()
             .and_then(|u| u.domain().map(str::to_owned))
     };
-    assert_eq!(rp("https://idp.example.com/realm").as_deref(), Some("idp.example.com"));
+    assert_eq!(
+        rp("https://idp.example.com/realm").as_deref(),
+        Some("idp.example.com")
+    );
     assert_eq!(rp("http://localhost:8080").as_deref(), Some("localhost"));
     // An IP address is not a valid RP ID (§5.1.4): WebAuthn is off for such an issuer.
     assert_eq!(rp("http://127.0.0.1:8080"), None);
@@ -19,7 +22,10 @@ fn rp_id_and_origin_come_from_the_issuer() {
 fn names_are_trimmed_and_bounded() {
     assert_eq!(valid_name("  YubiKey 5 ").ok(), Some("YubiKey 5"));
     assert!(matches!(valid_name("   "), Err(WebauthnFailure::BadName)));
-    assert!(matches!(valid_name("a\u{0}b"), Err(WebauthnFailure::BadName)));
+    assert!(matches!(
+        valid_name("a\u{0}b"),
+        Err(WebauthnFailure::BadName)
+    ));
     let long = "x".repeat(MAX_NAME_CHARS + 1);
     assert!(matches!(valid_name(&long), Err(WebauthnFailure::BadName)));
     assert!(valid_name(&long[1..]).is_ok());

@@ -159,7 +159,11 @@ pub fn with_script_csp(mut res: Response, script: &str, connect: &str) -> Respon
         .and_then(|v| v.to_str().ok())
         .unwrap_or(super::theme::CSP)
         .to_owned();
-    let csp = format!("{base}; script-src {}; connect-src {}", source(script), source(connect));
+    let csp = format!(
+        "{base}; script-src {}; connect-src {}",
+        source(script),
+        source(connect)
+    );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
@@ -205,9 +209,15 @@ mod tests {
         assert!(html.contains("id=\"passkey-form\""), "{html}");
         let passkey = &html[html.find("id=\"passkey-form\"").unwrap_or_default()..];
         assert!(passkey.contains(" hidden>"), "{passkey}");
-        assert!(passkey.contains("name=\"client_id\" value=\"app\""), "{passkey}");
+        assert!(
+            passkey.contains("name=\"client_id\" value=\"app\""),
+            "{passkey}"
+        );
         assert!(passkey.contains("name=\"csrf\" value=\"tok\""), "{passkey}");
-        assert!(html.contains(&format!("integrity=\"{}\"", *SCRIPT_INTEGRITY)), "{html}");
+        assert!(
+            html.contains(&format!("integrity=\"{}\"", *SCRIPT_INTEGRITY)),
+            "{html}"
+        );
         assert!(html.contains("Sign in with a passkey"), "{html}");
     }
 
@@ -228,7 +238,10 @@ mod tests {
         assert!(csp.ends_with(
             "; script-src http://localhost/assets/webauthn.js; connect-src http://localhost/login/passkey/start"
         ), "{csp}");
-        assert!(!csp.contains("unsafe-eval") && !csp.contains("'self'"), "{csp}");
+        assert!(
+            !csp.contains("unsafe-eval") && !csp.contains("'self'"),
+            "{csp}"
+        );
     }
 
     #[test]

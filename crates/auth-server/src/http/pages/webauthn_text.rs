@@ -124,7 +124,10 @@ const DE_MESSAGES: [(&str, &str); 7] = [
         "the name must be 1 to 64 characters",
         "Der Name muss 1 bis 64 Zeichen lang sein",
     ),
-    ("no such security key", "Diesen Sicherheitsschlüssel gibt es nicht"),
+    (
+        "no such security key",
+        "Diesen Sicherheitsschlüssel gibt es nicht",
+    ),
     (
         "the security key's signature counter went backwards; it may have been cloned",
         "Der Signaturzähler des Sicherheitsschlüssels ist zurückgegangen; er wurde möglicherweise kopiert",

@@ -53,7 +53,11 @@ pub async fn register_start(
 ) -> Response {
     let ui = web.pages.ui(&headers, None);
     let Some(form) = form(read).filter(|f| csrf_ok(&web.cookies, &headers, f)) else {
-        return json_error(StatusCode::FORBIDDEN, "invalid_request", "the form has expired");
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "the form has expired",
+        );
     };
     let _ = form;
     let (passkeys, session, user) = match signed_in(&web, &headers, &ui).await {
@@ -163,15 +167,11 @@ where
         return redirect(&reauth(web), true);
     }
     match run(passkeys, &session, &user, &form).await {
-        Ok(done) => redirect(
-            &format!("{}{PAGE}?done={done}", web.issuer.as_str()),
-            true,
-        ),
+        Ok(done) => redirect(&format!("{}{PAGE}?done={done}", web.issuer.as_str()), true),
         Err(WebauthnFailure::Store(e)) => unavailable(&ui, &e),
         Err(e) => {
             let message = e.to_string();
-            let mut res =
-                show(web, headers, &ui, passkeys, &user, (None, Some(&message))).await;
+            let mut res = show(web, headers, &ui, passkeys, &user, (None, Some(&message))).await;
             if res.status() == StatusCode::OK {
                 *res.status_mut() = StatusCode::BAD_REQUEST;
             }

@@ -15,7 +15,9 @@ use serde_json::json;
 
 use super::HttpState;
 use super::authorize::{params_from, render};
-use super::browser::{bad_request, csrf_failed, csrf_ok, csrf_token, form, set_cookie, unavailable};
+use super::browser::{
+    bad_request, csrf_failed, csrf_ok, csrf_token, form, set_cookie, unavailable,
+};
 use super::client_addr::{ClientAddr, request_meta};
 use super::form::{FormRejection, OAuthForm};
 use super::pages::webauthn::{PasskeyForm, SCRIPT, SCRIPT_INTEGRITY, with_script_csp};
@@ -36,7 +38,10 @@ pub fn routes() -> Router<HttpState> {
         .route("/assets/webauthn.js", get(script))
         .route("/login/passkey/start", post(login_start))
         .route("/login/passkey", post(login_finish))
-        .route("/account/mfa/webauthn", get(account::page).post(account::register))
+        .route(
+            "/account/mfa/webauthn",
+            get(account::page).post(account::register),
+        )
         .route("/account/mfa/webauthn/start", post(account::register_start))
         .route("/account/mfa/webauthn/rename", post(account::rename))
         .route("/account/mfa/webauthn/remove", post(account::remove))
@@ -146,14 +151,28 @@ async fn login_start(
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
     let Some(passkeys) = &web.passkeys else {
-        return json_error(StatusCode::NOT_FOUND, "not_found", "WebAuthn is not available");
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "WebAuthn is not available",
+        );
     };
     let Some(form) = form(read) else {
-        return json_error(StatusCode::BAD_REQUEST, "invalid_request", "unreadable form");
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unreadable form",
+        );
     };
-    let (true, Some(browser)) = (csrf_ok(&web.cookies, &headers, &form), web.cookies.csrf(&headers))
-    else {
-        return json_error(StatusCode::FORBIDDEN, "invalid_request", "the form has expired");
+    let (true, Some(browser)) = (
+        csrf_ok(&web.cookies, &headers, &form),
+        web.cookies.csrf(&headers),
+    ) else {
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "invalid_request",
+            "the form has expired",
+        );
     };
     match passkeys.start_passwordless(browser).await {
         Ok(s) => started(s),
