@@ -6,6 +6,7 @@
 //! The issuer is `http://localhost:PORT` (a relying party id must be a domain); requests go to
 //! the listener's 127.0.0.1 address, which serves the same routes.
 
+use auth_server::domain::users::Operator;
 use auth_server::domain::webauthn::{CEREMONY_TTL, RECENT_AUTH_SECS};
 use auth_server::store::webauthn::WebauthnCredentialRecord;
 use serde_json::Value;
@@ -235,6 +236,28 @@ async fn the_account_page_lists_renames_and_removes_only_own_keys(backend: Backe
             .unwrap()
             .len(),
         1
+    );
+    // Deleting a user deletes their keys with them.
+    s.app
+        .users
+        .delete_as(&bob_id, &Operator::cli())
+        .await
+        .unwrap();
+    assert!(
+        s.app
+            .store
+            .webauthn_credentials(&bob_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.app
+            .store
+            .webauthn_credential_by_cred_id("cred-k2")
+            .await
+            .unwrap()
+            .is_none()
     );
 }
 

@@ -102,6 +102,23 @@ impl From<WebauthnCredentialRecord> for credential::ActiveModel {
     }
 }
 
+/// Deletes every credential and ceremony of `user_id`, inside the caller's transaction (deleting
+/// the user).
+pub(crate) async fn delete_user_credentials_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    user_id: &str,
+) -> Result<(), StoreError> {
+    credential::Entity::delete_many()
+        .filter(credential::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    ceremony::Entity::delete_many()
+        .filter(ceremony::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Stores a new ceremony, first deleting the ones expired at `now` (so the table holds only
     /// what can still be finished).
