@@ -7,7 +7,7 @@
 //! the listener's 127.0.0.1 address, which serves the same routes.
 
 use auth_server::domain::users::Operator;
-use auth_server::domain::webauthn::{CEREMONY_TTL, RECENT_AUTH_SECS};
+use auth_server::domain::webauthn::CEREMONY_TTL;
 use auth_server::store::webauthn::WebauthnCredentialRecord;
 use serde_json::Value;
 use tests::oauth::{Agent, Page, Pkce, WebClient, first_party};
@@ -129,9 +129,10 @@ async fn stored_key(s: &TestServer, user_id: &str, id: &str, name: &str) {
 
 async fn the_account_page_lists_renames_and_removes_only_own_keys(backend: Backend) {
     let (s, app) = server(backend).await;
-    // Not signed in: no page.
+    // Not signed in: the account sign-in page.
     let anonymous = Agent::new().get(&format!("{}{PAGE}", s.base)).await;
-    assert_eq!(anonymous.status, 401, "{}", anonymous.body);
+    assert_eq!(anonymous.status, 302, "{}", anonymous.body);
+    assert!(anonymous.location().unwrap().ends_with("/account/login"));
     let mut alice = signed_in(&s, &app, "alice").await;
     let mut bob = signed_in(&s, &app, "bob").await;
     let alice_id = s.app.users.find("alice").await.unwrap().unwrap().id;
@@ -340,14 +341,14 @@ async fn key_changes_need_a_recent_sign_in(backend: Backend) {
     let alice_id = s.app.users.find("alice").await.unwrap().unwrap().id;
     stored_key(&s, &alice_id, "k1", "Laptop").await;
     let (_, csrf) = account(&s, &mut alice).await;
-    s.clock.advance(RECENT_AUTH_SECS + 1);
+    s.clock.advance(s.app.config.account.recent_auth_secs + 1);
     // The list is still shown; changes send the browser to sign in again, then back.
     account(&s, &mut alice).await;
     let (status, answer) = start(&s, &mut alice, &format!("{PAGE}/start"), &csrf).await;
     assert_eq!(status, 401, "{answer}");
     let location = answer["location"].as_str().unwrap();
     assert!(
-        location.ends_with("/account/reauth?next=%2Faccount%2Fmfa%2Fwebauthn"),
+        location.ends_with("/account/reauth?next=/account/mfa/webauthn"),
         "{location}"
     );
     let removed = alice

@@ -44,10 +44,6 @@ pub const CEREMONY_TTL: i64 = 360;
 pub const MAX_CREDENTIALS: usize = 20;
 /// Longest name of a credential, in characters.
 pub const MAX_NAME_CHARS: usize = 64;
-/// Seconds since the session's sign-in within which a change to the user's keys is allowed
-/// without signing in again (the shared "recent sign-in" rule of the account pages; the account
-/// page's `account.recent_auth_secs` defaults to the same).
-pub const RECENT_AUTH_SECS: i64 = 300;
 /// Largest response accepted from the browser (bytes of JSON).
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024;
 
@@ -179,12 +175,6 @@ impl Passkeys {
             clock,
             origin: url.origin().ascii_serialization(),
         })
-    }
-
-    /// Whether a session signed in at `auth_time` may change the user's keys now (at most
-    /// [`RECENT_AUTH_SECS`] ago).
-    pub fn recent_enough(&self, auth_time: i64) -> bool {
-        self.clock.now().saturating_sub(auth_time) <= RECENT_AUTH_SECS
     }
 
     /// The accepted origin (`https://host[:port]`).

@@ -1,16 +1,21 @@
 //! `/account/mfa/webauthn`: the signed-in user's passkeys and security keys. Behind the SSO
-//! session; every change is a CSRF-checked POST and needs a recent sign-in (else the browser is
-//! sent to `/account/reauth?next=...`, which signs in again and comes back).
+//! session (else the account sign-in page, `/account/login`); every change is a CSRF-checked POST
+//! and needs a recent sign-in (`account.recent_auth_secs`; else the browser is sent to
+//! `/account/reauth?next=/account/mfa/webauthn`, which signs in again and comes back), both checked
+//! by the account page's own functions.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use std::sync::Arc;
 
 use super::{Browser, json_answer, json_error, script_url, start_failed, started};
+use crate::domain::account::recent;
 use crate::domain::sso::sessions::Session;
 use crate::domain::users::User;
 use crate::domain::webauthn::{CredentialInfo, Passkeys, WebauthnFailure};
+use crate::http::account::{AccountEndpoints, account_url};
 use crate::http::browser::{csrf_ok, csrf_token, form, query, redirect, set_cookie, unavailable};
 use crate::http::form::{Form, FormRejection, OAuthForm};
 use crate::http::pages::Ui;
@@ -22,15 +27,16 @@ use crate::http::state::BrowserEndpoints;
 /// The page's path under the issuer.
 const PAGE: &str = "/account/mfa/webauthn";
 
+type Acc = State<Arc<AccountEndpoints>>;
+
 /// `GET /account/mfa/webauthn`: the list and the add form; `?done=added|renamed|removed` shows
 /// what the last change did.
-pub async fn page(State(web): Browser, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn page(State(web): Browser, State(acc): Acc, headers: HeaderMap, uri: Uri) -> Response {
     let ui = web.pages.ui(&headers, None);
-    let (passkeys, session, user) = match signed_in(&web, &headers, &ui).await {
+    let (passkeys, _, user) = match signed_in(&web, &acc, &headers, &ui, false).await {
         Ok(x) => x,
         Err(res) => return res,
     };
-    let _ = session;
     let done = query(&uri)
         .and_then(|q| q.single("done").ok().flatten().map(str::to_owned))
         .unwrap_or_default();
@@ -48,25 +54,25 @@ pub async fn page(State(web): Browser, headers: HeaderMap, uri: Uri) -> Response
 /// session, as JSON; `{"location": ...}` when a recent sign-in is needed first.
 pub async fn register_start(
     State(web): Browser,
+    State(acc): Acc,
     headers: HeaderMap,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
     let ui = web.pages.ui(&headers, None);
-    let Some(form) = form(read).filter(|f| csrf_ok(&web.cookies, &headers, f)) else {
+    if !form(read).is_some_and(|f| csrf_ok(&web.cookies, &headers, &f)) {
         return json_error(
             StatusCode::FORBIDDEN,
             "invalid_request",
             "the form has expired",
         );
-    };
-    let _ = form;
-    let (passkeys, session, user) = match signed_in(&web, &headers, &ui).await {
+    }
+    let (passkeys, session, user) = match signed_in(&web, &acc, &headers, &ui, true).await {
         Ok(x) => x,
         Err(_) => {
             return json_error(StatusCode::UNAUTHORIZED, "login_required", "not signed in");
         }
     };
-    if !passkeys.recent_enough(session.auth_time) {
+    if !acc.account.is_recent(&session) {
         return json_answer(
             StatusCode::UNAUTHORIZED,
             serde_json::json!({ "error": "reauth_required", "location": reauth(&web) }),
@@ -82,10 +88,11 @@ pub async fn register_start(
 /// registration.
 pub async fn register(
     State(web): Browser,
+    State(acc): Acc,
     headers: HeaderMap,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
-    change(&web, &headers, read, |passkeys, session, user, f| {
+    change(&web, &acc, &headers, read, |passkeys, session, user, f| {
         Box::pin(async move {
             let field = |n| f.single(n).ok().flatten().unwrap_or_default();
             passkeys
@@ -105,10 +112,11 @@ pub async fn register(
 /// `POST /account/mfa/webauthn/rename` (form: `csrf`, `id`, `name`).
 pub async fn rename(
     State(web): Browser,
+    State(acc): Acc,
     headers: HeaderMap,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
-    change(&web, &headers, read, |passkeys, _, user, f| {
+    change(&web, &acc, &headers, read, |passkeys, _, user, f| {
         Box::pin(async move {
             let field = |n| f.single(n).ok().flatten().unwrap_or_default();
             passkeys
@@ -123,10 +131,11 @@ pub async fn rename(
 /// `POST /account/mfa/webauthn/remove` (form: `csrf`, `id`).
 pub async fn remove(
     State(web): Browser,
+    State(acc): Acc,
     headers: HeaderMap,
     read: Result<OAuthForm, FormRejection>,
 ) -> Response {
-    change(&web, &headers, read, |passkeys, _, user, f| {
+    change(&web, &acc, &headers, read, |passkeys, _, user, f| {
         Box::pin(async move {
             let id = f.single("id").ok().flatten().unwrap_or_default();
             passkeys.remove(&user.id, id).await.map(|()| "removed")
@@ -145,6 +154,7 @@ type Change<'a> = std::pin::Pin<
 /// with the refusal (400).
 async fn change<F>(
     web: &BrowserEndpoints,
+    acc: &AccountEndpoints,
     headers: &HeaderMap,
     read: Result<OAuthForm, FormRejection>,
     run: F,
@@ -159,11 +169,11 @@ where
     if !csrf_ok(&web.cookies, headers, &form) {
         return crate::http::browser::csrf_failed(&ui);
     }
-    let (passkeys, session, user) = match signed_in(web, headers, &ui).await {
+    let (passkeys, session, user) = match signed_in(web, acc, headers, &ui, true).await {
         Ok(x) => x,
         Err(res) => return res,
     };
-    if !passkeys.recent_enough(session.auth_time) {
+    if !acc.account.is_recent(&session) {
         return redirect(&reauth(web), true);
     }
     match run(passkeys, &session, &user, &form).await {
@@ -181,11 +191,13 @@ where
 }
 
 /// The session's service, session and user; or the answer when WebAuthn is off (404) or nobody
-/// is signed in (401).
+/// is signed in (the account sign-in page, [`crate::http::account::signed_in`]).
 async fn signed_in<'w>(
     web: &'w BrowserEndpoints,
+    acc: &AccountEndpoints,
     headers: &HeaderMap,
     ui: &Ui<'_>,
+    post: bool,
 ) -> Result<(&'w Passkeys, Session, User), Response> {
     let Some(passkeys) = &web.passkeys else {
         return Err(ui.html(
@@ -196,27 +208,13 @@ async fn signed_in<'w>(
             ),
         ));
     };
-    match web.flow.session_user(web.cookies.session(headers)).await {
-        Ok(Some((s, u))) => Ok((passkeys, s, u)),
-        Ok(None) => Err(ui.html(
-            StatusCode::UNAUTHORIZED,
-            ui.error(
-                "You are not signed in",
-                "Sign in to an application first, then open this page again.",
-            ),
-        )),
-        Err(e) => Err(unavailable(ui, &e)),
-    }
+    let (session, user) = crate::http::account::signed_in(web, acc, headers, post).await?;
+    Ok((passkeys, session, user))
 }
 
-/// `/account/reauth?next=<this page's local path>`.
+/// `/account/reauth?next=/account/mfa/webauthn` (the account page's re-authentication).
 fn reauth(web: &BrowserEndpoints) -> String {
-    let issuer = web.issuer.as_str();
-    let next = format!("{}{PAGE}", crate::http::issuer_path(issuer));
-    format!(
-        "{issuer}/account/reauth?next={}",
-        utf8_percent_encode(&next, NON_ALPHANUMERIC)
-    )
+    account_url(web, &recent::reauth_path(PAGE))
 }
 
 /// The page, with a notice or an error.
