@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 mod capture;
 mod element;
 mod process;
+mod webauthn;
 
 pub use capture::{ColorScheme, Screenshots};
 use process::{free_port, on_path};
+pub use webauthn::VirtualAuthenticator;
 
 /// The key under which WebDriver returns an element reference (W3C WebDriver §12.1).
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";

@@ -411,6 +411,12 @@ impl App {
                 users: self.users.clone(),
                 audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
                 sessions: self.sessions.clone(),
+                passkeys: crate::domain::webauthn::Passkeys::new(
+                    self.store.clone(),
+                    self.clock.clone(),
+                    &self.config.server.issuer,
+                    &self.config.branding.product_name,
+                ),
             },
         )
     }

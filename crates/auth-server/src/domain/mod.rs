@@ -18,6 +18,7 @@ pub mod signing_pool;
 pub mod sso;
 pub mod tokens;
 pub mod users;
+pub mod webauthn;
 
 pub use crate::model::{records, values};
 

@@ -211,13 +211,13 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
 
 /// Whether the request asked for `response_mode=form_post` (validated by the flow: the
 /// authorization response is then delivered by [`pages::form_post`]).
-fn form_post(form: &Form) -> bool {
+pub(crate) fn form_post(form: &Form) -> bool {
     form.single("response_mode").ok().flatten() == Some("form_post")
 }
 
 /// Renders `step`; `(post, form_post)`: whether the request was a POST (a redirect is then 303),
 /// and whether the authorization response goes back as a form post.
-fn render(
+pub(crate) fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
     ui: &Ui<'_>,
@@ -263,17 +263,15 @@ fn render(
             };
             let hidden = request.params.pairs();
             let action = web.issuer.login();
-            let mut res = ui.html(
-                status,
-                ui.login(&LoginPage {
-                    client_name: &request.client.name,
-                    username: &username,
-                    error,
-                    csrf: &csrf,
-                    action: &action,
-                    hidden: &hidden,
-                }),
-            );
+            let page = LoginPage {
+                client_name: &request.client.name,
+                username: &username,
+                error,
+                csrf: &csrf,
+                action: &action,
+                hidden: &hidden,
+            };
+            let mut res = super::webauthn::login_page(web, ui, status, &page);
             set_cookie(&mut res, set);
             if status == StatusCode::SERVICE_UNAVAILABLE {
                 res.headers_mut()

@@ -32,6 +32,7 @@ pub mod state;
 pub mod token;
 pub mod token_admin;
 pub mod userinfo;
+pub mod webauthn;
 
 use crate::domain::health::Health;
 use error::json_error;
@@ -86,6 +87,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
         .merge(account::routes())
+        .merge(webauthn::routes())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -27,6 +27,7 @@ use crate::domain::sso::tokens_admin::TokenAdmin;
 use crate::domain::tokens::TokenIssuer;
 use crate::domain::users::Users;
 use crate::domain::values::Issuer;
+use crate::domain::webauthn::Passkeys;
 
 /// The domain services the handlers call.
 #[derive(Debug, Clone)]
@@ -59,6 +60,8 @@ pub struct Services {
     pub audit: AuditTrail,
     /// SSO sessions (the admin API).
     pub sessions: Sessions,
+    /// WebAuthn, when the issuer's host can be a relying party id.
+    pub passkeys: Option<Passkeys>,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -110,6 +113,8 @@ pub struct BrowserEndpoints {
     pub issuer: Issuer,
     /// The pages, with the configured branding.
     pub pages: Pages,
+    /// WebAuthn (passkeys and security keys), when available.
+    pub passkeys: Option<Passkeys>,
 }
 
 /// The documents served from memory.
@@ -176,6 +181,7 @@ impl HttpState {
                 trusted_proxies: config.server.trusted_proxies.clone(),
                 issuer: Issuer::new(&issuer),
                 pages: Pages::new(&config.branding),
+                passkeys: services.passkeys,
             }),
             documents: Arc::new(Documents {
                 metadata: Metadata::render(config),

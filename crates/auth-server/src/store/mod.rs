@@ -28,6 +28,7 @@ pub mod sso;
 pub mod user_admin;
 pub mod user_sessions;
 pub mod users;
+pub mod webauthn;
 
 pub use migrations::Migrator;
 pub use pool::PoolStatus;

@@ -155,7 +155,7 @@ impl Store {
     /// Deletes user `id` with everything it holds, in one transaction with `audit(user)`: first its
     /// grants end as for a disabled user (`user_sessions::end_user_grants_in`: its access tokens are revoked by
     /// the subject's cut-off and by `jti`), then its sessions, codes, refresh-token families and
-    /// their tokens, consents and pending consent pages are deleted, and the user row last. The
+    /// their tokens, consents, pending consent pages and WebAuthn keys are deleted, and the user row last. The
     /// revocation records stay until the tokens they name expire. `None` if there is no such user.
     pub async fn delete_user(
         &self,
@@ -209,6 +209,7 @@ impl Store {
                 .filter(consent::Column::UserId.eq(id))
                 .exec(&txn)
                 .await?;
+            super::webauthn::delete_user_credentials_in(&txn, id).await?;
             user::Entity::delete_by_id(id.to_owned()).exec(&txn).await?;
             insert_audit_in(&txn, &audit(&row)).await?;
             txn.commit().await?;

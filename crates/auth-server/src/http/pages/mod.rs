@@ -21,6 +21,8 @@ pub mod lang;
 mod text;
 mod theme;
 mod views;
+pub mod webauthn;
+mod webauthn_text;
 
 #[cfg(test)]
 mod account_tests;
@@ -302,6 +304,11 @@ impl<'a> Ui<'a> {
 /// Renders a template. The contexts hold only strings, so rendering cannot fail; were it to, the
 /// page is empty and the failure logged.
 fn render(view: &View<'_>) -> String {
+    render_any(view)
+}
+
+/// [`render`] for any template.
+fn render_any(view: &impl Template) -> String {
     view.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "page template failed");
         String::new()

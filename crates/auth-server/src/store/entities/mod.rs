@@ -125,6 +125,8 @@ pub mod signing_key;
 pub mod sso_session;
 pub mod token_family;
 pub mod user;
+pub mod webauthn_ceremony;
+pub mod webauthn_credential;
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ mod m0010_revocation_shares;
 mod m0011_audit_events;
 mod m0012_backchannel_logout;
 mod m0013_account_sessions;
+mod m0015_webauthn;
 mod m0016_client_origins;
 
 /// All migrations in order.
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_audit_events::Migration),
             Box::new(m0012_backchannel_logout::Migration),
             Box::new(m0013_account_sessions::Migration),
+            Box::new(m0015_webauthn::Migration),
             Box::new(m0016_client_origins::Migration),
         ]
     }
@@ -67,6 +69,7 @@ mod tests {
                 "m0011_audit_events",
                 "m0012_backchannel_logout",
                 "m0013_account_sessions",
+                "m0015_webauthn",
                 "m0016_client_origins",
             ]
         );

@@ -24,8 +24,10 @@ use crate::domain::users::{LoginError, User, UserError, Users};
 use crate::store::{Store, StoreError};
 
 mod consent;
+mod passkey;
 mod step;
 
+pub use passkey::KeySignIn;
 pub use step::{LoginOutcome, LoginProblem, Step};
 
 /// Why a step of the flow could not be taken. Every refusal meant for the user or the client is a
