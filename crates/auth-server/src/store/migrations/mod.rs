@@ -15,6 +15,7 @@ mod m0010_revocation_shares;
 mod m0011_audit_events;
 mod m0012_backchannel_logout;
 mod m0013_account_sessions;
+mod m0014_mfa;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_audit_events::Migration),
             Box::new(m0012_backchannel_logout::Migration),
             Box::new(m0013_account_sessions::Migration),
+            Box::new(m0014_mfa::Migration),
         ]
     }
 }
@@ -65,6 +67,7 @@ mod tests {
                 "m0011_audit_events",
                 "m0012_backchannel_logout",
                 "m0013_account_sessions",
+                "m0014_mfa",
             ]
         );
     }
