@@ -102,6 +102,9 @@ pub struct CreateClient {
     /// The client requires `sid` in its logout tokens (they always carry it).
     #[arg(long)]
     pub backchannel_logout_session_required: bool,
+    /// Every sign-in to this client needs a second factor (TOTP).
+    #[arg(long)]
+    pub require_mfa: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -117,6 +120,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "introspect_any": c.introspect_any,
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "introspect_any": c.introspect_any, "require_mfa": c.require_mfa,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -124,7 +128,7 @@ fn client_json(c: &Client) -> serde_json::Value {
 fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] first_party={} always_refresh={} introspect_any={}",
+         post_logout_redirect_uris=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -137,7 +141,8 @@ fn client_line(c: &Client) -> String {
         c.post_logout_redirect_uris.join(" "),
         c.first_party,
         c.always_refresh,
-        c.introspect_any
+        c.introspect_any,
+        c.require_mfa
     )
 }
 
@@ -163,6 +168,7 @@ pub(super) async fn client(
                 introspect_any: c.introspect_any,
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
+                require_mfa: c.require_mfa,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();

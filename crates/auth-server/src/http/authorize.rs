@@ -105,6 +105,7 @@ pub async fn login(
             (addr.0, &meta),
             web.cookies.session(&headers),
             web.cookies.device(&headers),
+            web.cookies.csrf(&headers),
         )
         .await;
     sign_in(sign_in_outcome(&outcome));
@@ -201,7 +202,8 @@ pub fn params_from(form: &Form) -> AuthorizeParams {
     p
 }
 
-fn render(
+/// Renders a step of the flow (also for `POST /login/mfa`, [`super::mfa::challenge`]).
+pub(super) fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
     ui: &Ui<'_>,
@@ -289,6 +291,15 @@ fn render(
             );
             set_cookie(&mut res, set);
             res
+        }
+        Step::SecondFactor {
+            request,
+            user,
+            ticket,
+            enroll,
+            problem,
+        } => {
+            super::mfa::challenge::page(web, headers, ui, (request, user, ticket), enroll, problem)
         }
     };
     if let Some(secret) = new_session {

@@ -23,6 +23,7 @@ pub mod error;
 pub mod form;
 pub mod logout;
 pub mod metrics_layer;
+pub mod mfa;
 pub mod ops;
 pub mod pages;
 pub mod response;
@@ -69,6 +70,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/logout", get(logout::get).post(logout::post))
         .route("/readyz", get(readyz))
         .merge(account::routes())
+        .merge(mfa::routes())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

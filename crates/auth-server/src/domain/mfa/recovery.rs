@@ -26,7 +26,8 @@ pub fn generate() -> Vec<String> {
     (0..CODES)
         .map(|_| {
             let mut bytes = [0u8; CHARS];
-            getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+            getrandom::fill(&mut bytes)
+                .expect("the operating system's random number generator failed");
             let mut s = String::with_capacity(CHARS + 3);
             for (i, b) in bytes.iter().enumerate() {
                 if i > 0 && i % 4 == 0 {

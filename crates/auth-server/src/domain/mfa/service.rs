@@ -216,12 +216,9 @@ impl Mfa {
     }
 
     fn open(&self, row: &TotpRecord) -> Result<Vec<u8>, MfaError> {
-        let kek = self
-            .keks
-            .by_id(&row.kek_id)
-            .ok_or_else(|| KekError::Open {
-                kid: format!("mfa-totp of user {} (KEK {})", row.user_id, row.kek_id),
-            })?;
+        let kek = self.keks.by_id(&row.kek_id).ok_or_else(|| KekError::Open {
+            kid: format!("mfa-totp of user {} (KEK {})", row.user_id, row.kek_id),
+        })?;
         let label = format!("mfa-totp of user {}", row.user_id);
         Ok(kek.open(
             &row.secret_sealed,
@@ -318,7 +315,11 @@ impl Mfa {
             .count_login_attempt(
                 &key,
                 self.clock.now(),
-                (p.failure_window_secs, p.max_failures_per_pair, p.lockout_secs),
+                (
+                    p.failure_window_secs,
+                    p.max_failures_per_pair,
+                    p.lockout_secs,
+                ),
                 None,
             )
             .await?;

@@ -50,7 +50,9 @@ pub fn base32(secret: &[u8]) -> String {
 
 /// The secret of a base32 text (as shown to the user), if valid.
 pub fn from_base32(text: &str) -> Option<Vec<u8>> {
-    Secret::try_from_base32(text.trim()).ok().map(|s| s.as_bytes().to_vec())
+    Secret::try_from_base32(text.trim())
+        .ok()
+        .map(|s| s.as_bytes().to_vec())
 }
 
 /// The `otpauth://totp/` URI that authenticator apps scan (the Key Uri Format of Google
@@ -101,6 +103,9 @@ mod tests {
         assert_eq!(matching_step(&secret, &spaced, now), Some(now / 30));
         assert_eq!(from_base32(&base32(&secret)), Some(secret.to_vec()));
         let uri = otpauth_uri("My IdP", "alice@x", &secret);
-        assert!(uri.starts_with("otpauth://totp/My%20IdP:alice%40x?secret="), "{uri}");
+        assert!(
+            uri.starts_with("otpauth://totp/My%20IdP:alice%40x?secret="),
+            "{uri}"
+        );
     }
 }

@@ -16,6 +16,8 @@ pub mod account;
 pub mod account_text;
 pub mod escape;
 pub mod lang;
+pub mod mfa;
+mod mfa_text;
 mod text;
 mod theme;
 mod views;
@@ -300,6 +302,11 @@ impl<'a> Ui<'a> {
 /// Renders a template. The contexts hold only strings, so rendering cannot fail; were it to, the
 /// page is empty and the failure logged.
 fn render(view: &View<'_>) -> String {
+    render_template(view)
+}
+
+/// [`render`] for any page template (the MFA pages have their own).
+fn render_template(view: &impl Template) -> String {
     view.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "page template failed");
         String::new()
