@@ -223,13 +223,18 @@ async fn the_pending_sign_in_is_bound_to_browser_request_and_time(backend: Backe
     assert_eq!(stolen.status, 400, "{}", stolen.body);
     assert!(stolen.body.contains("expired"), "{}", stolen.body);
     // The same browser, another request (a changed scope): expired.
-    let changed = browser
-        .submit(
-            &page,
-            &format!("{}/login/mfa", s.base),
-            &[("scope", "openid profile"), ("recovery_code", &codes[1])],
-        )
-        .await;
+    let mut fields = page.hidden_fields();
+    for f in &mut fields {
+        if f.0 == "scope" {
+            f.1 = "openid profile".to_owned();
+        }
+    }
+    let mut pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    pairs.push(("recovery_code", &codes[1]));
+    let changed = browser.post(&format!("{}/login/mfa", s.base), &pairs).await;
     assert_eq!(changed.status, 400, "{}", changed.body);
     // Too late: expired.
     s.clock.advance(301);

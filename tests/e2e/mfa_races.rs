@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use tests::Backend;
-use tests::oauth::{Agent, Page, Pkce, WebClient, encode_form};
+use tests::oauth::{Agent, Page, Pkce, WebClient};
 use tests::replicas::{PARALLEL, Replicas, pick, replicas_with};
 use tests::sso_support::PW;
 use tokio::sync::Barrier;
@@ -57,7 +57,7 @@ async fn race(answers: Vec<Answer>) -> Vec<u16> {
     let barrier = Arc::new(Barrier::new(answers.len()));
     let tasks: Vec<_> = answers
         .into_iter()
-        .map(|(browser, mut fields, s, extra)| {
+        .map(|(mut browser, mut fields, s, extra)| {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 fields.extend(extra);
@@ -65,19 +65,9 @@ async fn race(answers: Vec<Answer>) -> Vec<u16> {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                let cookie: Vec<String> = browser
-                    .cookies
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect();
-                let req = s
-                    .http
-                    .post(format!("{}/login/mfa", s.base))
-                    .header("cookie", cookie.join("; "))
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(encode_form(&pairs));
+                let url = format!("{}/login/mfa", s.base);
                 barrier.wait().await;
-                req.send().await.unwrap().status().as_u16()
+                browser.post(&url, &pairs).await.status
             })
         })
         .collect();
