@@ -25,6 +25,7 @@ mod bad_input;
 mod browser;
 mod browser_account;
 mod browser_logout;
+mod browser_mfa;
 mod cli;
 mod client_credentials;
 mod health;

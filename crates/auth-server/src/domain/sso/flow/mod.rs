@@ -25,9 +25,11 @@ use crate::domain::users::{LoginError, User, UserError, Users};
 use crate::store::{Store, StoreError};
 
 mod consent;
+mod pending;
 mod second_factor;
 mod step;
 
+pub use pending::PendingSignIn;
 pub use second_factor::{BrowserBinding, PENDING_TTL, SecondFactorForm};
 pub use step::{LoginOutcome, LoginProblem, SecondFactorProblem, Step};
 

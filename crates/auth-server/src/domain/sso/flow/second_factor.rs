@@ -20,13 +20,13 @@ use super::super::request::{AuthorizeParams, AuthorizeRequest};
 use super::super::sessions::Session;
 use super::consent::request_digest;
 use super::{Flow, FlowError, LoginOutcome, SecondFactorProblem, Step};
-use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
+use crate::domain::audit::{Actor, EventType, RequestMeta};
 use crate::domain::mfa::factor::acr_values_demand_mfa;
-use crate::domain::mfa::{Answer, FactorKind, MfaError, Verdict, amr_with};
+use crate::domain::mfa::{Answer, MfaError, Verdict};
 use crate::domain::oauth_error::ErrorCode;
 use crate::domain::random;
 use crate::domain::users::User;
-use crate::store::mfa_pending::{PendingKey, PendingRecord};
+use crate::store::mfa_pending::PendingRecord;
 
 /// Bytes of randomness in a pending sign-in's ticket.
 const TICKET_BYTES: usize = 32;
@@ -169,30 +169,11 @@ impl Flow {
             new_session: None,
             device_cookie: None,
         };
-        let req = match self.validate(params).await? {
-            Ok(r) => r,
+        let p = match self.pending_sign_in(params, form.ticket, browser).await? {
+            Ok(p) => p,
             Err(step) => return Ok(done(step)),
         };
-        let expired = || {
-            done(Step::Error(
-                "This sign-in has expired or was already completed. Go back to the application and sign in again.",
-            ))
-        };
-        let Some(ticket) = form.ticket.filter(|t| !t.is_empty() && t.len() <= 128) else {
-            return Ok(expired());
-        };
-        let ticket_sha256 = digest(ticket);
-        let request_sha256 = request_digest(&req);
-        let Some((pending, browser_sha256)) = self
-            .find_pending(&ticket_sha256, &req, &request_sha256, browser)
-            .await?
-        else {
-            return Ok(expired());
-        };
-        let user = match self.users.get(&pending.user_id).await? {
-            Some(u) if !u.disabled && u.security_stamp == pending.security_stamp => u,
-            _ => return Ok(expired()),
-        };
+        let user = &p.user;
         let factors = self.mfa.factors(&user.id).await?;
         let verdict = if factors.any() {
             let answer = match form.recovery_code.filter(|c| !c.trim().is_empty()) {
@@ -214,13 +195,7 @@ impl Flow {
                     _ => SecondFactorProblem::Rejected,
                 };
                 let failure = self
-                    .event(
-                        EventType::SignInFailure,
-                        Actor::Anonymous,
-                        &user,
-                        &req,
-                        meta,
-                    )
+                    .event(EventType::SignInFailure, Actor::Anonymous, &p, meta)
                     .detail(json!({ "reason": "second_factor" }));
                 self.record(failure).await?;
                 let enroll = match factors.any() {
@@ -228,154 +203,14 @@ impl Flow {
                     false => self.mfa.open_enrollment(&user.id, &user.username).await?,
                 };
                 return Ok(done(Step::SecondFactor {
-                    request: Box::new(req),
-                    user,
-                    ticket: ticket.to_owned(),
+                    request: Box::new(p.request),
+                    user: p.user,
+                    ticket: form.ticket.unwrap_or_default().to_owned(),
                     enroll,
                     problem: Some(problem),
                 }));
             }
         };
-        let key = PendingKey {
-            ticket_sha256: &ticket_sha256,
-            browser_sha256: &browser_sha256,
-            client_id: &req.client.id,
-            request_sha256: &request_sha256,
-        };
-        if !self.store.take_mfa_pending(key, self.clock.now()).await? {
-            return Ok(expired());
-        }
-        self.complete(req, user, pending, kind, browser, meta).await
-    }
-
-    /// The open pending sign-in of `ticket_sha256` for this request, if this browser holds it:
-    /// the session cookie for a step-up, the CSRF cookie otherwise. Returns it with the digest of
-    /// the cookie that binds it.
-    async fn find_pending(
-        &self,
-        ticket_sha256: &[u8],
-        req: &AuthorizeRequest,
-        request_sha256: &[u8],
-        browser: BrowserBinding<'_>,
-    ) -> Result<Option<(PendingRecord, Vec<u8>)>, FlowError> {
-        let now = self.clock.now();
-        let candidates = [
-            browser.session.map(|s| (digest(s), true)),
-            browser.csrf.map(|c| (digest(c), false)),
-        ];
-        for (browser_sha256, is_session) in candidates.into_iter().flatten() {
-            let key = PendingKey {
-                ticket_sha256,
-                browser_sha256: &browser_sha256,
-                client_id: &req.client.id,
-                request_sha256,
-            };
-            if let Some(p) = self.store.find_mfa_pending(key, now).await?
-                && p.session_id.is_some() == is_session
-            {
-                return Ok(Some((p, browser_sha256)));
-            }
-        }
-        Ok(None)
-    }
-
-    /// A completed pending sign-in: the session stepped up, or a new one started (ending any
-    /// session the browser had: session fixation), then on to consent or the code.
-    async fn complete(
-        &self,
-        req: AuthorizeRequest,
-        user: User,
-        pending: PendingRecord,
-        kind: FactorKind,
-        browser: BrowserBinding<'_>,
-        meta: &RequestMeta,
-    ) -> Result<LoginOutcome, FlowError> {
-        let amr = amr_with(&pending.amr, kind);
-        let now = self.clock.now();
-        let success = self
-            .event(
-                EventType::SignInSuccess,
-                Actor::User(user.id.clone()),
-                &user,
-                &req,
-                meta,
-            )
-            .detail(json!({ "amr": amr }));
-        if let Some(sid) = &pending.session_id {
-            if !self.store.step_up_session(sid, &amr, now).await? {
-                return Ok(LoginOutcome {
-                    step: Step::Error(
-                        "This sign-in has expired or was already completed. Go back to the application and sign in again.",
-                    ),
-                    new_session: None,
-                    device_cookie: None,
-                });
-            }
-            self.record(success.subject(sid.clone())).await?;
-            let session = Session {
-                id: sid.clone(),
-                user_id: user.id.clone(),
-                auth_time: now,
-                amr,
-            };
-            let step = self.after_authentication(req, &session, user).await?;
-            return Ok(LoginOutcome {
-                step,
-                new_session: None,
-                device_cookie: None,
-            });
-        }
-        if let Some(old) = browser.session
-            && let Some(s) = self.sessions.current(old).await?
-        {
-            self.sessions.end(&s.id).await?;
-        }
-        let methods: Vec<&str> = amr.iter().map(String::as_str).collect();
-        let Some((secret, session)) = self
-            .sessions
-            .create_recorded(&user.id, pending.security_stamp, &methods, Some(&success))
-            .await?
-        else {
-            return Ok(LoginOutcome {
-                step: Step::Error(
-                    "This sign-in has expired or was already completed. Go back to the application and sign in again.",
-                ),
-                new_session: None,
-                device_cookie: None,
-            });
-        };
-        let step = self.after_authentication(req, &session, user).await?;
-        Ok(LoginOutcome {
-            step,
-            new_session: Some(secret),
-            device_cookie: None,
-        })
-    }
-
-    fn event(
-        &self,
-        t: EventType,
-        actor: Actor,
-        user: &User,
-        req: &AuthorizeRequest,
-        meta: &RequestMeta,
-    ) -> AuditEvent {
-        AuditEvent::new(t, actor)
-            .user(&user.id)
-            .client(&req.client.id)
-            .request(meta)
-    }
-}
-
-impl Flow {
-    /// The live session behind a cookie secret and its (enabled) user, for the account pages.
-    pub async fn account_session(
-        &self,
-        session_secret: Option<&str>,
-    ) -> Result<Option<(Session, User)>, FlowError> {
-        Ok(match self.signed_in(session_secret).await? {
-            (Some(s), Some(u)) => Some((s, u)),
-            _ => None,
-        })
+        self.complete_pending(p, kind, browser, meta).await
     }
 }
