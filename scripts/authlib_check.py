@@ -101,7 +101,7 @@ def run(client, label, acr=SFA, amr=("pwd",), **extra):
     claims.validate()
     check(claims["preferred_username"] == username,
           f"{label}: ID token verified by authlib (signature, iss, aud, nonce, at_hash, exp, acr)")
-    check(claims["acr"] == acr and claims["amr"] == list(amr), f"{label}: acr {acr}, amr {amr}")
+    check(claims["acr"] == acr and claims["amr"] == list(amr), f"{label}: acr {acr}, amr {list(amr)}")
     at = jwt.decode(token["access_token"], keys)
     at.validate()
     check(at["client_id"] == client.client_id, f"{label}: access token verifies against the JWKS")
