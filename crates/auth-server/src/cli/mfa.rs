@@ -27,6 +27,9 @@ pub enum MfaCommand {
         /// Login name.
         username: String,
     },
+    /// Re-seal every TOTP secret under the current key-encryption key (after a KEK rotation, with
+    /// the previous KEK still configured; run it with `keys rewrap`, before dropping the old KEK).
+    Rewrap,
     /// Show a user's factors and whether MFA is required.
     Show {
         /// Login name.
@@ -55,6 +58,13 @@ pub(super) async fn run(app: &App, cmd: MfaCommand, out: &mut dyn Write) -> anyh
                 true => writeln!(out, "second factors of {username} removed")?,
                 false => writeln!(out, "{username} had no second factor")?,
             }
+        }
+        MfaCommand::Rewrap => {
+            let n = mfa.rewrap().await?;
+            writeln!(
+                out,
+                "{n} TOTP secret(s) re-sealed under the current key-encryption key"
+            )?;
         }
         MfaCommand::Show { username } => {
             let id = id_of(&username).await?;

@@ -132,6 +132,37 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Every TOTP row sealed under a KEK other than `kek_id` (for a KEK rotation).
+    pub async fn totp_sealed_elsewhere(&self, kek_id: &str) -> Result<Vec<TotpRecord>, StoreError> {
+        Ok(totp::Entity::find()
+            .filter(totp::Column::KekId.ne(kek_id))
+            .all(self.conn())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Replaces the sealed secret of `old` (re-sealed under KEK `kek_id`), only if the row still
+    /// holds exactly `old`'s enrollment and blob: true if it did.
+    pub async fn reseal_totp(
+        &self,
+        old: &TotpRecord,
+        sealed: Vec<u8>,
+        kek_id: &str,
+    ) -> Result<bool, StoreError> {
+        let n = totp::Entity::update_many()
+            .col_expr(totp::Column::SecretSealed, Expr::value(sealed))
+            .col_expr(totp::Column::KekId, Expr::value(kek_id))
+            .filter(totp::Column::UserId.eq(&old.user_id))
+            .filter(totp::Column::EnrollmentId.eq(&old.enrollment_id))
+            .filter(totp::Column::SecretSealed.eq(old.secret_sealed.clone()))
+            .exec(self.conn())
+            .await?
+            .rows_affected;
+        Ok(n == 1)
+    }
+
     /// Removes the user's TOTP factor; true if there was one.
     pub async fn delete_totp(&self, user_id: &str) -> Result<bool, StoreError> {
         let n = totp::Entity::delete_many()

@@ -227,6 +227,23 @@ impl Mfa {
         )?)
     }
 
+    /// Re-seals every TOTP secret that is sealed under a previous KEK with the current one (after
+    /// a KEK rotation, before the previous KEK is dropped); returns how many were re-sealed. Each
+    /// row is replaced only if unchanged since it was read, so it runs safely beside sign-ins and
+    /// on several replicas at once.
+    pub async fn rewrap(&self) -> Result<u64, MfaError> {
+        let current = self.keks.current();
+        let mut n = 0;
+        for row in self.store.totp_sealed_elsewhere(current.id()).await? {
+            let secret = self.open(&row)?;
+            let sealed = current.seal(&secret, &aad(&row.user_id, &row.enrollment_id))?;
+            if self.store.reseal_totp(&row, sealed, current.id()).await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Confirms enrollment `enrollment_id` with a first `code` (throttled like a sign-in's second
     /// factor): true once it is active; the code's step counts as used.
     pub async fn confirm_totp(
