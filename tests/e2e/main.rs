@@ -38,6 +38,7 @@ mod key_revocation;
 mod logs;
 mod metrics;
 mod mfa;
+mod mfa_cli;
 mod mfa_kek;
 mod mfa_policy;
 mod mfa_races;
