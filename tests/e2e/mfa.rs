@@ -168,10 +168,7 @@ async fn account_changes_need_a_session_csrf_and_a_recent_sign_in(backend: Backe
     s.clock.advance(301);
     let stale = account_post(&s, &mut browser, "/account/mfa/totp/start", &[]).await;
     assert_eq!(stale.status, 303);
-    assert_eq!(
-        stale.location(),
-        Some("/account/reauth?next=%2Faccount%2Fmfa")
-    );
+    assert_eq!(stale.location(), Some("/account/reauth?next=/account/mfa"));
     let f = s.app.flow.mfa().factors(&alice_id(&s).await).await.unwrap();
     assert!(!f.totp && !f.totp_pending, "nothing enrolled: {f:?}");
     // A German page in German.

@@ -265,7 +265,8 @@ impl App {
                 clock.clone(),
                 config.branding.product_name.trim(),
                 config.login.clone(),
-            ),
+            )
+            .with_recent_auth_secs(config.account.recent_auth_secs),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,

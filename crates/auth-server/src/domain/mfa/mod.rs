@@ -18,8 +18,8 @@ pub mod totp;
 pub use factor::{ACR_MFA, ACR_SINGLE_FACTOR, FactorKind, acr_for, amr_with};
 pub use service::{Answer, Enrollment, Factors, Mfa, MfaError, Verdict};
 
-/// Seconds within which a sign-in counts as recent for a sensitive change at `/account/mfa` (the
-/// shared "recent sign-in" contract: `account.recent_auth_secs`, default 300).
+/// Seconds within which a sign-in counts as recent for a sensitive change at `/account/mfa`, unless
+/// configured (`account.recent_auth_secs`, see [`Mfa::with_recent_auth_secs`]).
 pub const RECENT_AUTH_SECS: i64 = 300;
 
 /// Whether a session authenticated at `auth_time` is recent enough at `now` for a sensitive change.

@@ -103,6 +103,7 @@ pub struct Mfa {
     clock: Arc<dyn Clock>,
     issuer_name: Arc<str>,
     policy: LoginConfig,
+    recent_auth_secs: i64,
 }
 
 /// What the TOTP secret's seal is bound to (AEAD associated data): its row.
@@ -131,7 +132,19 @@ impl Mfa {
             clock,
             issuer_name: issuer_name.into(),
             policy,
+            recent_auth_secs: super::RECENT_AUTH_SECS,
         }
+    }
+
+    /// Sensitive changes need a sign-in at most `secs` old (`account.recent_auth_secs`).
+    pub fn with_recent_auth_secs(mut self, secs: i64) -> Self {
+        self.recent_auth_secs = secs;
+        self
+    }
+
+    /// How recent a sign-in must be for a sensitive change.
+    pub fn recent_auth_secs(&self) -> i64 {
+        self.recent_auth_secs
     }
 
     /// The current time.

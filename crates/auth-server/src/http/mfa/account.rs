@@ -1,6 +1,6 @@
 //! `/account/mfa`: the user's second factors. Behind the SSO session and CSRF-protected; adding,
 //! removing and replacing factors or codes needs a recent sign-in (the shared contract: a session
-//! whose `auth_time` is older than [`RECENT_AUTH_SECS`] is sent to
+//! whose `auth_time` is older than `account.recent_auth_secs` is sent to
 //! `/account/reauth?next=/account/mfa`). Recovery codes are shown once, on the page that made them.
 
 use std::sync::Arc;
@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::super::browser::{
     bad_request, csrf_failed, csrf_ok, csrf_token, form, redirect, set_cookie, unavailable,
@@ -18,7 +17,7 @@ use super::super::issuer_path;
 use super::super::pages::Ui;
 use super::super::pages::mfa::{AccountMfaPage, EnrollView};
 use super::super::state::BrowserEndpoints;
-use crate::domain::mfa::{Enrollment, RECENT_AUTH_SECS, Verdict, is_recent};
+use crate::domain::mfa::{Enrollment, Verdict, is_recent};
 use crate::domain::sso::sessions::Session;
 use crate::domain::users::User;
 
@@ -207,14 +206,11 @@ async fn sensitive<'a>(
     read: Result<OAuthForm, FormRejection>,
 ) -> Result<(Form, Ui<'a>, Session, User), Response> {
     let (form, ui, session, user) = checked(web, headers, read).await?;
-    if !is_recent(session.auth_time, web.flow.mfa().now(), RECENT_AUTH_SECS) {
-        let base = base(web);
-        let next = format!("{base}/account/mfa");
-        let next = utf8_percent_encode(&next, NON_ALPHANUMERIC);
-        return Err(redirect(
-            &format!("{base}/account/reauth?next={next}"),
-            true,
-        ));
+    let mfa = web.flow.mfa();
+    if !is_recent(session.auth_time, mfa.now(), mfa.recent_auth_secs()) {
+        // `next` is below the issuer's path, as the re-authentication page expects it.
+        let reauth = crate::domain::account::recent::reauth_path("/account/mfa");
+        return Err(redirect(&format!("{}{reauth}", base(web)), true));
     }
     Ok((form, ui, session, user))
 }
