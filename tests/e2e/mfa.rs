@@ -202,6 +202,22 @@ async fn removing_the_factor_and_new_recovery_codes(backend: Backend) {
     )
     .await;
     let (secret, old) = enroll(&s, &mut browser).await;
+    // The session signed in with the password only: changes to the factor need one with it.
+    let refused = account_post(&s, &mut browser, "/account/mfa/totp/remove", &[]).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("id=\"totp-status\">On<"),
+        "{}",
+        refused.body
+    );
+    // Its next authorization request steps it up: the second factor, no password.
+    let pkce = Pkce::new();
+    let page = browser
+        .get(&s.authorize_url(&app, &pkce, "openid", &[]))
+        .await;
+    assert_second_factor_page(&page);
+    let done = answer(&s, &mut browser, &page, &[("code", &code_now(&s, &secret))]).await;
+    assert_eq!(id_claims(&s, &app, &pkce, &done).await["acr"], MFA);
     let page = account_post(&s, &mut browser, "/account/mfa/recovery", &[]).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let new = crate::mfa_support::codes_of(&page);
@@ -227,7 +243,6 @@ async fn removing_the_factor_and_new_recovery_codes(backend: Backend) {
     let done = password_step(&s, &mut other, &app, &pkce, &[]).await;
     let id = id_claims(&s, &app, &pkce, &done).await;
     assert_eq!(id["amr"], serde_json::json!(["pwd"]));
-    let _ = secret;
 }
 
 async fn discovery_lists_the_acr_values(backend: Backend) {

@@ -207,6 +207,20 @@ async fn sensitive<'a>(
 ) -> Result<(Form, Ui<'a>, Session, User), Response> {
     let (form, ui, session, user) = checked(web, headers, read).await?;
     let mfa = web.flow.mfa();
+    // A user with a factor changes factors only from a session that proved one: the password
+    // alone must not be enough to remove the factor that protects the account.
+    let has_factor = match mfa.factors(&user.id).await {
+        Ok(f) => f.any(),
+        Err(e) => return Err(unavailable(&ui, &e)),
+    };
+    if has_factor && !session.amr.iter().any(|m| m == "mfa") {
+        let extras = Extras {
+            status: Some(StatusCode::FORBIDDEN),
+            notice: Some(ui.mfa_text().needs_factor),
+            ..Extras::default()
+        };
+        return Err(page(web, headers, &ui, &user, extras).await);
+    }
     if !is_recent(session.auth_time, mfa.now(), mfa.recent_auth_secs()) {
         // `next` is below the issuer's path, as the re-authentication page expects it.
         let reauth = crate::domain::account::recent::reauth_path("/account/mfa");

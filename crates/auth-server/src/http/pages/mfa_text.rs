@@ -55,6 +55,8 @@ pub struct MfaText {
     pub enrolled: &'static str,
     /// After removal.
     pub removed: &'static str,
+    /// A change refused to a session without a second factor.
+    pub needs_factor: &'static str,
 }
 
 /// English.
@@ -84,6 +86,7 @@ pub static EN: MfaText = MfaText {
     back: "Back to your account",
     enrolled: "Two-step verification is on.",
     removed: "The authenticator app was removed.",
+    needs_factor: "To change your two-step verification, sign in with your authenticator app first.",
 };
 
 /// German.
@@ -113,6 +116,7 @@ pub static DE: MfaText = MfaText {
     back: "Zurück zu Ihrem Konto",
     enrolled: "Die zweistufige Anmeldung ist aktiv.",
     removed: "Die Authenticator-App wurde entfernt.",
+    needs_factor: "Um die zweistufige Anmeldung zu ändern, melden Sie sich zuerst mit Ihrer Authenticator-App an.",
 };
 
 impl MfaText {

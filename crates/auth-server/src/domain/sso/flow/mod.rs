@@ -194,7 +194,10 @@ impl Flow {
                 });
             }
         };
-        if !session.amr.iter().any(|m| m == "mfa") && self.mfa_required(&req, &user).await? {
+        // A session without a second factor (a password-only sign-in, say from before the user
+        // enrolled one) is stepped up when the policy requires a factor or the user has one: a
+        // password alone never reaches an application for a user with a second factor.
+        if !session.amr.iter().any(|m| m == "mfa") && self.needs_second_factor(&req, &user).await? {
             // A session exists, so its cookie was sent.
             let secret = session_secret.unwrap_or_default();
             return self.step_up(req, &session, user, secret).await;
