@@ -2,15 +2,24 @@
 
 authlib (https://authlib.org) plays the relying party: it builds the authorization URL with PKCE S256
 and a nonce, redeems the code, validates the ID token (signature from the JWKS, iss, aud, nonce,
-at_hash, exp), refreshes, calls userinfo, introspects and revokes. `requests` plays the browser that
-fills in the IdP's login form. Every step asserts what it got; any failure exits non-zero.
+at_hash, exp, and `acr` as a required claim with the expected level), refreshes, calls userinfo,
+introspects and revokes. `requests` plays the browser that fills in the IdP's login form. A last run
+asks for multi-factor sign-in with `acr_values`: the browser enrolls TOTP on the second-factor page
+(reading the key off the page; the code is computed here, RFC 6238 with the standard library), and
+authlib requires the multi-factor `acr` in the ID token. Every step asserts what it got; any
+failure exits non-zero.
 
 Usage: authlib_check.py ISSUER CLIENT_ID CLIENT_SECRET PUBLIC_CLIENT_ID USERNAME PASSWORD
 """
 
+import base64
+import hashlib
+import hmac
 import re
 import secrets
+import struct
 import sys
+import time
 from html import unescape
 from urllib.parse import parse_qs, urlparse
 
@@ -21,6 +30,8 @@ from authlib.oidc.core import CodeIDToken
 
 issuer, client_id, client_secret, public_id, username, password = sys.argv[1:7]
 REDIRECT = "http://127.0.0.1:9/cb"
+SFA = "urn:auth-server:acr:sfa"
+MFA = "urn:auth-server:acr:mfa"
 
 
 def check(cond, what):
@@ -31,7 +42,23 @@ def check(cond, what):
 
 meta = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
 check(meta["issuer"] == issuer, "discovery names the issuer")
+check(meta["acr_values_supported"] == [SFA, MFA], "discovery lists the two acr values")
 keys = JsonWebKey.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+
+
+def totp(key_base32, at):
+    """RFC 6238 with RFC 4226's dynamic truncation: HMAC-SHA-1, 30-second steps, 6 digits."""
+    key = base64.b32decode(key_base32 + "=" * (-len(key_base32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def form_of(page):
+    action = unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
+    fields = {unescape(n): unescape(v) for n, v in
+              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)}
+    return action, fields
 
 
 def browser_sign_in(url):
@@ -39,20 +66,25 @@ def browser_sign_in(url):
     browser = requests.Session()
     page = browser.get(url, allow_redirects=False, timeout=10)
     check(page.status_code == 200 and 'id="login-form"' in page.text, "the IdP shows its login page")
-    action = unescape(re.search(r'<form[^>]*action="([^"]+)"', page.text).group(1))
-    fields = {unescape(n): unescape(v) for n, v in
-              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)}
+    action, fields = form_of(page)
     fields.update(username=username, password=password)
     done = browser.post(action, data=fields, allow_redirects=False, timeout=10)
+    if 'id="mfa-form"' in done.text:
+        # Multi-factor sign-in asked for: enroll TOTP with the key the page shows, answer its code.
+        check('id="totp-qr"' in done.text, "the second-factor page shows a QR code to enroll")
+        key = unescape(re.search(r'id="totp-secret">([^<]+)<', done.text).group(1))
+        action, fields = form_of(done)
+        fields.update(code=totp(key, time.time()))
+        done = browser.post(action, data=fields, allow_redirects=False, timeout=10)
     check(done.status_code in (302, 303), "signing in redirects back to the client")
     return done.headers["Location"]
 
 
-def run(client, label):
+def run(client, label, acr=SFA, amr=("pwd",), **extra):
     verifier = secrets.token_urlsafe(48)
     nonce = secrets.token_urlsafe(16)
     url, state = client.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **extra)
     callback = browser_sign_in(url)
     query = parse_qs(urlparse(callback).query)
     check(query["state"] == [state], f"{label}: state comes back")
@@ -62,12 +94,14 @@ def run(client, label):
     check(token["token_type"] == "Bearer" and "refresh_token" in token,
           f"{label}: code redeemed for access, ID and refresh tokens")
     claims = jwt.decode(token["id_token"], keys, claims_cls=CodeIDToken,
-                        claims_options={"iss": {"essential": True, "value": issuer}},
+                        claims_options={"iss": {"essential": True, "value": issuer},
+                                        "acr": {"essential": True, "value": acr}},
                         claims_params={"nonce": nonce, "client_id": client.client_id,
                                        "access_token": token["access_token"]})
     claims.validate()
     check(claims["preferred_username"] == username,
-          f"{label}: ID token verified by authlib (signature, iss, aud, nonce, at_hash, exp)")
+          f"{label}: ID token verified by authlib (signature, iss, aud, nonce, at_hash, exp, acr)")
+    check(claims["acr"] == acr and claims["amr"] == list(amr), f"{label}: acr {acr}, amr {list(amr)}")
     at = jwt.decode(token["access_token"], keys)
     at.validate()
     check(at["client_id"] == client.client_id, f"{label}: access token verifies against the JWKS")
@@ -95,4 +129,5 @@ check(intro["active"] is False, "introspection: the revoked refresh token is ina
 public = OAuth2Session(public_id, scope="openid profile offline_access", redirect_uri=REDIRECT,
                        code_challenge_method="S256", token_endpoint_auth_method="none")
 run(public, "public client")
+run(confidential, "multi-factor sign-in", acr=MFA, amr=("pwd", "otp", "mfa"), acr_values=MFA)
 print("authlib check passed")

@@ -193,7 +193,7 @@ impl App {
         };
         let keys = Arc::new(KeyManager::new(
             store.clone(),
-            keks,
+            keks.clone(),
             clock.clone(),
             schedule,
             config.keys.rsa_bits,
@@ -259,6 +259,14 @@ impl App {
             sessions: sessions.clone(),
             throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
             devices: devices.clone(),
+            mfa: crate::domain::mfa::Mfa::new(
+                store.clone(),
+                keks.clone(),
+                clock.clone(),
+                config.branding.product_name.trim(),
+                config.login.clone(),
+            )
+            .with_recent_auth_secs(config.account.recent_auth_secs),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,
@@ -382,6 +390,9 @@ impl App {
                     .await
                 {
                     tracing::warn!(error = %e, "purging the back-channel logout outbox failed");
+                }
+                if let Err(e) = app.store.purge_mfa_pending(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired pending sign-ins failed");
                 }
                 let keep = app.config.audit.retention_days.saturating_mul(86_400);
                 let cutoff = app.clock.now().saturating_sub(keep);

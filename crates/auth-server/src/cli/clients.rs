@@ -106,6 +106,9 @@ pub struct CreateClient {
     /// The client requires `sid` in its logout tokens (they always carry it).
     #[arg(long)]
     pub backchannel_logout_session_required: bool,
+    /// Every sign-in to this client needs a second factor (TOTP).
+    #[arg(long)]
+    pub require_mfa: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -122,6 +125,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "introspect_any": c.introspect_any,
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "introspect_any": c.introspect_any, "require_mfa": c.require_mfa,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -129,7 +133,7 @@ fn client_json(c: &Client) -> serde_json::Value {
 fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={}",
+         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -143,7 +147,8 @@ fn client_line(c: &Client) -> String {
         c.allowed_origins.join(" "),
         c.first_party,
         c.always_refresh,
-        c.introspect_any
+        c.introspect_any,
+        c.require_mfa
     )
 }
 
@@ -170,6 +175,7 @@ pub(super) async fn client(
                 introspect_any: c.introspect_any,
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
+                require_mfa: c.require_mfa,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();

@@ -20,11 +20,13 @@ mod backup;
 mod clients;
 pub mod healthcheck;
 mod keys;
+mod mfa;
 mod users;
 
 pub use audit::AuditCommand;
 pub use clients::{ClientCommand, CreateClient};
 pub use keys::KeysCommand;
+pub use mfa::MfaCommand;
 pub use users::UserCommand;
 
 /// auth-server: a self-hosted OAuth 2.0 / OpenID Connect identity provider.
@@ -58,6 +60,9 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Require, release or reset users' second factors.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
     /// Ask the running server whether it is ready (exit 0) or not (exit 1), for a container HEALTHCHECK.
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Copy the SQLite database into a new file while the server runs (PostgreSQL: use pg_dump).
@@ -175,5 +180,6 @@ pub async fn run_admin_with(
         Command::Keys(k) => keys::keys(&app, k, out).await,
         Command::User(u) => users::run(&app, u, &mut input, out).await,
         Command::Audit(a) => audit::run(&app, a, out).await,
+        Command::Mfa(m) => mfa::run(&app, m, out).await,
     }
 }

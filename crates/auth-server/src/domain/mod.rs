@@ -11,6 +11,7 @@ pub mod gauges;
 pub mod grants;
 pub mod health;
 pub mod keys;
+pub mod mfa;
 pub mod oauth_error;
 pub mod passwords;
 pub mod random;

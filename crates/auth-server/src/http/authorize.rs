@@ -105,6 +105,7 @@ pub async fn login(
             (addr.0, &meta),
             web.cookies.session(&headers),
             web.cookies.device(&headers),
+            web.cookies.csrf(&headers),
         )
         .await;
     sign_in(sign_in_outcome(&outcome));
@@ -216,7 +217,8 @@ pub(crate) fn form_post(form: &Form) -> bool {
 }
 
 /// Renders `step`; `(post, form_post)`: whether the request was a POST (a redirect is then 303),
-/// and whether the authorization response goes back as a form post.
+/// and whether the authorization response goes back as a form post. Also used by `POST /login/mfa`
+/// ([`super::mfa::challenge`]) and the passkey sign-in.
 pub(crate) fn render(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
@@ -306,6 +308,15 @@ pub(crate) fn render(
             );
             set_cookie(&mut res, set);
             res
+        }
+        Step::SecondFactor {
+            request,
+            user,
+            ticket,
+            enroll,
+            problem,
+        } => {
+            super::mfa::challenge::page(web, headers, ui, (request, user, ticket), enroll, problem)
         }
     };
     if let Some(secret) = new_session {

@@ -80,6 +80,7 @@ impl Metadata {
                     "at_hash",
                     "sid",
                     "amr",
+                    "acr",
                     "azp",
                     "name",
                     "preferred_username",
@@ -91,6 +92,13 @@ impl Metadata {
             o.insert(
                 "prompt_values_supported".into(),
                 json!(["none", "login", "consent"]),
+            );
+            o.insert(
+                "acr_values_supported".into(),
+                json!([
+                    crate::domain::mfa::ACR_SINGLE_FACTOR,
+                    crate::domain::mfa::ACR_MFA
+                ]),
             );
             o.insert("request_parameter_supported".into(), json!(false));
             o.insert("request_uri_parameter_supported".into(), json!(false));

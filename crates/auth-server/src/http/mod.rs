@@ -24,6 +24,7 @@ pub mod error;
 pub mod form;
 pub mod logout;
 pub mod metrics_layer;
+pub mod mfa;
 pub mod ops;
 pub mod pages;
 pub mod response;
@@ -88,6 +89,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .merge(account::routes())
         .merge(webauthn::routes())
+        .merge(mfa::routes())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -76,6 +76,8 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// §2.2 `backchannel_logout_session_required`: its logout tokens must carry `sid` (ours always do).
     pub backchannel_logout_session_required: bool,
+    /// Every sign-in to it needs a second factor (see `domain::mfa`).
+    pub require_mfa: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -82,6 +82,7 @@ impl Store {
                 Column::BackchannelLogoutSessionRequired,
                 Expr::value(n.backchannel_logout_session_required),
             )
+            .col_expr(Column::RequireMfa, Expr::value(n.require_mfa))
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -104,6 +105,7 @@ impl Store {
             .filter(
                 Column::BackchannelLogoutSessionRequired.eq(o.backchannel_logout_session_required),
             )
+            .filter(Column::RequireMfa.eq(o.require_mfa))
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
     }

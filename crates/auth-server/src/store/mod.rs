@@ -20,6 +20,8 @@ pub mod entities;
 pub mod grants;
 pub mod keys;
 pub mod login_throttle;
+pub mod mfa;
+pub mod mfa_pending;
 mod migrations;
 pub mod outbox;
 mod pool;

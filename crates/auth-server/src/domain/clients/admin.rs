@@ -48,6 +48,8 @@ pub struct ClientUpdate {
     pub backchannel_logout_uri: Option<String>,
     /// `backchannel_logout_session_required`.
     pub backchannel_logout_session_required: Option<bool>,
+    /// Every sign-in needs a second factor.
+    pub require_mfa: Option<bool>,
 }
 
 /// What enabling or disabling did.
@@ -128,6 +130,7 @@ impl ClientUpdate {
         n.backchannel_logout_session_required = self
             .backchannel_logout_session_required
             .unwrap_or(n.backchannel_logout_session_required);
+        n.require_mfa = self.require_mfa.unwrap_or(n.require_mfa);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -313,5 +316,6 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
         "backchannel_logout_session_required",
         a.backchannel_logout_session_required != b.backchannel_logout_session_required,
     );
+    diff("require_mfa", a.require_mfa != b.require_mfa);
     out
 }

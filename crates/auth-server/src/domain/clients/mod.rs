@@ -78,6 +78,8 @@ pub struct NewClient {
     pub backchannel_logout_uri: Option<String>,
     /// `backchannel_logout_session_required`.
     pub backchannel_logout_session_required: bool,
+    /// Every sign-in to it needs a second factor (see `domain::mfa`).
+    pub require_mfa: bool,
 }
 
 impl Default for NewClient {
@@ -98,6 +100,7 @@ impl Default for NewClient {
             introspect_any: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            require_mfa: false,
         }
     }
 }
@@ -287,6 +290,7 @@ impl ClientRegistry {
             introspect_any: new.introspect_any,
             backchannel_logout_uri: checked_backchannel_uri(new.backchannel_logout_uri)?,
             backchannel_logout_session_required: new.backchannel_logout_session_required,
+            require_mfa: new.require_mfa,
             created_at: now,
             updated_at: now,
         };

@@ -127,6 +127,7 @@ mod tests {
             introspect_any: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            require_mfa: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -457,6 +457,7 @@ impl UserGrants {
                 at_hash: at_hash(&access.token),
                 sid: g.session_id.clone(),
                 amr: g.amr.clone(),
+                acr: crate::domain::mfa::acr_for(&g.amr).to_owned(),
                 user: UserClaims::for_scopes(g.user, &g.scopes),
             };
             Some(

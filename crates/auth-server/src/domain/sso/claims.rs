@@ -73,8 +73,12 @@ pub struct IdTokenClaims {
     /// The SSO session id (OIDC Front-/Back-Channel Logout `sid`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// Authentication methods (RFC 8176).
+    /// Authentication methods (RFC 8176), from the session: `pwd`, then `otp` and `mfa` after a
+    /// TOTP code, `mfa` alone after a recovery code (see `domain::mfa::factor`).
     pub amr: Vec<String>,
+    /// Authentication context class (OIDC Core §2): the level the session actually reached,
+    /// derived from `amr` ([`crate::domain::mfa::acr_for`]).
+    pub acr: String,
     /// Claims by scope.
     #[serde(flatten)]
     pub user: UserClaims,

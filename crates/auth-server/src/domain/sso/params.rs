@@ -26,7 +26,7 @@ macro_rules! authorize_params {
         impl AuthorizeParams {
             /// The names this request understands; others are ignored (OIDC Core §3.1.2.1 lets an
             /// OP ignore parameters it does not understand).
-            pub const NAMES: [&'static str; 15] = [
+            pub const NAMES: [&'static str; 16] = [
                 $(stringify!($carried),)*
                 $(stringify!($dropped),)*
                 "resource",
@@ -92,6 +92,8 @@ authorize_params! {
         login_hint,
         /// `response_mode`.
         response_mode,
+        /// `acr_values` (OIDC Core §3.1.2.1), see [`crate::domain::mfa::factor`].
+        acr_values,
     ],
     dropped: [
         /// `request` (not supported).

@@ -39,6 +39,7 @@ pub struct ClientView {
     introspect_any: bool,
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
+    require_mfa: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -62,6 +63,7 @@ impl From<&Client> for ClientView {
             introspect_any: c.introspect_any,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            require_mfa: c.require_mfa,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -98,6 +100,8 @@ pub struct CreateBody {
     backchannel_logout_uri: Option<String>,
     #[serde(default)]
     backchannel_logout_session_required: bool,
+    #[serde(default)]
+    require_mfa: bool,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -118,6 +122,7 @@ pub struct PatchBody {
     introspect_any: Option<bool>,
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
+    require_mfa: Option<bool>,
 }
 
 /// `GET /clients` query.
@@ -326,6 +331,7 @@ async fn create(
         introspect_any: b.introspect_any,
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
+        require_mfa: b.require_mfa,
     };
     let (client, secret) = api
         .clients
@@ -380,6 +386,7 @@ async fn patch(
         introspect_any: b.introspect_any,
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
+        require_mfa: b.require_mfa,
     };
     match api
         .clients

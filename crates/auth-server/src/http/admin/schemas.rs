@@ -28,6 +28,7 @@ pub(super) fn clients(r: Routes) -> Routes {
             "backchannel_logout_uri": {"type": ["string", "null"], "maxLength": 2048,
                 "description": "OpenID Connect Back-Channel Logout 1.0: https (http on a loopback host), no fragment; an empty string removes it"},
             "backchannel_logout_session_required": {"type": "boolean"},
+            "require_mfa": {"type": "boolean"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -39,7 +40,7 @@ pub(super) fn clients(r: Routes) -> Routes {
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
-                     "backchannel_logout_session_required", "created_at", "updated_at"],
+                     "backchannel_logout_session_required", "require_mfa", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

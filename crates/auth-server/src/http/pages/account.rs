@@ -177,7 +177,7 @@ impl Ui<'_> {
                 since: app.grant_since.map(Stamp::of),
             })
             .collect();
-        render_template(&AccountTemplate {
+        super::render_any(&AccountTemplate {
             c,
             a,
             p,
@@ -197,7 +197,7 @@ impl Ui<'_> {
         let css = self.account_css();
         let mut c = self.chrome(if reauth { a.reauth_title } else { t.sign_in });
         c.accent_css = &css;
-        render_template(&AccountLoginTemplate {
+        super::render_any(&AccountLoginTemplate {
             c,
             t,
             a,
@@ -206,13 +206,4 @@ impl Ui<'_> {
             reauth,
         })
     }
-}
-
-/// Renders a template; as the other pages, a failure (which the string-only contexts cannot
-/// cause) gives an empty page and a log line.
-fn render_template(view: &impl Template) -> String {
-    view.render().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "page template failed");
-        String::new()
-    })
 }

@@ -18,6 +18,8 @@ pub mod account_text;
 pub mod escape;
 pub mod form_post;
 pub mod lang;
+pub mod mfa;
+mod mfa_text;
 mod text;
 mod theme;
 mod views;
@@ -307,7 +309,7 @@ fn render(view: &View<'_>) -> String {
     render_any(view)
 }
 
-/// [`render`] for any template.
+/// [`render`] for any page template (the account, MFA and WebAuthn pages have their own).
 fn render_any(view: &impl Template) -> String {
     view.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "page template failed");

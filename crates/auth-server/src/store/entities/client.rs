@@ -44,6 +44,8 @@ pub struct Model {
     pub backchannel_logout_uri: Option<String>,
     /// `backchannel_logout_session_required`.
     pub backchannel_logout_session_required: bool,
+    /// Every sign-in to it needs a second factor.
+    pub require_mfa: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -78,6 +80,7 @@ impl TryFrom<Model> for crate::model::records::Client {
             introspect_any: m.introspect_any,
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
+            require_mfa: m.require_mfa,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -109,6 +112,7 @@ impl From<&crate::model::records::Client> for Model {
             introspect_any: c.introspect_any,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            require_mfa: c.require_mfa,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -15,6 +15,7 @@ mod m0010_revocation_shares;
 mod m0011_audit_events;
 mod m0012_backchannel_logout;
 mod m0013_account_sessions;
+mod m0014_mfa;
 mod m0015_webauthn;
 mod m0016_client_origins;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_audit_events::Migration),
             Box::new(m0012_backchannel_logout::Migration),
             Box::new(m0013_account_sessions::Migration),
+            Box::new(m0014_mfa::Migration),
             Box::new(m0015_webauthn::Migration),
             Box::new(m0016_client_origins::Migration),
         ]
@@ -69,6 +71,7 @@ mod tests {
                 "m0011_audit_events",
                 "m0012_backchannel_logout",
                 "m0013_account_sessions",
+                "m0014_mfa",
                 "m0015_webauthn",
                 "m0016_client_origins",
             ]

@@ -148,7 +148,7 @@ impl Flow {
 
 /// SHA-256 of a request's parameters, as the forms carry them: a consent ticket is good for exactly
 /// the request it was shown for.
-fn request_digest(req: &AuthorizeRequest) -> Vec<u8> {
+pub(super) fn request_digest(req: &AuthorizeRequest) -> Vec<u8> {
     let mut buf = Vec::new();
     for (k, v) in req.params.pairs() {
         // Length-prefixed, so no two different lists encode alike.

@@ -16,6 +16,7 @@ use super::sessions::{Session, Sessions};
 use super::throttle::{Throttle, Verdict};
 use crate::domain::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::clients::{ClientError, ClientRegistry};
+use crate::domain::mfa::Mfa;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::domain::passwords::Admission;
 use crate::domain::random;
@@ -25,10 +26,14 @@ use crate::store::{Store, StoreError};
 
 mod consent;
 mod passkey;
+mod pending;
+mod second_factor;
 mod step;
 
 pub use passkey::KeySignIn;
-pub use step::{LoginOutcome, LoginProblem, Step};
+pub use pending::PendingSignIn;
+pub use second_factor::{BrowserBinding, PENDING_TTL, SecondFactorForm};
+pub use step::{LoginOutcome, LoginProblem, SecondFactorProblem, Step};
 
 /// Why a step of the flow could not be taken. Every refusal meant for the user or the client is a
 /// [`Step`] (an error page, or an error redirect per RFC 6749 §4.1.2.1); this is what is left:
@@ -44,6 +49,9 @@ pub enum FlowError {
     /// The user registry failed (its storage).
     #[error(transparent)]
     Users(#[from] UserError),
+    /// A second factor's sealed secret could not be opened (the KEK that sealed it is missing).
+    #[error("second factor: {0}")]
+    Mfa(String),
 }
 
 /// Bytes of randomness in an authorization code.
@@ -60,6 +68,7 @@ pub struct Flow {
     sessions: Sessions,
     throttle: Throttle,
     devices: DeviceCookies,
+    mfa: Mfa,
     clock: Arc<dyn Clock>,
     issuer: Arc<str>,
     code_ttl: i64,
@@ -81,6 +90,8 @@ pub struct FlowParts {
     pub throttle: Throttle,
     /// Device cookies.
     pub devices: DeviceCookies,
+    /// Second factors and the MFA policy.
+    pub mfa: Mfa,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Our issuer identifier.
@@ -101,6 +112,7 @@ impl Flow {
             sessions: p.sessions,
             throttle: p.throttle,
             devices: p.devices,
+            mfa: p.mfa,
             clock: p.clock,
             issuer: p.issuer.into(),
             code_ttl: p.code_ttl,
@@ -111,6 +123,11 @@ impl Flow {
     /// The device cookies.
     pub fn devices(&self) -> &DeviceCookies {
         &self.devices
+    }
+
+    /// Second factors and the MFA policy.
+    pub fn mfa(&self) -> &Mfa {
+        &self.mfa
     }
 
     /// A place for one sign-in, or `None` when the server is saturated with them (answer "busy").
@@ -179,6 +196,14 @@ impl Flow {
                 });
             }
         };
+        // A session without a second factor (a password-only sign-in, say from before the user
+        // enrolled one) is stepped up when the policy requires a factor or the user has one: a
+        // password alone never reaches an application for a user with a second factor.
+        if !session.amr.iter().any(|m| m == "mfa") && self.needs_second_factor(&req, &user).await? {
+            // A session exists, so its cookie was sent.
+            let secret = session_secret.unwrap_or_default();
+            return self.step_up(req, &session, user, secret).await;
+        }
         self.after_authentication(req, &session, user).await
     }
 
@@ -186,6 +211,10 @@ impl Flow {
     /// `device_cookie` is the browser's device cookie, if any (see [`super::device`]); `admission`
     /// is this sign-in's place among the password checks ([`Flow::admit`]); `meta` the request's id
     /// and client address for the audit trail (`addr` is that address, for the throttle).
+    ///
+    /// `browser_csrf` is the browser's CSRF cookie (checked by the handler), which binds the
+    /// second-factor page when the sign-in needs one ([`second_factor`]): then no session starts
+    /// yet, and the step is that page.
     ///
     /// Audit events: `sign_in.success` in the transaction that starts the session,
     /// `sign_in.lockout` in the one whose count starts a lockout, `sign_in.failure` for a wrong
@@ -199,6 +228,7 @@ impl Flow {
         (addr, meta): (Option<IpAddr>, &RequestMeta),
         old_session_secret: Option<&str>,
         device_cookie: Option<&str>,
+        browser_csrf: Option<&str>,
     ) -> Result<LoginOutcome, FlowError> {
         let no_session = |step| LoginOutcome {
             step,
@@ -250,6 +280,22 @@ impl Flow {
         };
         drop(admission);
         self.throttle.succeeded(&attempt).await?;
+        if self.needs_second_factor(&req, &user).await? {
+            // The handler always passes the (checked) CSRF cookie; without one there is nothing
+            // to bind the second-factor page to, and no session either.
+            let Some(csrf) = browser_csrf else {
+                return Ok(no_session(Step::Error(
+                    "For your security, the form could not be accepted. Go back to the application and sign in again.",
+                )));
+            };
+            let pwd = ["pwd".to_owned()];
+            let step = self.challenge(req, user, None, &pwd, csrf).await?;
+            return Ok(LoginOutcome {
+                step,
+                new_session: None,
+                device_cookie: self.devices.issue(username, now),
+            });
+        }
         // A sign-in always starts a new session (new id, new secret): whatever session the browser had
         // is ended, so a planted cookie can never become an authenticated one (session fixation).
         if let Some(old) = old_session_secret

@@ -1,6 +1,7 @@
 //! The steps of the browser flow, which the handlers render: a page, or a redirect.
 
 use super::super::request::AuthorizeRequest;
+use crate::domain::mfa::Enrollment;
 use crate::domain::users::User;
 
 /// What the browser gets next. `Debug` shows neither the redirect's query (it may carry a code) nor
@@ -29,6 +30,20 @@ pub enum Step {
         /// The single-use ticket the form must send back (field `consent_ticket`).
         ticket: String,
     },
+    /// The second-factor page (see [`super::second_factor`]): a TOTP code or a recovery code, or
+    /// the enrollment of TOTP when the user has no factor yet.
+    SecondFactor {
+        /// The request to carry through the form.
+        request: Box<AuthorizeRequest>,
+        /// Who is signing in.
+        user: User,
+        /// The pending sign-in's single-use ticket (field `mfa_ticket`).
+        ticket: String,
+        /// The TOTP enrollment to show (QR code and secret), when the user has no factor.
+        enroll: Option<Enrollment>,
+        /// Why the last answer failed, if it did.
+        problem: Option<SecondFactorProblem>,
+    },
 }
 
 impl std::fmt::Debug for Step {
@@ -55,6 +70,20 @@ impl std::fmt::Debug for Step {
                 .field("user", user)
                 .field("ticket", &"<redacted>")
                 .finish(),
+            Step::SecondFactor {
+                request,
+                user,
+                enroll,
+                problem,
+                ..
+            } => f
+                .debug_struct("SecondFactor")
+                .field("request", request)
+                .field("user", user)
+                .field("ticket", &"<redacted>")
+                .field("enroll", enroll)
+                .field("problem", problem)
+                .finish(),
         }
     }
 }
@@ -70,6 +99,15 @@ pub enum LoginProblem {
     Slowed(i64),
     /// The server is saturated with sign-ins: try again.
     Busy,
+}
+
+/// Why a second-factor answer failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactorProblem {
+    /// Wrong, reused or already used code.
+    Rejected,
+    /// Too many wrong answers: try later.
+    Locked,
 }
 
 /// The result of a sign-in: the next step, and the new session's cookie secret if one was created.
