@@ -44,6 +44,8 @@ mod key_revocation;
 mod logs;
 mod metrics;
 mod mfa;
+mod mfa_account_login;
+mod mfa_audit;
 mod mfa_cli;
 mod mfa_kek;
 mod mfa_policy;

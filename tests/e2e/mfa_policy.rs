@@ -51,7 +51,11 @@ async fn a_required_user_enrolls_during_sign_in(backend: Backend) {
         s.app
             .flow
             .mfa()
-            .set_required(&alice_id(&s).await, true)
+            .set_required(
+                &alice_id(&s).await,
+                true,
+                auth_server::domain::audit::Actor::Admin("test".into()),
+            )
             .await
             .unwrap()
     );

@@ -252,6 +252,14 @@ impl App {
             config.sessions.absolute_timeout_secs,
             config.sessions.max_per_user,
         );
+        let mfa = crate::domain::mfa::Mfa::new(
+            store.clone(),
+            keks.clone(),
+            clock.clone(),
+            config.branding.product_name.trim(),
+            config.login.clone(),
+        )
+        .with_recent_auth_secs(config.account.recent_auth_secs);
         let flow = Flow::new(FlowParts {
             store: store.clone(),
             clients: clients.clone(),
@@ -259,14 +267,7 @@ impl App {
             sessions: sessions.clone(),
             throttle: Throttle::new(store.clone(), clock.clone(), config.login.clone()),
             devices: devices.clone(),
-            mfa: crate::domain::mfa::Mfa::new(
-                store.clone(),
-                keks.clone(),
-                clock.clone(),
-                config.branding.product_name.trim(),
-                config.login.clone(),
-            )
-            .with_recent_auth_secs(config.account.recent_auth_secs),
+            mfa: mfa.clone(),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,
@@ -283,6 +284,7 @@ impl App {
             clock: clock.clone(),
             idle_secs: config.sessions.idle_timeout_secs,
             recent_auth_secs: config.account.recent_auth_secs,
+            mfa,
         });
         let t = &config.tokens;
         let user_grants = UserGrants::new(

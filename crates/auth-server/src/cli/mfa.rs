@@ -7,6 +7,7 @@ use anyhow::bail;
 use clap::Subcommand;
 
 use crate::app::App;
+use crate::domain::audit::Actor;
 
 /// `mfa ...`
 #[derive(Debug, Subcommand)]
@@ -45,15 +46,19 @@ pub(super) async fn run(app: &App, cmd: MfaCommand, out: &mut dyn Write) -> anyh
     let mfa = app.flow.mfa();
     match cmd {
         MfaCommand::Require { username } => {
-            mfa.set_required(&id_of(&username).await?, true).await?;
+            mfa.set_required(&id_of(&username).await?, true, Actor::Admin("cli".into()))
+                .await?;
             writeln!(out, "MFA required for {username}")?;
         }
         MfaCommand::Release { username } => {
-            mfa.set_required(&id_of(&username).await?, false).await?;
+            mfa.set_required(&id_of(&username).await?, false, Actor::Admin("cli".into()))
+                .await?;
             writeln!(out, "MFA no longer required for {username}")?;
         }
         MfaCommand::Reset { username } => {
-            let removed = mfa.remove_totp(&id_of(&username).await?).await?;
+            let removed = mfa
+                .remove_totp(&id_of(&username).await?, Actor::Admin("cli".into()))
+                .await?;
             match removed {
                 true => writeln!(out, "second factors of {username} removed")?,
                 false => writeln!(out, "{username} had no second factor")?,

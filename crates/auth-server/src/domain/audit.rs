@@ -60,11 +60,21 @@ pub enum EventType {
     /// A back-channel logout token could not be delivered after the last attempt (OpenID Connect
     /// Back-Channel Logout 1.0).
     BackchannelLogoutFailed,
+    /// A user confirmed a TOTP factor (at `/account/mfa` or on the second-factor page).
+    MfaTotpEnrolled,
+    /// A user's TOTP factor and recovery codes were removed (by the user, or `mfa reset`).
+    MfaFactorRemoved,
+    /// A user's recovery codes were replaced by a new set.
+    MfaRecoveryCodesRegenerated,
+    /// An operator required MFA of a user (`mfa require`).
+    MfaRequired,
+    /// An operator stopped requiring MFA of a user (`mfa release`).
+    MfaReleased,
 }
 
 impl EventType {
     /// Every type, for documentation and parsing.
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 28] = [
         Self::SignInSuccess,
         Self::SignInFailure,
         Self::SignInLockout,
@@ -88,6 +98,11 @@ impl EventType {
         Self::RefreshReuseDetected,
         Self::CodeReplay,
         Self::BackchannelLogoutFailed,
+        Self::MfaTotpEnrolled,
+        Self::MfaFactorRemoved,
+        Self::MfaRecoveryCodesRegenerated,
+        Self::MfaRequired,
+        Self::MfaReleased,
     ];
 
     /// The stored name.
@@ -116,6 +131,11 @@ impl EventType {
             Self::RefreshReuseDetected => "refresh_token.reuse_detected",
             Self::CodeReplay => "authorization_code.replay",
             Self::BackchannelLogoutFailed => "backchannel_logout.failed",
+            Self::MfaTotpEnrolled => "mfa.totp_enrolled",
+            Self::MfaFactorRemoved => "mfa.factor_removed",
+            Self::MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
+            Self::MfaRequired => "mfa.required",
+            Self::MfaReleased => "mfa.released",
         }
     }
 

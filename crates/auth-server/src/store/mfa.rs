@@ -2,14 +2,16 @@
 //! conditional updates (a step is accepted once, a code used once), and the users an
 //! administrator requires MFA of.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
 
+use super::audit::insert_audit_in;
 use super::entities::{mfa_recovery_code as code, mfa_required_user as required, mfa_totp as totp};
 use super::{Store, StoreError};
+use crate::model::audit::AuditRecord;
 
 /// A user's TOTP factor as stored (the secret still sealed).
 #[derive(Clone, PartialEq, Eq)]
@@ -98,18 +100,23 @@ impl Store {
         &self,
         user_id: &str,
         enrollment_id: &str,
-        step: i64,
-        now: i64,
+        (step, now): (i64, i64),
+        event: &AuditRecord,
     ) -> Result<bool, StoreError> {
+        let tx = self.conn().begin().await?;
         let n = totp::Entity::update_many()
             .col_expr(totp::Column::ConfirmedAt, Expr::value(now))
             .col_expr(totp::Column::LastStep, Expr::value(step))
             .filter(totp::Column::UserId.eq(user_id))
             .filter(totp::Column::EnrollmentId.eq(enrollment_id))
             .filter(totp::Column::ConfirmedAt.is_null())
-            .exec(self.conn())
+            .exec(&tx)
             .await?
             .rows_affected;
+        if n == 1 {
+            insert_audit_in(&tx, event).await?;
+        }
+        tx.commit().await?;
         Ok(n == 1)
     }
 
@@ -173,14 +180,39 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Replaces the user's recovery codes with `digests`, in one transaction.
+    /// Deletes the user's TOTP factor and recovery codes, and stores `event` if there was a factor,
+    /// in one transaction; true if there was a factor.
+    pub async fn remove_totp_recorded(
+        &self,
+        user_id: &str,
+        event: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn().begin().await?;
+        let n = totp::Entity::delete_many()
+            .filter(totp::Column::UserId.eq(user_id))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        code::Entity::delete_many()
+            .filter(code::Column::UserId.eq(user_id))
+            .exec(&tx)
+            .await?;
+        if n > 0 {
+            insert_audit_in(&tx, event).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    /// Replaces the user's recovery codes with `digests` and stores `event`, in one transaction.
     pub async fn replace_recovery_codes(
         &self,
         user_id: &str,
-        digests: Vec<Vec<u8>>,
-        now: i64,
+        (digests, now): (Vec<Vec<u8>>, i64),
+        event: &AuditRecord,
     ) -> Result<(), StoreError> {
         let tx = self.conn().begin().await?;
+        insert_audit_in(&tx, event).await?;
         code::Entity::delete_many()
             .filter(code::Column::UserId.eq(user_id))
             .exec(&tx)
@@ -247,28 +279,37 @@ impl Store {
     pub async fn set_mfa_required(
         &self,
         user_id: &str,
-        on: bool,
-        now: i64,
+        (on, now): (bool, i64),
+        event: &AuditRecord,
     ) -> Result<bool, StoreError> {
-        let db = self.conn();
-        if !on {
+        let tx = self.conn().begin().await?;
+        let changed = if on {
+            // Inserted only if absent: a repeated or concurrent `require` changes nothing (and
+            // records nothing).
+            let n = required::Entity::insert(required::ActiveModel {
+                user_id: Set(user_id.to_owned()),
+                created_at: Set(now),
+            })
+            .on_conflict(
+                OnConflict::column(required::Column::UserId)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&tx)
+            .await?;
+            n == 1
+        } else {
             let n = required::Entity::delete_many()
                 .filter(required::Column::UserId.eq(user_id))
-                .exec(db)
+                .exec(&tx)
                 .await?
                 .rows_affected;
-            return Ok(n > 0);
+            n > 0
+        };
+        if changed {
+            insert_audit_in(&tx, event).await?;
         }
-        let insert = required::Entity::insert(required::ActiveModel {
-            user_id: Set(user_id.to_owned()),
-            created_at: Set(now),
-        })
-        .exec_without_returning(db)
-        .await;
-        match insert.map_err(StoreError::from) {
-            Ok(_) => Ok(true),
-            Err(StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
+        tx.commit().await?;
+        Ok(changed)
     }
 }

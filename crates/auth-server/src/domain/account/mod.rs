@@ -13,6 +13,7 @@ use auth_core::Clock;
 
 use crate::domain::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::clients::{ClientError, ClientRegistry};
+use crate::domain::mfa::{Mfa, MfaError};
 use crate::domain::passwords::{PasswordError, PasswordHasher};
 use crate::domain::sso::device::DeviceCookies;
 use crate::domain::sso::flow::LoginProblem;
@@ -24,8 +25,10 @@ use crate::store::{Store, StoreError};
 pub mod device;
 mod password;
 pub mod recent;
+mod second_factor;
 
 pub use password::{Checked, Origin, POLICY, PasswordChange, SignedIn};
+pub use second_factor::{Refusal, SecondFactorAnswer};
 
 /// Why an account request could not be served: the service cannot answer now (HTTP 503). What is
 /// meant for the user (a wrong password, a lockout) is a value, not an error.
@@ -43,6 +46,9 @@ pub enum AccountError {
     /// Hashing the new password failed.
     #[error(transparent)]
     Password(#[from] PasswordError),
+    /// A second factor could not be checked (storage, or a sealed secret that cannot be opened).
+    #[error(transparent)]
+    Mfa(#[from] MfaError),
 }
 
 /// One live session, as its user sees it on the account page.
@@ -101,6 +107,7 @@ pub struct Account {
     clock: Arc<dyn Clock>,
     idle_secs: i64,
     recent_auth_secs: i64,
+    mfa: Mfa,
 }
 
 /// What the account page needs, grouped.
@@ -126,6 +133,8 @@ pub struct AccountParts {
     pub idle_secs: i64,
     /// `account.recent_auth_secs`.
     pub recent_auth_secs: i64,
+    /// Second factors (asked after the password of a user who has one).
+    pub mfa: Mfa,
 }
 
 impl Account {
@@ -142,6 +151,7 @@ impl Account {
             clock: p.clock,
             idle_secs: p.idle_secs,
             recent_auth_secs: p.recent_auth_secs,
+            mfa: p.mfa,
         }
     }
 

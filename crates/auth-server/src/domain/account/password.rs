@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use serde_json::json;
 
-use super::{Account, AccountError};
+use super::{Account, AccountError, Refusal, SecondFactorAnswer};
 use crate::domain::audit::{self, Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::passwords::Admission;
 use crate::domain::sso::flow::LoginProblem;
@@ -132,21 +132,27 @@ impl Account {
         }
     }
 
-    /// Signs in to the account page: checks the password, ends the browser's old session if it
-    /// had one (session fixation), and starts a new one (`sign_in.success`).
+    /// Signs in to the account page: checks the password, then the second factor of a user who
+    /// has one (see [`super::second_factor`]; no session without it), ends the browser's old
+    /// session if it had one (session fixation), and starts a new one with the `amr` earned
+    /// (`sign_in.success`).
     pub async fn sign_in(
         &self,
         admission: Admission,
         credentials: (&str, &str),
-        from: Origin<'_>,
+        (answer, from): (SecondFactorAnswer<'_>, Origin<'_>),
         old_secret: Option<&str>,
-    ) -> Result<Result<SignedIn, LoginProblem>, AccountError> {
+    ) -> Result<Result<SignedIn, Refusal>, AccountError> {
         let user = match self.check(admission, credentials, from, "account").await? {
             Checked::Passed(user, admission) => {
                 drop(admission);
                 user
             }
-            Checked::Refused(p) => return Ok(Err(p)),
+            Checked::Refused(p) => return Ok(Err(p.into())),
+        };
+        let amr = match self.second_factor(&user, answer, from, "account").await? {
+            Ok(amr) => amr,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         if let Some(old) = old_secret
             && let Some(s) = self.sessions.current(old).await?
@@ -156,14 +162,15 @@ impl Account {
         let success = AuditEvent::new(EventType::SignInSuccess, Actor::User(user.id.clone()))
             .user(&user.id)
             .request(from.meta)
-            .detail(json!({ "context": "account" }));
+            .detail(json!({ "context": "account", "amr": amr }));
+        let methods: Vec<&str> = amr.iter().map(String::as_str).collect();
         let Some((secret, _)) = self
             .sessions
-            .create_recorded(&user.id, user.security_stamp, &["pwd"], Some(&success))
+            .create_recorded(&user.id, user.security_stamp, &methods, Some(&success))
             .await?
         else {
             // The password changed, or the user was disabled, while it was being checked.
-            return Ok(Err(LoginProblem::Rejected));
+            return Ok(Err(LoginProblem::Rejected.into()));
         };
         Ok(Ok(SignedIn {
             secret,
@@ -171,32 +178,39 @@ impl Account {
         }))
     }
 
-    /// Re-authentication: the signed-in user enters the password again; on success the session's
-    /// `auth_time` becomes now. `Ok(Err(LoginProblem::Rejected))` also when the session ended
-    /// meanwhile.
+    /// Re-authentication: the signed-in user enters the password again, and the second factor if
+    /// they have one (see [`super::second_factor`]); on success the session's `auth_time` becomes
+    /// now (and its `amr` the one the factor earns). Refused as a wrong password also when the
+    /// session ended meanwhile.
     pub async fn reauth(
         &self,
         admission: Admission,
         (session, user): (&Session, &User),
         password: &str,
-        from: Origin<'_>,
-    ) -> Result<Result<(), LoginProblem>, AccountError> {
-        match self
+        (answer, from): (SecondFactorAnswer<'_>, Origin<'_>),
+    ) -> Result<Result<(), Refusal>, AccountError> {
+        let checked = match self
             .check(admission, (&user.username, password), from, "reauth")
             .await?
         {
-            Checked::Passed(checked, _) if checked.id == user.id => {}
-            Checked::Passed(..) => return Ok(Err(LoginProblem::Rejected)),
-            Checked::Refused(p) => return Ok(Err(p)),
-        }
+            Checked::Passed(checked, _) if checked.id == user.id => checked,
+            Checked::Passed(..) => return Ok(Err(LoginProblem::Rejected.into())),
+            Checked::Refused(p) => return Ok(Err(p.into())),
+        };
+        let amr = match self.second_factor(&checked, answer, from, "reauth").await? {
+            Ok(amr) => amr,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
         let now = self.clock.now();
-        match self
+        // A second factor was proved: the session now carries its `amr` (with `mfa`) too.
+        let done = self
             .store
             .reauthenticated(&session.id, &user.id, now)
             .await?
-        {
+            && (amr.len() == 1 || self.store.step_up_session(&session.id, &amr, now).await?);
+        match done {
             true => Ok(Ok(())),
-            false => Ok(Err(LoginProblem::Rejected)),
+            false => Ok(Err(LoginProblem::Rejected.into())),
         }
     }
 

@@ -7,9 +7,11 @@ use auth_core::Clock;
 use super::factor::FactorKind;
 use super::{qr, recovery, totp};
 use crate::config::LoginConfig;
+use crate::domain::audit::{self, Actor, AuditEvent, EventType};
 use crate::domain::keys::kek::KekError;
 use crate::domain::keys::kek_set::KekSet;
 use crate::domain::random;
+use crate::model::audit::AuditRecord;
 use crate::store::mfa::TotpRecord;
 use crate::store::{Store, StoreError};
 
@@ -167,12 +169,35 @@ impl Mfa {
         Ok(self.store.mfa_required_for(user_id).await?)
     }
 
-    /// Requires MFA of `user_id` (`on`) or stops; true if that changed anything.
-    pub async fn set_required(&self, user_id: &str, on: bool) -> Result<bool, MfaError> {
-        Ok(self
+    /// Requires MFA of `user_id` (`on`) or stops, by `actor`; true if that changed anything (then
+    /// `mfa.required`/`mfa.released` is stored with the change).
+    pub async fn set_required(
+        &self,
+        user_id: &str,
+        on: bool,
+        actor: Actor,
+    ) -> Result<bool, MfaError> {
+        let t = match on {
+            true => EventType::MfaRequired,
+            false => EventType::MfaReleased,
+        };
+        let now = self.clock.now();
+        let record = AuditEvent::new(t, actor).user(user_id).record(now);
+        let changed = self
             .store
-            .set_mfa_required(user_id, on, self.clock.now())
-            .await?)
+            .set_mfa_required(user_id, (on, now), &record)
+            .await?;
+        if changed {
+            audit::log(&record);
+        }
+        Ok(changed)
+    }
+
+    /// The record of an MFA change of `user_id` by the user.
+    fn own_change(&self, t: EventType, user_id: &str) -> AuditRecord {
+        AuditEvent::new(t, Actor::User(user_id.to_owned()))
+            .user(user_id)
+            .record(self.clock.now())
     }
 
     /// Starts a TOTP enrollment for the user (`account` names them in the app): a new secret,
@@ -277,10 +302,14 @@ impl Mfa {
             let Some(step) = totp::matching_step(&secret, code, now) else {
                 return Ok(None);
             };
+            let record = self.own_change(EventType::MfaTotpEnrolled, user_id);
             let ok = self
                 .store
-                .confirm_totp(user_id, enrollment_id, step, now)
+                .confirm_totp(user_id, enrollment_id, (step, now), &record)
                 .await?;
+            if ok {
+                audit::log(&record);
+            }
             Ok(ok.then_some(FactorKind::Totp))
         })
         .await
@@ -365,10 +394,16 @@ impl Mfa {
         }
     }
 
-    /// Removes the user's TOTP factor and recovery codes; true if there was a factor.
-    pub async fn remove_totp(&self, user_id: &str) -> Result<bool, MfaError> {
-        let removed = self.store.delete_totp(user_id).await?;
-        self.store.delete_recovery_codes(user_id).await?;
+    /// Removes the user's TOTP factor and recovery codes, by `actor` (the user, or an operator's
+    /// `mfa reset`); true if there was a factor (then `mfa.factor_removed` is stored with it).
+    pub async fn remove_totp(&self, user_id: &str, actor: Actor) -> Result<bool, MfaError> {
+        let record = AuditEvent::new(EventType::MfaFactorRemoved, actor)
+            .user(user_id)
+            .record(self.clock.now());
+        let removed = self.store.remove_totp_recorded(user_id, &record).await?;
+        if removed {
+            audit::log(&record);
+        }
         Ok(removed)
     }
 
@@ -381,9 +416,11 @@ impl Mfa {
             .filter_map(|c| recovery::normalize(c))
             .map(|n| recovery::digest(user_id, &n))
             .collect();
+        let record = self.own_change(EventType::MfaRecoveryCodesRegenerated, user_id);
         self.store
-            .replace_recovery_codes(user_id, digests, self.clock.now())
+            .replace_recovery_codes(user_id, (digests, self.clock.now()), &record)
             .await?;
+        audit::log(&record);
         Ok(codes)
     }
 }

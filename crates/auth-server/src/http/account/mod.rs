@@ -105,7 +105,9 @@ fn problem_notice(p: LoginProblem) -> Notice {
 /// The status of a page showing `notice` as a failure.
 fn problem_status(notice: Notice) -> StatusCode {
     match notice {
-        Notice::WrongPassword => StatusCode::UNAUTHORIZED,
+        Notice::WrongPassword | Notice::CodeNeeded | Notice::CodeRejected => {
+            StatusCode::UNAUTHORIZED
+        }
         Notice::Locked | Notice::Slowed => StatusCode::TOO_MANY_REQUESTS,
         Notice::Busy => StatusCode::SERVICE_UNAVAILABLE,
         Notice::NotFound => StatusCode::NOT_FOUND,

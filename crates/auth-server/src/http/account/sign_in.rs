@@ -1,6 +1,7 @@
 //! `GET|POST /account/login` (the account page's own sign-in, which returns to `/account`) and
 //! `GET|POST /account/reauth?next=` (enter the password again, then return to `next`, a local
-//! `/account...` path). Both check the password as `/login` does (see `domain::account`).
+//! `/account...` path). Both check the password as `/login` does, and the second factor of a user
+//! who has one (see `domain::account`).
 
 use std::sync::Arc;
 
@@ -17,9 +18,10 @@ use super::actions::read_form;
 use super::{
     AccountEndpoints, account_url, failed, problem_notice, problem_status, saturated, signed_in,
 };
-use crate::domain::account::Origin;
 use crate::domain::account::recent::{ACCOUNT_PATH, next_or_account};
+use crate::domain::account::{Origin, Refusal, SecondFactorAnswer};
 use crate::domain::sso::flow::LoginProblem;
+use crate::http::pages::account_text::Notice;
 
 type Web = State<Arc<BrowserEndpoints>>;
 type Acc = State<Arc<AccountEndpoints>>;
@@ -29,7 +31,7 @@ fn login_page(
     web: &BrowserEndpoints,
     headers: &HeaderMap,
     (username, next): (&str, Option<&str>),
-    problem: Option<LoginProblem>,
+    problem: Option<Refusal>,
 ) -> Response {
     let ui = web.pages.ui(headers, None);
     let (csrf, set) = csrf_token(&web.cookies, headers);
@@ -45,7 +47,7 @@ fn login_page(
     let hidden: Vec<(String, String)> = next
         .map(|n| vec![("next".to_owned(), n.to_owned())])
         .unwrap_or_default();
-    let notice = problem.map(problem_notice);
+    let notice = problem.map(refusal_notice);
     let status = notice.map_or(StatusCode::OK, problem_status);
     let mut res = ui.html(
         status,
@@ -62,14 +64,26 @@ fn login_page(
     );
     set_cookie(&mut res, set);
     let retry = match problem {
-        Some(LoginProblem::Slowed(secs)) => HeaderValue::from_str(&secs.to_string()).ok(),
-        Some(LoginProblem::Busy) => Some(HeaderValue::from_static("2")),
+        Some(Refusal::Password(LoginProblem::Slowed(secs))) => {
+            HeaderValue::from_str(&secs.to_string()).ok()
+        }
+        Some(Refusal::Password(LoginProblem::Busy)) => Some(HeaderValue::from_static("2")),
         _ => None,
     };
     if let Some(v) = retry {
         res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
+}
+
+/// The notice for a refused sign-in or re-authentication.
+fn refusal_notice(r: Refusal) -> Notice {
+    match r {
+        Refusal::Password(p) => problem_notice(p),
+        Refusal::CodeNeeded => Notice::CodeNeeded,
+        Refusal::CodeRejected => Notice::CodeRejected,
+        Refusal::CodeLocked => Notice::Locked,
+    }
 }
 
 /// `GET /account/login`: the sign-in form, or straight to `/account` when already signed in.
@@ -81,7 +95,8 @@ pub async fn login_get(State(web): Web, State(acc): Acc, headers: HeaderMap) -> 
     }
 }
 
-/// `POST /account/login`: `username`, `password`; a new session, then `/account`.
+/// `POST /account/login`: `username`, `password`, and `code` (a TOTP or recovery code) for a
+/// user who has a second factor; a new session, then `/account`.
 pub async fn login_post(
     State(web): Web,
     State(acc): Acc,
@@ -109,7 +124,10 @@ pub async fn login_post(
         .sign_in(
             admission,
             (username, field("password")),
-            origin,
+            (
+                SecondFactorAnswer(form.single("code").ok().flatten()),
+                origin,
+            ),
             web.cookies.session(&headers),
         )
         .await;
@@ -146,7 +164,8 @@ pub async fn reauth_get(
     login_page(&web, &headers, (&user.username, Some(next)), None)
 }
 
-/// `POST /account/reauth`: `password`, `next`; the session's `auth_time` becomes now, then `next`.
+/// `POST /account/reauth`: `password`, `code` (as for the sign-in), `next`; the session's
+/// `auth_time` (and `amr`) become those of this check, then `next`.
 pub async fn reauth_post(
     State(web): Web,
     State(acc): Acc,
@@ -175,7 +194,15 @@ pub async fn reauth_post(
     };
     match acc
         .account
-        .reauth(admission, (&session, &user), password, origin)
+        .reauth(
+            admission,
+            (&session, &user),
+            password,
+            (
+                SecondFactorAnswer(form.single("code").ok().flatten()),
+                origin,
+            ),
+        )
         .await
     {
         Ok(Ok(())) => redirect(&account_url(&web, &next), true),

@@ -124,7 +124,12 @@ pub async fn remove_totp(
         Ok((_, ui, _, user)) => (ui, user),
         Err(res) => return res,
     };
-    match web.flow.mfa().remove_totp(&user.id).await {
+    match web
+        .flow
+        .mfa()
+        .remove_totp(&user.id, crate::domain::audit::Actor::User(user.id.clone()))
+        .await
+    {
         Ok(_) => {
             let extras = Extras {
                 notice: Some(ui.mfa_text().removed),

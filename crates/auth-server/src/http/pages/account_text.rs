@@ -60,6 +60,8 @@ pub struct AccountText {
     pub reauth_lead: &'static str,
     /// Its button.
     pub continue_button: &'static str,
+    /// The second-factor field of the sign-in and re-authentication forms.
+    pub code_label: &'static str,
     /// The sign-out link.
     pub sign_out: &'static str,
 }
@@ -118,6 +120,8 @@ catalogues! {
     reauth_lead: "For your security, enter your password again to continue.",
         "Geben Sie zu Ihrer Sicherheit Ihr Passwort erneut ein, um fortzufahren.";
     continue_button: "Continue", "Weiter";
+    code_label: "Authenticator or recovery code (if you set up two-step sign-in)",
+        "Code aus der Authenticator-App oder Wiederherstellungscode (falls eingerichtet)";
     sign_out: "Sign out", "Abmelden";
 }
 
@@ -146,6 +150,10 @@ pub enum Notice {
     Gone,
     /// Nothing to end or withdraw (already done, or not yours).
     NotFound,
+    /// The password was right; the second factor's code is needed too.
+    CodeNeeded,
+    /// The second factor's code was wrong or already used.
+    CodeRejected,
 }
 
 impl Notice {
@@ -187,6 +195,14 @@ impl Notice {
                 "Der Zugriff der Anwendung wurde entzogen.",
             ),
             Self::WrongPassword => ("The password is not correct.", "Das Passwort ist falsch."),
+            Self::CodeNeeded => (
+                "Enter the code from your authenticator app (or a recovery code) as well.",
+                "Geben Sie auch den Code aus Ihrer Authenticator-App (oder einen Wiederherstellungscode) ein.",
+            ),
+            Self::CodeRejected => (
+                "The code is not correct or was already used.",
+                "Der Code ist falsch oder wurde schon verwendet.",
+            ),
             Self::Locked => (
                 "Too many failed attempts. Wait a few minutes, then try again.",
                 "Zu viele fehlgeschlagene Versuche. Warten Sie einige Minuten und versuchen Sie es dann erneut.",
