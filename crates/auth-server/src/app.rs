@@ -266,7 +266,10 @@ impl App {
                 config.branding.product_name.trim(),
                 config.login.clone(),
             )
-            .with_recent_auth_secs(config.account.recent_auth_secs),
+            .with_recent_auth_secs(config.account.recent_auth_secs)
+            .with_webauthn(
+                crate::domain::webauthn::Passkeys::new(store.clone(), clock.clone(), &config.server.issuer, "").is_some(),
+            ),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,
