@@ -163,9 +163,7 @@ async fn the_key_start_answers_only_this_browsers_pending_sign_in(backend: Backe
     );
 }
 
-async fn a_ceremony_not_started_for_the_pending_sign_in_is_refused_and_throttled(
-    backend: Backend,
-) {
+async fn a_ceremony_not_started_for_the_pending_sign_in_is_refused_and_throttled(backend: Backend) {
     let (s, app) = server(backend).await;
     let (mut browser, page) = password_step(&s, &app).await;
     let key = part(&page, "key-form", true);

@@ -268,7 +268,13 @@ impl App {
             )
             .with_recent_auth_secs(config.account.recent_auth_secs)
             .with_webauthn(
-                crate::domain::webauthn::Passkeys::new(store.clone(), clock.clone(), &config.server.issuer, "").is_some(),
+                crate::domain::webauthn::Passkeys::new(
+                    store.clone(),
+                    clock.clone(),
+                    &config.server.issuer,
+                    "",
+                )
+                .is_some(),
             ),
             clock: clock.clone(),
             issuer: config.server.issuer.clone(),

@@ -42,7 +42,10 @@ impl PendingSignIn {
     /// What a WebAuthn ceremony for this pending sign-in is bound to: the digest of its ticket
     /// (hex), so the ceremony answers this pending sign-in only.
     pub fn ceremony_binding(&self) -> String {
-        self.ticket_sha256.iter().map(|b| format!("{b:02x}")).collect()
+        self.ticket_sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }
 
