@@ -186,3 +186,120 @@ async fn browser_passkey_registered_then_signs_in_without_a_password() {
         .unwrap();
     browser.quit().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_security_key_is_the_second_factor_after_the_password() {
+    let Some(browser) = Driver::start_or_skip().await else {
+        return;
+    };
+    let idp = TestServer::start_with(Backend::Sqlite, |c| {
+        c.server.issuer = c.server.issuer.replace("127.0.0.1", "localhost");
+    })
+    .await;
+    let issuer = idp.base.replace("127.0.0.1", "localhost");
+    idp.app
+        .users
+        .create(NewUser {
+            username: "alice".into(),
+            email: None,
+            display_name: Some("Alice Liddell".into()),
+            password: Some(PASSWORD.into()),
+        })
+        .await
+        .unwrap();
+    let wiki = register(&idp, &issuer, Rp::bind("Wiki").await).await;
+    let authenticator = browser
+        .add_virtual_authenticator(VirtualAuthenticator::PASSKEY)
+        .await
+        .unwrap();
+    let pages = [
+        "#login-form",
+        "#mfa-form",
+        "#welcome",
+        "#app-logged-out",
+        "#error-title",
+        "#rp-error",
+    ];
+    let password = async || {
+        browser.goto(&format!("{}/", wiki.base_url)).await.unwrap();
+        browser.expect_page("#login-form", &pages, PAGE).await;
+        browser.type_into("#username", "alice").await.unwrap();
+        browser.type_into("#password", PASSWORD).await.unwrap();
+        browser.submit_by("#sign-in", PAGE).await.unwrap();
+    };
+
+    // 1. A password sign-in (no factor yet), then a security key added on the account page.
+    password().await;
+    browser.expect_page("#welcome", &pages, PAGE).await;
+    browser
+        .goto(&format!("{issuer}/account/mfa/webauthn"))
+        .await
+        .unwrap();
+    browser
+        .wait_for("#webauthn-register:not([hidden])", PAGE)
+        .await
+        .unwrap();
+    browser
+        .execute(
+            "document.getElementById('webauthn-name').value = 'Security key';",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    browser
+        .find("#webauthn-add")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let outcome = browser
+        .wait_for(
+            "#webauthn-notice, #webauthn-error, [data-webauthn-error]:not([hidden])",
+            PAGE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome.text().await.unwrap(), "The passkey was added.");
+
+    // 2. Signed out, then the password again: the second-factor page offers the key.
+    browser
+        .goto(&format!("{}/logout", wiki.base_url))
+        .await
+        .unwrap();
+    browser.expect_page("#app-logged-out", &pages, PAGE).await;
+    password().await;
+    browser.expect_page("#mfa-form", &pages, PAGE).await;
+    browser
+        .wait_for("#key-form:not([hidden])", PAGE)
+        .await
+        .unwrap();
+    browser
+        .find("#use-key")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let welcome = browser
+        .wait_for(
+            "#welcome, [data-webauthn-error]:not([hidden]), #mfa-error",
+            PAGE,
+        )
+        .await
+        .unwrap();
+    assert_eq!(welcome.text().await.unwrap(), "Signed in to Wiki as alice");
+    let claims = decode_segment(&wiki.last_id_token().unwrap(), 1);
+    // RFC 8176: the password, a device-bound key (`hwk`), and two factors (`mfa`).
+    assert_eq!(
+        claims["amr"],
+        serde_json::json!(["pwd", "hwk", "mfa"]),
+        "{claims}"
+    );
+    assert_eq!(claims["acr"], auth_server::domain::mfa::ACR_MFA, "{claims}");
+    browser
+        .remove_virtual_authenticator(&authenticator)
+        .await
+        .unwrap();
+    browser.quit().await.unwrap();
+}

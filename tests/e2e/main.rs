@@ -74,3 +74,4 @@ mod verifier_attacks;
 mod verifier_metrics;
 mod webauthn;
 mod webauthn_invariants;
+mod webauthn_second_factor;

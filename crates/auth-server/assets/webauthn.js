@@ -107,7 +107,13 @@
   }
 
   function start(form) {
-    var body = new URLSearchParams();
+    // data-start-all: the start needs the whole form (the second-factor page's request and
+    // ticket), not only the CSRF token.
+    var body = form.hasAttribute("data-start-all")
+      ? new URLSearchParams(new FormData(form))
+      : new URLSearchParams();
+    body.delete("ceremony");
+    body.delete("credential");
     body.set("csrf", field(form, "csrf").value);
     return fetch(form.getAttribute("data-start"), {
       method: "POST",

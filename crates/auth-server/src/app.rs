@@ -259,7 +259,16 @@ impl App {
             config.branding.product_name.trim(),
             config.login.clone(),
         )
-        .with_recent_auth_secs(config.account.recent_auth_secs);
+        .with_recent_auth_secs(config.account.recent_auth_secs)
+        .with_webauthn(
+            crate::domain::webauthn::Passkeys::new(
+                store.clone(),
+                clock.clone(),
+                &config.server.issuer,
+                "",
+            )
+            .is_some(),
+        );
         let flow = Flow::new(FlowParts {
             store: store.clone(),
             clients: clients.clone(),

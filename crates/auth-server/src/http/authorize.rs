@@ -314,10 +314,16 @@ pub(crate) fn render(
             user,
             ticket,
             enroll,
+            keys,
             problem,
-        } => {
-            super::mfa::challenge::page(web, headers, ui, (request, user, ticket), enroll, problem)
-        }
+        } => super::mfa::challenge::page(
+            web,
+            headers,
+            ui,
+            (request, user, ticket),
+            (enroll, keys),
+            problem,
+        ),
     };
     if let Some(secret) = new_session {
         set_cookie(&mut res, web.cookies.set_session(secret));

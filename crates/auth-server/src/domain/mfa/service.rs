@@ -36,13 +36,16 @@ pub struct Factors {
     pub recovery_codes: u64,
     /// A TOTP enrollment started and not confirmed.
     pub totp_pending: bool,
+    /// A registered WebAuthn credential (passkey or security key), counted when this server
+    /// offers WebAuthn.
+    pub webauthn: bool,
 }
 
 impl Factors {
     /// Whether the user has a factor that a sign-in can ask for. Recovery codes alone do not
     /// count: they back up a factor, they are not one.
     pub fn any(&self) -> bool {
-        self.totp
+        self.totp || self.webauthn
     }
 }
 
@@ -106,6 +109,7 @@ pub struct Mfa {
     issuer_name: Arc<str>,
     policy: LoginConfig,
     recent_auth_secs: i64,
+    webauthn: bool,
 }
 
 /// What the TOTP secret's seal is bound to (AEAD associated data): its row.
@@ -135,12 +139,20 @@ impl Mfa {
             issuer_name: issuer_name.into(),
             policy,
             recent_auth_secs: super::RECENT_AUTH_SECS,
+            webauthn: false,
         }
     }
 
     /// Sensitive changes need a sign-in at most `secs` old (`account.recent_auth_secs`).
     pub fn with_recent_auth_secs(mut self, secs: i64) -> Self {
         self.recent_auth_secs = secs;
+        self
+    }
+
+    /// Counts the user's WebAuthn credentials as a second factor (`on`: this server offers
+    /// WebAuthn; without it a key could not be asked for, so it does not count).
+    pub fn with_webauthn(mut self, on: bool) -> Self {
+        self.webauthn = on;
         self
     }
 
@@ -161,6 +173,7 @@ impl Mfa {
             totp: t.as_ref().is_some_and(|t| t.confirmed_at.is_some()),
             totp_pending: t.as_ref().is_some_and(|t| t.confirmed_at.is_none()),
             recovery_codes: self.store.unused_recovery_codes(user_id).await?,
+            webauthn: self.webauthn && !self.store.webauthn_credentials(user_id).await?.is_empty(),
         })
     }
 
@@ -358,6 +371,17 @@ impl Mfa {
                 .await
             }
         }
+    }
+
+    /// Checks a second factor verified elsewhere (a WebAuthn assertion) under the same per-user
+    /// throttle as TOTP and recovery codes: `check` answers the factor's kind, or `None` for a
+    /// refused answer (which counts as a failure).
+    pub async fn verify_with(
+        &self,
+        user_id: &str,
+        check: impl AsyncFnOnce() -> Result<Option<FactorKind>, MfaError>,
+    ) -> Result<Verdict, MfaError> {
+        self.throttled(user_id, check).await
     }
 
     /// Runs `check` under the user's second-factor throttle: counted first (refused when the

@@ -68,7 +68,7 @@ pub(in crate::http) fn page(
     headers: &HeaderMap,
     ui: &Ui<'_>,
     (request, user, ticket): (Box<AuthorizeRequest>, User, String),
-    enroll: Option<Enrollment>,
+    (enroll, keys): (Option<Enrollment>, bool),
     problem: Option<SecondFactorProblem>,
 ) -> Response {
     let (csrf, set) = csrf_token(&web.cookies, headers);
@@ -86,17 +86,18 @@ pub(in crate::http) fn page(
         secret: &e.secret_base32,
         enrollment_id: &e.enrollment_id,
     });
-    let mut res = ui.html(
-        status,
-        ui.mfa_challenge(&ChallengePage {
-            user_name: &user.display_name,
-            error,
-            csrf: &csrf,
-            action: &action,
-            hidden: &hidden,
-            enroll: enroll_view,
-        }),
-    );
+    let page = ChallengePage {
+        user_name: &user.display_name,
+        error,
+        csrf: &csrf,
+        action: &action,
+        hidden: &hidden,
+        enroll: enroll_view,
+    };
+    let mut res = match (keys && enroll.is_none(), web.passkeys.is_some()) {
+        (true, true) => super::webauthn::challenge_page(web, ui, status, &page),
+        _ => ui.html(status, ui.mfa_challenge(&page)),
+    };
     set_cookie(&mut res, set);
     if status == StatusCode::TOO_MANY_REQUESTS {
         res.headers_mut().insert(

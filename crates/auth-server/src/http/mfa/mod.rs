@@ -10,11 +10,14 @@ use super::HttpState;
 
 pub mod account;
 pub mod challenge;
+pub mod webauthn;
 
 /// The routes, to merge under the issuer's path.
 pub fn routes() -> Router<HttpState> {
     Router::new()
         .route("/login/mfa", post(challenge::submit))
+        .route("/login/mfa/webauthn/start", post(webauthn::start))
+        .route("/login/mfa/webauthn", post(webauthn::finish))
         .route("/account/mfa", get(account::show))
         .route("/account/mfa/totp/start", post(account::start_totp))
         .route("/account/mfa/totp/confirm", post(account::confirm_totp))

@@ -37,6 +37,20 @@ pub struct ChallengePage<'a> {
     pub enroll: Option<EnrollView<'a>>,
 }
 
+/// The "Use your security key or passkey" form of the second-factor page (`key-form`, button
+/// `use-key`), hidden until `webauthn.js` runs.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyForm<'a> {
+    /// Where the form posts (`/login/mfa/webauthn`).
+    pub action: &'a str,
+    /// Where the script fetches the options (`/login/mfa/webauthn/start`).
+    pub start: &'a str,
+    /// The script's URL.
+    pub script: &'a str,
+    /// The script's SRI value.
+    pub integrity: &'a str,
+}
+
 /// What `/account/mfa` shows.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountMfaPage<'a> {
@@ -68,6 +82,8 @@ enum MfaView<'a> {
         c: Chrome<'a>,
         m: &'static MfaText,
         p: &'a ChallengePage<'a>,
+        k: Option<KeyForm<'a>>,
+        w: &'static super::webauthn_text::WebauthnText,
     },
     #[template(path = "mfa_account.html")]
     Account {
@@ -85,11 +101,18 @@ impl Ui<'_> {
 
     /// The second-factor page.
     pub fn mfa_challenge(&self, p: &ChallengePage<'_>) -> String {
+        self.mfa_challenge_with_key(p, None)
+    }
+
+    /// The second-factor page, with the security key form `k` when given.
+    pub fn mfa_challenge_with_key(&self, p: &ChallengePage<'_>, k: Option<KeyForm<'_>>) -> String {
         let m = self.mfa_text();
         render_any(&MfaView::Challenge {
             c: self.chrome(m.title),
             m,
             p,
+            k,
+            w: self.webauthn_text(),
         })
     }
 

@@ -8,6 +8,8 @@ use super::lang::Lang;
 pub struct WebauthnText {
     /// The login page's button.
     pub sign_in_with_passkey: &'static str,
+    /// The second-factor page's button.
+    pub use_key: &'static str,
     /// Shown when the browser's WebAuthn call failed or was cancelled.
     pub failed: &'static str,
     /// The account page's title and heading.
@@ -77,6 +79,7 @@ macro_rules! catalogues {
 
 catalogues! {
     sign_in_with_passkey: "Sign in with a passkey", "Mit einem Passkey anmelden";
+    use_key: "Use your security key or passkey", "Sicherheitsschlüssel oder Passkey verwenden";
     failed: "The passkey or security key was not used. Try again.",
         "Der Passkey oder Sicherheitsschlüssel wurde nicht verwendet. Bitte erneut versuchen.";
     title: "Passkeys and security keys", "Passkeys und Sicherheitsschlüssel";

@@ -113,7 +113,7 @@ fn json_answer(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// A JSON error: `{"error": code, "error_description": ...}`.
-fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
+pub(in crate::http) fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
     json_answer(
         status,
         json!({ "error": code, "error_description": description }),
@@ -121,7 +121,7 @@ fn json_error(status: StatusCode, code: &str, description: &str) -> Response {
 }
 
 /// The answer to a start: the ceremony id and the options for `navigator.credentials`.
-fn started(s: Started) -> Response {
+pub(in crate::http) fn started(s: Started) -> Response {
     json_answer(
         StatusCode::OK,
         json!({ "ceremony": s.ceremony, "options": s.options }),
@@ -129,7 +129,7 @@ fn started(s: Started) -> Response {
 }
 
 /// A refused start, as JSON.
-fn start_failed(e: &WebauthnFailure) -> Response {
+pub(in crate::http) fn start_failed(e: &WebauthnFailure) -> Response {
     match e {
         WebauthnFailure::Store(e) => {
             tracing::warn!(error = %e, "storage failed starting a webauthn ceremony");

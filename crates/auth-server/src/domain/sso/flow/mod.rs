@@ -25,6 +25,7 @@ use crate::domain::users::{LoginError, User, UserError, Users};
 use crate::store::{Store, StoreError};
 
 mod consent;
+mod key_factor;
 mod passkey;
 mod pending;
 mod second_factor;

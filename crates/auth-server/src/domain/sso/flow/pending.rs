@@ -38,6 +38,15 @@ impl PendingSignIn {
     pub fn is_step_up(&self) -> bool {
         self.record.session_id.is_some()
     }
+
+    /// What a WebAuthn ceremony for this pending sign-in is bound to: the digest of its ticket
+    /// (hex), so the ceremony answers this pending sign-in only.
+    pub fn ceremony_binding(&self) -> String {
+        self.ticket_sha256
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl Flow {

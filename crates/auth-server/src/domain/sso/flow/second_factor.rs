@@ -118,7 +118,8 @@ impl Flow {
                 expires_at: now + PENDING_TTL,
             })
             .await?;
-        let enroll = match self.mfa.factors(&user.id).await?.any() {
+        let factors = self.mfa.factors(&user.id).await?;
+        let enroll = match factors.any() {
             true => None,
             false => self.mfa.start_totp(&user.id, &user.username).await?,
         };
@@ -127,6 +128,7 @@ impl Flow {
             user,
             ticket,
             enroll,
+            keys: factors.webauthn,
             problem: None,
         })
     }
@@ -207,6 +209,7 @@ impl Flow {
                     user: p.user,
                     ticket: form.ticket.unwrap_or_default().to_owned(),
                     enroll,
+                    keys: factors.webauthn,
                     problem: Some(problem),
                 }));
             }

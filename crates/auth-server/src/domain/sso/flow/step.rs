@@ -41,6 +41,8 @@ pub enum Step {
         ticket: String,
         /// The TOTP enrollment to show (QR code and secret), when the user has no factor.
         enroll: Option<Enrollment>,
+        /// Whether to offer the user's WebAuthn keys (they have one and WebAuthn is on).
+        keys: bool,
         /// Why the last answer failed, if it did.
         problem: Option<SecondFactorProblem>,
     },
