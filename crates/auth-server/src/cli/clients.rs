@@ -82,7 +82,7 @@ pub struct CreateClient {
     /// A URI the client may be sent back to after logout (repeatable; same rules).
     #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// A web origin (https://host[:port]) that may call the token, revocation and userinfo
+    /// A web origin (https://host or https://host:port) that may call the token, revocation and userinfo
     /// endpoints from a browser (CORS), besides the redirect URIs' origins (repeatable).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,

@@ -2,7 +2,7 @@
 //! (OpenID Connect Back-Channel Logout 1.0) in the transaction that ends the session.
 //!
 //! A `session_clients` row is written when a code is redeemed under a session
-//! ([`bind_session_client_in`], in [`Store::commit_code_grant`]'s transaction, under the session's
+//! (`bind_session_client_in`, in [`Store::commit_code_grant`]'s transaction, under the session's
 //! lock). It is consumed exactly once: whoever deletes it (a conditional `DELETE` of that one row)
 //! writes the outbox row for it, in the same transaction. So a session ended by two replicas at
 //! once, or ended while its expiry is being noticed, yields one logout token per client, and the

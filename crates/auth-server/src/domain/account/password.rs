@@ -133,7 +133,7 @@ impl Account {
     }
 
     /// Signs in to the account page: checks the password, then the second factor of a user who
-    /// has one (see [`super::second_factor`]; no session without it), ends the browser's old
+    /// has one (see `super::second_factor`; no session without it), ends the browser's old
     /// session if it had one (session fixation), and starts a new one with the `amr` earned
     /// (`sign_in.success`).
     pub async fn sign_in(
@@ -179,7 +179,7 @@ impl Account {
     }
 
     /// Re-authentication: the signed-in user enters the password again, and the second factor if
-    /// they have one (see [`super::second_factor`]); on success the session's `auth_time` becomes
+    /// they have one (see `super::second_factor`); on success the session's `auth_time` becomes
     /// now (and its `amr` the one the factor earns). Refused as a wrong password also when the
     /// session ended meanwhile.
     pub async fn reauth(

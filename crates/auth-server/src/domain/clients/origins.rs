@@ -26,7 +26,7 @@ use crate::store::{Store, StoreError};
 const MAX_ORIGIN_LEN: usize = 255;
 
 /// Checks an explicitly registered origin: `https://host[:port]`, or `http://` on a loopback host
-/// (127.0.0.1, [::1], localhost) as for redirect URIs (RFC 8252 §7.3), in the exact form a
+/// (127.0.0.1, \[::1\], localhost) as for redirect URIs (RFC 8252 §7.3), in the exact form a
 /// browser sends (lower case, no path or trailing slash, no default port, no user information, no
 /// wildcard). The error is a phrase that follows the origin in a message.
 pub fn validate_origin(origin: &str) -> Result<(), &'static str> {

@@ -16,7 +16,7 @@ pub struct Verified {
     pub user_id: String,
     /// Our id of the credential used.
     pub credential: String,
-    /// `hwk` or `swk` ([`amr::key_method`]).
+    /// `hwk` or `swk` (`amr::key_method`).
     pub method: &'static str,
     /// The authenticator verified the user (UV).
     pub user_verified: bool,

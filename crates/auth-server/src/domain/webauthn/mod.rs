@@ -135,7 +135,7 @@ impl Binding<'_> {
     }
 }
 
-/// The WebAuthn relying party: registration, management, and (in [`authn`]) authentication.
+/// The WebAuthn relying party: registration, management, and (in `authn`) authentication.
 #[derive(Clone)]
 pub struct Passkeys {
     webauthn: Arc<Webauthn>,

@@ -2,7 +2,7 @@
 //! list and end sessions, list and withdraw the apps that have access; plus its own sign-in
 //! (`/account/login`) and the re-authentication that "recent sign-in" asks for
 //! (`/account/reauth?next=`). Thin: read the form, check CSRF, call
-//! [`Account`](crate::domain::account::Account), render a page or redirect (303 after a POST, the
+//! [`Account`], render a page or redirect (303 after a POST, the
 //! post/redirect/get pattern, so a reload never re-sends a form).
 //!
 //! [`signed_in`] and [`signed_in_recent`] are the checks other `/account...` pages use.

@@ -1,4 +1,4 @@
-//! `POST /login/mfa` and the second-factor page ([`Step::SecondFactor`]).
+//! `POST /login/mfa` and the second-factor page (`Step::SecondFactor`).
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! The account pages' words, in English and German (the shared ones, such as "Username", are in
-//! [`super::text`]). Built like that catalogue: each string beside its translation.
+//! `super::text`). Built like that catalogue: each string beside its translation.
 
 use super::lang::Lang;
 

@@ -1,5 +1,5 @@
 //! The second-factor page of sign-in and the `/account/mfa` page: their contexts, templates
-//! (`templates/mfa_*.html`) and words ([`super::mfa_text`]). The QR code is an inline SVG drawn
+//! (`templates/mfa_*.html`) and words (`super::mfa_text`). The QR code is an inline SVG drawn
 //! by [`crate::domain::mfa::qr`], so the pages need no script and keep the strict CSP.
 
 use askama::Template;

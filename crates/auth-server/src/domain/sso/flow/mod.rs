@@ -214,7 +214,7 @@ impl Flow {
     /// and client address for the audit trail (`addr` is that address, for the throttle).
     ///
     /// `browser_csrf` is the browser's CSRF cookie (checked by the handler), which binds the
-    /// second-factor page when the sign-in needs one ([`second_factor`]): then no session starts
+    /// second-factor page when the sign-in needs one (`second_factor`): then no session starts
     /// yet, and the step is that page.
     ///
     /// Audit events: `sign_in.success` in the transaction that starts the session,

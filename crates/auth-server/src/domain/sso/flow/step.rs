@@ -30,7 +30,7 @@ pub enum Step {
         /// The single-use ticket the form must send back (field `consent_ticket`).
         ticket: String,
     },
-    /// The second-factor page (see [`super::second_factor`]): a TOTP code or a recovery code, or
+    /// The second-factor page (see `super::second_factor`): a TOTP code or a recovery code, or
     /// the enrollment of TOTP when the user has no factor yet.
     SecondFactor {
         /// The request to carry through the form.
