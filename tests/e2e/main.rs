@@ -57,6 +57,7 @@ mod proxy_replicas;
 mod proxy_replicas_kill;
 mod revocation_feed;
 mod rotation;
+mod seen_ids;
 mod services;
 mod slow_clients;
 mod sso_bruteforce;

@@ -402,6 +402,9 @@ impl App {
                 {
                     tracing::warn!(error = %e, "purging the back-channel logout outbox failed");
                 }
+                if let Err(e) = app.store.purge_seen_ids(app.clock.now()).await {
+                    tracing::warn!(error = %e, "purging expired single-use identifiers failed");
+                }
                 if let Err(e) = app.store.purge_mfa_pending(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired pending sign-ins failed");
                 }

@@ -26,6 +26,7 @@ mod migrations;
 pub mod outbox;
 mod pool;
 pub mod revocations;
+pub mod seen_ids;
 pub mod sso;
 pub mod user_admin;
 pub mod user_sessions;

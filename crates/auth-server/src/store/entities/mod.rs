@@ -124,6 +124,7 @@ pub mod pending_consent;
 pub mod refresh_token;
 pub mod revoked_access_token;
 pub mod revoked_subject;
+pub mod seen_id;
 pub mod session_client;
 pub mod signing_key;
 pub mod sso_session;

@@ -18,6 +18,7 @@ mod m0013_account_sessions;
 mod m0014_mfa;
 mod m0015_webauthn;
 mod m0016_client_origins;
+mod m0017_seen_ids;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_mfa::Migration),
             Box::new(m0015_webauthn::Migration),
             Box::new(m0016_client_origins::Migration),
+            Box::new(m0017_seen_ids::Migration),
         ]
     }
 }
@@ -74,6 +76,7 @@ mod tests {
                 "m0014_mfa",
                 "m0015_webauthn",
                 "m0016_client_origins",
+                "m0017_seen_ids",
             ]
         );
     }
