@@ -31,6 +31,8 @@
 //! - **Logout tokens** ([`LogoutTokenVerifier`]): OpenID Connect Back-Channel Logout 1.0 §2.6
 //!   validation of what the IdP POSTs to a relying party when a user's session ends, with the same
 //!   keys, and `jti` replay protection.
+//! - **DPoP** ([`dpop`]): RFC 9449 proof checking in two steps (a signature-free parse that exposes
+//!   the `jti` for the replay check, then the full check against the request), shared with the IdP.
 //! - **axum** (feature `axum`, on by default): [`axum::RequireBearer`] layer, [`axum::Authenticated`]
 //!   extractor, [`axum::RequireScope`], with RFC 6750 responses; [`axum::bearer_token`] and
 //!   [`axum::bearer_challenge`] for an endpoint that answers RFC 6750 itself; [`axum::JsonError`],
@@ -58,6 +60,7 @@
 pub mod axum;
 mod builder;
 mod claims;
+pub mod dpop;
 mod error;
 mod feed;
 mod fetch;
