@@ -91,19 +91,22 @@ impl Store {
     }
 
     /// Sets the `auth_time` of session `session_id` of user `user_id` to `now` (the user entered
-    /// the password again), if the session has not ended or passed its absolute end. True if so.
+    /// the password again) and, when a second factor was proved too, its `amr` to `amr`, in one
+    /// conditional update, if the session has not ended or passed its absolute end. True if so.
     pub async fn reauthenticated(
         &self,
         session_id: &str,
         user_id: &str,
+        amr: Option<&[String]>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let n = find_live_session(session_id, user_id, now)
+        let mut update = find_live_session(session_id, user_id, now)
             .col_expr(session::Column::AuthTime, Expr::value(now))
-            .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .exec(self.conn())
-            .await?
-            .rows_affected;
+            .col_expr(session::Column::LastSeenAt, Expr::value(now));
+        if let Some(amr) = amr {
+            update = update.col_expr(session::Column::Amr, Expr::value(amr.join(" ")));
+        }
+        let n = update.exec(self.conn()).await?.rows_affected;
         Ok(n == 1)
     }
 

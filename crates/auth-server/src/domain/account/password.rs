@@ -202,12 +202,13 @@ impl Account {
             Err(refusal) => return Ok(Err(refusal)),
         };
         let now = self.clock.now();
-        // A second factor was proved: the session now carries its `amr` (with `mfa`) too.
+        // A second factor was proved: the session now carries its `amr` (with `mfa`) too, written
+        // with the new `auth_time` in one conditional update.
+        let stepped_up = (amr.len() > 1).then_some(amr.as_slice());
         let done = self
             .store
-            .reauthenticated(&session.id, &user.id, now)
-            .await?
-            && (amr.len() == 1 || self.store.step_up_session(&session.id, &amr, now).await?);
+            .reauthenticated(&session.id, &user.id, stepped_up, now)
+            .await?;
         match done {
             true => Ok(Ok(())),
             false => Ok(Err(LoginProblem::Rejected.into())),
