@@ -8,6 +8,7 @@ use auth_core::Alg;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use super::client_auth_args::KeyAuthArgs;
 use super::{JsonFlag, print_list, print_one};
 use crate::app::App;
 use crate::domain::clients::{Client, ClientError, NewClient};
@@ -42,6 +43,14 @@ pub enum ClientCommand {
     Delete {
         /// Client id.
         id: String,
+    },
+    /// Change how a client authenticates (token_endpoint_auth_method, private_key_jwt keys).
+    Update {
+        /// Client id.
+        id: String,
+        /// The authentication options.
+        #[command(flatten)]
+        auth: KeyAuthArgs,
     },
     /// Issue a new secret; the old one stops working. Prints the new secret once. Refused for a
     /// public client, which has no secret.
@@ -109,6 +118,9 @@ pub struct CreateClient {
     /// Every sign-in to this client needs a second factor (TOTP).
     #[arg(long)]
     pub require_mfa: bool,
+    /// How the client authenticates.
+    #[command(flatten)]
+    pub auth: KeyAuthArgs,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -126,6 +138,9 @@ fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "introspect_any": c.introspect_any, "require_mfa": c.require_mfa,
+        "token_endpoint_auth_method": c.token_endpoint_auth_method.as_str(),
+        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
+        "jwks_uri": c.jwks_uri,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -133,7 +148,8 @@ fn client_json(c: &Client) -> serde_json::Value {
 fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={}",
+         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
+         auth_method={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -148,7 +164,8 @@ fn client_line(c: &Client) -> String {
         c.first_party,
         c.always_refresh,
         c.introspect_any,
-        c.require_mfa
+        c.require_mfa,
+        c.token_endpoint_auth_method
     )
 }
 
@@ -176,6 +193,9 @@ pub(super) async fn client(
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
                 require_mfa: c.require_mfa,
+                token_endpoint_auth_method: c.auth.auth_method,
+                jwks: c.auth.jwks()?,
+                jwks_uri: c.auth.jwks_uri.clone(),
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();
@@ -197,7 +217,13 @@ pub(super) async fn client(
                         writeln!(out, "client_secret: {secret}")?;
                         writeln!(out, "(the secret is shown only now; store it safely)")?;
                     }
-                    None => writeln!(out, "(a public client: it has no secret and must use PKCE)")?,
+                    None if client.public => {
+                        writeln!(out, "(a public client: it has no secret and must use PKCE)")?
+                    }
+                    None => writeln!(
+                        out,
+                        "(authenticates with private_key_jwt: it has no secret)"
+                    )?,
                 }
                 for uri in &client.redirect_uris {
                     writeln!(out, "redirect_uri:  {uri}")?;
@@ -244,6 +270,9 @@ pub(super) async fn client(
                 out,
                 "client {id} deleted; its grants and tokens are revoked"
             )?;
+        }
+        ClientCommand::Update { id, auth } => {
+            super::client_auth_args::update(app, &id, &auth, out).await?;
         }
         ClientCommand::RotateSecret { id, json: j } => {
             let secret = match app.clients.rotate_secret(&id).await {

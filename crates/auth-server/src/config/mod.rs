@@ -219,6 +219,13 @@ pub struct KeysConfig {
 pub struct ClientsConfig {
     /// Seconds a client record may be served from the in-memory cache.
     pub cache_ttl_secs: u64,
+    /// Longest lifetime (`exp` minus now) of a `private_key_jwt` client assertion (RFC 7523 §3).
+    #[serde(default = "default_assertion_max_lifetime")]
+    pub assertion_max_lifetime_secs: u64,
+}
+
+fn default_assertion_max_lifetime() -> u64 {
+    300
 }
 
 /// The configuration could not be loaded; the message names the file, variable or key at fault.

@@ -83,6 +83,12 @@ impl Store {
                 Expr::value(n.backchannel_logout_session_required),
             )
             .col_expr(Column::RequireMfa, Expr::value(n.require_mfa))
+            .col_expr(
+                Column::TokenEndpointAuthMethod,
+                Expr::value(n.token_endpoint_auth_method),
+            )
+            .col_expr(Column::Jwks, Expr::value(n.jwks))
+            .col_expr(Column::JwksUri, Expr::value(n.jwks_uri))
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -106,6 +112,15 @@ impl Store {
                 Column::BackchannelLogoutSessionRequired.eq(o.backchannel_logout_session_required),
             )
             .filter(Column::RequireMfa.eq(o.require_mfa))
+            .filter(Column::TokenEndpointAuthMethod.eq(o.token_endpoint_auth_method))
+            .filter(match o.jwks {
+                Some(j) => Column::Jwks.eq(j),
+                None => Column::Jwks.is_null(),
+            })
+            .filter(match o.jwks_uri {
+                Some(u) => Column::JwksUri.eq(u),
+                None => Column::JwksUri.is_null(),
+            })
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
     }

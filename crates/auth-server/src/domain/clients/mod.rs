@@ -9,6 +9,10 @@
 //! it takes part only in the authorization-code flow, with PKCE.
 
 mod admin;
+pub mod assertion;
+mod auth_registration;
+pub mod client_keys;
+pub mod jwks_source;
 mod origins;
 mod redirect_match;
 mod validate;
@@ -31,7 +35,7 @@ use moka::future::Cache;
 
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
-pub use crate::model::records::Client;
+pub use crate::model::records::{AuthMethod, Client};
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a generated client secret.
@@ -80,6 +84,13 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor (see `domain::mfa`).
     pub require_mfa: bool,
+    /// RFC 7591 §2 `token_endpoint_auth_method`; `None`: `none` for a public client, else
+    /// `client_secret_basic`. A `private_key_jwt` client gets no secret.
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// Its public keys (a JWK Set, JSON text), for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
 }
 
 impl Default for NewClient {
@@ -101,6 +112,9 @@ impl Default for NewClient {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_mfa: false,
+            token_endpoint_auth_method: None,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }
@@ -143,6 +157,7 @@ pub struct ClientRegistry {
     clock: Arc<dyn Clock>,
     cache: Cache<String, Option<Arc<Client>>>,
     origins: OriginSet,
+    assertions: Option<Arc<assertion::AssertionVerifier>>,
 }
 
 impl ClientRegistry {
@@ -158,7 +173,15 @@ impl ClientRegistry {
                 .time_to_live(ttl)
                 .build(),
             origins: OriginSet::new(ttl),
+            assertions: None,
         }
+    }
+
+    /// The same registry, checking `private_key_jwt` assertions with `verifier` (without one,
+    /// every assertion is refused).
+    pub fn with_assertions(mut self, verifier: assertion::AssertionVerifier) -> Self {
+        self.assertions = Some(Arc::new(verifier));
+        self
     }
 
     /// The client `id`, from the cache or the database.
@@ -264,7 +287,13 @@ impl ClientRegistry {
         let post_logout_redirect_uris =
             checked_uris("post-logout redirect URI", new.post_logout_redirect_uris)?;
         let allowed_origins = checked_origins(new.allowed_origins)?;
-        let (secret, secret_sha256) = if new.public {
+        let (method, jwks, jwks_uri) = auth_registration::checked_auth(
+            new.public,
+            new.token_endpoint_auth_method,
+            new.jwks,
+            new.jwks_uri,
+        )?;
+        let (secret, secret_sha256) = if !method.uses_secret() {
             (None, Vec::new())
         } else {
             let secret = random::token(SECRET_BYTES);
@@ -291,6 +320,9 @@ impl ClientRegistry {
             backchannel_logout_uri: checked_backchannel_uri(new.backchannel_logout_uri)?,
             backchannel_logout_session_required: new.backchannel_logout_session_required,
             require_mfa: new.require_mfa,
+            token_endpoint_auth_method: method,
+            jwks,
+            jwks_uri,
             created_at: now,
             updated_at: now,
         };

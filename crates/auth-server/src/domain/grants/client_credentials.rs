@@ -128,6 +128,9 @@ mod tests {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_mfa: false,
+            token_endpoint_auth_method: Default::default(),
+            jwks: None,
+            jwks_uri: None,
             created_at: 0,
             updated_at: 0,
         }

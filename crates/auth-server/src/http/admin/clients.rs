@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, schemas};
 use crate::domain::clients::{
-    Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
+    AuthMethod, Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
 };
 
 /// Most clients on one page.
@@ -40,6 +40,9 @@ pub struct ClientView {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
     require_mfa: bool,
+    token_endpoint_auth_method: &'static str,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -64,6 +67,9 @@ impl From<&Client> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -102,6 +108,9 @@ pub struct CreateBody {
     backchannel_logout_session_required: bool,
     #[serde(default)]
     require_mfa: bool,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -123,6 +132,9 @@ pub struct PatchBody {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
     require_mfa: Option<bool>,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
 }
 
 /// `GET /clients` query.
@@ -257,6 +269,22 @@ fn alg(a: Option<String>) -> Result<Option<Alg>, Problem> {
     .transpose()
 }
 
+fn auth_method(m: Option<String>) -> Result<Option<AuthMethod>, Problem> {
+    m.map(|m| m.parse::<AuthMethod>().map_err(Problem::bad_request))
+        .transpose()
+}
+
+/// A `jwks` member as the JSON text the registry keeps: an object, or absent.
+fn jwks_text(j: Option<Value>) -> Result<Option<String>, Problem> {
+    match j {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
+        Some(_) => Err(Problem::bad_request(
+            "jwks must be a JWK Set (a JSON object)",
+        )),
+    }
+}
+
 fn check_name(name: &str) -> Result<(), Problem> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(Problem::bad_request(
@@ -332,6 +360,9 @@ async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        token_endpoint_auth_method: auth_method(b.token_endpoint_auth_method)?,
+        jwks: jwks_text(b.jwks)?,
+        jwks_uri: b.jwks_uri,
     };
     let (client, secret) = api
         .clients
@@ -387,6 +418,9 @@ async fn patch(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        token_endpoint_auth_method: auth_method(b.token_endpoint_auth_method)?,
+        jwks: jwks_text(b.jwks)?,
+        jwks_uri: b.jwks_uri,
     };
     match api
         .clients

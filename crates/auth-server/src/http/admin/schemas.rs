@@ -29,6 +29,13 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "OpenID Connect Back-Channel Logout 1.0: https (http on a loopback host), no fragment; an empty string removes it"},
             "backchannel_logout_session_required": {"type": "boolean"},
             "require_mfa": {"type": "boolean"},
+            "token_endpoint_auth_method": {"type": "string",
+                "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+                "description": "RFC 7591 §2; default none for a public client, else client_secret_basic (either secret method accepts the secret in Basic or the body); private_key_jwt needs jwks or jwks_uri and has no secret"},
+            "jwks": {"type": ["object", "null"],
+                "description": "private_key_jwt: the client's public keys (RFC 7517 JWK Set, public members only; ES256, RS256, PS256, EdDSA keys)"},
+            "jwks_uri": {"type": ["string", "null"], "maxLength": 2048,
+                "description": "private_key_jwt: where the client's JWK Set is fetched: https (http on a loopback host); an empty string removes it"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -40,7 +47,8 @@ pub(super) fn clients(r: Routes) -> Routes {
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
-                     "backchannel_logout_session_required", "require_mfa", "created_at", "updated_at"],
+                     "backchannel_logout_session_required", "require_mfa", "token_endpoint_auth_method",
+                     "jwks", "jwks_uri", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

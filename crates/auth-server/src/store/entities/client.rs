@@ -46,6 +46,12 @@ pub struct Model {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor.
     pub require_mfa: bool,
+    /// RFC 7591 §2 `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: String,
+    /// Its public keys for `private_key_jwt` (RFC 7517 JWK Set, JSON text), if registered inline.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from for `private_key_jwt`, if registered by URL.
+    pub jwks_uri: Option<String>,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -81,6 +87,11 @@ impl TryFrom<Model> for crate::model::records::Client {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_mfa: m.require_mfa,
+            token_endpoint_auth_method: m.token_endpoint_auth_method.parse().map_err(|e| {
+                crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+            })?,
+            jwks: m.jwks,
+            jwks_uri: m.jwks_uri,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -113,6 +124,9 @@ impl From<&crate::model::records::Client> for Model {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
