@@ -53,6 +53,7 @@ mod mfa_races;
 mod mfa_support;
 mod native_apps;
 mod outage;
+mod pkjwt_auth;
 mod proxy_replicas;
 mod proxy_replicas_kill;
 mod revocation_feed;

@@ -32,6 +32,7 @@ mod jws;
 #[cfg(unix)]
 pub mod nginx;
 pub mod oauth;
+pub mod pkjwt;
 #[cfg(unix)]
 pub mod process;
 #[cfg(unix)]
