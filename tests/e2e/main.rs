@@ -54,6 +54,8 @@ mod mfa_support;
 mod native_apps;
 mod outage;
 mod pkjwt_auth;
+mod pkjwt_jwks_uri;
+mod pkjwt_races;
 mod proxy_replicas;
 mod proxy_replicas_kill;
 mod revocation_feed;
