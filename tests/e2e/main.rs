@@ -53,6 +53,7 @@ mod mfa_races;
 mod mfa_support;
 mod native_apps;
 mod outage;
+mod pkjwt_admin;
 mod pkjwt_auth;
 mod pkjwt_jwks_uri;
 mod pkjwt_races;
