@@ -87,6 +87,9 @@ pub enum AssertionError {
     Store(#[from] StoreError),
 }
 
+/// A client's parsed inline JWK Set, with the text it was parsed from.
+type InlineKeys = (String, Arc<Vec<ClientKey>>);
+
 /// Verifies client assertions; held by the [`ClientRegistry`].
 #[derive(Debug, Clone)]
 pub struct AssertionVerifier {
@@ -96,7 +99,7 @@ pub struct AssertionVerifier {
     settings: AssertionSettings,
     jwks: JwksSource,
     /// Parsed inline JWK Sets by client id, with the text they were parsed from.
-    inline: Cache<String, Arc<(String, Arc<Vec<ClientKey>>)>>,
+    inline: Cache<String, Arc<InlineKeys>>,
 }
 
 impl AssertionVerifier {
