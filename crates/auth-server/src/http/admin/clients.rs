@@ -10,9 +10,12 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, schemas};
+use super::{
+    AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, client_auth_fields,
+    schemas,
+};
 use crate::domain::clients::{
-    AuthMethod, Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
+    Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
 };
 
 /// Most clients on one page.
@@ -269,22 +272,6 @@ fn alg(a: Option<String>) -> Result<Option<Alg>, Problem> {
     .transpose()
 }
 
-fn auth_method(m: Option<String>) -> Result<Option<AuthMethod>, Problem> {
-    m.map(|m| m.parse::<AuthMethod>().map_err(Problem::bad_request))
-        .transpose()
-}
-
-/// A `jwks` member as the JSON text the registry keeps: an object, or absent.
-fn jwks_text(j: Option<Value>) -> Result<Option<String>, Problem> {
-    match j {
-        None | Some(Value::Null) => Ok(None),
-        Some(v @ Value::Object(_)) => Ok(Some(v.to_string())),
-        Some(_) => Err(Problem::bad_request(
-            "jwks must be a JWK Set (a JSON object)",
-        )),
-    }
-}
-
 fn check_name(name: &str) -> Result<(), Problem> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(Problem::bad_request(
@@ -360,8 +347,8 @@ async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
-        token_endpoint_auth_method: auth_method(b.token_endpoint_auth_method)?,
-        jwks: jwks_text(b.jwks)?,
+        token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
+        jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
     };
     let (client, secret) = api
@@ -418,8 +405,8 @@ async fn patch(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
-        token_endpoint_auth_method: auth_method(b.token_endpoint_auth_method)?,
-        jwks: jwks_text(b.jwks)?,
+        token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
+        jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
     };
     match api

@@ -22,6 +22,7 @@ use serde_json::Value;
 
 pub mod audit;
 pub mod auth;
+mod client_auth_fields;
 pub mod clients;
 pub mod keys;
 pub mod openapi;
