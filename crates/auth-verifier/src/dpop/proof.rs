@@ -156,6 +156,22 @@ impl Proof {
         Ok(self.verified(check))
     }
 
+    /// [`Proof::verify`] with the key already parsed (a cache keyed by thumbprint).
+    pub(crate) fn verify_with_key(
+        &self,
+        check: &ProofCheck<'_>,
+        key: &ProofKey,
+    ) -> Result<VerifiedProof, DpopError> {
+        self.check_claims(check)?;
+        self.check_signature(key)?;
+        Ok(self.verified(check))
+    }
+
+    /// Parses this proof's key (for a cache keyed by [`Proof::jkt`]).
+    pub(crate) fn parse_key(&self) -> Result<ProofKey, DpopError> {
+        key::parse_key(self.alg, &self.jwk, self.jkt.clone())
+    }
+
     fn check_claims(&self, check: &ProofCheck<'_>) -> Result<(), DpopError> {
         if self.htm != check.method {
             return Err(DpopError::MethodMismatch);
