@@ -33,6 +33,7 @@ mod cli;
 mod client_credentials;
 mod cors;
 mod cors_replicas;
+mod dpop_verifier_attacks;
 mod form_post;
 mod health;
 mod invariants;
