@@ -28,11 +28,8 @@ static NEXT_JTI: AtomicU64 = AtomicU64::new(0);
 
 /// A `jti` no other proof of this process has.
 pub fn fresh_jti() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{nanos:x}-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed))
+    let random = URL_SAFE_NO_PAD.encode(josekit::util::random_bytes(12));
+    format!("{random}-{}", NEXT_JTI.fetch_add(1, Ordering::Relaxed))
 }
 
 /// `base64url(SHA-256(token))`, the `ath` of a proof sent with `token` (RFC 9449 §4.2).
