@@ -34,6 +34,7 @@ mod client_credentials;
 mod cors;
 mod cors_replicas;
 mod dpop_verifier_attacks;
+mod dpop_verifier_lib;
 mod form_post;
 mod health;
 mod invariants;
