@@ -35,6 +35,7 @@ mod cors;
 mod cors_replicas;
 mod dpop_verifier_attacks;
 mod dpop_verifier_lib;
+mod dpop_verifier_services;
 mod form_post;
 mod health;
 mod invariants;
