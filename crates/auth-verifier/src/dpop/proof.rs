@@ -94,7 +94,10 @@ impl Proof {
         let jwk = header.jwk.ok_or(DpopError::BadKey("no jwk header"))?;
         key::check_public(&jwk)?;
         // The key's own `alg`, if any, must be the proof's (also when the parsed key is cached).
-        if jwk.get("alg").is_some_and(|a| a.as_str() != Some(alg.as_str())) {
+        if jwk
+            .get("alg")
+            .is_some_and(|a| a.as_str() != Some(alg.as_str()))
+        {
             return Err(DpopError::AlgKeyMismatch);
         }
         let jkt = key::thumbprint(&jwk)?;
