@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 mod account;
 mod backchannel;
+mod registration;
 mod branding;
 mod issuer;
 mod ops;
@@ -18,6 +19,7 @@ mod validate;
 
 pub use account::AccountConfig;
 pub use backchannel::BackchannelConfig;
+pub use registration::RegistrationConfig;
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
@@ -61,6 +63,9 @@ pub struct Config {
     pub account: AccountConfig,
     /// Delivery of back-channel logout tokens.
     pub backchannel_logout: BackchannelConfig,
+    /// Dynamic client registration.
+    #[serde(default)]
+    pub registration: RegistrationConfig,
 }
 
 /// `[sessions]`
