@@ -107,7 +107,10 @@ pub async fn run(
                     .map(str::to_owned)
                     .collect(),
             };
-            let (record, token) = match app.clients.create_registration_token(new, &cli, &meta).await
+            let (record, token) = match app
+                .clients
+                .create_registration_token(new, &cli, &meta)
+                .await
             {
                 Ok(x) => x,
                 Err(ClientError::Store(e)) => return Err(e.into()),
@@ -120,7 +123,10 @@ pub async fn run(
             } else {
                 writeln!(out, "id:    {}", record.id)?;
                 writeln!(out, "token: {token}")?;
-                writeln!(out, "(the token is shown only now; send it to the partner safely)")?;
+                writeln!(
+                    out,
+                    "(the token is shown only now; send it to the partner safely)"
+                )?;
             }
         }
         RegistrationTokenCommand::List(j) => {
@@ -128,7 +134,11 @@ pub async fn run(
             print_list(out, j, &list, token_json, token_line)?;
         }
         RegistrationTokenCommand::Revoke { id } => {
-            match app.clients.revoke_registration_token(&id, &cli, &meta).await? {
+            match app
+                .clients
+                .revoke_registration_token(&id, &cli, &meta)
+                .await?
+            {
                 Flip::Changed => writeln!(out, "registration token {id} revoked")?,
                 Flip::Unchanged => writeln!(out, "registration token {id} was already revoked")?,
                 Flip::NotFound => bail!("no registration token {id:?}"),

@@ -9,21 +9,21 @@ use serde::Deserialize;
 
 mod account;
 mod backchannel;
-mod registration;
 mod branding;
 mod issuer;
 mod ops;
 mod overrides;
 mod proxies;
+mod registration;
 mod validate;
 
 pub use account::AccountConfig;
 pub use backchannel::BackchannelConfig;
-pub use registration::RegistrationConfig;
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
+pub use registration::RegistrationConfig;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]

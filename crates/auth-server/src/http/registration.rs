@@ -76,13 +76,17 @@ fn no_store(status: StatusCode, body: impl Serialize) -> Response {
 /// A refusal, as RFC 7591 §3.2.2 (metadata) and RFC 6750 §3 (tokens) write it.
 fn refusal(e: RegistrationError, presented: bool) -> Response {
     let (status, error, description) = match &e {
-        RegistrationError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
+        RegistrationError::InvalidToken => {
+            (StatusCode::UNAUTHORIZED, "invalid_token", e.to_string())
+        }
         RegistrationError::Metadata(MetadataError::RedirectUri(m)) => {
             (StatusCode::BAD_REQUEST, "invalid_redirect_uri", m.clone())
         }
-        RegistrationError::Metadata(MetadataError::Metadata(m)) => {
-            (StatusCode::BAD_REQUEST, "invalid_client_metadata", m.clone())
-        }
+        RegistrationError::Metadata(MetadataError::Metadata(m)) => (
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            m.clone(),
+        ),
         RegistrationError::Conflict => (StatusCode::CONFLICT, "concurrent_update", e.to_string()),
         RegistrationError::Store(s) => {
             tracing::warn!(error = %s, "client registration failed");
@@ -104,8 +108,10 @@ fn refusal(e: RegistrationError, presented: bool) -> Response {
         } else {
             "Bearer"
         };
-        res.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
     }
     if status == StatusCode::SERVICE_UNAVAILABLE {
         res.headers_mut()
@@ -115,34 +121,33 @@ fn refusal(e: RegistrationError, presented: bool) -> Response {
 }
 
 /// The bearer token of `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is
-/// case-insensitive).
-fn bearer(headers: &HeaderMap) -> Result<&str, Response> {
+/// case-insensitive), or the refusal: without a challenge's error code when there is no header.
+fn bearer(headers: &HeaderMap) -> Result<&str, Box<Response>> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    let Some(value) = value else {
-        return Err(refusal(RegistrationError::InvalidToken, false));
-    };
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(refusal(RegistrationError::InvalidToken, true)),
-    }
+    let token = value.and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        let token = token.trim();
+        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    });
+    token.ok_or_else(|| Box::new(refusal(RegistrationError::InvalidToken, value.is_some())))
 }
 
 /// The body as client metadata: a JSON object of at most [`MAX_BODY`] bytes.
-fn metadata(body: &[u8]) -> Result<ClientMetadata, Response> {
-    let bad = |m: String| refusal(MetadataError::Metadata(m).into(), true);
+fn metadata(body: &[u8]) -> Result<ClientMetadata, Box<Response>> {
+    let bad = |m: String| Box::new(refusal(MetadataError::Metadata(m).into(), true));
     if body.len() > MAX_BODY {
-        return Err(bad(format!("the metadata must be at most {MAX_BODY} bytes")));
+        return Err(bad(format!(
+            "the metadata must be at most {MAX_BODY} bytes"
+        )));
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| bad("the body must be a JSON object of client metadata".into()))?;
     if !value.is_object() {
-        return Err(bad("the body must be a JSON object of client metadata".into()));
+        return Err(bad(
+            "the body must be a JSON object of client metadata".into()
+        ));
     }
     serde_json::from_value(value).map_err(|e| bad(format!("malformed client metadata: {e}")))
 }
@@ -157,11 +162,11 @@ async fn register(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let m = match metadata(&body) {
         Ok(m) => m,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let meta = request_meta(&headers, addr);
     match oauth.clients.register_dynamic(token, m, &meta).await {
@@ -187,7 +192,7 @@ async fn read(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     match oauth.clients.read_dynamic(&client_id, token).await {
         Ok(c) => no_store(
@@ -209,14 +214,18 @@ async fn update(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let m = match metadata(&body) {
         Ok(m) => m,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let meta = request_meta(&headers, addr);
-    match oauth.clients.update_dynamic(&client_id, token, m, &meta).await {
+    match oauth
+        .clients
+        .update_dynamic(&client_id, token, m, &meta)
+        .await
+    {
         Ok(c) => no_store(
             StatusCode::OK,
             information(&browser, &c, None, token.to_owned()),
@@ -234,7 +243,7 @@ async fn delete(
 ) -> Response {
     let token = match bearer(&headers) {
         Ok(t) => t,
-        Err(res) => return res,
+        Err(res) => return *res,
     };
     let meta = request_meta(&headers, addr);
     match oauth.clients.delete_dynamic(&client_id, token, &meta).await {

@@ -129,7 +129,9 @@ impl Store {
             return Ok(Registered::TokenUnusable);
         }
         let row: client::ActiveModel = client::Model::from(client).into();
-        client::Entity::insert(row).exec_without_returning(&txn).await?;
+        client::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await?;
         let row: reg::ActiveModel = reg::Model::from(registration).into();
         Registrations::insert(row)
             .exec_without_returning(&txn)

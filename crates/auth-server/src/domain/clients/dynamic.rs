@@ -200,9 +200,14 @@ impl ClientRegistry {
             backchannel_logout_session_required: Some(m.backchannel_logout_session_required),
             ..ClientUpdate::default()
         };
-        self.update_by(client_id, update, &Actor::Client(client_id.to_owned()), request)
-            .await?
-            .ok_or(RegistrationError::InvalidToken)
+        self.update_by(
+            client_id,
+            update,
+            &Actor::Client(client_id.to_owned()),
+            request,
+        )
+        .await?
+        .ok_or(RegistrationError::InvalidToken)
     }
 
     /// Deletes a registration (RFC 7592 §2.3) as `client delete` does: its grants and tokens end

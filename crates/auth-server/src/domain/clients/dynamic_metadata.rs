@@ -158,9 +158,7 @@ pub fn check_metadata(
         r => list("response_types", r)?,
     };
     if let Some(r) = responses.iter().find(|r| *r != "code") {
-        return Err(bad(format!(
-            "response type {r:?} is not supported (code)"
-        )));
+        return Err(bad(format!("response type {r:?} is not supported (code)")));
     }
     // RFC 7591 §2.1: the two must be consistent.
     if code != responses.iter().any(|r| r == "code") {
@@ -296,5 +294,6 @@ impl From<&Client> for RegisteredMetadata {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 #[path = "dynamic_metadata_tests.rs"]
 mod tests;

@@ -46,9 +46,7 @@ impl ClientRegistry {
             )));
         }
         if new.max_uses.is_some_and(|m| !(1..=1_000_000).contains(&m)) {
-            return Err(ClientError::Invalid(
-                "max uses must be 1 to 1000000".into(),
-            ));
+            return Err(ClientError::Invalid("max uses must be 1 to 1000000".into()));
         }
         if new.allowed_scopes.len() > MAX_POLICY_SCOPES {
             return Err(ClientError::Invalid(format!(
@@ -83,7 +81,9 @@ impl ClientRegistry {
                 "expires_at": record.expires_at,
             }))
             .record(now);
-        self.store.insert_registration_token(&record, &audit).await?;
+        self.store
+            .insert_registration_token(&record, &audit)
+            .await?;
         crate::domain::audit::log(&audit);
         Ok((record, token))
     }
@@ -110,7 +110,11 @@ impl ClientRegistry {
             .request(request)
             .detail(serde_json::json!({ "token_id": id }))
             .record(now);
-        if self.store.revoke_registration_token(id, now, &audit).await? {
+        if self
+            .store
+            .revoke_registration_token(id, now, &audit)
+            .await?
+        {
             crate::domain::audit::log(&audit);
             Ok(Flip::Changed)
         } else if self.store.registration_token(id).await?.is_some() {

@@ -22,9 +22,7 @@ mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
 pub use dynamic::{NewRegistration, RegistrationError};
-pub use dynamic_metadata::{
-    ClientMetadata, MAX_METADATA_LIST, MetadataError, RegisteredMetadata,
-};
+pub use dynamic_metadata::{ClientMetadata, MAX_METADATA_LIST, MetadataError, RegisteredMetadata};
 pub use initial_tokens::{MAX_TOKEN_LIFETIME_SECS, NewRegistrationToken};
 pub use origins::{OriginSet, checked_origins, origin_of, validate_origin};
 pub use redirect_match::redirect_uri_matches;

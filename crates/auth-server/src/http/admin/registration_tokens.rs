@@ -82,9 +82,12 @@ pub(super) fn register(r: Routes) -> Routes {
             }),
         );
     r.add(
-        Op::get("/registration-tokens", "List initial access tokens for dynamic client registration")
-            .tag("registration")
-            .ok("RegistrationTokenList"),
+        Op::get(
+            "/registration-tokens",
+            "List initial access tokens for dynamic client registration",
+        )
+        .tag("registration")
+        .ok("RegistrationTokenList"),
         list,
     )
     .add(
