@@ -259,6 +259,8 @@ async fn registration_tokens_from_the_cli(b: Backend) {
             "--scope",
             "openid",
             "api.read",
+            "--resource",
+            "https://api.partner.example",
             "--json",
         ],
     )
@@ -269,6 +271,10 @@ async fn registration_tokens_from_the_cli(b: Backend) {
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["allowed_scopes"], json!(["openid", "api.read"]));
     assert_eq!(created["max_uses"], 2);
+    assert_eq!(
+        created["allowed_resources"],
+        json!(["https://api.partner.example"])
+    );
     assert_eq!(created["expires_at"], tests::now(&clock) + 86_400);
     let plain = cli(&config, &clock, &["registration-token", "create"])
         .await
@@ -281,6 +287,12 @@ async fn registration_tokens_from_the_cli(b: Backend) {
         &["registration-token", "create", "--expires", "1y"][..],
         &["registration-token", "create", "--max-uses", "0"],
         &["registration-token", "create", "--scope", "bad\"scope"],
+        &[
+            "registration-token",
+            "create",
+            "--resource",
+            "relative/path",
+        ],
     ] {
         assert!(cli(&config, &clock, bad).await.is_err(), "{bad:?}");
     }

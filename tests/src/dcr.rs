@@ -14,8 +14,11 @@ pub async fn dcr_server(backend: Backend) -> TestServer {
     TestServer::start_with(backend, |c| c.registration.enabled = true).await
 }
 
-/// An initial access token allowing `scopes`, `max_uses` registrations, for `expires_in` seconds;
-/// returns `(token id, token)`.
+/// The resource indicator every initial access token of these tests allows.
+pub const RESOURCE: &str = "https://api.partner.example";
+
+/// An initial access token allowing `scopes` (and [`RESOURCE`]), `max_uses` registrations, for
+/// `expires_in` seconds; returns `(token id, token)`.
 pub async fn initial_token(
     s: &TestServer,
     scopes: &[&str],
@@ -26,6 +29,7 @@ pub async fn initial_token(
         expires_in_secs: expires_in,
         max_uses,
         allowed_scopes: crate::owned(scopes),
+        allowed_resources: vec![RESOURCE.to_owned()],
     };
     let (record, token) = s
         .app

@@ -27,6 +27,10 @@ pub enum RegistrationTokenCommand {
         /// A scope its clients may be allowed (repeatable, or space-separated); none: no scope.
         #[arg(long = "scope", num_args = 1..)]
         scopes: Vec<String>,
+        /// A resource indicator (RFC 8707) its clients may get tokens for (repeatable): the
+        /// audience of their client-credentials tokens.
+        #[arg(long = "resource")]
+        resources: Vec<String>,
         /// Output format.
         #[command(flatten)]
         json: JsonFlag,
@@ -62,6 +66,7 @@ pub fn token_json(t: &RegistrationToken) -> serde_json::Value {
     json!({
         "id": t.id,
         "allowed_scopes": t.allowed_scopes,
+        "allowed_resources": t.allowed_resources,
         "max_uses": t.max_uses,
         "uses": t.uses,
         "expires_at": t.expires_at,
@@ -73,9 +78,10 @@ pub fn token_json(t: &RegistrationToken) -> serde_json::Value {
 fn token_line(t: &RegistrationToken) -> String {
     let or = |v: Option<i64>, none: &str| v.map_or(none.to_owned(), |v| v.to_string());
     format!(
-        "{}  scopes={}  uses={}/{}  expires_at={}  revoked_at={}",
+        "{}  scopes={}  resources={}  uses={}/{}  expires_at={}  revoked_at={}",
         t.id,
         t.allowed_scopes.join(","),
+        t.allowed_resources.join(","),
         t.uses,
         or(t.max_uses, "unlimited"),
         or(t.expires_at, "never"),
@@ -96,6 +102,7 @@ pub async fn run(
             expires,
             max_uses,
             scopes,
+            resources,
             json: j,
         } => {
             let new = NewRegistrationToken {
@@ -106,6 +113,7 @@ pub async fn run(
                     .flat_map(|s| s.split_whitespace())
                     .map(str::to_owned)
                     .collect(),
+                allowed_resources: resources,
             };
             let (record, token) = match app
                 .clients

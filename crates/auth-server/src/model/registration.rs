@@ -12,6 +12,9 @@ pub struct RegistrationToken {
     pub token_sha256: Vec<u8>,
     /// The scopes a client registered with it may be allowed (its policy).
     pub allowed_scopes: Vec<String>,
+    /// The resource indicators (RFC 8707) a client registered with it may get tokens for: what
+    /// the client credentials grant needs an audience from.
+    pub allowed_resources: Vec<String>,
     /// How many registrations it allows (`None`: unlimited).
     pub max_uses: Option<i64>,
     /// How many registrations it has made.

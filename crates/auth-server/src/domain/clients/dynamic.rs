@@ -89,7 +89,8 @@ impl ClientRegistry {
             .ok_or(RegistrationError::InvalidToken)?;
         let m = check_metadata(metadata, &token.allowed_scopes)?;
         let id = random::token(16);
-        let (client, client_secret) = self.build(new_client(id.clone(), m)).await?;
+        let new = new_client(id.clone(), m, token.allowed_resources.clone());
+        let (client, client_secret) = self.build(new).await?;
         let registration_access_token = random::token(ACCESS_TOKEN_BYTES);
         let now = client.created_at;
         let registration = ClientRegistration {
@@ -230,10 +231,12 @@ impl ClientRegistry {
     }
 }
 
-/// The registry's description of a dynamically registered client `id`: never first-party, no
-/// resource indicators, no extra CORS origins, default scopes equal to its allowed scopes.
-fn new_client(id: String, m: CheckedMetadata) -> NewClient {
+/// The registry's description of a dynamically registered client `id`: never first-party, the
+/// initial access token's `resources`, no extra CORS origins, default scopes equal to its allowed
+/// scopes.
+fn new_client(id: String, m: CheckedMetadata, resources: Vec<String>) -> NewClient {
     NewClient {
+        allowed_resources: resources,
         name: m.name.unwrap_or_else(|| id.clone()),
         id: Some(id),
         allowed_scopes: m.scopes.clone(),

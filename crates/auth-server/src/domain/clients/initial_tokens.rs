@@ -1,10 +1,10 @@
 //! Initial access tokens for dynamic client registration (RFC 7591 §3: "OAuth 2.0 access token
 //! optionally issued by an authorization server to a developer or client and used to authorize
 //! calls to the client registration endpoint"). An operator creates one with a policy (the scopes
-//! its clients may be allowed, an optional expiry and number of uses); it is shown once and stored
+//! and resource indicators its clients may be allowed, an optional expiry and number of uses); it is shown once and stored
 //! as a SHA-256 digest, like client secrets: 256 random bits need no slow hash.
 
-use super::validate::validate_scope_token;
+use super::validate::{validate_resource, validate_scope_token};
 use super::{ClientError, ClientRegistry, Flip};
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
@@ -26,6 +26,8 @@ pub struct NewRegistrationToken {
     pub max_uses: Option<i64>,
     /// The scopes a client registered with it may be allowed (none: clients get no scope).
     pub allowed_scopes: Vec<String>,
+    /// The resource indicators (RFC 8707) every client registered with it may get tokens for.
+    pub allowed_resources: Vec<String>,
 }
 
 impl ClientRegistry {
@@ -60,12 +62,26 @@ impl ClientRegistry {
                 scopes.push(s);
             }
         }
+        if new.allowed_resources.len() > MAX_POLICY_SCOPES {
+            return Err(ClientError::Invalid(format!(
+                "at most {MAX_POLICY_SCOPES} resources"
+            )));
+        }
+        let mut resources: Vec<String> = Vec::new();
+        for r in new.allowed_resources {
+            validate_resource(&r)
+                .map_err(|p| ClientError::Invalid(format!("resource {r:?} {p}")))?;
+            if !resources.contains(&r) {
+                resources.push(r);
+            }
+        }
         let token = random::token(TOKEN_BYTES);
         let now = self.clock.now();
         let record = RegistrationToken {
             id: random::token(9),
             token_sha256: random::sha256(token.as_bytes()),
             allowed_scopes: scopes,
+            allowed_resources: resources,
             max_uses: new.max_uses,
             uses: 0,
             expires_at: new.expires_in_secs.map(|s| now + s),
@@ -77,6 +93,7 @@ impl ClientRegistry {
             .detail(serde_json::json!({
                 "token_id": record.id,
                 "allowed_scopes": record.allowed_scopes,
+                "allowed_resources": record.allowed_resources,
                 "max_uses": record.max_uses,
                 "expires_at": record.expires_at,
             }))

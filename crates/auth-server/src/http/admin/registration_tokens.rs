@@ -18,6 +18,8 @@ use crate::model::registration::RegistrationToken;
 pub struct CreateBody {
     #[serde(default)]
     allowed_scopes: Vec<String>,
+    #[serde(default)]
+    allowed_resources: Vec<String>,
     max_uses: Option<i64>,
     expires_in_secs: Option<i64>,
 }
@@ -26,6 +28,7 @@ fn view(t: &RegistrationToken) -> Value {
     json!({
         "id": t.id,
         "allowed_scopes": t.allowed_scopes,
+        "allowed_resources": t.allowed_resources,
         "max_uses": t.max_uses,
         "uses": t.uses,
         "expires_at": t.expires_at,
@@ -37,10 +40,11 @@ fn view(t: &RegistrationToken) -> Value {
 pub(super) fn register(r: Routes) -> Routes {
     let token = json!({
         "type": "object",
-        "required": ["id", "allowed_scopes", "max_uses", "uses", "expires_at", "revoked_at", "created_at"],
+        "required": ["id", "allowed_scopes", "allowed_resources", "max_uses", "uses", "expires_at", "revoked_at", "created_at"],
         "properties": {
             "id": {"type": "string"},
             "allowed_scopes": {"type": "array", "items": {"type": "string"}},
+            "allowed_resources": {"type": "array", "items": {"type": "string"}},
             "max_uses": {"type": ["integer", "null"]},
             "uses": {"type": "integer"},
             "expires_at": {"type": ["integer", "null"]},
@@ -65,6 +69,8 @@ pub(super) fn register(r: Routes) -> Routes {
                 "properties": {
                     "allowed_scopes": {"type": "array", "items": {"type": "string"}, "maxItems": 100,
                         "description": "Scopes its clients may be allowed; none: no scope"},
+                    "allowed_resources": {"type": "array", "items": {"type": "string"}, "maxItems": 100,
+                        "description": "Resource indicators (RFC 8707) its clients may get tokens for"},
                     "max_uses": {"type": ["integer", "null"], "minimum": 1, "maximum": 1_000_000},
                     "expires_in_secs": {"type": ["integer", "null"], "minimum": 1,
                         "maximum": MAX_TOKEN_LIFETIME_SECS},
@@ -134,6 +140,7 @@ async fn create(
         expires_in_secs: b.expires_in_secs,
         max_uses: b.max_uses,
         allowed_scopes: b.allowed_scopes,
+        allowed_resources: b.allowed_resources,
     };
     let (record, token) = api
         .clients

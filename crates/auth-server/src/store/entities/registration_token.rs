@@ -15,6 +15,8 @@ pub struct Model {
     pub token_sha256: Vec<u8>,
     /// Space-separated scopes its clients may be allowed.
     pub allowed_scopes: String,
+    /// Space-separated resource indicators its clients may be allowed.
+    pub allowed_resources: String,
     /// Registrations allowed (`NULL`: unlimited).
     pub max_uses: Option<i64>,
     /// Registrations made.
@@ -40,6 +42,7 @@ impl From<Model> for RegistrationToken {
             id: m.id,
             token_sha256: m.token_sha256,
             allowed_scopes: Words::decode(&m.allowed_scopes),
+            allowed_resources: Words::decode(&m.allowed_resources),
             max_uses: m.max_uses,
             uses: m.uses,
             expires_at: m.expires_at,
@@ -56,6 +59,7 @@ impl From<&RegistrationToken> for Model {
             id: t.id.clone(),
             token_sha256: t.token_sha256.clone(),
             allowed_scopes: t.allowed_scopes.encode(),
+            allowed_resources: t.allowed_resources.encode(),
             max_uses: t.max_uses,
             uses: t.uses,
             expires_at: t.expires_at,

@@ -1,5 +1,6 @@
 //! Dynamic client registration (RFC 7591, RFC 7592): the operators' initial access tokens
-//! (`registration_tokens`: stored as SHA-256 digests, with a use count that each registration
+//! (`registration_tokens`: stored as SHA-256 digests with their policy, the scopes and resource
+//! indicators their clients may be allowed, and a use count that each registration
 //! raises by a conditional update) and, per dynamically registered client, the digest of its
 //! registration access token (`client_registrations`, deleted with the client).
 
@@ -13,6 +14,7 @@ pub struct Migration;
 table! {
     RegistrationTokens {
         Id: string.primary_key(), TokenSha256: blob.unique_key(), AllowedScopes: text,
+        AllowedResources: text,
         MaxUses: big_integer_null, Uses: big_integer, ExpiresAt: big_integer_null,
         RevokedAt: big_integer_null, CreatedAt: big_integer,
     }
