@@ -86,7 +86,12 @@ async fn a_confidential_client_registers_and_gets_tokens(b: Backend) {
         .await;
     assert_eq!(res.status(), 400);
     let c = s.app.clients.get(&id).await.unwrap().unwrap();
-    assert!(!c.first_party && !c.public && !c.introspect_any && c.allowed_resources.is_empty());
+    assert!(!c.first_party && !c.public && !c.introspect_any);
+    // The audience its tokens may have is the initial access token's policy.
+    assert_eq!(c.allowed_resources.to_string(), tests::dcr::RESOURCE);
+    let claims = tests::decode_segment(t["access_token"].as_str().unwrap(), 1);
+    assert_eq!(claims["aud"], tests::dcr::RESOURCE);
+    assert_eq!(claims["client_id"], id.as_str());
     let events = s
         .app
         .store
