@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 pub mod admin;
 pub mod admin_listener;
 pub mod backchannel;
+pub mod dcr;
 pub mod dpop_verifier_support;
 pub mod fixture;
 mod jws;

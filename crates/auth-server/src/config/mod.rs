@@ -14,6 +14,7 @@ mod issuer;
 mod ops;
 mod overrides;
 mod proxies;
+mod registration;
 mod validate;
 
 pub use account::AccountConfig;
@@ -22,6 +23,7 @@ pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
+pub use registration::RegistrationConfig;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +63,9 @@ pub struct Config {
     pub account: AccountConfig,
     /// Delivery of back-channel logout tokens.
     pub backchannel_logout: BackchannelConfig,
+    /// Dynamic client registration.
+    #[serde(default)]
+    pub registration: RegistrationConfig,
 }
 
 /// `[sessions]`

@@ -64,6 +64,13 @@ impl Metadata {
             // RFC 9068 access tokens are signed with the client's configured algorithm.
             "access_token_signing_alg_values_supported": algs,
         });
+        let mut base = base;
+        if config.registration.enabled
+            && let Some(o) = base.as_object_mut()
+        {
+            // RFC 8414 §2, RFC 7591 §3: only when it is served.
+            o.insert("registration_endpoint".into(), json!(iss.registration()));
+        }
         let oauth = base.clone();
         let mut openid = base;
         if let Some(o) = openid.as_object_mut() {

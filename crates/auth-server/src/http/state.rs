@@ -96,6 +96,8 @@ pub struct OAuthEndpoints {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
     pub token_admin: TokenAdmin,
+    /// `registration.enabled`: dynamic client registration is served.
+    pub registration: bool,
 }
 
 /// What the browser endpoints use.
@@ -173,6 +175,7 @@ impl HttpState {
                 tokens: services.tokens,
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
+                registration: config.registration.enabled,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

@@ -6,4 +6,5 @@
 pub mod audit;
 pub mod auth_method;
 pub mod records;
+pub mod registration;
 pub mod values;

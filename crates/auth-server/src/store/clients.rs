@@ -224,6 +224,7 @@ impl Store {
             .filter(pending_consent::Column::ClientId.eq(client_id))
             .exec(&txn)
             .await?;
+        super::registration::delete_client_registration_in(&txn, client_id).await?;
         insert_audit_in(&txn, audit).await?;
         txn.commit().await?;
         self.revocations_changed();

@@ -12,12 +12,18 @@ mod admin;
 pub mod assertion;
 mod auth_registration;
 pub mod client_keys;
+mod dynamic;
+mod dynamic_metadata;
+mod initial_tokens;
 pub mod jwks_source;
 mod origins;
 mod redirect_match;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
+pub use dynamic::{NewRegistration, RegistrationError};
+pub use dynamic_metadata::{ClientMetadata, MAX_METADATA_LIST, MetadataError, RegisteredMetadata};
+pub use initial_tokens::{MAX_TOKEN_LIFETIME_SECS, NewRegistrationToken};
 pub use origins::{OriginSet, checked_origins, origin_of, validate_origin};
 pub use redirect_match::redirect_uri_matches;
 
@@ -249,6 +255,34 @@ impl ClientRegistry {
         new: NewClient,
         by: Option<(&Actor, &RequestMeta)>,
     ) -> Result<(Client, Option<String>), ClientError> {
+        let (client, secret) = self.build(new).await?;
+        let (id, now) = (client.id.clone(), client.created_at);
+        let audit = by.map(|(actor, request)| {
+            AuditEvent::new(EventType::ClientCreated, actor.clone())
+                .client(&id)
+                .request(request)
+                .detail(serde_json::json!({
+                    "allowed_scopes": client.allowed_scopes, "public": client.public,
+                }))
+                .record(now)
+        });
+        match self.store.insert_client(&client, audit.as_ref()).await {
+            Ok(()) => {
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
+            }
+            Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
+            Err(e) => return Err(ClientError::Store(e)),
+        }
+        self.cache.invalidate(&id).await;
+        self.origins.invalidate();
+        Ok((client, secret))
+    }
+
+    /// The client `new` describes, validated, created now, with its secret (`None` for a public
+    /// client): what every registration (operator's or dynamic) stores. Nothing is written.
+    async fn build(&self, new: NewClient) -> Result<(Client, Option<String>), ClientError> {
         let id = match new.id {
             Some(id) => id,
             None => random::token(16),
@@ -326,26 +360,6 @@ impl ClientRegistry {
             created_at: now,
             updated_at: now,
         };
-        let audit = by.map(|(actor, request)| {
-            AuditEvent::new(EventType::ClientCreated, actor.clone())
-                .client(&id)
-                .request(request)
-                .detail(serde_json::json!({
-                    "allowed_scopes": client.allowed_scopes, "public": client.public,
-                }))
-                .record(now)
-        });
-        match self.store.insert_client(&client, audit.as_ref()).await {
-            Ok(()) => {
-                if let Some(a) = &audit {
-                    crate::domain::audit::log(a);
-                }
-            }
-            Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
-            Err(e) => return Err(ClientError::Store(e)),
-        }
-        self.cache.invalidate(&id).await;
-        self.origins.invalidate();
         Ok((client, secret))
     }
 
