@@ -33,15 +33,12 @@ mod cli;
 mod client_credentials;
 mod cors;
 mod cors_replicas;
-<<<<<<< HEAD
-mod dpop_verifier_attacks;
-mod dpop_verifier_lib;
-mod dpop_verifier_services;
-=======
 mod dcr_manage;
 mod dcr_races;
 mod dcr_register;
->>>>>>> i13-dcr
+mod dpop_verifier_attacks;
+mod dpop_verifier_lib;
+mod dpop_verifier_services;
 mod form_post;
 mod health;
 mod invariants;
