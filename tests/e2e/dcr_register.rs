@@ -58,7 +58,7 @@ async fn a_confidential_client_registers_and_gets_tokens(b: Backend) {
     assert_eq!(r.body["grant_types"], json!(["client_credentials"]));
     assert_eq!(r.body["response_types"], json!([]));
     assert_eq!(r.body["redirect_uris"], json!([]));
-    assert_eq!(r.body["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(r.body["token_endpoint_auth_method"], "client_secret_post");
     assert!(r.body.get("contacts").is_none() && r.body.get("logo_uri").is_none());
     assert_eq!(
         r.str("registration_client_uri"),

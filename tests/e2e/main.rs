@@ -34,6 +34,7 @@ mod client_credentials;
 mod cors;
 mod cors_replicas;
 mod dcr_manage;
+mod dcr_pkjwt;
 mod dcr_races;
 mod dcr_register;
 mod dpop_verifier_attacks;

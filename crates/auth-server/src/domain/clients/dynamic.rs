@@ -185,9 +185,15 @@ impl ClientRegistry {
             .into());
         }
         let m = check_metadata(metadata, &registration.allowed_scopes)?;
-        if m.public != client.public {
+        // A client keeps its kind of credential for life: no secret appears or disappears by an
+        // update, so an update's answer never has to carry a new secret (RFC 7592 §2.2 leaves
+        // this to the server).
+        if m.public != client.public
+            || m.auth_method.uses_secret() != client.token_endpoint_auth_method.uses_secret()
+        {
             return Err(MetadataError::Metadata(
-                "token_endpoint_auth_method cannot change between none and a secret".into(),
+                "token_endpoint_auth_method cannot change between none, a secret and private_key_jwt"
+                    .into(),
             )
             .into());
         }
@@ -199,6 +205,9 @@ impl ClientRegistry {
             post_logout_redirect_uris: Some(m.post_logout_redirect_uris),
             backchannel_logout_uri: Some(m.backchannel_logout_uri.unwrap_or_default()),
             backchannel_logout_session_required: Some(m.backchannel_logout_session_required),
+            token_endpoint_auth_method: Some(m.auth_method),
+            jwks: Some(m.jwks.unwrap_or_default()),
+            jwks_uri: Some(m.jwks_uri.unwrap_or_default()),
             ..ClientUpdate::default()
         };
         self.update_by(
@@ -247,6 +256,9 @@ fn new_client(id: String, m: CheckedMetadata, resources: Vec<String>) -> NewClie
         first_party: false,
         backchannel_logout_uri: m.backchannel_logout_uri,
         backchannel_logout_session_required: m.backchannel_logout_session_required,
+        token_endpoint_auth_method: Some(m.auth_method),
+        jwks: m.jwks,
+        jwks_uri: m.jwks_uri,
         ..NewClient::default()
     }
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validate::validate_redirect_uri;
 use super::{Client, validate_scope_token};
+use crate::model::records::AuthMethod;
 
 /// The most entries a list of metadata (redirect URIs, scopes...) may have.
 pub const MAX_METADATA_LIST: usize = 50;
@@ -39,9 +40,9 @@ pub struct ClientMetadata {
     pub backchannel_logout_uri: Option<String>,
     /// `backchannel_logout_session_required`.
     pub backchannel_logout_session_required: Option<bool>,
-    /// `jwks` (RFC 7591 §2): refused, no client key is used here.
+    /// `jwks` (RFC 7591 §2): the client's public keys, for `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
-    /// `jwks_uri`: refused likewise.
+    /// `jwks_uri`: where its public keys are fetched from, for `private_key_jwt`.
     pub jwks_uri: Option<serde_json::Value>,
     /// RFC 9449 §5.2 `dpop_bound_access_tokens`: `true` is refused.
     pub dpop_bound_access_tokens: Option<bool>,
@@ -69,6 +70,12 @@ pub enum MetadataError {
 pub struct CheckedMetadata {
     /// `token_endpoint_auth_method` `none`.
     pub public: bool,
+    /// `token_endpoint_auth_method`.
+    pub auth_method: AuthMethod,
+    /// `jwks`, as JSON text (checked by the registry like an operator's registration).
+    pub jwks: Option<String>,
+    /// `jwks_uri`.
+    pub jwks_uri: Option<String>,
     /// `client_name` (`None`: the client id is shown).
     pub name: Option<String>,
     /// Allowed (and default) scopes: `scope`, or the whole policy when omitted.
@@ -103,13 +110,16 @@ pub fn check_metadata(
     m: ClientMetadata,
     policy: &[String],
 ) -> Result<CheckedMetadata, MetadataError> {
-    if m.jwks.as_ref().is_some_and(|v| !v.is_null())
-        || m.jwks_uri.as_ref().is_some_and(|v| !v.is_null())
-    {
-        return Err(bad(
-            "jwks and jwks_uri are not supported: no client authentication method here uses client keys",
-        ));
-    }
+    let jwks = match m.jwks {
+        None | Some(serde_json::Value::Null) => None,
+        Some(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+        Some(_) => return Err(bad("jwks must be a JWK Set object (RFC 7517 §5)")),
+    };
+    let jwks_uri = match m.jwks_uri {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(u)) => Some(u),
+        Some(_) => return Err(bad("jwks_uri must be a string")),
+    };
     if m.dpop_bound_access_tokens == Some(true) {
         return Err(bad(
             "dpop_bound_access_tokens is not supported by this server",
@@ -120,19 +130,27 @@ pub fn check_metadata(
             "require_pushed_authorization_requests is not supported by this server",
         ));
     }
-    let public = match m
+    let auth_method = match m
         .token_endpoint_auth_method
         .as_deref()
         .unwrap_or("client_secret_basic")
     {
-        "none" => true,
-        "client_secret_basic" | "client_secret_post" => false,
+        "none" => AuthMethod::None,
+        "client_secret_basic" => AuthMethod::ClientSecretBasic,
+        "client_secret_post" => AuthMethod::ClientSecretPost,
+        "private_key_jwt" => AuthMethod::PrivateKeyJwt,
         other => {
             return Err(bad(format!(
-                "token_endpoint_auth_method {other:?} is not supported (client_secret_basic, client_secret_post or none)"
+                "token_endpoint_auth_method {other:?} is not supported (client_secret_basic, client_secret_post, private_key_jwt or none)"
             )));
         }
     };
+    let public = auth_method == AuthMethod::None;
+    if auth_method != AuthMethod::PrivateKeyJwt && (jwks.is_some() || jwks_uri.is_some()) {
+        return Err(bad(
+            "jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt only",
+        ));
+    }
     let grants = match m.grant_types {
         None => vec!["authorization_code".to_owned()],
         g => list("grant_types", g)?,
@@ -200,6 +218,9 @@ pub fn check_metadata(
     };
     Ok(CheckedMetadata {
         public,
+        auth_method,
+        jwks,
+        jwks_uri,
         name,
         scopes: checked_scopes(m.scope.as_deref(), policy)?,
         redirect_uris,
@@ -258,6 +279,12 @@ pub struct RegisteredMetadata {
     pub backchannel_logout_uri: Option<String>,
     /// `backchannel_logout_session_required`.
     pub backchannel_logout_session_required: bool,
+    /// `jwks`, for a `private_key_jwt` client registered with its keys inline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// `jwks_uri`, for a `private_key_jwt` client registered with a key URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 impl From<&Client> for RegisteredMetadata {
@@ -277,11 +304,7 @@ impl From<&Client> for RegisteredMetadata {
             client_id: c.id.clone(),
             client_id_issued_at: c.created_at,
             client_name: c.name.clone(),
-            token_endpoint_auth_method: if c.public {
-                "none"
-            } else {
-                "client_secret_basic"
-            },
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
             grant_types,
             response_types: if code { vec!["code"] } else { Vec::new() },
             redirect_uris: c.redirect_uris.clone(),
@@ -289,6 +312,8 @@ impl From<&Client> for RegisteredMetadata {
             scope: c.allowed_scopes.to_string(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri.clone(),
         }
     }
 }

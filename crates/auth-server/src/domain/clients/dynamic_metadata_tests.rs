@@ -80,10 +80,12 @@ fn refusals() {
     assert!(metadata(
         json!({"token_endpoint_auth_method": "none", "grant_types": ["client_credentials"]})
     ));
-    assert!(metadata(
-        json!({"redirect_uris": cb, "token_endpoint_auth_method": "private_key_jwt"})
-    ));
+    // Keys are for private_key_jwt only (whether a private_key_jwt client has usable keys is the
+    // registry's check, as for an operator's registration).
     assert!(metadata(json!({"redirect_uris": cb, "jwks": {"keys": []}})));
+    assert!(metadata(
+        json!({"redirect_uris": cb, "token_endpoint_auth_method": "private_key_jwt", "jwks": []})
+    ));
     assert!(metadata(
         json!({"redirect_uris": cb, "jwks_uri": "https://a.example/jwks"})
     ));
