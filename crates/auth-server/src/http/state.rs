@@ -48,6 +48,8 @@ pub struct Services {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo, the revocation list.
     pub token_admin: TokenAdmin,
+    /// DPoP proofs.
+    pub dpop: crate::domain::dpop::Dpop,
     /// Readiness.
     pub health: Health,
     /// The clock.
@@ -96,6 +98,8 @@ pub struct OAuthEndpoints {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
     pub token_admin: TokenAdmin,
+    /// DPoP proofs (RFC 9449) at `/token` and `/userinfo`.
+    pub dpop: crate::domain::dpop::Dpop,
 }
 
 /// What the browser endpoints use.
@@ -173,6 +177,7 @@ impl HttpState {
                 tokens: services.tokens,
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
+                dpop: services.dpop,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

@@ -7,6 +7,7 @@
 use auth_core::Alg;
 
 pub use super::auth_method::AuthMethod;
+use super::values::{DpopPolicy, Resources, Scopes};
 use super::values::{Resources, Scopes};
 
 /// Declares a record from its field list (one of the `with_*_fields!` macros below, which
@@ -85,6 +86,8 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Where its public keys for `private_key_jwt` are fetched from, if registered by URL.
     pub jwks_uri: Option<String>,
+    /// Whether its token requests may, must or must not carry a DPoP proof (RFC 9449).
+    pub dpop: DpopPolicy,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -270,6 +273,9 @@ macro_rules! with_family_fields {
             expires_at: i64,
             /// Revocation time.
             revoked_at: Option<i64>,
+            /// RFC 9449 §5: the JWK thumbprint its refresh tokens are bound to (public clients
+            /// that used DPoP); every refresh needs a proof by that key.
+            dpop_jkt: Option<String>,
         } }
     };
 }

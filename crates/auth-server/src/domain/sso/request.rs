@@ -288,6 +288,7 @@ mod tests {
             token_endpoint_auth_method: Default::default(),
             jwks: None,
             jwks_uri: None,
+            dpop: Default::default(),
         })
     }
 
