@@ -33,6 +33,8 @@ mod cli;
 mod client_credentials;
 mod cors;
 mod cors_replicas;
+mod dpopi_binding;
+mod dpopi_token;
 mod form_post;
 mod health;
 mod invariants;

@@ -27,6 +27,7 @@ use tokio::task::JoinHandle;
 pub mod admin;
 pub mod admin_listener;
 pub mod backchannel;
+pub mod dpop;
 pub mod fixture;
 mod jws;
 #[cfg(unix)]
