@@ -7,7 +7,8 @@ use tests::dpop::{
     Claims, DpopKey, assert_bearer, assert_bound, cc_client, cc_with, set_policy, token_with,
 };
 use tests::fixture::Sso;
-use tests::sso_support::{OFFLINE, alice_code};
+use tests::oauth::Pkce;
+use tests::sso_support::{OFFLINE, PW, alice_code};
 use tests::{Backend, TestServer, on_both_backends};
 
 on_both_backends!(
@@ -15,6 +16,7 @@ on_both_backends!(
     bad_proofs_are_refused,
     the_policy_requires_or_refuses_proofs,
     code_flow_with_a_proof_binds_the_token_and_userinfo_checks_it,
+    a_code_requested_with_dpop_jkt_needs_that_key,
 );
 
 async fn client_credentials_with_a_proof_give_a_bound_token(backend: Backend) {
@@ -254,4 +256,67 @@ async fn userinfo(
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     (status, challenges, res.text().await.unwrap())
+}
+
+/// RFC 9449 §10: `dpop_jkt` binds the code to a key; a malformed one is refused at `/authorize`.
+async fn a_code_requested_with_dpop_jkt_needs_that_key(backend: Backend) {
+    let Sso {
+        s,
+        app,
+        mut browser,
+        ..
+    } = Sso::start(backend).await;
+    let key = DpopKey::new();
+    let jkt = key.jkt();
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let pkce = Pkce::new();
+        let url = s.authorize_url(&app, &pkce, "openid", &[("dpop_jkt", jkt.as_str())]);
+        let page = browser.get(&url).await;
+        let done = if page.status == 200 {
+            s.sign_in(&mut browser, &page, "alice", PW).await
+        } else {
+            page
+        };
+        codes.push((done.location_param("code").expect("a code"), pkce));
+    }
+    let send = |code: &str, verifier: &str, proofs: Vec<String>| {
+        let pairs = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.to_owned()),
+            ("redirect_uri", app.redirect_uri.clone()),
+            ("code_verifier", verifier.to_owned()),
+        ];
+        let (s, app) = (&s, &app);
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let refs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+            token_with(s, app, &pairs, &refs).await
+        }
+    };
+    // Another key, or no proof: invalid_grant.
+    let (c, p) = &codes[0];
+    let a = send(c, &p.verifier, vec![DpopKey::new().for_token(&s, None)]).await;
+    assert_eq!((a.status, a.error()), (400, "invalid_grant"), "{}", a.body);
+    let (c, p) = &codes[1];
+    let a = send(c, &p.verifier, vec![]).await;
+    assert_eq!((a.status, a.error()), (400, "invalid_grant"), "{}", a.body);
+    // The key it names: a bound token.
+    let (c, p) = &codes[2];
+    assert_bound(
+        &s,
+        &send(c, &p.verifier, vec![key.for_token(&s, None)]).await,
+        &key,
+    )
+    .await;
+
+    // Not a thumbprint: invalid_request, back to the client.
+    let url = s.authorize_url(&app, &Pkce::new(), "openid", &[("dpop_jkt", "short")]);
+    let page = browser.get(&url).await;
+    assert_eq!(
+        page.location_param("error").as_deref(),
+        Some("invalid_request"),
+        "{}",
+        page.body
+    );
 }

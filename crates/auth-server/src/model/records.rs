@@ -222,6 +222,8 @@ macro_rules! with_code_fields {
             nonce: Option<String>,
             /// PKCE S256 challenge (RFC 7636 §4.2).
             code_challenge: Option<String>,
+            /// RFC 9449 §10 `dpop_jkt`: only a proof by this key may redeem it.
+            dpop_jkt: Option<String>,
             /// When the user authenticated.
             auth_time: i64,
             /// How (RFC 8176).

@@ -194,10 +194,24 @@ pub fn check_refresh_binding(
     bound: Option<&str>,
     presented: Option<&str>,
 ) -> Result<(), OAuthError> {
+    check_binding(bound, presented, "the refresh token")
+}
+
+/// RFC 9449 §10: a code requested with `dpop_jkt` is redeemed only with a proof by that key
+/// ("If they do not match, it MUST reject the request").
+pub fn check_code_binding(bound: Option<&str>, presented: Option<&str>) -> Result<(), OAuthError> {
+    check_binding(bound, presented, "the authorization code")
+}
+
+fn check_binding(
+    bound: Option<&str>,
+    presented: Option<&str>,
+    what: &str,
+) -> Result<(), OAuthError> {
     match bound {
         Some(b) if presented != Some(b) => Err(OAuthError::new(
             ErrorCode::InvalidGrant,
-            "the refresh token is bound to a DPoP key: send a DPoP proof signed by that key",
+            format!("{what} is bound to a DPoP key: send a DPoP proof signed by that key"),
         )),
         _ => Ok(()),
     }

@@ -124,10 +124,10 @@ impl UserGrants {
     /// access token the first one issued, and stores its `authorization_code.replay` audit event
     /// (from `meta`) in that transaction.
     ///
-    /// `jkt` is the key of the request's checked DPoP proof (RFC 9449 §5): the access token is
-    /// bound to it, and so is the refresh-token family of a public client ("Refresh tokens issued
-    /// to public clients MUST be bound to the DPoP key"). A confidential client's refresh tokens
-    /// are not bound: it authenticates at every refresh, which §5 accepts in place of the binding.
+    /// `jkt`, the key of the request's checked DPoP proof (RFC 9449 §5), binds the access token and
+    /// a public client's refresh tokens ("Refresh tokens issued to public clients MUST be bound");
+    /// a confidential client's are not: it authenticates at every refresh, which §5 accepts. A
+    /// code requested with `dpop_jkt` (§10) needs a proof by that key.
     pub async fn redeem_code(
         &self,
         client: &Client,
@@ -184,6 +184,7 @@ impl UserGrants {
             }
             (None, None) => {}
         }
+        crate::domain::dpop::check_code_binding(row.dpop_jkt.as_deref(), jkt)?;
         if self
             .sessions
             .state(&row.session_id, false)
@@ -247,10 +248,9 @@ impl UserGrants {
     /// `refresh_token.reuse_detected` audit event (from `meta`) in the revocation's transaction;
     /// nothing is recorded for a refresh that succeeds.
     ///
-    /// `jkt` is the key of the request's checked DPoP proof: the new access token is bound to it.
-    /// A family bound to a key (RFC 9449 §5, public clients) needs a proof by that key: without
-    /// one, or with another key, the request is `invalid_grant` and the token is not spent. The new
-    /// refresh token belongs to the same family, so rotation keeps the binding.
+    /// `jkt` (the checked DPoP proof's key) binds the new access token. A family bound to a key
+    /// (RFC 9449 §5) needs a proof by it, else `invalid_grant` and the token is not spent;
+    /// rotation stays in the family, so it keeps the binding.
     pub async fn refresh(
         &self,
         client: &Client,

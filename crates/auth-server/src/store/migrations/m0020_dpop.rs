@@ -1,6 +1,7 @@
 //! DPoP (RFC 9449): each client's policy (`allowed` for every existing client, so nothing changes
-//! for them), and the key thumbprint a refresh-token family is bound to (RFC 9449 §5: refresh
-//! tokens of public clients; NULL for every existing family, which stays unbound).
+//! for them), the key thumbprint a refresh-token family is bound to (RFC 9449 §5: refresh tokens
+//! of public clients; NULL for every existing family, which stays unbound), and the one an
+//! authorization code is bound to (§10 `dpop_jkt`; NULL: unbound).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -11,6 +12,7 @@ pub struct Migration;
 
 idens! { Clients { Dpop } }
 idens! { TokenFamilies { DpopJkt } }
+idens! { AuthorizationCodes { DpopJkt } }
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -22,7 +24,9 @@ impl MigrationTrait for Migration {
             TokenFamilies::Table,
             [text_null(TokenFamilies::DpopJkt)],
         )
-        .await
+        .await?;
+        let code_key = text_null(AuthorizationCodes::DpopJkt);
+        add_columns(manager, AuthorizationCodes::Table, [code_key]).await
     }
 }
 
