@@ -29,6 +29,22 @@ async fn client_credentials_with_a_proof_give_a_bound_token(backend: Backend) {
     let token = assert_bound(&s, &bound, &key).await;
     // No nonce demanded by default: no DPoP-Nonce header.
     assert_eq!(bound.nonce, None);
+    // Discovery advertises exactly the algorithms the proof checker accepts (RFC 9449 §5.1).
+    let accepted: Vec<&str> = auth_verifier::dpop::ProofAlg::ALL
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let doc = s.get_json(path).await;
+        assert_eq!(
+            doc["dpop_signing_alg_values_supported"],
+            json!(accepted),
+            "{path}"
+        );
+    }
 
     // RFC 9449 §6.2 / RFC 7662: introspection reports the binding.
     let info = s.introspect(&partner, &token).await;
