@@ -8,7 +8,6 @@ use auth_core::Alg;
 
 pub use super::auth_method::AuthMethod;
 use super::values::{DpopPolicy, Resources, Scopes};
-use super::values::{Resources, Scopes};
 
 /// Declares a record from its field list (one of the `with_*_fields!` macros below, which
 /// `store::entities` also declares each row's `Model` from): the `[...]` column attributes are the
