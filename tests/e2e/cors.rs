@@ -130,6 +130,8 @@ async fn preflights_are_answered_for_registered_origins_only(backend: Backend) {
         ("/revoke", SPA, "POST", "Content-Type"),
         ("/userinfo", SPA, "GET", "authorization"),
         ("/userinfo", OTHER, "POST", "authorization, content-type"),
+        ("/token", SPA, "POST", "content-type, dpop"),
+        ("/userinfo", SPA, "GET", "authorization, dpop"),
     ] {
         let what = format!("{path} {origin} {method} [{headers}]");
         let (status, h) = preflight(&s, path, origin, method, headers).await;
@@ -138,7 +140,7 @@ async fn preflights_are_answered_for_registered_origins_only(backend: Backend) {
         let methods = h["access-control-allow-methods"].to_str().unwrap();
         assert!(methods.contains(method), "{what}: {methods}");
         let allowed = h["access-control-allow-headers"].to_str().unwrap();
-        assert_eq!(allowed, "Authorization, Content-Type", "{what}");
+        assert_eq!(allowed, "Authorization, Content-Type, DPoP", "{what}");
         assert_eq!(h["access-control-max-age"], "600", "{what}");
     }
 

@@ -40,6 +40,8 @@ mod dcr_register;
 mod dpop_verifier_attacks;
 mod dpop_verifier_lib;
 mod dpop_verifier_services;
+mod dpopi_binding;
+mod dpopi_token;
 mod form_post;
 mod health;
 mod invariants;

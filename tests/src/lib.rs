@@ -28,6 +28,7 @@ pub mod admin;
 pub mod admin_listener;
 pub mod backchannel;
 pub mod dcr;
+pub mod dpop;
 pub mod dpop_verifier_support;
 pub mod fixture;
 mod jws;

@@ -70,6 +70,8 @@ pub struct App {
     pub gauges: Gauges,
     /// Delivers back-channel logout tokens from the outbox ([`App::serve`] runs it).
     pub backchannel: Drainer,
+    /// DPoP proofs (RFC 9449) at the token endpoint and `/userinfo`.
+    pub dpop: crate::domain::dpop::Dpop,
 }
 
 /// Start-up failed.
@@ -99,6 +101,9 @@ pub enum StartError {
     /// The device-cookie key could not be set up.
     #[error(transparent)]
     DeviceCookies(#[from] crate::domain::sso::device::DeviceKeyError),
+    /// The DPoP nonce key could not be set up.
+    #[error(transparent)]
+    DpopNonces(#[from] crate::domain::dpop::nonce::NonceKeyError),
     /// The HTTP client of back-channel logout could not be built.
     #[error("cannot build the back-channel logout HTTP client: {0}")]
     Backchannel(reqwest::Error),
@@ -343,7 +348,23 @@ impl App {
             config.backchannel_logout.clone(),
         )
         .map_err(StartError::Backchannel)?;
+        // Every replica derives the same nonce key from the KEK: a nonce one issued, all accept.
+        let nonces = crate::domain::dpop::Nonces::new(
+            &keks
+                .current()
+                .derive(crate::domain::dpop::nonce::KEY_LABEL)?,
+            config.dpop.nonce_slot_secs,
+        )?;
+        let (require_nonce, iss) = (config.dpop.require_nonce, &config.server.issuer);
+        let dpop = crate::domain::dpop::Dpop::new(
+            store.clone(),
+            clock.clone(),
+            nonces,
+            require_nonce,
+            iss,
+        );
         Ok(Self {
+            dpop,
             backchannel,
             health: Health::new(
                 store.clone(),
@@ -442,6 +463,7 @@ impl App {
                 logout: self.logout.clone(),
                 user_grants: self.user_grants.clone(),
                 token_admin: self.token_admin.clone(),
+                dpop: self.dpop.clone(),
                 health: self.health.clone(),
                 clock: self.clock.clone(),
                 gauges: self.gauges.clone(),

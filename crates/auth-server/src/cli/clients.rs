@@ -11,13 +11,14 @@ use serde_json::json;
 use super::client_auth_args::KeyAuthArgs;
 use super::{JsonFlag, print_list, print_one};
 use crate::app::App;
-use crate::domain::clients::{Client, ClientError, NewClient};
+use crate::domain::clients::{Client, ClientError, ClientUpdate, NewClient};
+use crate::domain::values::DpopPolicy;
 
 /// `client ...`
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its secret once (a public client has none).
-    Create(CreateClient),
+    Create(Box<CreateClient>),
     /// List clients.
     List(JsonFlag),
     /// Show one client.
@@ -60,6 +61,14 @@ pub enum ClientCommand {
         /// Output format.
         #[command(flatten)]
         json: JsonFlag,
+    },
+    /// Set the client's DPoP policy (RFC 9449): allowed (a proof binds its tokens), required (a
+    /// token request without a proof is refused), or disabled (proofs are refused).
+    SetDpop {
+        /// Client id.
+        id: String,
+        /// allowed, required or disabled.
+        policy: DpopPolicy,
     },
 }
 
@@ -121,6 +130,10 @@ pub struct CreateClient {
     /// How the client authenticates.
     #[command(flatten)]
     pub auth: KeyAuthArgs,
+    /// DPoP (RFC 9449): allowed (a proof binds its tokens to the key), required (a token request
+    /// without a proof is refused), or disabled (proofs are refused).
+    #[arg(long, default_value = "allowed", value_name = "POLICY")]
+    pub dpop: DpopPolicy,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -141,6 +154,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.token_endpoint_auth_method.as_str(),
         "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
         "jwks_uri": c.jwks_uri,
+        "dpop": c.dpop.as_str(),
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -149,7 +163,7 @@ fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
          post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
-         auth_method={}",
+         auth_method={} dpop={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -165,7 +179,8 @@ fn client_line(c: &Client) -> String {
         c.always_refresh,
         c.introspect_any,
         c.require_mfa,
-        c.token_endpoint_auth_method
+        c.token_endpoint_auth_method,
+        c.dpop
     )
 }
 
@@ -176,6 +191,7 @@ pub(super) async fn client(
 ) -> anyhow::Result<()> {
     match cmd {
         ClientCommand::Create(c) => {
+            let c = *c;
             let new = NewClient {
                 id: c.id,
                 name: c.name,
@@ -196,6 +212,7 @@ pub(super) async fn client(
                 token_endpoint_auth_method: c.auth.auth_method,
                 jwks: c.auth.jwks()?,
                 jwks_uri: c.auth.jwks_uri.clone(),
+                dpop: c.dpop,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();
@@ -257,6 +274,24 @@ pub(super) async fn client(
                 bail!("no client {id:?}");
             };
             print_one(out, j, &*c, client_json, client_line)?;
+        }
+        ClientCommand::SetDpop { id, policy } => {
+            let cli = crate::domain::audit::Actor::Admin("cli".into());
+            let meta = crate::domain::audit::RequestMeta::default();
+            let update = ClientUpdate {
+                dpop: Some(policy),
+                ..ClientUpdate::default()
+            };
+            match app.clients.update_by(&id, update, &cli, &meta).await {
+                Ok(Some(_)) => writeln!(
+                    out,
+                    "client {id}: dpop={policy} (running servers see it within {} s)",
+                    app.config.clients.cache_ttl_secs
+                )?,
+                Ok(None) => bail!("no client {id:?}"),
+                Err(ClientError::Store(e)) => return Err(e.into()),
+                Err(e) => bail!("{e}"),
+            }
         }
         ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
         ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 mod account;
 mod backchannel;
 mod branding;
+mod dpop;
 mod issuer;
 mod ops;
 mod overrides;
@@ -20,6 +21,7 @@ mod validate;
 pub use account::AccountConfig;
 pub use backchannel::BackchannelConfig;
 pub use branding::{BrandingConfig, Rgb};
+pub use dpop::DpopConfig;
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
@@ -66,6 +68,9 @@ pub struct Config {
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: RegistrationConfig,
+    /// DPoP (RFC 9449) at the token endpoint.
+    #[serde(default)]
+    pub dpop: DpopConfig,
 }
 
 /// `[sessions]`

@@ -61,6 +61,9 @@ impl Config {
         )?;
         self.validate_keys_and_tokens()?;
         self.validate_sessions_and_login()?;
+        if let Some((key, problem)) = self.dpop.problem() {
+            return Err(invalid(key, problem));
+        }
         if let Some((key, problem)) = self.account.problem() {
             return Err(invalid(key, problem));
         }

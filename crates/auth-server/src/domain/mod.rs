@@ -7,6 +7,7 @@ pub mod account;
 pub mod audit;
 pub mod audit_trail;
 pub mod clients;
+pub mod dpop;
 pub mod gauges;
 pub mod grants;
 pub mod health;

@@ -39,6 +39,11 @@ pub enum ErrorCode {
     /// RFC 7009 §2.2.1: "The authorization server does not support the revocation of the presented
     /// token type."
     UnsupportedTokenType,
+    /// RFC 9449 §5: "If the DPoP proof is invalid, the authorization server issues an error
+    /// response ... with `invalid_dpop_proof`".
+    InvalidDpopProof,
+    /// RFC 9449 §8: the proof must carry the server nonce sent in `DPoP-Nonce`.
+    UseDpopNonce,
     /// An unexpected failure (HTTP 500); details are logged, never returned.
     ServerError,
     /// A dependency (the database) is down; retry later (HTTP 503).
@@ -63,6 +68,8 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
         }

@@ -62,6 +62,25 @@ pub struct AccessTokenRequest {
     pub audience: Vec<String>,
     /// Granted scopes.
     pub scopes: Scopes,
+    /// RFC 9449 §6.1: the JWK SHA-256 thumbprint (RFC 7638) of the DPoP key the token is bound
+    /// to, carried as `cnf: {"jkt": ...}`; `None` for a bearer token.
+    pub jkt: Option<String>,
+}
+
+/// An access token's claims with the RFC 7800 §3.1 confirmation claim of a DPoP-bound token
+/// (RFC 9449 §6.1).
+#[derive(serde::Serialize)]
+struct BoundClaims<'a> {
+    #[serde(flatten)]
+    claims: &'a AccessTokenClaims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
+}
+
+/// `cnf` (RFC 7800 §3.1) with the RFC 9449 §6.1 `jkt` member.
+#[derive(serde::Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
 }
 
 /// The identity and lifetime of an access token not signed yet (see [`TokenIssuer::reserve`]).
@@ -144,7 +163,11 @@ impl TokenIssuer {
             client_id: req.client_id,
             scope: req.scopes.to_optional_string(),
         };
-        let token = self.sign(req.alg, ACCESS_TOKEN_TYP, &claims).await?;
+        let bound = BoundClaims {
+            claims: &claims,
+            cnf: req.jkt.as_deref().map(|jkt| Confirmation { jkt }),
+        };
+        let token = self.sign(req.alg, ACCESS_TOKEN_TYP, &bound).await?;
         Ok(SignedToken {
             token,
             expires_in: self.access_token_ttl,

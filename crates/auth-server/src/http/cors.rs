@@ -44,8 +44,8 @@ pub const MAX_AGE_SECS: u32 = 600;
 
 /// The request headers these calls need: `Authorization` (a bearer token at `/userinfo`, or
 /// `client_secret_basic`) and `Content-Type` (a form body that a library labels explicitly).
-/// `DPoP` joins them when sender-constrained tokens arrive.
-const ALLOWED_HEADERS: [&str; 2] = ["authorization", "content-type"];
+/// and `DPoP` (a proof, RFC 9449 §4.1).
+const ALLOWED_HEADERS: [&str; 3] = ["authorization", "content-type", "dpop"];
 
 /// The per-endpoint CORS policy: which client registry to ask, and the endpoint's methods.
 #[derive(Debug, Clone)]
@@ -110,7 +110,7 @@ pub async fn per_client(State(cors): State<Cors>, req: Request, next: Next) -> R
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
         h.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("WWW-Authenticate"),
+            HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
         );
     }
     vary(res.headers_mut(), false);
@@ -189,7 +189,7 @@ async fn preflight(cors: &Cors, origin: &str, headers: &HeaderMap) -> Response {
             (header::ACCESS_CONTROL_ALLOW_METHODS, methods),
             (
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                "Authorization, Content-Type".to_owned(),
+                "Authorization, Content-Type, DPoP".to_owned(),
             ),
             (header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_SECS.to_string()),
         ] {

@@ -63,6 +63,8 @@ impl Metadata {
             "authorization_response_iss_parameter_supported": true,
             // RFC 9068 access tokens are signed with the client's configured algorithm.
             "access_token_signing_alg_values_supported": algs,
+            // RFC 9449 §5.1: exactly the proof algorithms the checker accepts.
+            "dpop_signing_alg_values_supported": auth_verifier::dpop::ProofAlg::ALL.map(|a| a.as_str()),
         });
         let mut base = base;
         if config.registration.enabled

@@ -20,6 +20,7 @@ pub mod client_auth;
 pub mod cookies;
 pub mod cors;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod logout;

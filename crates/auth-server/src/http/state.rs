@@ -48,6 +48,8 @@ pub struct Services {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo, the revocation list.
     pub token_admin: TokenAdmin,
+    /// DPoP proofs.
+    pub dpop: crate::domain::dpop::Dpop,
     /// Readiness.
     pub health: Health,
     /// The clock.
@@ -98,6 +100,8 @@ pub struct OAuthEndpoints {
     pub token_admin: TokenAdmin,
     /// `registration.enabled`: dynamic client registration is served.
     pub registration: bool,
+    /// DPoP proofs (RFC 9449) at `/token` and `/userinfo`.
+    pub dpop: crate::domain::dpop::Dpop,
 }
 
 /// What the browser endpoints use.
@@ -176,6 +180,7 @@ impl HttpState {
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
                 registration: config.registration.enabled,
+                dpop: services.dpop,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

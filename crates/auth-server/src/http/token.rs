@@ -45,11 +45,20 @@ pub async fn token(
 ) -> Response {
     match authenticate_client(&oauth.clients, &headers, &form).await {
         Ok(client) => {
-            let granted = grant(&oauth, &client, &form, &headers, addr).await;
-            with_client(&client.id, granted)
+            let granted = match super::dpop::token_proof(&oauth.dpop, &client, &headers).await {
+                Ok(jkt) => grant(&oauth, &client, &form, &headers, addr, jkt.as_deref()).await,
+                Err(e) => Err(e.into()),
+            };
+            let res = with_client(&client.id, granted);
+            super::dpop::with_nonce(&oauth.dpop, &headers, res)
         }
         Err(e) => OAuthResponse(e).into_response(),
     }
+}
+
+/// RFC 9449 §5: `DPoP` for a token bound to a key (`cnf.jkt`), `Bearer` otherwise.
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
 }
 
 /// Runs the grant `form` asks for, for the authenticated `client`.
@@ -59,6 +68,7 @@ async fn grant(
     form: &Form,
     headers: &HeaderMap,
     addr: ClientAddr,
+    jkt: Option<&str>,
 ) -> Result<Response, OAuthResponse> {
     match form.required("grant_type")? {
         "client_credentials" if client.public => Err(OAuthError::new(
@@ -70,12 +80,13 @@ async fn grant(
             let req = ClientCredentialsRequest {
                 scope: form.single("scope")?.map(str::to_owned),
                 resources: form.all("resource").map(str::to_owned).collect(),
+                dpop_jkt: jkt.map(str::to_owned),
             };
             let grant = client_credentials::grant(&oauth.tokens, client, &req).await?;
             token_issued(Grant::ClientCredentials, client.alg.as_str());
             Ok(no_store_json(&TokenResponse {
                 access_token: &grant.access_token,
-                token_type: "Bearer",
+                token_type: token_type(jkt),
                 expires_in: grant.expires_in,
                 scope: grant.scope.as_deref(),
                 id_token: None,
@@ -88,20 +99,20 @@ async fn grant(
             let meta = request_meta(headers, addr);
             let grant = oauth
                 .user_grants
-                .redeem_code(client, code, (uri, verifier), &meta);
+                .redeem_code(client, code, (uri, verifier), jkt, &meta);
             let tokens = grant.await?;
             token_issued(Grant::AuthorizationCode, client.alg.as_str());
-            Ok(user_tokens(&tokens))
+            Ok(user_tokens(&tokens, jkt))
         }
         "refresh_token" => {
             let token = form.required("refresh_token")?;
             let meta = request_meta(headers, addr);
             let grant = oauth
                 .user_grants
-                .refresh(client, token, form.single("scope")?, &meta);
+                .refresh(client, token, form.single("scope")?, jkt, &meta);
             let tokens = grant.await?;
             token_issued(Grant::RefreshToken, client.alg.as_str());
-            Ok(user_tokens(&tokens))
+            Ok(user_tokens(&tokens, jkt))
         }
         _ => Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
@@ -111,10 +122,10 @@ async fn grant(
     }
 }
 
-fn user_tokens(t: &UserTokens) -> Response {
+fn user_tokens(t: &UserTokens, jkt: Option<&str>) -> Response {
     no_store_json(&TokenResponse {
         access_token: &t.access_token,
-        token_type: "Bearer",
+        token_type: token_type(jkt),
         expires_in: t.expires_in,
         scope: Some(&t.scope),
         id_token: t.id_token.as_deref(),

@@ -7,7 +7,7 @@
 use auth_core::Alg;
 
 pub use super::auth_method::AuthMethod;
-use super::values::{Resources, Scopes};
+use super::values::{DpopPolicy, Resources, Scopes};
 
 /// Declares a record from its field list (one of the `with_*_fields!` macros below, which
 /// `store::entities` also declares each row's `Model` from): the `[...]` column attributes are the
@@ -85,6 +85,8 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Where its public keys for `private_key_jwt` are fetched from, if registered by URL.
     pub jwks_uri: Option<String>,
+    /// Whether its token requests may, must or must not carry a DPoP proof (RFC 9449).
+    pub dpop: DpopPolicy,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -219,6 +221,8 @@ macro_rules! with_code_fields {
             nonce: Option<String>,
             /// PKCE S256 challenge (RFC 7636 §4.2).
             code_challenge: Option<String>,
+            /// RFC 9449 §10 `dpop_jkt`: only a proof by this key may redeem it.
+            dpop_jkt: Option<String>,
             /// When the user authenticated.
             auth_time: i64,
             /// How (RFC 8176).
@@ -270,6 +274,9 @@ macro_rules! with_family_fields {
             expires_at: i64,
             /// Revocation time.
             revoked_at: Option<i64>,
+            /// RFC 9449 §5: the JWK thumbprint its refresh tokens are bound to (public clients
+            /// that used DPoP); every refresh needs a proof by that key.
+            dpop_jkt: Option<String>,
         } }
     };
 }

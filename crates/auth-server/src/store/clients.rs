@@ -89,6 +89,7 @@ impl Store {
             )
             .col_expr(Column::Jwks, Expr::value(n.jwks))
             .col_expr(Column::JwksUri, Expr::value(n.jwks_uri))
+            .col_expr(Column::Dpop, Expr::value(n.dpop))
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -121,6 +122,7 @@ impl Store {
                 Some(u) => Column::JwksUri.eq(u),
                 None => Column::JwksUri.is_null(),
             })
+            .filter(Column::Dpop.eq(o.dpop))
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
     }

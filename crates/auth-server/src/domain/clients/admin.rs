@@ -58,6 +58,8 @@ pub struct ClientUpdate {
     pub jwks: Option<String>,
     /// JWK Set URL; setting it drops `jwks`, an empty string removes it.
     pub jwks_uri: Option<String>,
+    /// DPoP policy (RFC 9449).
+    pub dpop: Option<crate::domain::values::DpopPolicy>,
 }
 
 /// What enabling or disabling did.
@@ -140,6 +142,7 @@ impl ClientUpdate {
             .backchannel_logout_session_required
             .unwrap_or(n.backchannel_logout_session_required);
         n.require_mfa = self.require_mfa.unwrap_or(n.require_mfa);
+        n.dpop = self.dpop.unwrap_or(n.dpop);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -357,5 +360,6 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
     );
     diff("jwks", a.jwks != b.jwks);
     diff("jwks_uri", a.jwks_uri != b.jwks_uri);
+    diff("dpop", a.dpop != b.dpop);
     out
 }

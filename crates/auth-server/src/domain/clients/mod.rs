@@ -41,6 +41,7 @@ use moka::future::Cache;
 
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
+use crate::domain::values::DpopPolicy;
 pub use crate::model::records::{AuthMethod, Client};
 use crate::store::{Store, StoreError};
 
@@ -97,6 +98,8 @@ pub struct NewClient {
     pub jwks: Option<String>,
     /// Where its public keys are fetched from, for `private_key_jwt`.
     pub jwks_uri: Option<String>,
+    /// DPoP policy (RFC 9449; RFC 9449 §5.2 `dpop_bound_access_tokens=true` maps to `Required`).
+    pub dpop: DpopPolicy,
 }
 
 impl Default for NewClient {
@@ -121,6 +124,7 @@ impl Default for NewClient {
             token_endpoint_auth_method: None,
             jwks: None,
             jwks_uri: None,
+            dpop: DpopPolicy::Allowed,
         }
     }
 }
@@ -357,6 +361,7 @@ impl ClientRegistry {
             token_endpoint_auth_method: method,
             jwks,
             jwks_uri,
+            dpop: new.dpop,
             created_at: now,
             updated_at: now,
         };

@@ -12,6 +12,9 @@ pub struct ClientCredentialsRequest {
     pub scope: Option<String>,
     /// Every `resource` parameter (RFC 8707 §2; may repeat).
     pub resources: Vec<String>,
+    /// The thumbprint of the request's checked DPoP proof key (RFC 9449 §5): the token is bound
+    /// to it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// The successful response body fields (RFC 6749 §5.1). `Debug` shows no token.
@@ -93,6 +96,7 @@ pub async fn grant(
             client_id: client.id.clone(),
             audience: decision.audience,
             scopes: decision.scopes,
+            jkt: req.dpop_jkt.clone(),
         })
         .await
         .map_err(super::issue_error)?;
@@ -131,6 +135,7 @@ mod tests {
             token_endpoint_auth_method: Default::default(),
             jwks: None,
             jwks_uri: None,
+            dpop: Default::default(),
             created_at: 0,
             updated_at: 0,
         }
@@ -140,6 +145,7 @@ mod tests {
         ClientCredentialsRequest {
             scope: scope.map(str::to_owned),
             resources: resources.iter().map(|r| (*r).to_owned()).collect(),
+            dpop_jkt: None,
         }
     }
 

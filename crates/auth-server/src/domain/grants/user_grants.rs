@@ -87,6 +87,8 @@ struct Grant<'a> {
     auth_time: i64,
     amr: Vec<String>,
     nonce: Option<String>,
+    /// The DPoP key the access token is bound to (RFC 9449 §5), if the request carried a proof.
+    jkt: Option<&'a str>,
 }
 
 impl UserGrants {
@@ -121,11 +123,17 @@ impl UserGrants {
     /// authorization code" (§4.1.2): the second redemption revokes the refresh-token family and the
     /// access token the first one issued, and stores its `authorization_code.replay` audit event
     /// (from `meta`) in that transaction.
+    ///
+    /// `jkt`, the key of the request's checked DPoP proof (RFC 9449 §5), binds the access token and
+    /// a public client's refresh tokens ("Refresh tokens issued to public clients MUST be bound");
+    /// a confidential client's are not: it authenticates at every refresh, which §5 accepts. A
+    /// code requested with `dpop_jkt` (§10) needs a proof by that key.
     pub async fn redeem_code(
         &self,
         client: &Client,
         code: &str,
         (redirect_uri, verifier): (Option<&str>, Option<&str>),
+        jkt: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
@@ -176,6 +184,7 @@ impl UserGrants {
             }
             (None, None) => {}
         }
+        crate::domain::dpop::check_code_binding(row.dpop_jkt.as_deref(), jkt)?;
         if self
             .sessions
             .state(&row.session_id, false)
@@ -195,6 +204,7 @@ impl UserGrants {
             auth_time: row.auth_time,
             amr: row.amr.clone(),
             nonce: row.nonce.clone(),
+            jkt,
         };
         // Before anything is stored: a grant that cannot give an access token an audience.
         self.audience(client, &grant.scopes, &grant.resources)?;
@@ -237,11 +247,16 @@ impl UserGrants {
     /// `scope`, if sent, may only narrow the original grant. A reuse stores its
     /// `refresh_token.reuse_detected` audit event (from `meta`) in the revocation's transaction;
     /// nothing is recorded for a refresh that succeeds.
+    ///
+    /// `jkt` (the checked DPoP proof's key) binds the new access token. A family bound to a key
+    /// (RFC 9449 §5) needs a proof by it, else `invalid_grant` and the token is not spent;
+    /// rotation stays in the family, so it keeps the binding.
     pub async fn refresh(
         &self,
         client: &Client,
         token: &str,
         scope: Option<&str>,
+        jkt: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<UserTokens, OAuthError> {
         let now = self.clock.now();
@@ -262,6 +277,7 @@ impl UserGrants {
                 "the refresh token has expired or been revoked",
             ));
         }
+        crate::domain::dpop::check_refresh_binding(family.dpop_jkt.as_deref(), jkt)?;
         let granted = &family.scope;
         let scopes = match scope {
             None => granted.clone(),
@@ -357,6 +373,7 @@ impl UserGrants {
             auth_time: family.auth_time,
             amr: family.amr.clone(),
             nonce: None,
+            jkt,
         };
         self.mint(client, &grant, Some(next_secret), reserved).await
     }
@@ -392,6 +409,7 @@ impl UserGrants {
             created_at: now,
             expires_at: now + self.refresh.absolute,
             revoked_at: None,
+            dpop_jkt: g.jkt.filter(|_| client.public).map(str::to_owned),
         };
         let first = RefreshRecord {
             token_sha256: random::sha256(secret.as_bytes()),
@@ -438,6 +456,7 @@ impl UserGrants {
                     client_id: client.id.clone(),
                     audience,
                     scopes: g.scopes.clone(),
+                    jkt: g.jkt.map(str::to_owned),
                 },
                 reserved,
             )

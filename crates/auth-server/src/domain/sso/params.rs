@@ -26,7 +26,7 @@ macro_rules! authorize_params {
         impl AuthorizeParams {
             /// The names this request understands; others are ignored (OIDC Core §3.1.2.1 lets an
             /// OP ignore parameters it does not understand).
-            pub const NAMES: [&'static str; 16] = [
+            pub const NAMES: [&'static str; 17] = [
                 $(stringify!($carried),)*
                 $(stringify!($dropped),)*
                 "resource",
@@ -94,6 +94,8 @@ authorize_params! {
         response_mode,
         /// `acr_values` (OIDC Core §3.1.2.1), see [`crate::domain::mfa::factor`].
         acr_values,
+        /// `dpop_jkt` (RFC 9449 §10): the thumbprint of the DPoP key the code is bound to.
+        dpop_jkt,
     ],
     dropped: [
         /// `request` (not supported).

@@ -43,6 +43,8 @@ pub struct AuthorizeRequest {
     pub login_hint: Option<String>,
     /// Resource indicators.
     pub resources: Resources,
+    /// RFC 9449 §10 `dpop_jkt`: the code may only be redeemed with a proof by this key.
+    pub dpop_jkt: Option<String>,
     /// The original parameters (for the forms).
     pub params: AuthorizeParams,
 }
@@ -243,7 +245,19 @@ pub fn validate(
                 "a requested resource is invalid or not allowed for this client",
             )
         })?;
+    // RFC 9449 §10: a JWK SHA-256 thumbprint, base64url (43 characters).
+    let dpop_jkt = params.dpop_jkt.clone();
+    if dpop_jkt
+        .as_deref()
+        .is_some_and(|j| !super::pkce::is_valid_challenge(j))
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "dpop_jkt must be a base64url SHA-256 JWK thumbprint (43 characters)",
+        ));
+    }
     Ok(AuthorizeRequest {
+        dpop_jkt,
         redirect_uri,
         state,
         scopes,
@@ -288,6 +302,7 @@ mod tests {
             token_endpoint_auth_method: Default::default(),
             jwks: None,
             jwks_uri: None,
+            dpop: Default::default(),
         })
     }
 

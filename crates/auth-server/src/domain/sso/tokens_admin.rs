@@ -199,12 +199,19 @@ impl TokenAdmin {
                     "aud",
                     "iss",
                     "jti",
+                    "cnf",
                 ] {
                     if let Some(v) = claims.get(name) {
                         out.insert(name.into(), v.clone());
                     }
                 }
-                out.insert("token_type".into(), Value::from("Bearer"));
+                // RFC 9449 §6.2: a DPoP-bound token is reported with its `cnf` and type `DPoP`.
+                let token_type = if bound_key(&claims).is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                };
+                out.insert("token_type".into(), Value::from(token_type));
                 Ok(Value::Object(out))
             }
             Some(Presented::Refresh) => {
@@ -299,8 +306,10 @@ impl TokenAdmin {
 
     /// OIDC Core §5.3: the claims about the token's user that its scopes release. The token must be
     /// one of our unexpired, unrevoked access tokens with our userinfo endpoint in `aud` and `openid`
-    /// in `scope`; the user must still exist and be enabled.
-    pub async fn userinfo(&self, token: &str) -> Result<Value, TokenAdminError> {
+    /// in `scope`; the user must still exist and be enabled. `jkt` is the key of the checked DPoP
+    /// proof that came with it (RFC 9449 §7): a token bound to a key (`cnf.jkt`) needs a proof by
+    /// that key, and a token presented with a proof must be bound to its key.
+    pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<Value, TokenAdminError> {
         let claims = own_tokens::verify(
             &self.keys,
             &self.issuer,
@@ -310,7 +319,9 @@ impl TokenAdmin {
             false,
         )
         .map_err(|_| TokenAdminError::InvalidToken)?;
-        if !audiences(&claims).contains(&self.userinfo_audience.as_str()) {
+        if !audiences(&claims).contains(&self.userinfo_audience.as_str())
+            || bound_key(&claims) != jkt
+        {
             return Err(TokenAdminError::InvalidToken);
         }
         let jti = str_claim(&claims, "jti").ok_or(TokenAdminError::InvalidToken)?;
@@ -362,4 +373,9 @@ fn may_introspect(caller: &Client, claims: &Map<String, Value>) -> bool {
     audiences(claims)
         .iter()
         .any(|a| caller.allowed_resources.iter().any(|r| r == a))
+}
+
+/// The RFC 9449 §6.1 `cnf.jkt` of a token's claims: the DPoP key it is bound to.
+fn bound_key(claims: &Map<String, Value>) -> Option<&str> {
+    claims.get("cnf")?.get("jkt")?.as_str()
 }

@@ -17,6 +17,7 @@ use super::{
 use crate::domain::clients::{
     Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
 };
+use crate::domain::values::DpopPolicy;
 
 /// Most clients on one page.
 pub const MAX_PAGE: u64 = 200;
@@ -46,6 +47,7 @@ pub struct ClientView {
     token_endpoint_auth_method: &'static str,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    dpop: &'static str,
     created_at: i64,
     updated_at: i64,
 }
@@ -73,6 +75,7 @@ impl From<&Client> for ClientView {
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
+            dpop: c.dpop.as_str(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -114,6 +117,7 @@ pub struct CreateBody {
     token_endpoint_auth_method: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    dpop: Option<String>,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -138,6 +142,7 @@ pub struct PatchBody {
     token_endpoint_auth_method: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    dpop: Option<String>,
 }
 
 /// `GET /clients` query.
@@ -272,6 +277,15 @@ fn alg(a: Option<String>) -> Result<Option<Alg>, Problem> {
     .transpose()
 }
 
+/// RFC 9449 policy: `allowed`, `required` or `disabled`.
+fn dpop(p: Option<String>) -> Result<Option<DpopPolicy>, Problem> {
+    p.map(|p| {
+        p.parse::<DpopPolicy>()
+            .map_err(|e| Problem::bad_request(e.to_string()))
+    })
+    .transpose()
+}
+
 fn check_name(name: &str) -> Result<(), Problem> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
         return Err(Problem::bad_request(
@@ -350,6 +364,7 @@ async fn create(
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
+        dpop: dpop(b.dpop)?.unwrap_or_default(),
     };
     let (client, secret) = api
         .clients
@@ -408,6 +423,7 @@ async fn patch(
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
+        dpop: dpop(b.dpop)?,
     };
     match api
         .clients

@@ -36,6 +36,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "private_key_jwt: the client's public keys (RFC 7517 JWK Set, public members only; ES256, RS256, PS256, EdDSA keys)"},
             "jwks_uri": {"type": ["string", "null"], "maxLength": 2048,
                 "description": "private_key_jwt: where the client's JWK Set is fetched: https (http on a loopback host); an empty string removes it"},
+            "dpop": {"type": "string", "enum": ["allowed", "required", "disabled"],
+                "description": "DPoP (RFC 9449): allowed (default; a proof binds the tokens to its key), required (a token request without a proof is refused), disabled (proofs are refused)"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -48,7 +50,7 @@ pub(super) fn clients(r: Routes) -> Routes {
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
                      "backchannel_logout_session_required", "require_mfa", "token_endpoint_auth_method",
-                     "jwks", "jwks_uri", "created_at", "updated_at"],
+                     "jwks", "jwks_uri", "dpop", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

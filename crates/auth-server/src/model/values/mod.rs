@@ -58,10 +58,12 @@ macro_rules! word_set {
     };
 }
 
+mod dpop;
 mod issuer;
 mod resources;
 mod scopes;
 
+pub use dpop::{DpopPolicy, UnknownDpopPolicy};
 pub use issuer::Issuer;
 pub use resources::{NoAudience, ResourceError, Resources, absolute_uri_parts, validate_resource};
 pub use scopes::{ScopeError, Scopes, is_scope_token};

@@ -52,6 +52,8 @@ pub struct Model {
     pub jwks: Option<String>,
     /// Where its public keys are fetched from for `private_key_jwt`, if registered by URL.
     pub jwks_uri: Option<String>,
+    /// RFC 9449 policy: `allowed`, `required` or `disabled`.
+    pub dpop: String,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -72,8 +74,12 @@ impl TryFrom<Model> for crate::model::records::Client {
         let alg = m.signing_alg.parse().map_err(|e| {
             crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
         })?;
+        let dpop = m.dpop.parse().map_err(|e| {
+            crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+        })?;
         Ok(Self {
             alg,
+            dpop,
             allowed_scopes: Words::decode(&m.allowed_scopes),
             default_scopes: Words::decode(&m.default_scopes),
             allowed_resources: Words::decode(&m.allowed_resources),
@@ -127,6 +133,7 @@ impl From<&crate::model::records::Client> for Model {
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),
+            dpop: c.dpop.as_str().to_owned(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -165,6 +165,7 @@ mod tests {
             resources: Resources::from_words("https://api"),
             nonce: Some("n".into()),
             code_challenge: None,
+            dpop_jkt: None,
             auth_time: 1,
             amr: vec!["pwd".into()],
             created_at: 2,

@@ -20,6 +20,7 @@ mod m0015_webauthn;
 mod m0016_client_origins;
 mod m0017_seen_ids;
 mod m0018_client_auth_method;
+mod m0020_dpop;
 mod m0022_dynamic_registration;
 
 /// All migrations in order.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_client_origins::Migration),
             Box::new(m0017_seen_ids::Migration),
             Box::new(m0018_client_auth_method::Migration),
+            Box::new(m0020_dpop::Migration),
             Box::new(m0022_dynamic_registration::Migration),
         ]
     }
@@ -82,6 +84,7 @@ mod tests {
                 "m0016_client_origins",
                 "m0017_seen_ids",
                 "m0018_client_auth_method",
+                "m0020_dpop",
                 "m0022_dynamic_registration",
             ]
         );

@@ -415,6 +415,7 @@ impl Flow {
                 resources: req.resources.clone(),
                 nonce: req.nonce.clone(),
                 code_challenge: req.code_challenge.clone(),
+                dpop_jkt: req.dpop_jkt.clone(),
                 auth_time: session.auth_time,
                 amr: session.amr.clone(),
                 created_at: now,
