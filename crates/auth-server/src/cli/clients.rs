@@ -121,6 +121,10 @@ pub struct CreateClient {
     /// How the client authenticates.
     #[command(flatten)]
     pub auth: KeyAuthArgs,
+    /// Its authorization requests must be pushed to /par first (RFC 9126); a plain /authorize
+    /// request is refused.
+    #[arg(long)]
+    pub require_pushed_authorization_requests: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -141,6 +145,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_endpoint_auth_method": c.token_endpoint_auth_method.as_str(),
         "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
         "jwks_uri": c.jwks_uri,
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -149,7 +154,7 @@ fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
          post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
-         auth_method={}",
+         auth_method={} require_par={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -165,7 +170,8 @@ fn client_line(c: &Client) -> String {
         c.always_refresh,
         c.introspect_any,
         c.require_mfa,
-        c.token_endpoint_auth_method
+        c.token_endpoint_auth_method,
+        c.require_pushed_authorization_requests
     )
 }
 
@@ -196,6 +202,7 @@ pub(super) async fn client(
                 token_endpoint_auth_method: c.auth.auth_method,
                 jwks: c.auth.jwks()?,
                 jwks_uri: c.auth.jwks_uri.clone(),
+                require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();

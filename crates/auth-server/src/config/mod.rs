@@ -13,6 +13,7 @@ mod branding;
 mod issuer;
 mod ops;
 mod overrides;
+mod par;
 mod proxies;
 mod validate;
 
@@ -21,6 +22,7 @@ pub use backchannel::BackchannelConfig;
 pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
+pub use par::ParConfig;
 pub use proxies::TrustedProxies;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
@@ -61,6 +63,9 @@ pub struct Config {
     pub account: AccountConfig,
     /// Delivery of back-channel logout tokens.
     pub backchannel_logout: BackchannelConfig,
+    /// Pushed authorization requests (RFC 9126).
+    #[serde(default)]
+    pub par: ParConfig,
 }
 
 /// `[sessions]`

@@ -63,6 +63,9 @@ impl Metadata {
             "authorization_response_iss_parameter_supported": true,
             // RFC 9068 access tokens are signed with the client's configured algorithm.
             "access_token_signing_alg_values_supported": algs,
+            // RFC 9126 §5.
+            "pushed_authorization_request_endpoint": iss.par(),
+            "require_pushed_authorization_requests": config.par.required,
         });
         let oauth = base.clone();
         let mut openid = base;

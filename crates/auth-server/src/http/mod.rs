@@ -27,6 +27,7 @@ pub mod metrics_layer;
 pub mod mfa;
 pub mod ops;
 pub mod pages;
+pub mod par;
 pub mod response;
 pub mod revocation_feed;
 pub mod state;
@@ -71,6 +72,7 @@ pub fn router(state: HttpState) -> Router {
             "/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route("/par", post(par::par))
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
         .route(

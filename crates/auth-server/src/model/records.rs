@@ -85,6 +85,9 @@ pub struct Client {
     pub jwks: Option<String>,
     /// Where its public keys for `private_key_jwt` are fetched from, if registered by URL.
     pub jwks_uri: Option<String>,
+    /// RFC 9126 §6 `require_pushed_authorization_requests`: its authorization requests must come
+    /// through `/par`; a plain one is refused with `invalid_request`.
+    pub require_pushed_authorization_requests: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -58,6 +58,8 @@ pub struct ClientUpdate {
     pub jwks: Option<String>,
     /// JWK Set URL; setting it drops `jwks`, an empty string removes it.
     pub jwks_uri: Option<String>,
+    /// Authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// What enabling or disabling did.
@@ -140,6 +142,9 @@ impl ClientUpdate {
             .backchannel_logout_session_required
             .unwrap_or(n.backchannel_logout_session_required);
         n.require_mfa = self.require_mfa.unwrap_or(n.require_mfa);
+        n.require_pushed_authorization_requests = self
+            .require_pushed_authorization_requests
+            .unwrap_or(n.require_pushed_authorization_requests);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -357,5 +362,9 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
     );
     diff("jwks", a.jwks != b.jwks);
     diff("jwks_uri", a.jwks_uri != b.jwks_uri);
+    diff(
+        "require_pushed_authorization_requests",
+        a.require_pushed_authorization_requests != b.require_pushed_authorization_requests,
+    );
     out
 }

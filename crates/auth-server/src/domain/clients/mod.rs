@@ -91,6 +91,8 @@ pub struct NewClient {
     pub jwks: Option<String>,
     /// Where its public keys are fetched from, for `private_key_jwt`.
     pub jwks_uri: Option<String>,
+    /// Its authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for NewClient {
@@ -115,6 +117,7 @@ impl Default for NewClient {
             token_endpoint_auth_method: None,
             jwks: None,
             jwks_uri: None,
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -323,6 +326,7 @@ impl ClientRegistry {
             token_endpoint_auth_method: method,
             jwks,
             jwks_uri,
+            require_pushed_authorization_requests: new.require_pushed_authorization_requests,
             created_at: now,
             updated_at: now,
         };

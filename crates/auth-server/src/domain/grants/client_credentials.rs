@@ -131,6 +131,7 @@ mod tests {
             token_endpoint_auth_method: Default::default(),
             jwks: None,
             jwks_uri: None,
+            require_pushed_authorization_requests: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -46,6 +46,7 @@ pub struct ClientView {
     token_endpoint_auth_method: &'static str,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    require_pushed_authorization_requests: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -73,6 +74,7 @@ impl From<&Client> for ClientView {
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -114,6 +116,8 @@ pub struct CreateBody {
     token_endpoint_auth_method: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -138,6 +142,7 @@ pub struct PatchBody {
     token_endpoint_auth_method: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `GET /clients` query.
@@ -350,6 +355,7 @@ async fn create(
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
+        require_pushed_authorization_requests: b.require_pushed_authorization_requests,
     };
     let (client, secret) = api
         .clients
@@ -408,6 +414,7 @@ async fn patch(
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
+        require_pushed_authorization_requests: b.require_pushed_authorization_requests,
     };
     match api
         .clients

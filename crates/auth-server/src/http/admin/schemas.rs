@@ -36,6 +36,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "private_key_jwt: the client's public keys (RFC 7517 JWK Set, public members only; ES256, RS256, PS256, EdDSA keys)"},
             "jwks_uri": {"type": ["string", "null"], "maxLength": 2048,
                 "description": "private_key_jwt: where the client's JWK Set is fetched: https (http on a loopback host); an empty string removes it"},
+            "require_pushed_authorization_requests": {"type": "boolean",
+                "description": "RFC 9126 §6: authorization requests must be pushed to /par first"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -48,7 +50,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
                      "backchannel_logout_session_required", "require_mfa", "token_endpoint_auth_method",
-                     "jwks", "jwks_uri", "created_at", "updated_at"],
+                     "jwks", "jwks_uri", "require_pushed_authorization_requests", "created_at",
+                     "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

@@ -52,6 +52,8 @@ pub struct Model {
     pub jwks: Option<String>,
     /// Where its public keys are fetched from for `private_key_jwt`, if registered by URL.
     pub jwks_uri: Option<String>,
+    /// Authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -92,6 +94,7 @@ impl TryFrom<Model> for crate::model::records::Client {
             })?,
             jwks: m.jwks,
             jwks_uri: m.jwks_uri,
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -127,6 +130,7 @@ impl From<&crate::model::records::Client> for Model {
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

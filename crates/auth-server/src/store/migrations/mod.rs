@@ -20,6 +20,7 @@ mod m0015_webauthn;
 mod m0016_client_origins;
 mod m0017_seen_ids;
 mod m0018_client_auth_method;
+mod m0021_pushed_requests;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_client_origins::Migration),
             Box::new(m0017_seen_ids::Migration),
             Box::new(m0018_client_auth_method::Migration),
+            Box::new(m0021_pushed_requests::Migration),
         ]
     }
 }
@@ -80,6 +82,7 @@ mod tests {
                 "m0016_client_origins",
                 "m0017_seen_ids",
                 "m0018_client_auth_method",
+                "m0021_pushed_requests",
             ]
         );
     }
