@@ -56,6 +56,7 @@ mod mfa_races;
 mod mfa_support;
 mod native_apps;
 mod outage;
+mod par_admin;
 mod par_flow;
 mod par_policy;
 mod par_races;
