@@ -107,11 +107,7 @@ async fn par_authenticates_the_client_as_the_token_endpoint_does(backend: Backen
     let spa_good = good_params(&spa, &Pkce::new());
     pushed(&s, &spa, &spa_good).await;
     assert!(s.app.clients.set_enabled("spa", false).await.unwrap());
-    let anonymous = WebClient {
-        secret: None,
-        ..spa.clone()
-    };
-    let (status, body) = push(&s, &anonymous, &spa_good).await;
+    let (status, body) = push(&s, &spa, &spa_good).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (401, Some("invalid_client")),

@@ -145,7 +145,7 @@ impl Flow {
     }
 
     /// Validates the parameters: an error step, or the request. A `request_uri` of a pushed
-    /// request stands for the request it was pushed with (see [`pushed`]); a client that must push
+    /// request stands for the request it was pushed with (see `pushed`); a client that must push
     /// its requests gets `invalid_request` for any other (RFC 9126 §4).
     pub async fn validate(
         &self,
