@@ -17,7 +17,7 @@ use crate::domain::clients::{Client, ClientError, NewClient};
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its secret once (a public client has none).
-    Create(CreateClient),
+    Create(Box<CreateClient>),
     /// List clients.
     List(JsonFlag),
     /// Show one client.
@@ -182,6 +182,7 @@ pub(super) async fn client(
 ) -> anyhow::Result<()> {
     match cmd {
         ClientCommand::Create(c) => {
+            let c = *c;
             let new = NewClient {
                 id: c.id,
                 name: c.name,
