@@ -35,6 +35,7 @@ mod jws;
 #[cfg(unix)]
 pub mod nginx;
 pub mod oauth;
+pub mod par;
 pub mod pkjwt;
 #[cfg(unix)]
 pub mod process;

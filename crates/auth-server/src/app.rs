@@ -298,6 +298,10 @@ impl App {
             issuer: config.server.issuer.clone(),
             code_ttl: config.authorize.code_ttl_secs,
             require_pkce: config.authorize.require_pkce,
+            par: crate::domain::sso::flow::ParPolicy {
+                required: config.par.required,
+                request_ttl: config.par.request_ttl_secs,
+            },
         });
         let account = crate::domain::account::Account::new(crate::domain::account::AccountParts {
             store: store.clone(),
@@ -440,6 +444,12 @@ impl App {
                 }
                 if let Err(e) = app.store.purge_mfa_pending(app.clock.now()).await {
                     tracing::warn!(error = %e, "purging expired pending sign-ins failed");
+                }
+                // Kept a while past expiry, so a late browser learns `invalid_request_uri`.
+                let keep = crate::domain::sso::flow::SIGN_IN_WINDOW;
+                let before = app.clock.now().saturating_sub(keep);
+                if let Err(e) = app.store.purge_pushed_requests(before).await {
+                    tracing::warn!(error = %e, "purging expired pushed authorization requests failed");
                 }
                 let keep = app.config.audit.retention_days.saturating_mul(86_400);
                 let cutoff = app.clock.now().saturating_sub(keep);

@@ -134,6 +134,10 @@ pub struct CreateClient {
     /// without a proof is refused), or disabled (proofs are refused).
     #[arg(long, default_value = "allowed", value_name = "POLICY")]
     pub dpop: DpopPolicy,
+    /// Its authorization requests must be pushed to /par first (RFC 9126); a plain /authorize
+    /// request is refused.
+    #[arg(long)]
+    pub require_pushed_authorization_requests: bool,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -155,6 +159,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
         "jwks_uri": c.jwks_uri,
         "dpop": c.dpop.as_str(),
+        "require_pushed_authorization_requests": c.require_pushed_authorization_requests,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -163,7 +168,7 @@ fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
          post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
-         auth_method={} dpop={}",
+         auth_method={} dpop={} require_par={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -180,7 +185,8 @@ fn client_line(c: &Client) -> String {
         c.introspect_any,
         c.require_mfa,
         c.token_endpoint_auth_method,
-        c.dpop
+        c.dpop,
+        c.require_pushed_authorization_requests
     )
 }
 
@@ -213,6 +219,7 @@ pub(super) async fn client(
                 jwks: c.auth.jwks()?,
                 jwks_uri: c.auth.jwks_uri.clone(),
                 dpop: c.dpop,
+                require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();

@@ -14,6 +14,7 @@ mod dpop;
 mod issuer;
 mod ops;
 mod overrides;
+mod par;
 mod proxies;
 mod registration;
 mod validate;
@@ -24,6 +25,7 @@ pub use branding::{BrandingConfig, Rgb};
 pub use dpop::DpopConfig;
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
+pub use par::ParConfig;
 pub use proxies::TrustedProxies;
 pub use registration::RegistrationConfig;
 
@@ -71,6 +73,9 @@ pub struct Config {
     /// DPoP (RFC 9449) at the token endpoint.
     #[serde(default)]
     pub dpop: DpopConfig,
+    /// Pushed authorization requests (RFC 9126).
+    #[serde(default)]
+    pub par: ParConfig,
 }
 
 /// `[sessions]`

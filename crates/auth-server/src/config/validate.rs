@@ -67,6 +67,9 @@ impl Config {
         if let Some((key, problem)) = self.account.problem() {
             return Err(invalid(key, problem));
         }
+        if let Some((key, problem)) = self.par.problem() {
+            return Err(invalid(key, problem));
+        }
         self.validate_ops()
     }
 

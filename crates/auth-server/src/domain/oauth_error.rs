@@ -36,6 +36,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// OIDC Core §3.1.2.6: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// OIDC Core §3.1.2.6: "The request_uri in the Authorization Request returns an error or
+    /// contains invalid data" (a pushed request that expired or was used, RFC 9126 §4).
+    InvalidRequestUri,
     /// RFC 7009 §2.2.1: "The authorization server does not support the revocation of the presented
     /// token type."
     UnsupportedTokenType,
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::ConsentRequired => "consent_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestUri => "invalid_request_uri",
             ErrorCode::UnsupportedTokenType => "unsupported_token_type",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",

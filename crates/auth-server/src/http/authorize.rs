@@ -236,6 +236,10 @@ pub(crate) fn render(
             Some(Some(page)) => page,
             _ => redirect(&url, post),
         },
+        Step::FormPost(url) => match pages::form_post::form_post(ui, &url) {
+            Some(page) => page,
+            None => redirect(&url, post),
+        },
         Step::Login {
             request,
             problem,

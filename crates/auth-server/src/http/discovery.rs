@@ -65,6 +65,9 @@ impl Metadata {
             "access_token_signing_alg_values_supported": algs,
             // RFC 9449 §5.1: exactly the proof algorithms the checker accepts.
             "dpop_signing_alg_values_supported": auth_verifier::dpop::ProofAlg::ALL.map(|a| a.as_str()),
+            // RFC 9126 §5.
+            "pushed_authorization_request_endpoint": iss.par(),
+            "require_pushed_authorization_requests": config.par.required,
         });
         let mut base = base;
         if config.registration.enabled

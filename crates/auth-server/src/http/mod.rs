@@ -28,6 +28,7 @@ pub mod metrics_layer;
 pub mod mfa;
 pub mod ops;
 pub mod pages;
+pub mod par;
 pub mod registration;
 pub mod response;
 pub mod revocation_feed;
@@ -73,6 +74,7 @@ pub fn router(state: HttpState) -> Router {
             "/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route("/par", post(par::par))
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
         .route(

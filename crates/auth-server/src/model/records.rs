@@ -87,6 +87,9 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// Whether its token requests may, must or must not carry a DPoP proof (RFC 9449).
     pub dpop: DpopPolicy,
+    /// RFC 9126 §6 `require_pushed_authorization_requests`: its authorization requests must come
+    /// through `/par`; a plain one is refused with `invalid_request`.
+    pub require_pushed_authorization_requests: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

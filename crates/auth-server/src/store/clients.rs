@@ -90,6 +90,10 @@ impl Store {
             .col_expr(Column::Jwks, Expr::value(n.jwks))
             .col_expr(Column::JwksUri, Expr::value(n.jwks_uri))
             .col_expr(Column::Dpop, Expr::value(n.dpop))
+            .col_expr(
+                Column::RequirePushedAuthorizationRequests,
+                Expr::value(n.require_pushed_authorization_requests),
+            )
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -123,6 +127,10 @@ impl Store {
                 None => Column::JwksUri.is_null(),
             })
             .filter(Column::Dpop.eq(o.dpop))
+            .filter(
+                Column::RequirePushedAuthorizationRequests
+                    .eq(o.require_pushed_authorization_requests),
+            )
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
     }

@@ -60,6 +60,8 @@ pub struct ClientUpdate {
     pub jwks_uri: Option<String>,
     /// DPoP policy (RFC 9449).
     pub dpop: Option<crate::domain::values::DpopPolicy>,
+    /// Authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// What enabling or disabling did.
@@ -143,6 +145,9 @@ impl ClientUpdate {
             .unwrap_or(n.backchannel_logout_session_required);
         n.require_mfa = self.require_mfa.unwrap_or(n.require_mfa);
         n.dpop = self.dpop.unwrap_or(n.dpop);
+        n.require_pushed_authorization_requests = self
+            .require_pushed_authorization_requests
+            .unwrap_or(n.require_pushed_authorization_requests);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -361,5 +366,9 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
     diff("jwks", a.jwks != b.jwks);
     diff("jwks_uri", a.jwks_uri != b.jwks_uri);
     diff("dpop", a.dpop != b.dpop);
+    diff(
+        "require_pushed_authorization_requests",
+        a.require_pushed_authorization_requests != b.require_pushed_authorization_requests,
+    );
     out
 }

@@ -100,6 +100,8 @@ pub struct NewClient {
     pub jwks_uri: Option<String>,
     /// DPoP policy (RFC 9449; RFC 9449 §5.2 `dpop_bound_access_tokens=true` maps to `Required`).
     pub dpop: DpopPolicy,
+    /// Its authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Default for NewClient {
@@ -125,6 +127,7 @@ impl Default for NewClient {
             jwks: None,
             jwks_uri: None,
             dpop: DpopPolicy::Allowed,
+            require_pushed_authorization_requests: false,
         }
     }
 }
@@ -362,6 +365,7 @@ impl ClientRegistry {
             jwks,
             jwks_uri,
             dpop: new.dpop,
+            require_pushed_authorization_requests: new.require_pushed_authorization_requests,
             created_at: now,
             updated_at: now,
         };

@@ -136,6 +136,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop: Default::default(),
+            require_pushed_authorization_requests: false,
             created_at: 0,
             updated_at: 0,
         }

@@ -48,8 +48,22 @@ macro_rules! authorize_params {
             }
 
             /// The parameters as (name, value) pairs, to carry them through the login and consent
-            /// forms.
+            /// forms. A request resolved from a pushed request (its `request_uri` is set, see
+            /// `flow::pushed`) is carried by reference: `client_id` and `request_uri` only (RFC
+            /// 9126 §4), so its parameters never pass through the browser.
             pub fn pairs(&self) -> Vec<(String, String)> {
+                if let (Some(id), Some(uri)) = (&self.client_id, &self.request_uri) {
+                    return vec![
+                        ("client_id".to_owned(), id.clone()),
+                        ("request_uri".to_owned(), uri.clone()),
+                    ];
+                }
+                self.carried_pairs()
+            }
+
+            /// Every parameter but `request` and `request_uri` as (name, value) pairs: what a
+            /// pushed request stores.
+            pub fn carried_pairs(&self) -> Vec<(String, String)> {
                 let single = [$((stringify!($carried), &self.$carried)),*];
                 let mut out: Vec<(String, String)> = single
                     .into_iter()

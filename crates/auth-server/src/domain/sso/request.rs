@@ -61,6 +61,61 @@ pub enum RequestError {
     Redirect(String),
 }
 
+/// Why a request cannot be answered at its redirect URI (RFC 6749 §4.1.2.1): the client or the
+/// redirect URI is missing or invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Untrusted {
+    /// No such client, or it is disabled.
+    Client,
+    /// No `redirect_uri`.
+    NoRedirectUri,
+    /// A `redirect_uri` the client has not registered.
+    UnregisteredRedirectUri,
+}
+
+impl Untrusted {
+    /// The error page's message, for the user.
+    pub fn page(self) -> &'static str {
+        match self {
+            Self::Client => "The application that sent you here is not registered or is disabled.",
+            Self::NoRedirectUri => {
+                "The application did not say where to return you (redirect_uri is missing)."
+            }
+            Self::UnregisteredRedirectUri => {
+                "The application asked to return you to an address it has not registered."
+            }
+        }
+    }
+
+    /// The `error_description` of the `invalid_request` that answers a pushed request (RFC 9126
+    /// §2.3: "the invalid_request error code can be used as the default error code"), for the
+    /// client's developer.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::Client => "the client is unknown or disabled",
+            Self::NoRedirectUri => "redirect_uri is required",
+            Self::UnregisteredRedirectUri => "redirect_uri is not registered for this client",
+        }
+    }
+}
+
+/// Why a request is refused, before the refusal is shaped for its endpoint: an error page or
+/// redirect at `/authorize` ([`validate`]), a JSON error at `/par`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The redirect URI cannot be trusted.
+    Untrusted(Untrusted),
+    /// Any other error, for the client (its registered `redirect_uri` and `state`).
+    Client {
+        /// The registered redirect URI the request named.
+        redirect_uri: String,
+        /// `state`, to echo.
+        state: Option<String>,
+        /// The error.
+        error: OAuthError,
+    },
+}
+
 /// Longest accepted `state` / `nonce` / `login_hint`.
 const MAX_PARAM_LEN: usize = 2048;
 
@@ -71,15 +126,33 @@ pub fn validate(
     issuer: &str,
     require_pkce: bool,
 ) -> Result<AuthorizeRequest, RequestError> {
+    check(params, client, require_pkce).map_err(|r| match r {
+        Refusal::Untrusted(u) => RequestError::Page(u.page()),
+        Refusal::Client {
+            redirect_uri,
+            state,
+            error,
+        } => RequestError::Redirect(error_redirect(
+            &redirect_uri,
+            &error,
+            state.as_deref(),
+            issuer,
+        )),
+    })
+}
+
+/// The checks of [`validate`], with the refusal unshaped (the one validation of an authorization
+/// request, wherever it arrives: `/authorize` or `/par`).
+pub fn check(
+    params: AuthorizeParams,
+    client: Option<Arc<Client>>,
+    require_pkce: bool,
+) -> Result<AuthorizeRequest, Refusal> {
     let Some(client) = client.filter(|c| c.enabled) else {
-        return Err(RequestError::Page(
-            "The application that sent you here is not registered or is disabled.",
-        ));
+        return Err(Refusal::Untrusted(Untrusted::Client));
     };
     let Some(redirect_uri) = params.redirect_uri.clone() else {
-        return Err(RequestError::Page(
-            "The application did not say where to return you (redirect_uri is missing).",
-        ));
+        return Err(Refusal::Untrusted(Untrusted::NoRedirectUri));
     };
     // RFC 9700 §4.1.3 / OIDC Core §3.1.2.1: exact string matching, but for the port of a loopback IP
     // redirect URI (RFC 8252 §7.3).
@@ -88,18 +161,13 @@ pub fn validate(
         .iter()
         .any(|r| redirect_uri_matches(r, &redirect_uri))
     {
-        return Err(RequestError::Page(
-            "The application asked to return you to an address it has not registered.",
-        ));
+        return Err(Refusal::Untrusted(Untrusted::UnregisteredRedirectUri));
     }
     let state = params.state.clone();
-    let fail = |code: ErrorCode, description: &'static str| {
-        RequestError::Redirect(error_redirect(
-            &redirect_uri,
-            &OAuthError::new(code, description),
-            state.as_deref(),
-            issuer,
-        ))
+    let fail = |code: ErrorCode, description: &'static str| Refusal::Client {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error: OAuthError::new(code, description),
     };
     if params.repeated {
         return Err(fail(ErrorCode::InvalidRequest, "a parameter is repeated"));
@@ -303,6 +371,7 @@ mod tests {
             jwks: None,
             jwks_uri: None,
             dpop: Default::default(),
+            require_pushed_authorization_requests: false,
         })
     }
 

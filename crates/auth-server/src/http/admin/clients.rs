@@ -48,6 +48,7 @@ pub struct ClientView {
     jwks: Option<Value>,
     jwks_uri: Option<String>,
     dpop: &'static str,
+    require_pushed_authorization_requests: bool,
     created_at: i64,
     updated_at: i64,
 }
@@ -76,6 +77,7 @@ impl From<&Client> for ClientView {
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
             dpop: c.dpop.as_str(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -118,6 +120,8 @@ pub struct CreateBody {
     jwks: Option<Value>,
     jwks_uri: Option<String>,
     dpop: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -143,6 +147,7 @@ pub struct PatchBody {
     jwks: Option<Value>,
     jwks_uri: Option<String>,
     dpop: Option<String>,
+    require_pushed_authorization_requests: Option<bool>,
 }
 
 /// `GET /clients` query.
@@ -365,6 +370,7 @@ async fn create(
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
         dpop: dpop(b.dpop)?.unwrap_or_default(),
+        require_pushed_authorization_requests: b.require_pushed_authorization_requests,
     };
     let (client, secret) = api
         .clients
@@ -424,6 +430,7 @@ async fn patch(
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
         dpop: dpop(b.dpop)?,
+        require_pushed_authorization_requests: b.require_pushed_authorization_requests,
     };
     match api
         .clients

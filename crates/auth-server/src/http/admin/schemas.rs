@@ -38,6 +38,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "private_key_jwt: where the client's JWK Set is fetched: https (http on a loopback host); an empty string removes it"},
             "dpop": {"type": "string", "enum": ["allowed", "required", "disabled"],
                 "description": "DPoP (RFC 9449): allowed (default; a proof binds the tokens to its key), required (a token request without a proof is refused), disabled (proofs are refused)"},
+            "require_pushed_authorization_requests": {"type": "boolean",
+                "description": "RFC 9126 §6: authorization requests must be pushed to /par first"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -50,7 +52,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
                      "backchannel_logout_session_required", "require_mfa", "token_endpoint_auth_method",
-                     "jwks", "jwks_uri", "dpop", "created_at", "updated_at"],
+                     "jwks", "jwks_uri", "dpop", "require_pushed_authorization_requests",
+                     "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

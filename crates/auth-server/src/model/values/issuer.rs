@@ -29,6 +29,11 @@ impl Issuer {
         self.endpoint("/authorize")
     }
 
+    /// The pushed authorization request endpoint (RFC 9126 §2).
+    pub fn par(&self) -> String {
+        self.endpoint("/par")
+    }
+
     /// The token endpoint (RFC 6749 §3.2).
     pub fn token(&self) -> String {
         self.endpoint("/token")

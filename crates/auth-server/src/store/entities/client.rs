@@ -54,6 +54,8 @@ pub struct Model {
     pub jwks_uri: Option<String>,
     /// RFC 9449 policy: `allowed`, `required` or `disabled`.
     pub dpop: String,
+    /// Authorization requests must be pushed (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -98,6 +100,7 @@ impl TryFrom<Model> for crate::model::records::Client {
             })?,
             jwks: m.jwks,
             jwks_uri: m.jwks_uri,
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -134,6 +137,7 @@ impl From<&crate::model::records::Client> for Model {
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),
             dpop: c.dpop.as_str().to_owned(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -122,6 +122,7 @@ pub mod mfa_recovery_code;
 pub mod mfa_required_user;
 pub mod mfa_totp;
 pub mod pending_consent;
+pub mod pushed_request;
 pub mod refresh_token;
 pub mod registration_token;
 pub mod revoked_access_token;

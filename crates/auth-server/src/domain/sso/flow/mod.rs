@@ -28,11 +28,13 @@ mod consent;
 mod key_factor;
 mod passkey;
 mod pending;
+mod pushed;
 mod second_factor;
 mod step;
 
 pub use passkey::KeySignIn;
 pub use pending::PendingSignIn;
+pub use pushed::{ParPolicy, Pushed, REQUEST_URI_PREFIX, SIGN_IN_WINDOW};
 pub use second_factor::{BrowserBinding, PENDING_TTL, SecondFactorForm};
 pub use step::{LoginOutcome, LoginProblem, SecondFactorProblem, Step};
 
@@ -74,6 +76,7 @@ pub struct Flow {
     issuer: Arc<str>,
     code_ttl: i64,
     require_pkce: bool,
+    par: ParPolicy,
 }
 
 /// What the flow needs, grouped.
@@ -101,6 +104,8 @@ pub struct FlowParts {
     pub code_ttl: i64,
     /// PKCE for confidential clients too.
     pub require_pkce: bool,
+    /// Pushed authorization requests.
+    pub par: ParPolicy,
 }
 
 impl Flow {
@@ -118,6 +123,7 @@ impl Flow {
             issuer: p.issuer.into(),
             code_ttl: p.code_ttl,
             require_pkce: p.require_pkce,
+            par: p.par,
         }
     }
 
@@ -138,12 +144,40 @@ impl Flow {
         self.users.admit()
     }
 
-    /// Validates the parameters: an error step, or the request.
+    /// Validates the parameters: an error step, or the request. A `request_uri` of a pushed
+    /// request stands for the request it was pushed with (see `pushed`); a client that must push
+    /// its requests gets `invalid_request` for any other (RFC 9126 §4).
     pub async fn validate(
         &self,
         params: AuthorizeParams,
     ) -> Result<Result<AuthorizeRequest, Step>, FlowError> {
-        let client = match params.client_id.as_deref() {
+        if let Some(uri) = params.request_uri.as_deref()
+            && uri.starts_with(REQUEST_URI_PREFIX)
+        {
+            return self.validate_pushed(params.client_id.as_deref(), uri).await;
+        }
+        let client = self.client(params.client_id.as_deref()).await?;
+        let form_post = pushed::is_form_post(&params);
+        Ok(
+            match request::validate(params, client, &self.issuer, self.require_pkce) {
+                Ok(req) if self.par_required(&req.client) => Err(self.deny(
+                    &req,
+                    ErrorCode::InvalidRequest,
+                    "this client must push its authorization requests to the pushed authorization request endpoint (RFC 9126)",
+                )),
+                Ok(req) => Ok(req),
+                Err(RequestError::Page(m)) => Err(Step::Error(m)),
+                Err(RequestError::Redirect(u)) => Err(pushed::to_client(form_post, u)),
+            },
+        )
+    }
+
+    /// The client `id` names, if any.
+    async fn client(
+        &self,
+        id: Option<&str>,
+    ) -> Result<Option<Arc<crate::domain::clients::Client>>, FlowError> {
+        Ok(match id {
             // Only a plausible id reaches the store: a NUL, for one, is refused by PostgreSQL, which
             // would turn a bad link into "temporarily unavailable" instead of the error page.
             Some(id)
@@ -154,15 +188,7 @@ impl Flow {
                 self.clients.get(id).await?
             }
             _ => None,
-        };
-        Ok(
-            request::validate(params, client, &self.issuer, self.require_pkce).map_err(
-                |e| match e {
-                    RequestError::Page(m) => Step::Error(m),
-                    RequestError::Redirect(u) => Step::Redirect(u),
-                },
-            ),
-        )
+        })
     }
 
     /// `GET /authorize`: decides between sign-in, consent, and an immediate code, given the session
@@ -373,12 +399,13 @@ impl Flow {
     }
 
     fn deny(&self, req: &AuthorizeRequest, code: ErrorCode, why: &'static str) -> Step {
-        Step::Redirect(error_redirect(
+        let url = error_redirect(
             &req.redirect_uri,
             &OAuthError::new(code, why),
             req.state.as_deref(),
             &self.issuer,
-        ))
+        );
+        pushed::to_client(pushed::is_form_post(&req.params), url)
     }
 
     /// RFC 6749 §4.1.2: a random, single-use code bound to the client, redirect URI, PKCE challenge,
@@ -401,6 +428,14 @@ impl Flow {
                 req,
                 ErrorCode::TemporarilyUnavailable,
                 "too many authorization requests; try again in a minute",
+            ));
+        }
+        // A pushed request yields one code: the one request that marks it used issues it.
+        if !self.use_pushed(req).await? {
+            return Ok(self.deny(
+                req,
+                ErrorCode::InvalidRequestUri,
+                "the request_uri has expired or was already used: push the request again",
             ));
         }
         let code = random::token(CODE_BYTES);
@@ -426,11 +461,7 @@ impl Flow {
                 access_exp: None,
             })
             .await?;
-        Ok(Step::Redirect(code_redirect(
-            &req.redirect_uri,
-            &code,
-            req.state.as_deref(),
-            &self.issuer,
-        )))
+        let url = code_redirect(&req.redirect_uri, &code, req.state.as_deref(), &self.issuer);
+        Ok(pushed::to_client(pushed::is_form_post(&req.params), url))
     }
 }

@@ -12,6 +12,9 @@ pub enum Step {
     Error(&'static str),
     /// A redirect to the client (with a code, or an error).
     Redirect(String),
+    /// The same, delivered as an auto-submitted form (`response_mode=form_post`; the request's,
+    /// which for a pushed request only the server knows).
+    FormPost(String),
     /// The sign-in page.
     Login {
         /// The request to carry through the form.
@@ -52,7 +55,7 @@ impl std::fmt::Debug for Step {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Step::Error(message) => f.debug_tuple("Error").field(message).finish(),
-            Step::Redirect(to) => {
+            Step::Redirect(to) | Step::FormPost(to) => {
                 let without_query = to.split(['?', '#']).next().unwrap_or_default();
                 f.debug_tuple("Redirect").field(&without_query).finish()
             }
