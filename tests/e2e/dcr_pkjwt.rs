@@ -9,7 +9,10 @@ use tests::dcr::{call, dcr_server, initial_token, register};
 use tests::pkjwt::{ClientKeyPair, claims, form};
 use tests::{Backend, now};
 
-tests::on_both_backends!(a_private_key_jwt_client_registers_and_authenticates_with_its_key);
+tests::on_both_backends!(
+    a_private_key_jwt_client_registers_and_authenticates_with_its_key,
+    dpop_and_par_requirements_are_registered,
+);
 
 async fn a_private_key_jwt_client_registers_and_authenticates_with_its_key(b: Backend) {
     let s = dcr_server(b).await;
@@ -76,4 +79,62 @@ async fn a_private_key_jwt_client_registers_and_authenticates_with_its_key(b: Ba
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.body["jwks_uri"], "https://partner.example/jwks.json");
     assert!(moved.body.get("jwks").is_none());
+}
+
+/// RFC 9449 §5.2 `dpop_bound_access_tokens` and RFC 9126 §6 `require_pushed_authorization_requests`
+/// become the client's policies: a token request without a proof is refused, and so is a plain
+/// authorization request.
+async fn dpop_and_par_requirements_are_registered(b: Backend) {
+    let s = dcr_server(b).await;
+    let (_, token) = initial_token(&s, &["openid", "api.read"], Some(5), None).await;
+    let r = register(
+        &s,
+        Some(&token),
+        &json!({
+            "redirect_uris": ["https://app.partner.example/cb"],
+            "grant_types": ["authorization_code"], "scope": "openid api.read",
+            "dpop_bound_access_tokens": true, "require_pushed_authorization_requests": true,
+        }),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["dpop_bound_access_tokens"], true);
+    assert_eq!(r.body["require_pushed_authorization_requests"], true);
+    let id = r.str("client_id");
+    let secret = r.str("client_secret");
+    let res = s
+        .post_token(
+            format!(
+                "grant_type=client_credentials&scope=api.read&client_id={id}&client_secret={secret}"
+            ),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    // A plain authorization request is refused (sent back to the registered redirect URI).
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let res = no_redirects
+        .get(format!(
+            "{}/authorize?client_id={id}&response_type=code&redirect_uri=https://app.partner.example/cb&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+            s.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let location = res
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        location.starts_with("https://app.partner.example/cb?error=invalid_request"),
+        "{} {location}",
+        res.status()
+    );
 }

@@ -299,8 +299,6 @@ async fn bad_metadata_is_refused_and_spends_nothing(b: Backend) {
         json!({"redirect_uris": cb, "token_endpoint_auth_method": "tls_client_auth"}),
         json!({"redirect_uris": cb, "jwks": {"keys": []}}),
         json!({"redirect_uris": cb, "jwks_uri": "https://partner.example/jwks"}),
-        json!({"redirect_uris": cb, "dpop_bound_access_tokens": true}),
-        json!({"redirect_uris": cb, "require_pushed_authorization_requests": true}),
         json!({"redirect_uris": cb, "grant_types": ["implicit"]}),
         json!({"redirect_uris": cb, "grant_types": ["password"]}),
         json!({"redirect_uris": cb, "response_types": ["token"]}),

@@ -208,6 +208,8 @@ impl ClientRegistry {
             token_endpoint_auth_method: Some(m.auth_method),
             jwks: Some(m.jwks.unwrap_or_default()),
             jwks_uri: Some(m.jwks_uri.unwrap_or_default()),
+            dpop: Some(m.dpop),
+            require_pushed_authorization_requests: Some(m.require_pushed_authorization_requests),
             ..ClientUpdate::default()
         };
         self.update_by(
@@ -259,6 +261,8 @@ fn new_client(id: String, m: CheckedMetadata, resources: Vec<String>) -> NewClie
         token_endpoint_auth_method: Some(m.auth_method),
         jwks: m.jwks,
         jwks_uri: m.jwks_uri,
+        dpop: m.dpop,
+        require_pushed_authorization_requests: m.require_pushed_authorization_requests,
         ..NewClient::default()
     }
 }

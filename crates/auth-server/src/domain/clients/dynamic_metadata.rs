@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::validate::validate_redirect_uri;
 use super::{Client, validate_scope_token};
 use crate::model::records::AuthMethod;
+use crate::model::values::DpopPolicy;
 
 /// The most entries a list of metadata (redirect URIs, scopes...) may have.
 pub const MAX_METADATA_LIST: usize = 50;
@@ -44,9 +45,9 @@ pub struct ClientMetadata {
     pub jwks: Option<serde_json::Value>,
     /// `jwks_uri`: where its public keys are fetched from, for `private_key_jwt`.
     pub jwks_uri: Option<serde_json::Value>,
-    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: `true` is refused.
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: `true` makes DPoP required for the client.
     pub dpop_bound_access_tokens: Option<bool>,
-    /// RFC 9126 §6 `require_pushed_authorization_requests`: `true` is refused.
+    /// RFC 9126 §6 `require_pushed_authorization_requests`.
     pub require_pushed_authorization_requests: Option<bool>,
     /// RFC 7592 §2.2: the client's id, required in an update.
     pub client_id: Option<String>,
@@ -76,6 +77,10 @@ pub struct CheckedMetadata {
     pub jwks: Option<String>,
     /// `jwks_uri`.
     pub jwks_uri: Option<String>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2): `Required` when true, else `Allowed`.
+    pub dpop: DpopPolicy,
+    /// `require_pushed_authorization_requests` (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
     /// `client_name` (`None`: the client id is shown).
     pub name: Option<String>,
     /// Allowed (and default) scopes: `scope`, or the whole policy when omitted.
@@ -120,16 +125,6 @@ pub fn check_metadata(
         Some(serde_json::Value::String(u)) => Some(u),
         Some(_) => return Err(bad("jwks_uri must be a string")),
     };
-    if m.dpop_bound_access_tokens == Some(true) {
-        return Err(bad(
-            "dpop_bound_access_tokens is not supported by this server",
-        ));
-    }
-    if m.require_pushed_authorization_requests == Some(true) {
-        return Err(bad(
-            "require_pushed_authorization_requests is not supported by this server",
-        ));
-    }
     let auth_method = match m
         .token_endpoint_auth_method
         .as_deref()
@@ -221,6 +216,13 @@ pub fn check_metadata(
         auth_method,
         jwks,
         jwks_uri,
+        dpop: if m.dpop_bound_access_tokens == Some(true) {
+            DpopPolicy::Required
+        } else {
+            DpopPolicy::Allowed
+        },
+        require_pushed_authorization_requests: m.require_pushed_authorization_requests
+            == Some(true),
         name,
         scopes: checked_scopes(m.scope.as_deref(), policy)?,
         redirect_uris,
@@ -285,6 +287,10 @@ pub struct RegisteredMetadata {
     /// `jwks_uri`, for a `private_key_jwt` client registered with a key URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// `dpop_bound_access_tokens` (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
+    /// `require_pushed_authorization_requests` (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl From<&Client> for RegisteredMetadata {
@@ -314,6 +320,8 @@ impl From<&Client> for RegisteredMetadata {
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
+            dpop_bound_access_tokens: c.dpop == DpopPolicy::Required,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
         }
     }
 }

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::model::values::DpopPolicy;
 
 fn meta(v: serde_json::Value) -> ClientMetadata {
     serde_json::from_value(v).unwrap()
@@ -89,25 +90,29 @@ fn refusals() {
     assert!(metadata(
         json!({"redirect_uris": cb, "jwks_uri": "https://a.example/jwks"})
     ));
-    assert!(metadata(
-        json!({"redirect_uris": cb, "dpop_bound_access_tokens": true})
-    ));
-    assert!(metadata(
-        json!({"redirect_uris": cb, "require_pushed_authorization_requests": true})
-    ));
     assert!(metadata(json!({"redirect_uris": cb, "client_name": " "})));
     assert!(metadata(
         json!({"redirect_uris": cb, "post_logout_redirect_uris": ["javascript:x"]})
     ));
-    // False is the default of both, so it is accepted.
-    assert!(
-        check_metadata(
-            meta(
-                json!({"redirect_uris": cb, "dpop_bound_access_tokens": false,
-            "require_pushed_authorization_requests": false})
-            ),
-            &policy()
-        )
-        .is_ok()
-    );
+    // Both flags map onto the client's policy; false is the default of both.
+    let off = check_metadata(
+        meta(
+            json!({"redirect_uris": cb, "dpop_bound_access_tokens": false,
+            "require_pushed_authorization_requests": false}),
+        ),
+        &policy(),
+    )
+    .unwrap();
+    assert_eq!(off.dpop, DpopPolicy::Allowed);
+    assert!(!off.require_pushed_authorization_requests);
+    let on = check_metadata(
+        meta(
+            json!({"redirect_uris": cb, "dpop_bound_access_tokens": true,
+            "require_pushed_authorization_requests": true}),
+        ),
+        &policy(),
+    )
+    .unwrap();
+    assert_eq!(on.dpop, DpopPolicy::Required);
+    assert!(on.require_pushed_authorization_requests);
 }
