@@ -37,6 +37,7 @@ mod dcr_manage;
 mod dcr_pkjwt;
 mod dcr_races;
 mod dcr_register;
+mod dpop_through_services;
 mod dpop_verifier_attacks;
 mod dpop_verifier_lib;
 mod dpop_verifier_services;
