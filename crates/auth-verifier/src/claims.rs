@@ -34,7 +34,7 @@ impl Claims {
     }
 
     /// The thumbprint the token is bound to, `cnf.jkt` (RFC 9449 §6.1): such a token is accepted
-    /// only with the `DPoP` scheme and a proof by that key. [`parse`] refused any other `cnf`
+    /// only with the `DPoP` scheme and a proof by that key. Parsing refused any other `cnf`
     /// (a confirmation method this library cannot check, e.g. RFC 8705 `x5t#S256`).
     pub fn jkt(&self) -> Option<&str> {
         self.extra.get("cnf")?.get("jkt")?.as_str()
