@@ -17,6 +17,7 @@ use crate::store::Store;
 
 mod audit;
 mod backup;
+mod client_secrets;
 mod clients;
 pub mod healthcheck;
 mod keys;

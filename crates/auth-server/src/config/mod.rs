@@ -14,6 +14,7 @@ mod issuer;
 mod ops;
 mod overrides;
 mod proxies;
+mod rate_limits;
 mod validate;
 
 pub use account::AccountConfig;
@@ -22,6 +23,7 @@ pub use branding::{BrandingConfig, Rgb};
 pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConfig, LogFormat};
 use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
+pub use rate_limits::RateLimitsConfig;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +63,8 @@ pub struct Config {
     pub account: AccountConfig,
     /// Delivery of back-channel logout tokens.
     pub backchannel_logout: BackchannelConfig,
+    /// Per-client rate limits at the token, introspection and revocation endpoints.
+    pub rate_limits: RateLimitsConfig,
 }
 
 /// `[sessions]`
@@ -219,6 +223,9 @@ pub struct KeysConfig {
 pub struct ClientsConfig {
     /// Seconds a client record may be served from the in-memory cache.
     pub cache_ttl_secs: u64,
+    /// Seconds `client rotate-secret` keeps the previous secret accepted when no overlap is given
+    /// (0: it stops at once; at most 30 days).
+    pub secret_rotation_overlap_secs: i64,
 }
 
 /// The configuration could not be loaded; the message names the file, variable or key at fault.

@@ -6,11 +6,8 @@
 //! event per applied change.
 
 use super::validate::{validate_resource, validate_scope_token};
-use super::{
-    Client, ClientError, ClientRegistry, SECRET_BYTES, checked_backchannel_uri, checked_uris,
-};
+use super::{Client, ClientError, ClientRegistry, checked_backchannel_uri, checked_uris};
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
-use crate::domain::random;
 use auth_core::Alg;
 
 /// How many times an update is retried when a concurrent change to the same client won.
@@ -50,6 +47,8 @@ pub struct ClientUpdate {
     pub backchannel_logout_session_required: Option<bool>,
     /// Every sign-in needs a second factor.
     pub require_mfa: Option<bool>,
+    /// Its own rate limit (`Some(None)`: back to the configured default).
+    pub rate_limit: Option<Option<super::RateLimit>>,
 }
 
 /// What enabling or disabling did.
@@ -131,6 +130,7 @@ impl ClientUpdate {
             .backchannel_logout_session_required
             .unwrap_or(n.backchannel_logout_session_required);
         n.require_mfa = self.require_mfa.unwrap_or(n.require_mfa);
+        n.rate_limit = self.rate_limit.unwrap_or(n.rate_limit);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -219,45 +219,6 @@ impl ClientRegistry {
         }
     }
 
-    /// Issues a new secret for client `id` by `actor` (the old one stops working): a conditional
-    /// update on the digest it replaces, with its `client.secret_rotated` audit event. Of two
-    /// concurrent rotations one wins and the other gets [`ClientError::Conflict`], so the secret
-    /// returned is the one that works. `None` if no such client; [`ClientError::PublicClient`] for
-    /// a public client, which never has a secret.
-    pub async fn rotate_secret_by(
-        &self,
-        id: &str,
-        actor: &Actor,
-        request: &RequestMeta,
-    ) -> Result<Option<String>, ClientError> {
-        let Some(row) = self.store.find_client(id).await? else {
-            return Ok(None);
-        };
-        if row.public {
-            return Err(ClientError::PublicClient(id.to_owned()));
-        }
-        let secret = random::token(SECRET_BYTES);
-        let digest = random::sha256(secret.as_bytes());
-        let now = self.clock.now();
-        let audit = AuditEvent::new(EventType::ClientSecretRotated, actor.clone())
-            .client(id)
-            .request(request)
-            .record(now);
-        let swapped = self
-            .store
-            .swap_client_secret(id, &row.secret_sha256, digest, now, &audit)
-            .await?;
-        self.cache.invalidate(id).await;
-        if swapped {
-            crate::domain::audit::log(&audit);
-            Ok(Some(secret))
-        } else if self.store.client_exists(id).await? {
-            Err(ClientError::Conflict(id.to_owned()))
-        } else {
-            Ok(None)
-        }
-    }
-
     /// Deletes client `id` by `actor`, ending what it holds in the same transaction (see
     /// `Store::delete_client`): its access tokens are cut off through the revocation feed, its
     /// grants revoked with their tokens, its codes and consents deleted. False if no such client.
@@ -317,5 +278,6 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
         a.backchannel_logout_session_required != b.backchannel_logout_session_required,
     );
     diff("require_mfa", a.require_mfa != b.require_mfa);
+    diff("rate_limit", a.rate_limit != b.rate_limit);
     out
 }

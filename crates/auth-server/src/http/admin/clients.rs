@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::{AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, schemas};
 use crate::domain::clients::{
-    Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
+    Client, ClientError, ClientUpdate, Flip, NewClient, PreviousSecret, RateLimit,
+    is_valid_client_id,
 };
 
 /// Most clients on one page.
@@ -40,8 +41,20 @@ pub struct ClientView {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
     require_mfa: bool,
+    rate_limit: Option<String>,
+    previous_secret_valid_until: Option<i64>,
     created_at: i64,
     updated_at: i64,
+}
+
+impl ClientView {
+    /// `c` as shown at `now`: whether (and until when) its previous secret is still accepted
+    /// depends on it; never a secret or a digest.
+    fn at(c: &Client, now: i64) -> Self {
+        let mut v = Self::from(c);
+        v.previous_secret_valid_until = c.previous_secret_valid_until(now);
+        v
+    }
 }
 
 impl From<&Client> for ClientView {
@@ -64,6 +77,8 @@ impl From<&Client> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            rate_limit: c.rate_limit.map(|r| r.to_string()),
+            previous_secret_valid_until: None,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -102,6 +117,7 @@ pub struct CreateBody {
     backchannel_logout_session_required: bool,
     #[serde(default)]
     require_mfa: bool,
+    rate_limit: Option<String>,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -123,6 +139,14 @@ pub struct PatchBody {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
     require_mfa: Option<bool>,
+    /// A limit, or `"default"` for the configured one.
+    rate_limit: Option<String>,
+}
+
+/// `POST /clients/{client_id}/rotate-secret` query.
+#[derive(Debug, Deserialize)]
+pub struct RotateQuery {
+    overlap_secs: Option<i64>,
 }
 
 /// `GET /clients` query.
@@ -209,9 +233,35 @@ pub(super) fn register(r: Routes) -> Routes {
             "Issue a new secret; the old one stops working",
         )
         .tag("clients")
+        .query(
+            "overlap_secs",
+            json!({"type": "integer", "minimum": 0, "maximum": crate::domain::clients::MAX_SECRET_OVERLAP_SECS}),
+            "Seconds the previous secret stays accepted (default: clients.secret_rotation_overlap_secs; 0: it stops at once)",
+        )
         .ok("ClientSecret"),
         rotate_secret,
     )
+    .add(
+        Op::post(
+            "/clients/{client_id}/expire-previous-secret",
+            "End the previous secret's overlap now (idempotent)",
+        )
+        .tag("clients")
+        .ok("Client"),
+        expire_previous_secret,
+    )
+}
+
+/// A rate limit as written in a request (`"default"`: the configured one).
+fn rate_limit(r: Option<String>) -> Result<Option<Option<RateLimit>>, Problem> {
+    r.map(|r| match r.as_str() {
+        "default" => Ok(None),
+        _ => r
+            .parse()
+            .map(Some)
+            .map_err(|e: crate::domain::values::RateLimitError| Problem::bad_request(e.to_string())),
+    })
+    .transpose()
 }
 
 /// A client-registry error as a problem.
@@ -297,7 +347,11 @@ async fn list(
         .page(q.after.as_deref(), limit)
         .await
         .map_err(problem)?;
-    let clients: Vec<ClientView> = page.clients.iter().map(ClientView::from).collect();
+    let clients: Vec<ClientView> = page
+        .clients
+        .iter()
+        .map(|c| ClientView::at(c, api.clock.now()))
+        .collect();
     Ok(Json(json!({"clients": clients, "next": page.next})))
 }
 
@@ -332,13 +386,14 @@ async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        rate_limit: rate_limit(b.rate_limit)?.flatten(),
     };
     let (client, secret) = api
         .clients
         .create_by(new, &caller.actor(), &caller.request)
         .await
         .map_err(problem)?;
-    let body = json!({"client": ClientView::from(&client), "client_secret": secret});
+    let body = json!({"client": ClientView::at(&client, api.clock.now()), "client_secret": secret});
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -348,7 +403,7 @@ async fn show(
 ) -> Result<Json<ClientView>, Problem> {
     let id = client_id(id)?;
     match api.clients.fresh(&id).await.map_err(problem)? {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -387,6 +442,7 @@ async fn patch(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        rate_limit: rate_limit(b.rate_limit)?,
     };
     match api
         .clients
@@ -394,7 +450,7 @@ async fn patch(
         .await
         .map_err(problem)?
     {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -415,7 +471,7 @@ async fn set_enabled(
         return Err(no_such_client());
     }
     match api.clients.fresh(&id).await.map_err(problem)? {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -440,15 +496,39 @@ async fn rotate_secret(
     State(api): State<AdminApi>,
     caller: Caller,
     AdminPath(id): AdminPath<String>,
+    AdminQuery(q): AdminQuery<RotateQuery>,
 ) -> Result<Json<Value>, Problem> {
     let id = client_id(id)?;
     match api
         .clients
-        .rotate_secret_by(&id, &caller.actor(), &caller.request)
+        .rotate_secret_by(&id, q.overlap_secs, &caller.actor(), &caller.request)
         .await
         .map_err(problem)?
     {
-        Some(secret) => Ok(Json(json!({"client_id": id, "client_secret": secret}))),
+        Some(r) => Ok(Json(json!({
+            "client_id": id, "client_secret": r.secret,
+            "previous_secret_valid_until": r.previous_valid_until,
+        }))),
+        None => Err(no_such_client()),
+    }
+}
+
+async fn expire_previous_secret(
+    State(api): State<AdminApi>,
+    caller: Caller,
+    AdminPath(id): AdminPath<String>,
+) -> Result<Json<ClientView>, Problem> {
+    let id = client_id(id)?;
+    let done = api
+        .clients
+        .expire_previous_secret_by(&id, &caller.actor(), &caller.request)
+        .await
+        .map_err(problem)?;
+    if done == PreviousSecret::NotFound {
+        return Err(no_such_client());
+    }
+    match api.clients.fresh(&id).await.map_err(problem)? {
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }

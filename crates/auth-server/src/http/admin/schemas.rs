@@ -29,6 +29,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "OpenID Connect Back-Channel Logout 1.0: https (http on a loopback host), no fragment; an empty string removes it"},
             "backchannel_logout_session_required": {"type": "boolean"},
             "require_mfa": {"type": "boolean"},
+            "rate_limit": {"type": ["string", "null"], "maxLength": 64,
+                "description": "Its own limit at /token, /introspect and /revoke: `<requests>/<s|min|h>[,burst=<n>]` or `off`; null (in a request: \"default\") for rate_limits.per_client"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -40,7 +42,8 @@ pub(super) fn clients(r: Routes) -> Routes {
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
-                     "backchannel_logout_session_required", "require_mfa", "created_at", "updated_at"],
+                     "backchannel_logout_session_required", "require_mfa", "rate_limit",
+                     "previous_secret_valid_until", "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},
@@ -48,6 +51,8 @@ pub(super) fn clients(r: Routes) -> Routes {
             "created_at": {"type": "integer"},
             "updated_at": {"type": "integer"},
             "name": {"type": "string"},
+            "previous_secret_valid_until": {"type": ["integer", "null"],
+                "description": "Until when (Unix time) the secret replaced by the last rotation is still accepted; null when it is not"},
         })),
     });
     r.schema("Client", client)
@@ -91,8 +96,10 @@ pub(super) fn clients(r: Routes) -> Routes {
         .schema(
             "ClientSecret",
             json!({
-                "type": "object", "required": ["client_id", "client_secret"],
-                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}
+                "type": "object", "required": ["client_id", "client_secret", "previous_secret_valid_until"],
+                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                    "previous_secret_valid_until": {"type": ["integer", "null"],
+                        "description": "Until when the replaced secret is still accepted; null: it stopped at once"}}
             }),
         )
 }

@@ -46,6 +46,13 @@ pub struct Model {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor.
     pub require_mfa: bool,
+    /// SHA-256 of the secret the last rotation replaced (NULL: none), accepted until
+    /// `previous_secret_expires_at`.
+    pub previous_secret_sha256: Option<Vec<u8>>,
+    /// When the previous secret stops being accepted.
+    pub previous_secret_expires_at: Option<i64>,
+    /// Its own rate limit (`RateLimit`'s text form; NULL: the configured default).
+    pub rate_limit: Option<String>,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -66,6 +73,14 @@ impl TryFrom<Model> for crate::model::records::Client {
         let alg = m.signing_alg.parse().map_err(|e| {
             crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
         })?;
+        let rate_limit = m
+            .rate_limit
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| {
+                crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+            })?;
         Ok(Self {
             alg,
             allowed_scopes: Words::decode(&m.allowed_scopes),
@@ -81,6 +96,9 @@ impl TryFrom<Model> for crate::model::records::Client {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_mfa: m.require_mfa,
+            previous_secret_sha256: m.previous_secret_sha256,
+            previous_secret_expires_at: m.previous_secret_expires_at,
+            rate_limit,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -113,6 +131,9 @@ impl From<&crate::model::records::Client> for Model {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            previous_secret_sha256: c.previous_secret_sha256.clone(),
+            previous_secret_expires_at: c.previous_secret_expires_at,
+            rate_limit: c.rate_limit.map(|r| r.to_string()),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -19,6 +19,7 @@ mod m0014_mfa;
 mod m0015_webauthn;
 mod m0016_client_origins;
 mod m0017_seen_ids;
+mod m0019_client_secret_rotation;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_webauthn::Migration),
             Box::new(m0016_client_origins::Migration),
             Box::new(m0017_seen_ids::Migration),
+            Box::new(m0019_client_secret_rotation::Migration),
         ]
     }
 }
@@ -77,6 +79,7 @@ mod tests {
                 "m0015_webauthn",
                 "m0016_client_origins",
                 "m0017_seen_ids",
+                "m0019_client_secret_rotation",
             ]
         );
     }
