@@ -202,7 +202,8 @@ impl App {
             store.clone(),
             clock.clone(),
             Duration::from_secs(config.clients.cache_ttl_secs),
-        );
+        )
+        .with_secret_overlap(config.clients.secret_rotation_overlap_secs);
         let p = &config.passwords;
         // The CPUs this process may use: the cgroup CPU quota (`docker run --cpus`, a Kubernetes
         // CPU limit) included, so the pools below follow the quota, not the host's core count.
@@ -436,6 +437,12 @@ impl App {
                 users: self.users.clone(),
                 audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
                 sessions: self.sessions.clone(),
+                rate_limits: crate::domain::rate_limits::RateLimits::new(
+                    self.clock.clone(),
+                    self.config.rate_limits.per_client_limit(),
+                    self.config.rate_limits.failed_auth_limit(),
+                    self.config.rate_limits.replicas,
+                ),
                 passkeys: crate::domain::webauthn::Passkeys::new(
                     self.store.clone(),
                     self.clock.clone(),

@@ -27,6 +27,7 @@ pub mod metrics_layer;
 pub mod mfa;
 pub mod ops;
 pub mod pages;
+pub mod rate_limit;
 pub mod response;
 pub mod revocation_feed;
 pub mod state;

@@ -62,6 +62,8 @@ pub struct Services {
     pub sessions: Sessions,
     /// WebAuthn, when the issuer's host can be a relying party id.
     pub passkeys: Option<Passkeys>,
+    /// Per-client rate limits at `/token`, `/introspect`, `/revoke`.
+    pub rate_limits: crate::domain::rate_limits::RateLimits,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -96,6 +98,8 @@ pub struct OAuthEndpoints {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
     pub token_admin: TokenAdmin,
+    /// Per-client rate limits.
+    pub rate_limits: crate::domain::rate_limits::RateLimits,
 }
 
 /// What the browser endpoints use.
@@ -173,6 +177,7 @@ impl HttpState {
                 tokens: services.tokens,
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
+                rate_limits: services.rate_limits,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use super::access_log::with_client;
 use super::client_addr::{ClientAddr, request_meta};
-use super::client_auth::authenticate_client;
 use super::error::OAuthResponse;
 use super::form::{Form, OAuthForm};
 use super::response::no_store_json;
+use super::rate_limit::limited_client;
 use super::state::OAuthEndpoints;
 use crate::domain::clients::Client;
 use crate::domain::grants::client_credentials::{self, ClientCredentialsRequest};
@@ -43,12 +43,12 @@ pub async fn token(
     addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    match authenticate_client(&oauth.clients, &headers, &form).await {
+    match limited_client(&oauth, "token", &headers, &form, addr).await {
         Ok(client) => {
             let granted = grant(&oauth, &client, &form, &headers, addr).await;
             with_client(&client.id, granted)
         }
-        Err(e) => OAuthResponse(e).into_response(),
+        Err(res) => res,
     }
 }
 
