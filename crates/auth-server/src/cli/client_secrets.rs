@@ -37,7 +37,9 @@ fn parse_limit(s: &str) -> Result<LimitArg, String> {
     if s == "default" {
         return Ok(LimitArg(None));
     }
-    s.parse().map(|l| LimitArg(Some(l))).map_err(|e| format!("{e}"))
+    s.parse()
+        .map(|l| LimitArg(Some(l)))
+        .map_err(|e| format!("{e}"))
 }
 
 /// A duration: whole seconds, or a number followed by `s`, `m`, `h` or `d`; 0 to 30 days.
@@ -123,7 +125,11 @@ pub(super) async fn rotate(
 }
 
 /// `client expire-previous-secret`.
-pub(super) async fn expire_previous(app: &App, id: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(super) async fn expire_previous(
+    app: &App,
+    id: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let (actor, meta) = cli();
     let done = app
         .clients
@@ -137,7 +143,10 @@ pub(super) async fn expire_previous(app: &App, id: &str, out: &mut dyn Write) ->
             "client {id}: the previous secret no longer works (running servers see it within {ttl} s)"
         )?,
         PreviousSecret::NoneValid => {
-            writeln!(out, "client {id}: no previous secret was accepted; nothing changed")?;
+            writeln!(
+                out,
+                "client {id}: no previous secret was accepted; nothing changed"
+            )?;
         }
         PreviousSecret::NotFound => bail!("no client {id:?}"),
     }

@@ -32,7 +32,9 @@ impl RateLimitsConfig {
 
     /// `failed_auth_per_address`, read.
     pub fn failed_auth_limit(&self) -> RateLimit {
-        self.failed_auth_per_address.parse().unwrap_or(RateLimit::Off)
+        self.failed_auth_per_address
+            .parse()
+            .unwrap_or(RateLimit::Off)
     }
 
     /// The problem with the settings, with the offending key.

@@ -10,8 +10,8 @@ use super::access_log::with_client;
 use super::client_addr::ClientAddr;
 use super::error::OAuthResponse;
 use super::form::{Form, OAuthForm};
-use super::response::no_store_json;
 use super::rate_limit::limited_client;
+use super::response::no_store_json;
 use super::state::OAuthEndpoints;
 use crate::domain::oauth_error::OAuthError;
 

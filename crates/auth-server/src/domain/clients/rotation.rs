@@ -53,7 +53,10 @@ pub(super) enum SecretMatch {
 impl Client {
     /// Until when its previous secret is accepted, if it is at `now`.
     pub fn previous_secret_valid_until(&self, now: i64) -> Option<i64> {
-        match (&self.previous_secret_sha256, self.previous_secret_expires_at) {
+        match (
+            &self.previous_secret_sha256,
+            self.previous_secret_expires_at,
+        ) {
             (Some(d), Some(until)) if !d.is_empty() && until > now => Some(until),
             _ => None,
         }
@@ -226,14 +229,21 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(r.previous_valid_until, Some(1_100), "the configured default");
+        assert_eq!(
+            r.previous_valid_until,
+            Some(1_100),
+            "the configured default"
+        );
         assert!(reg.authenticate("svc", &r.secret).await.is_ok());
         assert!(reg.authenticate("svc", &first).await.is_ok());
         let c = reg.fresh("svc").await.unwrap().unwrap();
         assert_eq!(match_secret(&c, &first, 1_099), SecretMatch::Previous);
         assert_eq!(match_secret(&c, &r.secret, 1_099), SecretMatch::Current);
         clock.advance(100);
-        assert!(reg.authenticate("svc", &first).await.is_err(), "overlap over");
+        assert!(
+            reg.authenticate("svc", &first).await.is_err(),
+            "overlap over"
+        );
         assert!(reg.authenticate("svc", &r.secret).await.is_ok());
         assert_eq!(
             reg.expire_previous_secret_by("svc", &actor, &meta)

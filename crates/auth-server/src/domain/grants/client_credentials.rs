@@ -128,6 +128,9 @@ mod tests {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_mfa: false,
+            previous_secret_sha256: None,
+            previous_secret_expires_at: None,
+            rate_limit: None,
             created_at: 0,
             updated_at: 0,
         }

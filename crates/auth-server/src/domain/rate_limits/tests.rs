@@ -43,7 +43,11 @@ async fn a_client_gets_its_burst_then_its_rate() {
     clock.advance(1);
     assert_eq!(admitted(&l, "a", None, 10).await, 2);
     clock.advance(100);
-    assert_eq!(admitted(&l, "a", None, 10).await, 5, "full again, never more");
+    assert_eq!(
+        admitted(&l, "a", None, 10).await,
+        5,
+        "full again, never more"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +57,10 @@ async fn a_client_of_its_own_overrides_the_default() {
     assert_eq!(admitted(&l, "slow", Some(limit("1/min")), 5).await, 1);
     let r = l.admit("slow", Some(limit("1/min"))).await.unwrap_err();
     assert_eq!(r.retry_after_secs, 60);
-    assert_eq!(admitted(&l, "free", Some(RateLimit::Off), 1_000).await, 1_000);
+    assert_eq!(
+        admitted(&l, "free", Some(RateLimit::Off), 1_000).await,
+        1_000
+    );
     // A changed limit takes effect at once (a fresh limiter).
     assert_eq!(admitted(&l, "slow", Some(limit("3/s")), 5).await, 3);
     let off = RateLimits::off(Arc::new(clock.clone()));

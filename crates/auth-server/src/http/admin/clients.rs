@@ -259,7 +259,9 @@ fn rate_limit(r: Option<String>) -> Result<Option<Option<RateLimit>>, Problem> {
         _ => r
             .parse()
             .map(Some)
-            .map_err(|e: crate::domain::values::RateLimitError| Problem::bad_request(e.to_string())),
+            .map_err(|e: crate::domain::values::RateLimitError| {
+                Problem::bad_request(e.to_string())
+            }),
     })
     .transpose()
 }

@@ -104,7 +104,13 @@ mod tests {
 
     #[test]
     fn reads_and_writes_back() {
-        for s in ["off", "10/s", "600/min,burst=50", "1/h", "1000000/s,burst=1"] {
+        for s in [
+            "off",
+            "10/s",
+            "600/min,burst=50",
+            "1/h",
+            "1000000/s,burst=1",
+        ] {
             assert_eq!(s.parse::<RateLimit>().unwrap().to_string(), s);
         }
         assert_eq!(
@@ -115,14 +121,28 @@ mod tests {
                 burst: 5
             }
         );
-        assert_eq!("5/s,burst=5".parse::<RateLimit>().unwrap().to_string(), "5/s");
+        assert_eq!(
+            "5/s,burst=5".parse::<RateLimit>().unwrap().to_string(),
+            "5/s"
+        );
     }
 
     #[test]
     fn refuses_nonsense() {
         for s in [
-            "", "0/s", "-1/s", "10", "10/d", "10/s,burst=0", "10/s,b=3", "1000001/s", "+5/s",
-            "10/s,burst=", "Off", "10 /s", "99999999999/s",
+            "",
+            "0/s",
+            "-1/s",
+            "10",
+            "10/d",
+            "10/s,burst=0",
+            "10/s,b=3",
+            "1000001/s",
+            "+5/s",
+            "10/s,burst=",
+            "Off",
+            "10 /s",
+            "99999999999/s",
         ] {
             assert!(s.parse::<RateLimit>().is_err(), "{s:?}");
         }
