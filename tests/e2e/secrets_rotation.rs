@@ -92,8 +92,9 @@ async fn the_previous_secret_works_for_the_overlap(b: Backend) {
     let text = shown.to_string();
     assert!(!text.contains(&first) && !text.contains(&second) && !text.contains("sha256"));
 
-    // The overlap ends: only the new secret works.
+    // The overlap ends: only the new secret works (the admin's own token has expired too).
     a.s.clock.advance(86_400);
+    let token = a.token("ops-next-day", ADMIN_SCOPES).await;
     assert_eq!(cc_status(&a.s, "partner", &first).await, 401);
     assert_eq!(cc_status(&a.s, "partner", &second).await, 200);
     let shown = a
