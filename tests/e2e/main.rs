@@ -57,12 +57,9 @@ mod proxy_replicas;
 mod proxy_replicas_kill;
 mod revocation_feed;
 mod rotation;
-<<<<<<< HEAD
-mod seen_ids;
-=======
 mod secrets_rate_limits;
 mod secrets_rotation;
->>>>>>> 7414ff2 (e2e tests for secret rotation (overlap, expire, CLI, racing rotations over two instances) and rate limits (429 + Retry-After, override, default, /token /introspect /revoke, per-address failed auth); README partners section: rotating a client secret, rate limits; invariants, security model, governor dependency)
+mod seen_ids;
 mod services;
 mod slow_clients;
 mod sso_bruteforce;
