@@ -56,8 +56,17 @@ async fn token(s: &TestServer, id: &str, secret: &str) -> (u16, Option<u64>, Val
 async fn a_client_over_its_limit_waits_and_others_do_not(b: Backend) {
     let s = TestServer::start_with(b, |c| c.rate_limits.per_client = "3/min".into()).await;
     let metrics = s.admin_listener().await;
-    let (a, a_secret) = s.client("a", auth_core::Alg::Es256, &["x"], &[]).await;
-    let (other, other_secret) = s.client("other", auth_core::Alg::Es256, &["x"], &[]).await;
+    let (a, a_secret) = s
+        .client("a", auth_core::Alg::Es256, &["x"], &["https://api.example"])
+        .await;
+    let (other, other_secret) = s
+        .client(
+            "other",
+            auth_core::Alg::Es256,
+            &["x"],
+            &["https://api.example"],
+        )
+        .await;
     for _ in 0..3 {
         assert_eq!(token(&s, &a, &a_secret).await.0, 200);
     }
@@ -96,7 +105,7 @@ async fn a_client_over_its_limit_waits_and_others_do_not(b: Backend) {
 async fn a_clients_own_limit_overrides_the_default(b: Backend) {
     let a = AdminServer::start_with(b, |c| c.rate_limits.per_client = "2/min".into()).await;
     let admin = a.token("ops", ADMIN_SCOPES).await;
-    let create = |id: &str, limit: Option<&str>| json!({"client_id": id, "name": id, "allowed_scopes": ["x"], "rate_limit": limit});
+    let create = |id: &str, limit: Option<&str>| json!({"client_id": id, "name": id, "allowed_scopes": ["x"], "allowed_resources": ["https://api.example"], "rate_limit": limit});
     let mut secrets = Vec::new();
     for (id, limit) in [
         ("free", Some("off")),
@@ -170,7 +179,14 @@ async fn a_clients_own_limit_overrides_the_default(b: Backend) {
 
 async fn the_three_endpoints_share_one_budget(b: Backend) {
     let s = TestServer::start_with(b, |c| c.rate_limits.per_client = "3/min".into()).await;
-    let (id, secret) = s.client("rs", auth_core::Alg::Es256, &["x"], &[]).await;
+    let (id, secret) = s
+        .client(
+            "rs",
+            auth_core::Alg::Es256,
+            &["x"],
+            &["https://api.example"],
+        )
+        .await;
     let (status, _, body) = token(&s, &id, &secret).await;
     assert_eq!(status, 200);
     let access = body["access_token"].as_str().unwrap().to_owned();
@@ -193,7 +209,12 @@ async fn the_three_endpoints_share_one_budget(b: Backend) {
     // The default of the embedded configuration is no limit.
     let open = TestServer::start(b).await;
     let (id, secret) = open
-        .client("open", auth_core::Alg::Es256, &["x"], &[])
+        .client(
+            "open",
+            auth_core::Alg::Es256,
+            &["x"],
+            &["https://api.example"],
+        )
         .await;
     for _ in 0..50 {
         assert_eq!(token(&open, &id, &secret).await.0, 200);
@@ -206,7 +227,14 @@ async fn failed_authentications_are_limited_per_address(b: Backend) {
     })
     .await;
     let metrics = s.admin_listener().await;
-    let (id, secret) = s.client("good", auth_core::Alg::Es256, &["x"], &[]).await;
+    let (id, secret) = s
+        .client(
+            "good",
+            auth_core::Alg::Es256,
+            &["x"],
+            &["https://api.example"],
+        )
+        .await;
     // Failures from this address (made-up ids, a wrong secret) are answered 401 up to the burst...
     assert_eq!(token(&s, "made-up", "x").await.0, 401);
     assert_eq!(token(&s, &id, "wrong").await.0, 401);

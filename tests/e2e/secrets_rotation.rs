@@ -48,10 +48,12 @@ async fn events(a: &AdminServer, token: &str, query: &str) -> usize {
 }
 
 async fn the_previous_secret_works_for_the_overlap(b: Backend) {
-    let a = AdminServer::start(b).await;
+    // A configured default overlap shorter than the admin token's lifetime (the embedded default,
+    // a day, is checked by the race below).
+    let a = AdminServer::start_with(b, |c| c.clients.secret_rotation_overlap_secs = 600).await;
     let token = a.token("ops", ADMIN_SCOPES).await;
     let metrics = a.s.admin_listener().await;
-    let body = json!({"client_id": "partner", "name": "partner", "allowed_scopes": ["x"]});
+    let body = json!({"client_id": "partner", "name": "partner", "allowed_scopes": ["x"], "allowed_resources": ["https://api.example"]});
     let created = a
         .expect(Method::POST, "/clients", &token, Some(&body), 201)
         .await;
@@ -62,7 +64,7 @@ async fn the_previous_secret_works_for_the_overlap(b: Backend) {
     );
     let now = tests::now(&a.s.clock);
 
-    // The default overlap (clients.secret_rotation_overlap_secs, a day): both secrets work.
+    // The default overlap (clients.secret_rotation_overlap_secs): both secrets work.
     let r = a
         .expect(
             Method::POST,
@@ -73,7 +75,7 @@ async fn the_previous_secret_works_for_the_overlap(b: Backend) {
         )
         .await;
     let second = r["client_secret"].as_str().unwrap().to_owned();
-    assert_eq!(r["previous_secret_valid_until"], now + 86_400);
+    assert_eq!(r["previous_secret_valid_until"], now + 600);
     let before = metrics.scrape().await;
     assert_eq!(cc_status(&a.s, "partner", &first).await, 200);
     assert_eq!(cc_status(&a.s, "partner", &first).await, 200);
@@ -88,13 +90,12 @@ async fn the_previous_secret_works_for_the_overlap(b: Backend) {
     let shown = a
         .expect(Method::GET, "/clients/partner", &token, None, 200)
         .await;
-    assert_eq!(shown["previous_secret_valid_until"], now + 86_400);
+    assert_eq!(shown["previous_secret_valid_until"], now + 600);
     let text = shown.to_string();
     assert!(!text.contains(&first) && !text.contains(&second) && !text.contains("sha256"));
 
-    // The overlap ends: only the new secret works (the admin's own token has expired too).
-    a.s.clock.advance(86_400);
-    let token = a.token("ops-next-day", ADMIN_SCOPES).await;
+    // The overlap ends: only the new secret works.
+    a.s.clock.advance(600);
     assert_eq!(cc_status(&a.s, "partner", &first).await, 401);
     assert_eq!(cc_status(&a.s, "partner", &second).await, 200);
     let shown = a
@@ -196,7 +197,7 @@ async fn two_admins(b: Backend) -> (AdminServer, AdminServer) {
 async fn racing_rotations_leave_at_most_two_secrets(b: Backend) {
     let (a, b2) = two_admins(b).await;
     let token = a.token("ops", ADMIN_SCOPES).await;
-    let body = json!({"client_id": "svc", "name": "svc", "allowed_scopes": ["x"]});
+    let body = json!({"client_id": "svc", "name": "svc", "allowed_scopes": ["x"], "allowed_resources": ["https://api.example"]});
     let created = a
         .expect(Method::POST, "/clients", &token, Some(&body), 201)
         .await;
@@ -234,6 +235,11 @@ async fn racing_rotations_leave_at_most_two_secrets(b: Backend) {
     // Judge every secret against the stored row, through a registry that caches nothing.
     let store = a.s.app.store.clone();
     let row = store.find_client("svc").await.unwrap().unwrap();
+    assert_eq!(
+        row.previous_secret_expires_at,
+        Some(tests::now(&a.s.clock) + 86_400),
+        "the embedded default overlap: a day"
+    );
     let fresh = ClientRegistry::new(store, Arc::new(a.s.clock.clone()), Duration::ZERO);
     let current: Vec<&String> = printed
         .iter()
@@ -268,7 +274,12 @@ async fn rotation_from_the_cli(b: Backend) {
     let s = TestServer::start(b).await;
     let config = cli_config(&s.db_url);
     let (id, first) = s
-        .client("cli-partner", auth_core::Alg::Es256, &["x"], &[])
+        .client(
+            "cli-partner",
+            auth_core::Alg::Es256,
+            &["x"],
+            &["https://api.example"],
+        )
         .await;
     let now = tests::now(&s.clock);
     let out = cli(
@@ -326,7 +337,7 @@ async fn rotation_from_the_cli(b: Backend) {
         let err = cli(
             &config,
             &s.clock,
-            &["client", "rotate-secret", &id, "--overlap", bad],
+            &["client", "rotate-secret", &id, &format!("--overlap={bad}")],
         )
         .await
         .unwrap_err();
