@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the authorization-code flow with Python's authlib (unmodified, from PyPI) against a real
+# Runs the authorization-code flow, and client credentials with private_key_jwt, with Python's authlib (unmodified, from PyPI) against a real
 # auth-server binary on a throwaway SQLite database: see scripts/authlib_check.py.
 # Usage: scripts/authlib-check.sh   (needs python3 with venv and pip; installs authlib in a venv)
 set -euo pipefail
@@ -31,10 +31,22 @@ secret=$("$bin" client create --name "authlib app" --id authlib-app --first-part
   --redirect-uri http://127.0.0.1:9/cb --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')
 "$bin" client create --name "authlib public app" --id authlib-public --public --first-party \
   --scope openid --scope profile --scope offline_access --redirect-uri http://127.0.0.1:9/cb >/dev/null
+# A partner that authenticates with private_key_jwt (RFC 7523): its key pair is made with joserfc
+# (authlib's JOSE library); only the public JWK Set is registered.
+"$venv/bin/python" - "$work" <<'PY'
+import json, sys
+from joserfc.jwk import ECKey
+key = ECKey.generate_key("P-256", private=True, auto_kid=True)
+open(f"{sys.argv[1]}/partner.pem", "wb").write(key.as_pem(private=True))
+json.dump({"keys": [key.as_dict(private=False)]}, open(f"{sys.argv[1]}/partner-jwks.json", "w"))
+PY
+"$bin" client create --name "authlib partner" --id authlib-partner --scope partner:read \
+  --resource https://partner-api.example --auth-method private_key_jwt \
+  --jwks-file "$work/partner-jwks.json" >/dev/null
 echo 'authlib-check-password' | "$bin" user create --username alice --email alice@example.com --password-stdin >/dev/null
 
 "$bin" serve &
 pid=$!
 wait_ready "http://127.0.0.1:$port/healthz" "$pid"
 "$venv/bin/python" scripts/authlib_check.py "http://127.0.0.1:$port" authlib-app "$secret" \
-  authlib-public alice authlib-check-password
+  authlib-public alice authlib-check-password authlib-partner "$work/partner.pem"

@@ -6,10 +6,13 @@ at_hash, exp, and `acr` as a required claim with the expected level), refreshes,
 introspects and revokes. `requests` plays the browser that fills in the IdP's login form. A last run
 asks for multi-factor sign-in with `acr_values`: the browser enrolls TOTP on the second-factor page
 (reading the key off the page; the code is computed here, RFC 6238 with the standard library), and
-authlib requires the multi-factor `acr` in the ID token. Every step asserts what it got; any
-failure exits non-zero.
+authlib requires the multi-factor `acr` in the ID token. Last, a partner registered with a JWK Set
+authenticates with authlib's `PrivateKeyJWT` (RFC 7523 §2.2, ES256): client credentials, then
+introspection and revocation with fresh assertions (each for the endpoint it is sent to), and a
+replayed assertion is refused. Every step asserts what it got; any failure exits non-zero.
 
 Usage: authlib_check.py ISSUER CLIENT_ID CLIENT_SECRET PUBLIC_CLIENT_ID USERNAME PASSWORD
+                        PARTNER_ID PARTNER_PRIVATE_KEY_PEM
 """
 
 import base64
@@ -26,9 +29,12 @@ from urllib.parse import parse_qs, urlparse
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.jose import JsonWebKey, jwt
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from authlib.oidc.core import CodeIDToken
+from joserfc.jwk import ECKey
 
 issuer, client_id, client_secret, public_id, username, password = sys.argv[1:7]
+partner_id, partner_pem = sys.argv[7:9]
 REDIRECT = "http://127.0.0.1:9/cb"
 SFA = "urn:auth-server:acr:sfa"
 MFA = "urn:auth-server:acr:mfa"
@@ -130,4 +136,52 @@ public = OAuth2Session(public_id, scope="openid profile offline_access", redirec
                        code_challenge_method="S256", token_endpoint_auth_method="none")
 run(public, "public client")
 run(confidential, "multi-factor sign-in", acr=MFA, amr=("pwd", "otp", "mfa"), acr_values=MFA)
+
+check("private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
+      and "ES256" in meta["token_endpoint_auth_signing_alg_values_supported"],
+      "discovery lists private_key_jwt and its algorithms")
+partner_key = ECKey.import_key(open(partner_pem, "rb").read())
+
+
+class ShortPrivateKeyJWT(PrivateKeyJWT):
+    """authlib's PrivateKeyJWT with a 2-minute assertion: by default authlib sets `exp` an hour
+    ahead, and the IdP accepts at most `clients.assertion_max_lifetime_secs` (300 s). The signing
+    is authlib's own `private_key_jwt_sign`, with its documented `expires_in`."""
+
+    def sign(self, auth, token_endpoint):
+        return private_key_jwt_sign(auth.client_secret, client_id=auth.client_id,
+                                    token_endpoint=token_endpoint, claims=self.claims,
+                                    header=self.headers, alg=self.alg, expires_in=120)
+
+
+
+partner = OAuth2Session(partner_id, partner_key, token_endpoint_auth_method="private_key_jwt",
+                        revocation_endpoint_auth_method="private_key_jwt")
+# No fixed audience: authlib puts the URL of each request in `aud` (token, introspection, revocation).
+partner.register_client_auth_method(ShortPrivateKeyJWT(alg="ES256"))
+cc = partner.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
+check(cc["token_type"] == "Bearer" and jwt.decode(cc["access_token"], keys)["client_id"] == partner_id,
+      "private_key_jwt: client credentials token for the partner")
+intro = partner.introspect_token(meta["introspection_endpoint"], token=cc["access_token"]).json()
+check(intro.get("active") is True and intro["client_id"] == partner_id,
+      "private_key_jwt: introspection authenticated by an assertion")
+resp = partner.revoke_token(meta["revocation_endpoint"], token=cc["access_token"])
+check(resp.status_code == 200, "private_key_jwt: revocation authenticated by an assertion")
+intro = partner.introspect_token(meta["introspection_endpoint"], token=cc["access_token"]).json()
+check(intro.get("active") is False, "private_key_jwt: the revoked access token is inactive")
+# authlib's default, an assertion valid for an hour, is refused with the reason.
+stock = PrivateKeyJWT(alg="ES256").sign(partner, meta["token_endpoint"])
+long_lived = requests.post(meta["token_endpoint"], timeout=10, data={
+    "grant_type": "client_credentials", "client_assertion": stock,
+    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+check(long_lived.status_code == 401 and "ahead" in long_lived.json()["error_description"],
+      "private_key_jwt: an assertion valid for an hour is refused (max lifetime)")
+# The same assertion twice: the second is a replay.
+assertion = ShortPrivateKeyJWT(alg="ES256").sign(partner, meta["token_endpoint"])
+form = {"grant_type": "client_credentials", "client_assertion": assertion,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+first = requests.post(meta["token_endpoint"], data=form, timeout=10)
+again = requests.post(meta["token_endpoint"], data=form, timeout=10)
+check(first.status_code == 200 and again.status_code == 401
+      and again.json()["error"] == "invalid_client", "private_key_jwt: a replayed assertion is refused")
 print("authlib check passed")

@@ -133,7 +133,16 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none"
+            ])
+        );
+        assert_eq!(
+            doc["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "RS256", "PS256", "EdDSA"])
         );
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
         assert_eq!(

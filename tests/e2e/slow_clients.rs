@@ -239,6 +239,7 @@ async fn inventory_service_disconnects_a_client_trickling_its_headers() {
         audience: inventory_service::DEFAULT_AUDIENCE.into(),
         stock: inventory_service::parse_levels("widget=1").unwrap(),
         metrics: None,
+        external_url: None,
     })
     .await
     .unwrap();

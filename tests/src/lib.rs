@@ -27,11 +27,14 @@ use tokio::task::JoinHandle;
 pub mod admin;
 pub mod admin_listener;
 pub mod backchannel;
+pub mod dcr;
+pub mod dpop_verifier_support;
 pub mod fixture;
 mod jws;
 #[cfg(unix)]
 pub mod nginx;
 pub mod oauth;
+pub mod pkjwt;
 #[cfg(unix)]
 pub mod process;
 #[cfg(unix)]

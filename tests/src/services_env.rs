@@ -95,6 +95,7 @@ impl Env {
             audience: INVENTORY.into(),
             stock: inventory_service::parse_levels("widget=10,gadget=3").unwrap(),
             metrics: Some(MetricsRegistry::new()),
+            external_url: None,
         })
         .await
         .unwrap();

@@ -102,6 +102,9 @@ pub enum StartError {
     /// The HTTP client of back-channel logout could not be built.
     #[error("cannot build the back-channel logout HTTP client: {0}")]
     Backchannel(reqwest::Error),
+    /// The HTTP client of clients' `jwks_uri` could not be built.
+    #[error("cannot build the client jwks_uri HTTP client: {0}")]
+    ClientKeys(String),
     /// The environment is inconsistent (a variable and its `_FILE` form both set).
     #[error(transparent)]
     Config(crate::config::ConfigError),
@@ -203,7 +206,16 @@ impl App {
             clock.clone(),
             Duration::from_secs(config.clients.cache_ttl_secs),
         )
-        .with_secret_overlap(config.clients.secret_rotation_overlap_secs);
+        .with_secret_overlap(config.clients.secret_rotation_overlap_secs)
+        .with_assertions(
+            crate::domain::clients::assertion::verifier(
+                store.clone(),
+                clock.clone(),
+                &config.server.issuer,
+                config.clients.assertion_max_lifetime_secs,
+            )
+            .map_err(StartError::ClientKeys)?,
+        );
         let p = &config.passwords;
         // The CPUs this process may use: the cgroup CPU quota (`docker run --cpus`, a Kubernetes
         // CPU limit) included, so the pools below follow the quota, not the host's core count.

@@ -17,6 +17,7 @@ use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
 use crate::token_cache::TokenCache;
 use crate::verifier::{Inner, Verifier};
+use crate::verifier_dpop::{DEFAULT_REPLAY_CAPACITY, DpopState};
 
 /// The revocation feed of an auth-server issuer: `<issuer>/revocations`.
 pub fn revocation_feed(issuer: &str) -> String {
@@ -74,6 +75,9 @@ pub struct VerifierBuilder {
     background_refresh: bool,
     revocation_poll: Duration,
     recorder: Option<RecorderRef>,
+    external_url: Option<String>,
+    dpop_window: (i64, i64),
+    dpop_replay_capacity: usize,
 }
 
 impl VerifierBuilder {
@@ -98,6 +102,12 @@ impl VerifierBuilder {
             background_refresh: true,
             revocation_poll: Duration::from_secs(15),
             recorder: None,
+            external_url: None,
+            dpop_window: (
+                crate::dpop::DEFAULT_PROOF_MAX_AGE_SECS,
+                crate::dpop::DEFAULT_PROOF_LEEWAY_SECS,
+            ),
+            dpop_replay_capacity: DEFAULT_REPLAY_CAPACITY,
         }
     }
 
@@ -170,6 +180,30 @@ impl VerifierBuilder {
         self
     }
 
+    /// The URL clients use to reach this service (`https://orders.example.com`, or with a path
+    /// prefix a proxy strips), whatever proxies sit in front of it: the axum layer checks a DPoP
+    /// proof's `htu` (RFC 9449 §4.3) against this followed by the request's path, never against
+    /// the `Host` header. Without it the layer refuses the `DPoP` scheme (bearer tokens still work).
+    pub fn external_url(mut self, url: impl Into<String>) -> Self {
+        self.external_url = Some(url.into());
+        self
+    }
+
+    /// How old a DPoP proof may be and the clock skew allowed on its `iat` (default 60 s and 5 s):
+    /// a proof's `jti` is remembered for their sum.
+    pub fn dpop_proof_window(mut self, max_age: Duration, leeway: Duration) -> Self {
+        self.dpop_window = (secs(max_age), secs(leeway));
+        self
+    }
+
+    /// How many live DPoP proof `jti`s the replay cache holds (default 200,000). When it is full
+    /// of unexpired entries, new proofs are refused until some expire (never evicted: that would
+    /// allow a replay).
+    pub fn dpop_replay_capacity(mut self, n: usize) -> Self {
+        self.dpop_replay_capacity = n;
+        self
+    }
+
     /// Builds the verifier and fetches every issuer's keys once. A failed first fetch is not an
     /// error (the IdP may be starting too): it is logged and retried in the background, and tokens
     /// are refused with [`crate::VerifyError::KeysUnavailable`] until keys arrive.
@@ -182,6 +216,16 @@ impl VerifierBuilder {
             return Err(InitError::Config("inconsistent key TTL bounds".into()));
         }
         self.keys.algorithms = self.policy.algorithms.clone();
+        let external_url = match self.external_url.take() {
+            Some(url) => Some(check_external_url(&url).map_err(InitError::Config)?),
+            None => None,
+        };
+        let (max_age, leeway) = self.dpop_window;
+        if !(1..=3600).contains(&max_age) || !(0..=300).contains(&leeway) {
+            return Err(InitError::Config(
+                "the DPoP proof window must be 1 s to 1 h, its leeway at most 5 min".into(),
+            ));
+        }
         let http =
             fetch::client(self.connect_timeout, self.total_timeout).map_err(InitError::Http)?;
         let keys = Arc::new(self.keys);
@@ -244,10 +288,22 @@ impl VerifierBuilder {
             feed_freshness: (!freshness.is_empty()).then_some(freshness),
             http,
             metrics,
+            dpop: DpopState::new(external_url, self.dpop_window, self.dpop_replay_capacity),
         });
         verifier
             .start_revocations(self.background_refresh.then_some(self.revocation_poll))
             .await;
         Ok(verifier)
     }
+}
+
+/// An external URL: absolute `http`/`https`, no user information, query or fragment; returned
+/// normalized (RFC 3986 §6.2.2, §6.2.3) without a trailing `/`.
+fn check_external_url(url: &str) -> Result<String, String> {
+    let bad = || format!("the external URL {url:?} must be an absolute http(s) URL without query");
+    if url.contains(['?', '#']) {
+        return Err(bad());
+    }
+    let normalized = crate::dpop::normalize_htu(url).ok_or_else(bad)?;
+    Ok(normalized.trim_end_matches('/').to_owned())
 }

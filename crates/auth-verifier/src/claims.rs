@@ -33,6 +33,13 @@ impl Claims {
         self.scopes.iter().any(|s| s == scope)
     }
 
+    /// The thumbprint the token is bound to, `cnf.jkt` (RFC 9449 §6.1): such a token is accepted
+    /// only with the `DPoP` scheme and a proof by that key. [`parse`] refused any other `cnf`
+    /// (a confirmation method this library cannot check, e.g. RFC 8705 `x5t#S256`).
+    pub fn jkt(&self) -> Option<&str> {
+        self.extra.get("cnf")?.get("jkt")?.as_str()
+    }
+
     /// A custom claim holding a list of strings (e.g. `roles`), if present and of that type.
     pub fn string_list(&self, claim: &str) -> Option<Vec<&str>> {
         match self.extra.get(claim)? {
@@ -82,6 +89,18 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Claims, VerifyError> {
             .ok_or(VerifyError::InvalidClaim("aud"))?,
         Some(_) => return Err(VerifyError::InvalidClaim("aud")),
     };
+    // RFC 7800 §3.1 `cnf`: only a non-empty `jkt` (RFC 9449 §6.1) is understood; a token bound
+    // some other way is refused rather than accepted as a bearer token (fail closed).
+    match extra.get("cnf") {
+        None => {}
+        Some(serde_json::Value::Object(cnf))
+            if cnf.len() == 1
+                && cnf
+                    .get("jkt")
+                    .and_then(|j| j.as_str())
+                    .is_some_and(|j| !j.is_empty()) => {}
+        Some(_) => return Err(VerifyError::InvalidClaim("cnf")),
+    }
     Ok(Claims {
         iss: string("iss")?.ok_or(VerifyError::InvalidClaim("iss"))?,
         sub: string("sub")?,
@@ -138,5 +157,24 @@ mod tests {
             Err(VerifyError::InvalidClaim("nbf"))
         );
         assert!(parse(b"[1]").is_err());
+        let bound = parse(br#"{"iss":"i","exp":1,"cnf":{"jkt":"abc"}}"#);
+        assert_eq!(bound.ok().as_ref().and_then(Claims::jkt), Some("abc"));
+        for cnf in [
+            r#""abc""#,
+            r#"{"jkt":""}"#,
+            r#"{"jkt":1}"#,
+            r#"{"x5t#S256":"h"}"#,
+            "{}",
+            r#"{"jkt":"a","x5t#S256":"h"}"#,
+        ] {
+            let payload = format!(r#"{{"iss":"i","exp":1,"cnf":{cnf}}}"#);
+            assert_eq!(
+                parse(payload.as_bytes()),
+                Err(VerifyError::InvalidClaim("cnf")),
+                "{cnf}"
+            );
+        }
+        let unbound = parse(br#"{"iss":"i","exp":1}"#);
+        assert_eq!(unbound.ok().as_ref().and_then(Claims::jkt), None);
     }
 }

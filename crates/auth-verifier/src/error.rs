@@ -76,11 +76,23 @@ pub enum VerifyError {
     /// ([`crate::Policy::require_fresh_revocations`]), and the last complete poll is too old.
     #[error("the issuer's revocation feed is stale or incomplete; failing closed")]
     RevocationsStale,
+    /// The token is DPoP-bound (`cnf.jkt`) but was presented as a bearer token (RFC 9449 §7.2).
+    #[error("a DPoP-bound token was presented as a bearer token")]
+    DpopBound,
+    /// A token without `cnf.jkt` was presented with the `DPoP` scheme (RFC 9449 §7.1).
+    #[error("a token that is not DPoP-bound was presented with the DPoP scheme")]
+    NotDpopBound,
+    /// The proof's key is not the one the token is bound to (RFC 9449 §7.1, §6.1).
+    #[error("the DPoP proof's key is not the token's cnf.jkt")]
+    DpopKeyMismatch,
+    /// The DPoP proof was refused (RFC 9449 §4.3); the token itself may be valid.
+    #[error("DPoP proof refused: {0}")]
+    DpopProof(crate::dpop::DpopError),
 }
 
 impl VerifyError {
     /// Every value [`VerifyError::reason`] can take: a bounded set, fit for a metric label.
-    pub const REASONS: [&'static str; 19] = [
+    pub const REASONS: [&'static str; 23] = [
         "too_large",
         "malformed",
         "missing_kid",
@@ -100,6 +112,10 @@ impl VerifyError {
         "keys_stale",
         "keys_unavailable",
         "revocations_stale",
+        "dpop_bound",
+        "not_dpop_bound",
+        "dpop_key_mismatch",
+        "dpop_proof",
     ];
 
     /// Why, in one word from [`VerifyError::REASONS`] (no detail from the token: safe as a metric
@@ -130,6 +146,10 @@ impl VerifyError {
             VerifyError::KeysStale => 16,
             VerifyError::KeysUnavailable => 17,
             VerifyError::RevocationsStale => 18,
+            VerifyError::DpopBound => 19,
+            VerifyError::NotDpopBound => 20,
+            VerifyError::DpopKeyMismatch => 21,
+            VerifyError::DpopProof(_) => 22,
         }
     }
 }

@@ -76,6 +76,7 @@ mod store;
 mod token_cache;
 mod validate;
 mod verifier;
+mod verifier_dpop;
 
 pub use builder::{IssuerConfig, VerifierBuilder, revocation_feed};
 pub use claims::Claims;

@@ -17,11 +17,12 @@ use crate::revocation::Revocations;
 use crate::store::IssuerKeys;
 use crate::token_cache::TokenCache;
 use crate::validate;
+use crate::verifier_dpop::{DpopState, bearer_only};
 
 /// Verifies access tokens locally. Cheap to clone; share one per process.
 #[derive(Debug, Clone)]
 pub struct Verifier {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 /// What a [`Verifier`] shares between its clones; put together by [`VerifierBuilder::build`].
@@ -38,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) feed_freshness: Option<HashMap<String, Arc<Freshness>>>,
     pub(crate) http: reqwest::Client,
     pub(crate) metrics: VerifierMetrics,
+    /// DPoP: the external URL, the proof window, the replay and key caches.
+    pub(crate) dpop: DpopState,
 }
 
 impl Verifier {
@@ -102,7 +105,9 @@ impl Verifier {
         }
     }
 
-    /// Verifies an access token and returns its claims.
+    /// Verifies an access token presented as a bearer token and returns its claims. A DPoP-bound
+    /// token (`cnf.jkt`) is refused with [`VerifyError::DpopBound`] (RFC 9449 §7.2): use
+    /// [`Verifier::verify_dpop`] with its proof.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         if let Some(answer) = self.verify_cached(token.as_bytes()) {
             return answer;
@@ -120,13 +125,13 @@ impl Verifier {
     ///
     /// Counted in the metrics: a hit as a cache hit and a verification, a miss as a cache miss.
     pub(crate) fn verify_cached(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
-        let answer = self.cache_lookup(token)?;
+        let answer = self.cache_lookup(token)?.and_then(bearer_only);
         self.inner.metrics.verified(&answer);
         Some(answer)
     }
 
     /// [`Verifier::verify_cached`] before counting the verification.
-    fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
+    pub(crate) fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
@@ -157,9 +162,10 @@ impl Verifier {
     }
 
     /// Verifies a token that [`Verifier::verify_cached`] did not find: signature and every claim,
-    /// fetching keys if needed, then caches the result. Counted in the metrics.
+    /// fetching keys if needed, then caches the result (a bound token too, for the `DPoP` scheme)
+    /// and answers as [`Verifier::verify`] does. Counted in the metrics.
     pub(crate) async fn verify_in_full(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
-        let answer = self.verify_uncached(token).await;
+        let answer = self.verify_uncached(token).await.and_then(bearer_only);
         self.inner.metrics.verified(&answer);
         answer
     }
@@ -185,7 +191,7 @@ impl Verifier {
         }
     }
 
-    async fn verify_uncached(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+    pub(crate) async fn verify_uncached(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {

@@ -19,6 +19,7 @@ async fn main() -> anyhow::Result<()> {
         audience: inventory_service::DEFAULT_AUDIENCE.into(),
         stock: inventory_service::parse_levels("widget=100")?,
         metrics: None,
+        external_url: None,
     })
     .await?;
     let only = std::env::var("AUTH_OVERHEAD_ONLY").unwrap_or_default();

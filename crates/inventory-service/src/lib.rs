@@ -10,8 +10,12 @@
 //! | `GET /items/{sku}` | `inventory:read` | `{"sku","available"}`, or 404 `{"error":"unknown_sku"}` |
 //! | `POST /reservations` `{"sku","quantity"}` | `inventory:reserve` | 201 `{"reservation_id","sku","quantity"}`; 409 `{"error":"insufficient_stock"}`; 404 unknown SKU; 400 `invalid_request` (quantity not in 1..=1000, unknown field, bad JSON) |
 //!
-//! Token failures are RFC 6750 answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate:
-//! Bearer` (no token) or `error="invalid_token"`; 403 `error="insufficient_scope"`. The client that
+//! Tokens are accepted as bearer tokens and, when the service knows its external URL
+//! (`INVENTORY_EXTERNAL_URL`), as DPoP-bound tokens with their proof (RFC 9449 §7); a DPoP-bound
+//! token presented as a bearer token is refused. Token failures are RFC 6750 / RFC 9449 §7.1
+//! answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate: Bearer` (no token) or
+//! `error="invalid_token"` (with a `DPoP algs="..."` challenge beside it), or `DPoP
+//! error="invalid_dpop_proof"`; 403 `error="insufficient_scope"`. The client that
 //! made each reservation (the token's `client_id`) is recorded.
 //!
 //! # Running it against a local IdP
@@ -23,6 +27,7 @@
 //! | `INVENTORY_BIND` | `127.0.0.1:8082` | listening address |
 //! | `INVENTORY_ISSUER` | `http://127.0.0.1:8080` | the IdP's issuer (https, or http on loopback) |
 //! | `INVENTORY_AUDIENCE` | `https://inventory.internal` | the `aud` tokens must carry |
+//! | `INVENTORY_EXTERNAL_URL` | `http://{INVENTORY_BIND}` when that is a loopback address, else unset | the URL clients use to reach this service (behind a proxy: the public one, with any path prefix the proxy strips); a DPoP proof's `htu` must be it followed by the request path. Unset: the `DPoP` scheme is refused |
 //! | `INVENTORY_STOCK` | `widget=100,gadget=25,gizmo=0` | initial stock, `sku=units,...` |
 //! | `INVENTORY_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
 //! | `INVENTORY_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
@@ -51,9 +56,10 @@
 //!     audience: inventory_service::DEFAULT_AUDIENCE.into(),
 //!     stock: inventory_service::parse_levels("widget=10")?,
 //!     metrics: None,
+//!     external_url: Some("http://127.0.0.1:8082".into()),
 //! })
 //! .await?;
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8082").await?;
 //! let limits = http_serve::Limits::default();
 //! http_serve::serve(listener, inventory_service::router(state), limits, std::future::pending()).await;
 //! # Ok(()) }
@@ -93,6 +99,9 @@ pub struct Config {
     /// Where the verifier records its metrics (served by [`metrics_router`]); `None` records
     /// nothing.
     pub metrics: Option<MetricsRegistry>,
+    /// The URL clients use to reach this service, the base of DPoP proofs' `htu`
+    /// ([`auth_verifier::VerifierBuilder::external_url`]); `None` refuses the `DPoP` scheme.
+    pub external_url: Option<String>,
 }
 
 /// The shared state of the handlers. Cheap to clone.
@@ -126,6 +135,9 @@ pub async fn build(config: Config) -> Result<AppState, InitError> {
         .issuer(IssuerConfig::auth_server(&config.issuer));
     if let Some(m) = &config.metrics {
         builder = builder.metrics_recorder(m.recorder());
+    }
+    if let Some(url) = &config.external_url {
+        builder = builder.external_url(url);
     }
     let mut state = AppState::new(builder.build().await?, Stock::new(config.stock));
     state.metrics = config.metrics;

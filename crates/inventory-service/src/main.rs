@@ -38,9 +38,18 @@ async fn run() -> anyhow::Result<()> {
         audience: var("INVENTORY_AUDIENCE", DEFAULT_AUDIENCE),
         stock,
         metrics: registry,
+        // A local run's clients use the bound address itself; elsewhere it must be configured.
+        external_url: std::env::var("INVENTORY_EXTERNAL_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .or_else(|| bind.ip().is_loopback().then(|| format!("http://{bind}"))),
     };
     let limits = http_serve::Limits::from_env("INVENTORY")?;
-    tracing::info!(issuer = %config.issuer, audience = %config.audience, "starting");
+    tracing::info!(issuer = %config.issuer, audience = %config.audience,
+        external_url = ?config.external_url, "starting");
+    if config.external_url.is_none() {
+        tracing::warn!("INVENTORY_EXTERNAL_URL is not set: DPoP-bound tokens are refused");
+    }
     let state = build(config).await?;
     let mut app = router(state.clone());
     if let Some(m) = metrics_router(&state) {

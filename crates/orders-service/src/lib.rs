@@ -13,8 +13,12 @@
 //! | `GET /orders/{id}` | `orders:read` | one of the caller's orders; 404 `{"error":"not_found"}` otherwise |
 //! | `POST /orders` `{"sku","quantity"}` | `orders:write` | 201 the order; 409 `{"error":"insufficient_stock"}`; 404 `unknown_sku`; 400 `invalid_request`; 503 `inventory_unavailable` (inventory or the IdP unreachable or failing) |
 //!
-//! Token failures are RFC 6750 answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate:
-//! Bearer` (no token) or `error="invalid_token"` (bad signature, expired, wrong audience...); 403
+//! Tokens are accepted as bearer tokens (`Authorization: Bearer`) and, when the service knows its
+//! external URL (`ORDERS_EXTERNAL_URL`), as DPoP-bound tokens (`Authorization: DPoP` with a `DPoP`
+//! proof, RFC 9449 §7); a DPoP-bound token presented as a bearer token is refused. Token failures
+//! are RFC 6750 / RFC 9449 §7.1 answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate:
+//! Bearer` (no token) or `error="invalid_token"` (bad signature, expired, wrong audience...), with
+//! a `DPoP algs="..."` challenge beside it, or `DPoP error="invalid_dpop_proof"`; 403
 //! `error="insufficient_scope", scope="..."`.
 //!
 //! # Running it against a local IdP
@@ -26,6 +30,7 @@
 //! | `ORDERS_BIND` | `127.0.0.1:8081` | listening address |
 //! | `ORDERS_ISSUER` | `http://127.0.0.1:8080` | the IdP's issuer (https, or http on loopback) |
 //! | `ORDERS_AUDIENCE` | `https://orders.example.com` | the `aud` callers' tokens must carry |
+//! | `ORDERS_EXTERNAL_URL` | `http://{ORDERS_BIND}` when that is a loopback address, else unset | the URL clients use to reach this service (behind a proxy: the public one, with any path prefix the proxy strips); a DPoP proof's `htu` must be it followed by the request path. Unset: the `DPoP` scheme is refused |
 //! | `ORDERS_INVENTORY_URL` | `http://127.0.0.1:8082` | inventory-service's base URL |
 //! | `ORDERS_INVENTORY_AUDIENCE` | `https://inventory.internal` | inventory's audience (`resource` of our token) |
 //! | `ORDERS_CLIENT_ID` | required | this service's client id at the IdP |
@@ -109,6 +114,9 @@ pub struct Config {
     pub token_endpoint: Option<String>,
     /// Our token is replaced this long before it expires.
     pub token_refresh_margin: Duration,
+    /// The URL clients use to reach this service, the base of DPoP proofs' `htu`
+    /// ([`auth_verifier::VerifierBuilder::external_url`]); `None` refuses the `DPoP` scheme.
+    pub external_url: Option<String>,
     /// Connect and total timeouts of calls to the IdP and inventory.
     pub http_timeouts: (Duration, Duration),
     /// Where the verifier records its metrics (served by [`metrics_router`]); `None` records
@@ -127,6 +135,7 @@ impl fmt::Debug for Config {
             .field("client_secret", &"<redacted>")
             .field("token_endpoint", &self.token_endpoint)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("external_url", &self.external_url)
             .field("http_timeouts", &self.http_timeouts)
             .field("metrics", &self.metrics.is_some())
             .finish()
@@ -145,6 +154,7 @@ impl Config {
             client_secret: client_secret.into(),
             token_endpoint: None,
             token_refresh_margin: token_source::DEFAULT_REFRESH_MARGIN,
+            external_url: None,
             http_timeouts: (Duration::from_secs(2), Duration::from_secs(5)),
             metrics: None,
         }
@@ -205,6 +215,9 @@ pub async fn build(config: Config) -> Result<AppState, BuildError> {
         .issuer(IssuerConfig::auth_server(&config.issuer));
     if let Some(m) = &config.metrics {
         builder = builder.metrics_recorder(m.recorder());
+    }
+    if let Some(url) = &config.external_url {
+        builder = builder.external_url(url);
     }
     let verifier = builder.build().await?;
     let (connect, total) = config.http_timeouts;

@@ -44,6 +44,7 @@ fn config() -> anyhow::Result<(SocketAddr, Config, Limits, MetricsBind)> {
         c.inventory_audience = v;
     }
     c.token_endpoint = var("ORDERS_TOKEN_ENDPOINT");
+    c.external_url = var("ORDERS_EXTERNAL_URL").or_else(|| loopback_url(bind));
     if let Some(v) = var("ORDERS_TOKEN_REFRESH_MARGIN_SECS") {
         let secs = v
             .parse()
@@ -61,6 +62,12 @@ fn config() -> anyhow::Result<(SocketAddr, Config, Limits, MetricsBind)> {
     Ok((bind, c, limits, metrics))
 }
 
+/// `http://{bind}` when `bind` is a loopback address (a local run: clients use exactly that);
+/// otherwise the external URL must be configured.
+fn loopback_url(bind: SocketAddr) -> Option<String> {
+    bind.ip().is_loopback().then(|| format!("http://{bind}"))
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     http_serve::init_logging("ORDERS_LOG");
@@ -70,6 +77,9 @@ async fn main() -> ExitCode {
 async fn run() -> anyhow::Result<()> {
     let (bind, config, limits, metrics) = config()?;
     tracing::info!(?config, "starting");
+    if config.external_url.is_none() {
+        tracing::warn!("ORDERS_EXTERNAL_URL is not set: DPoP-bound tokens are refused");
+    }
     let state = build(config).await?;
     let mut app = router(state.clone());
     if let Some(m) = metrics_router(&state) {

@@ -8,6 +8,7 @@ use clap::Args;
 use serde_json::json;
 
 use super::JsonFlag;
+use super::client_auth_args::KeyAuthArgs;
 use super::clients::{client_json, client_line};
 use crate::app::App;
 use crate::domain::audit::{Actor, RequestMeta};
@@ -24,6 +25,9 @@ pub struct UpdateClient {
     /// `off`, or `default` (rate_limits.per_client).
     #[arg(long, value_name = "LIMIT", value_parser = parse_limit)]
     pub rate_limit: Option<LimitArg>,
+    /// How the client authenticates (token_endpoint_auth_method, private_key_jwt keys).
+    #[command(flatten)]
+    pub auth: KeyAuthArgs,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -153,11 +157,15 @@ pub(super) async fn expire_previous(
     Ok(())
 }
 
-/// `client update`.
+/// `client update ID [--rate-limit L] [--auth-method M] [--jwks-file F | --jwks-uri U]`: the
+/// named settings change, the others stay.
 pub(super) async fn update(app: &App, u: UpdateClient, out: &mut dyn Write) -> anyhow::Result<()> {
     let (actor, meta) = cli();
     let update = ClientUpdate {
         rate_limit: u.rate_limit.map(|l| l.0),
+        token_endpoint_auth_method: u.auth.auth_method,
+        jwks: u.auth.jwks()?,
+        jwks_uri: u.auth.jwks_uri.clone(),
         ..ClientUpdate::default()
     };
     let Some(c) = app
@@ -168,6 +176,20 @@ pub(super) async fn update(app: &App, u: UpdateClient, out: &mut dyn Write) -> a
     else {
         bail!("no client {:?}", u.id);
     };
+    if !u.json.json {
+        writeln!(
+            out,
+            "client {} updated: token_endpoint_auth_method {} (running servers see it within {} s)",
+            c.id, c.token_endpoint_auth_method, app.config.clients.cache_ttl_secs
+        )?;
+        if c.token_endpoint_auth_method.uses_secret() && c.secret_sha256.is_empty() {
+            writeln!(
+                out,
+                "(it has no secret yet: run `client rotate-secret {}`)",
+                c.id
+            )?;
+        }
+    }
     show(app, &c, u.json, out)
 }
 

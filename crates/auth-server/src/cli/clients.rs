@@ -8,6 +8,7 @@ use auth_core::Alg;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
+use super::client_auth_args::KeyAuthArgs;
 use super::{JsonFlag, print_list};
 use crate::app::App;
 use crate::domain::clients::{Client, ClientError, NewClient};
@@ -126,6 +127,9 @@ pub struct CreateClient {
     /// or `off` (default: rate_limits.per_client).
     #[arg(long, value_name = "LIMIT")]
     pub rate_limit: Option<crate::domain::clients::RateLimit>,
+    /// How the client authenticates.
+    #[command(flatten)]
+    pub auth: KeyAuthArgs,
     /// Output format.
     #[command(flatten)]
     pub json: JsonFlag,
@@ -144,6 +148,9 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "introspect_any": c.introspect_any, "require_mfa": c.require_mfa,
         "rate_limit": c.rate_limit.map(|r| r.to_string()),
+        "token_endpoint_auth_method": c.token_endpoint_auth_method.as_str(),
+        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
+        "jwks_uri": c.jwks_uri,
         "created_at": c.created_at, "updated_at": c.updated_at,
     })
 }
@@ -151,7 +158,8 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
 pub(super) fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
-         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} rate_limit={}",
+         post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
+         rate_limit={} auth_method={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -168,7 +176,8 @@ pub(super) fn client_line(c: &Client) -> String {
         c.introspect_any,
         c.require_mfa,
         c.rate_limit
-            .map_or_else(|| "default".to_owned(), |r| r.to_string())
+            .map_or_else(|| "default".to_owned(), |r| r.to_string()),
+        c.token_endpoint_auth_method
     )
 }
 
@@ -197,6 +206,9 @@ pub(super) async fn client(
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
                 require_mfa: c.require_mfa,
                 rate_limit: c.rate_limit,
+                token_endpoint_auth_method: c.auth.auth_method,
+                jwks: c.auth.jwks()?,
+                jwks_uri: c.auth.jwks_uri.clone(),
             };
             let cli = crate::domain::audit::Actor::Admin("cli".into());
             let meta = crate::domain::audit::RequestMeta::default();
@@ -218,7 +230,13 @@ pub(super) async fn client(
                         writeln!(out, "client_secret: {secret}")?;
                         writeln!(out, "(the secret is shown only now; store it safely)")?;
                     }
-                    None => writeln!(out, "(a public client: it has no secret and must use PKCE)")?,
+                    None if client.public => {
+                        writeln!(out, "(a public client: it has no secret and must use PKCE)")?
+                    }
+                    None => writeln!(
+                        out,
+                        "(authenticates with private_key_jwt: it has no secret)"
+                    )?,
                 }
                 for uri in &client.redirect_uris {
                     writeln!(out, "redirect_uri:  {uri}")?;

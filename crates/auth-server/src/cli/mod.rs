@@ -17,17 +17,20 @@ use crate::store::Store;
 
 mod audit;
 mod backup;
+mod client_auth_args;
 mod client_secrets;
 mod clients;
 pub mod healthcheck;
 mod keys;
 mod mfa;
+mod registration;
 mod users;
 
 pub use audit::AuditCommand;
 pub use clients::{ClientCommand, CreateClient};
 pub use keys::KeysCommand;
 pub use mfa::MfaCommand;
+pub use registration::RegistrationTokenCommand;
 pub use users::UserCommand;
 
 /// auth-server: a self-hosted OAuth 2.0 / OpenID Connect identity provider.
@@ -64,6 +67,9 @@ pub enum Command {
     /// Require, release or reset users' second factors.
     #[command(subcommand)]
     Mfa(MfaCommand),
+    /// Initial access tokens for dynamic client registration (RFC 7591).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
     /// Ask the running server whether it is ready (exit 0) or not (exit 1), for a container HEALTHCHECK.
     Healthcheck(healthcheck::HealthcheckArgs),
     /// Copy the SQLite database into a new file while the server runs (PostgreSQL: use pg_dump).
@@ -182,5 +188,6 @@ pub async fn run_admin_with(
         Command::User(u) => users::run(&app, u, &mut input, out).await,
         Command::Audit(a) => audit::run(&app, a, out).await,
         Command::Mfa(m) => mfa::run(&app, m, out).await,
+        Command::RegistrationToken(r) => registration::run(&app, r, out).await,
     }
 }

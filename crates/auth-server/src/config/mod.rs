@@ -15,6 +15,7 @@ mod ops;
 mod overrides;
 mod proxies;
 mod rate_limits;
+mod registration;
 mod validate;
 
 pub use account::AccountConfig;
@@ -24,6 +25,7 @@ pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConf
 use overrides::{apply_override, merge, resolve_files};
 pub use proxies::TrustedProxies;
 pub use rate_limits::RateLimitsConfig;
+pub use registration::RegistrationConfig;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +67,9 @@ pub struct Config {
     pub backchannel_logout: BackchannelConfig,
     /// Per-client rate limits at the token, introspection and revocation endpoints.
     pub rate_limits: RateLimitsConfig,
+    /// Dynamic client registration.
+    #[serde(default)]
+    pub registration: RegistrationConfig,
 }
 
 /// `[sessions]`
@@ -226,6 +231,13 @@ pub struct ClientsConfig {
     /// Seconds `client rotate-secret` keeps the previous secret accepted when no overlap is given
     /// (0: it stops at once; at most 30 days).
     pub secret_rotation_overlap_secs: i64,
+    /// Longest lifetime (`exp` minus now) of a `private_key_jwt` client assertion (RFC 7523 §3).
+    #[serde(default = "default_assertion_max_lifetime")]
+    pub assertion_max_lifetime_secs: u64,
+}
+
+fn default_assertion_max_lifetime() -> u64 {
+    300
 }
 
 /// The configuration could not be loaded; the message names the file, variable or key at fault.

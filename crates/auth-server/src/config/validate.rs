@@ -240,6 +240,11 @@ impl Config {
             self.clients.cache_ttl_secs <= 3600,
             "clients.cache_ttl_secs",
             "must be at most 3600",
+        )?;
+        check(
+            (10..=3600).contains(&self.clients.assertion_max_lifetime_secs),
+            "clients.assertion_max_lifetime_secs",
+            "must be 10 to 3600",
         )
     }
 }

@@ -72,11 +72,15 @@ pub enum EventType {
     MfaRequired,
     /// An operator stopped requiring MFA of a user (`mfa release`).
     MfaReleased,
+    /// An operator created an initial access token for dynamic client registration (RFC 7591 §3).
+    RegistrationTokenCreated,
+    /// An operator revoked an initial access token.
+    RegistrationTokenRevoked,
 }
 
 impl EventType {
     /// Every type, for documentation and parsing.
-    pub const ALL: [EventType; 29] = [
+    pub const ALL: [EventType; 31] = [
         Self::SignInSuccess,
         Self::SignInFailure,
         Self::SignInLockout,
@@ -106,6 +110,8 @@ impl EventType {
         Self::MfaRecoveryCodesRegenerated,
         Self::MfaRequired,
         Self::MfaReleased,
+        Self::RegistrationTokenCreated,
+        Self::RegistrationTokenRevoked,
     ];
 
     /// The stored name.
@@ -140,6 +146,8 @@ impl EventType {
             Self::MfaRecoveryCodesRegenerated => "mfa.recovery_codes_regenerated",
             Self::MfaRequired => "mfa.required",
             Self::MfaReleased => "mfa.released",
+            Self::RegistrationTokenCreated => "registration_token.created",
+            Self::RegistrationTokenRevoked => "registration_token.revoked",
         }
     }
 

@@ -1,5 +1,7 @@
 //! Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3.1):
-//! `client_secret_basic`, `client_secret_post`, or a public client's `client_id` alone.
+//! `client_secret_basic`, `client_secret_post`, `private_key_jwt` (RFC 7523 §2.2, RFC 7521 §4.2),
+//! or a public client's `client_id` alone. The client's registered `token_endpoint_auth_method` is
+//! enforced: a `private_key_jwt` client cannot use a secret, a secret client cannot use an assertion.
 
 use std::sync::Arc;
 
@@ -8,17 +10,24 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::form::{Form, decode_component};
-use crate::domain::clients::{Client, ClientRegistry};
-use crate::domain::oauth_error::OAuthError;
+use crate::domain::clients::assertion::{AssertionError, JWT_BEARER};
+use crate::domain::clients::{AuthMethod, Client, ClientRegistry};
+use crate::domain::oauth_error::{ErrorCode, OAuthError};
 
-/// Identifies the client: with its secret (RFC 6749 §2.3.1), or, for a public client, by `client_id`
-/// alone (§2.1, §3.2.1: "A client MAY use the "client_id" request parameter to identify itself when
-/// sending requests to the token endpoint"). A confidential client must authenticate.
+/// Identifies the client: with a signed assertion (RFC 7523 §2.2), with its secret (RFC 6749
+/// §2.3.1), or, for a public client, by `client_id` alone (§2.1, §3.2.1: "A client MAY use the
+/// "client_id" request parameter to identify itself when sending requests to the token
+/// endpoint"). A confidential client must authenticate, with the method it is registered for.
 pub async fn authenticate_client(
     clients: &ClientRegistry,
     headers: &HeaderMap,
     form: &Form,
 ) -> Result<Arc<Client>, OAuthError> {
+    let assertion_type = form.single("client_assertion_type")?;
+    let assertion = form.single("client_assertion")?;
+    if assertion_type.is_some() || assertion.is_some() {
+        return by_assertion(clients, headers, form, assertion_type, assertion).await;
+    }
     let has_secret =
         headers.contains_key(header::AUTHORIZATION) || form.single("client_secret")?.is_some();
     if !has_secret && let Some(id) = form.single("client_id")? {
@@ -28,9 +37,72 @@ pub async fn authenticate_client(
         };
     }
     let creds = credentials(headers, form)?;
-    Ok(clients
+    if let Some(c) = clients.get(&creds.client_id).await?
+        && c.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt
+    {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "this client authenticates with private_key_jwt, not with a secret",
+        ));
+    }
+    let client = clients
         .authenticate(&creds.client_id, &creds.secret)
-        .await?)
+        .await?;
+    // The registry refuses a client without a secret; this holds even if one were left behind.
+    if !client.token_endpoint_auth_method.uses_secret() {
+        return Err(OAuthError::invalid_client());
+    }
+    Ok(client)
+}
+
+/// RFC 7521 §4.2: `client_assertion_type` and `client_assertion`, and no other credentials.
+async fn by_assertion(
+    clients: &ClientRegistry,
+    headers: &HeaderMap,
+    form: &Form,
+    assertion_type: Option<&str>,
+    assertion: Option<&str>,
+) -> Result<Arc<Client>, OAuthError> {
+    if headers.contains_key(header::AUTHORIZATION) || form.single("client_secret")?.is_some() {
+        return Err(OAuthError::invalid_request(
+            "more than one client authentication method was used",
+        ));
+    }
+    let (Some(kind), Some(assertion)) = (assertion_type, assertion) else {
+        return Err(OAuthError::invalid_request(
+            "client_assertion and client_assertion_type go together",
+        ));
+    };
+    if kind != JWT_BEARER {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "unsupported client_assertion_type (only urn:ietf:params:oauth:client-assertion-type:jwt-bearer)",
+        ));
+    }
+    clients
+        .authenticate_assertion(form.single("client_id")?, assertion)
+        .await
+        .map_err(assertion_error)
+}
+
+/// RFC 7521 §4.2.1: a refused assertion is `invalid_client`, with what was wrong; a storage
+/// failure is 503, logged.
+fn assertion_error(e: AssertionError) -> OAuthError {
+    match e {
+        AssertionError::Store(e) => {
+            tracing::warn!(error = %e, "client assertion check failed");
+            OAuthError::unavailable()
+        }
+        AssertionError::Keys(k) => {
+            tracing::info!(error = %k, "client keys unavailable");
+            OAuthError::new(
+                ErrorCode::InvalidClient,
+                "the client's registered keys could not be used",
+            )
+        }
+        AssertionError::Client => OAuthError::invalid_client(),
+        other => OAuthError::new(ErrorCode::InvalidClient, other.to_string()),
+    }
 }
 
 /// How the client presented itself.

@@ -30,6 +30,10 @@ impl Metadata {
     pub fn render(config: &Config) -> Self {
         let iss = Issuer::new(&config.server.issuer);
         let algs = ["ES256", "RS256"];
+        let assertion_algs: Vec<&str> = crate::domain::clients::client_keys::AssertionAlg::ALL
+            .iter()
+            .map(|a| a.as_str())
+            .collect();
         let base = json!({
             "issuer": iss.as_str(),
             "authorization_endpoint": iss.authorize(),
@@ -45,17 +49,28 @@ impl Metadata {
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post", "none"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "revocation_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post", "none"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
             "introspection_endpoint_auth_methods_supported":
-                ["client_secret_basic", "client_secret_post"],
+                ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+            // RFC 8414 §2: the algorithms a private_key_jwt assertion may be signed with.
+            "token_endpoint_auth_signing_alg_values_supported": assertion_algs,
+            "revocation_endpoint_auth_signing_alg_values_supported": assertion_algs,
+            "introspection_endpoint_auth_signing_alg_values_supported": assertion_algs,
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
             // RFC 9207: every authorization response carries `iss`.
             "authorization_response_iss_parameter_supported": true,
             // RFC 9068 access tokens are signed with the client's configured algorithm.
             "access_token_signing_alg_values_supported": algs,
         });
+        let mut base = base;
+        if config.registration.enabled
+            && let Some(o) = base.as_object_mut()
+        {
+            // RFC 8414 §2, RFC 7591 §3: only when it is served.
+            o.insert("registration_endpoint".into(), json!(iss.registration()));
+        }
         let oauth = base.clone();
         let mut openid = base;
         if let Some(o) = openid.as_object_mut() {

@@ -28,6 +28,7 @@ pub mod mfa;
 pub mod ops;
 pub mod pages;
 pub mod rate_limit;
+pub mod registration;
 pub mod response;
 pub mod revocation_feed;
 pub mod state;
@@ -91,6 +92,7 @@ pub fn router(state: HttpState) -> Router {
         .merge(account::routes())
         .merge(webauthn::routes())
         .merge(mfa::routes())
+        .merge(registration::routes(state.oauth.registration))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

@@ -100,6 +100,8 @@ pub struct OAuthEndpoints {
     pub token_admin: TokenAdmin,
     /// Per-client rate limits.
     pub rate_limits: crate::domain::rate_limits::RateLimits,
+    /// `registration.enabled`: dynamic client registration is served.
+    pub registration: bool,
 }
 
 /// What the browser endpoints use.
@@ -178,6 +180,7 @@ impl HttpState {
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
                 rate_limits: services.rate_limits,
+                registration: config.registration.enabled,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

@@ -4,5 +4,7 @@
 //! that `store` can take and return them without importing the layer above it.
 
 pub mod audit;
+pub mod auth_method;
 pub mod records;
+pub mod registration;
 pub mod values;

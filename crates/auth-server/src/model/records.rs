@@ -6,6 +6,7 @@
 
 use auth_core::Alg;
 
+pub use super::auth_method::AuthMethod;
 use super::values::{Resources, Scopes};
 
 /// Declares a record from its field list (one of the `with_*_fields!` macros below, which
@@ -86,6 +87,12 @@ pub struct Client {
     /// Its own rate limit at the token, introspection and revocation endpoints (`None`: the
     /// configured default).
     pub rate_limit: Option<super::values::RateLimit>,
+    /// How it authenticates at the token, introspection and revocation endpoints (RFC 7591 §2).
+    pub token_endpoint_auth_method: AuthMethod,
+    /// Its public keys for `private_key_jwt` (RFC 7517 JWK Set, JSON text), if registered inline.
+    pub jwks: Option<String>,
+    /// Where its public keys for `private_key_jwt` are fetched from, if registered by URL.
+    pub jwks_uri: Option<String>,
     /// Creation time.
     pub created_at: i64,
     /// Last change.

@@ -84,6 +84,20 @@ impl Store {
             )
             .col_expr(Column::RequireMfa, Expr::value(n.require_mfa))
             .col_expr(Column::RateLimit, Expr::value(n.rate_limit))
+            .col_expr(
+                Column::PreviousSecretSha256,
+                Expr::value(n.previous_secret_sha256),
+            )
+            .col_expr(
+                Column::PreviousSecretExpiresAt,
+                Expr::value(n.previous_secret_expires_at),
+            )
+            .col_expr(
+                Column::TokenEndpointAuthMethod,
+                Expr::value(n.token_endpoint_auth_method),
+            )
+            .col_expr(Column::Jwks, Expr::value(n.jwks))
+            .col_expr(Column::JwksUri, Expr::value(n.jwks_uri))
             .col_expr(Column::UpdatedAt, Expr::value(n.updated_at))
             .filter(Column::ClientId.eq(o.client_id))
             .filter(Column::Name.eq(o.name))
@@ -110,6 +124,23 @@ impl Store {
             .filter(match o.rate_limit {
                 Some(r) => Column::RateLimit.eq(r),
                 None => Column::RateLimit.is_null(),
+            })
+            .filter(match o.previous_secret_sha256 {
+                Some(d) => Column::PreviousSecretSha256.eq(d),
+                None => Column::PreviousSecretSha256.is_null(),
+            })
+            .filter(match o.previous_secret_expires_at {
+                Some(t) => Column::PreviousSecretExpiresAt.eq(t),
+                None => Column::PreviousSecretExpiresAt.is_null(),
+            })
+            .filter(Column::TokenEndpointAuthMethod.eq(o.token_endpoint_auth_method))
+            .filter(match o.jwks {
+                Some(j) => Column::Jwks.eq(j),
+                None => Column::Jwks.is_null(),
+            })
+            .filter(match o.jwks_uri {
+                Some(u) => Column::JwksUri.eq(u),
+                None => Column::JwksUri.is_null(),
             })
             .filter(Column::UpdatedAt.eq(o.updated_at));
         update_one_audited(self.conn(), update, audit).await
@@ -242,6 +273,7 @@ impl Store {
             .filter(pending_consent::Column::ClientId.eq(client_id))
             .exec(&txn)
             .await?;
+        super::registration::delete_client_registration_in(&txn, client_id).await?;
         insert_audit_in(&txn, audit).await?;
         txn.commit().await?;
         self.revocations_changed();

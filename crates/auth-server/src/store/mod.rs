@@ -25,6 +25,7 @@ pub mod mfa_pending;
 mod migrations;
 pub mod outbox;
 mod pool;
+pub mod registration;
 pub mod revocations;
 pub mod seen_ids;
 pub mod sso;

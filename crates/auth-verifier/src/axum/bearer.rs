@@ -6,15 +6,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::JsonError;
+use super::dpop::dpop_challenge;
 use crate::VerifyError;
 
 /// An RFC 6750 §3.1 error response: a [`JsonError`] body, the `WWW-Authenticate` challenge and
-/// `Cache-Control: no-store`.
+/// `Cache-Control: no-store`. Where the `DPoP` scheme is accepted too, both challenges are sent
+/// (RFC 9449 §7.2), the one of the scheme that failed first, carrying the error.
 #[derive(Debug)]
 pub struct BearerError {
     body: JsonError,
     /// The challenge's parameters (after the scheme), in order.
     params: Vec<(&'static str, String)>,
+    /// The error is about the `DPoP` scheme: its challenge carries `params` (RFC 9449 §7.1).
+    dpop_scheme: bool,
+    /// Challenge with both schemes.
+    both: bool,
 }
 
 impl BearerError {
@@ -22,7 +28,57 @@ impl BearerError {
         Self {
             params: vec![("error", code.to_owned())],
             body: JsonError::new(status, code).describe(description),
+            dpop_scheme: false,
+            both: false,
         }
+    }
+
+    /// The same error, also offering the `DPoP` scheme (`WWW-Authenticate: DPoP algs="..."`
+    /// after the `Bearer` challenge): for a service that accepts both (RFC 9449 §7.2).
+    pub fn offer_dpop(mut self) -> Self {
+        self.both = true;
+        self
+    }
+
+    /// The same error answered in the `DPoP` scheme (the request used it), with a plain
+    /// `Bearer` challenge after it.
+    pub fn in_dpop_scheme(mut self) -> Self {
+        self.dpop_scheme = true;
+        self.both = true;
+        self
+    }
+
+    /// 401 for a request with the `DPoP` scheme (RFC 9449 §7.1): `invalid_dpop_proof` when the
+    /// proof was refused, `invalid_token` when the token was (an unbound token, or a proof by
+    /// another key than `cnf.jkt`, is "Invalid DPoP key binding").
+    pub fn dpop_invalid(why: &VerifyError) -> Self {
+        let error = match why {
+            VerifyError::DpopProof(e) => {
+                let description = match e {
+                    crate::dpop::DpopError::UnsupportedAlg(_) => {
+                        "the DPoP proof's alg is not accepted".to_owned()
+                    }
+                    e => e.to_string(),
+                };
+                Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_dpop_proof",
+                    description.clone(),
+                )
+                .with("error_description", description)
+            }
+            VerifyError::NotDpopBound | VerifyError::DpopKeyMismatch => {
+                let description = "Invalid DPoP key binding";
+                Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    description.into(),
+                )
+                .with("error_description", description.into())
+            }
+            other => Self::invalid(other),
+        };
+        error.in_dpop_scheme()
     }
 
     fn with(mut self, name: &'static str, value: String) -> Self {
@@ -37,6 +93,8 @@ impl BearerError {
             body: JsonError::new(StatusCode::UNAUTHORIZED, "unauthorized")
                 .describe("a bearer token is required"),
             params: Vec::new(),
+            dpop_scheme: false,
+            both: false,
         }
     }
 
@@ -46,6 +104,9 @@ impl BearerError {
         // so a caller learns nothing about keys, the IdP's state, or which check failed.
         let description = match why {
             VerifyError::Expired => "the access token has expired",
+            VerifyError::DpopBound => {
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof"
+            }
             _ => "the access token is invalid",
         };
         Self::new(
@@ -75,7 +136,15 @@ impl IntoResponse for BearerError {
         let params: Vec<(&str, &str)> = self.params.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let mut res = self.body.into_response();
         let headers = res.headers_mut();
-        headers.insert(header::WWW_AUTHENTICATE, bearer_challenge(&params));
+        if self.dpop_scheme {
+            headers.append(header::WWW_AUTHENTICATE, dpop_challenge(&params));
+            headers.append(header::WWW_AUTHENTICATE, bearer_challenge(&[]));
+        } else {
+            headers.append(header::WWW_AUTHENTICATE, bearer_challenge(&params));
+            if self.both {
+                headers.append(header::WWW_AUTHENTICATE, dpop_challenge(&[]));
+            }
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }

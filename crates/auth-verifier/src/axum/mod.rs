@@ -1,10 +1,14 @@
-//! axum integration: a layer that requires a valid bearer token, an extractor for its claims, and a
-//! per-route scope requirement, answering as RFC 6750 §3 prescribes; the RFC 6750 parsing and
+//! axum integration: a layer that requires a valid access token, presented as a bearer token
+//! (RFC 6750) or, when the verifier has an external URL, as a DPoP-bound token with its proof
+//! (RFC 9449 §7), an extractor for its claims, and a per-route scope requirement, answering as
+//! RFC 6750 §3 and RFC 9449 §7.1 prescribe; the RFC 6750 parsing and
 //! challenge on their own ([`bearer_token`], [`bearer_challenge`]); and [`JsonError`], the JSON
 //! error body of every refusal, which services use for their own errors too.
 
 mod bearer;
+mod dpop;
 mod json_error;
+mod service;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,15 +16,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::Request;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use tower::{Layer, Service};
+use tower::Layer;
 
 pub use self::bearer::{BearerError, bearer_challenge, bearer_token};
-use self::bearer::{bearer_bytes, token_syntax};
 pub use self::json_error::{JsonBody, JsonError};
 use crate::{Claims, Verifier, VerifyError};
 
@@ -154,95 +155,6 @@ fn admit(claims: &Claims, scope: Option<&str>) -> Result<(), BearerError> {
 fn rejected(e: &VerifyError) -> BearerError {
     tracing::debug!(error = %e, "bearer token rejected");
     BearerError::invalid(e)
-}
-
-impl<S> Service<Request<Body>> for BearerService<S>
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = BearerFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
-        let check = &*self.check;
-        let scope = &check.scope;
-        let Some(verifier) = &check.verifier else {
-            // RequireScope: the claims a RequireBearer further out put in the request.
-            let admitted = match req.extensions().get::<Authenticated>() {
-                Some(Authenticated(claims)) => admit(claims, scope.as_deref()),
-                None => Err(BearerError::missing()),
-            };
-            return match admitted {
-                Ok(()) => BearerFuture::admitted(self.inner.call(req)),
-                Err(e) => BearerFuture::refused(e),
-            };
-        };
-        let raw = match bearer_bytes(req.headers()) {
-            Ok(Some(raw)) => raw,
-            Ok(None) => return BearerFuture::refused(BearerError::missing()),
-            Err(e) => return BearerFuture::refused(e),
-        };
-        // The exact bytes of a token verified before need no syntax check: look them up first.
-        let cached = verifier.verify_cached(raw);
-        // Only a token verified in full is checked and copied (next to a signature, both are free).
-        let token = match cached {
-            Some(_) => None,
-            None => match token_syntax(raw) {
-                Ok(token) => Some(token.to_owned()),
-                Err(e) => {
-                    verifier.count_refused(&VerifyError::Malformed("bearer token syntax"));
-                    return BearerFuture::refused(e);
-                }
-            },
-        };
-        match (cached, token) {
-            // The hot path: no allocation, and `self.inner`, the service made ready, serves it.
-            (Some(Ok(claims)), _) => {
-                if let Err(e) = admit(&claims, scope.as_deref()) {
-                    return BearerFuture::refused(e);
-                }
-                req.extensions_mut().insert(Authenticated(claims));
-                BearerFuture::admitted(self.inner.call(req))
-            }
-            (Some(Err(e)), _) => BearerFuture::refused(rejected(&e)),
-            (None, token) => {
-                // The clone that was made ready is the one that must serve this request.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let check = self.check.clone();
-                let fut = Box::pin(async move {
-                    let Check {
-                        verifier: Some(verifier),
-                        scope,
-                    } = &*check
-                    else {
-                        // Not reached: only a check with a verifier verifies.
-                        return Ok(BearerError::missing().into_response());
-                    };
-                    let token = token.unwrap_or_default();
-                    // The cache was looked up in `call`: go straight to full verification.
-                    let claims = match verifier.verify_in_full(&token).await {
-                        Ok(claims) => claims,
-                        Err(e) => return Ok(rejected(&e).into_response()),
-                    };
-                    if let Err(e) = admit(&claims, scope.as_deref()) {
-                        return Ok(e.into_response());
-                    }
-                    req.extensions_mut().insert(Authenticated(claims));
-                    inner.call(req).await
-                });
-                BearerFuture {
-                    state: State::Verifying { fut },
-                }
-            }
-        }
-    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Authenticated {

@@ -71,6 +71,10 @@ pub enum DpopError {
     /// The proof's `jti` was already used within the proof's lifetime (RFC 9449 §11.1).
     #[error("DPoP proof replayed")]
     Replayed,
+    /// The replay cache has no room for another live proof: refused rather than risk a replay
+    /// (the bound fails closed).
+    #[error("the DPoP replay cache is full")]
+    ReplayCacheFull,
 }
 
 impl DpopError {
@@ -98,6 +102,7 @@ impl DpopError {
             Self::NonceMissing => "nonce_missing",
             Self::NonceMismatch => "nonce",
             Self::Replayed => "replay",
+            Self::ReplayCacheFull => "replay_cache_full",
         }
     }
 

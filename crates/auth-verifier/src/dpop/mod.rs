@@ -40,14 +40,18 @@
 mod error;
 mod htu;
 mod key;
+mod key_cache;
 mod proof;
+mod replay;
 #[cfg(test)]
 mod tests;
 
 pub use error::DpopError;
 pub use htu::{htu_matches, normalize_htu};
 pub use key::ProofAlg;
+pub(crate) use key_cache::KeyCache;
 pub use proof::{MAX_PROOF_BYTES, Proof};
+pub(crate) use replay::{Remember, ReplayCache};
 
 use auth_core::UnixTime;
 

@@ -64,7 +64,8 @@ fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>, DpopError> {
 impl Proof {
     /// Decodes `proof_jwt` (the value of the one `DPoP` header) without verifying its signature
     /// (RFC 9449 §4.3 checks 2-5, 7 and 8): compact JWS, `typ` `dpop+jwt`, `alg` in the allow-list,
-    /// a `jwk` without private members, `jti`, `htm`, `htu` and `iat` present. The key's thumbprint
+    /// a `jwk` without private members whose own `alg` (if any) is the proof's, `jti`, `htm`, `htu`
+    /// and `iat` present. The key's thumbprint
     /// is computed here (one SHA-256); the key itself is parsed in [`Proof::verify`].
     pub fn parse(proof_jwt: &str) -> Result<Proof, DpopError> {
         if proof_jwt.len() > MAX_PROOF_BYTES {
@@ -92,6 +93,13 @@ impl Proof {
         let alg = ProofAlg::from_name(&alg_name).ok_or(DpopError::UnsupportedAlg(alg_name))?;
         let jwk = header.jwk.ok_or(DpopError::BadKey("no jwk header"))?;
         key::check_public(&jwk)?;
+        // The key's own `alg`, if any, must be the proof's (also when the parsed key is cached).
+        if jwk
+            .get("alg")
+            .is_some_and(|a| a.as_str() != Some(alg.as_str()))
+        {
+            return Err(DpopError::AlgKeyMismatch);
+        }
         let jkt = key::thumbprint(&jwk)?;
         let claims: RawClaims = serde_json::from_slice(&b64(p, "payload is not base64url")?)
             .map_err(|_| DpopError::Malformed("payload is not a claims object"))?;
@@ -154,6 +162,22 @@ impl Proof {
         let key = key::parse_key(self.alg, &self.jwk, self.jkt.clone())?;
         self.check_signature(&key)?;
         Ok(self.verified(check))
+    }
+
+    /// [`Proof::verify`] with the key already parsed (a cache keyed by thumbprint).
+    pub(crate) fn verify_with_key(
+        &self,
+        check: &ProofCheck<'_>,
+        key: &ProofKey,
+    ) -> Result<VerifiedProof, DpopError> {
+        self.check_claims(check)?;
+        self.check_signature(key)?;
+        Ok(self.verified(check))
+    }
+
+    /// Parses this proof's key (for a cache keyed by [`Proof::jkt`]).
+    pub(crate) fn parse_key(&self) -> Result<ProofKey, DpopError> {
+        key::parse_key(self.alg, &self.jwk, self.jkt.clone())
     }
 
     fn check_claims(&self, check: &ProofCheck<'_>) -> Result<(), DpopError> {

@@ -284,8 +284,58 @@ fn reasons_are_distinct() {
         DpopError::NonceMissing,
         DpopError::NonceMismatch,
         DpopError::Replayed,
+        DpopError::ReplayCacheFull,
     ];
     let reasons: std::collections::HashSet<_> = all.iter().map(DpopError::reason).collect();
     assert_eq!(reasons.len(), all.len());
     assert_eq!(supported_algs(), "ES256 PS256 RS256 EdDSA");
+}
+
+#[test]
+fn the_key_cache_is_keyed_by_algorithm_and_thumbprint() {
+    let cache = KeyCache::new(16);
+    let key = es256();
+    let mut c = claims();
+    for jti in ["j1", "j2"] {
+        c["jti"] = json!(jti);
+        let p = Proof::parse(&sign(&header("ES256", &key), &c, &*key.signer)).unwrap();
+        let k = cache.key_of(&p).unwrap();
+        assert!(p.verify_with_key(&check(), &k).is_ok());
+    }
+    assert_eq!(cache.len(), 1, "one client key, parsed once");
+    // One RSA key signing RS256 and PS256 proofs: two verifiers, each bound to its algorithm.
+    let rsa = RS256.generate_key_pair(2048).unwrap();
+    let (public, mut private) = (rsa.to_jwk_public_key(), rsa.to_jwk_private_key());
+    let mut public = Value::Object(public.as_ref().clone());
+    public.as_object_mut().unwrap().remove("alg");
+    let mut map = private.as_ref().clone();
+    map.remove("alg");
+    private = josekit::jwk::Jwk::from_map(map).unwrap();
+    let rs = RS256.signer_from_jwk(&private).unwrap();
+    let ps = PS256.signer_from_jwk(&private).unwrap();
+    let rs_proof = sign(
+        &json!({"typ": "dpop+jwt", "alg": "RS256", "jwk": public}),
+        &c,
+        &rs,
+    );
+    let ps_proof = sign(
+        &json!({"typ": "dpop+jwt", "alg": "PS256", "jwk": public}),
+        &c,
+        &ps,
+    );
+    for p in [rs_proof, ps_proof] {
+        let p = Proof::parse(&p).unwrap();
+        let k = cache.key_of(&p).unwrap();
+        assert!(p.verify_with_key(&check(), &k).is_ok(), "{:?}", p.alg());
+    }
+    assert_eq!(cache.len(), 3);
+    // A cached key never verifies a proof whose thumbprint differs (another key).
+    let other = es256();
+    let p = Proof::parse(&sign(&header("ES256", &other), &c, &*other.signer)).unwrap();
+    let first = Proof::parse(&sign(&header("ES256", &key), &c, &*key.signer)).unwrap();
+    let k = cache.key_of(&first).unwrap();
+    assert_eq!(
+        p.verify_with_key(&check(), &k).err(),
+        Some(DpopError::BadSignature)
+    );
 }

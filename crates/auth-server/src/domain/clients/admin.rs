@@ -6,7 +6,9 @@
 //! event per applied change.
 
 use super::validate::{validate_resource, validate_scope_token};
-use super::{Client, ClientError, ClientRegistry, checked_backchannel_uri, checked_uris};
+use super::{
+    AuthMethod, Client, ClientError, ClientRegistry, checked_backchannel_uri, checked_uris,
+};
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use auth_core::Alg;
 
@@ -49,6 +51,13 @@ pub struct ClientUpdate {
     pub require_mfa: Option<bool>,
     /// Its own rate limit (`Some(None)`: back to the configured default).
     pub rate_limit: Option<Option<super::RateLimit>>,
+    /// RFC 7591 §2 `token_endpoint_auth_method` (a public client keeps `none`). Moving to
+    /// `private_key_jwt` drops the secret; moving back needs a new one (`rotate-secret`).
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// Inline JWK Set (JSON text); setting it drops `jwks_uri`, an empty string removes it.
+    pub jwks: Option<String>,
+    /// JWK Set URL; setting it drops `jwks`, an empty string removes it.
+    pub jwks_uri: Option<String>,
 }
 
 /// What enabling or disabling did.
@@ -75,6 +84,7 @@ impl ClientUpdate {
     /// `c` with this update applied and validated, at `now`.
     fn apply(self, c: &Client, now: i64) -> Result<Client, ClientError> {
         let mut n = c.clone();
+        self.apply_auth(&mut n)?;
         if let Some(name) = self.name {
             if name.trim().is_empty() || name.len() > 200 {
                 return Err(ClientError::Invalid(
@@ -133,6 +143,34 @@ impl ClientUpdate {
         n.rate_limit = self.rate_limit.unwrap_or(n.rate_limit);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
+    }
+}
+
+impl ClientUpdate {
+    /// The authentication method and keys, checked together (see `auth_registration`).
+    fn apply_auth(&self, n: &mut Client) -> Result<(), ClientError> {
+        let method = self
+            .token_endpoint_auth_method
+            .unwrap_or(n.token_endpoint_auth_method);
+        let (mut jwks, mut jwks_uri) = (n.jwks.clone(), n.jwks_uri.clone());
+        match (&self.jwks, &self.jwks_uri) {
+            (Some(j), None) => (jwks, jwks_uri) = (Some(j.clone()), None),
+            (None, Some(u)) => (jwks, jwks_uri) = (None, Some(u.clone())),
+            (Some(j), Some(u)) => (jwks, jwks_uri) = (Some(j.clone()), Some(u.clone())),
+            (None, None) if method != AuthMethod::PrivateKeyJwt => (jwks, jwks_uri) = (None, None),
+            (None, None) => {}
+        }
+        let (method, jwks, jwks_uri) =
+            super::auth_registration::checked_auth(n.public, Some(method), jwks, jwks_uri)?;
+        if method == AuthMethod::PrivateKeyJwt {
+            // No secret may authenticate it any more: neither the current one nor the one a
+            // rotation replaced.
+            n.secret_sha256 = Vec::new();
+            n.previous_secret_sha256 = None;
+            n.previous_secret_expires_at = None;
+        }
+        (n.token_endpoint_auth_method, n.jwks, n.jwks_uri) = (method, jwks, jwks_uri);
+        Ok(())
     }
 }
 
@@ -279,5 +317,11 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
     );
     diff("require_mfa", a.require_mfa != b.require_mfa);
     diff("rate_limit", a.rate_limit != b.rate_limit);
+    diff(
+        "token_endpoint_auth_method",
+        a.token_endpoint_auth_method != b.token_endpoint_auth_method,
+    );
+    diff("jwks", a.jwks != b.jwks);
+    diff("jwks_uri", a.jwks_uri != b.jwks_uri);
     out
 }

@@ -9,12 +9,22 @@
 //! it takes part only in the authorization-code flow, with PKCE.
 
 mod admin;
+pub mod assertion;
+mod auth_registration;
+pub mod client_keys;
+mod dynamic;
+mod dynamic_metadata;
+mod initial_tokens;
+pub mod jwks_source;
 mod origins;
 mod redirect_match;
 mod rotation;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
+pub use dynamic::{NewRegistration, RegistrationError};
+pub use dynamic_metadata::{ClientMetadata, MAX_METADATA_LIST, MetadataError, RegisteredMetadata};
+pub use initial_tokens::{MAX_TOKEN_LIFETIME_SECS, NewRegistrationToken};
 pub use origins::{OriginSet, checked_origins, origin_of, validate_origin};
 pub use redirect_match::redirect_uri_matches;
 pub use rotation::{MAX_SECRET_OVERLAP_SECS, PreviousSecret, RotatedSecret};
@@ -33,7 +43,7 @@ use moka::future::Cache;
 
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
-pub use crate::model::records::Client;
+pub use crate::model::records::{AuthMethod, Client};
 pub use crate::model::values::RateLimit;
 use crate::store::{Store, StoreError};
 
@@ -85,6 +95,13 @@ pub struct NewClient {
     pub require_mfa: bool,
     /// Its own rate limit (`None`: the configured default, `rate_limits`).
     pub rate_limit: Option<RateLimit>,
+    /// RFC 7591 §2 `token_endpoint_auth_method`; `None`: `none` for a public client, else
+    /// `client_secret_basic`. A `private_key_jwt` client gets no secret.
+    pub token_endpoint_auth_method: Option<AuthMethod>,
+    /// Its public keys (a JWK Set, JSON text), for `private_key_jwt`.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from, for `private_key_jwt`.
+    pub jwks_uri: Option<String>,
 }
 
 impl Default for NewClient {
@@ -107,6 +124,9 @@ impl Default for NewClient {
             backchannel_logout_session_required: false,
             require_mfa: false,
             rate_limit: None,
+            token_endpoint_auth_method: None,
+            jwks: None,
+            jwks_uri: None,
         }
     }
 }
@@ -150,6 +170,7 @@ pub struct ClientRegistry {
     cache: Cache<String, Option<Arc<Client>>>,
     origins: OriginSet,
     secret_overlap_secs: i64,
+    assertions: Option<Arc<assertion::AssertionVerifier>>,
 }
 
 impl ClientRegistry {
@@ -166,7 +187,15 @@ impl ClientRegistry {
                 .build(),
             origins: OriginSet::new(ttl),
             secret_overlap_secs: 0,
+            assertions: None,
         }
+    }
+
+    /// The same registry, checking `private_key_jwt` assertions with `verifier` (without one,
+    /// every assertion is refused).
+    pub fn with_assertions(mut self, verifier: assertion::AssertionVerifier) -> Self {
+        self.assertions = Some(Arc::new(verifier));
+        self
     }
 
     /// The client `id`, from the cache or the database.
@@ -244,6 +273,34 @@ impl ClientRegistry {
         new: NewClient,
         by: Option<(&Actor, &RequestMeta)>,
     ) -> Result<(Client, Option<String>), ClientError> {
+        let (client, secret) = self.build(new).await?;
+        let (id, now) = (client.id.clone(), client.created_at);
+        let audit = by.map(|(actor, request)| {
+            AuditEvent::new(EventType::ClientCreated, actor.clone())
+                .client(&id)
+                .request(request)
+                .detail(serde_json::json!({
+                    "allowed_scopes": client.allowed_scopes, "public": client.public,
+                }))
+                .record(now)
+        });
+        match self.store.insert_client(&client, audit.as_ref()).await {
+            Ok(()) => {
+                if let Some(a) = &audit {
+                    crate::domain::audit::log(a);
+                }
+            }
+            Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
+            Err(e) => return Err(ClientError::Store(e)),
+        }
+        self.cache.invalidate(&id).await;
+        self.origins.invalidate();
+        Ok((client, secret))
+    }
+
+    /// The client `new` describes, validated, created now, with its secret (`None` for a public
+    /// client): what every registration (operator's or dynamic) stores. Nothing is written.
+    async fn build(&self, new: NewClient) -> Result<(Client, Option<String>), ClientError> {
         let id = match new.id {
             Some(id) => id,
             None => random::token(16),
@@ -282,7 +339,13 @@ impl ClientRegistry {
         let post_logout_redirect_uris =
             checked_uris("post-logout redirect URI", new.post_logout_redirect_uris)?;
         let allowed_origins = checked_origins(new.allowed_origins)?;
-        let (secret, secret_sha256) = if new.public {
+        let (method, jwks, jwks_uri) = auth_registration::checked_auth(
+            new.public,
+            new.token_endpoint_auth_method,
+            new.jwks,
+            new.jwks_uri,
+        )?;
+        let (secret, secret_sha256) = if !method.uses_secret() {
             (None, Vec::new())
         } else {
             let secret = random::token(SECRET_BYTES);
@@ -312,29 +375,12 @@ impl ClientRegistry {
             previous_secret_sha256: None,
             previous_secret_expires_at: None,
             rate_limit: new.rate_limit,
+            token_endpoint_auth_method: method,
+            jwks,
+            jwks_uri,
             created_at: now,
             updated_at: now,
         };
-        let audit = by.map(|(actor, request)| {
-            AuditEvent::new(EventType::ClientCreated, actor.clone())
-                .client(&id)
-                .request(request)
-                .detail(serde_json::json!({
-                    "allowed_scopes": client.allowed_scopes, "public": client.public,
-                }))
-                .record(now)
-        });
-        match self.store.insert_client(&client, audit.as_ref()).await {
-            Ok(()) => {
-                if let Some(a) = &audit {
-                    crate::domain::audit::log(a);
-                }
-            }
-            Err(StoreError::Conflict(_)) => return Err(ClientError::Exists(id)),
-            Err(e) => return Err(ClientError::Store(e)),
-        }
-        self.cache.invalidate(&id).await;
-        self.origins.invalidate();
         Ok((client, secret))
     }
 

@@ -131,6 +131,9 @@ mod tests {
             previous_secret_sha256: None,
             previous_secret_expires_at: None,
             rate_limit: None,
+            token_endpoint_auth_method: Default::default(),
+            jwks: None,
+            jwks_uri: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, schemas};
+use super::{
+    AdminApi, AdminJson, AdminPath, AdminQuery, Caller, Op, Problem, Routes, client_auth_fields,
+    schemas,
+};
 use crate::domain::clients::{
     Client, ClientError, ClientUpdate, Flip, NewClient, PreviousSecret, RateLimit,
     is_valid_client_id,
@@ -43,6 +46,9 @@ pub struct ClientView {
     require_mfa: bool,
     rate_limit: Option<String>,
     previous_secret_valid_until: Option<i64>,
+    token_endpoint_auth_method: &'static str,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
     created_at: i64,
     updated_at: i64,
 }
@@ -79,6 +85,9 @@ impl From<&Client> for ClientView {
             require_mfa: c.require_mfa,
             rate_limit: c.rate_limit.map(|r| r.to_string()),
             previous_secret_valid_until: None,
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -118,6 +127,9 @@ pub struct CreateBody {
     #[serde(default)]
     require_mfa: bool,
     rate_limit: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
 }
 
 /// `PATCH /clients/{client_id}` body: the fields to change.
@@ -139,6 +151,9 @@ pub struct PatchBody {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: Option<bool>,
     require_mfa: Option<bool>,
+    token_endpoint_auth_method: Option<String>,
+    jwks: Option<Value>,
+    jwks_uri: Option<String>,
     /// A limit, or `"default"` for the configured one.
     rate_limit: Option<String>,
 }
@@ -389,6 +404,9 @@ async fn create(
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
         rate_limit: rate_limit(b.rate_limit)?.flatten(),
+        token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
+        jwks: client_auth_fields::jwks_text(b.jwks)?,
+        jwks_uri: b.jwks_uri,
     };
     let (client, secret) = api
         .clients
@@ -445,6 +463,9 @@ async fn patch(
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
         rate_limit: rate_limit(b.rate_limit)?,
+        token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
+        jwks: client_auth_fields::jwks_text(b.jwks)?,
+        jwks_uri: b.jwks_uri,
     };
     match api
         .clients

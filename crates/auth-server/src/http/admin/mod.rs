@@ -22,10 +22,12 @@ use serde_json::Value;
 
 pub mod audit;
 pub mod auth;
+mod client_auth_fields;
 pub mod clients;
 pub mod keys;
 pub mod openapi;
 pub mod problem;
+pub mod registration_tokens;
 mod schemas;
 pub mod sessions;
 pub mod users;
@@ -135,6 +137,7 @@ pub fn routes() -> Routes {
     );
     let r = keys::register(r);
     let r = clients::register(r);
+    let r = registration_tokens::register(r);
     let r = sessions::register(users::register(r));
     audit::register(r)
 }

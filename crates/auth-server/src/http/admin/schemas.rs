@@ -31,6 +31,13 @@ pub(super) fn clients(r: Routes) -> Routes {
             "require_mfa": {"type": "boolean"},
             "rate_limit": {"type": ["string", "null"], "maxLength": 64,
                 "description": "Its own limit at /token, /introspect and /revoke: `<requests>/<s|min|h>[,burst=<n>]` or `off`; null (in a request: \"default\") for rate_limits.per_client"},
+            "token_endpoint_auth_method": {"type": "string",
+                "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+                "description": "RFC 7591 §2; default none for a public client, else client_secret_basic (either secret method accepts the secret in Basic or the body); private_key_jwt needs jwks or jwks_uri and has no secret"},
+            "jwks": {"type": ["object", "null"],
+                "description": "private_key_jwt: the client's public keys (RFC 7517 JWK Set, public members only; ES256, RS256, PS256, EdDSA keys)"},
+            "jwks_uri": {"type": ["string", "null"], "maxLength": 2048,
+                "description": "private_key_jwt: where the client's JWK Set is fetched: https (http on a loopback host); an empty string removes it"},
         });
         if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
             p.extend(e.clone());
@@ -43,7 +50,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
                      "backchannel_logout_session_required", "require_mfa", "rate_limit",
-                     "previous_secret_valid_until", "created_at", "updated_at"],
+                     "previous_secret_valid_until", "token_endpoint_auth_method", "jwks", "jwks_uri",
+                     "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
             "enabled": {"type": "boolean"},

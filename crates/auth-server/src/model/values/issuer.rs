@@ -73,6 +73,11 @@ impl Issuer {
     pub fn consent(&self) -> String {
         self.endpoint("/consent")
     }
+
+    /// The client registration endpoint (RFC 7591 §3, RFC 8414 §2 `registration_endpoint`).
+    pub fn registration(&self) -> String {
+        self.endpoint("/register")
+    }
 }
 
 impl fmt::Display for Issuer {

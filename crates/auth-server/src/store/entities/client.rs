@@ -53,6 +53,12 @@ pub struct Model {
     pub previous_secret_expires_at: Option<i64>,
     /// Its own rate limit (`RateLimit`'s text form; NULL: the configured default).
     pub rate_limit: Option<String>,
+    /// RFC 7591 §2 `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: String,
+    /// Its public keys for `private_key_jwt` (RFC 7517 JWK Set, JSON text), if registered inline.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from for `private_key_jwt`, if registered by URL.
+    pub jwks_uri: Option<String>,
     /// Creation time.
     pub created_at: i64,
     /// Last change.
@@ -99,6 +105,11 @@ impl TryFrom<Model> for crate::model::records::Client {
             previous_secret_sha256: m.previous_secret_sha256,
             previous_secret_expires_at: m.previous_secret_expires_at,
             rate_limit,
+            token_endpoint_auth_method: m.token_endpoint_auth_method.parse().map_err(|e| {
+                crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+            })?,
+            jwks: m.jwks,
+            jwks_uri: m.jwks_uri,
             id: m.client_id,
             name: m.name,
             secret_sha256: m.secret_sha256,
@@ -134,6 +145,9 @@ impl From<&crate::model::records::Client> for Model {
             previous_secret_sha256: c.previous_secret_sha256.clone(),
             previous_secret_expires_at: c.previous_secret_expires_at,
             rate_limit: c.rate_limit.map(|r| r.to_string()),
+            token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

@@ -19,7 +19,9 @@ mod m0014_mfa;
 mod m0015_webauthn;
 mod m0016_client_origins;
 mod m0017_seen_ids;
+mod m0018_client_auth_method;
 mod m0019_client_secret_rotation;
+mod m0022_dynamic_registration;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -44,7 +46,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_webauthn::Migration),
             Box::new(m0016_client_origins::Migration),
             Box::new(m0017_seen_ids::Migration),
+            Box::new(m0018_client_auth_method::Migration),
             Box::new(m0019_client_secret_rotation::Migration),
+            Box::new(m0022_dynamic_registration::Migration),
         ]
     }
 }
@@ -79,7 +83,9 @@ mod tests {
                 "m0015_webauthn",
                 "m0016_client_origins",
                 "m0017_seen_ids",
+                "m0018_client_auth_method",
                 "m0019_client_secret_rotation",
+                "m0022_dynamic_registration",
             ]
         );
     }

@@ -1,0 +1,299 @@
+//! Client metadata of dynamic registration (RFC 7591 §2) checked against what this server supports
+//! and against the scope policy of the initial access token, and the metadata a registered client
+//! is answered with (RFC 7591 §3.2.1, RFC 7592 §3).
+
+use serde::{Deserialize, Serialize};
+
+use super::validate::validate_redirect_uri;
+use super::{Client, validate_scope_token};
+
+/// The most entries a list of metadata (redirect URIs, scopes...) may have.
+pub const MAX_METADATA_LIST: usize = 50;
+/// The longest `client_name`, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Grant types a dynamically registered client may name (what the token endpoint implements).
+const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// Client metadata as sent (RFC 7591 §2). Unknown fields are ignored (§2: "The authorization
+/// server MUST ignore any client metadata sent by the client that it does not understand"), and so
+/// are `logo_uri`, `client_uri`, `contacts`, `tos_uri` and `policy_uri`, which this server does not
+/// store.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ClientMetadata {
+    /// `redirect_uris`.
+    pub redirect_uris: Option<Vec<String>>,
+    /// `token_endpoint_auth_method` (default `client_secret_basic`, §2).
+    pub token_endpoint_auth_method: Option<String>,
+    /// `grant_types` (default `["authorization_code"]`, §2).
+    pub grant_types: Option<Vec<String>>,
+    /// `response_types` (default `["code"]` with the authorization-code grant, §2).
+    pub response_types: Option<Vec<String>>,
+    /// `client_name`.
+    pub client_name: Option<String>,
+    /// `scope`: space-separated.
+    pub scope: Option<String>,
+    /// OpenID Connect RP-Initiated Logout `post_logout_redirect_uris`.
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    /// OpenID Connect Back-Channel Logout `backchannel_logout_uri`.
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: Option<bool>,
+    /// `jwks` (RFC 7591 §2): refused, no client key is used here.
+    pub jwks: Option<serde_json::Value>,
+    /// `jwks_uri`: refused likewise.
+    pub jwks_uri: Option<serde_json::Value>,
+    /// RFC 9449 §5.2 `dpop_bound_access_tokens`: `true` is refused.
+    pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9126 §6 `require_pushed_authorization_requests`: `true` is refused.
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// RFC 7592 §2.2: the client's id, required in an update.
+    pub client_id: Option<String>,
+    /// RFC 7592 §2.2: if present in an update, it must be the current secret.
+    pub client_secret: Option<String>,
+}
+
+/// Why metadata was refused (RFC 7591 §3.2.2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetadataError {
+    /// `invalid_redirect_uri`: "The value of one or more redirection URIs is invalid."
+    #[error("{0}")]
+    RedirectUri(String),
+    /// `invalid_client_metadata`: "The value of one of the client metadata fields is invalid".
+    #[error("{0}")]
+    Metadata(String),
+}
+
+/// Metadata checked and mapped onto the client registry's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMetadata {
+    /// `token_endpoint_auth_method` `none`.
+    pub public: bool,
+    /// `client_name` (`None`: the client id is shown).
+    pub name: Option<String>,
+    /// Allowed (and default) scopes: `scope`, or the whole policy when omitted.
+    pub scopes: Vec<String>,
+    /// `redirect_uris`.
+    pub redirect_uris: Vec<String>,
+    /// `post_logout_redirect_uris`.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `backchannel_logout_uri`.
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: bool,
+}
+
+fn bad(message: impl Into<String>) -> MetadataError {
+    MetadataError::Metadata(message.into())
+}
+
+fn list(name: &str, v: Option<Vec<String>>) -> Result<Vec<String>, MetadataError> {
+    let v = v.unwrap_or_default();
+    if v.len() > MAX_METADATA_LIST {
+        return Err(bad(format!(
+            "{name} may have at most {MAX_METADATA_LIST} entries"
+        )));
+    }
+    Ok(v)
+}
+
+/// Checks `m` against what is supported and against `policy` (the scopes the initial access token
+/// allows).
+pub fn check_metadata(
+    m: ClientMetadata,
+    policy: &[String],
+) -> Result<CheckedMetadata, MetadataError> {
+    if m.jwks.as_ref().is_some_and(|v| !v.is_null())
+        || m.jwks_uri.as_ref().is_some_and(|v| !v.is_null())
+    {
+        return Err(bad(
+            "jwks and jwks_uri are not supported: no client authentication method here uses client keys",
+        ));
+    }
+    if m.dpop_bound_access_tokens == Some(true) {
+        return Err(bad(
+            "dpop_bound_access_tokens is not supported by this server",
+        ));
+    }
+    if m.require_pushed_authorization_requests == Some(true) {
+        return Err(bad(
+            "require_pushed_authorization_requests is not supported by this server",
+        ));
+    }
+    let public = match m
+        .token_endpoint_auth_method
+        .as_deref()
+        .unwrap_or("client_secret_basic")
+    {
+        "none" => true,
+        "client_secret_basic" | "client_secret_post" => false,
+        other => {
+            return Err(bad(format!(
+                "token_endpoint_auth_method {other:?} is not supported (client_secret_basic, client_secret_post or none)"
+            )));
+        }
+    };
+    let grants = match m.grant_types {
+        None => vec!["authorization_code".to_owned()],
+        g => list("grant_types", g)?,
+    };
+    if let Some(g) = grants.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
+        return Err(bad(format!(
+            "grant type {g:?} is not supported (authorization_code, refresh_token, client_credentials)"
+        )));
+    }
+    let code = grants.iter().any(|g| g == "authorization_code");
+    if public && grants.iter().any(|g| g == "client_credentials") {
+        return Err(bad(
+            "a client with token_endpoint_auth_method none cannot use client_credentials",
+        ));
+    }
+    if !code && grants.iter().any(|g| g == "refresh_token") {
+        return Err(bad(
+            "refresh_token needs authorization_code: only that grant issues refresh tokens here",
+        ));
+    }
+    let responses = match m.response_types {
+        None if code => vec!["code".to_owned()],
+        r => list("response_types", r)?,
+    };
+    if let Some(r) = responses.iter().find(|r| *r != "code") {
+        return Err(bad(format!("response type {r:?} is not supported (code)")));
+    }
+    // RFC 7591 §2.1: the two must be consistent.
+    if code != responses.iter().any(|r| r == "code") {
+        return Err(bad(
+            "grant_types and response_types are inconsistent: authorization_code goes with the response type code (RFC 7591 §2.1)",
+        ));
+    }
+    let redirect_uris = list("redirect_uris", m.redirect_uris)?;
+    for uri in &redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|p| MetadataError::RedirectUri(format!("redirect URI {uri:?} {p}")))?;
+    }
+    if code && redirect_uris.is_empty() {
+        return Err(MetadataError::RedirectUri(
+            "redirect_uris is required for the authorization_code grant".into(),
+        ));
+    }
+    if !code && !redirect_uris.is_empty() {
+        return Err(bad(
+            "redirect_uris are only for the authorization_code grant, which grant_types does not name",
+        ));
+    }
+    let post_logout_redirect_uris = list("post_logout_redirect_uris", m.post_logout_redirect_uris)?;
+    for uri in &post_logout_redirect_uris {
+        validate_redirect_uri(uri)
+            .map_err(|p| bad(format!("post-logout redirect URI {uri:?} {p}")))?;
+    }
+    let name = match m.client_name {
+        Some(n)
+            if n.trim().is_empty()
+                || n.chars().count() > MAX_NAME_CHARS
+                || n.chars().any(char::is_control) =>
+        {
+            return Err(bad(
+                "client_name must be 1 to 200 characters, without control characters",
+            ));
+        }
+        n => n,
+    };
+    Ok(CheckedMetadata {
+        public,
+        name,
+        scopes: checked_scopes(m.scope.as_deref(), policy)?,
+        redirect_uris,
+        post_logout_redirect_uris,
+        backchannel_logout_uri: m.backchannel_logout_uri.filter(|u| !u.is_empty()),
+        backchannel_logout_session_required: m.backchannel_logout_session_required.unwrap_or(false),
+    })
+}
+
+/// `scope` within `policy`: each must be a scope token the policy lists; omitted, the policy.
+fn checked_scopes(scope: Option<&str>, policy: &[String]) -> Result<Vec<String>, MetadataError> {
+    let Some(scope) = scope else {
+        return Ok(policy.to_vec());
+    };
+    let mut out: Vec<String> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        validate_scope_token(s).map_err(|e| bad(e.to_string()))?;
+        if !policy.iter().any(|p| p == s) {
+            return Err(bad(format!(
+                "scope {s:?} is beyond what the initial access token allows"
+            )));
+        }
+        if !out.iter().any(|o| o == s) {
+            out.push(s.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The metadata a registered client is answered with (RFC 7591 §3.2.1), derived from what the
+/// registry holds, so it says what the client can actually do: `grant_types` lists
+/// `client_credentials` for every confidential client and `refresh_token` when `offline_access` is
+/// allowed (the server may substitute values, §3.2.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisteredMetadata {
+    /// `client_id`.
+    pub client_id: String,
+    /// `client_id_issued_at`.
+    pub client_id_issued_at: i64,
+    /// `client_name`.
+    pub client_name: String,
+    /// `token_endpoint_auth_method`.
+    pub token_endpoint_auth_method: &'static str,
+    /// `grant_types`.
+    pub grant_types: Vec<&'static str>,
+    /// `response_types`.
+    pub response_types: Vec<&'static str>,
+    /// `redirect_uris`.
+    pub redirect_uris: Vec<String>,
+    /// `post_logout_redirect_uris`.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `scope`.
+    pub scope: String,
+    /// `backchannel_logout_uri`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// `backchannel_logout_session_required`.
+    pub backchannel_logout_session_required: bool,
+}
+
+impl From<&Client> for RegisteredMetadata {
+    fn from(c: &Client) -> Self {
+        let code = !c.redirect_uris.is_empty();
+        let mut grant_types = Vec::new();
+        if code {
+            grant_types.push("authorization_code");
+            if c.allowed_scopes.contains("offline_access") || c.always_refresh {
+                grant_types.push("refresh_token");
+            }
+        }
+        if !c.public {
+            grant_types.push("client_credentials");
+        }
+        Self {
+            client_id: c.id.clone(),
+            client_id_issued_at: c.created_at,
+            client_name: c.name.clone(),
+            token_endpoint_auth_method: if c.public {
+                "none"
+            } else {
+                "client_secret_basic"
+            },
+            grant_types,
+            response_types: if code { vec!["code"] } else { Vec::new() },
+            redirect_uris: c.redirect_uris.clone(),
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            scope: c.allowed_scopes.to_string(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+#[path = "dynamic_metadata_tests.rs"]
+mod tests;
