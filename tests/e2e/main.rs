@@ -67,6 +67,7 @@ mod proxy_replicas;
 mod proxy_replicas_kill;
 mod revocation_feed;
 mod rotation;
+mod secrets_pkjwt_limits;
 mod secrets_rate_limits;
 mod secrets_rotation;
 mod seen_ids;

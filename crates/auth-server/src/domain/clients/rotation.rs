@@ -213,6 +213,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn moving_to_private_key_jwt_drops_the_previous_secret_too() {
+        let clock = ManualClock::new(1_000);
+        let reg = registry(&clock).await;
+        let new = NewClient {
+            id: Some("svc".into()),
+            name: "svc".into(),
+            ..NewClient::default()
+        };
+        let (_, first) = reg.create(new).await.unwrap();
+        let first = first.unwrap();
+        let (actor, meta) = cli();
+        let r = reg
+            .rotate_secret_by("svc", Some(3_600), &actor, &meta)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(reg.authenticate("svc", &first).await.is_ok(), "in overlap");
+        // RFC 8037 Appendix A.2's Ed25519 public key.
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let update = crate::domain::clients::ClientUpdate {
+            token_endpoint_auth_method: Some(crate::domain::clients::AuthMethod::PrivateKeyJwt),
+            jwks: Some(jwks.into()),
+            ..Default::default()
+        };
+        reg.update_by("svc", update, &actor, &meta)
+            .await
+            .unwrap()
+            .unwrap();
+        let c = reg.fresh("svc").await.unwrap().unwrap();
+        assert!(c.secret_sha256.is_empty());
+        assert_eq!(c.previous_secret_sha256, None);
+        assert_eq!(c.previous_secret_valid_until(1_000), None);
+        assert!(reg.authenticate("svc", &first).await.is_err());
+        assert!(reg.authenticate("svc", &r.secret).await.is_err());
+    }
+
+    #[tokio::test]
     async fn the_previous_secret_works_until_its_overlap_ends() {
         let clock = ManualClock::new(1_000);
         let reg = registry(&clock).await;
