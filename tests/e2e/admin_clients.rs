@@ -115,11 +115,11 @@ async fn clients_round_trip(b: Backend) {
         .await;
     assert_eq!(e["enabled"], true);
     a.s.cc_token("billing", &secret, "").await;
-    // Rotate the secret: the old one stops working, the new one works.
+    // Rotate the secret with no overlap: the old one stops working at once, the new one works.
     let r = a
         .expect(
             Method::POST,
-            "/clients/billing/rotate-secret",
+            "/clients/billing/rotate-secret?overlap_secs=0",
             &token,
             None,
             200,

@@ -211,6 +211,7 @@ impl App {
             clock.clone(),
             Duration::from_secs(config.clients.cache_ttl_secs),
         )
+        .with_secret_overlap(config.clients.secret_rotation_overlap_secs)
         .with_assertions(
             crate::domain::clients::assertion::verifier(
                 store.clone(),
@@ -480,6 +481,12 @@ impl App {
                 users: self.users.clone(),
                 audit: crate::domain::audit_trail::AuditTrail::new(self.store.clone()),
                 sessions: self.sessions.clone(),
+                rate_limits: crate::domain::rate_limits::RateLimits::new(
+                    self.clock.clone(),
+                    self.config.rate_limits.per_client_limit(),
+                    self.config.rate_limits.failed_auth_limit(),
+                    self.config.rate_limits.replicas,
+                ),
                 passkeys: crate::domain::webauthn::Passkeys::new(
                     self.store.clone(),
                     self.clock.clone(),

@@ -1,14 +1,12 @@
 //! `client create` / `client update` options for how a client authenticates
 //! (`token_endpoint_auth_method`, RFC 7591 §2) and its `private_key_jwt` keys (RFC 7523 §2.2).
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 
-use crate::app::App;
-use crate::domain::clients::{AuthMethod, ClientError, ClientUpdate};
+use crate::domain::clients::AuthMethod;
 
 /// The authentication options.
 #[derive(Debug, Args, Default)]
@@ -40,39 +38,4 @@ impl KeyAuthArgs {
             })
             .transpose()
     }
-}
-
-/// `client update ID [--auth-method M] [--jwks-file F | --jwks-uri U]`.
-pub(super) async fn update(
-    app: &App,
-    id: &str,
-    args: &KeyAuthArgs,
-    out: &mut dyn Write,
-) -> anyhow::Result<()> {
-    let update = ClientUpdate {
-        token_endpoint_auth_method: args.auth_method,
-        jwks: args.jwks()?,
-        jwks_uri: args.jwks_uri.clone(),
-        ..ClientUpdate::default()
-    };
-    let cli = crate::domain::audit::Actor::Admin("cli".into());
-    let meta = crate::domain::audit::RequestMeta::default();
-    let client = match app.clients.update_by(id, update, &cli, &meta).await {
-        Ok(Some(c)) => c,
-        Ok(None) => bail!("no client {id:?}"),
-        Err(ClientError::Store(e)) => return Err(e.into()),
-        Err(e) => bail!("{e}"),
-    };
-    writeln!(
-        out,
-        "client {id} updated: token_endpoint_auth_method {} (running servers see it within {} s)",
-        client.token_endpoint_auth_method, app.config.clients.cache_ttl_secs
-    )?;
-    if client.token_endpoint_auth_method.uses_secret() && client.secret_sha256.is_empty() {
-        writeln!(
-            out,
-            "(it has no secret yet: run `client rotate-secret {id}`)"
-        )?;
-    }
-    Ok(())
 }

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::client_auth_args::KeyAuthArgs;
-use super::{JsonFlag, print_list, print_one};
+use super::{JsonFlag, print_list};
 use crate::app::App;
 use crate::domain::clients::{Client, ClientError, ClientUpdate, NewClient};
 use crate::domain::values::DpopPolicy;
@@ -45,19 +45,16 @@ pub enum ClientCommand {
         /// Client id.
         id: String,
     },
-    /// Change how a client authenticates (token_endpoint_auth_method, private_key_jwt keys).
-    Update {
-        /// Client id.
-        id: String,
-        /// The authentication options.
-        #[command(flatten)]
-        auth: KeyAuthArgs,
-    },
-    /// Issue a new secret; the old one stops working. Prints the new secret once. Refused for a
-    /// public client, which has no secret.
+    /// Issue a new secret; prints it once. The old one stays accepted for the overlap
+    /// (--overlap, default clients.secret_rotation_overlap_secs), then stops. Refused for a public
+    /// client, which has no secret.
     RotateSecret {
         /// Client id.
         id: String,
+        /// How long the old secret stays accepted: seconds, or a number with s, m, h or d (`0`:
+        /// it stops at once; at most 30d).
+        #[arg(long, value_name = "DURATION", value_parser = super::client_secrets::parse_duration)]
+        overlap: Option<i64>,
         /// Output format.
         #[command(flatten)]
         json: JsonFlag,
@@ -70,6 +67,14 @@ pub enum ClientCommand {
         /// allowed, required or disabled.
         policy: DpopPolicy,
     },
+    /// End the previous secret's overlap now: only the current secret is accepted (replicas see
+    /// it within clients.cache_ttl_secs).
+    ExpirePreviousSecret {
+        /// Client id.
+        id: String,
+    },
+    /// Change a client's settings.
+    Update(super::client_secrets::UpdateClient),
 }
 
 /// `client create` options.
@@ -127,6 +132,10 @@ pub struct CreateClient {
     /// Every sign-in to this client needs a second factor (TOTP).
     #[arg(long)]
     pub require_mfa: bool,
+    /// Its own rate limit at /token, /introspect and /revoke: `<requests>/<s|min|h>[,burst=<n>]`
+    /// or `off` (default: rate_limits.per_client).
+    #[arg(long, value_name = "LIMIT")]
+    pub rate_limit: Option<crate::domain::clients::RateLimit>,
     /// How the client authenticates.
     #[command(flatten)]
     pub auth: KeyAuthArgs,
@@ -143,7 +152,7 @@ pub struct CreateClient {
     pub json: JsonFlag,
 }
 
-fn client_json(c: &Client) -> serde_json::Value {
+pub(super) fn client_json(c: &Client) -> serde_json::Value {
     json!({
         "client_id": c.id, "name": c.name, "enabled": c.enabled, "alg": c.alg,
         "allowed_scopes": c.allowed_scopes, "default_scopes": c.default_scopes,
@@ -155,6 +164,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "introspect_any": c.introspect_any, "require_mfa": c.require_mfa,
+        "rate_limit": c.rate_limit.map(|r| r.to_string()),
         "token_endpoint_auth_method": c.token_endpoint_auth_method.as_str(),
         "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
         "jwks_uri": c.jwks_uri,
@@ -164,11 +174,11 @@ fn client_json(c: &Client) -> serde_json::Value {
     })
 }
 
-fn client_line(c: &Client) -> String {
+pub(super) fn client_line(c: &Client) -> String {
     format!(
         "{}\t{}\t{}\t{}\tscopes=[{}] default=[{}] resources=[{}] type={} redirect_uris=[{}] \
          post_logout_redirect_uris=[{}] allowed_origins=[{}] first_party={} always_refresh={} introspect_any={} require_mfa={} \
-         auth_method={} dpop={} require_par={}",
+         rate_limit={} auth_method={} dpop={} require_par={}",
         c.id,
         if c.enabled { "enabled" } else { "DISABLED" },
         c.alg,
@@ -184,6 +194,8 @@ fn client_line(c: &Client) -> String {
         c.always_refresh,
         c.introspect_any,
         c.require_mfa,
+        c.rate_limit
+            .map_or_else(|| "default".to_owned(), |r| r.to_string()),
         c.token_endpoint_auth_method,
         c.dpop,
         c.require_pushed_authorization_requests
@@ -215,6 +227,7 @@ pub(super) async fn client(
                 backchannel_logout_uri: c.backchannel_logout_uri,
                 backchannel_logout_session_required: c.backchannel_logout_session_required,
                 require_mfa: c.require_mfa,
+                rate_limit: c.rate_limit,
                 token_endpoint_auth_method: c.auth.auth_method,
                 jwks: c.auth.jwks()?,
                 jwks_uri: c.auth.jwks_uri.clone(),
@@ -277,10 +290,10 @@ pub(super) async fn client(
             print_list(out, j, &list, client_json, client_line)?;
         }
         ClientCommand::Show { id, json: j } => {
-            let Some(c) = app.clients.get(&id).await? else {
+            let Some(c) = app.clients.fresh(&id).await? else {
                 bail!("no client {id:?}");
             };
-            print_one(out, j, &*c, client_json, client_line)?;
+            super::client_secrets::show(app, &c, j, out)?;
         }
         ClientCommand::SetDpop { id, policy } => {
             let cli = crate::domain::audit::Actor::Admin("cli".into());
@@ -313,22 +326,13 @@ pub(super) async fn client(
                 "client {id} deleted; its grants and tokens are revoked"
             )?;
         }
-        ClientCommand::Update { id, auth } => {
-            super::client_auth_args::update(app, &id, &auth, out).await?;
+        ClientCommand::RotateSecret { id, overlap, json } => {
+            super::client_secrets::rotate(app, &id, overlap, json, out).await?;
         }
-        ClientCommand::RotateSecret { id, json: j } => {
-            let secret = match app.clients.rotate_secret(&id).await {
-                Ok(Some(secret)) => secret,
-                Ok(None) => bail!("no client {id:?}"),
-                Err(ClientError::Store(e)) => return Err(e.into()),
-                Err(e) => bail!("{e}"),
-            };
-            if j.json {
-                writeln!(out, "{}", json!({"client_id": id, "client_secret": secret}))?;
-            } else {
-                writeln!(out, "client_id:     {id}\nclient_secret: {secret}")?;
-            }
+        ClientCommand::ExpirePreviousSecret { id } => {
+            super::client_secrets::expire_previous(app, &id, out).await?;
         }
+        ClientCommand::Update(u) => super::client_secrets::update(app, u, out).await?,
     }
     Ok(())
 }

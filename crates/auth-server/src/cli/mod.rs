@@ -18,6 +18,7 @@ use crate::store::Store;
 mod audit;
 mod backup;
 mod client_auth_args;
+mod client_secrets;
 mod clients;
 pub mod healthcheck;
 mod keys;

@@ -16,6 +16,7 @@ mod ops;
 mod overrides;
 mod par;
 mod proxies;
+mod rate_limits;
 mod registration;
 mod validate;
 
@@ -27,6 +28,7 @@ pub use ops::{AdminApiPlacement, AdminConfig, AuditConfig, HealthConfig, LogConf
 use overrides::{apply_override, merge, resolve_files};
 pub use par::ParConfig;
 pub use proxies::TrustedProxies;
+pub use rate_limits::RateLimitsConfig;
 pub use registration::RegistrationConfig;
 
 /// Every setting of the server. See `config/auth-server.toml` for the documented defaults.
@@ -67,6 +69,8 @@ pub struct Config {
     pub account: AccountConfig,
     /// Delivery of back-channel logout tokens.
     pub backchannel_logout: BackchannelConfig,
+    /// Per-client rate limits at the token, introspection and revocation endpoints.
+    pub rate_limits: RateLimitsConfig,
     /// Dynamic client registration.
     #[serde(default)]
     pub registration: RegistrationConfig,
@@ -234,6 +238,9 @@ pub struct KeysConfig {
 pub struct ClientsConfig {
     /// Seconds a client record may be served from the in-memory cache.
     pub cache_ttl_secs: u64,
+    /// Seconds `client rotate-secret` keeps the previous secret accepted when no overlap is given
+    /// (0: it stops at once; at most 30 days).
+    pub secret_rotation_overlap_secs: i64,
     /// Longest lifetime (`exp` minus now) of a `private_key_jwt` client assertion (RFC 7523 §3).
     #[serde(default = "default_assertion_max_lifetime")]
     pub assertion_max_lifetime_secs: u64,

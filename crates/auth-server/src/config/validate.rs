@@ -234,6 +234,15 @@ impl Config {
             "must be at most login.slowdown_max_secs",
         )?;
         check(
+            (0..=crate::model::values::MAX_SECRET_OVERLAP_SECS)
+                .contains(&self.clients.secret_rotation_overlap_secs),
+            "clients.secret_rotation_overlap_secs",
+            "must be between 0 and 2592000 (30 days)",
+        )?;
+        if let Some((key, problem)) = self.rate_limits.problem() {
+            return Err(invalid(key, &problem));
+        }
+        check(
             self.clients.cache_ttl_secs <= 3600,
             "clients.cache_ttl_secs",
             "must be at most 3600",

@@ -43,6 +43,8 @@ pub enum EventType {
     ClientDisabled,
     /// A client's secret was rotated.
     ClientSecretRotated,
+    /// An administrator ended a client's previous secret before its overlap ran out.
+    ClientPreviousSecretExpired,
     /// An administrator deleted a client.
     ClientDeleted,
     /// A new signing key was made (scheduled or by an administrator).
@@ -78,7 +80,7 @@ pub enum EventType {
 
 impl EventType {
     /// Every type, for documentation and parsing.
-    pub const ALL: [EventType; 30] = [
+    pub const ALL: [EventType; 31] = [
         Self::SignInSuccess,
         Self::SignInFailure,
         Self::SignInLockout,
@@ -95,6 +97,7 @@ impl EventType {
         Self::ClientUpdated,
         Self::ClientDisabled,
         Self::ClientSecretRotated,
+        Self::ClientPreviousSecretExpired,
         Self::ClientDeleted,
         Self::KeyRotated,
         Self::KeyRevoked,
@@ -130,6 +133,7 @@ impl EventType {
             Self::ClientUpdated => "client.updated",
             Self::ClientDisabled => "client.disabled",
             Self::ClientSecretRotated => "client.secret_rotated",
+            Self::ClientPreviousSecretExpired => "client.previous_secret_expired",
             Self::ClientDeleted => "client.deleted",
             Self::KeyRotated => "key.rotated",
             Self::KeyRevoked => "key.revoked",

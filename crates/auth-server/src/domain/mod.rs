@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod oauth_error;
 pub mod passwords;
 pub mod random;
+pub mod rate_limits;
 pub mod signing_pool;
 pub mod sso;
 pub mod tokens;

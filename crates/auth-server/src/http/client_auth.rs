@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::form::{Form, decode_component};
 use crate::domain::clients::assertion::{AssertionError, JWT_BEARER};
-use crate::domain::clients::{AuthMethod, Client, ClientRegistry};
+use crate::domain::clients::{AuthMethod, Client, ClientError, ClientRegistry};
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 
 /// Identifies the client: with a signed assertion (RFC 7523 §2.2), with its secret (RFC 6749
@@ -37,17 +37,23 @@ pub async fn authenticate_client(
         };
     }
     let creds = credentials(headers, form)?;
-    if let Some(c) = clients.get(&creds.client_id).await?
-        && c.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt
-    {
-        return Err(OAuthError::new(
-            ErrorCode::InvalidClient,
-            "this client authenticates with private_key_jwt, not with a secret",
-        ));
-    }
-    let client = clients
-        .authenticate(&creds.client_id, &creds.secret)
-        .await?;
+    // One client lookup on success; the method is looked up (from the cache) only to explain a
+    // refusal.
+    let client = match clients.authenticate(&creds.client_id, &creds.secret).await {
+        Ok(c) => c,
+        Err(ClientError::Rejected) => {
+            if let Some(c) = clients.get(&creds.client_id).await?
+                && c.token_endpoint_auth_method == AuthMethod::PrivateKeyJwt
+            {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidClient,
+                    "this client authenticates with private_key_jwt, not with a secret",
+                ));
+            }
+            return Err(OAuthError::invalid_client());
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The registry refuses a client without a secret; this holds even if one were left behind.
     if !client.token_endpoint_auth_method.uses_secret() {
         return Err(OAuthError::invalid_client());

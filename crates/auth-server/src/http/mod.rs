@@ -29,6 +29,7 @@ pub mod mfa;
 pub mod ops;
 pub mod pages;
 pub mod par;
+pub mod rate_limit;
 pub mod registration;
 pub mod response;
 pub mod revocation_feed;

@@ -64,6 +64,8 @@ pub struct Services {
     pub sessions: Sessions,
     /// WebAuthn, when the issuer's host can be a relying party id.
     pub passkeys: Option<Passkeys>,
+    /// Per-client rate limits at `/token`, `/introspect`, `/revoke`.
+    pub rate_limits: crate::domain::rate_limits::RateLimits,
 }
 
 /// Everything the router serves from. Cheap to clone.
@@ -98,6 +100,8 @@ pub struct OAuthEndpoints {
     pub user_grants: UserGrants,
     /// Introspection, revocation, userinfo.
     pub token_admin: TokenAdmin,
+    /// Per-client rate limits.
+    pub rate_limits: crate::domain::rate_limits::RateLimits,
     /// `registration.enabled`: dynamic client registration is served.
     pub registration: bool,
     /// DPoP proofs (RFC 9449) at `/token` and `/userinfo`.
@@ -179,6 +183,7 @@ impl HttpState {
                 tokens: services.tokens,
                 user_grants: services.user_grants,
                 token_admin: services.token_admin.clone(),
+                rate_limits: services.rate_limits,
                 registration: config.registration.enabled,
                 dpop: services.dpop,
             }),

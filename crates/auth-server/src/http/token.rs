@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Serialize;
 
 use super::access_log::with_client;
 use super::client_addr::{ClientAddr, request_meta};
-use super::client_auth::authenticate_client;
 use super::error::OAuthResponse;
 use super::form::{Form, OAuthForm};
+use super::rate_limit::limited_client;
 use super::response::no_store_json;
 use super::state::OAuthEndpoints;
 use crate::domain::clients::Client;
@@ -43,7 +43,7 @@ pub async fn token(
     addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    match authenticate_client(&oauth.clients, &headers, &form).await {
+    match limited_client(&oauth, "token", &headers, &form, addr).await {
         Ok(client) => {
             let granted = match super::dpop::token_proof(&oauth.dpop, &client, &headers).await {
                 Ok(jkt) => grant(&oauth, &client, &form, &headers, addr, jkt.as_deref()).await,
@@ -52,7 +52,7 @@ pub async fn token(
             let res = with_client(&client.id, granted);
             super::dpop::with_nonce(&oauth.dpop, &headers, res)
         }
-        Err(e) => OAuthResponse(e).into_response(),
+        Err(res) => res,
     }
 }
 

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::access_log::with_client;
-use super::client_auth::authenticate_client;
+use super::client_addr::ClientAddr;
 use super::error::OAuthResponse;
 use super::form::{Form, OAuthForm};
+use super::rate_limit::limited_client;
 use super::response::no_store_json;
 use super::state::OAuthEndpoints;
 use crate::domain::oauth_error::OAuthError;
@@ -29,11 +30,12 @@ fn token_param(form: &Form) -> Result<&str, OAuthError> {
 pub async fn revoke(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
+    addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let client = match authenticate_client(&oauth.clients, &headers, &form).await {
+    let client = match limited_client(&oauth, "revoke", &headers, &form, addr).await {
         Ok(c) => c,
-        Err(e) => return OAuthResponse(e).into_response(),
+        Err(res) => return res,
     };
     let revoked = async {
         oauth
@@ -50,11 +52,12 @@ pub async fn revoke(
 pub async fn introspect(
     State(oauth): State<Arc<OAuthEndpoints>>,
     headers: HeaderMap,
+    addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let client = match authenticate_client(&oauth.clients, &headers, &form).await {
+    let client = match limited_client(&oauth, "introspect", &headers, &form, addr).await {
         Ok(c) => c,
-        Err(e) => return OAuthResponse(e).into_response(),
+        Err(res) => return res,
     };
     let answer = async {
         let token = token_param(&form)?;

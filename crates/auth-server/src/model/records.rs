@@ -79,6 +79,14 @@ pub struct Client {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor (see `domain::mfa`).
     pub require_mfa: bool,
+    /// SHA-256 of the secret the last rotation replaced, still accepted until
+    /// `previous_secret_expires_at` (`None`: there is none).
+    pub previous_secret_sha256: Option<Vec<u8>>,
+    /// When the previous secret stops being accepted.
+    pub previous_secret_expires_at: Option<i64>,
+    /// Its own rate limit at the token, introspection and revocation endpoints (`None`: the
+    /// configured default).
+    pub rate_limit: Option<super::values::RateLimit>,
     /// How it authenticates at the token, introspection and revocation endpoints (RFC 7591 §2).
     pub token_endpoint_auth_method: AuthMethod,
     /// Its public keys for `private_key_jwt` (RFC 7517 JWK Set, JSON text), if registered inline.

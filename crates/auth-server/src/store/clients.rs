@@ -83,6 +83,15 @@ impl Store {
                 Expr::value(n.backchannel_logout_session_required),
             )
             .col_expr(Column::RequireMfa, Expr::value(n.require_mfa))
+            .col_expr(Column::RateLimit, Expr::value(n.rate_limit))
+            .col_expr(
+                Column::PreviousSecretSha256,
+                Expr::value(n.previous_secret_sha256),
+            )
+            .col_expr(
+                Column::PreviousSecretExpiresAt,
+                Expr::value(n.previous_secret_expires_at),
+            )
             .col_expr(
                 Column::TokenEndpointAuthMethod,
                 Expr::value(n.token_endpoint_auth_method),
@@ -117,6 +126,18 @@ impl Store {
                 Column::BackchannelLogoutSessionRequired.eq(o.backchannel_logout_session_required),
             )
             .filter(Column::RequireMfa.eq(o.require_mfa))
+            .filter(match o.rate_limit {
+                Some(r) => Column::RateLimit.eq(r),
+                None => Column::RateLimit.is_null(),
+            })
+            .filter(match o.previous_secret_sha256 {
+                Some(d) => Column::PreviousSecretSha256.eq(d),
+                None => Column::PreviousSecretSha256.is_null(),
+            })
+            .filter(match o.previous_secret_expires_at {
+                Some(t) => Column::PreviousSecretExpiresAt.eq(t),
+                None => Column::PreviousSecretExpiresAt.is_null(),
+            })
             .filter(Column::TokenEndpointAuthMethod.eq(o.token_endpoint_auth_method))
             .filter(match o.jwks {
                 Some(j) => Column::Jwks.eq(j),
@@ -152,22 +173,50 @@ impl Store {
         update_one_audited(self.conn(), update, audit).await
     }
 
-    /// Replaces the secret digest only if it is still `old` (and the client is confidential), with
-    /// the `audit` event in the same transaction; false (nothing written) otherwise.
+    /// Replaces the secret digest only if it is still `old` (and the client is confidential),
+    /// keeping `old` as the previous secret until `previous_until` (none when `previous_until <=
+    /// now`: the old one stops at once), with the `audit` event in the same transaction; false
+    /// (nothing written) otherwise. Whatever previous secret there was is dropped: at most two
+    /// secrets are ever accepted, the current one and the one it replaced.
     pub async fn swap_client_secret(
         &self,
         client_id: &str,
         old: &[u8],
         new: Vec<u8>,
-        now: i64,
+        (now, previous_until): (i64, i64),
         audit: &AuditRecord,
     ) -> Result<bool, StoreError> {
+        let (previous, until) = if previous_until > now {
+            (Some(old.to_vec()), Some(previous_until))
+        } else {
+            (None, None)
+        };
         let update = Entity::update_many()
             .col_expr(Column::SecretSha256, Expr::value(new))
+            .col_expr(Column::PreviousSecretSha256, Expr::value(previous))
+            .col_expr(Column::PreviousSecretExpiresAt, Expr::value(until))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .filter(Column::ClientId.eq(client_id))
             .filter(Column::SecretSha256.eq(old.to_vec()))
             .filter(Column::Public.eq(false));
+        update_one_audited(self.conn(), update, audit).await
+    }
+
+    /// Ends the previous secret of client `client_id` now, only if it has one still accepted at
+    /// `now`, with the `audit` event in the same transaction; false (nothing written) otherwise.
+    pub async fn expire_previous_client_secret(
+        &self,
+        client_id: &str,
+        now: i64,
+        audit: &AuditRecord,
+    ) -> Result<bool, StoreError> {
+        let update = Entity::update_many()
+            .col_expr(Column::PreviousSecretSha256, Expr::value(None::<Vec<u8>>))
+            .col_expr(Column::PreviousSecretExpiresAt, Expr::value(None::<i64>))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
+            .filter(Column::ClientId.eq(client_id))
+            .filter(Column::PreviousSecretSha256.is_not_null())
+            .filter(Column::PreviousSecretExpiresAt.gt(now));
         update_one_audited(self.conn(), update, audit).await
     }
 

@@ -14,6 +14,7 @@
 //! This module is beneath every other layer (like `config`): it knows no domain, store or http type.
 
 mod exposition;
+mod fair_use;
 pub mod names;
 
 use std::sync::OnceLock;
@@ -23,6 +24,7 @@ use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use exposition::Exposition;
+pub use fair_use::{PREVIOUS_SECRET_USED, RATE_LIMITED, previous_secret_used, rate_limited};
 use names::*;
 
 /// Histogram buckets, in seconds: every histogram here is a latency or a wait, from a cached
@@ -67,6 +69,7 @@ fn install_once() -> Option<PrometheusHandle> {
         return None;
     }
     names::describe_all();
+    fair_use::describe();
     let upkeep = handle.clone();
     let started = std::thread::Builder::new()
         .name("metrics-upkeep".into())

@@ -7,11 +7,9 @@
 
 use super::validate::{validate_resource, validate_scope_token};
 use super::{
-    AuthMethod, Client, ClientError, ClientRegistry, SECRET_BYTES, checked_backchannel_uri,
-    checked_uris,
+    AuthMethod, Client, ClientError, ClientRegistry, checked_backchannel_uri, checked_uris,
 };
 use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
-use crate::domain::random;
 use auth_core::Alg;
 
 /// How many times an update is retried when a concurrent change to the same client won.
@@ -51,6 +49,8 @@ pub struct ClientUpdate {
     pub backchannel_logout_session_required: Option<bool>,
     /// Every sign-in needs a second factor.
     pub require_mfa: Option<bool>,
+    /// Its own rate limit (`Some(None)`: back to the configured default).
+    pub rate_limit: Option<Option<super::RateLimit>>,
     /// RFC 7591 §2 `token_endpoint_auth_method` (a public client keeps `none`). Moving to
     /// `private_key_jwt` drops the secret; moving back needs a new one (`rotate-secret`).
     pub token_endpoint_auth_method: Option<AuthMethod>,
@@ -148,6 +148,7 @@ impl ClientUpdate {
         n.require_pushed_authorization_requests = self
             .require_pushed_authorization_requests
             .unwrap_or(n.require_pushed_authorization_requests);
+        n.rate_limit = self.rate_limit.unwrap_or(n.rate_limit);
         n.updated_at = now.max(c.updated_at);
         Ok(n)
     }
@@ -170,8 +171,11 @@ impl ClientUpdate {
         let (method, jwks, jwks_uri) =
             super::auth_registration::checked_auth(n.public, Some(method), jwks, jwks_uri)?;
         if method == AuthMethod::PrivateKeyJwt {
-            // No secret may authenticate it any more.
+            // No secret may authenticate it any more: neither the current one nor the one a
+            // rotation replaced.
             n.secret_sha256 = Vec::new();
+            n.previous_secret_sha256 = None;
+            n.previous_secret_expires_at = None;
         }
         (n.token_endpoint_auth_method, n.jwks, n.jwks_uri) = (method, jwks, jwks_uri);
         Ok(())
@@ -261,45 +265,6 @@ impl ClientRegistry {
         }
     }
 
-    /// Issues a new secret for client `id` by `actor` (the old one stops working): a conditional
-    /// update on the digest it replaces, with its `client.secret_rotated` audit event. Of two
-    /// concurrent rotations one wins and the other gets [`ClientError::Conflict`], so the secret
-    /// returned is the one that works. `None` if no such client; [`ClientError::PublicClient`] for
-    /// a public client, which never has a secret.
-    pub async fn rotate_secret_by(
-        &self,
-        id: &str,
-        actor: &Actor,
-        request: &RequestMeta,
-    ) -> Result<Option<String>, ClientError> {
-        let Some(row) = self.store.find_client(id).await? else {
-            return Ok(None);
-        };
-        if row.public {
-            return Err(ClientError::PublicClient(id.to_owned()));
-        }
-        let secret = random::token(SECRET_BYTES);
-        let digest = random::sha256(secret.as_bytes());
-        let now = self.clock.now();
-        let audit = AuditEvent::new(EventType::ClientSecretRotated, actor.clone())
-            .client(id)
-            .request(request)
-            .record(now);
-        let swapped = self
-            .store
-            .swap_client_secret(id, &row.secret_sha256, digest, now, &audit)
-            .await?;
-        self.cache.invalidate(id).await;
-        if swapped {
-            crate::domain::audit::log(&audit);
-            Ok(Some(secret))
-        } else if self.store.client_exists(id).await? {
-            Err(ClientError::Conflict(id.to_owned()))
-        } else {
-            Ok(None)
-        }
-    }
-
     /// Deletes client `id` by `actor`, ending what it holds in the same transaction (see
     /// `Store::delete_client`): its access tokens are cut off through the revocation feed, its
     /// grants revoked with their tokens, its codes and consents deleted. False if no such client.
@@ -359,6 +324,7 @@ fn changed_fields(a: &Client, b: &Client) -> Vec<&'static str> {
         a.backchannel_logout_session_required != b.backchannel_logout_session_required,
     );
     diff("require_mfa", a.require_mfa != b.require_mfa);
+    diff("rate_limit", a.rate_limit != b.rate_limit);
     diff(
         "token_endpoint_auth_method",
         a.token_endpoint_auth_method != b.token_endpoint_auth_method,

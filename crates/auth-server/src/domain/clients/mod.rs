@@ -18,6 +18,7 @@ mod initial_tokens;
 pub mod jwks_source;
 mod origins;
 mod redirect_match;
+mod rotation;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};
@@ -26,6 +27,7 @@ pub use dynamic_metadata::{ClientMetadata, MAX_METADATA_LIST, MetadataError, Reg
 pub use initial_tokens::{MAX_TOKEN_LIFETIME_SECS, NewRegistrationToken};
 pub use origins::{OriginSet, checked_origins, origin_of, validate_origin};
 pub use redirect_match::redirect_uri_matches;
+pub use rotation::{MAX_SECRET_OVERLAP_SECS, PreviousSecret, RotatedSecret};
 
 pub use crate::domain::sso::backchannel::validate_backchannel_logout_uri;
 pub use validate::{
@@ -43,6 +45,7 @@ use crate::domain::audit::{Actor, AuditEvent, EventType, RequestMeta};
 use crate::domain::random;
 use crate::domain::values::DpopPolicy;
 pub use crate::model::records::{AuthMethod, Client};
+pub use crate::model::values::RateLimit;
 use crate::store::{Store, StoreError};
 
 /// Bytes of randomness in a generated client secret.
@@ -91,6 +94,8 @@ pub struct NewClient {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor (see `domain::mfa`).
     pub require_mfa: bool,
+    /// Its own rate limit (`None`: the configured default, `rate_limits`).
+    pub rate_limit: Option<RateLimit>,
     /// RFC 7591 §2 `token_endpoint_auth_method`; `None`: `none` for a public client, else
     /// `client_secret_basic`. A `private_key_jwt` client gets no secret.
     pub token_endpoint_auth_method: Option<AuthMethod>,
@@ -123,6 +128,7 @@ impl Default for NewClient {
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
             require_mfa: false,
+            rate_limit: None,
             token_endpoint_auth_method: None,
             jwks: None,
             jwks_uri: None,
@@ -170,6 +176,7 @@ pub struct ClientRegistry {
     clock: Arc<dyn Clock>,
     cache: Cache<String, Option<Arc<Client>>>,
     origins: OriginSet,
+    secret_overlap_secs: i64,
     assertions: Option<Arc<assertion::AssertionVerifier>>,
 }
 
@@ -186,6 +193,7 @@ impl ClientRegistry {
                 .time_to_live(ttl)
                 .build(),
             origins: OriginSet::new(ttl),
+            secret_overlap_secs: 0,
             assertions: None,
         }
     }
@@ -230,12 +238,22 @@ impl ClientRegistry {
             return Err(ClientError::Rejected);
         };
         // Hashed even for a public client, so timing does not tell it apart either. A public
-        // client's digest is empty and a 32-byte digest never equals it, but it is refused explicitly.
-        let secret_ok = random::secret_matches(secret, &client.secret_sha256);
-        if secret_ok && client.enabled && !client.public && !client.secret_sha256.is_empty() {
-            Ok(client)
-        } else {
-            Err(ClientError::Rejected)
+        // client's digest is empty and never matches, but it is refused explicitly. The previous
+        // secret (during a rotation's overlap) is compared in the same constant time.
+        let matched = rotation::match_secret(&client, secret, self.clock.now());
+        let ok = client.enabled && !client.public && !client.secret_sha256.is_empty();
+        match matched {
+            rotation::SecretMatch::Current if ok => Ok(client),
+            rotation::SecretMatch::Previous if ok => {
+                crate::telemetry::previous_secret_used(&client.id);
+                tracing::info!(
+                    client_id = %client.id,
+                    previous_secret_expires_at = client.previous_secret_expires_at,
+                    "client authenticated with its previous secret (rotation overlap)"
+                );
+                Ok(client)
+            }
+            _ => Err(ClientError::Rejected),
         }
     }
 
@@ -361,6 +379,9 @@ impl ClientRegistry {
             backchannel_logout_uri: checked_backchannel_uri(new.backchannel_logout_uri)?,
             backchannel_logout_session_required: new.backchannel_logout_session_required,
             require_mfa: new.require_mfa,
+            previous_secret_sha256: None,
+            previous_secret_expires_at: None,
+            rate_limit: new.rate_limit,
             token_endpoint_auth_method: method,
             jwks,
             jwks_uri,
@@ -390,10 +411,14 @@ impl ClientRegistry {
         Ok(flip != Flip::NotFound)
     }
 
-    /// Issues a new secret on the command line; `None` if no such client.
+    /// Issues a new secret with no overlap (the old one stops working at once); `None` if no such
+    /// client. With an overlap: [`ClientRegistry::rotate_secret_by`].
     pub async fn rotate_secret(&self, id: &str) -> Result<Option<String>, ClientError> {
-        self.rotate_secret_by(id, &Actor::Admin("cli".into()), &RequestMeta::default())
-            .await
+        let cli = Actor::Admin("cli".into());
+        let rotated = self
+            .rotate_secret_by(id, Some(0), &cli, &RequestMeta::default())
+            .await?;
+        Ok(rotated.map(|r| r.secret))
     }
 }
 

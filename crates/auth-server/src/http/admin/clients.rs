@@ -15,7 +15,8 @@ use super::{
     schemas,
 };
 use crate::domain::clients::{
-    Client, ClientError, ClientUpdate, Flip, NewClient, is_valid_client_id,
+    Client, ClientError, ClientUpdate, Flip, NewClient, PreviousSecret, RateLimit,
+    is_valid_client_id,
 };
 use crate::domain::values::DpopPolicy;
 
@@ -44,6 +45,8 @@ pub struct ClientView {
     backchannel_logout_uri: Option<String>,
     backchannel_logout_session_required: bool,
     require_mfa: bool,
+    rate_limit: Option<String>,
+    previous_secret_valid_until: Option<i64>,
     token_endpoint_auth_method: &'static str,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
@@ -51,6 +54,16 @@ pub struct ClientView {
     require_pushed_authorization_requests: bool,
     created_at: i64,
     updated_at: i64,
+}
+
+impl ClientView {
+    /// `c` as shown at `now`: whether (and until when) its previous secret is still accepted
+    /// depends on it; never a secret or a digest.
+    fn at(c: &Client, now: i64) -> Self {
+        let mut v = Self::from(c);
+        v.previous_secret_valid_until = c.previous_secret_valid_until(now);
+        v
+    }
 }
 
 impl From<&Client> for ClientView {
@@ -73,6 +86,8 @@ impl From<&Client> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            rate_limit: c.rate_limit.map(|r| r.to_string()),
+            previous_secret_valid_until: None,
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str(),
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
@@ -116,6 +131,7 @@ pub struct CreateBody {
     backchannel_logout_session_required: bool,
     #[serde(default)]
     require_mfa: bool,
+    rate_limit: Option<String>,
     token_endpoint_auth_method: Option<String>,
     jwks: Option<Value>,
     jwks_uri: Option<String>,
@@ -148,6 +164,14 @@ pub struct PatchBody {
     jwks_uri: Option<String>,
     dpop: Option<String>,
     require_pushed_authorization_requests: Option<bool>,
+    /// A limit, or `"default"` for the configured one.
+    rate_limit: Option<String>,
+}
+
+/// `POST /clients/{client_id}/rotate-secret` query.
+#[derive(Debug, Deserialize)]
+pub struct RotateQuery {
+    overlap_secs: Option<i64>,
 }
 
 /// `GET /clients` query.
@@ -234,9 +258,37 @@ pub(super) fn register(r: Routes) -> Routes {
             "Issue a new secret; the old one stops working",
         )
         .tag("clients")
+        .query(
+            "overlap_secs",
+            json!({"type": "integer", "minimum": 0, "maximum": crate::domain::clients::MAX_SECRET_OVERLAP_SECS}),
+            "Seconds the previous secret stays accepted (default: clients.secret_rotation_overlap_secs; 0: it stops at once)",
+        )
         .ok("ClientSecret"),
         rotate_secret,
     )
+    .add(
+        Op::post(
+            "/clients/{client_id}/expire-previous-secret",
+            "End the previous secret's overlap now (idempotent)",
+        )
+        .tag("clients")
+        .ok("Client"),
+        expire_previous_secret,
+    )
+}
+
+/// A rate limit as written in a request (`"default"`: the configured one).
+fn rate_limit(r: Option<String>) -> Result<Option<Option<RateLimit>>, Problem> {
+    r.map(|r| match r.as_str() {
+        "default" => Ok(None),
+        _ => r
+            .parse()
+            .map(Some)
+            .map_err(|e: crate::domain::values::RateLimitError| {
+                Problem::bad_request(e.to_string())
+            }),
+    })
+    .transpose()
 }
 
 /// A client-registry error as a problem.
@@ -331,7 +383,11 @@ async fn list(
         .page(q.after.as_deref(), limit)
         .await
         .map_err(problem)?;
-    let clients: Vec<ClientView> = page.clients.iter().map(ClientView::from).collect();
+    let clients: Vec<ClientView> = page
+        .clients
+        .iter()
+        .map(|c| ClientView::at(c, api.clock.now()))
+        .collect();
     Ok(Json(json!({"clients": clients, "next": page.next})))
 }
 
@@ -366,6 +422,7 @@ async fn create(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        rate_limit: rate_limit(b.rate_limit)?.flatten(),
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
@@ -377,7 +434,7 @@ async fn create(
         .create_by(new, &caller.actor(), &caller.request)
         .await
         .map_err(problem)?;
-    let body = json!({"client": ClientView::from(&client), "client_secret": secret});
+    let body = json!({"client": ClientView::at(&client, api.clock.now()), "client_secret": secret});
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
@@ -387,7 +444,7 @@ async fn show(
 ) -> Result<Json<ClientView>, Problem> {
     let id = client_id(id)?;
     match api.clients.fresh(&id).await.map_err(problem)? {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -426,6 +483,7 @@ async fn patch(
         backchannel_logout_uri: b.backchannel_logout_uri,
         backchannel_logout_session_required: b.backchannel_logout_session_required,
         require_mfa: b.require_mfa,
+        rate_limit: rate_limit(b.rate_limit)?,
         token_endpoint_auth_method: client_auth_fields::auth_method(b.token_endpoint_auth_method)?,
         jwks: client_auth_fields::jwks_text(b.jwks)?,
         jwks_uri: b.jwks_uri,
@@ -438,7 +496,7 @@ async fn patch(
         .await
         .map_err(problem)?
     {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -459,7 +517,7 @@ async fn set_enabled(
         return Err(no_such_client());
     }
     match api.clients.fresh(&id).await.map_err(problem)? {
-        Some(c) => Ok(Json(ClientView::from(&c))),
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }
@@ -484,15 +542,39 @@ async fn rotate_secret(
     State(api): State<AdminApi>,
     caller: Caller,
     AdminPath(id): AdminPath<String>,
+    AdminQuery(q): AdminQuery<RotateQuery>,
 ) -> Result<Json<Value>, Problem> {
     let id = client_id(id)?;
     match api
         .clients
-        .rotate_secret_by(&id, &caller.actor(), &caller.request)
+        .rotate_secret_by(&id, q.overlap_secs, &caller.actor(), &caller.request)
         .await
         .map_err(problem)?
     {
-        Some(secret) => Ok(Json(json!({"client_id": id, "client_secret": secret}))),
+        Some(r) => Ok(Json(json!({
+            "client_id": id, "client_secret": r.secret,
+            "previous_secret_valid_until": r.previous_valid_until,
+        }))),
+        None => Err(no_such_client()),
+    }
+}
+
+async fn expire_previous_secret(
+    State(api): State<AdminApi>,
+    caller: Caller,
+    AdminPath(id): AdminPath<String>,
+) -> Result<Json<ClientView>, Problem> {
+    let id = client_id(id)?;
+    let done = api
+        .clients
+        .expire_previous_secret_by(&id, &caller.actor(), &caller.request)
+        .await
+        .map_err(problem)?;
+    if done == PreviousSecret::NotFound {
+        return Err(no_such_client());
+    }
+    match api.clients.fresh(&id).await.map_err(problem)? {
+        Some(c) => Ok(Json(ClientView::at(&c, api.clock.now()))),
         None => Err(no_such_client()),
     }
 }

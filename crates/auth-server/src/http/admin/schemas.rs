@@ -29,6 +29,8 @@ pub(super) fn clients(r: Routes) -> Routes {
                 "description": "OpenID Connect Back-Channel Logout 1.0: https (http on a loopback host), no fragment; an empty string removes it"},
             "backchannel_logout_session_required": {"type": "boolean"},
             "require_mfa": {"type": "boolean"},
+            "rate_limit": {"type": ["string", "null"], "maxLength": 64,
+                "description": "Its own limit at /token, /introspect and /revoke: `<requests>/<s|min|h>[,burst=<n>]` or `off`; null (in a request: \"default\") for rate_limits.per_client"},
             "token_endpoint_auth_method": {"type": "string",
                 "enum": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
                 "description": "RFC 7591 §2; default none for a public client, else client_secret_basic (either secret method accepts the secret in Basic or the body); private_key_jwt needs jwks or jwks_uri and has no secret"},
@@ -51,8 +53,9 @@ pub(super) fn clients(r: Routes) -> Routes {
         "required": ["client_id", "name", "enabled", "alg", "allowed_scopes", "default_scopes",
                      "allowed_resources", "redirect_uris", "post_logout_redirect_uris", "allowed_origins",
                      "public", "first_party", "always_refresh", "introspect_any", "backchannel_logout_uri",
-                     "backchannel_logout_session_required", "require_mfa", "token_endpoint_auth_method",
-                     "jwks", "jwks_uri", "dpop", "require_pushed_authorization_requests",
+                     "backchannel_logout_session_required", "require_mfa", "rate_limit",
+                     "previous_secret_valid_until", "token_endpoint_auth_method", "jwks", "jwks_uri",
+                     "dpop", "require_pushed_authorization_requests",
                      "created_at", "updated_at"],
         "properties": props(json!({
             "client_id": {"type": "string"},
@@ -61,6 +64,8 @@ pub(super) fn clients(r: Routes) -> Routes {
             "created_at": {"type": "integer"},
             "updated_at": {"type": "integer"},
             "name": {"type": "string"},
+            "previous_secret_valid_until": {"type": ["integer", "null"],
+                "description": "Until when (Unix time) the secret replaced by the last rotation is still accepted; null when it is not"},
         })),
     });
     r.schema("Client", client)
@@ -104,8 +109,10 @@ pub(super) fn clients(r: Routes) -> Routes {
         .schema(
             "ClientSecret",
             json!({
-                "type": "object", "required": ["client_id", "client_secret"],
-                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"}}
+                "type": "object", "required": ["client_id", "client_secret", "previous_secret_valid_until"],
+                "properties": {"client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                    "previous_secret_valid_until": {"type": ["integer", "null"],
+                        "description": "Until when the replaced secret is still accepted; null: it stopped at once"}}
             }),
         )
 }

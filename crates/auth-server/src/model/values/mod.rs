@@ -60,10 +60,12 @@ macro_rules! word_set {
 
 mod dpop;
 mod issuer;
+mod rate_limit;
 mod resources;
 mod scopes;
 
 pub use dpop::{DpopPolicy, UnknownDpopPolicy};
 pub use issuer::Issuer;
+pub use rate_limit::{MAX_SECRET_OVERLAP_SECS, RateLimit, RateLimitError};
 pub use resources::{NoAudience, ResourceError, Resources, absolute_uri_parts, validate_resource};
 pub use scopes::{ScopeError, Scopes, is_scope_token};

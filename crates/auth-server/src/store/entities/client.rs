@@ -46,6 +46,13 @@ pub struct Model {
     pub backchannel_logout_session_required: bool,
     /// Every sign-in to it needs a second factor.
     pub require_mfa: bool,
+    /// SHA-256 of the secret the last rotation replaced (NULL: none), accepted until
+    /// `previous_secret_expires_at`.
+    pub previous_secret_sha256: Option<Vec<u8>>,
+    /// When the previous secret stops being accepted.
+    pub previous_secret_expires_at: Option<i64>,
+    /// Its own rate limit (`RateLimit`'s text form; NULL: the configured default).
+    pub rate_limit: Option<String>,
     /// RFC 7591 §2 `token_endpoint_auth_method`.
     pub token_endpoint_auth_method: String,
     /// Its public keys for `private_key_jwt` (RFC 7517 JWK Set, JSON text), if registered inline.
@@ -79,6 +86,14 @@ impl TryFrom<Model> for crate::model::records::Client {
         let dpop = m.dpop.parse().map_err(|e| {
             crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
         })?;
+        let rate_limit = m
+            .rate_limit
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| {
+                crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
+            })?;
         Ok(Self {
             alg,
             dpop,
@@ -95,6 +110,9 @@ impl TryFrom<Model> for crate::model::records::Client {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             require_mfa: m.require_mfa,
+            previous_secret_sha256: m.previous_secret_sha256,
+            previous_secret_expires_at: m.previous_secret_expires_at,
+            rate_limit,
             token_endpoint_auth_method: m.token_endpoint_auth_method.parse().map_err(|e| {
                 crate::store::StoreError::Corrupt(format!("client {}: {e}", m.client_id))
             })?,
@@ -133,6 +151,9 @@ impl From<&crate::model::records::Client> for Model {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             require_mfa: c.require_mfa,
+            previous_secret_sha256: c.previous_secret_sha256.clone(),
+            previous_secret_expires_at: c.previous_secret_expires_at,
+            rate_limit: c.rate_limit.map(|r| r.to_string()),
             token_endpoint_auth_method: c.token_endpoint_auth_method.as_str().to_owned(),
             jwks: c.jwks.clone(),
             jwks_uri: c.jwks_uri.clone(),

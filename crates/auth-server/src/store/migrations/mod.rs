@@ -20,6 +20,7 @@ mod m0015_webauthn;
 mod m0016_client_origins;
 mod m0017_seen_ids;
 mod m0018_client_auth_method;
+mod m0019_client_secret_rotation;
 mod m0020_dpop;
 mod m0021_pushed_requests;
 mod m0022_dynamic_registration;
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_client_origins::Migration),
             Box::new(m0017_seen_ids::Migration),
             Box::new(m0018_client_auth_method::Migration),
+            Box::new(m0019_client_secret_rotation::Migration),
             Box::new(m0020_dpop::Migration),
             Box::new(m0021_pushed_requests::Migration),
             Box::new(m0022_dynamic_registration::Migration),
@@ -86,6 +88,7 @@ mod tests {
                 "m0016_client_origins",
                 "m0017_seen_ids",
                 "m0018_client_auth_method",
+                "m0019_client_secret_rotation",
                 "m0020_dpop",
                 "m0021_pushed_requests",
                 "m0022_dynamic_registration",
