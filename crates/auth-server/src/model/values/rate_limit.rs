@@ -18,11 +18,11 @@ pub enum RateLimit {
     Off,
     /// At most `requests` per `period_secs` on average, `burst` at once.
     Every {
-        /// Requests per period (1 to [`MAX_REQUESTS`]).
+        /// Requests per period (1 to `MAX_REQUESTS`).
         requests: u32,
         /// The period: 1 (`s`), 60 (`min`) or 3600 (`h`) seconds.
         period_secs: u32,
-        /// Requests admitted at once (1 to [`MAX_REQUESTS`]).
+        /// Requests admitted at once (1 to `MAX_REQUESTS`).
         burst: u32,
     },
 }
