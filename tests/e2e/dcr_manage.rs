@@ -322,13 +322,21 @@ async fn registration_tokens_from_the_cli(b: Backend) {
         .unwrap();
     assert_eq!(mine["uses"], 1);
     assert!(mine.get("token").is_none() && !list.to_string().contains(&token));
-    let revoked = cli(&config, &clock, &["registration-token", "revoke", &id])
-        .await
-        .unwrap();
+    let revoked = cli(
+        &config,
+        &clock,
+        &["registration-token", "revoke", "--", &id],
+    )
+    .await
+    .unwrap();
     assert!(revoked.contains("revoked"), "{revoked}");
-    let again = cli(&config, &clock, &["registration-token", "revoke", &id])
-        .await
-        .unwrap();
+    let again = cli(
+        &config,
+        &clock,
+        &["registration-token", "revoke", "--", &id],
+    )
+    .await
+    .unwrap();
     assert!(again.contains("already"), "{again}");
     assert!(
         cli(&config, &clock, &["registration-token", "revoke", "nope"])

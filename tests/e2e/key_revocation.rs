@@ -146,9 +146,13 @@ async fn every_replica_stops_signing_with_a_revoked_key_at_its_reload(backend: B
 
     // The operator revokes it from the command line (a third process on the same database).
     let config = cli_config(&a.db_url);
-    let out = cli(&config, &a.clock, &["keys", "revoke", &revoked, "--json"])
-        .await
-        .unwrap();
+    let out = cli(
+        &config,
+        &a.clock,
+        &["keys", "revoke", "--json", "--", &revoked],
+    )
+    .await
+    .unwrap();
     let out: Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(out["status"], "revoked");
     let successor = out["successor"].as_str().unwrap().to_owned();
@@ -167,7 +171,7 @@ async fn every_replica_stops_signing_with_a_revoked_key_at_its_reload(backend: B
     assert_eq!(state(&revoked), Some(json!("revoked")));
     assert_eq!(state(&successor), Some(json!("active")));
     assert!(
-        cli(&config, &a.clock, &["keys", "revoke", &revoked])
+        cli(&config, &a.clock, &["keys", "revoke", "--", &revoked])
             .await
             .is_err()
     );

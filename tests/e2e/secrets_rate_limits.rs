@@ -1,4 +1,4 @@
-//! Per-client rate limits at `/token`, `/introspect` and `/revoke`, on both databases: a client
+//! Per-client rate limits at `/token`, `/introspect`, `/revoke` and `/par`, on both databases: a client
 //! over its limit gets 429 with `Retry-After` and a JSON error while another client is unaffected,
 //! a client's own limit overrides the default, the three endpoints share one budget, failed client
 //! authentications are limited per address, and refusals are counted. Time moves on the injected
@@ -201,6 +201,8 @@ async fn the_three_endpoints_share_one_budget(b: Backend) {
         ("/token", "grant_type=client_credentials"),
         ("/introspect", form.as_str()),
         ("/revoke", "token=unknown"),
+        // A pushed authorization request is a stored row: /par spends the same budget.
+        ("/par", "response_type=code&client_id=rs"),
     ] {
         let (status, retry, json) = call(&s, path, &id, &secret, body).await;
         assert_eq!((status, retry), (429, Some(20)), "{path}");

@@ -43,34 +43,26 @@ async fn one_use_per_identifier_across_replicas(backend: Backend) {
             .await
             .unwrap()
     );
-    // Still remembered up to its expiry, forgotten after it.
-    assert!(
-        !a.remember_once("dpop", "jti-0", now + 60, now + 59)
-            .await
-            .unwrap()
-    );
-    assert!(
-        b.remember_once("dpop", "jti-0", now + 200, now + 60)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !a.remember_once("dpop", "jti-0", now + 200, now + 61)
-            .await
-            .unwrap()
-    );
+    // Still remembered up to its expiry, that second included (a checker accepting `now <= until`
+    // still accepts it then), forgotten after it.
+    for (expires, at, first) in [
+        (60, 59, false),
+        (60, 60, false),
+        (200, 61, true),
+        (200, 62, false),
+    ] {
+        let seen = a
+            .remember_once("dpop", "jti-0", now + expires, now + at)
+            .await;
+        assert_eq!(seen.unwrap(), first, "at now + {at}");
+    }
 
-    // The purge takes only what expired by then: dpop jti-1..3 and the other scope's jti-0 (all
-    // expiring at now + 60), not dpop jti-0, renewed until now + 200.
-    assert_eq!(a.purge_seen_ids(now + 60).await.unwrap(), 4);
-    assert!(
-        !a.remember_once("dpop", "jti-0", now + 300, now + 61)
-            .await
-            .unwrap()
-    );
-    assert!(
-        a.remember_once("dpop", "jti-1", now + 300, now + 61)
-            .await
-            .unwrap()
-    );
+    // The purge takes only what expired before then: dpop jti-1..3 and the other scope's jti-0
+    // (all expiring at now + 60) go at now + 61, not at now + 60; dpop jti-0, renewed until
+    // now + 200, stays.
+    assert_eq!(a.purge_seen_ids(now + 60).await.unwrap(), 0);
+    assert_eq!(a.purge_seen_ids(now + 61).await.unwrap(), 4);
+    let after = |id: &'static str| a.remember_once("dpop", id, now + 300, now + 62);
+    assert!(!after("jti-0").await.unwrap());
+    assert!(after("jti-1").await.unwrap());
 }

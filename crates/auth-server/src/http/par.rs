@@ -11,9 +11,10 @@ use serde::Serialize;
 use super::HttpState;
 use super::access_log::with_client;
 use super::authorize::params_from;
-use super::client_auth::authenticate_client;
+use super::client_addr::ClientAddr;
 use super::error::OAuthResponse;
 use super::form::OAuthForm;
+use super::rate_limit::limited_client;
 use crate::domain::oauth_error::OAuthError;
 
 /// RFC 9126 §2.2 success body.
@@ -27,15 +28,17 @@ struct ParResponse<'a> {
 /// error (§2.3): `invalid_client` for a failed client authentication, the authorization
 /// endpoint's error codes for a request it would refuse, `invalid_request` where `/authorize`
 /// would show an error page instead (an unregistered `redirect_uri`). Other methods get 405 from
-/// the router, bodies over the form cap 413 (§2.3).
+/// the router, bodies over the form cap 413 (§2.3). The client's rate limit and the per-address
+/// limit of failed authentications apply as at the token endpoint: a push is a stored row.
 pub async fn par(
     State(state): State<HttpState>,
     headers: HeaderMap,
+    addr: ClientAddr,
     OAuthForm(form): OAuthForm,
 ) -> Response {
-    let client = match authenticate_client(&state.oauth.clients, &headers, &form).await {
+    let client = match limited_client(&state.oauth, "par", &headers, &form, addr).await {
         Ok(c) => c,
-        Err(e) => return OAuthResponse(e).into_response(),
+        Err(res) => return res,
     };
     let answer = match state.browser.flow.push(&client, params_from(&form)).await {
         Ok(Ok(pushed)) => {

@@ -10,15 +10,16 @@ use super::entities::seen_id;
 use super::{Store, StoreError};
 
 impl Store {
-    /// Remembers `id` in `scope` until `expires_at`: true the first time it is seen among unexpired
-    /// entries, false for a replay.
+    /// Remembers `id` in `scope` until `expires_at` (inclusive: the entry still refuses a replay at
+    /// `now == expires_at`, the last second a checker accepting "`now <= until`" still accepts the
+    /// identifier): true the first time it is seen among unexpired entries, false for a replay.
     ///
     /// One guarded `DELETE` of this identifier's expired entry, then one `INSERT … ON CONFLICT DO
     /// NOTHING` on the primary key (scope, SHA-256 of the id): of any number of concurrent calls
     /// with one identifier, on any replicas, exactly one inserts the row and is told true, on
     /// PostgreSQL (the unique key makes the losers wait for the winner, then do nothing) as on
-    /// SQLite. The delete only removes an entry already expired at `now`, so it never lets a live
-    /// identifier be used twice.
+    /// SQLite. The delete only removes an entry whose `expires_at` is before `now`, so it never
+    /// lets a live identifier be used twice.
     pub async fn remember_once(
         &self,
         scope: &str,
@@ -30,7 +31,7 @@ impl Store {
         seen_id::Entity::delete_many()
             .filter(seen_id::Column::Scope.eq(scope))
             .filter(seen_id::Column::IdSha256.eq(id_sha256.clone()))
-            .filter(seen_id::Column::ExpiresAt.lte(now))
+            .filter(seen_id::Column::ExpiresAt.lt(now))
             .exec(self.conn())
             .await?;
         let inserted = seen_id::Entity::insert(seen_id::ActiveModel {
@@ -44,10 +45,10 @@ impl Store {
         Ok(matches!(inserted, TryInsertResult::Inserted(1)))
     }
 
-    /// Forgets identifiers expired at `now` (the maintenance job).
+    /// Forgets identifiers whose `expires_at` is before `now` (the maintenance job).
     pub async fn purge_seen_ids(&self, now: i64) -> Result<u64, StoreError> {
         Ok(seen_id::Entity::delete_many()
-            .filter(seen_id::Column::ExpiresAt.lte(now))
+            .filter(seen_id::Column::ExpiresAt.lt(now))
             .exec(self.conn())
             .await?
             .rows_affected)

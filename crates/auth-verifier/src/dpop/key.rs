@@ -12,6 +12,11 @@ use super::DpopError;
 
 /// Smallest RSA modulus accepted in a proof (RFC 7518 §3.3 requires 2048).
 const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted: a bigger one only makes each verification slower.
+const MAX_RSA_BITS: usize = 4096;
+/// Longest RSA public exponent accepted, in bytes (65537 is 3): a huge exponent makes each
+/// verification cost about as much as a private-key operation.
+const MAX_RSA_E_BYTES: usize = 4;
 
 /// Members that only a private (or symmetric) JWK has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -156,7 +161,9 @@ pub(crate) fn parse_key(
         }
         (ProofAlg::Rs256 | ProofAlg::Ps256, "RSA", _) => {
             let (n, e) = (member(jwk, "n")?, member(jwk, "e")?);
-            decoded_len(e)?;
+            if decoded_len(e)? > MAX_RSA_E_BYTES {
+                return Err(DpopError::BadKey("RSA exponent longer than 4 bytes"));
+            }
             let n_bytes = URL_SAFE_NO_PAD
                 .decode(n)
                 .map_err(|_| DpopError::BadKey("n is not base64url"))?;
@@ -165,6 +172,9 @@ pub(crate) fn parse_key(
             });
             if bits < MIN_RSA_BITS {
                 return Err(DpopError::BadKey("RSA key under 2048 bits"));
+            }
+            if bits > MAX_RSA_BITS {
+                return Err(DpopError::BadKey("RSA key over 4096 bits"));
             }
             (
                 serde_json::json!({"kty": "RSA", "n": n, "e": e}),

@@ -339,3 +339,21 @@ fn the_key_cache_is_keyed_by_algorithm_and_thumbprint() {
         Some(DpopError::BadSignature)
     );
 }
+
+#[test]
+fn rsa_keys_too_costly_to_verify_are_refused() {
+    let key = |n: String, e: &str| {
+        let jwk = json!({"kty": "RSA", "n": n, "e": e});
+        super::key::parse_key(ProofAlg::Rs256, jwk.as_object().unwrap(), String::new()).err()
+    };
+    // 4104 bits.
+    assert_eq!(
+        key("_".repeat(684), "AQAB"),
+        Some(DpopError::BadKey("RSA key over 4096 bits"))
+    );
+    // A 5-byte exponent on a 2064-bit modulus.
+    assert_eq!(
+        key("_".repeat(344), "AQAAAAE"),
+        Some(DpopError::BadKey("RSA exponent longer than 4 bytes"))
+    );
+}

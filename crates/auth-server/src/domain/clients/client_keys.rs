@@ -15,6 +15,11 @@ use josekit::jws::{ES256, EdDSA, JwsVerifier, PS256, RS256};
 
 /// Smallest RSA modulus accepted (RFC 7518 §3.3).
 pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted: a bigger one only makes each verification slower.
+pub const MAX_RSA_BITS: usize = 4096;
+/// Longest RSA public exponent accepted, in bytes (65537 is 3): a huge exponent makes each
+/// verification cost about as much as a private-key operation.
+pub const MAX_RSA_E_BYTES: usize = 4;
 
 /// An algorithm a client assertion may be signed with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,13 +196,18 @@ fn parse_key(value: &serde_json::Value) -> Result<ClientKey, String> {
         }
         ("RSA", _) => {
             let n = b64("n")?;
-            b64("e")?;
+            if b64("e")?.len() > MAX_RSA_E_BYTES {
+                return Err(format!("RSA exponent longer than {MAX_RSA_E_BYTES} bytes"));
+            }
             let bits = n
                 .iter()
                 .position(|b| *b != 0)
                 .map_or(0, |i| (n.len() - i) * 8 - n[i].leading_zeros() as usize);
             if bits < MIN_RSA_BITS {
                 return Err(format!("RSA key of {bits} bits is under {MIN_RSA_BITS}"));
+            }
+            if bits > MAX_RSA_BITS {
+                return Err(format!("RSA key of {bits} bits is over {MAX_RSA_BITS}"));
             }
             let j = serde_json::json!({"kty":"RSA","n":s("n")?,"e":s("e")?});
             (j, &[AssertionAlg::Rs256, AssertionAlg::Ps256])
@@ -266,12 +276,23 @@ mod tests {
             {"kty":"oct","k":"c2VjcmV0","kid":"h"},
             {"kty":"EC","crv":"P-384","x":"AA","y":"AA","kid":"b"},
             {"kty":"RSA","n":"AQAB","e":"AQAB","kid":"small"},
+            // 4104 bits, and a 2048-bit modulus with a 5-byte exponent: both too costly to verify.
+            {"kty":"RSA","n": "_".repeat(684),"e":"AQAB","kid":"huge"},
+            {"kty":"RSA","n": "_".repeat(344),"e":"AQAAAAE","kid":"long-e"},
         ]});
         let err = parse_client_jwks(doc.to_string().as_bytes(), 10, false).unwrap_err();
         assert!(err.0.contains("private"), "{err}");
         let (keys, skipped) = parse_client_jwks(doc.to_string().as_bytes(), 10, true).unwrap();
         assert_eq!(keys.len(), 1);
-        assert_eq!(skipped.len(), 3);
+        assert_eq!(skipped.len(), 5, "{skipped:?}");
+        assert!(
+            skipped.iter().any(|s| s.contains("over 4096")),
+            "{skipped:?}"
+        );
+        assert!(
+            skipped.iter().any(|s| s.contains("exponent")),
+            "{skipped:?}"
+        );
         assert!(keys[0].fits(AssertionAlg::Es256));
         assert!(!keys[0].fits(AssertionAlg::Rs256));
     }
