@@ -228,6 +228,19 @@ async fn code_flow_with_a_proof_binds_the_token_and_userinfo_checks_it(backend: 
             "{what}: {challenges:?}"
         );
     }
+    // A forged token with the DPoP scheme is refused before its proof is looked at: the proof's
+    // `jti` is not recorded, so the same proof still works with the real token afterwards.
+    let fresh = key.for_userinfo(&s, "GET", &access);
+    let forged = format!("{}AAAA", &access[..access.len() - 4]);
+    let (status, challenges, _) = userinfo(&s, &forged, "DPoP", Some(&fresh)).await;
+    assert_eq!(status, 401);
+    assert!(
+        challenges
+            .iter()
+            .any(|c| c.starts_with("DPoP") && c.contains("invalid_token")),
+        "{challenges:?}"
+    );
+    assert_eq!(userinfo(&s, &access, "DPoP", Some(&fresh)).await.0, 200);
     // A bearer token with the DPoP scheme: not bound, refused.
     let bearer = assert_bearer(
         &s,

@@ -55,8 +55,10 @@ pub async fn post(
     }
 }
 
-/// With the `DPoP` scheme, the proof is checked first (RFC 9449 §7: `htm`, `htu` = this URL from
-/// the issuer, `ath` = the token's hash, single use); the token must then be bound to its key. A
+/// The token is verified first (signature, `exp`, audience: no I/O). With the `DPoP` scheme it
+/// must be bound to a key (`cnf.jkt`), and only then is the proof checked (RFC 9449 §7: `htm`,
+/// `htu` = this URL from the issuer, `ath` = the token's hash, single use) and its key compared
+/// with the binding: a request without a valid bound token writes nothing to the replay cache. A
 /// bound token presented as a bearer token is refused (§7.1: the binding would be lost).
 async fn answer(
     oauth: &OAuthEndpoints,
@@ -64,11 +66,16 @@ async fn answer(
     method: &Method,
     p: Presented,
 ) -> Response {
+    let token = p.token.as_str();
+    let verified = match oauth.token_admin.userinfo_token(token) {
+        Ok(v) if !p.dpop || v.bound_key().is_some() => v,
+        _ => return challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"), p.dpop),
+    };
     let jkt = if p.dpop {
         let proofs = super::dpop::proofs(headers);
         match oauth
             .dpop
-            .userinfo_request(&proofs, method.as_str(), &p.token)
+            .userinfo_request(&proofs, method.as_str(), token)
             .await
         {
             Ok(jkt) => Some(jkt),
@@ -83,8 +90,7 @@ async fn answer(
     } else {
         None
     };
-    let token = p.token.as_str();
-    match oauth.token_admin.userinfo(token, jkt.as_deref()).await {
+    match oauth.token_admin.userinfo(verified, jkt.as_deref()).await {
         Ok(claims) => super::cors::with_token_client(token, no_store_json(&claims)),
         Err(TokenAdminError::InvalidToken) => {
             challenge(StatusCode::UNAUTHORIZED, Some("invalid_token"), p.dpop)

@@ -36,6 +36,17 @@ pub enum TokenAdminError {
     Users(#[from] UserError),
 }
 
+/// An access token [`TokenAdmin::userinfo_token`] verified, for [`TokenAdmin::userinfo`].
+#[derive(Debug)]
+pub struct UserinfoToken(Map<String, Value>);
+
+impl UserinfoToken {
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`, RFC 9449 §6.1), if any.
+    pub fn bound_key(&self) -> Option<&str> {
+        bound_key(&self.0)
+    }
+}
+
 /// How long after its `exp` a revoked token stays in the feed: the largest clock leeway a verifier
 /// may allow (auth-verifier accepts at most 300 s).
 pub const FEED_LEEWAY_SECS: i64 = 300;
@@ -304,12 +315,11 @@ impl TokenAdmin {
         }
     }
 
-    /// OIDC Core §5.3: the claims about the token's user that its scopes release. The token must be
-    /// one of our unexpired, unrevoked access tokens with our userinfo endpoint in `aud` and `openid`
-    /// in `scope`; the user must still exist and be enabled. `jkt` is the key of the checked DPoP
-    /// proof that came with it (RFC 9449 §7): a token bound to a key (`cnf.jkt`) needs a proof by
-    /// that key, and a token presented with a proof must be bound to its key.
-    pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<Value, TokenAdminError> {
+    /// OIDC Core §5.3, first step: one of our unexpired access tokens with our userinfo endpoint
+    /// in `aud`, checked without any I/O. It comes before a DPoP proof is checked (RFC 9449 §7),
+    /// so that a request without such a token causes no write to the proof replay cache and no
+    /// proof signature check.
+    pub fn userinfo_token(&self, token: &str) -> Result<UserinfoToken, TokenAdminError> {
         let claims = own_tokens::verify(
             &self.keys,
             &self.issuer,
@@ -319,9 +329,23 @@ impl TokenAdmin {
             false,
         )
         .map_err(|_| TokenAdminError::InvalidToken)?;
-        if !audiences(&claims).contains(&self.userinfo_audience.as_str())
-            || bound_key(&claims) != jkt
-        {
+        if !audiences(&claims).contains(&self.userinfo_audience.as_str()) {
+            return Err(TokenAdminError::InvalidToken);
+        }
+        Ok(UserinfoToken(claims))
+    }
+
+    /// The user's claims for a token [`TokenAdmin::userinfo_token`] accepted, presented with a
+    /// proof by the key of thumbprint `jkt` (`None`: as a bearer token). The token must be bound
+    /// to exactly that key (unbound when `None`), unrevoked, granted `openid`, and its user
+    /// enabled.
+    pub async fn userinfo(
+        &self,
+        token: UserinfoToken,
+        jkt: Option<&str>,
+    ) -> Result<Value, TokenAdminError> {
+        let claims = token.0;
+        if bound_key(&claims) != jkt {
             return Err(TokenAdminError::InvalidToken);
         }
         let jti = str_claim(&claims, "jti").ok_or(TokenAdminError::InvalidToken)?;
