@@ -321,6 +321,27 @@ async fn bad_metadata_is_refused_and_spends_nothing(b: Backend) {
         r.assert_refused("invalid_client_metadata");
         assert_eq!(r.cache_control.as_deref(), Some("no-store"));
     }
+    // A key URL the IdP would fetch from inside the operator's network (SSRF): refused for what
+    // it points at (the same metadata with a public host is registered in dcr_pkjwt.rs).
+    for uri in [
+        "http://127.0.0.1:9/jwks",
+        "https://127.0.0.1/jwks",
+        "https://localhost/jwks",
+        "https://[::1]/jwks",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.7/jwks",
+        "https://[fd00::1]/jwks",
+    ] {
+        let m = json!({
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": uri,
+        });
+        let r = register(&s, Some(&token), &m).await;
+        r.assert_refused("invalid_client_metadata");
+        let why = r.body["error_description"].as_str().unwrap_or_default();
+        assert!(why.contains("jwks_uri"), "{uri}: {why}");
+    }
     // Not JSON at all.
     let res = s
         .http

@@ -21,7 +21,7 @@ use moka::future::Cache;
 use serde_json::{Map, Value};
 
 use super::client_keys::{AssertionAlg, ClientKey, parse_client_jwks};
-use super::jwks_source::{JwksFetchError, JwksSource};
+use super::jwks_source::{JwksFetchError, JwksSource, Reach};
 use super::{Client, ClientRegistry};
 use crate::domain::values::Issuer;
 use crate::model::records::AuthMethod;
@@ -100,6 +100,9 @@ pub struct AssertionVerifier {
     jwks: JwksSource,
     /// Parsed inline JWK Sets by client id, with the text they were parsed from.
     inline: Cache<String, Arc<InlineKeys>>,
+    /// Whether a client was registered dynamically (its `jwks_uri` then reaches public addresses
+    /// only), by client id: one lookup per client per five minutes, not one per assertion.
+    dynamic: Cache<String, bool>,
 }
 
 impl AssertionVerifier {
@@ -126,7 +129,29 @@ impl AssertionVerifier {
             settings,
             jwks,
             inline: Cache::builder().max_capacity(10_000).build(),
+            dynamic: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
         }
+    }
+
+    /// Where the client's `jwks_uri` may be fetched from: public addresses only for a client
+    /// registered dynamically (RFC 7591), anywhere for one an operator registered.
+    async fn reach(&self, client_id: &str) -> Result<Reach, AssertionError> {
+        let dynamic = match self.dynamic.get(client_id).await {
+            Some(d) => d,
+            None => {
+                let d = self.store.client_registration(client_id).await?.is_some();
+                self.dynamic.insert(client_id.to_owned(), d).await;
+                d
+            }
+        };
+        Ok(if dynamic {
+            Reach::PublicOnly
+        } else {
+            Reach::Any
+        })
     }
 
     /// The client's keys; `kid` may ask for a refetch of its `jwks_uri`.
@@ -151,7 +176,11 @@ impl AssertionVerifier {
             return Ok(keys);
         }
         match &client.jwks_uri {
-            Some(uri) => self.jwks.keys(uri, kid).await.map_err(AssertionError::Keys),
+            Some(uri) => {
+                let reach = self.reach(&client.id).await?;
+                let keys = self.jwks.keys(uri, kid, reach).await;
+                keys.map_err(AssertionError::Keys)
+            }
             None => Err(AssertionError::NoKey),
         }
     }

@@ -122,7 +122,12 @@ pub fn check_metadata(
     };
     let jwks_uri = match m.jwks_uri {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(u)) => Some(u),
+        // Fetched by the IdP from inside the operator's network: https to a public host only.
+        Some(serde_json::Value::String(u)) => {
+            super::jwks_source::validate_public_jwks_uri(&u)
+                .map_err(|p| bad(format!("jwks_uri {p}")))?;
+            Some(u)
+        }
         Some(_) => return Err(bad("jwks_uri must be a string")),
     };
     let auth_method = match m

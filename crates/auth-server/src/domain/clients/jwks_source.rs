@@ -5,6 +5,10 @@
 //! most one refetch per `cooldown_secs` (the cooldown also follows failed fetches), and concurrent
 //! callers for one URI share one fetch. When a refetch fails, the keys already held keep serving
 //! until `max_stale_secs` after their expiry. Unusable keys are skipped.
+//!
+//! A dynamically registered client's URI is fetched with [`Reach::PublicOnly`]: it must be https
+//! and resolve to public addresses only ([`super::public_net`]), so that whoever holds an initial
+//! access token cannot make the IdP send requests inside the operator's network.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +78,33 @@ pub enum JwksFetchError {
     CoolingDown,
 }
 
+/// Which addresses a fetch may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reach {
+    /// Any: a URI an operator registered (a partner inside the network, a loopback test server).
+    Any,
+    /// https to public addresses only: a URI registered dynamically by an outsider (RFC 7591).
+    PublicOnly,
+}
+
+/// Checks a dynamically registered `jwks_uri` before anything is fetched: [`validate_jwks_uri`],
+/// https, and a host that is not an internal IP literal or `localhost` (names are checked when
+/// resolved, at each fetch).
+pub fn validate_public_jwks_uri(uri: &str) -> Result<(), String> {
+    validate_jwks_uri(uri)?;
+    let url = reqwest::Url::parse(uri).map_err(|e| format!("is not a URL: {e}"))?;
+    if url.scheme() != "https" {
+        return Err("must be https".into());
+    }
+    match url
+        .host_str()
+        .and_then(super::public_net::literal_host_is_public)
+    {
+        Some(false) => Err("must not point at a loopback, private or link-local address".into()),
+        _ => Ok(()),
+    }
+}
+
 /// Checks a `jwks_uri`: https, or http on a loopback host only; no userinfo, no fragment.
 pub fn validate_jwks_uri(uri: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(uri).map_err(|e| format!("is not a URL: {e}"))?;
@@ -105,6 +136,8 @@ struct State {
 #[derive(Clone)]
 pub struct JwksSource {
     http: reqwest::Client,
+    /// The same, resolving names to public addresses only ([`Reach::PublicOnly`]).
+    public_http: reqwest::Client,
     clock: Arc<dyn Clock>,
     settings: JwksSettings,
     entries: Cache<String, Arc<Mutex<State>>>,
@@ -121,16 +154,24 @@ impl std::fmt::Debug for JwksSource {
 impl JwksSource {
     /// A cache with `settings`.
     pub fn new(clock: Arc<dyn Clock>, settings: JwksSettings) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.total_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(2)
-            .user_agent(concat!("auth-server/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(settings.connect_timeout)
+                .timeout(settings.total_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(2)
+                .user_agent(concat!("auth-server/", env!("CARGO_PKG_VERSION")))
+        };
+        let http = builder().build().map_err(|e| e.to_string())?;
+        // No proxy: a proxy would resolve the name itself, past the resolver's check.
+        let public_http = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(super::public_net::PublicOnlyResolver))
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Self {
             http,
+            public_http,
             clock,
             settings,
             entries: Cache::builder()
@@ -145,19 +186,27 @@ impl JwksSource {
         &self.settings
     }
 
-    /// The keys at `uri`; `want_kid`, when the cached set lacks it, asks for a refetch (at most one
-    /// per cooldown). Concurrent callers for one URI wait for one fetch.
+    /// The keys at `uri`, fetched within `reach`; `want_kid`, when the cached set lacks it, asks
+    /// for a refetch (at most one per cooldown). Concurrent callers for one URI wait for one fetch.
     pub async fn keys(
         &self,
         uri: &str,
         want_kid: Option<&str>,
+        reach: Reach,
     ) -> Result<Arc<Vec<ClientKey>>, JwksFetchError> {
-        validate_jwks_uri(uri).map_err(JwksFetchError::Url)?;
+        let checked = match reach {
+            Reach::Any => validate_jwks_uri(uri),
+            Reach::PublicOnly => validate_public_jwks_uri(uri),
+        };
+        checked.map_err(JwksFetchError::Url)?;
+        // One entry per reach: keys cached by an operator's client are not served to an outsider's.
+        let key = match reach {
+            Reach::Any => format!("any {uri}"),
+            Reach::PublicOnly => format!("public {uri}"),
+        };
         let entry = self
             .entries
-            .get_with(uri.to_owned(), async {
-                Arc::new(Mutex::new(State::default()))
-            })
+            .get_with(key, async { Arc::new(Mutex::new(State::default())) })
             .await;
         let mut state = entry.lock().await;
         let now = self.clock.now();
@@ -180,7 +229,7 @@ impl JwksSource {
             return Err(JwksFetchError::CoolingDown);
         }
         state.attempted_at = Some(now);
-        match self.fetch(uri).await {
+        match self.fetch(uri, reach).await {
             Ok((keys, max_age)) => {
                 let s = &self.settings;
                 let life = max_age.map_or(s.max_cache_secs, |m| {
@@ -207,10 +256,17 @@ impl JwksSource {
         }
     }
 
-    async fn fetch(&self, uri: &str) -> Result<(Vec<ClientKey>, Option<u64>), JwksFetchError> {
+    async fn fetch(
+        &self,
+        uri: &str,
+        reach: Reach,
+    ) -> Result<(Vec<ClientKey>, Option<u64>), JwksFetchError> {
         let max = self.settings.max_bytes;
-        let mut res = self
-            .http
+        let http = match reach {
+            Reach::Any => &self.http,
+            Reach::PublicOnly => &self.public_http,
+        };
+        let mut res = http
             .get(uri)
             .header(
                 reqwest::header::ACCEPT,
@@ -280,6 +336,50 @@ mod tests {
         assert!(validate_jwks_uri("https://u:p@partner.example/jwks").is_err());
         assert!(validate_jwks_uri("https://partner.example/jwks#x").is_err());
         assert!(validate_jwks_uri("file:///etc/passwd").is_err());
+    }
+
+    #[test]
+    fn dynamic_uris_must_be_public_https() {
+        assert!(validate_public_jwks_uri("https://partner.example/jwks").is_ok());
+        for internal in [
+            "http://127.0.0.1:8080/jwks",
+            "http://partner.example/jwks",
+            "https://localhost/jwks",
+            "https://[::1]/jwks",
+            "https://192.168.0.10/jwks",
+            "https://169.254.169.254/jwks",
+        ] {
+            assert!(validate_public_jwks_uri(internal).is_err(), "{internal}");
+        }
+    }
+
+    /// A name that resolves to an internal address is refused when resolved, at each fetch (the
+    /// URL check refuses the literal `localhost` earlier; here the fetch itself is tried): no
+    /// connection is made. The same fetch within `Reach::Any` does connect.
+    #[tokio::test]
+    async fn a_name_resolving_inside_is_never_connected_to() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let server = tokio::spawn(async move {
+            // Counted, then closed: the client fails fast, after the count.
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        let clock = Arc::new(auth_core::SystemClock);
+        let source = JwksSource::new(clock, JwksSettings::default()).unwrap();
+        let uri = format!("http://localhost:{port}/jwks");
+        let public = source.fetch(&uri, Reach::PublicOnly).await;
+        assert!(matches!(public, Err(JwksFetchError::Http(_))), "{public:?}");
+        assert_eq!(accepted.load(Ordering::SeqCst), 0);
+        let any = source.fetch(&uri, Reach::Any).await;
+        assert!(any.is_err(), "{any:?}");
+        assert!(accepted.load(Ordering::SeqCst) >= 1);
+        server.abort();
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod dynamic_metadata;
 mod initial_tokens;
 pub mod jwks_source;
 mod origins;
+pub mod public_net;
 mod redirect_match;
 mod rotation;
 mod validate;
