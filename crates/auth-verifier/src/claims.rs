@@ -1,8 +1,16 @@
-//! The verified claim set, parsed with strict JSON types.
+//! The verified claim set, parsed with strict JSON types, and the actor chain of a delegated token
+//! (RFC 8693 §4.1).
 
 use crate::error::VerifyError;
 
+/// Deepest `act` chain accepted (RFC 8693 §4.1 nests one `act` per delegation step); a deeper one
+/// is refused as [`VerifyError::InvalidClaim`]`("act")`.
+pub const MAX_ACT_DEPTH: usize = 8;
+
 /// The claims of a verified access token.
+///
+/// The service's own claims, typed, come with [`crate::Verified`] (parsed once per token, when it
+/// is verified in full); [`Claims::extra`] holds every claim as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     /// Issuer.
@@ -40,6 +48,29 @@ impl Claims {
         self.extra.get("cnf")?.get("jkt")?.as_str()
     }
 
+    /// The party acting on the subject's behalf: `act.sub` (RFC 8693 §4.1), e.g. the service that
+    /// exchanged the user's token; `None` for a token used by its subject itself.
+    pub fn actor(&self) -> Option<&str> {
+        self.actors().next()
+    }
+
+    /// The whole delegation chain, the current actor first: `act.sub`, then `act.act.sub`, ...
+    /// (RFC 8693 §4.1: "the least recent actor is the most deeply nested"). Parsing checked its
+    /// shape (objects with a string `sub`, at most [`MAX_ACT_DEPTH`] deep).
+    pub fn actors(&self) -> impl Iterator<Item = &str> {
+        let mut next = self.extra.get("act");
+        std::iter::from_fn(move || {
+            let act = next?.as_object()?;
+            next = act.get("act");
+            act.get("sub")?.as_str()
+        })
+    }
+
+    /// The `act` claim as sent (RFC 8693 §4.1), for a caller that needs more than the `sub`s.
+    pub fn act(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.extra.get("act")?.as_object()
+    }
+
     /// A custom claim holding a list of strings (e.g. `roles`), if present and of that type.
     pub fn string_list(&self, claim: &str) -> Option<Vec<&str>> {
         match self.extra.get(claim)? {
@@ -57,6 +88,24 @@ fn numeric_date(v: &serde_json::Value) -> Option<i64> {
         let f = n.as_f64()?;
         (f.is_finite() && f.abs() < 1e15).then(|| f.floor() as i64)
     })
+}
+
+/// RFC 8693 §4.1 `act`: a JSON object with a string `sub`, possibly a nested `act` of the same
+/// shape, at most [`MAX_ACT_DEPTH`] deep.
+fn check_act(act: Option<&serde_json::Value>) -> Result<(), VerifyError> {
+    let mut next = act;
+    let mut depth = 0;
+    while let Some(v) = next {
+        depth += 1;
+        let obj = v.as_object().filter(|_| depth <= MAX_ACT_DEPTH);
+        let obj = obj.ok_or(VerifyError::InvalidClaim("act"))?;
+        let sub = obj.get("sub").and_then(serde_json::Value::as_str);
+        if sub.is_none_or(str::is_empty) {
+            return Err(VerifyError::InvalidClaim("act"));
+        }
+        next = obj.get("act");
+    }
+    Ok(())
 }
 
 /// Parses the payload. Every registered claim must have its JSON type (a string `exp` is an error,
@@ -101,6 +150,7 @@ pub(crate) fn parse(payload: &[u8]) -> Result<Claims, VerifyError> {
                     .is_some_and(|j| !j.is_empty()) => {}
         Some(_) => return Err(VerifyError::InvalidClaim("cnf")),
     }
+    check_act(extra.get("act"))?;
     Ok(Claims {
         iss: string("iss")?.ok_or(VerifyError::InvalidClaim("iss"))?,
         sub: string("sub")?,
@@ -176,5 +226,37 @@ mod tests {
         }
         let unbound = parse(br#"{"iss":"i","exp":1}"#);
         assert_eq!(unbound.ok().as_ref().and_then(Claims::jkt), None);
+    }
+
+    #[test]
+    fn act_chain() {
+        let c = parse(
+            br#"{"iss":"i","exp":1,"sub":"u","act":{"sub":"orders","act":{"sub":"gateway"}}}"#,
+        );
+        let c = c.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.actor(), Some("orders"));
+        assert_eq!(c.actors().collect::<Vec<_>>(), ["orders", "gateway"]);
+        assert!(c.act().is_some_and(|a| a.contains_key("act")));
+        let own = parse(br#"{"iss":"i","exp":1,"sub":"u"}"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((own.actor(), own.actors().count()), (None, 0));
+        let deep = (0..MAX_ACT_DEPTH).fold(String::from(r#"{"sub":"a"}"#), |inner, _| {
+            format!(r#"{{"sub":"a","act":{inner}}}"#)
+        });
+        for act in [
+            r#""orders""#,
+            "{}",
+            r#"{"sub":1}"#,
+            r#"{"sub":""}"#,
+            r#"{"sub":"a","act":"b"}"#,
+            r#"{"sub":"a","act":{"iss":"x"}}"#,
+            deep.as_str(),
+        ] {
+            let payload = format!(r#"{{"iss":"i","exp":1,"act":{act}}}"#);
+            assert_eq!(
+                parse(payload.as_bytes()),
+                Err(VerifyError::InvalidClaim("act")),
+                "{act}"
+            );
+        }
     }
 }

@@ -63,6 +63,9 @@ pub enum VerifyError {
     /// `aud` does not contain this service.
     #[error("wrong audience")]
     WrongAudience,
+    /// `exp - iat` exceeds [`crate::Policy::max_token_lifetime`].
+    #[error("token lifetime exceeds the maximum")]
+    LifetimeTooLong,
     /// The token was revoked.
     #[error("token revoked")]
     Revoked,
@@ -92,7 +95,7 @@ pub enum VerifyError {
 
 impl VerifyError {
     /// Every value [`VerifyError::reason`] can take: a bounded set, fit for a metric label.
-    pub const REASONS: [&'static str; 23] = [
+    pub const REASONS: [&'static str; 24] = [
         "too_large",
         "malformed",
         "missing_kid",
@@ -116,6 +119,7 @@ impl VerifyError {
         "not_dpop_bound",
         "dpop_key_mismatch",
         "dpop_proof",
+        "lifetime_too_long",
     ];
 
     /// Why, in one word from [`VerifyError::REASONS`] (no detail from the token: safe as a metric
@@ -150,6 +154,7 @@ impl VerifyError {
             VerifyError::NotDpopBound => 20,
             VerifyError::DpopKeyMismatch => 21,
             VerifyError::DpopProof(_) => 22,
+            VerifyError::LifetimeTooLong => 23,
         }
     }
 }

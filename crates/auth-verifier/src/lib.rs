@@ -68,21 +68,25 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 mod keys;
+pub mod layer;
 pub mod logout;
 pub mod metrics;
 mod policy;
 mod revocation;
 mod store;
 mod token_cache;
+mod typed;
 mod validate;
 mod verifier;
 mod verifier_dpop;
 
 pub use builder::{IssuerConfig, VerifierBuilder, revocation_feed};
 pub use claims::Claims;
+pub use claims::MAX_ACT_DEPTH;
 pub use error::{InitError, VerifyError};
 pub use fetch::FetchError;
 pub use logout::{LogoutToken, LogoutTokenError, LogoutTokenVerifier};
-pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, Policy};
+pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, Policy, RFC9068_CLAIMS};
 pub use store::IssuerKeys;
+pub use typed::{CustomClaims, Verified};
 pub use verifier::Verifier;

@@ -11,6 +11,9 @@
 //! then arbitrary ones: the bound is on memory, and correctness never depends on an entry being
 //! present, because every hit is re-checked (expiry, key staleness, revocations) by the verifier.
 //! `clear` bumps an epoch that empties every thread's map on its next use.
+//!
+//! An entry may carry the service's typed claims ([`crate::Verified`]), parsed once; the per-thread
+//! copy copies them too.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -21,11 +24,13 @@ use auth_core::UnixTime;
 use sha2::{Digest, Sha256};
 
 use crate::claims::Claims;
+use crate::typed::Custom;
 
 const SHARDS: usize = 32;
 
-/// Cached claims and the issuer's key-set version they were verified under.
-pub(crate) type Entry = (Arc<Claims>, u64);
+/// Cached claims, the issuer's key-set version they were verified under, and the typed claims
+/// parsed from them, if any.
+pub(crate) type Entry = (Arc<Claims>, u64, Option<Custom>);
 /// Entries in each thread's own map (tokens are about 1 KB: a few hundred KB per thread at most).
 const PER_THREAD: usize = 256;
 
@@ -96,7 +101,8 @@ impl TokenCache {
             Err(_) => None,
         }?;
         // This thread's own copy, so later hits share nothing with other threads.
-        let own = (Arc::new((*shared.0).clone()), shared.1);
+        let custom = shared.2.as_ref().and_then(Custom::deep_copy);
+        let own = (Arc::new((*shared.0).clone()), shared.1, custom);
         self.put_local(token, own.clone());
         Some(own)
     }
@@ -117,7 +123,7 @@ impl TokenCache {
             return;
         };
         if map.len() >= self.per_shard {
-            map.retain(|_, (c, _)| c.exp > now);
+            map.retain(|_, (c, _, _)| c.exp > now);
             if map.len() >= self.per_shard
                 && let Some(k) = map.keys().next().copied()
             {
@@ -125,6 +131,21 @@ impl TokenCache {
             }
         }
         map.insert(key, entry);
+    }
+
+    /// Attaches typed claims to the entry of `token`, if it is still cached (here and shared).
+    pub(crate) fn set_custom(&self, token: &[u8], custom: Custom) {
+        self.with_local(|l| {
+            if let Some(e) = l.map.get_mut(token) {
+                e.2 = Some(custom.clone());
+            }
+        });
+        let key: Digest32 = Sha256::digest(token).into();
+        if let Ok(mut map) = self.shard(&key).lock()
+            && let Some(e) = map.get_mut(&key)
+        {
+            e.2 = Some(custom);
+        }
     }
 
     pub(crate) fn clear(&self) {
@@ -168,9 +189,9 @@ mod tests {
             .map(|i| format!("token-{i}"))
             .find(|t| shard_of(t) == shard_of(t1))
             .unwrap_or_default();
-        c.insert(t1.as_bytes(), (claims(10), 0), 0);
+        c.insert(t1.as_bytes(), (claims(10), 0, None), 0);
         assert!(c.get(t1.as_bytes()).is_some());
-        c.insert(t2.as_bytes(), (claims(100), 0), 20); // t1 expired at 20: it leaves the shared level first
+        c.insert(t2.as_bytes(), (claims(100), 0, None), 20); // t1 expired at 20: it leaves the shared level first
         // Seen from a thread with no local copy (this one may keep its own until it is full or
         // cleared: hits are re-checked against expiry by the verifier anyway).
         let (has1, has2) = std::thread::scope(|s| {
@@ -197,7 +218,7 @@ mod tests {
         let a = TokenCache::new(64);
         let b = TokenCache::new(64);
         let t = "a.b.c";
-        a.insert(t.as_bytes(), (claims(50), 0), 0);
+        a.insert(t.as_bytes(), (claims(50), 0, None), 0);
         let first = a.get(t.as_bytes()).map_or_else(|| claims(0), |e| e.0);
         let second = a.get(t.as_bytes()).map_or_else(|| claims(0), |e| e.0);
         assert!(
@@ -223,7 +244,7 @@ mod tests {
     fn a_full_thread_map_starts_over_but_the_shared_level_still_answers() {
         let c = TokenCache::new(10_000);
         for i in 0..=PER_THREAD {
-            c.insert(format!("t{i}").as_bytes(), (claims(50), 0), 0);
+            c.insert(format!("t{i}").as_bytes(), (claims(50), 0, None), 0);
         }
         let local_len = c.with_local(|l| l.map.len());
         assert!(local_len <= PER_THREAD, "{local_len}");

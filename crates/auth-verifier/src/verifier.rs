@@ -16,8 +16,12 @@ use crate::policy::Policy;
 use crate::revocation::Revocations;
 use crate::store::IssuerKeys;
 use crate::token_cache::TokenCache;
+use crate::typed::{Custom, Parser};
 use crate::validate;
 use crate::verifier_dpop::{DpopState, bearer_only};
+
+/// Verified claims and the typed claims parsed with them, if any.
+pub(crate) type Hit = (Arc<Claims>, Option<Custom>);
 
 /// Verifies access tokens locally. Cheap to clone; share one per process.
 #[derive(Debug, Clone)]
@@ -132,13 +136,18 @@ impl Verifier {
 
     /// [`Verifier::verify_cached`] before counting the verification.
     pub(crate) fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
+        Some(self.cache_lookup_entry(token)?.map(|(claims, _)| claims))
+    }
+
+    /// [`Verifier::cache_lookup`] with the typed claims cached with the token, if any.
+    pub(crate) fn cache_lookup_entry(&self, token: &[u8]) -> Option<Result<Hit, VerifyError>> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
             return Some(Err(VerifyError::TooLarge(policy.max_token_bytes)));
         }
         let cache = inner.cache.as_ref()?;
-        let Some((hit, version)) = cache.get(token) else {
+        let Some((hit, version, custom)) = cache.get(token) else {
             inner.metrics.cache_miss();
             return None;
         };
@@ -156,7 +165,7 @@ impl Verifier {
             .and_then(|()| self.check_feed_fresh(&hit.iss, now))
             .and_then(|()| match inner.revocations.is_revoked(&hit) {
                 true => Err(VerifyError::Revoked),
-                false => Ok(hit),
+                false => Ok((hit, custom)),
             });
         Some(answer)
     }
@@ -172,7 +181,6 @@ impl Verifier {
 
     /// Counts a token refused before [`Verifier::verify_in_full`] (by the axum layer's syntax
     /// check) as a verification.
-    #[cfg(feature = "axum")]
     pub(crate) fn count_refused(&self, error: &VerifyError) {
         self.inner.metrics.rejected(error);
     }
@@ -192,6 +200,17 @@ impl Verifier {
     }
 
     pub(crate) async fn verify_uncached(&self, token: &str) -> Result<Arc<Claims>, VerifyError> {
+        let answer = self.verify_uncached_with(token, None).await;
+        answer.map(|(claims, _)| claims)
+    }
+
+    /// Verifies `token` in full and caches it, with its typed claims parsed by `custom` (once per
+    /// token: cache hits reuse them).
+    pub(crate) async fn verify_uncached_with(
+        &self,
+        token: &str,
+        custom: Option<Parser>,
+    ) -> Result<Hit, VerifyError> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
@@ -216,11 +235,13 @@ impl Verifier {
         if inner.revocations.is_revoked(&claims) {
             return Err(VerifyError::Revoked);
         }
+        let custom = custom.map(|parse| parse(&claims)).transpose()?;
         let claims = Arc::new(claims);
         if let Some(cache) = &inner.cache {
-            cache.insert(token.as_bytes(), (claims.clone(), version), now);
+            let entry = (claims.clone(), version, custom.clone());
+            cache.insert(token.as_bytes(), entry, now);
         }
-        Ok(claims)
+        Ok((claims, custom))
     }
 
     /// Under [`Policy::require_fresh_revocations`]: the issuer's feed must

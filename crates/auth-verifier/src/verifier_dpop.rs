@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use crate::dpop::{DpopError, KeyCache, Proof, ProofCheck, Remember, ReplayCache};
 use crate::error::VerifyError;
+use crate::typed::Parser;
+use crate::verifier::Hit;
 use crate::{Claims, Verifier};
 
 /// Default number of live proof `jti`s remembered (about 3,000 proofs a second over the default
@@ -95,30 +97,38 @@ impl Verifier {
     }
 
     /// [`Verifier::verify_dpop`] after [`Verifier::dpop_precheck`] when the token is a cache hit
-    /// (or refused at once): `None` when it must be verified in full.
+    /// (or refused at once): `None` when it must be verified in full. With the typed claims
+    /// cached with the token, if any.
     pub(crate) fn verify_dpop_cached(
         &self,
         token: &str,
         proof: &Proof,
         method: &str,
         uri: &str,
-    ) -> Option<Result<Arc<Claims>, VerifyError>> {
-        let claims = self.cache_lookup(token.as_bytes())?;
-        let answer = claims.and_then(|c| self.bind(c, proof, token, method, uri));
+    ) -> Option<Result<Hit, VerifyError>> {
+        let hit = self.cache_lookup_entry(token.as_bytes())?;
+        let answer = hit.and_then(|(c, custom)| {
+            let c = self.bind(c, proof, token, method, uri)?;
+            Ok((c, custom))
+        });
         self.inner.metrics.verified(&answer);
         Some(answer)
     }
 
-    /// [`Verifier::verify_dpop`] after [`Verifier::dpop_precheck`] and a cache miss.
+    /// [`Verifier::verify_dpop`] after [`Verifier::dpop_precheck`] and a cache miss; `custom`
+    /// parses the typed claims cached with the token.
     pub(crate) async fn verify_dpop_in_full(
         &self,
         token: &str,
         proof: &Proof,
-        method: &str,
-        uri: &str,
-    ) -> Result<Arc<Claims>, VerifyError> {
-        let claims = self.verify_uncached(token).await;
-        let answer = claims.and_then(|c| self.bind(c, proof, token, method, uri));
+        (method, uri): (&str, &str),
+        custom: Option<Parser>,
+    ) -> Result<Hit, VerifyError> {
+        let verified = self.verify_uncached_with(token, custom).await;
+        let answer = verified.and_then(|(c, custom)| {
+            let c = self.bind(c, proof, token, method, uri)?;
+            Ok((c, custom))
+        });
         self.inner.metrics.verified(&answer);
         answer
     }

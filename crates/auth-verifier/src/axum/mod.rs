@@ -1,189 +1,186 @@
-//! axum integration: a layer that requires a valid access token, presented as a bearer token
-//! (RFC 6750) or, when the verifier has an external URL, as a DPoP-bound token with its proof
-//! (RFC 9449 §7), an extractor for its claims, and a per-route scope requirement, answering as
-//! RFC 6750 §3 and RFC 9449 §7.1 prescribe; the RFC 6750 parsing and
-//! challenge on their own ([`bearer_token`], [`bearer_challenge`]); and [`JsonError`], the JSON
-//! error body of every refusal, which services use for their own errors too.
+//! axum integration of the generic [`crate::layer`]: [`RequireBearer`], a layer that requires a
+//! valid access token, presented as a bearer token (RFC 6750) or, when the verifier has an
+//! external URL, as a DPoP-bound token with its proof (RFC 9449 §7), or taken from a cookie or a
+//! custom source; the [`Authenticated`] extractor for its claims (`Option<Authenticated<T>>`
+//! with [`RequireBearer::optional`]); a per-route scope requirement ([`RequireScope`]); refusals
+//! answered as RFC 6750 §3 and RFC 9449 §7.1 prescribe, with a JSON body; the RFC 6750 parsing
+//! and challenge on their own ([`bearer_token`], [`bearer_challenge`]); and [`JsonError`], the
+//! JSON error body of every refusal, which services use for their own errors too.
+//!
+//! ```no_run
+//! # async fn f(verifier: auth_verifier::Verifier) {
+//! use auth_verifier::axum::{Authenticated, RequireBearer};
+//! use axum::{Router, routing::get};
+//!
+//! #[derive(Clone, serde::Deserialize)]
+//! struct Tenant {
+//!     tenant: String,
+//! }
+//! async fn list(Authenticated(who): Authenticated<Tenant>) -> String {
+//!     format!("{:?} acting as {:?} for {}", who.sub, who.actor(), who.custom().tenant)
+//! }
+//! async fn public(who: Option<Authenticated>) -> String {
+//!     who.map_or("anonymous".into(), |Authenticated(c)| format!("{:?}", c.sub))
+//! }
+//! let app: Router = Router::new()
+//!     .route("/orders", get(list))
+//!     .route_layer(
+//!         RequireBearer::with_claims::<Tenant>(verifier.clone())
+//!             .scope("orders:read")
+//!             .check(|v| !v.custom().tenant.is_empty()),
+//!     )
+//!     .merge(
+//!         Router::new()
+//!             .route("/", get(public))
+//!             .route_layer(RequireBearer::new(verifier).optional()),
+//!     );
+//! # }
+//! ```
 
 mod bearer;
-mod dpop;
 mod json_error;
-mod service;
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::extract::FromRequestParts;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use tower::Layer;
 
 pub use self::bearer::{BearerError, bearer_challenge, bearer_token};
 pub use self::json_error::{JsonBody, JsonError};
-use crate::{Claims, Verifier, VerifyError};
+use crate::Verifier;
+pub use crate::layer::Authenticated;
+use crate::layer::TokenSource;
+use crate::layer::{AuthFuture, AuthService, Authenticate, Authorize, Refusal, RefusalResponse};
+use crate::typed::{CustomClaims, Verified};
 
-/// The verified claims of the request, put in its extensions by [`RequireBearer`].
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Arc<Claims>);
+/// Answers a refusal as [`BearerError`] does: the RFC 6750 headers and a [`JsonError`] body.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonRefusal;
 
-/// A layer that lets through only requests with a valid bearer token (and, with
-/// [`RequireBearer::scope`], a scope), and puts [`Authenticated`] into their extensions.
+impl RefusalResponse<Body> for JsonRefusal {
+    fn respond(&self, refusal: Refusal) -> Response {
+        BearerError(refusal).into_response()
+    }
+}
+
+/// A layer that lets through only requests with a valid token (and, with
+/// [`RequireBearer::scope`] and [`RequireBearer::check`], what else the route needs), and puts
+/// [`Authenticated<T>`] into their extensions: [`Authenticate`] answering with JSON bodies.
 ///
-/// One layer doing both checks costs one boxed service per request; a separate [`RequireScope`]
+/// One layer doing every check costs no boxed future on a cache hit; a separate [`RequireScope`]
 /// inside it works too, for routers that mix scopes under one bearer layer.
-#[derive(Debug, Clone)]
-pub struct RequireBearer {
-    verifier: Verifier,
-    scope: Option<Arc<str>>,
+#[derive(Debug)]
+pub struct RequireBearer<T = ()>(Authenticate<T, JsonRefusal>);
+
+impl<T> Clone for RequireBearer<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
 }
 
 impl RequireBearer {
-    /// Verifies with `verifier`.
+    /// Verifies with `verifier`; handlers take [`Authenticated`] (the standard claims).
     pub fn new(verifier: Verifier) -> Self {
-        Self {
-            verifier,
-            scope: None,
-        }
+        Self(Authenticate::new(verifier).refusal(JsonRefusal))
     }
 
-    /// Also requires `scope` (403 `insufficient_scope` without it).
-    pub fn scope(mut self, scope: &str) -> Self {
-        self.scope = Some(scope.into());
-        self
+    /// Verifies with `verifier`; handlers take [`Authenticated<T>`]: the standard claims and the
+    /// service's own `T`, parsed once per token ([`crate::Verified`]).
+    pub fn with_claims<T: CustomClaims>(verifier: Verifier) -> RequireBearer<T> {
+        RequireBearer(Authenticate::with_claims::<T>(verifier).refusal(JsonRefusal))
     }
 }
 
-impl<S> Layer<S> for RequireBearer {
-    type Service = BearerService<S>;
+impl<T: CustomClaims> RequireBearer<T> {
+    /// Also requires `scope` (403 `insufficient_scope` without it).
+    pub fn scope(self, scope: &str) -> Self {
+        Self(self.0.scope(scope))
+    }
+
+    /// Also requires `check` to hold ([`Authenticate::check`]: 403 `insufficient_scope`).
+    pub fn check<F>(self, check: F) -> Self
+    where
+        F: Fn(&Verified<T>) -> bool + Send + Sync + 'static,
+    {
+        Self(self.0.check(check))
+    }
+
+    /// Also requires `check` to pass, answering its [`Refusal`] otherwise
+    /// ([`Authenticate::check_with`]).
+    pub fn check_with<F>(self, check: F) -> Self
+    where
+        F: Fn(&Verified<T>) -> Result<(), Refusal> + Send + Sync + 'static,
+    {
+        Self(self.0.check_with(check))
+    }
+
+    /// Admits requests without credentials too ([`Authenticate::optional`]): handlers take
+    /// `Option<Authenticated<T>>`. An invalid token is still refused with 401.
+    pub fn optional(self) -> Self {
+        Self(self.0.optional())
+    }
+
+    /// Where the token is ([`TokenSource`]; default: the `Authorization` header).
+    pub fn token_source(self, source: TokenSource) -> Self {
+        Self(self.0.token_source(source))
+    }
+}
+
+impl<S, T> Layer<S> for RequireBearer<T> {
+    type Service = BearerService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let check = Check {
-            verifier: Some(self.verifier.clone()),
-            scope: self.scope.clone(),
-        };
-        BearerService {
-            inner,
-            check: Arc::new(check),
-        }
+        self.0.layer(inner)
     }
 }
 
 /// The service of [`RequireBearer`] and of [`RequireScope`].
-#[derive(Debug, Clone)]
-pub struct BearerService<S> {
-    inner: S,
-    /// One shared reference per request instead of two.
-    check: Arc<Check>,
-}
+pub type BearerService<S, T = ()> = AuthService<S, T, JsonRefusal>;
 
-/// What a [`BearerService`] checks.
-#[derive(Debug)]
-struct Check {
-    /// `None` for [`RequireScope`]: the claims are those a [`RequireBearer`] further out admitted.
-    verifier: Option<Verifier>,
-    scope: Option<Arc<str>>,
-}
+/// The future of [`BearerService`]: a cache hit (or a refusal) is answered without allocating.
+pub type BearerFuture<F> = AuthFuture<F, Body, Infallible>;
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-pin_project_lite::pin_project! {
-    /// The future of [`BearerService`].
-    ///
-    /// A request whose token is a verified-token cache hit (or that is refused at once) is answered
-    /// without allocating: only a token that must be verified in full, which may have to fetch keys,
-    /// goes through a boxed future.
-    pub struct BearerFuture<F> {
-        #[pin]
-        state: State<F>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        // Refused without calling the inner service; the answer is taken when polled.
-        Refused { response: Option<Response> },
-        // Admitted: the inner service's own future.
-        Admitted { #[pin] inner: F },
-        // Verifying in full, then calling the inner service.
-        Verifying { fut: BoxFuture },
-    }
-}
-
-impl<F> BearerFuture<F> {
-    fn refused(e: BearerError) -> Self {
-        let response = Some(e.into_response());
-        Self {
-            state: State::Refused { response },
-        }
-    }
-
-    fn admitted(inner: F) -> Self {
-        Self {
-            state: State::Admitted { inner },
-        }
-    }
-}
-
-impl<F: Future<Output = Result<Response, Infallible>>> Future for BearerFuture<F> {
-    type Output = Result<Response, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            // `None` only if polled again after completing, which the Future contract leaves open.
-            StateProj::Refused { response } => match response.take() {
-                Some(r) => Poll::Ready(Ok(r)),
-                None => Poll::Pending,
-            },
-            StateProj::Admitted { inner } => inner.poll(cx),
-            StateProj::Verifying { fut } => fut.as_mut().poll(cx),
-        }
-    }
-}
-
-/// Admits verified claims when they carry the required scope.
-fn admit(claims: &Claims, scope: Option<&str>) -> Result<(), BearerError> {
-    match scope {
-        Some(scope) if !claims.has_scope(scope) => Err(BearerError::insufficient_scope(scope)),
-        _ => Ok(()),
-    }
-}
-
-fn rejected(e: &VerifyError) -> BearerError {
-    tracing::debug!(error = %e, "bearer token rejected");
-    BearerError::invalid(e)
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+impl<T: Send + Sync + 'static, S: Send + Sync> FromRequestParts<S> for Authenticated<T> {
     type Rejection = BearerError;
 
-    /// The claims put there by [`RequireBearer`]. A route not behind the layer gets 401: failing
-    /// closed is the safe answer to a wiring mistake.
+    /// The claims put there by [`RequireBearer`]. A route not behind the layer (or behind an
+    /// optional one, for a request without a token) gets 401: failing closed is the safe answer
+    /// to a wiring mistake.
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         parts
             .extensions
-            .get::<Authenticated>()
+            .get::<Authenticated<T>>()
             .cloned()
             .ok_or_else(BearerError::missing)
+    }
+}
+
+impl<T: Send + Sync + 'static, S: Send + Sync> OptionalFromRequestParts<S> for Authenticated<T> {
+    type Rejection = Infallible;
+
+    /// The claims put there by [`RequireBearer`], `None` for a request the layer admitted without
+    /// credentials ([`RequireBearer::optional`]). An invalid token never gets here: the layer
+    /// refused it.
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Authenticated<T>>().cloned())
     }
 }
 
 /// A per-route scope requirement (`route_layer`), to be used inside [`RequireBearer`]: 403
 /// `insufficient_scope` unless the token has the scope.
 #[derive(Debug, Clone)]
-pub struct RequireScope {
-    scope: Arc<str>,
-}
+pub struct RequireScope(Authorize<(), JsonRefusal>);
 
 impl RequireScope {
     /// Requires `scope`.
     pub fn new(scope: &str) -> Self {
-        Self {
-            scope: scope.into(),
-        }
+        Self(Authorize::scope(scope).refusal(JsonRefusal))
     }
 }
 
@@ -191,13 +188,6 @@ impl<S> Layer<S> for RequireScope {
     type Service = BearerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        let check = Check {
-            verifier: None,
-            scope: Some(self.scope.clone()),
-        };
-        BearerService {
-            inner,
-            check: Arc::new(check),
-        }
+        self.0.layer(inner)
     }
 }
