@@ -226,7 +226,7 @@ fn random_kid_token(iss: &str) -> String {
     let kid = auth_server::domain::random::token(12);
     let h = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"ES256","typ":"at+jwt","kid":"{kid}"}}"#));
     let p = URL_SAFE_NO_PAD.encode(format!(
-        r#"{{"iss":"{iss}","aud":"{AUD}","exp":9999999999}}"#
+        r#"{{"iss":"{iss}","aud":"{AUD}","exp":9999999999,"iat":1,"sub":"s","client_id":"c","jti":"{kid}"}}"#
     ));
     let sig = URL_SAFE_NO_PAD.encode([7u8; 64]);
     format!("{h}.{p}.{sig}")
@@ -355,7 +355,7 @@ async fn a_caller_that_goes_away_cannot_cancel_the_unknown_kid_refetch() {
         pending.kid
     ));
     let p = URL_SAFE_NO_PAD.encode(format!(
-        r#"{{"iss":"{}","aud":"{AUD}","exp":{}}}"#,
+        r#"{{"iss":"{}","aud":"{AUD}","exp":{},"iat":{now},"sub":"s","client_id":"c","jti":"j-pending"}}"#,
         s.base,
         now + 300
     ));

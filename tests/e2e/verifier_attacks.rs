@@ -388,7 +388,8 @@ async fn a_jwks_with_bad_keys_still_serves_its_good_ones() {
         vec!["good-ec".to_owned()]
     );
     let now = clock.now();
-    let claims = json!({"iss": issuer, "aud": AUD, "exp": now + 60, "sub": "x"});
+    let claims = json!({"iss": issuer, "aud": AUD, "exp": now + 60, "sub": "x", "iat": now,
+        "jti": "j-skipped", "client_id": "x"});
     let ok = forge(&header("ES256", "good-ec"), &claims, |m| {
         signer.sign(m).unwrap()
     });
@@ -421,7 +422,8 @@ async fn a_key_removed_from_the_jwks_is_not_trusted_through_the_cache() {
     }))
     .await;
     let signer_a = ES256.signer_from_jwk(&key_a.to_jwk_private_key()).unwrap();
-    let claims = json!({"iss": issuer, "aud": AUD, "exp": clock.now() + 600});
+    let claims = json!({"iss": issuer, "aud": AUD, "exp": clock.now() + 600, "sub": "x",
+        "iat": clock.now(), "jti": "j-removed", "client_id": "x"});
     let token = forge(&header("ES256", "a"), &claims, |m| {
         signer_a.sign(m).unwrap()
     });

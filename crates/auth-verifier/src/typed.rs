@@ -6,6 +6,11 @@
 //! count on this thread's own copy, see [`crate::token_cache`]), never parsing again. A `T` that
 //! does not deserialize makes the token invalid ([`VerifyError::InvalidClaim`]`("custom claims")`),
 //! like a registered claim of the wrong type.
+//!
+//! One cache entry holds one typed view: a verifier is meant to serve one custom claims type
+//! (`()`, the standard claims alone, costs no room and mixes freely with it). Layers with two
+//! different types over one verifier stay correct but re-parse whenever a token alternates between
+//! them: give each type its own verifier.
 
 use std::any::Any;
 use std::fmt;
@@ -63,9 +68,19 @@ fn copy_of<T: CustomClaims>(v: &(dyn Any + Send + Sync)) -> Option<AnyArc> {
 /// Parses the custom claims `T` out of verified claims.
 pub(crate) type Parser = fn(&Claims) -> Result<Custom, VerifyError>;
 
-/// [`Parser`] for `T`.
-pub(crate) fn parser<T: CustomClaims>() -> Parser {
-    parse::<T>
+/// [`Parser`] for `T`; `None` for `()`, which needs no parsing and no room in the cache.
+pub(crate) fn parser<T: CustomClaims>() -> Option<Parser> {
+    (!is_unit::<T>()).then_some(parse::<T>)
+}
+
+fn is_unit<T: 'static>() -> bool {
+    std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>()
+}
+
+thread_local! {
+    /// The `()` of every untyped [`Verified`] made on this thread: no allocation per request, and
+    /// no reference count shared with other threads.
+    static UNIT: AnyArc = Arc::new(());
 }
 
 fn parse<T: CustomClaims>(claims: &Claims) -> Result<Custom, VerifyError> {
@@ -185,7 +200,7 @@ impl Verifier {
         token: &str,
     ) -> Result<Verified<T>, VerifyError> {
         let answer = self
-            .verify_uncached_with(token, Some(parser::<T>()))
+            .verify_uncached_with(token, parser::<T>())
             .await
             .and_then(|(c, custom)| crate::verifier_dpop::bearer_only(c).map(|c| (c, custom)))
             .and_then(|(c, custom)| self.typed::<T>(token.as_bytes(), c, custom));
@@ -201,6 +216,12 @@ impl Verifier {
         claims: Arc<Claims>,
         custom: Option<Custom>,
     ) -> Result<Verified<T>, VerifyError> {
+        if is_unit::<T>()
+            && let Ok(custom) = UNIT.with(|u| u.clone().downcast::<T>())
+        {
+            // Whatever the entry holds (another service type may use this verifier too).
+            return Ok(Verified { claims, custom });
+        }
         if let Some(Ok(custom)) = custom.map(|c| c.value.downcast::<T>()) {
             return Ok(Verified { claims, custom });
         }

@@ -275,7 +275,7 @@ where
     let (token, method) = (token.to_owned(), method.to_owned());
     Step::Verify(Box::pin(async move {
         let answer = verifier
-            .verify_dpop_in_full(&token, &proof, (&method, &uri), Some(parser::<T>()))
+            .verify_dpop_in_full(&token, &proof, (&method, &uri), parser::<T>())
             .await
             .and_then(|(c, custom)| verifier.typed(token.as_bytes(), c, custom));
         finish(answer, &config, true, false)

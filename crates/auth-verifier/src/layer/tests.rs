@@ -244,6 +244,11 @@ async fn typed_claims_are_parsed_once_per_token() {
     let b = verifier.verify_as::<Tenant>(&other).await.unwrap();
     assert!(std::ptr::eq(a.custom(), b.custom()));
     assert_eq!(b.custom().tenant, "globex");
+    // An untyped use in between (another route of the same service) keeps the cached T.
+    let untyped = verifier.verify_as::<()>(&other).await.unwrap();
+    assert_eq!(untyped.sub.as_deref(), Some("alice"));
+    let c = verifier.verify_as::<Tenant>(&other).await.unwrap();
+    assert!(std::ptr::eq(a.custom(), c.custom()), "not parsed again");
 }
 
 #[tokio::test]
