@@ -94,6 +94,7 @@ mod users;
 mod verifier;
 mod verifier_attacks;
 mod verifier_metrics;
+mod vsurface_layer;
 mod webauthn;
 mod webauthn_invariants;
 mod webauthn_second_factor;
