@@ -103,16 +103,16 @@ fn parse<T: CustomClaims>(claims: &Claims) -> Result<Custom, VerifyError> {
 /// own `T` ([`Verified::custom`]). Cheap to clone (two reference counts).
 ///
 /// ```
-/// # fn f(v: auth_verifier::Verified<Tenant>) {
 /// #[derive(Clone, serde::Deserialize)]
 /// struct Tenant {
 ///     tenant: String,
 ///     #[serde(default)]
 ///     roles: Vec<String>,
 /// }
-/// let admin = v.custom().roles.iter().any(|r| r == "admin");
-/// println!("{:?} of {} (admin: {admin})", v.sub, v.custom().tenant);
-/// # }
+/// fn describe(v: &auth_verifier::Verified<Tenant>) -> String {
+///     let admin = v.custom().roles.iter().any(|r| r == "admin");
+///     format!("{:?} of {} (admin: {admin})", v.sub, v.custom().tenant)
+/// }
 /// ```
 pub struct Verified<T = ()> {
     claims: Arc<Claims>,
