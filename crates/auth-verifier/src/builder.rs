@@ -231,7 +231,7 @@ impl VerifierBuilder {
         let keys = Arc::new(self.keys);
         let recorder = self.recorder.as_ref();
         let audience = self.policy.audience.as_str();
-        let mut issuers = HashMap::new();
+        let mut issuers = HashMap::default();
         let mut feeds = Vec::new();
         let mut freshness = HashMap::new();
         for i in self.issuers {

@@ -91,8 +91,20 @@ impl TokenCache {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn get(&self, token: &[u8]) -> Option<Entry> {
-        if let Some(hit) = self.with_local(|l| l.map.get(token).cloned()) {
+        self.get_with(token, true)
+    }
+
+    /// [`TokenCache::get`]; the typed claims are left out of the answer unless `custom` (an
+    /// untyped hit then touches nothing but the claims' reference count).
+    #[inline]
+    pub(crate) fn get_with(&self, token: &[u8], custom: bool) -> Option<Entry> {
+        let local = self.with_local(|l| {
+            let (claims, version, typed) = l.map.get(token)?;
+            Some((claims.clone(), *version, typed.as_ref().filter(|_| custom).cloned()))
+        });
+        if let Some(hit) = local {
             return Some(hit);
         }
         let key: Digest32 = Sha256::digest(token).into();

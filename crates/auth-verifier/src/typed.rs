@@ -186,7 +186,7 @@ impl Verifier {
         &self,
         token: &[u8],
     ) -> Option<Result<Verified<T>, VerifyError>> {
-        let answer = self.cache_lookup_entry(token)?;
+        let answer = self.cache_lookup_entry(token, !is_unit::<T>())?;
         let answer = answer
             .and_then(|(c, custom)| crate::verifier_dpop::bearer_only(c).map(|c| (c, custom)))
             .and_then(|(c, custom)| self.typed::<T>(token, c, custom));

@@ -32,7 +32,9 @@ pub struct Verifier {
 /// What a [`Verifier`] shares between its clones; put together by [`VerifierBuilder::build`].
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub(crate) issuers: HashMap<String, Arc<IssuerKeys>>,
+    /// Looked up on every verification, cache hits included: a fast seeded hash, not SipHash
+    /// (the keys are the configured issuers, not attacker-chosen).
+    pub(crate) issuers: HashMap<String, Arc<IssuerKeys>, foldhash::fast::RandomState>,
     pub(crate) policy: Policy,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) cache: Option<TokenCache>,
@@ -136,18 +138,24 @@ impl Verifier {
 
     /// [`Verifier::verify_cached`] before counting the verification.
     pub(crate) fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
-        Some(self.cache_lookup_entry(token)?.map(|(claims, _)| claims))
+        Some(self.cache_lookup_entry(token, false)?.map(|(claims, _)| claims))
     }
 
-    /// [`Verifier::cache_lookup`] with the typed claims cached with the token, if any.
-    pub(crate) fn cache_lookup_entry(&self, token: &[u8]) -> Option<Result<Hit, VerifyError>> {
+    /// [`Verifier::cache_lookup`] with the typed claims cached with the token, if any and if
+    /// `custom` (`false` leaves them out: an untyped hit does not touch them).
+    #[inline]
+    pub(crate) fn cache_lookup_entry(
+        &self,
+        token: &[u8],
+        custom: bool,
+    ) -> Option<Result<Hit, VerifyError>> {
         let inner = &*self.inner;
         let policy = &inner.policy;
         if token.len() > policy.max_token_bytes {
             return Some(Err(VerifyError::TooLarge(policy.max_token_bytes)));
         }
         let cache = inner.cache.as_ref()?;
-        let Some((hit, version, custom)) = cache.get(token) else {
+        let Some((hit, version, custom)) = cache.get_with(token, custom) else {
             inner.metrics.cache_miss();
             return None;
         };

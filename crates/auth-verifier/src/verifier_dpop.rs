@@ -106,7 +106,7 @@ impl Verifier {
         method: &str,
         uri: &str,
     ) -> Option<Result<Hit, VerifyError>> {
-        let hit = self.cache_lookup_entry(token.as_bytes())?;
+        let hit = self.cache_lookup_entry(token.as_bytes(), true)?;
         let answer = hit.and_then(|(c, custom)| {
             let c = self.bind(c, proof, token, method, uri)?;
             Ok((c, custom))
