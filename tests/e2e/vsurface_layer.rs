@@ -118,3 +118,42 @@ async fn the_idps_tokens_meet_rfc9068_and_the_policy_bounds_audiences_and_lifeti
         Some(VerifyError::LifetimeTooLong)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_optional_and_typed_extractors() {
+    use auth_verifier::axum::RequireBearer;
+    use axum::body::Body;
+    use axum::routing::get;
+
+    let s = TestServer::start(Backend::Sqlite).await;
+    let (id, secret) = s.client("svc", Alg::Es256, &["a"], &[AUD]).await;
+    let t = token(&s, &id, &secret).await;
+    let v = verifier(&s, Policy::new(AUD)).await;
+    let who = |c: Option<Authenticated<Caller>>| async move {
+        c.map_or("anonymous".to_owned(), |Authenticated(v)| v.custom().client_id.clone())
+    };
+    let app = axum::Router::new()
+        .route("/", get(who))
+        .route_layer(RequireBearer::with_claims::<Caller>(v).optional());
+    let call = |auth: Option<String>| {
+        let mut req = Request::get("/");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let body = |res: Response<Body>| async move {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    };
+    let res = call(None).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, "anonymous");
+    let res = call(Some(format!("Bearer {t}"))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body(res).await, id);
+    // A bad token is refused with the RFC 6750 JSON answer, never served as anonymous.
+    let res = call(Some(format!("Bearer {t}x"))).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(body(res).await.contains(r#""error":"invalid_token""#));
+}
