@@ -130,7 +130,9 @@ async fn axum_optional_and_typed_extractors() {
     let t = token(&s, &id, &secret).await;
     let v = verifier(&s, Policy::new(AUD)).await;
     let who = |c: Option<Authenticated<Caller>>| async move {
-        c.map_or("anonymous".to_owned(), |Authenticated(v)| v.custom().client_id.clone())
+        c.map_or("anonymous".to_owned(), |Authenticated(v)| {
+            v.custom().client_id.clone()
+        })
     };
     let app = axum::Router::new()
         .route("/", get(who))
@@ -143,7 +145,9 @@ async fn axum_optional_and_typed_extractors() {
         app.clone().oneshot(req.body(Body::empty()).unwrap())
     };
     let body = |res: Response<Body>| async move {
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     };
     let res = call(None).await.unwrap();

@@ -102,7 +102,11 @@ impl TokenCache {
     pub(crate) fn get_with(&self, token: &[u8], custom: bool) -> Option<Entry> {
         let local = self.with_local(|l| {
             let (claims, version, typed) = l.map.get(token)?;
-            Some((claims.clone(), *version, typed.as_ref().filter(|_| custom).cloned()))
+            Some((
+                claims.clone(),
+                *version,
+                typed.as_ref().filter(|_| custom).cloned(),
+            ))
         });
         if let Some(hit) = local {
             return Some(hit);

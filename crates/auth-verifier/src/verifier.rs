@@ -138,7 +138,10 @@ impl Verifier {
 
     /// [`Verifier::verify_cached`] before counting the verification.
     pub(crate) fn cache_lookup(&self, token: &[u8]) -> Option<Result<Arc<Claims>, VerifyError>> {
-        Some(self.cache_lookup_entry(token, false)?.map(|(claims, _)| claims))
+        Some(
+            self.cache_lookup_entry(token, false)?
+                .map(|(claims, _)| claims),
+        )
     }
 
     /// [`Verifier::cache_lookup`] with the typed claims cached with the token, if any and if
