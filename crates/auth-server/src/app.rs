@@ -475,6 +475,13 @@ impl App {
                 user_grants: self.user_grants.clone(),
                 token_admin: self.token_admin.clone(),
                 dpop: self.dpop.clone(),
+                token_exchange: crate::domain::grants::token_exchange::TokenExchange::new(
+                    self.store.clone(),
+                    self.users.clone(),
+                    self.keys.clone(),
+                    self.issuer.clone(),
+                    self.clock.clone(),
+                ),
                 health: self.health.clone(),
                 clock: self.clock.clone(),
                 gauges: self.gauges.clone(),

@@ -50,6 +50,8 @@ pub struct Services {
     pub token_admin: TokenAdmin,
     /// DPoP proofs.
     pub dpop: crate::domain::dpop::Dpop,
+    /// Token exchange (RFC 8693).
+    pub token_exchange: crate::domain::grants::token_exchange::TokenExchange,
     /// Readiness.
     pub health: Health,
     /// The clock.
@@ -106,6 +108,8 @@ pub struct OAuthEndpoints {
     pub registration: bool,
     /// DPoP proofs (RFC 9449) at `/token` and `/userinfo`.
     pub dpop: crate::domain::dpop::Dpop,
+    /// Token exchange (RFC 8693).
+    pub token_exchange: crate::domain::grants::token_exchange::TokenExchange,
 }
 
 /// What the browser endpoints use.
@@ -186,6 +190,7 @@ impl HttpState {
                 rate_limits: services.rate_limits,
                 registration: config.registration.enabled,
                 dpop: services.dpop,
+                token_exchange: services.token_exchange,
             }),
             browser: Arc::new(BrowserEndpoints {
                 flow: services.flow,

@@ -16,6 +16,7 @@ use super::response::no_store_json;
 use super::state::OAuthEndpoints;
 use crate::domain::clients::Client;
 use crate::domain::grants::client_credentials::{self, ClientCredentialsRequest};
+use crate::domain::grants::token_exchange::{self, ExchangeRequest};
 use crate::domain::grants::user_grants::UserTokens;
 use crate::domain::oauth_error::{ErrorCode, OAuthError};
 use crate::telemetry::{Grant, token_issued};
@@ -32,6 +33,9 @@ struct TokenResponse<'a> {
     id_token: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<&'a str>,
+    /// RFC 8693 §2.2.1, for a token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 /// The token endpoint. The form is read (up to its cap) before anything is judged, so the
@@ -91,6 +95,21 @@ async fn grant(
                 scope: grant.scope.as_deref(),
                 id_token: None,
                 refresh_token: None,
+                issued_token_type: None,
+            }))
+        }
+        token_exchange::GRANT_TYPE => {
+            let req = exchange_request(form, jkt)?;
+            let t = oauth.token_exchange.exchange(client, &req).await?;
+            token_issued(Grant::TokenExchange, client.alg.as_str());
+            Ok(no_store_json(&TokenResponse {
+                access_token: &t.access_token,
+                token_type: token_type(jkt),
+                expires_in: t.expires_in,
+                scope: t.scope.as_deref(),
+                id_token: None,
+                refresh_token: None,
+                issued_token_type: Some(token_exchange::ACCESS_TOKEN_TYPE),
             }))
         }
         "authorization_code" => {
@@ -130,5 +149,23 @@ fn user_tokens(t: &UserTokens, jkt: Option<&str>) -> Response {
         scope: Some(&t.scope),
         id_token: t.id_token.as_deref(),
         refresh_token: t.refresh_token.as_deref(),
+        issued_token_type: None,
+    })
+}
+
+/// The RFC 8693 §2.1 parameters (`resource` and `audience` both name the audience).
+fn exchange_request(form: &Form, jkt: Option<&str>) -> Result<ExchangeRequest, OAuthResponse> {
+    Ok(ExchangeRequest {
+        subject_token: form.required("subject_token")?.to_owned(),
+        subject_token_type: form.required("subject_token_type")?.to_owned(),
+        requested_token_type: form.single("requested_token_type")?.map(str::to_owned),
+        actor_token: form.single("actor_token")?.is_some(),
+        audiences: form
+            .all("resource")
+            .chain(form.all("audience"))
+            .map(str::to_owned)
+            .collect(),
+        scope: form.single("scope")?.map(str::to_owned),
+        dpop_jkt: jkt.map(str::to_owned),
     })
 }

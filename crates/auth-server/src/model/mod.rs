@@ -7,4 +7,5 @@ pub mod audit;
 pub mod auth_method;
 pub mod records;
 pub mod registration;
+pub mod token_exchange;
 pub mod values;

@@ -243,6 +243,7 @@ impl Store {
             return Ok(false);
         }
         super::user_sessions::cut_off_subject_in(&txn, client_id, now).await?;
+        super::token_exchanges::forget_client_in(&txn, client_id, now).await?;
         // Its grants, with the access tokens they issued: the families' by family, and those of code
         // grants without a refresh token by `jti` (they carry the user as `sub`, so the cut-off on
         // the client id does not reach them).

@@ -30,6 +30,7 @@ pub mod registration;
 pub mod revocations;
 pub mod seen_ids;
 pub mod sso;
+pub mod token_exchanges;
 pub mod user_admin;
 pub mod user_sessions;
 pub mod users;

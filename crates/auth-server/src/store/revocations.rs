@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 
 use super::entities::{revoked_access_token, revoked_subject};
@@ -18,7 +18,12 @@ impl Store {
         exp: i64,
         own_token_of: Option<&str>,
     ) -> Result<(), StoreError> {
-        let done = insert_revoked_jti_in(self.conn(), jti, exp, own_token_of).await;
+        let txn = self.conn().begin().await?;
+        let done = insert_revoked_jti_in(&txn, jti, exp, own_token_of).await;
+        let done = match done {
+            Ok(()) => txn.commit().await.map_err(StoreError::from),
+            Err(e) => Err(e),
+        };
         self.revocations_changed();
         done
     }
@@ -110,7 +115,20 @@ impl Store {
     }
 }
 
+/// Records, on `db`, the revocation of access token `jti` until `exp`, and of every token
+/// exchanged from it (RFC 8693; see [`super::token_exchanges`]).
 pub(super) async fn insert_revoked_jti_in(
+    db: &impl ConnectionTrait,
+    jti: &str,
+    exp: i64,
+    own_token_of: Option<&str>,
+) -> Result<(), StoreError> {
+    insert_revoked_row_in(db, jti, exp, own_token_of).await?;
+    super::token_exchanges::revoke_derived_in(db, jti, exp).await
+}
+
+/// Records, on `db`, the revocation of access token `jti` alone.
+pub(super) async fn insert_revoked_row_in(
     db: &impl ConnectionTrait,
     jti: &str,
     exp: i64,

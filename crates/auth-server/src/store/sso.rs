@@ -210,6 +210,7 @@ impl Store {
         delete_before(db, revoked_access_token::Column::ExpiresAt, now - 3600).await?;
         delete_before(db, pending_consent::Column::ExpiresAt, now).await?;
         delete_before(db, revoked_subject::Column::ExpiresAt, now).await?;
+        super::token_exchanges::purge_in(db, now).await?;
         login_failure::Entity::delete_many()
             .filter(login_failure::Column::WindowStart.lt(now - 86_400))
             .filter(login_failure::Column::LockedUntil.lt(now))

@@ -108,6 +108,8 @@ pub enum Grant {
     AuthorizationCode,
     /// `refresh_token` (RFC 6749 §6).
     RefreshToken,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1).
+    TokenExchange,
 }
 
 /// A metric handle registered at its first use and kept: later uses are one atomic operation, with
@@ -124,11 +126,12 @@ impl Kept {
 
 /// Counts an access token issued by `grant`, signed with `alg` (`"ES256"` or `"RS256"`).
 pub fn token_issued(grant: Grant, alg: &'static str) {
-    static KEPT: [Kept; 6] = [const { Kept(OnceLock::new()) }; 6];
+    static KEPT: [Kept; 8] = [const { Kept(OnceLock::new()) }; 8];
     let (g, grant) = match grant {
         Grant::ClientCredentials => (0, "client_credentials"),
         Grant::AuthorizationCode => (1, "authorization_code"),
         Grant::RefreshToken => (2, "refresh_token"),
+        Grant::TokenExchange => (3, "token_exchange"),
     };
     let a = match alg {
         "ES256" => 0,

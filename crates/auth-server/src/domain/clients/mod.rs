@@ -20,6 +20,7 @@ mod origins;
 pub mod public_net;
 mod redirect_match;
 mod rotation;
+pub mod token_exchange_policy;
 mod validate;
 
 pub use admin::{ClientPage, ClientUpdate, Flip};

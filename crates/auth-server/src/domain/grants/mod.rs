@@ -2,6 +2,8 @@
 
 pub mod client_credentials;
 mod presented;
+pub mod token_exchange;
+pub mod token_exchange_rules;
 pub mod user_grants;
 
 use super::oauth_error::OAuthError;
