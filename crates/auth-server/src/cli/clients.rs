@@ -67,6 +67,9 @@ pub enum ClientCommand {
         /// allowed, required or disabled.
         policy: DpopPolicy,
     },
+    /// Set the client's token-exchange policy (RFC 8693), or remove it with --off (then it may not
+    /// exchange tokens, the default). Seen by every server at once.
+    SetTokenExchange(super::token_exchange::SetTokenExchange),
     /// End the previous secret's overlap now: only the current secret is accepted (replicas see
     /// it within clients.cache_ttl_secs).
     ExpirePreviousSecret {
@@ -313,6 +316,7 @@ pub(super) async fn client(
                 Err(e) => bail!("{e}"),
             }
         }
+        ClientCommand::SetTokenExchange(a) => super::token_exchange::set(app, a, out).await?,
         ClientCommand::Disable { id } => set_enabled(app, &id, false, out).await?,
         ClientCommand::Enable { id } => set_enabled(app, &id, true, out).await?,
         ClientCommand::Delete { id } => {

@@ -24,6 +24,7 @@ pub mod healthcheck;
 mod keys;
 mod mfa;
 mod registration;
+mod token_exchange;
 mod users;
 
 pub use audit::AuditCommand;

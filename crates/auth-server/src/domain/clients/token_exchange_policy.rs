@@ -66,6 +66,18 @@ impl NewTokenExchangePolicy {
     }
 }
 
+/// A policy as JSON: the admin API's and the command line's form.
+pub fn policy_json(p: &TokenExchangePolicy) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": p.client_id,
+        "subject_audiences": p.subject_audiences,
+        "audiences": p.audiences,
+        "scopes": p.scopes,
+        "impersonation": p.impersonation,
+        "updated_at": p.updated_at,
+    })
+}
+
 impl ClientRegistry {
     /// Client `id`'s exchange policy, if it has one.
     pub async fn token_exchange_policy(

@@ -30,6 +30,7 @@ pub mod problem;
 pub mod registration_tokens;
 mod schemas;
 pub mod sessions;
+pub mod token_exchange;
 pub mod users;
 
 pub use auth::{AdminAuth, Caller};
@@ -136,7 +137,7 @@ pub fn routes() -> Routes {
         serde_json::json!({"type": "object", "required": ["openapi", "paths"]}),
     );
     let r = keys::register(r);
-    let r = clients::register(r);
+    let r = token_exchange::register(clients::register(r));
     let r = registration_tokens::register(r);
     let r = sessions::register(users::register(r));
     audit::register(r)
