@@ -90,6 +90,7 @@ mod sso_lockout_policy;
 mod sso_redirects;
 mod sso_refresh;
 mod sso_revocation;
+mod texch_flow;
 mod users;
 mod verifier;
 mod verifier_attacks;

@@ -46,6 +46,7 @@ pub mod responses;
 pub mod rp;
 pub mod services_env;
 pub mod sso_support;
+pub mod texch;
 pub mod webdriver;
 
 pub use jws::{decode_segment, field_of, kids, verify};
