@@ -91,6 +91,7 @@ mod sso_redirects;
 mod sso_refresh;
 mod sso_revocation;
 mod texch_flow;
+mod texch_races;
 mod texch_refusals;
 mod users;
 mod verifier;

@@ -1,0 +1,92 @@
+//! The invariant of token exchange under concurrency, on two replicas sharing one database:
+//! no token exchanged from a subject token outlives the subject token's revocation. Before the
+//! revocation every exchange succeeds; exchanges racing it either fail or issue a token that the
+//! revocation reaches (inactive, listed in the revocation feed); after it has committed, no
+//! exchange succeeds on either replica.
+
+use serde_json::{Value, json};
+use tests::Backend;
+use tests::oauth::{Agent, WebClient};
+use tests::replicas::{PARALLEL, Replicas, feed, pick, replicas};
+use tests::sso_support::revoke;
+use tests::texch::{
+    INVENTORY, ORDERS, Policy, exchange, register_exchanger, user_access_token, user_app,
+};
+
+use crate::texch_flow::SCOPES;
+
+tests::on_both_backends!(no_exchanged_token_outlives_its_subject_token_revocation);
+
+/// `PARALLEL` exchanges of `token` as `client` at once, spread over both replicas.
+async fn stampede(servers: &Replicas, client: &WebClient, token: &str) -> Vec<(u16, Value)> {
+    let mut tasks = Vec::new();
+    for i in 0..PARALLEL {
+        let (s, client, token) = (pick(servers, i), client.clone(), token.to_owned());
+        tasks.push(tokio::spawn(async move {
+            exchange(&s, &client, &token, &[("resource", INVENTORY)]).await
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+fn access_token(r: &(u16, Value)) -> String {
+    r.1["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn no_exchanged_token_outlives_its_subject_token_revocation(backend: Backend) {
+    let servers = replicas(backend).await;
+    let s = servers.0.clone();
+    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
+    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
+    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
+    let orders = register_exchanger(&s, "orders", &policy).await;
+
+    let before = stampede(&servers, &orders, &token).await;
+    assert!(before.iter().all(|r| r.0 == 200), "{before:?}");
+
+    let revoking = {
+        let (other, app, token) = (servers.1.clone(), app.clone(), token.clone());
+        tokio::spawn(async move { revoke(&other, &app, &token, None).await })
+    };
+    let during = stampede(&servers, &orders, &token).await;
+    assert_eq!(revoking.await.unwrap().0, 200);
+    for r in &during {
+        assert!(
+            r.0 == 200 || (r.0 == 400 && r.1["error"] == "invalid_grant"),
+            "{r:?}"
+        );
+    }
+
+    let after = stampede(&servers, &orders, &token).await;
+    for r in &after {
+        assert_eq!(
+            (r.0, &r.1["error"]),
+            (400, &json!("invalid_grant")),
+            "{r:?}"
+        );
+    }
+
+    let listed = feed(&servers).await;
+    let issued: Vec<String> = before
+        .iter()
+        .chain(during.iter().filter(|r| r.0 == 200))
+        .map(access_token)
+        .collect();
+    assert!(issued.len() >= PARALLEL);
+    for (i, t) in issued.iter().enumerate() {
+        let jti = tests::decode_segment(t, 1)["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            listed.contains(&jti),
+            "an exchanged token is missing from the feed"
+        );
+        let at = pick(&servers, i);
+        assert_eq!(at.introspect(&orders, t).await, json!({"active": false}));
+    }
+}
