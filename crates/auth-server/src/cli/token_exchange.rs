@@ -45,7 +45,7 @@ pub struct SetTokenExchange {
 
 /// Runs `client set-token-exchange`.
 pub(super) async fn set(app: &App, a: SetTokenExchange, out: &mut dyn Write) -> anyhow::Result<()> {
-    let policy = (!a.off).then(|| NewTokenExchangePolicy {
+    let policy = (!a.off).then_some(NewTokenExchangePolicy {
         subject_audiences: a.subject_audiences,
         audiences: a.audiences,
         scopes: a.scopes,

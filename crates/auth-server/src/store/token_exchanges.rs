@@ -82,7 +82,7 @@ impl Store {
         let locked = client::Entity::update_many()
             .col_expr(
                 client::Column::UpdatedAt,
-                Expr::col(client::Column::UpdatedAt).into(),
+                Expr::col(client::Column::UpdatedAt),
             )
             .filter(client::Column::ClientId.eq(client_id))
             .exec(&txn)
