@@ -129,7 +129,12 @@ async fn discovery_lists_what_is_implemented(backend: Backend) {
         assert_eq!(doc["jwks_uri"], format!("{}/jwks", s.base).as_str());
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+            serde_json::json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],

@@ -90,6 +90,7 @@ mod sso_lockout_policy;
 mod sso_redirects;
 mod sso_refresh;
 mod sso_revocation;
+mod texch_admin;
 mod texch_flow;
 mod texch_races;
 mod texch_refusals;

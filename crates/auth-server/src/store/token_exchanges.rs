@@ -13,7 +13,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 
 use super::audit::insert_audit_in;
@@ -183,7 +184,8 @@ pub(super) async fn purge_in(db: &impl ConnectionTrait, now: i64) -> Result<(), 
 /// Called on `db` for every access token revoked by `jti` (after its own revocation row is
 /// written): marks the subject row of `jti` revoked (so no exchange uses it from now on, and an
 /// exchange in progress is waited for), then revokes the tokens exchanged from it, and from those,
-/// down the whole chain.
+/// down the whole chain (siblings in `jti` order, so that two revocations reaching the same tokens
+/// lock them in one order).
 pub(super) async fn revoke_derived_in(
     db: &impl ConnectionTrait,
     jti: &str,
@@ -205,6 +207,7 @@ pub(super) async fn revoke_derived_in(
         .await?;
         let derived = exchanged_token::Entity::find()
             .filter(exchanged_token::Column::SubjectJti.eq(jti.as_str()))
+            .order_by_asc(exchanged_token::Column::Jti)
             .all(db)
             .await?;
         for d in derived {
@@ -229,6 +232,7 @@ pub(super) async fn forget_client_in(
     let issued = exchanged_token::Entity::find()
         .filter(exchanged_token::Column::ClientId.eq(client_id))
         .filter(exchanged_token::Column::ExpiresAt.gt(now))
+        .order_by_asc(exchanged_token::Column::Jti)
         .all(db)
         .await?;
     for t in issued {
