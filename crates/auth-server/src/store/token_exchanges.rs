@@ -5,7 +5,7 @@
 //! The race between an exchange and a revocation of the same subject token is closed by one row,
 //! `token_exchange_subjects(subject_jti)`, that both write first in their transaction: the
 //! exchange inserts it unless it is marked revoked ([`Store::record_exchange`]), the revocation
-//! inserts it or marks it revoked ([`revoke_derived_in`], called for every revoked `jti`). Whoever
+//! inserts it or marks it revoked (`revoke_derived_in`, called for every revoked `jti`). Whoever
 //! comes second waits for the first to commit (the row's lock on PostgreSQL, the write lock on
 //! SQLite): an exchange after the revocation finds the mark and refuses; a revocation after the
 //! exchange finds the exchanged token's row and revokes it too. So no exchanged token outlives the
