@@ -24,6 +24,7 @@ mod m0019_client_secret_rotation;
 mod m0020_dpop;
 mod m0021_pushed_requests;
 mod m0022_dynamic_registration;
+mod m0024_revocation_cursor;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_dpop::Migration),
             Box::new(m0021_pushed_requests::Migration),
             Box::new(m0022_dynamic_registration::Migration),
+            Box::new(m0024_revocation_cursor::Migration),
         ]
     }
 }
@@ -92,6 +94,7 @@ mod tests {
                 "m0020_dpop",
                 "m0021_pushed_requests",
                 "m0022_dynamic_registration",
+                "m0024_revocation_cursor",
             ]
         );
     }
