@@ -112,8 +112,7 @@ pub(super) async fn answer(
             before: *before,
         })
         .collect();
-    if revoked.is_empty() && revoked_subjects.is_empty() && if_none_match(headers, &tail.keys_tag)
-    {
+    if revoked.is_empty() && revoked_subjects.is_empty() && if_none_match(headers, &tail.keys_tag) {
         // Nothing at or above the cursor: it still covers everything, so the verifier keeps it.
         crate::telemetry::revocation_feed_answer("not_modified");
         return Ok(Some(not_modified(&tail.keys_tag)));
@@ -194,7 +193,15 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_anything_else_is_unknown() {
         assert_eq!(Cursor::parse(&Cursor(42).encode()), Some(Cursor(42)));
-        for bad in ["", "42", "v1-", "v1--1", "v1-x", "v2-42", "v1-99999999999999999999"] {
+        for bad in [
+            "",
+            "42",
+            "v1-",
+            "v1--1",
+            "v1-x",
+            "v2-42",
+            "v1-99999999999999999999",
+        ] {
             assert_eq!(Cursor::parse(bad), None, "{bad:?}");
         }
     }
@@ -219,6 +226,10 @@ mod tests {
             .count();
         assert_eq!(kept, TAIL_KEEP, "the newest {TAIL_KEEP} stay");
         assert!(floor > tokens.last().map_or(0, |t| t.0), "above every cut");
-        assert_eq!(raised_floor(30_000, &tokens, &subjects), 30_000, "never down");
+        assert_eq!(
+            raised_floor(30_000, &tokens, &subjects),
+            30_000,
+            "never down"
+        );
     }
 }
