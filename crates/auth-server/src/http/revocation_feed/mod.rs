@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -83,9 +84,16 @@ pub struct FeedQuery {
 /// `GET /revocations`.
 pub async fn revocations(
     State(feed): State<Arc<RevocationFeed>>,
-    Query(query): Query<FeedQuery>,
+    query: Result<Query<FeedQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the query takes one optional since parameter",
+        );
+    };
     let gzip = accepts_gzip(&headers);
     let Some(since) = query.since else {
         return match full::current(&feed, full::Want::Legacy { gzip }).await {
