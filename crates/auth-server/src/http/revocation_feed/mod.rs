@@ -13,7 +13,7 @@
 //! false when the users' tokens were cut at 100,000 entries; each client's revocations of its own
 //! tokens get a share of 1,000 on top, so no client can push other revocations out.
 //!
-//! The incremental protocol (`?since=<cursor>`, see [`changes`]): `since=` (empty, or a cursor this
+//! The incremental protocol (`?since=<cursor>`, module `changes`): `since=` (empty, or a cursor this
 //! server cannot serve from) answers that whole list plus `"full": true` and a `"cursor"`; a cursor
 //! answers only the revocations written since it (`"full": false`) and the next cursor, or a 304
 //! when there are none and `If-None-Match` names the current revoked keys. Whole lists are sent
