@@ -76,9 +76,25 @@ async fn seed(s: &TestServer, n: usize) {
 /// Bodies captured from the IdP, replayed to a verifier.
 #[derive(Clone, Default)]
 struct Captured {
+    issuer: String,
     legacy: Bytes,
     snapshot_gz: Bytes,
-    changes: Bytes,
+}
+
+/// An incremental answer like the captured one, with 5 `jti`s never sent before (so that the
+/// verifier really adds them, as it would in production).
+fn fresh_changes(issuer: &str) -> Bytes {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let exp = auth_core::SystemClock.now() + 3600;
+    let revoked: Vec<Value> = (0..5)
+        .map(|_| {
+            let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            serde_json::json!({"jti": format!("replay-{k:015}"), "exp": exp})
+        })
+        .collect();
+    let doc = serde_json::json!({"issuer": issuer, "revoked": revoked, "revoked_subjects": [],
+        "revoked_keys": [], "complete": true, "full": false, "cursor": "v1-1"});
+    Bytes::from(doc.to_string())
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -103,7 +119,9 @@ async fn replay_server(bodies: Captured, mode: Mode) -> String {
                 Mode::NotModified if headers.contains_key("if-none-match") => {
                     (StatusCode::NOT_MODIFIED, tag).into_response()
                 }
-                Mode::Incremental if !first => (json, tag, b.changes).into_response(),
+                Mode::Incremental if !first => {
+                    (json, tag, fresh_changes(&b.issuer)).into_response()
+                }
                 _ => (json, tag, [("content-encoding", "gzip")], b.snapshot_gz).into_response(),
             }
         }
@@ -153,7 +171,10 @@ async fn measure(n: usize) -> Vec<(Row, f64)> {
     let legacy_url = format!("{}/revocations", s.base);
     let polls = if n >= 100_000 { 10 } else { 100 };
     let mut before = Vec::new();
-    let mut bodies = Captured::default();
+    let mut bodies = Captured {
+        issuer: s.base.clone(),
+        ..Captured::default()
+    };
 
     // Before: the whole list, every poll.
     let (mut cpu, mut bytes) = (0, 0);
@@ -244,7 +265,6 @@ async fn measure(n: usize) -> Vec<(Row, f64)> {
         cursor = doc["cursor"].as_str().unwrap().to_owned();
         etag = tag;
         bytes = body.len();
-        bodies.changes = body;
     }
     let inc_row = Row {
         case: "after: 5 new (incremental)",
