@@ -127,6 +127,8 @@ async fn the_migrations_create_an_index_for_every_lookup_path(backend: Backend) 
         "idx_refresh_tokens_family",
         "idx_refresh_tokens_expires",
         "idx_revoked_access_tokens_expires",
+        "idx_revoked_access_tokens_seq",
+        "idx_revoked_subjects_seq",
         "idx_login_failures_window",
     ] {
         assert!(names.contains(wanted), "missing index {wanted}: {names:?}");

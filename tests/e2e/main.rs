@@ -43,6 +43,8 @@ mod dpop_verifier_lib;
 mod dpop_verifier_services;
 mod dpopi_binding;
 mod dpopi_token;
+mod feed_incremental;
+mod feed_race;
 mod form_post;
 mod health;
 mod invariants;

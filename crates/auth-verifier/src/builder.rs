@@ -9,9 +9,9 @@ use std::time::Duration;
 use auth_core::{Clock, SystemClock};
 
 use crate::error::InitError;
-use crate::feed::{Feed, Freshness};
+use crate::feed::{Feed, FeedUrl, Freshness};
 use crate::fetch;
-use crate::metrics::{RecorderRef, SourceMetrics, VerifierMetrics, registered};
+use crate::metrics::{FeedAnswers, RecorderRef, SourceMetrics, VerifierMetrics, registered};
 use crate::policy::{Policy, secs};
 use crate::revocation::Revocations;
 use crate::store::{IssuerKeys, StorePolicy};
@@ -19,7 +19,8 @@ use crate::token_cache::TokenCache;
 use crate::verifier::{Inner, Verifier};
 use crate::verifier_dpop::{DEFAULT_REPLAY_CAPACITY, DpopState};
 
-/// The revocation feed of an auth-server issuer: `<issuer>/revocations`.
+/// Where auth-server serves its revocation feed: `<issuer>/revocations` (what its discovery
+/// document lists as `revocation_feed_endpoint`, which [`IssuerConfig::auth_server`] reads).
 pub fn revocation_feed(issuer: &str) -> String {
     format!("{}/revocations", issuer.trim_end_matches('/'))
 }
@@ -29,7 +30,7 @@ pub fn revocation_feed(issuer: &str) -> String {
 pub struct IssuerConfig {
     issuer: String,
     jwks_uri: Option<String>,
-    revocation_feed: Option<String>,
+    revocation_feed: Option<FeedUrl>,
 }
 
 impl IssuerConfig {
@@ -42,16 +43,21 @@ impl IssuerConfig {
         }
     }
 
-    /// An auth-server issuer: its JWKS through discovery, its revocation feed at
-    /// [`revocation_feed`]`(issuer)`.
+    /// An auth-server issuer: its JWKS and its revocation feed through discovery (`jwks_uri` and
+    /// `revocation_feed_endpoint`). Until the discovery document is fetched (the IdP may start
+    /// after the service), polls fail and are retried; a document without
+    /// `revocation_feed_endpoint` makes every poll fail with a clear error. An explicit
+    /// [`IssuerConfig::revocation_feed`] wins.
     pub fn auth_server(issuer: &str) -> Self {
-        Self::new(issuer).revocation_feed(revocation_feed(issuer))
+        let mut config = Self::new(issuer);
+        config.revocation_feed = Some(FeedUrl::Discovered);
+        config
     }
 
     /// Polls this revocation feed in the background (auth-server serves it at
     /// `<issuer>/revocations`), so tokens revoked at the issuer are refused before their `exp`.
     pub fn revocation_feed(mut self, url: impl Into<String>) -> Self {
-        self.revocation_feed = Some(url.into());
+        self.revocation_feed = Some(FeedUrl::Configured(url.into()));
         self
     }
 
@@ -245,7 +251,9 @@ impl VerifierBuilder {
                 ));
             }
             if let Some(url) = i.revocation_feed {
-                fetch::check_url(&url).map_err(InitError::Config)?;
+                if let FeedUrl::Configured(url) = &url {
+                    fetch::check_url(url).map_err(InitError::Config)?;
+                }
                 let fresh = self.policy.fresh_revocations.map(Freshness::new);
                 let fresh = fresh.map(Arc::new);
                 if let Some(f) = &fresh {
@@ -256,7 +264,9 @@ impl VerifierBuilder {
                     url,
                     freshness: fresh,
                     metrics: registered(recorder, || SourceMetrics::feed(audience, &i.issuer)),
+                    answers: registered(recorder, || FeedAnswers::register(audience, &i.issuer)),
                     last_success: AtomicI64::new(i64::MIN),
+                    state: Default::default(),
                 });
             }
             let store = IssuerKeys::new(

@@ -1,4 +1,7 @@
-//! Fetching discovery documents and JWKS: one pooled client, timeouts, no redirects, a size cap.
+//! Fetching discovery documents, JWKS and revocation feeds: one pooled client, timeouts, no
+//! redirects, a size cap on the decoded body (gzip is accepted and decoded as it streams, so a
+//! small compressed body cannot expand past the cap), and conditional requests (`If-None-Match`,
+//! RFC 9110 §13.1.2) for documents fetched again and again.
 
 use std::time::Duration;
 
@@ -46,6 +49,22 @@ pub struct Fetched {
     pub body: Vec<u8>,
     /// `Cache-Control: max-age`, if given (and no `no-store`/`no-cache`, which read as 0).
     pub max_age: Option<u64>,
+    /// The `ETag`, if any, to send back as `If-None-Match`.
+    pub etag: Option<String>,
+}
+
+/// The answer to a conditional GET.
+#[derive(Debug)]
+pub enum Conditional {
+    /// 200: a new body.
+    Modified(Fetched),
+    /// 304: the body last fetched under the `ETag` sent is still current. RFC 9111 §4.3.4: the
+    /// stored response is updated with the 304's header fields, so `max_age` is its
+    /// `Cache-Control`.
+    NotModified {
+        /// `Cache-Control: max-age` of the 304.
+        max_age: Option<u64>,
+    },
 }
 
 /// Builds the one HTTP client used for every fetch.
@@ -59,36 +78,63 @@ pub fn client(
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(2)
         .user_agent(concat!("auth-verifier/", env!("CARGO_PKG_VERSION")))
+        // Sends `Accept-Encoding: gzip` and decodes; `get` caps the decoded bytes.
+        .gzip(true)
         .build()
         .map_err(|e| e.to_string())
 }
 
-/// GETs `url`, reading at most `max_bytes`.
+/// GETs `url`, reading at most `max_bytes` (decoded).
 pub async fn get(
     client: &reqwest::Client,
     url: &str,
     max_bytes: usize,
 ) -> Result<Fetched, FetchError> {
-    let mut res = client
-        .get(url)
-        .header(
-            reqwest::header::ACCEPT,
-            "application/json, application/jwk-set+json",
-        )
+    match get_if_none_match(client, url, max_bytes, None).await? {
+        Conditional::Modified(fetched) => Ok(fetched),
+        // Only an `If-None-Match` can make a server answer 304.
+        Conditional::NotModified { .. } => Err(FetchError::Status(304)),
+    }
+}
+
+/// GETs `url` with `If-None-Match: etag` when given, reading at most `max_bytes` (decoded).
+pub async fn get_if_none_match(
+    client: &reqwest::Client,
+    url: &str,
+    max_bytes: usize,
+    etag: Option<&str>,
+) -> Result<Conditional, FetchError> {
+    let mut req = client.get(url).header(
+        reqwest::header::ACCEPT,
+        "application/json, application/jwk-set+json",
+    );
+    if let Some(etag) = etag {
+        req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+    }
+    let mut res = req
         .send()
         .await
         .map_err(|e| FetchError::Http(e.to_string()))?;
+    let header = |name| {
+        res.headers()
+            .get(name)
+            .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+    };
+    let max_age = header(reqwest::header::CACHE_CONTROL).and_then(parse_max_age);
+    let new_etag = header(reqwest::header::ETAG)
+        .filter(|e| e.len() <= 256)
+        .map(str::to_owned);
+    if res.status() == reqwest::StatusCode::NOT_MODIFIED && etag.is_some() {
+        return Ok(Conditional::NotModified { max_age });
+    }
     if res.status() != reqwest::StatusCode::OK {
         return Err(FetchError::Status(res.status().as_u16()));
     }
+    // With gzip the length is the compressed one (reqwest then reports none): the loop below
+    // counts decoded bytes.
     if res.content_length().is_some_and(|n| n > max_bytes as u64) {
         return Err(FetchError::TooLarge(max_bytes));
     }
-    let max_age = res
-        .headers()
-        .get(reqwest::header::CACHE_CONTROL)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_max_age);
     let mut body = Vec::new();
     while let Some(chunk) = res
         .chunk()
@@ -100,7 +146,11 @@ pub async fn get(
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Fetched { body, max_age })
+    Ok(Conditional::Modified(Fetched {
+        body,
+        max_age,
+        etag: new_etag,
+    }))
 }
 
 /// `max-age` from a `Cache-Control` value; `no-store` or `no-cache` count as 0.
@@ -144,13 +194,18 @@ pub fn check_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// Reads `jwks_uri` from an OpenID Connect discovery document, checking its `issuer`
-/// (OpenID Connect Discovery 1.0 §4.3: it MUST be identical to the issuer the document was fetched for).
-pub fn jwks_uri_from_discovery(body: &[u8], issuer: &str) -> Result<String, FetchError> {
+/// `jwks_uri` and auth-server's `revocation_feed_endpoint` (if listed) from an OpenID Connect
+/// discovery document, checking its `issuer` (OpenID Connect Discovery 1.0 §4.3: it MUST be
+/// identical to the issuer the document was fetched for).
+pub fn urls_from_discovery(
+    body: &[u8],
+    issuer: &str,
+) -> Result<(String, Option<String>), FetchError> {
     #[derive(serde::Deserialize)]
     struct Doc {
         issuer: String,
         jwks_uri: String,
+        revocation_feed_endpoint: Option<String>,
     }
     let doc: Doc = serde_json::from_slice(body).map_err(|e| FetchError::Invalid(e.to_string()))?;
     if doc.issuer != issuer {
@@ -159,7 +214,7 @@ pub fn jwks_uri_from_discovery(body: &[u8], issuer: &str) -> Result<String, Fetc
             doc.issuer
         )));
     }
-    Ok(doc.jwks_uri)
+    Ok((doc.jwks_uri, doc.revocation_feed_endpoint))
 }
 
 #[cfg(test)]
@@ -192,9 +247,24 @@ mod tests {
     fn discovery_issuer_must_match() {
         let doc = br#"{"issuer":"https://a","jwks_uri":"https://a/jwks"}"#;
         assert_eq!(
-            jwks_uri_from_discovery(doc, "https://a").ok().as_deref(),
+            urls_from_discovery(doc, "https://a")
+                .ok()
+                .map(|u| u.0)
+                .as_deref(),
             Some("https://a/jwks")
         );
-        assert!(jwks_uri_from_discovery(doc, "https://b").is_err());
+        assert!(urls_from_discovery(doc, "https://b").is_err());
+        assert_eq!(
+            urls_from_discovery(doc, "https://a").ok().and_then(|u| u.1),
+            None
+        );
+        let doc = br#"{"issuer":"https://a","jwks_uri":"https://a/jwks","revocation_feed_endpoint":"https://a/r"}"#;
+        assert_eq!(
+            urls_from_discovery(doc, "https://a")
+                .ok()
+                .and_then(|u| u.1)
+                .as_deref(),
+            Some("https://a/r")
+        );
     }
 }

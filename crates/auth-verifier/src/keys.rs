@@ -47,7 +47,7 @@ impl VerifyingKey {
 }
 
 /// The usable keys of one JWKS, by `kid`.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct KeySet {
     by_kid: HashMap<String, Arc<VerifyingKey>>,
 }

@@ -289,8 +289,15 @@ impl Verifier {
         let mut outcome = Ok(());
         for feed in &inner.feeds {
             let now = inner.clock.now();
+            let keys = inner.issuers.get(&feed.issuer).map(|k| &**k);
             match feed
-                .poll(&inner.http, &inner.revocations, inner.policy.leeway, now)
+                .poll(
+                    &inner.http,
+                    keys,
+                    &inner.revocations,
+                    inner.policy.leeway,
+                    now,
+                )
                 .await
             {
                 Ok((n, kids)) => {

@@ -1,9 +1,10 @@
 //! Repositories of revocation records: revoked access tokens (by `jti`, with the client whose own
 //! token it was) and per-subject cut-offs, and the revocation feed's queries over them.
 
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
 use super::entities::{revoked_access_token, revoked_subject};
@@ -104,6 +105,88 @@ impl Store {
             .into_iter()
             .map(|r| (r.sub, r.before))
             .collect())
+    }
+
+    /// The revocation feed's cursor (migration `m0024_revocation_cursor`): a `seq` such that every
+    /// revocation row committed with a lower `seq` is visible to any read that starts after this
+    /// call returns. Read it *before* reading the rows it covers. On PostgreSQL, the `xmin` of a
+    /// snapshot taken now (no transaction below it is still running; rows carry their writing
+    /// transaction's id); on SQLite, the counter the triggers move, plus one (writers are
+    /// serialised, and the counter moves in the statement that writes the row).
+    pub async fn revocation_cursor(&self) -> Result<i64, StoreError> {
+        self.revocation_seq_bound("pg_snapshot_xmin").await
+    }
+
+    /// An upper bound of every cursor [`Store::revocation_cursor`] returned before this call: on
+    /// PostgreSQL the `xmax` of a snapshot taken now (the next transaction id), on SQLite the same
+    /// counter + 1. A cursor above it was not made by this database.
+    pub async fn revocation_horizon(&self) -> Result<i64, StoreError> {
+        self.revocation_seq_bound("pg_snapshot_xmax").await
+    }
+
+    async fn revocation_seq_bound(&self, pg_function: &str) -> Result<i64, StoreError> {
+        let backend = self.conn().get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                format!("SELECT {pg_function}(pg_current_snapshot())::text::bigint")
+            }
+            _ => "SELECT n + 1 FROM revocation_seq WHERE id = 1".to_owned(),
+        };
+        let row = self
+            .conn()
+            .query_one_raw(Statement::from_string(backend, sql))
+            .await?;
+        Ok(row
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Revoked access tokens (users' and clients' own alike) whose `seq` is at least `from` and
+    /// whose `exp` is after `since`: `(seq, jti, exp)`, the `limit` of them with the highest `seq`,
+    /// highest first.
+    pub async fn revoked_tokens_from(
+        &self,
+        from: i64,
+        since: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let seq = || Expr::col(Alias::new("seq"));
+        Ok(revoked_access_token::Entity::find()
+            .select_only()
+            .column_as(seq(), "seq")
+            .column(revoked_access_token::Column::Jti)
+            .column(revoked_access_token::Column::ExpiresAt)
+            .filter(seq().gte(from))
+            .filter(revoked_access_token::Column::ExpiresAt.gt(since))
+            .order_by_desc(seq())
+            .limit(limit)
+            .into_tuple()
+            .all(self.conn())
+            .await?)
+    }
+
+    /// Per-subject cut-offs written or moved at `seq` `from` or later and still in force after
+    /// `since`: `(seq, sub, before)`, the `limit` with the highest `seq`, highest first.
+    pub async fn revoked_subjects_from(
+        &self,
+        from: i64,
+        since: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
+        let seq = || Expr::col(Alias::new("seq"));
+        Ok(revoked_subject::Entity::find()
+            .select_only()
+            .column_as(seq(), "seq")
+            .column(revoked_subject::Column::Sub)
+            .column(revoked_subject::Column::Before)
+            .filter(seq().gte(from))
+            .filter(revoked_subject::Column::ExpiresAt.gt(since))
+            .order_by_desc(seq())
+            .limit(limit)
+            .into_tuple()
+            .all(self.conn())
+            .await?)
     }
 
     /// Whether an access token was revoked.

@@ -226,5 +226,10 @@ pub fn revocation_feed(tokens: usize, subjects: usize, keys: usize, bytes: usize
     gauge!(REVOCATION_FEED_BYTES).set(f(bytes));
 }
 
+/// One answer of the revocation feed: `full`, `incremental` or `not_modified`.
+pub fn revocation_feed_answer(answer: &'static str) {
+    counter!(REVOCATION_FEED_ANSWERS, "answer" => answer).increment(1);
+}
+
 #[cfg(test)]
 mod tests;

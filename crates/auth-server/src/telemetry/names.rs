@@ -21,6 +21,8 @@ pub const BACKCHANNEL_LOGOUTS: &str = "auth_server_backchannel_logouts_total";
 pub const REVOCATION_FEED_ENTRIES: &str = "auth_server_revocation_feed_entries";
 /// Gauge: bytes of the revocation feed last rendered.
 pub const REVOCATION_FEED_BYTES: &str = "auth_server_revocation_feed_bytes";
+/// Counter: revocation feed answers by `answer` (`full`, `incremental`, `not_modified`).
+pub const REVOCATION_FEED_ANSWERS: &str = "auth_server_revocation_feed_answers_total";
 
 /// Gauge (at scrape): build information, `version` label, value 1.
 pub const BUILD_INFO: &str = "auth_server_build_info";
@@ -79,5 +81,9 @@ pub(super) fn describe_all() {
     describe_gauge!(
         REVOCATION_FEED_BYTES,
         "Bytes of the revocation feed last rendered."
+    );
+    describe_counter!(
+        REVOCATION_FEED_ANSWERS,
+        "Revocation feed answers by kind: full (the whole list), incremental (changes since a cursor), not_modified (304)."
     );
 }

@@ -43,6 +43,7 @@ const FEED_POLLS: &str = "auth_verifier_revocation_feed_polls_total";
 const FEED_FAILURES: &str = "auth_verifier_revocation_feed_failures_total";
 const FEED_LAST: &str = "auth_verifier_revocation_feed_last_success_timestamp_seconds";
 const FEED_AGE: &str = "auth_verifier_revocation_feed_age_seconds";
+const FEED_ANSWERS: &str = "auth_verifier_revocation_feed_answers_total";
 
 /// The recorder given to [`crate::VerifierBuilder::metrics_recorder`].
 #[derive(Clone)]
@@ -94,6 +95,10 @@ fn describe() {
         FEED_LAST,
         Unit::Seconds,
         "Unix time of the last successful feed poll."
+    );
+    describe_counter!(
+        FEED_ANSWERS,
+        "Successful feed polls by answer: full (the whole list), incremental (changes since the cursor), not_modified (304)."
     );
     describe_gauge!(
         FEED_AGE,
@@ -230,6 +235,37 @@ impl SourceMetrics {
             Some(at) => self.age.set(now.saturating_sub(at).max(0) as f64),
             None => self.age.set(f64::INFINITY),
         }
+    }
+}
+
+/// What successful polls of one revocation feed answered.
+#[derive(Debug)]
+pub(crate) struct FeedAnswers([Counter; 3]);
+
+/// The kinds of [`FeedAnswers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedAnswer {
+    /// The whole list (at start, after an incomplete answer, or from a server without cursors).
+    Full = 0,
+    /// Only what changed since the cursor.
+    Incremental = 1,
+    /// 304: nothing changed.
+    NotModified = 2,
+}
+
+impl FeedAnswers {
+    /// An issuer's feed (call under [`registered`]).
+    pub(crate) fn register(audience: &str, issuer: &str) -> Self {
+        describe();
+        Self(["full", "incremental", "not_modified"].map(|answer| {
+            metrics::counter!(FEED_ANSWERS, "audience" => audience.to_owned(),
+                "issuer" => issuer.to_owned(), "answer" => answer)
+        }))
+    }
+
+    /// Counts one answer.
+    pub(crate) fn count(&self, answer: FeedAnswer) {
+        self.0[answer as usize].increment(1);
     }
 }
 

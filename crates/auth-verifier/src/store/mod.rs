@@ -71,7 +71,10 @@ struct RefetchState {
 pub struct IssuerKeys {
     issuer: String,
     configured_jwks_uri: Option<String>,
-    discovered_jwks_uri: Mutex<Option<String>>,
+    /// What discovery said, once it was fetched.
+    discovered: Mutex<Option<Discovered>>,
+    /// The `ETag` of the JWKS the current keys came from, sent back as `If-None-Match`.
+    jwks_etag: Mutex<Option<String>>,
     http: reqwest::Client,
     policy: Arc<StorePolicy>,
     clock: Arc<dyn Clock>,
@@ -100,7 +103,8 @@ impl IssuerKeys {
         Self {
             issuer,
             configured_jwks_uri: jwks_uri,
-            discovered_jwks_uri: Mutex::new(None),
+            discovered: Mutex::new(None),
+            jwks_etag: Mutex::new(None),
             http,
             policy,
             clock,
@@ -271,16 +275,39 @@ impl IssuerKeys {
         if let Some(u) = &self.configured_jwks_uri {
             return Ok(u.clone());
         }
-        if let Some(u) = lock(&self.discovered_jwks_uri).clone() {
-            return Ok(u);
+        Ok(self.discover().await?.jwks_uri)
+    }
+
+    /// The issuer's `revocation_feed_endpoint` from its discovery document (fetched now if it was
+    /// not yet): the feed of an [`crate::IssuerConfig::auth_server`] issuer.
+    pub(crate) async fn revocation_feed_endpoint(&self) -> Result<String, FetchError> {
+        self.discover().await?.revocation_feed.ok_or_else(|| {
+            FetchError::Invalid(format!(
+                "the discovery document of {} lists no revocation_feed_endpoint",
+                self.issuer
+            ))
+        })
+    }
+
+    /// The discovery document's URLs, fetched once (until a fetch succeeds, every call tries).
+    async fn discover(&self) -> Result<Discovered, FetchError> {
+        if let Some(d) = lock(&self.discovered).clone() {
+            return Ok(d);
         }
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let doc = fetch::get(&self.http, &url, self.policy.max_document_bytes).await?;
-        let uri = fetch::jwks_uri_from_discovery(&doc.body, &self.issuer)?;
-        // The discovered URL gets the same rule as a configured one: https (http on loopback only).
-        fetch::check_url(&uri).map_err(FetchError::Invalid)?;
-        *lock(&self.discovered_jwks_uri) = Some(uri.clone());
-        Ok(uri)
+        let (jwks_uri, revocation_feed) = fetch::urls_from_discovery(&doc.body, &self.issuer)?;
+        // Discovered URLs get the same rule as configured ones: https (http on loopback only).
+        fetch::check_url(&jwks_uri).map_err(FetchError::Invalid)?;
+        if let Some(feed) = &revocation_feed {
+            fetch::check_url(feed).map_err(FetchError::Invalid)?;
+        }
+        let found = Discovered {
+            jwks_uri,
+            revocation_feed,
+        };
+        *lock(&self.discovered) = Some(found.clone());
+        Ok(found)
     }
 
     /// Sets the age gauge from the time of the last successful fetch (see [`crate::metrics`]).
@@ -297,20 +324,31 @@ impl IssuerKeys {
         outcome
     }
 
-    /// Fetches the JWKS (finding its URL first if needed) and makes it the current key set.
+    /// Fetches the JWKS (finding its URL first if needed) and makes it the current key set. With
+    /// keys already held, asks with `If-None-Match`: a 304 keeps them and renews their lifetime from
+    /// the 304's `Cache-Control` (RFC 9111 §4.3.4).
     async fn fetch_and_swap(&self) -> Result<(), FetchError> {
         let uri = self.jwks_uri().await?;
-        let fetched = fetch::get(&self.http, &uri, self.policy.max_document_bytes).await?;
+        let etag = match self.snapshot().fetched_at {
+            Some(_) => lock(&self.jwks_etag).clone(),
+            None => None,
+        };
+        let max_bytes = self.policy.max_document_bytes;
+        let fetched =
+            match fetch::get_if_none_match(&self.http, &uri, max_bytes, etag.as_deref()).await? {
+                fetch::Conditional::Modified(fetched) => fetched,
+                fetch::Conditional::NotModified { max_age } => {
+                    self.renew(max_age);
+                    return Ok(());
+                }
+            };
         let (keys, skipped) = parse_jwks(&fetched.body, &self.policy.algorithms)
             .map_err(|e| FetchError::Invalid(e.to_string()))?;
         for why in &skipped {
             tracing::warn!(issuer = %self.issuer, "skipping JWKS key: {why}");
         }
-        let p = &self.policy;
-        let ttl = fetched
-            .max_age
-            .map_or(p.default_ttl, |m| i64::try_from(m).unwrap_or(i64::MAX))
-            .clamp(p.min_ttl, p.max_ttl);
+        *lock(&self.jwks_etag) = fetched.etag;
+        let ttl = self.ttl(fetched.max_age);
         let now = self.clock.now();
         // Under the write lock, with the revoked kids read under it too: a revocation applied
         // meanwhile is either seen here or applied after this snapshot, never undone by it.
@@ -345,6 +383,35 @@ impl IssuerKeys {
         // Kids remembered as unknown may exist now.
         lock(&self.refetch).unknown.clear();
         Ok(())
+    }
+
+    /// A lifetime from `max-age`, clamped to the policy's bounds.
+    fn ttl(&self, max_age: Option<u64>) -> i64 {
+        let p = &self.policy;
+        max_age
+            .map_or(p.default_ttl, |m| i64::try_from(m).unwrap_or(i64::MAX))
+            .clamp(p.min_ttl, p.max_ttl)
+    }
+
+    /// A 304 for the keys held: the same keys, fetched now, fresh for the 304's lifetime. A completed
+    /// fetch like any other (its generation moves), but the key set and its version stay.
+    fn renew(&self, max_age: Option<u64>) {
+        let ttl = self.ttl(max_age);
+        let now = self.clock.now();
+        let mut current = match self.current.write() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let snap = Arc::new(Snapshot {
+            keys: current.keys.clone(),
+            revoked: Arc::clone(&current.revoked),
+            fetched_at: Some(now),
+            fresh_until: now.saturating_add(ttl),
+            generation: current.generation + 1,
+        });
+        let usable_until = snap.fresh_until.saturating_add(self.policy.max_stale);
+        *current = snap;
+        self.usable_until.store(usable_until, Ordering::Release);
     }
 
     /// Seconds until the background job should refresh: at 80% of the keys' lifetime, or soon after a
@@ -391,6 +458,13 @@ impl IssuerKeys {
             }
         });
     }
+}
+
+/// The URLs a discovery document gave.
+#[derive(Debug, Clone)]
+struct Discovered {
+    jwks_uri: String,
+    revocation_feed: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

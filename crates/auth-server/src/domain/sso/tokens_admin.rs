@@ -71,6 +71,24 @@ pub struct RevocationList {
     /// False when a limit cut the users' tokens short (a client past its share does not count: it
     /// only loses its own entries).
     pub complete: bool,
+    /// The revocation cursor read before the list: every revocation committed with a lower `seq`
+    /// is in it (see [`TokenAdmin::revocation_changes`]).
+    pub cursor: i64,
+}
+
+/// The revocations written at or after a `seq`, for the incremental feed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevocationChanges {
+    /// The cursor read before the rows: every revocation committed with a lower `seq` was visible
+    /// to the reads below, so a later read from this cursor misses nothing they did not return.
+    pub cursor: i64,
+    /// Read after the rows: no cursor made before is above it (a higher one is not this
+    /// database's).
+    pub horizon: i64,
+    /// Revoked access tokens `(seq, jti, exp)`, highest `seq` first.
+    pub tokens: Vec<(i64, String, i64)>,
+    /// Per-subject cut-offs `(seq, sub, before)`, highest `seq` first.
+    pub subjects: Vec<(i64, String, i64)>,
 }
 
 /// Introspection, revocation and userinfo.
@@ -143,6 +161,7 @@ impl TokenAdmin {
     /// when there were more) and [`FEED_CLIENT_SHARE`] of each client's own tokens; and the
     /// per-subject cut-offs of users whose password changed or who were disabled.
     pub async fn revoked_access_tokens(&self) -> Result<RevocationList, TokenAdminError> {
+        let cursor = self.store.revocation_cursor().await?;
         let since = self.clock.now().saturating_sub(FEED_LEEWAY_SECS);
         let mut tokens = self
             .store
@@ -166,6 +185,32 @@ impl TokenAdmin {
             tokens,
             subjects,
             complete,
+            cursor,
+        })
+    }
+
+    /// The live revocations (as in [`TokenAdmin::revoked_access_tokens`], without the per-client
+    /// shares) written at `seq` `from` or later (of each kind the `limit` with the highest `seq`: if
+    /// `limit` were reached, only rows above the lowest `seq` returned are all there), the cursor to ask
+    /// from next time. The cursor is read first: on PostgreSQL, rows become visible in commit order,
+    /// not in `seq` order, so a transaction with a lower `seq` may commit after a higher one was
+    /// read; the cursor is never past such a transaction (it is the `xmin` of a snapshot), so the
+    /// next read from it returns that row. Rows may come twice: they are applied idempotently.
+    pub async fn revocation_changes(
+        &self,
+        from: i64,
+        limit: u64,
+    ) -> Result<RevocationChanges, TokenAdminError> {
+        let cursor = self.store.revocation_cursor().await?;
+        let since = self.clock.now().saturating_sub(FEED_LEEWAY_SECS);
+        let tokens = self.store.revoked_tokens_from(from, since, limit).await?;
+        let subjects = self.store.revoked_subjects_from(from, since, limit).await?;
+        let horizon = self.store.revocation_horizon().await?;
+        Ok(RevocationChanges {
+            cursor,
+            horizon,
+            tokens,
+            subjects,
         })
     }
 

@@ -25,6 +25,7 @@ mod m0020_dpop;
 mod m0021_pushed_requests;
 mod m0022_dynamic_registration;
 mod m0023_token_exchange;
+mod m0024_revocation_cursor;
 
 /// All migrations in order.
 #[derive(Debug)]
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_pushed_requests::Migration),
             Box::new(m0022_dynamic_registration::Migration),
             Box::new(m0023_token_exchange::Migration),
+            Box::new(m0024_revocation_cursor::Migration),
         ]
     }
 }
@@ -95,6 +97,7 @@ mod tests {
                 "m0021_pushed_requests",
                 "m0022_dynamic_registration",
                 "m0023_token_exchange",
+                "m0024_revocation_cursor",
             ]
         );
     }
