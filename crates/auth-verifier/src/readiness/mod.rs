@@ -104,3 +104,6 @@ impl Verifier {
         Readiness { reasons }
     }
 }
+
+#[cfg(test)]
+mod tests;
