@@ -76,7 +76,7 @@ mod http;
 pub mod stock;
 
 pub use http::{item_routes, router};
-pub use stock::{LevelsError, Reservation, ReserveError, Stock, parse_levels};
+pub use stock::{LevelsError, Reservation, ReserveError, ReservedBy, Stock, parse_levels};
 
 /// The audience this service expects by default.
 pub const DEFAULT_AUDIENCE: &str = "https://inventory.internal";

@@ -69,18 +69,19 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use auth_verifier::service_token::{
+    ClientAuth, DEFAULT_REFRESH_MARGIN, ServiceTokenError, ServiceTokenSource, TokenEndpoint,
+};
 use auth_verifier::{InitError, IssuerConfig, Policy, Verifier};
 use http_serve::metrics::MetricsRegistry;
 
 mod http;
 pub mod inventory;
 pub mod orders;
-pub mod token_source;
 
 pub use http::router;
-pub use inventory::{InventoryClient, InventoryError};
+pub use inventory::{Caller, InventoryAuth, InventoryClient, InventoryError, Reserved};
 pub use orders::{Order, Orders};
-pub use token_source::{ClientCredentials, TokenError, TokenSource};
 
 /// The audience this service expects by default.
 pub const DEFAULT_AUDIENCE: &str = "https://orders.example.com";
@@ -110,8 +111,11 @@ pub struct Config {
     pub client_id: String,
     /// Its secret.
     pub client_secret: String,
-    /// The token endpoint; `None` is `{issuer}/token`.
+    /// The token endpoint; `None`: the `token_endpoint` of the issuer's discovery document.
     pub token_endpoint: Option<String>,
+    /// How calls to inventory are authenticated: on behalf of the caller (token exchange, the
+    /// default) or as this service itself (client credentials).
+    pub inventory_auth: InventoryAuth,
     /// Our token is replaced this long before it expires.
     pub token_refresh_margin: Duration,
     /// The URL clients use to reach this service, the base of DPoP proofs' `htu`
@@ -134,6 +138,7 @@ impl fmt::Debug for Config {
             .field("client_id", &self.client_id)
             .field("client_secret", &"<redacted>")
             .field("token_endpoint", &self.token_endpoint)
+            .field("inventory_auth", &self.inventory_auth)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("external_url", &self.external_url)
             .field("http_timeouts", &self.http_timeouts)
@@ -153,7 +158,8 @@ impl Config {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             token_endpoint: None,
-            token_refresh_margin: token_source::DEFAULT_REFRESH_MARGIN,
+            inventory_auth: InventoryAuth::default(),
+            token_refresh_margin: DEFAULT_REFRESH_MARGIN,
             external_url: None,
             http_timeouts: (Duration::from_secs(2), Duration::from_secs(5)),
             metrics: None,
@@ -170,6 +176,9 @@ pub enum BuildError {
     /// The outgoing HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The token source's configuration is invalid (a token endpoint that is not https).
+    #[error(transparent)]
+    TokenSource(#[from] ServiceTokenError),
 }
 
 /// The shared state of the handlers. Cheap to clone.
@@ -193,7 +202,7 @@ impl AppState {
     }
 
     /// The token source used to call inventory (to observe token reuse).
-    pub fn token_source(&self) -> &TokenSource {
+    pub fn token_source(&self) -> &ServiceTokenSource {
         self.inventory.tokens()
     }
 
@@ -227,21 +236,25 @@ pub async fn build(config: Config) -> Result<AppState, BuildError> {
         // Never follow a redirect with credentials or a token attached.
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let token_endpoint = config
-        .token_endpoint
-        .unwrap_or_else(|| format!("{}/token", config.issuer.trim_end_matches('/')));
-    let tokens = TokenSource::new(
-        http.clone(),
-        ClientCredentials {
-            token_endpoint,
-            client_id: config.client_id,
-            client_secret: config.client_secret,
-            resource: config.inventory_audience,
-            scope: INVENTORY_SCOPE.into(),
+    let endpoint = match config.token_endpoint {
+        Some(url) => TokenEndpoint::Url(url),
+        None => TokenEndpoint::Discover {
+            issuer: config.issuer,
         },
-    )
-    .refresh_margin(config.token_refresh_margin);
-    let inventory = InventoryClient::new(http, &config.inventory_url, Arc::new(tokens));
+    };
+    let auth = ClientAuth::secret_basic(config.client_id, config.client_secret);
+    let tokens = ServiceTokenSource::builder(auth, endpoint)
+        .http(http.clone())
+        .refresh_margin(config.token_refresh_margin)
+        .build()?;
+    let inventory = InventoryClient::new(
+        http,
+        &config.inventory_url,
+        tokens,
+        config.inventory_auth,
+        &config.inventory_audience,
+        INVENTORY_SCOPE,
+    );
     let mut state = AppState::new(verifier, inventory);
     state.metrics = config.metrics;
     Ok(state)

@@ -43,6 +43,17 @@ pub enum NotReady {
     },
 }
 
+impl NotReady {
+    /// A short code for a probe's answer: `keys_missing`, `keys_stale` or `revocations_stale`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::KeysMissing { .. } => "keys_missing",
+            Self::KeysStale { .. } => "keys_stale",
+            Self::FeedStale { .. } => "revocations_stale",
+        }
+    }
+}
+
 impl fmt::Display for NotReady {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
