@@ -126,6 +126,11 @@ impl AppState {
     pub fn stock(&self) -> &Stock {
         &self.stock
     }
+
+    /// The token verifier (to refresh its keys or poll the revocation feed now).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
 }
 
 /// Builds the verifier (fetching the issuer's keys once; an IdP that is not up yet is retried in
