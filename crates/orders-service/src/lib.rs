@@ -1,17 +1,29 @@
 //! `orders-service`: an example user- and partner-facing service. Callers place orders with an
 //! access token from the IdP (audience `https://orders.example.com`), verified locally by
 //! [`auth_verifier`]; each order is owned by the token's `sub`. To place one, this service reserves
-//! stock in `inventory-service` **service-to-service**, with its *own* client-credentials token
-//! (audience `https://inventory.internal`, scope `inventory:reserve`), fetched and cached by
-//! [`TokenSource`] — the caller's token is never forwarded.
+//! stock in `inventory-service` **on behalf of the caller**: it exchanges the caller's token at the
+//! IdP (OAuth 2.0 Token Exchange, RFC 8693) for a token addressed to inventory
+//! (`resource=https://inventory.internal`, `scope=inventory:reserve`) whose `sub` is still the caller
+//! and whose `act.sub` names this service, so inventory records both. The exchanged token is cached
+//! per caller token by [`auth_verifier::service_token::ServiceTokenSource`] (never past the caller's
+//! `exp`) and never shown to the caller; the caller's own token is never forwarded. A partner's
+//! client-credentials token is exchanged the same way (its `sub` is then the partner client). With
+//! `ORDERS_INVENTORY_AUTH=client_credentials` the service uses its *own* client-credentials token
+//! instead, and inventory sees only this service.
+//!
+//! This service's client at the IdP needs a token-exchange policy: subject tokens addressed to
+//! `https://orders.example.com`, the audience `https://inventory.internal`, the scope
+//! `inventory:reserve` (delegation). Callers' tokens must carry `inventory:reserve` (an exchange
+//! never widens scopes).
 //!
 //! | route | scope | answer |
 //! |---|---|---|
-//! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
+//! | `GET /readyz` | none | readiness: 200 `{"status":"ready"}` while the verifier holds usable keys and polled the revocation feed within 5 minutes ([`auth_verifier::Verifier::readiness`]); else 503 `{"status":"not_ready","reasons":[...]}` with codes `keys_missing`, `keys_stale`, `revocations_stale` |
 //! | `GET /metrics` | none; on the metrics listener (`ORDERS_METRICS_BIND`) | Prometheus text: the verifier's `auth_verifier_*` metrics |
 //! | `GET /orders` | `orders:read` | the caller's orders, `[{"id","sku","quantity","reservation_id","owner"}]` |
 //! | `GET /orders/{id}` | `orders:read` | one of the caller's orders; 404 `{"error":"not_found"}` otherwise |
-//! | `POST /orders` `{"sku","quantity"}` | `orders:write` | 201 the order; 409 `{"error":"insufficient_stock"}`; 404 `unknown_sku`; 400 `invalid_request`; 503 `inventory_unavailable` (inventory or the IdP unreachable or failing) |
+//! | `POST /orders` `{"sku","quantity"}` | `orders:write` | 201 the order; 409 `{"error":"insufficient_stock"}`; 404 `unknown_sku`; 400 `invalid_request`; 502 `delegation_refused` (the IdP refused to exchange the caller's token for inventory: no policy, an audience or scope outside it, a revoked token); 503 `inventory_unavailable` (inventory or the IdP unreachable or failing) |
 //!
 //! Tokens are accepted as bearer tokens (`Authorization: Bearer`) and, when the service knows its
 //! external URL (`ORDERS_EXTERNAL_URL`), as DPoP-bound tokens (`Authorization: DPoP` with a `DPoP`
@@ -23,7 +35,9 @@
 //!
 //! # Running it against a local IdP
 //!
-//! Environment variables:
+//! Environment variables (read with [`auth_verifier::service_config`]; each of the first eleven may
+//! instead be given as `<NAME>_FILE=/path`, the file's contents with trailing whitespace trimmed,
+//! for Docker and Kubernetes secrets; setting both forms is an error):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -32,11 +46,12 @@
 //! | `ORDERS_AUDIENCE` | `https://orders.example.com` | the `aud` callers' tokens must carry |
 //! | `ORDERS_EXTERNAL_URL` | `http://{ORDERS_BIND}` when that is a loopback address, else unset | the URL clients use to reach this service (behind a proxy: the public one, with any path prefix the proxy strips); a DPoP proof's `htu` must be it followed by the request path. Unset: the `DPoP` scheme is refused |
 //! | `ORDERS_INVENTORY_URL` | `http://127.0.0.1:8082` | inventory-service's base URL |
-//! | `ORDERS_INVENTORY_AUDIENCE` | `https://inventory.internal` | inventory's audience (`resource` of our token) |
+//! | `ORDERS_INVENTORY_AUDIENCE` | `https://inventory.internal` | inventory's audience (`resource` of the tokens for it) |
+//! | `ORDERS_INVENTORY_AUTH` | `token_exchange` | `token_exchange` (on behalf of the caller, RFC 8693) or `client_credentials` (as this service) |
 //! | `ORDERS_CLIENT_ID` | required | this service's client id at the IdP |
-//! | `ORDERS_CLIENT_SECRET` | required | its secret |
-//! | `ORDERS_TOKEN_ENDPOINT` | `{ORDERS_ISSUER}/token` | the IdP's token endpoint |
-//! | `ORDERS_TOKEN_REFRESH_MARGIN_SECS` | `60` | our token is replaced this long before it expires |
+//! | `ORDERS_CLIENT_SECRET` | required | its secret (`client_secret_basic`) |
+//! | `ORDERS_TOKEN_ENDPOINT` | the issuer's discovery document's `token_endpoint` | the IdP's token endpoint |
+//! | `ORDERS_TOKEN_REFRESH_MARGIN_SECS` | `60` | a token for inventory is replaced this long before it expires (at half its lifetime if that is shorter; a response without `expires_in` counts as 60 s) |
 //! | `ORDERS_HEADER_READ_TIMEOUT_SECS` | `10` | a client must send a request's line and headers within this long of its first byte |
 //! | `ORDERS_IDLE_TIMEOUT_SECS` | `60` | a connection with no request in progress is closed after this long without a new one |
 //! | `ORDERS_MAX_CONNECTIONS` | `10000` | connections served at once; beyond it the listener waits for one to close |
@@ -46,17 +61,20 @@
 //!
 //! ```sh
 //! cargo run -p auth-server &                       # the IdP on http://127.0.0.1:8080
-//! # This service's own identity, allowed to reserve stock:
+//! # This service's own identity, allowed to reserve stock as itself and on behalf of its callers:
 //! cargo run -p auth-server -- client create --name "Orders service" --id orders-service \
 //!     --scope inventory:reserve --default-scope inventory:reserve --resource https://inventory.internal
+//! cargo run -p auth-server -- client set-token-exchange orders-service \
+//!     --subject-audience https://orders.example.com --audience https://inventory.internal \
+//!     --scope inventory:reserve
 //! # A partner calling this service:
 //! cargo run -p auth-server -- client create --name "Partner" --id partner-app \
-//!     --scope orders:read --scope orders:write --default-scope orders:read \
+//!     --scope orders:read --scope orders:write --scope inventory:reserve --default-scope orders:read \
 //!     --resource https://orders.example.com
 //! cargo run -p inventory-service &                 # http://127.0.0.1:8082
 //! ORDERS_CLIENT_ID=orders-service ORDERS_CLIENT_SECRET=$ORDERS_SECRET cargo run -p orders-service &
 //! TOKEN=$(curl -s -u "partner-app:$PARTNER_SECRET" -d grant_type=client_credentials \
-//!     -d scope="orders:read orders:write" -d resource=https://orders.example.com \
+//!     -d scope="orders:read orders:write inventory:reserve" -d resource=https://orders.example.com \
 //!     http://127.0.0.1:8080/token | jq -r .access_token)
 //! curl -s -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \
 //!     -d '{"sku":"widget","quantity":2}' http://127.0.0.1:8081/orders

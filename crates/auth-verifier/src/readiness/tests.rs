@@ -83,7 +83,7 @@ async fn ready_only_with_usable_keys_and_a_recent_feed() {
     assert!(verifier.refresh_revocations().await.is_err());
     assert!(verifier.readiness().is_ready());
     clock.advance(1);
-    assert_eq!(verifier.readiness().reasons, [feed_stale.clone()]);
+    assert_eq!(verifier.readiness().reasons, [feed_stale]);
     assert!(
         verifier
             .readiness_within(Duration::from_secs(3600))
