@@ -19,7 +19,8 @@ async fn issuer(up: Arc<AtomicBool>) -> String {
     let documents = [
         (
             "/.well-known/openid-configuration",
-            json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks")}),
+            json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks"),
+                "revocation_feed_endpoint": format!("{iss}/revocations")}),
         ),
         ("/jwks", json!({"keys": [public.as_ref()]})),
         ("/revocations", json!({"issuer": iss, "revoked": []})),
