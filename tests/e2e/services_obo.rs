@@ -2,15 +2,17 @@
 //! exchange): inventory records the user (`sub`) and orders-service (`act.sub`); a refused exchange
 //! fails the order cleanly; the exchanged token is reused per user.
 
+use auth_core::Alg;
 use serde_json::{Value, json};
 use tests::Backend;
-use tests::services_env::INVENTORY;
+use tests::services_env::{INVENTORY, ORDERS};
 use tests::services_obo::{OboEnv, sub_of};
 use tests::texch::exchange;
 
 tests::on_both_backends!(
     a_users_order_reserves_stock_on_her_behalf,
     a_refused_exchange_fails_the_order_cleanly,
+    a_partners_client_credentials_token_is_exchanged_the_same_way,
 );
 
 async fn a_users_order_reserves_stock_on_her_behalf(backend: Backend) {
@@ -98,4 +100,23 @@ async fn a_refused_exchange_fails_the_order_cleanly(backend: Backend) {
     let (status, _) = env.order(&alice, "widget", 2).await;
     assert_eq!(status, 502);
     assert_eq!(env.token_fetches(), 2);
+}
+
+async fn a_partners_client_credentials_token_is_exchanged_the_same_way(backend: Backend) {
+    let env = OboEnv::start(backend, &[INVENTORY]).await;
+    let scopes = ["orders:write", "inventory:reserve"];
+    let (id, secret) = env
+        .s
+        .client("partner", Alg::Es256, &scopes, &[ORDERS])
+        .await;
+    let extra = format!("&scope=orders:write+inventory:reserve&resource={ORDERS}");
+    let body = env.s.cc_token(&id, &secret, &extra).await;
+    let token = body["access_token"].as_str().unwrap();
+    let (status, order) = env.order(token, "widget", 1).await;
+    assert_eq!(status, 201, "{order}");
+    let rid = order["reservation_id"].as_str().unwrap();
+    let r = env.inventory_state.stock().reservation(rid).unwrap();
+    // The subject is the partner client itself; orders-service is still the actor.
+    assert_eq!(r.subject.as_deref(), Some(id.as_str()));
+    assert_eq!(r.actor.as_deref(), Some(env.exchanger.id.as_str()));
 }
