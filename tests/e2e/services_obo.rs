@@ -12,7 +12,7 @@ use tests::texch::exchange;
 tests::on_both_backends!(
     a_users_order_reserves_stock_on_her_behalf,
     a_refused_exchange_fails_the_order_cleanly,
-    a_partners_client_credentials_token_is_exchanged_the_same_way,
+    a_partners_order_uses_the_services_own_token,
 );
 
 async fn a_users_order_reserves_stock_on_her_behalf(backend: Backend) {
@@ -102,7 +102,7 @@ async fn a_refused_exchange_fails_the_order_cleanly(backend: Backend) {
     assert_eq!(env.token_fetches(), 2);
 }
 
-async fn a_partners_client_credentials_token_is_exchanged_the_same_way(backend: Backend) {
+async fn a_partners_order_uses_the_services_own_token(backend: Backend) {
     let env = OboEnv::start(backend, &[INVENTORY]).await;
     let scopes = ["orders:write", "inventory:reserve"];
     let (id, secret) = env
@@ -112,11 +112,14 @@ async fn a_partners_client_credentials_token_is_exchanged_the_same_way(backend: 
     let extra = format!("&scope=orders:write+inventory:reserve&resource={ORDERS}");
     let body = env.s.cc_token(&id, &secret, &extra).await;
     let token = body["access_token"].as_str().unwrap();
+    // A token that names no user (`sub` = `client_id`) is not exchanged: orders-service reserves
+    // with its own client-credentials token (no actor, itself the subject).
     let (status, order) = env.order(token, "widget", 1).await;
     assert_eq!(status, 201, "{order}");
+    assert_eq!(order["owner"], id.as_str());
     let rid = order["reservation_id"].as_str().unwrap();
     let r = env.inventory_state.stock().reservation(rid).unwrap();
-    // The subject is the partner client itself; orders-service is still the actor.
-    assert_eq!(r.subject.as_deref(), Some(id.as_str()));
-    assert_eq!(r.actor.as_deref(), Some(env.exchanger.id.as_str()));
+    assert_eq!(r.subject.as_deref(), Some(env.exchanger.id.as_str()));
+    assert_eq!(r.actor, None);
+    assert_eq!(env.token_fetches(), 1);
 }

@@ -3,12 +3,13 @@
 //! users' tokens are addressed to orders, orders-service registered as an exchanging client, and
 //! both services started in-process.
 
+use auth_core::Alg;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 use crate::oauth::{Agent, WebClient};
 use crate::services_env::{INVENTORY, ORDERS, serve};
-use crate::texch::{Policy, register_exchanger, user_app};
+use crate::texch::{Policy, set_exchange_policy, user_app};
 use crate::{Backend, TestServer};
 
 /// The scopes a user's token carries: ordering, and the scope orders-service exchanges it for.
@@ -45,8 +46,19 @@ impl OboEnv {
         let s = TestServer::start(backend).await;
         let scopes = ["openid", "orders:read", "orders:write", "inventory:reserve"];
         let app = user_app(&s, "shop", &scopes, &[ORDERS]).await;
-        let policy = Policy::delegation(&[ORDERS], may_request, &["inventory:reserve"]);
-        let exchanger = register_exchanger(&s, "orders-svc", &policy).await;
+        // orders-service's client: its own client-credentials tokens for inventory (for callers
+        // that are no user), and an exchange policy (for users).
+        let reserve = ["inventory:reserve"];
+        let (id, secret) = s
+            .client("orders-svc", Alg::Es256, &reserve, &[INVENTORY])
+            .await;
+        let policy = Policy::delegation(&[ORDERS], may_request, &reserve);
+        set_exchange_policy(&s, &id, Some(&policy)).await;
+        let exchanger = WebClient {
+            id,
+            secret: Some(secret),
+            redirect_uri: String::new(),
+        };
 
         let inventory_state = inventory_service::build(inventory_service::Config {
             issuer: s.base.clone(),

@@ -143,6 +143,7 @@ async fn create_order(
     let caller = Caller {
         token: presented_token(&headers)?,
         expires_at: claims.exp,
+        is_user: claims.sub != claims.client_id,
     };
     let reserved = state
         .inventory

@@ -14,9 +14,11 @@ use serde_json::{Value, json};
 /// How orders-service authenticates to inventory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InventoryAuth {
-    /// RFC 8693 token exchange of the caller's token: inventory sees the caller as `sub` and this
-    /// service as `act.sub` (delegation). The default. A partner's client-credentials token is
-    /// exchanged the same way (its `sub` is then the partner client).
+    /// RFC 8693 token exchange of the caller's token when it names a user: inventory sees the
+    /// user as `sub` and this service as `act.sub` (delegation). The default. A caller's token
+    /// that names no user (a partner's client-credentials token, whose `sub` is its `client_id`)
+    /// cannot be exchanged (the IdP exchanges only users' tokens): for it this service uses its own
+    /// client-credentials token, as with [`InventoryAuth::AsItself`].
     #[default]
     OnBehalfOfCaller,
     /// This service's own client-credentials token: inventory sees only this service.
@@ -30,6 +32,8 @@ pub struct Caller<'a> {
     pub token: &'a str,
     /// Its `exp`.
     pub expires_at: i64,
+    /// Whether it names a user (its `sub` is not its `client_id`, RFC 9068 §2.2).
+    pub is_user: bool,
 }
 
 impl fmt::Debug for Caller<'_> {
@@ -37,6 +41,7 @@ impl fmt::Debug for Caller<'_> {
         f.debug_struct("Caller")
             .field("token", &"<redacted>")
             .field("expires_at", &self.expires_at)
+            .field("is_user", &self.is_user)
             .finish()
     }
 }

@@ -6,10 +6,10 @@
 //! (`resource=https://inventory.internal`, `scope=inventory:reserve`) whose `sub` is still the caller
 //! and whose `act.sub` names this service, so inventory records both. The exchanged token is cached
 //! per caller token by [`auth_verifier::service_token::ServiceTokenSource`] (never past the caller's
-//! `exp`) and never shown to the caller; the caller's own token is never forwarded. A partner's
-//! client-credentials token is exchanged the same way (its `sub` is then the partner client). With
-//! `ORDERS_INVENTORY_AUTH=client_credentials` the service uses its *own* client-credentials token
-//! instead, and inventory sees only this service.
+//! `exp`) and never shown to the caller; the caller's own token is never forwarded. A caller's
+//! token that names no user (a partner's client-credentials token: `sub` = `client_id`) is not
+//! exchanged: for it, and for every order with `ORDERS_INVENTORY_AUTH=client_credentials`, this
+//! service uses its *own* client-credentials token, and inventory sees only this service.
 //!
 //! This service's client at the IdP needs a token-exchange policy: subject tokens addressed to
 //! `https://orders.example.com`, the audience `https://inventory.internal`, the scope
