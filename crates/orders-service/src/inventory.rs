@@ -137,12 +137,10 @@ impl InventoryClient {
         quantity: u32,
     ) -> Result<Reserved, InventoryError> {
         let request = match self.auth {
-            InventoryAuth::OnBehalfOfCaller => {
+            InventoryAuth::OnBehalfOfCaller if caller.is_user => {
                 TokenRequest::exchange(caller.token, caller.expires_at, &self.audience, &self.scope)
             }
-            InventoryAuth::AsItself => {
-                TokenRequest::client_credentials(&self.audience, &self.scope)
-            }
+            _ => TokenRequest::client_credentials(&self.audience, &self.scope),
         };
         let body = json!({"sku": sku, "quantity": quantity});
         let mut retried = false;
