@@ -109,11 +109,10 @@ struct ReserveResponse {
 
 /// Who reserves: the token's client, its subject, and the actor of a delegated (exchanged) token.
 fn reserved_by(claims: &Claims) -> ReservedBy {
-    let actor = claims.extra.get("act").and_then(|a| a.get("sub"));
     ReservedBy {
         client_id: claims.client_id.clone(),
         subject: claims.sub.clone(),
-        actor: actor.and_then(|s| s.as_str()).map(str::to_owned),
+        actor: claims.actor().map(str::to_owned),
     }
 }
 
