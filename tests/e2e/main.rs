@@ -82,6 +82,8 @@ mod secrets_rate_limits;
 mod secrets_rotation;
 mod seen_ids;
 mod services;
+mod services_obo;
+mod services_readyz;
 mod slow_clients;
 mod sso_bruteforce;
 mod sso_codes;

@@ -165,6 +165,8 @@ impl DpopServices {
         );
         let (ord_listener, orders) = listener().await;
         let mut config = orders_service::Config::new(svc_id, svc_secret);
+        // These tests are about the service's own token; the on-behalf-of path has its own.
+        config.inventory_auth = orders_service::InventoryAuth::AsItself;
         config.issuer = s.base.clone();
         config.inventory_url = inventory.clone();
         config.external_url = Some(orders.clone());

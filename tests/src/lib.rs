@@ -45,6 +45,7 @@ pub mod replicas;
 pub mod responses;
 pub mod rp;
 pub mod services_env;
+pub mod services_obo;
 pub mod sso_support;
 pub mod texch;
 pub mod webdriver;

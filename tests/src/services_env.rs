@@ -105,6 +105,8 @@ impl Env {
 
         let mut config = orders_service::Config::new(svc_id, svc_secret);
         config.issuer = s.base.clone();
+        // These tests are about the service's own token; the on-behalf-of path has its own.
+        config.inventory_auth = orders_service::InventoryAuth::AsItself;
         config.metrics = Some(MetricsRegistry::new());
         config.inventory_url = if inventory_up {
             inventory.clone()

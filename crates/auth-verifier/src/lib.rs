@@ -50,6 +50,10 @@
 //!   [`axum::RequireScope`]; [`axum::bearer_token`] and [`axum::bearer_challenge`] for an endpoint
 //!   that answers RFC 6750 itself; [`axum::JsonError`], the `{"error", "error_description"}` body
 //!   of every refusal.
+//! - **Calling other services**: [`service_token`] fetches and caches the service's own tokens
+//!   (client credentials, or RFC 8693 token exchange on behalf of the caller), [`service_config`]
+//!   reads a service's settings from `<PREFIX>_*` variables or `_FILE`s, and
+//!   [`Verifier::readiness`] says whether the keys (and the revocation feed) are fresh enough to serve.
 //!
 //! The example of the README (a service with its own claims, two audiences, a scope, a closure
 //! check, an optional route):
@@ -132,7 +136,10 @@ pub mod layer;
 pub mod logout;
 pub mod metrics;
 mod policy;
+mod readiness;
 mod revocation;
+pub mod service_config;
+pub mod service_token;
 mod store;
 mod token_cache;
 mod typed;
@@ -147,6 +154,7 @@ pub use error::{InitError, VerifyError};
 pub use fetch::FetchError;
 pub use logout::{LogoutToken, LogoutTokenError, LogoutTokenVerifier};
 pub use policy::{DEFAULT_LEEWAY_SECS, DEFAULT_MAX_TOKEN_BYTES, Policy, RFC9068_CLAIMS};
+pub use readiness::{DEFAULT_FEED_MAX_AGE, NotReady, Readiness};
 pub use store::IssuerKeys;
 pub use typed::{CustomClaims, Verified};
 pub use verifier::Verifier;

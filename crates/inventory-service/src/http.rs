@@ -1,18 +1,21 @@
 //! Routes and handlers; every error is a [`JsonError`].
 
+use auth_verifier::Claims;
 use auth_verifier::axum::{Authenticated, JsonBody, JsonError, RequireBearer};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use crate::stock::ReserveError;
+use crate::stock::{ReserveError, ReservedBy};
 use crate::{AppState, MAX_QUANTITY, SCOPE_READ, SCOPE_RESERVE};
 
-/// The service's routes: `GET /healthz` (open), `GET /items/{sku}` (`inventory:read`),
-/// `POST /reservations` (`inventory:reserve`).
+/// The service's routes: `GET /healthz` and `GET /readyz` (open), `GET /items/{sku}`
+/// (`inventory:read`), `POST /reservations` (`inventory:reserve`).
 pub fn router(state: AppState) -> Router {
     // A route layer applies to the routes added before it: one sub-router per scope, each behind
     // one layer that checks the token and then the scope.
@@ -21,7 +24,22 @@ pub fn router(state: AppState) -> Router {
     let reserve = Router::new()
         .route("/reservations", post(create_reservation))
         .route_layer(bearer(SCOPE_RESERVE));
-    http_serve::service_router(read.merge(reserve), state)
+    let probes = Router::new().route("/readyz", get(readyz));
+    http_serve::service_router(read.merge(reserve).merge(probes), state)
+}
+
+/// `GET /readyz`: 200 `{"status":"ready"}` while the verifier holds usable keys and a recent
+/// revocation feed ([`auth_verifier::Verifier::readiness`]); else 503
+/// `{"status":"not_ready","reasons":["keys_missing",...]}` (codes only).
+async fn readyz(State(state): State<AppState>) -> Response {
+    let r = state.verifier.readiness();
+    if r.is_ready() {
+        return (StatusCode::OK, Json(json!({"status": "ready"}))).into_response();
+    }
+    let reasons: Vec<&str> = r.reasons.iter().map(|n| n.code()).collect();
+    tracing::debug!(reasons = ?r.reasons, "not ready");
+    let body = json!({"status": "not_ready", "reasons": reasons});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 /// `GET /items/{sku}` with no authentication at all. [`router`] serves it behind the bearer and scope
@@ -83,6 +101,19 @@ struct ReserveResponse {
     reservation_id: String,
     sku: String,
     quantity: u32,
+    /// For whom: the token's `sub`.
+    subject: Option<String>,
+    /// Who acted for them: the token's `act.sub` (RFC 8693 §4.1), for a delegated token.
+    actor: Option<String>,
+}
+
+/// Who reserves: the token's client, its subject, and the actor of a delegated (exchanged) token.
+fn reserved_by(claims: &Claims) -> ReservedBy {
+    ReservedBy {
+        client_id: claims.client_id.clone(),
+        subject: claims.sub.clone(),
+        actor: claims.actor().map(str::to_owned),
+    }
 }
 
 async fn create_reservation(
@@ -93,15 +124,18 @@ async fn create_reservation(
     req.check()?;
     let r = state
         .stock
-        .reserve(&req.sku, req.quantity, claims.client_id.clone())?;
+        .reserve(&req.sku, req.quantity, reserved_by(&claims))?;
     tracing::info!(reservation = %r.id, sku = %r.sku, quantity = r.quantity,
-        client_id = r.client_id.as_deref().unwrap_or("-"), "stock reserved");
+        client_id = r.client_id.as_deref().unwrap_or("-"), subject = r.subject.as_deref().unwrap_or("-"),
+        actor = r.actor.as_deref().unwrap_or("-"), "stock reserved");
     Ok((
         StatusCode::CREATED,
         Json(ReserveResponse {
             reservation_id: r.id,
             sku: r.sku,
             quantity: r.quantity,
+            subject: r.subject,
+            actor: r.actor,
         }),
     ))
 }

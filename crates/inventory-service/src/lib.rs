@@ -5,22 +5,27 @@
 //!
 //! | route | scope | answer |
 //! |---|---|---|
-//! | `GET /healthz` | none | `{"status":"ok"}` |
+//! | `GET /healthz` | none | liveness: `{"status":"ok"}` |
+//! | `GET /readyz` | none | readiness: 200 `{"status":"ready"}` while the verifier holds usable keys and polled the revocation feed within 5 minutes ([`auth_verifier::Verifier::readiness`]); else 503 `{"status":"not_ready","reasons":[...]}` with codes `keys_missing`, `keys_stale`, `revocations_stale` |
 //! | `GET /metrics` | none; on the metrics listener (`INVENTORY_METRICS_BIND`) | Prometheus text: the verifier's `auth_verifier_*` metrics |
 //! | `GET /items/{sku}` | `inventory:read` | `{"sku","available"}`, or 404 `{"error":"unknown_sku"}` |
-//! | `POST /reservations` `{"sku","quantity"}` | `inventory:reserve` | 201 `{"reservation_id","sku","quantity"}`; 409 `{"error":"insufficient_stock"}`; 404 unknown SKU; 400 `invalid_request` (quantity not in 1..=1000, unknown field, bad JSON) |
+//! | `POST /reservations` `{"sku","quantity"}` | `inventory:reserve` | 201 `{"reservation_id","sku","quantity","subject","actor"}`; 409 `{"error":"insufficient_stock"}`; 404 unknown SKU; 400 `invalid_request` (quantity not in 1..=1000, unknown field, bad JSON) |
 //!
 //! Tokens are accepted as bearer tokens and, when the service knows its external URL
 //! (`INVENTORY_EXTERNAL_URL`), as DPoP-bound tokens with their proof (RFC 9449 §7); a DPoP-bound
 //! token presented as a bearer token is refused. Token failures are RFC 6750 / RFC 9449 §7.1
 //! answers from [`auth_verifier::axum`]: 401 with `WWW-Authenticate: Bearer` (no token) or
 //! `error="invalid_token"` (with a `DPoP algs="..."` challenge beside it), or `DPoP
-//! error="invalid_dpop_proof"`; 403 `error="insufficient_scope"`. The client that
-//! made each reservation (the token's `client_id`) is recorded.
+//! error="invalid_dpop_proof"`; 403 `error="insufficient_scope"`. Each reservation records the
+//! client that made it (the token's `client_id`), for whom (`sub`: the user when orders-service
+//! calls on a user's behalf) and the acting service of a delegated token (`act.sub`, RFC 8693
+//! §4.1), and answers with the last two as `subject` and `actor` (`null` when absent).
 //!
 //! # Running it against a local IdP
 //!
-//! Environment variables (all optional):
+//! Environment variables (all optional; read with [`auth_verifier::service_config`]; each of the
+//! first five may instead be given as `<NAME>_FILE=/path`, the file's contents with trailing
+//! whitespace trimmed; setting both forms is an error):
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -76,7 +81,7 @@ mod http;
 pub mod stock;
 
 pub use http::{item_routes, router};
-pub use stock::{LevelsError, Reservation, ReserveError, Stock, parse_levels};
+pub use stock::{LevelsError, Reservation, ReserveError, ReservedBy, Stock, parse_levels};
 
 /// The audience this service expects by default.
 pub const DEFAULT_AUDIENCE: &str = "https://inventory.internal";
@@ -125,6 +130,11 @@ impl AppState {
     /// The stock (for inspection).
     pub fn stock(&self) -> &Stock {
         &self.stock
+    }
+
+    /// The token verifier (to refresh its keys or poll the revocation feed now).
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
     }
 }
 

@@ -1,19 +1,18 @@
-//! The `inventory-service` binary: configuration from the environment (see the library docs), then
-//! serve until Ctrl-C or SIGTERM.
+//! The `inventory-service` binary: configuration from the environment (see the library docs; every
+//! variable may also be given as `<NAME>_FILE`), then serve until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use auth_verifier::service_config::{ServiceConfig, ServiceEnv};
 use http_serve::metrics::{MetricsBind, MetricsRegistry};
 use inventory_service::{Config, DEFAULT_AUDIENCE, build, metrics_router, parse_levels, router};
 
 /// Where `/metrics` is served unless `INVENTORY_METRICS_BIND` says otherwise: loopback only.
 const DEFAULT_METRICS_BIND: &str = "127.0.0.1:9092";
-
-fn var(name: &str, default: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| default.to_owned())
-}
+/// Stock when `INVENTORY_STOCK` is unset.
+const DEFAULT_STOCK: &str = "widget=100,gadget=25,gizmo=0";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,11 +21,17 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let bind: SocketAddr = var("INVENTORY_BIND", "127.0.0.1:8082")
-        .parse()
-        .context("INVENTORY_BIND must be host:port")?;
-    let stock = parse_levels(&var("INVENTORY_STOCK", "widget=100,gadget=25,gizmo=0"))
-        .context("INVENTORY_STOCK")?;
+    let env = ServiceEnv::new("INVENTORY");
+    let bind: SocketAddr = env
+        .parse("BIND", "host:port")?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8082)));
+    let levels = env.get("STOCK")?;
+    let stock =
+        parse_levels(levels.as_deref().unwrap_or(DEFAULT_STOCK)).context("INVENTORY_STOCK")?;
+    let service = ServiceConfig::from_env(&env, "http://127.0.0.1:8080", DEFAULT_AUDIENCE)?;
+    if service.audiences.len() > 1 {
+        anyhow::bail!("INVENTORY_AUDIENCE: this service accepts one audience");
+    }
     let metrics = MetricsBind::from_env("INVENTORY", DEFAULT_METRICS_BIND.parse()?, bind)?;
     let registry = metrics.enabled().then(MetricsRegistry::new);
     if let Some(r) = &registry {
@@ -34,14 +39,14 @@ async fn run() -> anyhow::Result<()> {
         r.install_global()?;
     }
     let config = Config {
-        issuer: var("INVENTORY_ISSUER", "http://127.0.0.1:8080"),
-        audience: var("INVENTORY_AUDIENCE", DEFAULT_AUDIENCE),
+        issuer: service.issuer.clone(),
+        audience: service.audience().to_owned(),
         stock,
         metrics: registry,
         // A local run's clients use the bound address itself; elsewhere it must be configured.
-        external_url: std::env::var("INVENTORY_EXTERNAL_URL")
-            .ok()
-            .filter(|v| !v.is_empty())
+        external_url: service
+            .external_url
+            .clone()
             .or_else(|| bind.ip().is_loopback().then(|| format!("http://{bind}"))),
     };
     let limits = http_serve::Limits::from_env("INVENTORY")?;

@@ -15,6 +15,21 @@ pub struct Reservation {
     pub quantity: u32,
     /// The OAuth client that reserved (the token's `client_id`).
     pub client_id: Option<String>,
+    /// For whom (the token's `sub`: a user, or a client acting as itself).
+    pub subject: Option<String>,
+    /// The service that acted for the subject (the token's `act.sub`, RFC 8693 §4.1), if any.
+    pub actor: Option<String>,
+}
+
+/// Who takes a reservation, from the token that asked for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReservedBy {
+    /// The token's `client_id`.
+    pub client_id: Option<String>,
+    /// Its `sub`.
+    pub subject: Option<String>,
+    /// Its `act.sub`.
+    pub actor: Option<String>,
 }
 
 /// Why a reservation was refused.
@@ -56,13 +71,13 @@ impl Stock {
         lock(&self.levels).get(sku).copied()
     }
 
-    /// Takes `quantity` units of `sku` for `client_id`: all of them or none (check and decrement
-    /// happen under one lock).
+    /// Takes `quantity` units of `sku` for `by`: all of them or none (check and decrement happen
+    /// under one lock).
     pub fn reserve(
         &self,
         sku: &str,
         quantity: u32,
-        client_id: Option<String>,
+        by: ReservedBy,
     ) -> Result<Reservation, ReserveError> {
         {
             let mut levels = lock(&self.levels);
@@ -76,7 +91,9 @@ impl Stock {
             id: format!("res-{n}"),
             sku: sku.to_owned(),
             quantity,
-            client_id,
+            client_id: by.client_id,
+            subject: by.subject,
+            actor: by.actor,
         };
         lock(&self.reservations).insert(reservation.id.clone(), reservation.clone());
         Ok(reservation)
@@ -123,16 +140,27 @@ mod tests {
     #[test]
     fn reserve_is_all_or_nothing() {
         let stock = Stock::new(parse_levels("a=5, b=0").unwrap());
-        let r = stock.reserve("a", 3, Some("c1".into())).unwrap();
+        let by = ReservedBy {
+            client_id: Some("c1".into()),
+            subject: Some("alice".into()),
+            actor: Some("orders".into()),
+        };
+        let r = stock.reserve("a", 3, by).unwrap();
         assert_eq!((r.id.as_str(), r.quantity), ("res-1", 3));
         assert_eq!(stock.available("a"), Some(2));
         assert_eq!(
-            stock.reserve("a", 3, None),
+            stock.reserve("a", 3, ReservedBy::default()),
             Err(ReserveError::InsufficientStock)
         );
         assert_eq!(stock.available("a"), Some(2));
-        assert_eq!(stock.reserve("zz", 1, None), Err(ReserveError::UnknownSku));
-        assert_eq!(stock.reservation("res-1").unwrap().client_id.unwrap(), "c1");
+        let none = ReservedBy::default();
+        assert_eq!(stock.reserve("zz", 1, none), Err(ReserveError::UnknownSku));
+        let r = stock.reservation("res-1").unwrap();
+        assert_eq!(r.client_id.unwrap(), "c1");
+        assert_eq!(
+            (r.subject.unwrap(), r.actor.unwrap()),
+            ("alice".into(), "orders".into())
+        );
     }
 
     #[test]

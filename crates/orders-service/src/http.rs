@@ -4,17 +4,19 @@ use auth_verifier::Claims;
 use auth_verifier::axum::{Authenticated, JsonBody, JsonError, RequireBearer};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::json;
 
-use crate::inventory::InventoryError;
+use crate::inventory::{Caller, InventoryError};
 use crate::orders::Order;
 use crate::{AppState, MAX_QUANTITY, SCOPE_READ, SCOPE_WRITE};
 
-/// The service's routes: `GET /healthz` (open), `GET /orders` and `GET /orders/{id}`
-/// (`orders:read`), `POST /orders` (`orders:write`).
+/// The service's routes: `GET /healthz` and `GET /readyz` (open), `GET /orders` and
+/// `GET /orders/{id}` (`orders:read`), `POST /orders` (`orders:write`).
 pub fn router(state: AppState) -> Router {
     // A route layer applies to the routes added before it: one sub-router per scope, each behind
     // one layer that checks the token and then the scope. Merging joins `GET /orders` and
@@ -27,11 +29,32 @@ pub fn router(state: AppState) -> Router {
     let write = Router::new()
         .route("/orders", post(create_order))
         .route_layer(bearer(SCOPE_WRITE));
-    http_serve::service_router(read.merge(write), state)
+    let probes = Router::new().route("/readyz", get(readyz));
+    http_serve::service_router(read.merge(write).merge(probes), state)
 }
 
-/// 409 `insufficient_stock`, 404 `unknown_sku` (inventory's answers, passed on), and 503
-/// `inventory_unavailable` when inventory or the IdP cannot be used (the reason is only logged).
+/// `GET /readyz`: 200 `{"status":"ready"}` while the verifier holds usable keys and a recent
+/// revocation feed ([`auth_verifier::Verifier::readiness`]); else 503
+/// `{"status":"not_ready","reasons":["keys_missing",...]}` (codes only).
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+    readiness_answer(&state.verifier)
+}
+
+/// The answer of a `/readyz` route for `verifier`.
+fn readiness_answer(verifier: &auth_verifier::Verifier) -> Response {
+    let r = verifier.readiness();
+    if r.is_ready() {
+        return (StatusCode::OK, Json(json!({"status": "ready"}))).into_response();
+    }
+    let reasons: Vec<&str> = r.reasons.iter().map(|n| n.code()).collect();
+    tracing::debug!(reasons = ?r.reasons, "not ready");
+    let body = json!({"status": "not_ready", "reasons": reasons});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+}
+
+/// 409 `insufficient_stock`, 404 `unknown_sku` (inventory's answers, passed on), 502
+/// `delegation_refused` when the IdP refuses a token for inventory on the caller's behalf, and 503
+/// `inventory_unavailable` when inventory or the IdP cannot be used (the reasons are only logged).
 impl From<InventoryError> for JsonError {
     fn from(e: InventoryError) -> Self {
         match e {
@@ -39,6 +62,11 @@ impl From<InventoryError> for JsonError {
                 JsonError::new(StatusCode::CONFLICT, "insufficient_stock")
             }
             InventoryError::UnknownSku => JsonError::new(StatusCode::NOT_FOUND, "unknown_sku"),
+            InventoryError::TokenRefused(why) => {
+                tracing::warn!(error = %why, "no token for inventory");
+                JsonError::new(StatusCode::BAD_GATEWAY, "delegation_refused")
+                    .describe("stock cannot be reserved on your behalf")
+            }
             InventoryError::Unavailable(why) => {
                 tracing::warn!(error = %why, "cannot reserve stock");
                 JsonError::new(StatusCode::SERVICE_UNAVAILABLE, "inventory_unavailable")
@@ -95,17 +123,35 @@ impl NewOrder {
     }
 }
 
+/// The access token of this request, as the layer verified it (`Authorization: Bearer` or `DPoP`).
+fn presented_token(headers: &HeaderMap) -> Result<&str, JsonError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let token = value.and_then(|v| v.split_once(' ')).map(|(_, t)| t.trim());
+    token.ok_or_else(|| JsonError::invalid_request("no access token"))
+}
+
 async fn create_order(
     State(state): State<AppState>,
     Authenticated(claims): Authenticated,
+    headers: HeaderMap,
     JsonBody(req): JsonBody<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), JsonError> {
     let owner = owner(&claims)?;
     req.check()?;
-    let reservation_id = state.inventory.reserve(&req.sku, req.quantity).await?;
+    let caller = Caller {
+        token: presented_token(&headers)?,
+        expires_at: claims.exp,
+        is_user: claims.sub != claims.client_id,
+    };
+    let reserved = state
+        .inventory
+        .reserve(caller, &req.sku, req.quantity)
+        .await?;
     let order = state
         .orders
-        .add(owner, &req.sku, req.quantity, reservation_id);
+        .add(owner, &req.sku, req.quantity, reserved.reservation_id);
     tracing::info!(order = %order.id, owner = %order.owner, reservation = %order.reservation_id, "order placed");
     Ok((StatusCode::CREATED, Json(order)))
 }
