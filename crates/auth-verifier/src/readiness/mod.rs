@@ -12,7 +12,6 @@
 //! through an IdP outage can pass a longer one.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::verifier::Verifier;
@@ -105,8 +104,10 @@ impl Verifier {
         }
         let max_age = i64::try_from(feed_max_age.as_secs()).unwrap_or(i64::MAX);
         for feed in &inner.feeds {
-            let at = feed.last_success.load(Ordering::Acquire);
-            if at == i64::MIN || now.saturating_sub(at) > max_age {
+            if feed
+                .last_success()
+                .is_none_or(|at| now.saturating_sub(at) > max_age)
+            {
                 reasons.push(NotReady::FeedStale {
                     issuer: feed.issuer.clone(),
                 });
