@@ -342,6 +342,19 @@ async fn bad_metadata_is_refused_and_spends_nothing(b: Backend) {
         let why = r.body["error_description"].as_str().unwrap_or_default();
         assert!(why.contains("jwks_uri"), "{uri}: {why}");
     }
+    // The same for the back-channel logout URI the IdP POSTs to.
+    for uri in [
+        "http://127.0.0.1:9/bc",
+        "https://localhost/bc",
+        "https://169.254.169.254/bc",
+        "https://[fd00::1]/bc",
+    ] {
+        let m = json!({"redirect_uris": cb, "backchannel_logout_uri": uri});
+        let r = register(&s, Some(&token), &m).await;
+        r.assert_refused("invalid_client_metadata");
+        let why = r.body["error_description"].as_str().unwrap_or_default();
+        assert!(why.contains("backchannel_logout_uri"), "{uri}: {why}");
+    }
     // Not JSON at all.
     let res = s
         .http

@@ -16,6 +16,7 @@ use tests::texch::{
 use crate::texch_flow::SCOPES;
 
 tests::on_both_backends!(no_exchanged_token_outlives_its_subject_token_revocation);
+tests::on_both_backends!(no_token_exchanged_by_a_deleted_client_survives_the_deletion);
 
 /// `PARALLEL` exchanges of `token` as `client` at once, spread over both replicas.
 async fn stampede(servers: &Replicas, client: &WebClient, token: &str) -> Vec<(u16, Value)> {
@@ -88,5 +89,48 @@ async fn no_exchanged_token_outlives_its_subject_token_revocation(backend: Backe
         );
         let at = pick(&servers, i);
         assert_eq!(at.introspect(&orders, t).await, json!({"active": false}));
+    }
+}
+
+/// A client deleted while it exchanges tokens (on the other replica): every exchange either fails
+/// or issues a token the deletion revokes, and none succeeds after it. The exchange holds the
+/// client's policy row in its transaction, which the deletion removes before it lists the
+/// client's exchanged tokens.
+async fn no_token_exchanged_by_a_deleted_client_survives_the_deletion(backend: Backend) {
+    let servers = replicas(backend).await;
+    let s = servers.0.clone();
+    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
+    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
+    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
+    let orders = register_exchanger(&s, "orders", &policy).await;
+
+    let deleting = {
+        let other = servers.1.clone();
+        tokio::spawn(async move {
+            let admin = auth_server::domain::audit::Actor::Admin("test".into());
+            let meta = auth_server::domain::audit::RequestMeta::default();
+            other.app.clients.delete_by("orders", &admin, &meta).await
+        })
+    };
+    let during = stampede(&servers, &orders, &token).await;
+    assert!(matches!(deleting.await.unwrap(), Ok(true)));
+    let after = stampede(&servers, &orders, &token).await;
+    for r in &after {
+        assert!(r.0 == 400 || r.0 == 401, "{r:?}");
+    }
+    let listed = feed(&servers).await;
+    for r in during.iter().filter(|r| r.0 == 200) {
+        let jti = tests::dpop::claims(&access_token(r))["jti"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            s.app.store.is_access_token_revoked(&jti).await.unwrap(),
+            "{jti} outlived its client"
+        );
+        assert!(listed.contains(&jti), "{jti} is not in the feed");
+    }
+    for r in &during {
+        assert!([200, 400, 401].contains(&r.0), "{r:?}");
     }
 }

@@ -57,6 +57,17 @@ impl From<policy::Model> for TokenExchangePolicy {
     }
 }
 
+/// What [`Store::record_exchange`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The exchanged token is recorded: it may be signed.
+    Done,
+    /// The subject token is revoked: nothing recorded.
+    SubjectRevoked,
+    /// The client no longer has a policy (deleted, or its policy removed): nothing recorded.
+    PolicyGone,
+}
+
 impl Store {
     /// Client `client_id`'s exchange policy, if it has one.
     pub async fn token_exchange_policy(
@@ -121,12 +132,28 @@ impl Store {
             .map(|r| r.before))
     }
 
-    /// Records an exchanged token before it is signed, unless its subject token is revoked: in
-    /// one transaction, the subject's row (see the module's documentation) is written first, then
-    /// the revocation list is read and the exchanged token recorded. False (nothing recorded)
-    /// when the subject token is revoked.
-    pub async fn record_exchange(&self, e: &Exchanged<'_>) -> Result<bool, StoreError> {
+    /// Records an exchanged token before it is signed, unless the client's policy is gone or its
+    /// subject token is revoked: in one transaction, the client's policy row is written first
+    /// (a no-op update that holds it: a concurrent client deletion or policy removal, which
+    /// deletes that row before it lists the client's exchanged tokens, either comes after and
+    /// finds this token, or came before and this exchange is refused), then the subject's row
+    /// (see the module's documentation), then the revocation list is read and the exchanged
+    /// token recorded.
+    pub async fn record_exchange(&self, e: &Exchanged<'_>) -> Result<Recorded, StoreError> {
         let txn = self.conn().begin().await?;
+        let held = policy::Entity::update_many()
+            .col_expr(
+                policy::Column::UpdatedAt,
+                Expr::col(policy::Column::UpdatedAt).into(),
+            )
+            .filter(policy::Column::ClientId.eq(e.client_id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if held != 1 {
+            txn.rollback().await?;
+            return Ok(Recorded::PolicyGone);
+        }
         let claimed = subject::Entity::insert(subject::ActiveModel {
             subject_jti: Set(e.subject_jti.to_owned()),
             revoked: Set(false),
@@ -147,7 +174,7 @@ impl Store {
                 .is_some();
         if revoked {
             txn.rollback().await?;
-            return Ok(false);
+            return Ok(Recorded::SubjectRevoked);
         }
         exchanged_token::Entity::insert(exchanged_token::ActiveModel {
             jti: Set(e.jti.to_owned()),
@@ -158,7 +185,7 @@ impl Store {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
-        Ok(true)
+        Ok(Recorded::Done)
     }
 
     /// Deletes the rows of subject and exchanged tokens that expired before `now`.
@@ -167,9 +194,16 @@ impl Store {
     }
 }
 
-/// Deletes, on `db`, the rows of subject and exchanged tokens that expired before `now` (an
-/// expired subject token cannot be exchanged; an expired exchanged token needs no revoking).
+/// How long past their expiry the rows are kept: the largest clock leeway a verifier may allow
+/// (auth-verifier accepts at most 300 s), during which a revocation of the subject token must
+/// still reach the tokens exchanged from it (the revocation feed keeps entries as long).
+const KEPT_PAST_EXPIRY_SECS: i64 = 300;
+
+/// Deletes, on `db`, the rows of subject and exchanged tokens that expired more than
+/// [`KEPT_PAST_EXPIRY_SECS`] before `now` (an expired subject token cannot be exchanged; an
+/// exchanged token no verifier accepts any more needs no revoking).
 pub(super) async fn purge_in(db: &impl ConnectionTrait, now: i64) -> Result<(), StoreError> {
+    let now = now.saturating_sub(KEPT_PAST_EXPIRY_SECS);
     subject::Entity::delete_many()
         .filter(subject::Column::ExpiresAt.lt(now))
         .exec(db)

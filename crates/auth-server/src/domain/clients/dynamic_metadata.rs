@@ -204,6 +204,22 @@ pub fn check_metadata(
         validate_redirect_uri(uri)
             .map_err(|p| bad(format!("post-logout redirect URI {uri:?} {p}")))?;
     }
+    // The IdP POSTs to it from inside the operator's network: https to a host that is not an
+    // internal address (the other rules are checked with the client, as for `client create`).
+    let backchannel_logout_uri = m.backchannel_logout_uri.filter(|u| !u.is_empty());
+    if let Some(uri) = &backchannel_logout_uri {
+        let url = reqwest::Url::parse(uri)
+            .map_err(|_| bad("backchannel_logout_uri must be an absolute https URL"))?;
+        let internal = url
+            .host_str()
+            .and_then(super::public_net::literal_host_is_public)
+            == Some(false);
+        if url.scheme() != "https" || internal {
+            return Err(bad(
+                "backchannel_logout_uri must be https to a host that is not a loopback, private or link-local address",
+            ));
+        }
+    }
     let name = match m.client_name {
         Some(n)
             if n.trim().is_empty()
@@ -232,7 +248,7 @@ pub fn check_metadata(
         scopes: checked_scopes(m.scope.as_deref(), policy)?,
         redirect_uris,
         post_logout_redirect_uris,
-        backchannel_logout_uri: m.backchannel_logout_uri.filter(|u| !u.is_empty()),
+        backchannel_logout_uri,
         backchannel_logout_session_required: m.backchannel_logout_session_required.unwrap_or(false),
     })
 }

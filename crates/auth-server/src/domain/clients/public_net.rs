@@ -40,11 +40,25 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let s = ip.segments();
-    // NAT64 (RFC 6052 §2.1): the IPv4 address it reaches is in the last 32 bits.
-    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+    let last_v4 = || {
         let [a, b] = s[6].to_be_bytes();
         let [c, d] = s[7].to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    // NAT64 (RFC 6052 §2.1): the IPv4 address it reaches is in the last 32 bits.
+    if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
+        return is_public_v4(last_v4());
+    }
+    // 6to4 (RFC 3056): the IPv4 address is in the second and third segments.
+    if s[0] == 0x2002 {
+        let [a, b] = s[1].to_be_bytes();
+        let [c, d] = s[2].to_be_bytes();
         return is_public_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    // Local-use NAT64 (RFC 8215) and IPv4-translated (SIIT, RFC 2765): reach a network's own
+    // IPv4 addresses.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) || s[0..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return false;
     }
     !(ip.is_unspecified()
         || ip.is_loopback()
@@ -118,6 +132,9 @@ mod tests {
             "::ffff:169.254.169.254",
             "64:ff9b::a00:1",
             "2001:db8::1",
+            "2002:a00:1::1",
+            "64:ff9b:1::a00:1",
+            "::ffff:0:a00:1",
         ] {
             let ip: IpAddr = internal.parse().unwrap();
             assert!(!is_public(ip), "{internal}");

@@ -30,7 +30,7 @@ use super::super::values::Scopes;
 use super::token_exchange_rules as rules;
 use crate::model::token_exchange::TokenExchangePolicy;
 use crate::store::Store;
-use crate::store::token_exchanges::Exchanged;
+use crate::store::token_exchanges::{Exchanged, Recorded};
 
 /// RFC 8693 §2.1: the `grant_type` of a token exchange.
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -188,8 +188,15 @@ impl TokenExchange {
             })
             .await
             .map_err(unavailable)?;
-        if !recorded {
-            return Err(grant_error("the subject token is revoked"));
+        match recorded {
+            Recorded::Done => {}
+            Recorded::SubjectRevoked => return Err(grant_error("the subject token is revoked")),
+            Recorded::PolicyGone => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnauthorizedClient,
+                    "this client may not exchange tokens",
+                ));
+            }
         }
         let claims = AccessTokenClaims {
             iss: self.tokens.issuer().to_owned(),
