@@ -144,7 +144,7 @@ impl Store {
         let held = policy::Entity::update_many()
             .col_expr(
                 policy::Column::UpdatedAt,
-                Expr::col(policy::Column::UpdatedAt).into(),
+                Expr::col(policy::Column::UpdatedAt),
             )
             .filter(policy::Column::ClientId.eq(e.client_id))
             .exec(&txn)
