@@ -169,7 +169,10 @@ async fn plain_tower_service_with_typed_claims_scope_and_checks() {
     );
     assert_eq!(res.headers()["cache-control"], "no-store");
 
-    let forged = format!("Bearer {}x", &good[..good.len() - 1]);
+    // A character well inside the signature (the last one may carry only padding bits).
+    let at = good.len() - 10;
+    let other = if &good[at..=at] == "x" { "y" } else { "x" };
+    let forged = format!("Bearer {}{other}{}", &good[..at], &good[at + 1..]);
     let res = call(&svc, get(&[("authorization", &forged)])).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(
