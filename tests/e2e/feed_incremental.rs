@@ -83,7 +83,7 @@ async fn poll_until(
 /// twice, by design), or are the whole list again once more than a replica keeps are above it.
 /// Once an incremental answer lists nothing, every row committed so far is below the cursor and
 /// never comes again.
-async fn settled(s: &TestServer, cursor: &str) -> String {
+pub async fn settled(s: &TestServer, cursor: &str) -> String {
     let mut cursor = cursor.to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {

@@ -189,6 +189,12 @@ impl TokenAdmin {
         })
     }
 
+    /// An upper bound of every revocation cursor this database has handed out so far (see
+    /// [`RevocationChanges::horizon`]), read now.
+    pub async fn revocation_horizon(&self) -> Result<i64, TokenAdminError> {
+        Ok(self.store.revocation_horizon().await?)
+    }
+
     /// The live revocations (as in [`TokenAdmin::revoked_access_tokens`], without the per-client
     /// shares) written at `seq` `from` or later (of each kind the `limit` with the highest `seq`: if
     /// `limit` were reached, only rows above the lowest `seq` returned are all there), the cursor to ask

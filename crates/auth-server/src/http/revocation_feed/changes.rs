@@ -12,8 +12,10 @@
 //! Each replica keeps, per rendering (at most one a second), the recent rows: every live row with
 //! `seq` at or above its *floor*. The floor only rises, when more than [`TAIL_MAX`] rows are recent,
 //! to keep the newest [`TAIL_KEEP`]; a cursor below the floor, or above what this database has
-//! handed out (a restored database), gets the whole list instead. So an answer costs no query of
-//! its own, whatever `since` says.
+//! handed out (a restored database), gets the whole list instead. A cursor above the rendering's
+//! horizon but not the database's comes from a replica that rendered later: this one renders again
+//! (behind a load balancer a verifier's polls alternate between replicas, and would otherwise get
+//! whole lists). So an answer costs no query of its own, but for that one horizon read.
 
 use std::sync::Arc;
 
@@ -96,8 +98,18 @@ pub(super) async fn answer(
     cursor: Cursor,
     headers: &HeaderMap,
 ) -> Result<Option<Response>, Response> {
-    let tail = current(feed).await?;
     let since = cursor.0;
+    let mut tail = current(feed, None).await?;
+    if since > tail.horizon {
+        // Made after this rendering: by another replica (behind one load balancer, a verifier's
+        // polls alternate), or not by this database. One cheap read tells which; only the first
+        // tells a rendering is due, so no cursor forces more renderings than writes happen.
+        let horizon = (feed.token_admin.revocation_horizon().await).map_err(|e| unavailable(&e))?;
+        if since > horizon {
+            return Ok(None);
+        }
+        tail = current(feed, Some(since)).await?;
+    }
     if since < tail.floor || since > tail.horizon {
         return Ok(None);
     }
@@ -133,12 +145,14 @@ pub(super) async fn answer(
     Ok(Some(super::answer(body.into(), &tail.keys_tag, None)))
 }
 
-/// The current rendering of the recent rows (made now if the cached one is too old).
-async fn current(feed: &RevocationFeed) -> Result<Arc<Tail>, Response> {
+/// The current rendering of the recent rows (made now if the cached one is too old, or its horizon
+/// below `covering`).
+async fn current(feed: &RevocationFeed, covering: Option<i64>) -> Result<Arc<Tail>, Response> {
     let mut state = feed.cache.changes.lock().await;
     let now = Stamp::now(feed);
     if let Some(t) = &state.current
         && t.stamp.still_fresh(&now)
+        && covering.is_none_or(|c| c <= t.horizon)
     {
         return Ok(Arc::clone(t));
     }
