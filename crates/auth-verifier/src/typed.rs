@@ -77,12 +77,6 @@ fn is_unit<T: 'static>() -> bool {
     std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>()
 }
 
-thread_local! {
-    /// The `()` of every untyped [`Verified`] made on this thread: no allocation per request, and
-    /// no reference count shared with other threads.
-    static UNIT: AnyArc = Arc::new(());
-}
-
 fn parse<T: CustomClaims>(claims: &Claims) -> Result<Custom, VerifyError> {
     let value: AnyArc = match (&() as &dyn Any).downcast_ref::<T>() {
         Some(unit) => Arc::new(unit.clone()),
@@ -100,7 +94,7 @@ fn parse<T: CustomClaims>(claims: &Claims) -> Result<Custom, VerifyError> {
 }
 
 /// The claims of a verified token: the standard [`Claims`] (through `Deref`) and the service's
-/// own `T` ([`Verified::custom`]). Cheap to clone (two reference counts).
+/// own `T` ([`Verified::custom`]). Cheap to clone (a reference count, two with a typed `T`).
 ///
 /// ```
 /// #[derive(Clone, serde::Deserialize)]
@@ -116,7 +110,8 @@ fn parse<T: CustomClaims>(claims: &Claims) -> Result<Custom, VerifyError> {
 /// ```
 pub struct Verified<T = ()> {
     claims: Arc<Claims>,
-    custom: Arc<T>,
+    /// `None` for `T = ()` (untyped verification): no reference count to move on the hot path.
+    custom: Option<Arc<T>>,
 }
 
 impl<T> Clone for Verified<T> {
@@ -128,11 +123,11 @@ impl<T> Clone for Verified<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Verified<T> {
+impl<T: fmt::Debug + 'static> fmt::Debug for Verified<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
             .field("claims", &self.claims)
-            .field("custom", &self.custom)
+            .field("custom", self.custom())
             .finish()
     }
 }
@@ -150,10 +145,18 @@ impl<T> Verified<T> {
     pub fn claims(&self) -> &Arc<Claims> {
         &self.claims
     }
+}
 
+impl<T: 'static> Verified<T> {
     /// The service's own claims, parsed from the token when it was verified.
     pub fn custom(&self) -> &T {
-        &self.custom
+        let unit: &'static dyn Any = &();
+        match (&self.custom, unit.downcast_ref::<T>()) {
+            (Some(custom), _) => custom,
+            (None, Some(unit)) => unit,
+            // `Verifier::typed` leaves `custom` out only when `T` is `()`.
+            (None, None) => unreachable!("custom claims left out of a typed Verified"),
+        }
     }
 }
 
@@ -216,13 +219,15 @@ impl Verifier {
         claims: Arc<Claims>,
         custom: Option<Custom>,
     ) -> Result<Verified<T>, VerifyError> {
-        if is_unit::<T>()
-            && let Ok(custom) = UNIT.with(|u| u.clone().downcast::<T>())
-        {
+        if is_unit::<T>() {
             // Whatever the entry holds (another service type may use this verifier too).
-            return Ok(Verified { claims, custom });
+            return Ok(Verified {
+                claims,
+                custom: None,
+            });
         }
         if let Some(Ok(custom)) = custom.map(|c| c.value.downcast::<T>()) {
+            let custom = Some(custom);
             return Ok(Verified { claims, custom });
         }
         let parsed = parse::<T>(&claims)?;
@@ -232,6 +237,7 @@ impl Verifier {
         if let Some(cache) = &self.inner.cache {
             cache.set_custom(token, parsed);
         }
+        let custom = Some(custom);
         Ok(Verified { claims, custom })
     }
 }

@@ -77,7 +77,7 @@ impl<T> Clone for Authenticated<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Authenticated<T> {
+impl<T: fmt::Debug + 'static> fmt::Debug for Authenticated<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("Authenticated").field(&self.0).finish()
     }
