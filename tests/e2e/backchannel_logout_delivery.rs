@@ -19,6 +19,7 @@ tests::on_both_backends!(
     two_replicas_deliver_each_logout_token_exactly_once,
     a_row_claimed_by_a_replica_that_died_is_sent_after_its_lease,
     a_session_ended_from_many_places_at_once_yields_one_token_per_client,
+    a_dynamically_registered_client_is_never_sent_inside,
 );
 
 async fn a_failing_endpoint_is_retried_with_backoff_then_given_up(backend: Backend) {
@@ -294,4 +295,64 @@ async fn a_session_ended_from_many_places_at_once_yields_one_token_per_client(ba
     drain(s).await;
     assert_eq!(rx.for_client("app-a").len(), 1);
     assert_eq!(rx.for_client("app-b").len(), 1);
+}
+
+/// Marks `client_id` as registered dynamically (RFC 7591), as `/register` does: a row in
+/// `client_registrations`.
+async fn mark_dynamic(s: &TestServer, backend: Backend, client_id: &str, n: u8) {
+    use sea_orm::ConnectionTrait;
+    let digest = match backend {
+        Backend::Postgres => format!("decode('{n:02x}', 'hex')"),
+        Backend::Sqlite => format!("X'{n:02x}'"),
+    };
+    let sql = format!(
+        "INSERT INTO client_registrations (client_id, access_token_sha256, registration_token_id, \
+         allowed_scopes, client_created_at, created_at) VALUES ('{client_id}', {digest}, 'iat', \
+         'openid', 0, 0)"
+    );
+    s.app.store.conn().execute_unprepared(&sql).await.unwrap();
+}
+
+/// A client registered dynamically (by whoever holds an initial access token) is sent its logout
+/// tokens at public addresses only, checked at each POST: an internal literal or `localhost` in
+/// its URI (a row older than the registration check, or written past it) is never contacted, and
+/// the row fails like any failed delivery. A client an operator registered is still reached on
+/// an internal address: internal apps are what it is for.
+async fn a_dynamically_registered_client_is_never_sent_inside(backend: Backend) {
+    let s = TestServer::start(backend).await;
+    let rx = Receiver::start().await;
+    let ops = bcl_client(&s, "ops-app", Some(rx.uri("ops-app"))).await;
+    let literal = bcl_client(&s, "dyn-literal", Some(rx.uri("dyn-literal"))).await;
+    let by_name = rx.uri("dyn-name").replace("127.0.0.1", "localhost");
+    let named = bcl_client(&s, "dyn-name", Some(by_name)).await;
+    mark_dynamic(&s, backend, "dyn-literal", 1).await;
+    mark_dynamic(&s, backend, "dyn-name", 2).await;
+    let sub = s.user("ann", PW).await;
+    let (_, sid) = sign_in_to(&s, &mut Agent::new(), "ann", &[&ops, &literal, &named]).await;
+    s.app
+        .sessions
+        .end_for(&sub, None, &Operator::cli())
+        .await
+        .unwrap();
+    assert_eq!(s.app.backchannel.drain_once().await.unwrap(), 3);
+    let rows: HashMap<_, _> = (s.app.store.outbox_of_session(&sid).await.unwrap())
+        .into_iter()
+        .map(|r| (r.client_id.clone(), r))
+        .collect();
+    assert!(rows["ops-app"].delivered_at.is_some());
+    assert_eq!(rx.for_client("ops-app").len(), 1);
+    for client in ["dyn-literal", "dyn-name"] {
+        let row = &rows[client];
+        assert!(row.delivered_at.is_none(), "{client}");
+        assert_eq!(row.attempts, 1, "{client}");
+        assert!(
+            row.last_error
+                .as_deref()
+                .unwrap()
+                .contains("public address"),
+            "{client}: {:?}",
+            row.last_error
+        );
+        assert!(rx.for_client(client).is_empty(), "{client} was contacted");
+    }
 }

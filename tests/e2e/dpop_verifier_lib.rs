@@ -229,3 +229,74 @@ async fn the_layer_takes_the_dpop_scheme_only_with_an_external_url() {
     let (status, challenges) = call(&without, proof_at(&key, &token, now)).await;
     assert_eq!((status, challenges), (401, vec!["Bearer".to_owned()]));
 }
+
+/// `verify_dpop_as::<T>`: the service's own claims with a bound token and its proof, parsed once
+/// per token (a cache hit plus a new proof returns the same `T`); the proof is still checked on
+/// every call (a replay, another key), and claims that do not fit `T` make the token invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_claims_come_with_a_bound_token_and_its_proof() {
+    #[derive(Clone, Debug, serde::Deserialize)]
+    struct Tenant {
+        tenant: String,
+    }
+    #[derive(Clone, Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Region {
+        region: String,
+    }
+    let s = TestServer::start(Backend::Sqlite).await;
+    let v = verifier_for(&s, |b| b).await;
+    let key = DpopKey::es256();
+    let now = s.clock.now();
+    let snap = s.app.keys.ring().snapshot();
+    let (k, signer) = snap.signing_key(auth_core::Alg::Es256, now).unwrap();
+    let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": k.kid});
+    let mint_typed = |jkt: Option<String>| {
+        let mut claims = json!({"iss": s.base, "sub": "ann", "aud": AUD, "exp": now + 300,
+            "iat": now, "jti": fresh_jti(), "client_id": "app", "scope": "a", "tenant": "acme"});
+        if let Some(jkt) = jkt {
+            claims["cnf"] = json!({ "jkt": jkt });
+        }
+        sign(&header, &claims, &**signer)
+    };
+    let token = mint_typed(Some(key.jkt()));
+    let typed = |proof: String| {
+        let (v, token) = (v.clone(), token.clone());
+        async move { v.verify_dpop_as::<Tenant>(&token, &proof, "GET", URI).await }
+    };
+
+    let first = typed(proof_at(&key, &token, now)).await.unwrap();
+    assert_eq!(first.custom().tenant, "acme");
+    assert_eq!(
+        (first.sub.as_deref(), first.jkt()),
+        (Some("ann"), Some(key.jkt().as_str()))
+    );
+    let second = typed(proof_at(&key, &token, now)).await.unwrap();
+    assert!(std::ptr::eq(first.custom(), second.custom()), "parsed once");
+
+    let proof = proof_at(&key, &token, now);
+    assert!(typed(proof.clone()).await.is_ok());
+    let replayed = typed(proof).await.err();
+    assert_eq!(replayed, Some(VerifyError::DpopProof(DpopError::Replayed)));
+    let other = DpopKey::es256();
+    let by_other = other.sign(
+        &other.header(),
+        &other.claims("GET", URI, Some(&token), now),
+    );
+    assert_eq!(
+        typed(by_other).await.err(),
+        Some(VerifyError::DpopKeyMismatch)
+    );
+    let misfit = v
+        .verify_dpop_as::<Region>(&token, &proof_at(&key, &token, now), "GET", URI)
+        .await
+        .err();
+    assert_eq!(misfit, Some(VerifyError::InvalidClaim("custom claims")));
+    // A token without `cnf.jkt` is not a DPoP token.
+    let bearer = mint_typed(None);
+    let unbound = v
+        .verify_dpop_as::<Tenant>(&bearer, &proof_at(&key, &bearer, now), "GET", URI)
+        .await
+        .err();
+    assert_eq!(unbound, Some(VerifyError::NotDpopBound));
+}

@@ -118,10 +118,29 @@ async fn policy_from_the_command_line(backend: Backend) {
         .unwrap();
     assert!(stored.impersonation);
     assert_eq!(stored.subject_audiences.to_string(), ORDERS);
+    // `client show` tells the policy, in words and in JSON.
+    let shown = cli(&config, &s.clock, &["client", "show", "orders"])
+        .await
+        .unwrap();
+    assert!(
+        shown.contains(&format!("into tokens for {INVENTORY}")) && shown.contains("impersonation"),
+        "{shown}"
+    );
+    let show_json = ["client", "show", "orders", "--json"];
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli(&config, &s.clock, &show_json).await.unwrap()).unwrap();
+    assert_eq!(shown["token_exchange"], set);
 
     let off = ["client", "set-token-exchange", "orders", "--off"];
     let out = cli(&config, &s.clock, &off).await.unwrap();
     assert!(out.contains("token exchange off"), "{out}");
+    let shown = cli(&config, &s.clock, &["client", "show", "orders"])
+        .await
+        .unwrap();
+    assert!(shown.contains("token exchange off"), "{shown}");
+    let shown: serde_json::Value =
+        serde_json::from_str(&cli(&config, &s.clock, &show_json).await.unwrap()).unwrap();
+    assert_eq!(shown["token_exchange"], serde_json::Value::Null);
     assert_eq!(
         s.app.clients.token_exchange_policy("orders").await.unwrap(),
         None

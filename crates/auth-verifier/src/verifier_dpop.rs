@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::dpop::{DpopError, KeyCache, Proof, ProofCheck, Remember, ReplayCache};
 use crate::error::VerifyError;
-use crate::typed::Parser;
+use crate::typed::{CustomClaims, Parser, Verified, parser};
 use crate::verifier::Hit;
 use crate::{Claims, Verifier};
 
@@ -79,6 +79,40 @@ impl Verifier {
         let answer = claims.and_then(|c| self.bind(c, &proof, token, method, uri));
         self.inner.metrics.verified(&answer);
         answer
+    }
+
+    /// [`Verifier::verify_dpop`] with the service's own claims `T` as well, as
+    /// [`Verifier::verify_as`] gives them for a bearer token: `T` is parsed once per token, when
+    /// it is verified in full, and a cache hit (plus its proof) returns that same `T`.
+    ///
+    /// ```no_run
+    /// # async fn f(v: auth_verifier::Verifier, token: &str, proof: &str) -> Result<(), auth_verifier::VerifyError> {
+    /// #[derive(Clone, serde::Deserialize)]
+    /// struct Tenant {
+    ///     tenant: String,
+    /// }
+    /// let verified = v
+    ///     .verify_dpop_as::<Tenant>(token, proof, "POST", "https://api.example.com/orders")
+    ///     .await?;
+    /// println!("{:?} in {}, key {:?}", verified.sub, verified.custom().tenant, verified.jkt());
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify_dpop_as<T: CustomClaims>(
+        &self,
+        token: &str,
+        proof: &str,
+        method: &str,
+        uri: &str,
+    ) -> Result<Verified<T>, VerifyError> {
+        let proof = self.dpop_precheck(proof)?;
+        let hit = match self.verify_dpop_cached(token, &proof, method, uri) {
+            Some(answer) => answer,
+            None => {
+                let custom = parser::<T>();
+                (self.verify_dpop_in_full(token, &proof, (method, uri), custom)).await
+            }
+        };
+        hit.and_then(|(claims, custom)| self.typed::<T>(token.as_bytes(), claims, custom))
     }
 
     /// Parses a proof and refuses a replayed one, before any signature check; counted when refused.

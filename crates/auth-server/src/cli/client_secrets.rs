@@ -5,13 +5,14 @@ use std::io::Write;
 
 use anyhow::bail;
 use clap::Args;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::JsonFlag;
 use super::client_auth_args::KeyAuthArgs;
 use super::clients::{client_json, client_line};
 use crate::app::App;
 use crate::domain::audit::{Actor, RequestMeta};
+use crate::domain::clients::token_exchange_policy::policy_json;
 use crate::domain::clients::{
     Client, ClientError, ClientUpdate, MAX_SECRET_OVERLAP_SECS, PreviousSecret, RateLimit,
 };
@@ -79,15 +80,30 @@ fn fail(e: ClientError) -> anyhow::Error {
 }
 
 /// `client show`: the client, its rate limit, and until when its previous secret is accepted.
-pub(super) fn show(app: &App, c: &Client, j: JsonFlag, out: &mut dyn Write) -> anyhow::Result<()> {
+pub(super) async fn show(
+    app: &App,
+    c: &Client,
+    j: JsonFlag,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let until = c.previous_secret_valid_until(app.clock.now());
+    let exchange = app
+        .clients
+        .token_exchange_policy(&c.id)
+        .await
+        .map_err(fail)?;
     if j.json {
         let mut v = client_json(c);
         v["previous_secret_valid_until"] = json!(until);
+        v["token_exchange"] = exchange.as_ref().map_or(Value::Null, policy_json);
         writeln!(out, "{v}")?;
     } else {
         let previous = until.map_or_else(|| "none".to_owned(), |u| format!("valid until {u}"));
         writeln!(out, "{} previous_secret={previous}", client_line(c))?;
+        match &exchange {
+            Some(p) => writeln!(out, "  {}", super::token_exchange::describe(p))?,
+            None => writeln!(out, "  token exchange off")?,
+        }
     }
     Ok(())
 }
@@ -190,7 +206,7 @@ pub(super) async fn update(app: &App, u: UpdateClient, out: &mut dyn Write) -> a
             )?;
         }
     }
-    show(app, &c, u.json, out)
+    show(app, &c, u.json, out).await
 }
 
 #[cfg(test)]

@@ -296,7 +296,7 @@ pub(super) async fn client(
             let Some(c) = app.clients.fresh(&id).await? else {
                 bail!("no client {id:?}");
             };
-            super::client_secrets::show(app, &c, j, out)?;
+            super::client_secrets::show(app, &c, j, out).await?;
         }
         ClientCommand::SetDpop { id, policy } => {
             let cli = crate::domain::audit::Actor::Admin("cli".into());

@@ -10,7 +10,9 @@ use super::JsonFlag;
 use crate::app::App;
 use crate::domain::audit::{Actor, RequestMeta};
 use crate::domain::clients::ClientError;
-use crate::domain::clients::token_exchange_policy::{NewTokenExchangePolicy, policy_json};
+use crate::domain::clients::token_exchange_policy::{
+    NewTokenExchangePolicy, TokenExchangePolicy, policy_json,
+};
 
 /// `client set-token-exchange` options.
 #[derive(Debug, Args)]
@@ -59,18 +61,7 @@ pub(super) async fn set(app: &App, a: SetTokenExchange, out: &mut dyn Write) -> 
     let id = &a.id;
     match done {
         Ok(Some(Some(p))) if a.json.json => writeln!(out, "{}", policy_json(&p))?,
-        Ok(Some(Some(p))) => writeln!(
-            out,
-            "client {id}: token exchange of tokens for {} into tokens for {}, scopes [{}], {}",
-            p.subject_audiences,
-            p.audiences,
-            p.scopes,
-            if p.impersonation {
-                "impersonation (no act claim)"
-            } else {
-                "delegation (act names the client)"
-            }
-        )?,
+        Ok(Some(Some(p))) => writeln!(out, "client {id}: {}", describe(&p))?,
         Ok(Some(None)) if a.json.json => writeln!(out, "null")?,
         Ok(Some(None)) => writeln!(out, "client {id}: token exchange off")?,
         Ok(None) => bail!("no client {id:?}"),
@@ -78,4 +69,19 @@ pub(super) async fn set(app: &App, a: SetTokenExchange, out: &mut dyn Write) -> 
         Err(e) => bail!("{e}"),
     }
     Ok(())
+}
+
+/// A policy in words, as `client set-token-exchange` and `client show` print it.
+pub(super) fn describe(p: &TokenExchangePolicy) -> String {
+    format!(
+        "token exchange of tokens for {} into tokens for {}, scopes [{}], {}",
+        p.subject_audiences,
+        p.audiences,
+        p.scopes,
+        if p.impersonation {
+            "impersonation (no act claim)"
+        } else {
+            "delegation (act names the client)"
+        }
+    )
 }

@@ -18,6 +18,7 @@ use super::token::{LOGOUT_TOKEN_TYP, LogoutClaims};
 use crate::config::BackchannelConfig;
 use crate::domain::audit::{self, Actor, AuditEvent, EventType};
 use crate::domain::clients::ClientRegistry;
+use crate::domain::clients::public_net::{PublicOnlyResolver, literal_host_is_public};
 use crate::domain::random;
 use crate::domain::tokens::TokenIssuer;
 use crate::store::outbox::{OutboxItem, Retry};
@@ -48,6 +49,8 @@ struct Inner {
     tokens: TokenIssuer,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
+    /// For dynamically registered clients: names resolved to public addresses only.
+    public_http: reqwest::Client,
     config: BackchannelConfig,
 }
 
@@ -66,11 +69,22 @@ enum Attempt {
     /// The client answered something else than 200 or 204.
     #[error("the client answered HTTP {0}")]
     Status(u16),
+    /// A dynamically registered client's URI names an internal address.
+    #[error("not sent: a dynamically registered client's URI must reach a public address")]
+    Internal,
 }
 
 impl Drainer {
     /// A drainer over these services. No proxy from the environment is used for the POSTs
-    /// (the clients are internal apps), redirects are not followed (§2.5 names one URI).
+    /// (the clients are internal apps; and a proxy would resolve names past the public-only
+    /// resolver), redirects are not followed (§2.5 names one URI).
+    ///
+    /// A client an operator registered may be reached anywhere (internal apps are the point). A
+    /// client registered dynamically (RFC 7591, by whoever holds an initial access token) is
+    /// reached at public addresses only, checked at each POST and not only at registration: an
+    /// internal literal address is not sent to, and its name goes through [`PublicOnlyResolver`],
+    /// so a public name later pointed inside (DNS rebinding), or a URI registered before the
+    /// registration check existed, reaches nothing inside.
     pub fn new(
         store: Store,
         clients: ClientRegistry,
@@ -78,11 +92,16 @@ impl Drainer {
         clock: Arc<dyn Clock>,
         config: BackchannelConfig,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.timeout_secs))
-            .connect_timeout(Duration::from_secs(config.timeout_secs))
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(config.timeout_secs))
+                .connect_timeout(Duration::from_secs(config.timeout_secs))
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+        };
+        let http = builder().build()?;
+        let public_http = builder()
+            .dns_resolver(Arc::new(PublicOnlyResolver))
             .build()?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -91,6 +110,7 @@ impl Drainer {
                 tokens,
                 clock,
                 http,
+                public_http,
                 config,
             }),
         })
@@ -205,6 +225,7 @@ impl Drainer {
             .await
             .map_err(|e| Attempt::Http(format!("client lookup: {e}")))?
             .ok_or(Attempt::NoClient)?;
+        let http = self.client_for(&client.id, &item.uri).await?;
         let claims = LogoutClaims::new(
             inner.tokens.issuer(),
             &client.id,
@@ -219,8 +240,7 @@ impl Drainer {
             .sign(client.alg, LOGOUT_TOKEN_TYP, &claims)
             .await
             .map_err(|e| Attempt::Sign(e.to_string()))?;
-        let res = inner
-            .http
+        let res = http
             .post(&item.uri)
             .form(&[("logout_token", token.as_str())])
             .send()
@@ -229,6 +249,22 @@ impl Drainer {
         match res.status().as_u16() {
             200 | 204 => Ok(()),
             s => Err(Attempt::Status(s)),
+        }
+    }
+
+    /// The HTTP client that may POST to `uri` for client `client_id` (see [`Drainer::new`]).
+    async fn client_for(&self, client_id: &str, uri: &str) -> Result<&reqwest::Client, Attempt> {
+        let inner = &*self.inner;
+        let dynamic = (inner.store.client_registration(client_id).await)
+            .map_err(|e| Attempt::Http(format!("client lookup: {e}")))?
+            .is_some();
+        if !dynamic {
+            return Ok(&inner.http);
+        }
+        let url = reqwest::Url::parse(uri).ok();
+        match url.as_ref().and_then(|u| u.host_str()) {
+            Some(host) if literal_host_is_public(host) != Some(false) => Ok(&inner.public_http),
+            _ => Err(Attempt::Internal),
         }
     }
 }
