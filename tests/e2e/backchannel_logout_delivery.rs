@@ -316,7 +316,7 @@ async fn mark_dynamic(s: &TestServer, backend: Backend, client_id: &str, n: u8) 
 /// A client registered dynamically (by whoever holds an initial access token) is sent its logout
 /// tokens at public addresses only, checked at each POST: an internal literal or `localhost` in
 /// its URI (a row older than the registration check, or written past it) is never contacted, and
-/// the row fails like any failed delivery. A client an operator registered is still reached on
+/// the row is given up at once (audited like any give-up). A client an operator registered is still reached on
 /// an internal address: internal apps are what it is for.
 async fn a_dynamically_registered_client_is_never_sent_inside(backend: Backend) {
     let s = TestServer::start(backend).await;
@@ -353,6 +353,12 @@ async fn a_dynamically_registered_client_is_never_sent_inside(backend: Backend) 
             "{client}: {:?}",
             row.last_error
         );
+        assert!(
+            row.failed_at.is_some(),
+            "{client}: given up at once, never deliverable"
+        );
         assert!(rx.for_client(client).is_empty(), "{client} was contacted");
     }
+    s.clock.advance(100_000);
+    assert_eq!(drain(&s).await, 0, "never tried again");
 }

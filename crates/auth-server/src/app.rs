@@ -347,7 +347,6 @@ impl App {
         );
         let backchannel = Drainer::new(
             store.clone(),
-            clients.clone(),
             issuer.clone(),
             clock.clone(),
             config.backchannel_logout.clone(),

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::token::{LOGOUT_TOKEN_TYP, LogoutClaims};
 use crate::config::BackchannelConfig;
 use crate::domain::audit::{self, Actor, AuditEvent, EventType};
-use crate::domain::clients::ClientRegistry;
+use crate::domain::clients::Client;
 use crate::domain::clients::public_net::{PublicOnlyResolver, literal_host_is_public};
 use crate::domain::random;
 use crate::domain::tokens::TokenIssuer;
@@ -45,7 +45,6 @@ pub struct Drainer {
 #[derive(Debug)]
 struct Inner {
     store: Store,
-    clients: ClientRegistry,
     tokens: TokenIssuer,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
@@ -87,7 +86,6 @@ impl Drainer {
     /// registration check existed, reaches nothing inside.
     pub fn new(
         store: Store,
-        clients: ClientRegistry,
         tokens: TokenIssuer,
         clock: Arc<dyn Clock>,
         config: BackchannelConfig,
@@ -106,7 +104,6 @@ impl Drainer {
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
-                clients,
                 tokens,
                 clock,
                 http,
@@ -186,7 +183,9 @@ impl Drainer {
         let mut text = error.to_string();
         text.truncate(MAX_ERROR_LEN);
         let c = &self.inner.config;
-        let give_up = item.attempts >= c.max_attempts || matches!(error, Attempt::NoClient);
+        // Neither a client that is gone nor an internal address ever becomes deliverable.
+        let give_up = item.attempts >= c.max_attempts
+            || matches!(error, Attempt::NoClient | Attempt::Internal);
         let retry = if give_up {
             Retry::GiveUp(Box::new(
                 AuditEvent::new(EventType::BackchannelLogoutFailed, Actor::System)
@@ -219,13 +218,7 @@ impl Drainer {
     /// Signs the logout token with the algorithm of the client's ID tokens and POSTs it.
     async fn attempt(&self, item: &OutboxItem) -> Result<(), Attempt> {
         let inner = &*self.inner;
-        let client = inner
-            .clients
-            .get(&item.client_id)
-            .await
-            .map_err(|e| Attempt::Http(format!("client lookup: {e}")))?
-            .ok_or(Attempt::NoClient)?;
-        let http = self.client_for(&client.id, &item.uri).await?;
+        let (client, http) = self.client_for(&item.client_id, &item.uri).await?;
         let claims = LogoutClaims::new(
             inner.tokens.issuer(),
             &client.id,
@@ -252,18 +245,32 @@ impl Drainer {
         }
     }
 
-    /// The HTTP client that may POST to `uri` for client `client_id` (see [`Drainer::new`]).
-    async fn client_for(&self, client_id: &str, uri: &str) -> Result<&reqwest::Client, Attempt> {
+    /// Client `client_id`, read from the database (not the registry's cache: a client deleted
+    /// on another replica is not told), and the HTTP client that may POST to `uri` for it (see
+    /// [`Drainer::new`]). Its registration is read *first*: a dynamically registered client
+    /// deleted meanwhile is then gone when the client is read, so the operator's reach is never
+    /// given to it (RFC 7592 lets its owner delete it, and then point its name inside).
+    async fn client_for(
+        &self,
+        client_id: &str,
+        uri: &str,
+    ) -> Result<(Client, &reqwest::Client), Attempt> {
         let inner = &*self.inner;
+        let lookup = |e: StoreError| Attempt::Http(format!("client lookup: {e}"));
         let dynamic = (inner.store.client_registration(client_id).await)
-            .map_err(|e| Attempt::Http(format!("client lookup: {e}")))?
+            .map_err(lookup)?
             .is_some();
+        let client = (inner.store.find_client(client_id).await)
+            .map_err(lookup)?
+            .ok_or(Attempt::NoClient)?;
         if !dynamic {
-            return Ok(&inner.http);
+            return Ok((client, &inner.http));
         }
         let url = reqwest::Url::parse(uri).ok();
         match url.as_ref().and_then(|u| u.host_str()) {
-            Some(host) if literal_host_is_public(host) != Some(false) => Ok(&inner.public_http),
+            Some(host) if literal_host_is_public(host) != Some(false) => {
+                Ok((client, &inner.public_http))
+            }
             _ => Err(Attempt::Internal),
         }
     }
