@@ -13,11 +13,12 @@
 //! `seq` at or above its *floor*. The floor only rises, when more than [`TAIL_MAX`] rows are recent,
 //! to keep the newest [`TAIL_KEEP`]; a cursor below the floor, or above what this database has
 //! handed out (a restored database), gets the whole list instead. A cursor above the rendering's
-//! horizon but not the database's comes from a replica that rendered later: this one renders again
-//! (behind a load balancer a verifier's polls alternate between replicas, and would otherwise get
-//! whole lists). So an answer costs no query of its own, but for that one horizon read.
+//! horizon but not the database's comes from a replica that rendered later, and is answered from
+//! this rendering ([`handed_out`]). So an answer costs no query of its own, but for that horizon
+//! read, at most ten a second.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -31,6 +32,8 @@ use crate::domain::random;
 const TAIL_MAX: usize = 8192;
 /// How many of the newest rows stay above a raised floor.
 const TAIL_KEEP: usize = 1024;
+/// How often at most the database's horizon is read for cursors above a rendering's.
+const HORIZON_EVERY: Duration = Duration::from_millis(100);
 
 /// A position in the revocations: an opaque `v1-<seq>` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,18 +102,8 @@ pub(super) async fn answer(
     headers: &HeaderMap,
 ) -> Result<Option<Response>, Response> {
     let since = cursor.0;
-    let mut tail = current(feed, None).await?;
-    if since > tail.horizon {
-        // Made after this rendering: by another replica (behind one load balancer, a verifier's
-        // polls alternate), or not by this database. One cheap read tells which; only the first
-        // tells a rendering is due, so no cursor forces more renderings than writes happen.
-        let horizon = (feed.token_admin.revocation_horizon().await).map_err(|e| unavailable(&e))?;
-        if since > horizon {
-            return Ok(None);
-        }
-        tail = current(feed, Some(since)).await?;
-    }
-    if since < tail.floor || since > tail.horizon {
+    let tail = current(feed).await?;
+    if since < tail.floor || (since > tail.horizon && !handed_out(feed, since).await?) {
         return Ok(None);
     }
     let revoked: Vec<Entry> = (tail.tokens.iter())
@@ -145,14 +138,38 @@ pub(super) async fn answer(
     Ok(Some(super::answer(body.into(), &tail.keys_tag, None)))
 }
 
-/// The current rendering of the recent rows (made now if the cached one is too old, or its horizon
-/// below `covering`).
-async fn current(feed: &RevocationFeed, covering: Option<i64>) -> Result<Arc<Tail>, Response> {
+/// Whether `since`, above the current rendering's horizon, was handed out by this database: a
+/// cursor from a replica that rendered later (behind one load balancer a verifier's polls
+/// alternate between replicas). Its answer is then cut from this rendering like any other: the
+/// rows at or above `since` that it holds, and `since` kept as the cursor, since every row below
+/// it was delivered by that replica; rows committed after this rendering come at the next poll.
+/// Else (a restored database, or a cursor made up) the whole list is the answer.
+///
+/// The database's horizon is read at most once per [`HORIZON_EVERY`] (horizons only grow, so a
+/// cursor at or below the last one read is known at once): a flood of made-up cursors costs at
+/// most that many queries, and a genuine cursor newer than the last read within that time gets
+/// the whole list, which is correct, only bigger.
+async fn handed_out(feed: &RevocationFeed, since: i64) -> Result<bool, Response> {
+    let mut last = feed.cache.horizon.lock().await;
+    if let Some((at, horizon)) = *last {
+        if since <= horizon {
+            return Ok(true);
+        }
+        if at.elapsed() < HORIZON_EVERY {
+            return Ok(false);
+        }
+    }
+    let horizon = (feed.token_admin.revocation_horizon().await).map_err(|e| unavailable(&e))?;
+    *last = Some((Instant::now(), horizon));
+    Ok(since <= horizon)
+}
+
+/// The current rendering of the recent rows (made now if the cached one is too old).
+async fn current(feed: &RevocationFeed) -> Result<Arc<Tail>, Response> {
     let mut state = feed.cache.changes.lock().await;
     let now = Stamp::now(feed);
     if let Some(t) = &state.current
         && t.stamp.still_fresh(&now)
-        && covering.is_none_or(|c| c <= t.horizon)
     {
         return Ok(Arc::clone(t));
     }

@@ -49,6 +49,8 @@ const FRESH_FOR: Duration = Duration::from_secs(1);
 pub struct FeedCache {
     full: tokio::sync::Mutex<Option<Arc<full::Full>>>,
     changes: tokio::sync::Mutex<changes::TailState>,
+    /// The database's revocation horizon as last read, and when (module `changes`).
+    horizon: tokio::sync::Mutex<Option<(Instant, i64)>>,
 }
 
 /// When a rendering was made: the store's revocation epoch, the clock's second, the instant.
