@@ -10,13 +10,15 @@ use tests::oauth::{Agent, WebClient};
 use tests::replicas::{PARALLEL, Replicas, feed, pick, replicas};
 use tests::sso_support::revoke;
 use tests::texch::{
-    INVENTORY, ORDERS, Policy, exchange, register_exchanger, user_access_token, user_app,
+    INVENTORY, ORDERS, Policy, exchange, register_exchanger, set_exchange_policy,
+    user_access_token, user_app,
 };
 
 use crate::texch_flow::SCOPES;
 
 tests::on_both_backends!(no_exchanged_token_outlives_its_subject_token_revocation);
 tests::on_both_backends!(no_token_exchanged_by_a_deleted_client_survives_the_deletion);
+tests::on_both_backends!(an_exchange_checked_against_a_replaced_policy_is_not_recorded);
 
 /// `PARALLEL` exchanges of `token` as `client` at once, spread over both replicas.
 async fn stampede(servers: &Replicas, client: &WebClient, token: &str) -> Vec<(u16, Value)> {
@@ -133,4 +135,41 @@ async fn no_token_exchanged_by_a_deleted_client_survives_the_deletion(backend: B
     for r in &during {
         assert!([200, 400, 401].contains(&r.0), "{r:?}");
     }
+}
+
+/// An exchange is checked against the policy it read, and recorded (before its token is signed)
+/// only if the policy row still says the same: an administrator's change committed in between
+/// (here, narrowing the audiences, as if it landed during the request) makes the recording refuse
+/// (`PolicyChanged`, a 503 asking to try again), so no token is issued under rules already
+/// replaced; against the policy in force it is recorded, and with no policy it is `PolicyGone`.
+async fn an_exchange_checked_against_a_replaced_policy_is_not_recorded(backend: Backend) {
+    use auth_server::store::token_exchanges::{Exchanged, Recorded};
+    let s = tests::TestServer::start(backend).await;
+    let wide = Policy::delegation(&[ORDERS], &[INVENTORY, "https://billing.test"], &["a"]);
+    register_exchanger(&s, "orders", &wide).await;
+    let read = s.app.store.token_exchange_policy("orders").await.unwrap();
+    let read = read.unwrap();
+    let narrow = Policy::delegation(&[ORDERS], &[INVENTORY], &["a"]);
+    set_exchange_policy(&s, "orders", Some(&narrow)).await;
+    let exp = auth_core::Clock::now(&*s.app.clock) + 300;
+    let record = |jti: &'static str, policy| {
+        let store = s.app.store.clone();
+        async move {
+            let e = Exchanged {
+                jti,
+                exp,
+                client_id: "orders",
+                subject_jti: "subject-1",
+                subject_exp: exp,
+                policy: &policy,
+            };
+            store.record_exchange(&e).await.unwrap()
+        }
+    };
+    assert_eq!(record("x-1", read).await, Recorded::PolicyChanged);
+    let now = s.app.store.token_exchange_policy("orders").await.unwrap();
+    let now = now.unwrap();
+    assert_eq!(record("x-2", now.clone()).await, Recorded::Done);
+    set_exchange_policy(&s, "orders", None).await;
+    assert_eq!(record("x-3", now).await, Recorded::PolicyGone);
 }

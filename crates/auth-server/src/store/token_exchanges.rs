@@ -42,6 +42,8 @@ pub struct Exchanged<'a> {
     pub subject_jti: &'a str,
     /// The subject token's `exp`.
     pub subject_exp: i64,
+    /// The client's policy as the exchange was checked against it.
+    pub policy: &'a TokenExchangePolicy,
 }
 
 impl From<policy::Model> for TokenExchangePolicy {
@@ -66,6 +68,9 @@ pub enum Recorded {
     SubjectRevoked,
     /// The client no longer has a policy (deleted, or its policy removed): nothing recorded.
     PolicyGone,
+    /// The client's policy changed since the exchange read it: nothing recorded (checked again,
+    /// the request might pass or fail under the new one).
+    PolicyChanged,
 }
 
 impl Store {
@@ -132,27 +137,39 @@ impl Store {
             .map(|r| r.before))
     }
 
-    /// Records an exchanged token before it is signed, unless the client's policy is gone or its
-    /// subject token is revoked: in one transaction, the client's policy row is written first
-    /// (a no-op update that holds it: a concurrent client deletion or policy removal, which
+    /// Records an exchanged token before it is signed, unless the client's policy is gone or
+    /// changed, or its subject token is revoked: in one transaction, the client's policy row is
+    /// written first, on the condition that it still says what the exchange was checked against
+    /// (a no-op update that holds it: a concurrent client deletion or policy change, which
     /// deletes that row before it lists the client's exchanged tokens, either comes after and
     /// finds this token, or came before and this exchange is refused), then the subject's row
     /// (see the module's documentation), then the revocation list is read and the exchanged
     /// token recorded.
     pub async fn record_exchange(&self, e: &Exchanged<'_>) -> Result<Recorded, StoreError> {
         let txn = self.conn().begin().await?;
+        let p = e.policy;
         let held = policy::Entity::update_many()
             .col_expr(
                 policy::Column::UpdatedAt,
                 Expr::col(policy::Column::UpdatedAt),
             )
             .filter(policy::Column::ClientId.eq(e.client_id))
+            .filter(policy::Column::SubjectAudiences.eq(p.subject_audiences.encode()))
+            .filter(policy::Column::Audiences.eq(p.audiences.encode()))
+            .filter(policy::Column::Scopes.eq(p.scopes.encode()))
+            .filter(policy::Column::Impersonation.eq(p.impersonation))
             .exec(&txn)
             .await?
             .rows_affected;
         if held != 1 {
+            let now = policy::Entity::find_by_id(e.client_id.to_owned())
+                .one(&txn)
+                .await?;
             txn.rollback().await?;
-            return Ok(Recorded::PolicyGone);
+            return Ok(match now {
+                Some(_) => Recorded::PolicyChanged,
+                None => Recorded::PolicyGone,
+            });
         }
         let claimed = subject::Entity::insert(subject::ActiveModel {
             subject_jti: Set(e.subject_jti.to_owned()),

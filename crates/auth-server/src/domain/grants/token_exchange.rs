@@ -185,6 +185,7 @@ impl TokenExchange {
                 client_id: &client.id,
                 subject_jti: &subject.jti,
                 subject_exp: subject.exp,
+                policy: &policy,
             })
             .await
             .map_err(unavailable)?;
@@ -195,6 +196,12 @@ impl TokenExchange {
                 return Err(OAuthError::new(
                     ErrorCode::UnauthorizedClient,
                     "this client may not exchange tokens",
+                ));
+            }
+            Recorded::PolicyChanged => {
+                return Err(OAuthError::new(
+                    ErrorCode::TemporarilyUnavailable,
+                    "the client's exchange policy changed during this request: try again",
                 ));
             }
         }
