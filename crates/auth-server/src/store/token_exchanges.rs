@@ -140,9 +140,10 @@ impl Store {
     /// Records an exchanged token before it is signed, unless the client's policy is gone or
     /// changed, or its subject token is revoked: in one transaction, the client's policy row is
     /// written first, on the condition that it still says what the exchange was checked against
-    /// (a no-op update that holds it: a concurrent client deletion or policy change, which
-    /// deletes that row before it lists the client's exchanged tokens, either comes after and
-    /// finds this token, or came before and this exchange is refused), then the subject's row
+    /// (a no-op update that holds it: a concurrent client deletion, which deletes that row before
+    /// it lists the client's exchanged tokens, either comes after and finds this token, or came
+    /// before and this exchange is refused; a policy change or removal, which rewrites or deletes
+    /// the row, likewise waits for this exchange or refuses it), then the subject's row
     /// (see the module's documentation), then the revocation list is read and the exchanged
     /// token recorded.
     pub async fn record_exchange(&self, e: &Exchanged<'_>) -> Result<Recorded, StoreError> {
