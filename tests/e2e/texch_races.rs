@@ -19,6 +19,8 @@ use crate::texch_flow::SCOPES;
 tests::on_both_backends!(no_exchanged_token_outlives_its_subject_token_revocation);
 tests::on_both_backends!(no_token_exchanged_by_a_deleted_client_survives_the_deletion);
 tests::on_both_backends!(an_exchange_checked_against_a_replaced_policy_is_not_recorded);
+tests::on_both_backends!(a_deletion_and_a_revocation_reaching_the_same_tokens_both_commit);
+tests::on_both_backends!(a_cut_off_that_revokes_the_subject_token_revokes_its_exchanges);
 
 /// `PARALLEL` exchanges of `token` as `client` at once, spread over both replicas.
 async fn stampede(servers: &Replicas, client: &WebClient, token: &str) -> Vec<(u16, Value)> {
@@ -172,4 +174,87 @@ async fn an_exchange_checked_against_a_replaced_policy_is_not_recorded(backend: 
     assert_eq!(record("x-2", now.clone()).await, Recorded::Done);
     set_exchange_policy(&s, "orders", None).await;
     assert_eq!(record("x-3", now).await, Recorded::PolicyGone);
+}
+
+/// A client's deletion (on one replica) and the revocation of a subject token it exchanged (on
+/// the other), at once: both revoke the same exchanged tokens, by `jti`, in their transactions.
+/// Both commit (no deadlock: both lock the exchanged rows in `jti` order), and every exchanged
+/// token ends revoked. Several rounds, each with a new client and subject token.
+async fn a_deletion_and_a_revocation_reaching_the_same_tokens_both_commit(backend: Backend) {
+    let servers = replicas(backend).await;
+    let s = servers.0.clone();
+    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
+    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
+    for round in 0..4 {
+        let mut browser = Agent::new();
+        let token = user_access_token(&s, &mut browser, &app, "openid inventory:reserve").await;
+        let id = format!("orders-{round}");
+        let orders = register_exchanger(&s, &id, &policy).await;
+        let issued = stampede(&servers, &orders, &token).await;
+        assert!(issued.iter().all(|r| r.0 == 200), "{issued:?}");
+        let deleting = {
+            let (other, id) = (servers.1.clone(), id.clone());
+            tokio::spawn(async move {
+                let admin = auth_server::domain::audit::Actor::Admin("test".into());
+                let meta = auth_server::domain::audit::RequestMeta::default();
+                other.app.clients.delete_by(&id, &admin, &meta).await
+            })
+        };
+        let revoking = {
+            let (s, app, token) = (s.clone(), app.clone(), token.clone());
+            tokio::spawn(async move { revoke(&s, &app, &token, None).await })
+        };
+        let (deleted, revoked) = (deleting.await.unwrap(), revoking.await.unwrap());
+        assert!(matches!(deleted, Ok(true)), "round {round}: {deleted:?}");
+        assert_eq!(revoked.0, 200, "round {round}: {revoked:?}");
+        for r in &issued {
+            let jti = tests::decode_segment(&access_token(r), 1)["jti"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(s.app.store.is_access_token_revoked(&jti).await.unwrap());
+        }
+    }
+}
+
+/// A per-user cut-off (a new password, a disabled user: "tokens issued before `before`") that
+/// revokes a subject token revokes every token exchanged from it, even one exchanged *after*
+/// `before` (a cut-off computed before an exchange and committed while it ran): an exchanged
+/// token carries its subject token's `iat`. Here the cut-off row alone is written, as a subject
+/// token not tracked by `jti` would leave it; introspection and verifiers refuse both tokens.
+async fn a_cut_off_that_revokes_the_subject_token_revokes_its_exchanges(backend: Backend) {
+    use auth_server::store::entities::revoked_subject;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let s = tests::TestServer::start(backend).await;
+    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
+    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
+    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
+    let orders = register_exchanger(&s, "orders", &policy).await;
+    let subject = tests::decode_segment(&token, 1);
+    let t0 = subject["iat"].as_i64().unwrap();
+    s.clock.advance(10);
+    let (status, body) = exchange(&s, &orders, &token, &[("resource", INVENTORY)]).await;
+    assert_eq!(status, 200, "{body}");
+    let exchanged = access_token(&(status, body));
+    assert_eq!(tests::decode_segment(&exchanged, 1)["iat"], t0);
+    let active = s.introspect(&orders, &exchanged).await;
+    assert_eq!(active["active"], true, "{active}");
+
+    let row = revoked_subject::ActiveModel {
+        sub: Set(subject["sub"].as_str().unwrap().to_owned()),
+        before: Set(t0 + 5),
+        expires_at: Set(t0 + 3600),
+    };
+    revoked_subject::Entity::insert(row)
+        .exec_without_returning(s.app.store.conn())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.introspect(&orders, &exchanged).await,
+        json!({"active": false})
+    );
+    assert_eq!(s.introspect(&app, &token).await, json!({"active": false}));
+    let body: Value = s.get("/revocations").await.json().await.unwrap();
+    let listed = &body["revoked_subjects"];
+    assert_eq!(listed[0]["before"], t0 + 5, "verifiers are told: {body}");
 }

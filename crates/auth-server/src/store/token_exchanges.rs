@@ -109,20 +109,37 @@ impl Store {
             txn.rollback().await?;
             return Ok(false);
         }
-        policy::Entity::delete_by_id(client_id.to_owned())
-            .exec(&txn)
-            .await?;
-        if let Some(p) = new {
-            policy::Entity::insert(policy::ActiveModel {
-                client_id: Set(client_id.to_owned()),
-                subject_audiences: Set(p.subject_audiences.encode()),
-                audiences: Set(p.audiences.encode()),
-                scopes: Set(p.scopes.encode()),
-                impersonation: Set(p.impersonation),
-                updated_at: Set(p.updated_at),
-            })
-            .exec_without_returning(&txn)
-            .await?;
+        // Rewritten in place (an upsert, not a delete and an insert): an exchange holding the row
+        // waits, then finds the row it re-checks still there, with what it says now.
+        match new {
+            Some(p) => {
+                policy::Entity::insert(policy::ActiveModel {
+                    client_id: Set(client_id.to_owned()),
+                    subject_audiences: Set(p.subject_audiences.encode()),
+                    audiences: Set(p.audiences.encode()),
+                    scopes: Set(p.scopes.encode()),
+                    impersonation: Set(p.impersonation),
+                    updated_at: Set(p.updated_at),
+                })
+                .on_conflict(
+                    OnConflict::column(policy::Column::ClientId)
+                        .update_columns([
+                            policy::Column::SubjectAudiences,
+                            policy::Column::Audiences,
+                            policy::Column::Scopes,
+                            policy::Column::Impersonation,
+                            policy::Column::UpdatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&txn)
+                .await?;
+            }
+            None => {
+                policy::Entity::delete_by_id(client_id.to_owned())
+                    .exec(&txn)
+                    .await?;
+            }
         }
         insert_audit_in(&txn, audit).await?;
         txn.commit().await?;

@@ -205,12 +205,18 @@ impl TokenExchange {
                 ));
             }
         }
+        let expires_in = reserved.exp - reserved.iat;
         let claims = AccessTokenClaims {
             iss: self.tokens.issuer().to_owned(),
             sub: subject.sub,
             aud: Audience::from_list(audience),
             exp: reserved.exp,
-            iat: reserved.iat,
+            // The subject token's `iat`, not now: a per-user cut-off (a new password, a disabled
+            // user: "tokens issued before") compares `iat`, so every cut-off that revokes the
+            // subject token revokes this one too, even one committed while this exchange ran
+            // (its `before` may be earlier than now, and a subject token not tracked by `jti`
+            // would leave nothing else to revoke this one by).
+            iat: subject.iat,
             jti: reserved.jti,
             client_id: client.id.clone(),
             scope: scopes.to_optional_string(),
@@ -231,7 +237,7 @@ impl TokenExchange {
             .map_err(super::issue_error)?;
         Ok(ExchangedToken {
             access_token: token,
-            expires_in: claims.exp - claims.iat,
+            expires_in,
             scope: claims.scope,
         })
     }
@@ -294,6 +300,7 @@ impl TokenExchange {
         Ok(Subject {
             sub: sub.to_owned(),
             jti: jti.to_owned(),
+            iat,
             exp,
             claims,
         })
@@ -304,6 +311,7 @@ impl TokenExchange {
 struct Subject {
     sub: String,
     jti: String,
+    iat: i64,
     exp: i64,
     claims: Map<String, Value>,
 }

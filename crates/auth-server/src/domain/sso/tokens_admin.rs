@@ -243,10 +243,11 @@ impl TokenAdmin {
                     return Ok(inactive);
                 }
                 // A user's token (not a client's own, whose `sub` is its client id) is active only
-                // while the user exists and is enabled.
+                // while the user exists and is enabled, and was issued after the user's cut-off.
                 let sub = str_claim(&claims, "sub").unwrap_or_default();
                 if Some(sub) != str_claim(&claims, "client_id")
-                    && self.users.get(sub).await?.is_none_or(|u| u.disabled)
+                    && (self.users.get(sub).await?.is_none_or(|u| u.disabled)
+                        || self.cut_off(sub, &claims).await?)
                 {
                     return Ok(inactive);
                 }
@@ -408,6 +409,9 @@ impl TokenAdmin {
             return Err(TokenAdminError::InsufficientScope);
         }
         let sub = str_claim(&claims, "sub").ok_or(TokenAdminError::InvalidToken)?;
+        if self.cut_off(sub, &claims).await? {
+            return Err(TokenAdminError::InvalidToken);
+        }
         let user = self
             .users
             .get(sub)
@@ -420,6 +424,17 @@ impl TokenAdmin {
             o.insert("sub".into(), Value::from(user.id));
         }
         Ok(out)
+    }
+
+    /// Whether a user's access token with `claims` was issued before the user's cut-off (a new
+    /// password, a disabled user, sessions ended: "every token issued before"), which the
+    /// revocation feed tells verifiers. Most such tokens are revoked by `jti` as well, but not
+    /// all (one whose refresh row was purged, an exchanged token), so the IdP's own answers check
+    /// the cut-off as verifiers do.
+    async fn cut_off(&self, sub: &str, claims: &Map<String, Value>) -> Result<bool, StoreError> {
+        let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
+        let before = self.store.subject_cut_off(sub).await?;
+        Ok(before.is_some_and(|before| iat < before))
     }
 
     /// Checks an `id_token_hint` (OIDC RP-Initiated Logout §2): our signature and issuer, expired

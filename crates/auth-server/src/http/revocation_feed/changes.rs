@@ -145,19 +145,17 @@ pub(super) async fn answer(
 /// it was delivered by that replica; rows committed after this rendering come at the next poll.
 /// Else (a restored database, or a cursor made up) the whole list is the answer.
 ///
-/// The database's horizon is read at most once per [`HORIZON_EVERY`] (horizons only grow, so a
-/// cursor at or below the last one read is known at once): a flood of made-up cursors costs at
-/// most that many queries, and a genuine cursor newer than the last read within that time gets
-/// the whole list, which is correct, only bigger.
+/// The database's horizon is read at most once per [`HORIZON_EVERY`], and a read is trusted no
+/// longer than that (a database restored, or failed over to a standby that lags, has a lower
+/// horizon than before): a flood of made-up cursors costs at most that many queries, and a
+/// genuine cursor newer than the last read within that time gets the whole list, which is
+/// correct, only bigger.
 async fn handed_out(feed: &RevocationFeed, since: i64) -> Result<bool, Response> {
     let mut last = feed.cache.horizon.lock().await;
-    if let Some((at, horizon)) = *last {
-        if since <= horizon {
-            return Ok(true);
-        }
-        if at.elapsed() < HORIZON_EVERY {
-            return Ok(false);
-        }
+    if let Some((at, horizon)) = *last
+        && at.elapsed() < HORIZON_EVERY
+    {
+        return Ok(since <= horizon);
     }
     let horizon = (feed.token_admin.revocation_horizon().await).map_err(|e| unavailable(&e))?;
     *last = Some((Instant::now(), horizon));

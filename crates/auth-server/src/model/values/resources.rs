@@ -20,8 +20,11 @@ pub fn validate_resource(r: &str) -> Result<(), &'static str> {
     if r.contains('#') {
         return Err("must not contain a fragment");
     }
-    if r.len() > 2048 || r.bytes().any(|b| b <= b' ' || b == 0x7f) {
-        return Err("must be at most 2048 printable characters without spaces");
+    // ASCII only (RFC 3986 §2: a URI is ASCII; an IRI's other characters are percent-encoded): a
+    // stored list is space-separated, and `split_whitespace` splits at Unicode spaces too, so a
+    // no-break space would turn one stored audience into two.
+    if r.len() > 2048 || r.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+        return Err("must be at most 2048 printable ASCII characters without spaces");
     }
     Ok(())
 }
@@ -104,6 +107,9 @@ mod tests {
             "1http://x",
             "https://a b",
             "x:",
+            "https://api.example/x\u{a0}y",
+            "https://api.example/\u{2003}",
+            "https://bücher.example/api",
         ] {
             assert!(validate_resource(bad).is_err(), "{bad}");
         }

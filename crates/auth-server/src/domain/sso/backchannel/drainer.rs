@@ -68,6 +68,9 @@ enum Attempt {
     /// The client answered something else than 200 or 204.
     #[error("the client answered HTTP {0}")]
     Status(u16),
+    /// The client no longer has a `backchannel_logout_uri`: nobody to tell.
+    #[error("the client no longer has a back-channel logout URI")]
+    NoUri,
     /// A dynamically registered client's URI names an internal address.
     #[error("not sent: a dynamically registered client's URI must reach a public address")]
     Internal,
@@ -185,7 +188,10 @@ impl Drainer {
         let c = &self.inner.config;
         // Neither a client that is gone nor an internal address ever becomes deliverable.
         let give_up = item.attempts >= c.max_attempts
-            || matches!(error, Attempt::NoClient | Attempt::Internal);
+            || matches!(
+                error,
+                Attempt::NoClient | Attempt::NoUri | Attempt::Internal
+            );
         let retry = if give_up {
             Retry::GiveUp(Box::new(
                 AuditEvent::new(EventType::BackchannelLogoutFailed, Actor::System)
@@ -218,7 +224,11 @@ impl Drainer {
     /// Signs the logout token with the algorithm of the client's ID tokens and POSTs it.
     async fn attempt(&self, item: &OutboxItem) -> Result<(), Attempt> {
         let inner = &*self.inner;
-        let (client, http) = self.client_for(&item.client_id, &item.uri).await?;
+        let (client, http) = self.client_for(&item.client_id).await?;
+        let uri = client
+            .backchannel_logout_uri
+            .clone()
+            .ok_or(Attempt::NoUri)?;
         let claims = LogoutClaims::new(
             inner.tokens.issuer(),
             &client.id,
@@ -234,7 +244,7 @@ impl Drainer {
             .await
             .map_err(|e| Attempt::Sign(e.to_string()))?;
         let res = http
-            .post(&item.uri)
+            .post(&uri)
             .form(&[("logout_token", token.as_str())])
             .send()
             .await
@@ -246,15 +256,14 @@ impl Drainer {
     }
 
     /// Client `client_id`, read from the database (not the registry's cache: a client deleted
-    /// on another replica is not told), and the HTTP client that may POST to `uri` for it (see
-    /// [`Drainer::new`]). Its registration is read *first*: a dynamically registered client
-    /// deleted meanwhile is then gone when the client is read, so the operator's reach is never
-    /// given to it (RFC 7592 lets its owner delete it, and then point its name inside).
-    async fn client_for(
-        &self,
-        client_id: &str,
-        uri: &str,
-    ) -> Result<(Client, &reqwest::Client), Attempt> {
+    /// on another replica is not told), and the HTTP client that may POST to its
+    /// `backchannel_logout_uri` as registered now (see [`Drainer::new`]; the URI the row was
+    /// queued with is not used: a client's URI is what its registration says at delivery, and a
+    /// queued row may outlive its client, whose id an operator may reuse). Its registration is
+    /// read *first*: a dynamically registered client deleted meanwhile is then gone when the
+    /// client is read, so the operator's reach is never given to it (RFC 7592 lets its owner
+    /// delete it, and then point its name inside).
+    async fn client_for(&self, client_id: &str) -> Result<(Client, &reqwest::Client), Attempt> {
         let inner = &*self.inner;
         let lookup = |e: StoreError| Attempt::Http(format!("client lookup: {e}"));
         let dynamic = (inner.store.client_registration(client_id).await)
@@ -266,6 +275,7 @@ impl Drainer {
         if !dynamic {
             return Ok((client, &inner.http));
         }
+        let uri = client.backchannel_logout_uri.as_deref().unwrap_or_default();
         let url = reqwest::Url::parse(uri).ok();
         match url.as_ref().and_then(|u| u.host_str()) {
             Some(host) if literal_host_is_public(host) != Some(false) => {
