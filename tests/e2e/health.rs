@@ -224,14 +224,13 @@ async fn shutdown_turns_readiness_off_and_lets_requests_finish(backend: Backend)
     assert!(s.app.health.is_draining(), "readiness turned off first");
     assert_eq!(s.app.health.check().await, Err(NotReady::Draining));
     assert!(!s.task.is_finished(), "a request is still in flight");
-    // The request in flight completes normally, and its connection is closed after it.
+    // The request in flight completes normally, and its connection is closed after it
+    // (`read_to_close` returns only once the server closed it). Whether the answer also says
+    // `Connection: close` depends on whether the connection's task saw the shutdown before it
+    // wrote the answer: a race inside hyper, not asserted (it failed one CI run).
     in_flight.write_all(BODY.as_bytes()).await.unwrap();
     let answer = read_to_close(&mut in_flight).await;
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert!(
-        answer.to_ascii_lowercase().contains("connection: close"),
-        "{answer}"
-    );
     assert!(answer.contains("\"access_token\""), "{answer}");
     timeout(Duration::from_secs(20), s.task)
         .await

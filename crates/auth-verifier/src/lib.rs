@@ -141,6 +141,8 @@ mod revocation;
 pub mod service_config;
 pub mod service_token;
 mod store;
+#[cfg(test)]
+mod test_support;
 mod token_cache;
 mod typed;
 mod validate;

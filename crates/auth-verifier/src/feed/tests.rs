@@ -10,9 +10,9 @@ use std::time::Duration;
 use auth_core::ManualClock;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use josekit::jws::{ES256, JwsHeader, JwsSigner};
 use serde_json::{Value, json};
 
+use crate::test_support::{TestIssuer, TestKey};
 use crate::{IssuerConfig, Policy, Verifier, VerifyError};
 
 const AUD: &str = "https://api.example";
@@ -25,7 +25,7 @@ type Script = Arc<dyn Fn(&str, Option<&str>) -> Response + Send + Sync>;
 
 struct Idp {
     iss: String,
-    signer: Box<dyn JwsSigner>,
+    signer: TestKey,
     seen: Seen,
 }
 
@@ -40,13 +40,12 @@ fn json_response(status: u16, headers: &[(&'static str, &str)], body: Vec<u8>) -
 impl Idp {
     /// An issuer whose `/jwks` and discovery are fixed, and whose other paths `script` answers.
     async fn start(discovery_feed: Option<&str>, script: Script) -> Idp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let iss = format!("http://{}", listener.local_addr().unwrap());
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut public = pair.to_jwk_public_key();
-        public.set_key_id("k1");
-        public.set_algorithm("ES256");
-        let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+        let TestIssuer {
+            listener,
+            iss,
+            jwks,
+            key: signer,
+        } = TestIssuer::new().await;
         let mut discovery = json!({"issuer": iss, "jwks_uri": format!("{iss}/jwks")});
         if let Some(path) = discovery_feed {
             discovery["revocation_feed_endpoint"] = json!(format!("{iss}{path}"));
@@ -80,17 +79,13 @@ impl Idp {
             async move { res }
         });
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let signer = Box::new(ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap());
         Idp { iss, signer, seen }
     }
 
     fn token(&self, jti: &str) -> String {
-        let mut h = JwsHeader::new();
-        h.set_token_type("at+jwt");
-        h.set_key_id("k1");
         let claims = json!({"iss": self.iss, "sub": "s", "aud": AUD, "exp": START + 3600,
             "iat": START, "jti": jti, "client_id": "c"});
-        josekit::jws::serialize_compact(claims.to_string().as_bytes(), &h, &*self.signer).unwrap()
+        self.signer.access_token(&claims)
     }
 
     async fn verifier(&self, issuer: IssuerConfig, clock: &ManualClock) -> Verifier {

@@ -6,12 +6,12 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::{Request, Response, StatusCode, header};
-use josekit::jws::{ES256, JwsHeader, JwsSigner};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::{Layer, Service, ServiceExt};
 
 use super::{Authenticate, Authenticated, Authorize, Refusal, TokenSource};
+use crate::test_support::{TestIssuer, TestKey};
 use crate::{IssuerConfig, Policy, Verifier};
 
 const AUD: &str = "https://api.example";
@@ -25,19 +25,18 @@ struct Tenant {
 
 struct Idp {
     iss: String,
-    signer: Box<dyn JwsSigner>,
+    signer: TestKey,
 }
 
 impl Idp {
     /// Serves the JWKS at `/jwks` for every connection: one HTTP/1.1 answer, then close.
     async fn start() -> Idp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let iss = format!("http://{}", listener.local_addr().unwrap());
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut public = pair.to_jwk_public_key();
-        public.set_key_id("k1");
-        public.set_algorithm("ES256");
-        let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+        let TestIssuer {
+            listener,
+            iss,
+            jwks,
+            key: signer,
+        } = TestIssuer::new().await;
         tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
                 let jwks = jwks.clone();
@@ -59,7 +58,6 @@ impl Idp {
                 });
             }
         });
-        let signer = Box::new(ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap());
         Idp { iss, signer }
     }
 
@@ -72,10 +70,7 @@ impl Idp {
         if let (Some(c), Value::Object(more)) = (claims.as_object_mut(), more) {
             c.extend(more);
         }
-        let mut h = JwsHeader::new();
-        h.set_token_type("at+jwt");
-        h.set_key_id("k1");
-        josekit::jws::serialize_compact(claims.to_string().as_bytes(), &h, &*self.signer).unwrap()
+        self.signer.access_token(&claims)
     }
 
     async fn verifier(&self) -> Verifier {

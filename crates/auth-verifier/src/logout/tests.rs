@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use auth_core::ManualClock;
-use josekit::jws::{ES256, JwsHeader, JwsSigner};
 use serde_json::{Value, json};
 
 use super::*;
+use crate::test_support::{TestIssuer, TestKey};
 use crate::{IssuerConfig, Policy};
 
 const NOW: i64 = 1_900_000_000;
@@ -15,18 +15,17 @@ const CLIENT: &str = "wiki";
 
 struct Idp {
     iss: String,
-    signer: Box<dyn JwsSigner>,
+    signer: TestKey,
 }
 
 impl Idp {
     async fn start() -> Idp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let iss = format!("http://{}", listener.local_addr().unwrap());
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut public = pair.to_jwk_public_key();
-        public.set_key_id("k1");
-        public.set_algorithm("ES256");
-        let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+        let TestIssuer {
+            listener,
+            iss,
+            jwks,
+            key: signer,
+        } = TestIssuer::new().await;
         let app = axum::Router::new().route(
             "/jwks",
             axum::routing::get(move || {
@@ -35,7 +34,6 @@ impl Idp {
             }),
         );
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let signer = Box::new(ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap());
         Idp { iss, signer }
     }
 
@@ -49,12 +47,7 @@ impl Idp {
     }
 
     fn sign(&self, typ: Option<&str>, claims: &Value) -> String {
-        let mut h = JwsHeader::new();
-        if let Some(t) = typ {
-            h.set_token_type(t);
-        }
-        h.set_key_id("k1");
-        josekit::jws::serialize_compact(claims.to_string().as_bytes(), &h, &*self.signer).unwrap()
+        self.signer.sign(typ, claims)
     }
 
     async fn verifier(&self, clock: &ManualClock) -> LogoutTokenVerifier {

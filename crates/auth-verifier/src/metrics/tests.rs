@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use auth_core::{Clock, ManualClock};
-use josekit::jws::{ES256, JwsHeader, JwsSigner};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 
+use crate::test_support::{TestIssuer, TestKey};
 use crate::{IssuerConfig, Policy, Verifier, VerifyError};
 
 const AUD: &str = "https://api.example";
@@ -18,20 +18,19 @@ const START: i64 = 1_900_000_000;
 /// A loopback issuer: a JWKS (answering 500 while `down`) and a revocation feed listing `revoked`.
 struct Idp {
     iss: String,
-    signer: Box<dyn JwsSigner>,
+    signer: TestKey,
     down: Arc<AtomicBool>,
     revoked: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Idp {
     async fn start() -> Idp {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let iss = format!("http://{}", listener.local_addr().unwrap());
-        let pair = ES256.generate_key_pair().unwrap();
-        let mut public = pair.to_jwk_public_key();
-        public.set_key_id("k1");
-        public.set_algorithm("ES256");
-        let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+        let TestIssuer {
+            listener,
+            iss,
+            jwks,
+            key: signer,
+        } = TestIssuer::new().await;
         let down = Arc::new(AtomicBool::new(false));
         let revoked: Arc<Mutex<Vec<Value>>> = Arc::default();
         let (d, r, i) = (down.clone(), Arc::clone(&revoked), iss.clone());
@@ -57,7 +56,6 @@ impl Idp {
                 }),
             );
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let signer = Box::new(ES256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap());
         Idp {
             iss,
             signer,
@@ -67,12 +65,9 @@ impl Idp {
     }
 
     fn token(&self, jti: &str, aud: &str, exp: i64) -> String {
-        let mut h = JwsHeader::new();
-        h.set_token_type("at+jwt");
-        h.set_key_id("k1");
         let claims = json!({"iss": self.iss, "sub": "s", "aud": aud, "exp": exp, "iat": START,
             "jti": jti, "client_id": "c"});
-        josekit::jws::serialize_compact(claims.to_string().as_bytes(), &h, &*self.signer).unwrap()
+        self.signer.access_token(&claims)
     }
 
     async fn verifier(&self, clock: &ManualClock) -> (Verifier, PrometheusHandle) {
