@@ -5,7 +5,6 @@
 //! exchange succeeds on either replica.
 
 use serde_json::{Value, json};
-use tests::Backend;
 use tests::oauth::{Agent, WebClient};
 use tests::replicas::{PARALLEL, Replicas, feed, pick, replicas};
 use tests::sso_support::revoke;
@@ -13,6 +12,7 @@ use tests::texch::{
     INVENTORY, ORDERS, Policy, exchange, register_exchanger, set_exchange_policy,
     user_access_token, user_app,
 };
+use tests::{Backend, TestServer};
 
 use crate::texch_flow::SCOPES;
 
@@ -21,6 +21,20 @@ tests::on_both_backends!(no_token_exchanged_by_a_deleted_client_survives_the_del
 tests::on_both_backends!(an_exchange_checked_against_a_replaced_policy_is_not_recorded);
 tests::on_both_backends!(a_deletion_and_a_revocation_reaching_the_same_tokens_both_commit);
 tests::on_both_backends!(a_cut_off_that_revokes_the_subject_token_revokes_its_exchanges);
+
+/// Orders may exchange tokens addressed to it for inventory tokens with `inventory:reserve`.
+fn reserve_policy() -> Policy<'static> {
+    Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"])
+}
+
+/// On `s`: the shop app, alice's access token from it for the orders service (`openid
+/// inventory:reserve`), and `orders` under [`reserve_policy`].
+async fn shop_and_orders(s: &TestServer) -> (WebClient, String, WebClient) {
+    let app = user_app(s, "shop", SCOPES, &[ORDERS]).await;
+    let token = user_access_token(s, &mut Agent::new(), &app, "openid inventory:reserve").await;
+    let orders = register_exchanger(s, "orders", &reserve_policy()).await;
+    (app, token, orders)
+}
 
 /// `PARALLEL` exchanges of `token` as `client` at once, spread over both replicas.
 async fn stampede(servers: &Replicas, client: &WebClient, token: &str) -> Vec<(u16, Value)> {
@@ -45,10 +59,7 @@ fn access_token(r: &(u16, Value)) -> String {
 async fn no_exchanged_token_outlives_its_subject_token_revocation(backend: Backend) {
     let servers = replicas(backend).await;
     let s = servers.0.clone();
-    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
-    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
-    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
-    let orders = register_exchanger(&s, "orders", &policy).await;
+    let (app, token, orders) = shop_and_orders(&s).await;
 
     let before = stampede(&servers, &orders, &token).await;
     assert!(before.iter().all(|r| r.0 == 200), "{before:?}");
@@ -103,10 +114,10 @@ async fn no_exchanged_token_outlives_its_subject_token_revocation(backend: Backe
 async fn no_token_exchanged_by_a_deleted_client_survives_the_deletion(backend: Backend) {
     let servers = replicas(backend).await;
     let s = servers.0.clone();
-    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
-    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
-    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
-    let orders = register_exchanger(&s, "orders", &policy).await;
+    let (_app, token, orders) = shop_and_orders(&s).await;
+    // Tokens exchanged before the deletion: the deletion must reach these whatever the race does.
+    let before = stampede(&servers, &orders, &token).await;
+    assert!(before.iter().all(|r| r.0 == 200), "{before:?}");
 
     let deleting = {
         let other = servers.1.clone();
@@ -123,7 +134,7 @@ async fn no_token_exchanged_by_a_deleted_client_survives_the_deletion(backend: B
         assert!(r.0 == 400 || r.0 == 401, "{r:?}");
     }
     let listed = feed(&servers).await;
-    for r in during.iter().filter(|r| r.0 == 200) {
+    for r in before.iter().chain(during.iter().filter(|r| r.0 == 200)) {
         let jti = tests::dpop::claims(&access_token(r))["jti"]
             .as_str()
             .unwrap()
@@ -146,7 +157,7 @@ async fn no_token_exchanged_by_a_deleted_client_survives_the_deletion(backend: B
 /// replaced; against the policy in force it is recorded, and with no policy it is `PolicyGone`.
 async fn an_exchange_checked_against_a_replaced_policy_is_not_recorded(backend: Backend) {
     use auth_server::store::token_exchanges::{Exchanged, Recorded};
-    let s = tests::TestServer::start(backend).await;
+    let s = TestServer::start(backend).await;
     let wide = Policy::delegation(&[ORDERS], &[INVENTORY, "https://billing.test"], &["a"]);
     register_exchanger(&s, "orders", &wide).await;
     let read = s.app.store.token_exchange_policy("orders").await.unwrap();
@@ -184,7 +195,7 @@ async fn a_deletion_and_a_revocation_reaching_the_same_tokens_both_commit(backen
     let servers = replicas(backend).await;
     let s = servers.0.clone();
     let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
-    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
+    let policy = reserve_policy();
     for round in 0..4 {
         let mut browser = Agent::new();
         let token = user_access_token(&s, &mut browser, &app, "openid inventory:reserve").await;
@@ -225,11 +236,8 @@ async fn a_deletion_and_a_revocation_reaching_the_same_tokens_both_commit(backen
 async fn a_cut_off_that_revokes_the_subject_token_revokes_its_exchanges(backend: Backend) {
     use auth_server::store::entities::revoked_subject;
     use sea_orm::{ActiveValue::Set, EntityTrait};
-    let s = tests::TestServer::start(backend).await;
-    let app = user_app(&s, "shop", SCOPES, &[ORDERS]).await;
-    let token = user_access_token(&s, &mut Agent::new(), &app, "openid inventory:reserve").await;
-    let policy = Policy::delegation(&[ORDERS], &[INVENTORY], &["inventory:reserve"]);
-    let orders = register_exchanger(&s, "orders", &policy).await;
+    let s = TestServer::start(backend).await;
+    let (app, token, orders) = shop_and_orders(&s).await;
     let subject = tests::decode_segment(&token, 1);
     let t0 = subject["iat"].as_i64().unwrap();
     s.clock.advance(10);

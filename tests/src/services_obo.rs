@@ -132,11 +132,8 @@ impl OboEnv {
 
 /// The `sub` claim of a JWT (not verified: the test only reads what the IdP put there).
 pub fn sub_of(jwt: &str) -> String {
-    use base64::Engine;
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let claims: Value = serde_json::from_slice(&bytes).unwrap();
-    claims["sub"].as_str().unwrap().to_owned()
+    crate::decode_segment(jwt, 1)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -73,7 +73,7 @@ pub(crate) fn parser<T: CustomClaims>() -> Option<Parser> {
     (!is_unit::<T>()).then_some(parse::<T>)
 }
 
-fn is_unit<T: 'static>() -> bool {
+pub(crate) fn is_unit<T: 'static>() -> bool {
     std::any::TypeId::of::<T>() == std::any::TypeId::of::<()>()
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::dpop::{DpopError, KeyCache, Proof, ProofCheck, Remember, ReplayCache};
 use crate::error::VerifyError;
-use crate::typed::{CustomClaims, Parser, Verified, parser};
+use crate::typed::{CustomClaims, Parser, Verified, is_unit, parser};
 use crate::verifier::Hit;
 use crate::{Claims, Verifier};
 
@@ -105,7 +105,7 @@ impl Verifier {
         uri: &str,
     ) -> Result<Verified<T>, VerifyError> {
         let proof = self.dpop_precheck(proof)?;
-        let hit = match self.verify_dpop_cached(token, &proof, method, uri) {
+        let hit = match self.verify_dpop_cached::<T>(token, &proof, method, uri) {
             Some(answer) => answer,
             None => {
                 let custom = parser::<T>();
@@ -132,15 +132,15 @@ impl Verifier {
 
     /// [`Verifier::verify_dpop`] after [`Verifier::dpop_precheck`] when the token is a cache hit
     /// (or refused at once): `None` when it must be verified in full. With the typed claims
-    /// cached with the token, if any.
-    pub(crate) fn verify_dpop_cached(
+    /// cached with the token, if any (looked at only for a typed `T`, as for a bearer hit).
+    pub(crate) fn verify_dpop_cached<T: CustomClaims>(
         &self,
         token: &str,
         proof: &Proof,
         method: &str,
         uri: &str,
     ) -> Option<Result<Hit, VerifyError>> {
-        let hit = self.cache_lookup_entry(token.as_bytes(), true)?;
+        let hit = self.cache_lookup_entry(token.as_bytes(), !is_unit::<T>())?;
         let answer = hit.and_then(|(c, custom)| {
             let c = self.bind(c, proof, token, method, uri)?;
             Ok((c, custom))

@@ -146,12 +146,14 @@ impl Store {
         Ok(true)
     }
 
-    /// The per-subject cut-off of `sub` (tokens with an `iat` before it are revoked), if any.
-    pub async fn subject_cut_off(&self, sub: &str) -> Result<Option<i64>, StoreError> {
-        Ok(revoked_subject::Entity::find_by_id(sub.to_owned())
+    /// Whether a token of `sub` issued at `iat` falls under the subject's cut-off (a new password,
+    /// a disabled user, sessions ended: tokens with an `iat` before it are revoked), as the
+    /// revocation feed tells verifiers.
+    pub async fn cut_off_applies(&self, sub: &str, iat: i64) -> Result<bool, StoreError> {
+        let cut_off = revoked_subject::Entity::find_by_id(sub.to_owned())
             .one(self.conn())
-            .await?
-            .map(|r| r.before))
+            .await?;
+        Ok(cut_off.is_some_and(|r| iat < r.before))
     }
 
     /// Records an exchanged token before it is signed, unless the client's policy is gone or
@@ -221,11 +223,6 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(Recorded::Done)
-    }
-
-    /// Deletes the rows of subject and exchanged tokens that expired before `now`.
-    pub async fn purge_token_exchanges(&self, now: i64) -> Result<(), StoreError> {
-        purge_in(self.conn(), now).await
     }
 }
 

@@ -267,7 +267,7 @@ where
     let base = verifier.external_url().unwrap_or_default();
     let uri = request_uri(base, req.uri().path());
     let method = req.method().as_str();
-    if let Some(answer) = verifier.verify_dpop_cached(token, &proof, method, &uri) {
+    if let Some(answer) = verifier.verify_dpop_cached::<T>(token, &proof, method, &uri) {
         let typed = answer.and_then(|(c, custom)| verifier.typed(token.as_bytes(), c, custom));
         return Step::Answer(finish(typed, config, true, false));
     }

@@ -9,18 +9,19 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::*;
+use crate::test_support::TestIssuer;
 use crate::{IssuerConfig, Policy};
 
 const START: i64 = 1_900_000_000;
 
 /// Serves `/jwks` (one ES256 key) and `/revocations`, both answering 500 while `down`.
 async fn idp(down: Arc<AtomicBool>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let iss = format!("http://{}", listener.local_addr().unwrap());
-    let pair = josekit::jws::ES256.generate_key_pair().unwrap();
-    let mut public = pair.to_jwk_public_key();
-    public.set_key_id("k1");
-    let jwks = json!({ "keys": [public.as_ref()] }).to_string();
+    let TestIssuer {
+        listener,
+        iss,
+        jwks,
+        ..
+    } = TestIssuer::new().await;
     let feed = json!({"issuer": iss, "revoked": []}).to_string();
     let answer = move |body: String, down: Arc<AtomicBool>| async move {
         match down.load(Ordering::SeqCst) {

@@ -287,8 +287,7 @@ impl TokenExchange {
         {
             return Err(grant_error("the subject token is revoked"));
         }
-        let cut_off = self.store.subject_cut_off(sub).await.map_err(unavailable)?;
-        if cut_off.is_some_and(|before| iat < before) {
+        if (self.store.cut_off_applies(sub, iat).await).map_err(unavailable)? {
             return Err(grant_error("the subject token is revoked"));
         }
         // The subject must be a user, still there and enabled (a client's own token names the

@@ -247,7 +247,7 @@ impl TokenAdmin {
                 let sub = str_claim(&claims, "sub").unwrap_or_default();
                 if Some(sub) != str_claim(&claims, "client_id")
                     && (self.users.get(sub).await?.is_none_or(|u| u.disabled)
-                        || self.cut_off(sub, &claims).await?)
+                        || self.store.cut_off_applies(sub, iat_of(&claims)).await?)
                 {
                     return Ok(inactive);
                 }
@@ -409,7 +409,9 @@ impl TokenAdmin {
             return Err(TokenAdminError::InsufficientScope);
         }
         let sub = str_claim(&claims, "sub").ok_or(TokenAdminError::InvalidToken)?;
-        if self.cut_off(sub, &claims).await? {
+        // Most tokens under a cut-off are revoked by `jti` as well, but not all (one whose
+        // refresh row was purged, an exchanged token): checked as verifiers check it.
+        if self.store.cut_off_applies(sub, iat_of(&claims)).await? {
             return Err(TokenAdminError::InvalidToken);
         }
         let user = self
@@ -424,17 +426,6 @@ impl TokenAdmin {
             o.insert("sub".into(), Value::from(user.id));
         }
         Ok(out)
-    }
-
-    /// Whether a user's access token with `claims` was issued before the user's cut-off (a new
-    /// password, a disabled user, sessions ended: "every token issued before"), which the
-    /// revocation feed tells verifiers. Most such tokens are revoked by `jti` as well, but not
-    /// all (one whose refresh row was purged, an exchanged token), so the IdP's own answers check
-    /// the cut-off as verifiers do.
-    async fn cut_off(&self, sub: &str, claims: &Map<String, Value>) -> Result<bool, StoreError> {
-        let iat = claims.get("iat").and_then(Value::as_i64).unwrap_or(0);
-        let before = self.store.subject_cut_off(sub).await?;
-        Ok(before.is_some_and(|before| iat < before))
     }
 
     /// Checks an `id_token_hint` (OIDC RP-Initiated Logout §2): our signature and issuer, expired
@@ -468,4 +459,9 @@ fn may_introspect(caller: &Client, claims: &Map<String, Value>) -> bool {
 /// The RFC 9449 §6.1 `cnf.jkt` of a token's claims: the DPoP key it is bound to.
 fn bound_key(claims: &Map<String, Value>) -> Option<&str> {
     claims.get("cnf")?.get("jkt")?.as_str()
+}
+
+/// A token's `iat` (0 when absent: before any cut-off).
+fn iat_of(claims: &Map<String, Value>) -> i64 {
+    claims.get("iat").and_then(Value::as_i64).unwrap_or(0)
 }
